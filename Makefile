@@ -1,0 +1,40 @@
+# Everything a developer runs. Generated code under api/ is committed, so
+# building and testing never need the generators; `make generate` refreshes it
+# and `make check-generated` fails when it is stale.
+
+GO ?= go
+IMAGE := $(or $(TMPDIR),/tmp)/casework-image.binpb
+
+.PHONY: run test generate check-generated lint breaking build image
+
+run:
+	$(GO) run ./cmd/casework serve
+
+build:
+	$(GO) build -o bin/casework ./cmd/casework
+
+# Runs every test, the PostgreSQL ones included: they need CASEWORK_TEST_POSTGRES_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres) and, with CI=true, fail
+# instead of skipping when PostgreSQL is unreachable.
+test:
+	$(GO) test -count=1 -v -timeout 30m ./...
+
+image:
+	$(GO) run ./tools/protoimage -root proto -o $(IMAGE)
+
+generate: image
+	rm -rf api/casework api/openapi/casework.swagger.json
+	$(GO) tool buf generate $(IMAGE) --path casework
+	$(GO) tool buf lint $(IMAGE) --path casework
+
+lint: image
+	$(GO) tool buf lint $(IMAGE) --path casework
+
+# Usage: make breaking AGAINST=/path/to/baseline-image.binpb (build the
+# baseline with `make image IMAGE=...` in a git worktree of main).
+breaking: image
+	$(GO) tool buf breaking $(IMAGE) --path casework --against $(AGAINST)
+
+check-generated: generate
+	git diff --exit-code -- api/ || (echo "api/ is stale: run make generate and commit" && exit 1)
+	test -z "$$(git status --porcelain -- api/)" || (echo "api/ has untracked generated files: run make generate and commit" && git status --porcelain -- api/ && exit 1)
