@@ -1707,7 +1707,9 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 }
 
 type UpdateCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource with its etag. Its rules are checked on the result of
+	// applying update_mask to the stored resource, not on this partial message.
 	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2644,7 +2646,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x01\n" +
 	"\x11UpdateCaseRequest\x121\n" +
 	"\x04case\x18\x01 \x01(\v2\x11.casework.v1.CaseB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12;\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x04case\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"A\n" +
 	"\x11SubmitCaseRequest\x12\x18\n" +

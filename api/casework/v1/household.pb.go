@@ -912,8 +912,10 @@ func (x *ListHouseholdsResponse) GetNextPageToken() string {
 }
 
 type UpdateHouseholdRequest struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Household *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource with its etag. Its rules are checked on the result of
+	// applying update_mask to the stored resource, not on this partial message.
+	Household *Household `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
 	// Fields to update; `*` for all updatable fields.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1323,7 +1325,9 @@ func (x *ListMembersResponse) GetNextPageToken() string {
 }
 
 type UpdateMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource with its etag. Its rules are checked on the result of
+	// applying update_mask to the stored resource, not on this partial message.
 	Member        *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1497,7 +1501,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x01\n" +
 	"\x16UpdateHouseholdRequest\x12@\n" +
 	"\thousehold\x18\x01 \x01(\v2\x16.casework.v1.HouseholdB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\x12;\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\thousehold\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"k\n" +
 	"\x16DeleteHouseholdRequest\x12=\n" +
@@ -1530,7 +1534,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x01\n" +
 	"\x13UpdateMemberRequest\x127\n" +
 	"\x06member\x18\x01 \x01(\v2\x13.casework.v1.MemberB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\x12;\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x06member\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"e\n" +
 	"\x13DeleteMemberRequest\x12:\n" +

@@ -1,0 +1,63 @@
+// Package domain holds the rules of casework: the case state machine, who a
+// case may be opened for, how priority and due times are computed. It knows
+// nothing of databases or transports, so both gRPC and JSON callers, and every
+// storage backend, are held to the same rules.
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Violation names one bad input field. Field is the request field path as a
+// client sent it (e.g. "household.servicemember.id_number").
+type Violation struct {
+	Field       string
+	Description string
+}
+
+// ValidationError reports bad input; callers map it to INVALID_ARGUMENT with a
+// BadRequest detail listing each violation.
+type ValidationError struct {
+	Violations []Violation
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Description
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Invalid builds a ValidationError with one violation.
+func Invalid(field, format string, args ...any) error {
+	return &ValidationError{Violations: []Violation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+}
+
+// PreconditionError reports a request that is well formed but not allowed in
+// the resource's current state; callers map it to FAILED_PRECONDITION.
+type PreconditionError struct {
+	// Type is a stable machine-readable kind, e.g. "ILLEGAL_TRANSITION".
+	Type string
+	// Subject is what the precondition is about, e.g. "cases/123" or a field.
+	Subject     string
+	Description string
+}
+
+func (e *PreconditionError) Error() string { return e.Description }
+
+// AsValidation reports whether err is (or wraps) a ValidationError.
+func AsValidation(err error) (*ValidationError, bool) {
+	var v *ValidationError
+	ok := errors.As(err, &v)
+	return v, ok
+}
+
+// AsPrecondition reports whether err is (or wraps) a PreconditionError.
+func AsPrecondition(err error) (*PreconditionError, bool) {
+	var p *PreconditionError
+	ok := errors.As(err, &p)
+	return p, ok
+}

@@ -1,0 +1,89 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// convert checks a literal against the field's kind and normalises it. It
+// returns a client-facing message instead of an error so the caller can
+// attach the value's position.
+func (f Field) convert(raw string, quoted bool) (Condition, string) {
+	switch f.Kind {
+	case KindEnum:
+		return f.enum(raw)
+	case KindBool:
+		return boolean(raw, quoted)
+	case KindInt:
+		return integer(raw, quoted)
+	case KindResourceName:
+		return f.resourceName(raw)
+	default:
+		return str(raw)
+	}
+}
+
+// str rejects "*" because AIP-160 gives it wildcard meaning in string
+// comparisons; treating it literally would silently answer a different
+// question than the client asked.
+func str(raw string) (Condition, string) {
+	if strings.Contains(raw, "*") {
+		return Condition{}, "wildcards (*) are not supported"
+	}
+	return Condition{Value: raw}, ""
+}
+
+func (f Field) enum(raw string) (Condition, string) {
+	if slices.Contains(f.Values, raw) {
+		return Condition{Value: raw}, ""
+	}
+	if f.Prefix != "" {
+		if short, ok := strings.CutPrefix(raw, f.Prefix); ok && slices.Contains(f.Values, short) {
+			return Condition{Value: short}, ""
+		}
+	}
+	return Condition{}, fmt.Sprintf("invalid value %s; allowed: %s", quote(raw), strings.Join(f.Values, ", "))
+}
+
+// boolean and integer refuse quoted literals: in AIP-160 "true" is a
+// string, and guessing otherwise would hide client bugs.
+func boolean(raw string, quoted bool) (Condition, string) {
+	if !quoted && (raw == "true" || raw == "false") {
+		return Condition{Value: raw, Bool: raw == "true"}, ""
+	}
+	return Condition{}, fmt.Sprintf("invalid value %s; want unquoted true or false", quoteLiteral(raw, quoted))
+}
+
+func integer(raw string, quoted bool) (Condition, string) {
+	if quoted {
+		return Condition{}, fmt.Sprintf("invalid value %s; integers must not be quoted", quoteLiteral(raw, quoted))
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return Condition{}, fmt.Sprintf("value %s is out of range for a 64-bit integer", quote(raw))
+	}
+	if err != nil {
+		return Condition{}, fmt.Sprintf("invalid value %s; want a decimal integer", quote(raw))
+	}
+	return Condition{Value: strconv.FormatInt(n, 10), Int: n}, ""
+}
+
+func (f Field) resourceName(raw string) (Condition, string) {
+	id, ok := strings.CutPrefix(raw, f.Collection)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return Condition{}, fmt.Sprintf("invalid value %s; want a resource name like %q", quote(raw), f.Collection+"{id}")
+	}
+	return Condition{Value: raw}, ""
+}
+
+// quoteLiteral distinguishes `"true"` from `true` in messages, since the
+// quoting is the mistake being reported.
+func quoteLiteral(raw string, quoted bool) string {
+	if quoted {
+		return "quoted " + quote(raw)
+	}
+	return quote(raw)
+}

@@ -1,0 +1,224 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/filter"
+)
+
+// CaseFilter is the schema of ListCases filters. It lives beside the columns
+// the fields map to, so a field cannot be parsed without being applied.
+var CaseFilter = filter.Schema{
+	"status":    {Kind: filter.KindEnum, Prefix: "CASE_STATUS_", Values: statusNames()},
+	"case_type": {Kind: filter.KindEnum, Prefix: "CASE_TYPE_", Values: []string{string(domain.KindEmploymentPlacement), string(domain.KindSchoolEnrollment), string(domain.KindElderMedicalHelp), string(domain.KindLegalAid)}},
+	"town_code": {Kind: filter.KindString},
+	"assignee":  {Kind: filter.KindString},
+	"priority":  {Kind: filter.KindEnum, Prefix: "CASE_PRIORITY_", Values: []string{"FIRST", "SECOND", "NORMAL"}},
+	"household": {Kind: filter.KindResourceName, Collection: "households/"},
+	"overdue":   {Kind: filter.KindBool},
+	"placement_year": {Kind: filter.KindInt, Ops: []filter.Op{
+		filter.OpEq, filter.OpNe, filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe}},
+}
+
+// PriorityByName maps the priority names of filters to stored tiers.
+var PriorityByName = map[string]domain.Priority{"FIRST": domain.PriorityFirst, "SECOND": domain.PrioritySecond, "NORMAL": domain.PriorityNormal}
+
+var caseColumns = map[string]column{
+	"status":         plain("cases.status", stringValue),
+	"case_type":      plain("cases.kind", stringValue),
+	"town_code":      plain("cases.town_code", stringValue),
+	"assignee":       plain("cases.assignee", stringValue),
+	"placement_year": plain("cases.placement_year", intValue),
+	"priority":       plain("cases.priority", func(c filter.Condition) any { return int(PriorityByName[c.Value]) }),
+	"household": plain("cases.household_id", func(c filter.Condition) any {
+		return c.Value[len("households/"):]
+	}),
+	"overdue": func(c filter.Condition, now time.Time) (string, []any) {
+		running := clockRunningStatuses()
+		if c.Bool {
+			return "cases.due_time < ? AND cases.status IN ?", []any{now, running}
+		}
+		return "(cases.due_time IS NULL OR cases.due_time >= ? OR cases.status NOT IN ?)", []any{now, running}
+	},
+}
+
+func statusNames() []string {
+	out := make([]string, len(allStatuses))
+	for i, s := range allStatuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func clockRunningStatuses() []string {
+	var out []string
+	for _, s := range allStatuses {
+		if s.ClockRunning() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+// CaseQuery asks for a page of cases.
+type CaseQuery struct {
+	Filter filter.Filter
+	Order  Order // create_time or due_time
+	Page   Page
+}
+
+// CreateCase inserts c with the next case number of its year, and its first
+// history entry, in one transaction.
+func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error {
+	now := s.clock()
+	c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
+	year := now.In(domain.ChinaTime).Year()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		seq, err := s.nextCaseNumber(tx, year)
+		if err != nil {
+			return err
+		}
+		c.CaseNumber = domain.CaseNumber(s.prefix, year, int(seq))
+		if err := tx.Create(c).Error; err != nil {
+			return conflict(err, "a case with this number")
+		}
+		return s.appendHistory(tx, c.ID, now, h)
+	})
+}
+
+// nextCaseNumber hands out the year's next number. The UPDATE takes the
+// sequence row's lock until the case commits, so concurrent creators, on one
+// server or many, queue and never share or skip a number.
+func (s *Store) nextCaseNumber(tx *gorm.DB, year int) (int64, error) {
+	if err := tx.Exec("INSERT INTO case_number_sequences (year, last_value) VALUES (?, 0) ON CONFLICT (year) DO NOTHING", year).Error; err != nil {
+		return 0, err
+	}
+	var seq int64
+	if err := tx.Raw("UPDATE case_number_sequences SET last_value = last_value + 1 WHERE year = ? RETURNING last_value", year).Scan(&seq).Error; err != nil {
+		return 0, err
+	}
+	if seq == 0 {
+		return 0, fmt.Errorf("repository: no case number sequence for %d", year)
+	}
+	return seq, nil
+}
+
+func (s *Store) appendHistory(tx *gorm.DB, caseID string, now time.Time, h *HistoryEntry) error {
+	if h == nil {
+		return nil
+	}
+	h.ID, h.CaseID, h.Time = 0, caseID, now
+	return tx.Create(h).Error
+}
+
+// GetCase reads a case.
+func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
+	var c Case
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &c, nil
+}
+
+// ListCases returns a page of cases and the cursor of the next.
+func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor, error) {
+	q, err := applyFilter(s.db.WithContext(ctx).Model(&Case{}), query.Filter, caseColumns, s.clock())
+	if err != nil {
+		return nil, nil, err
+	}
+	order := query.Order
+	if order.Column == "" {
+		order.Column = "create_time"
+	}
+	nullable := order.Column == "due_time"
+	limit := query.Page.limit()
+	q = keyset(q, "cases", order, nullable, query.Page.After)
+	var rows []Case
+	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(c Case) Cursor {
+		if nullable {
+			return Cursor{Time: c.DueTime, ID: c.ID}
+		}
+		t := c.CreateTime
+		return Cursor{Time: &t, ID: c.ID}
+	})
+	return rows, next, nil
+}
+
+// MutateCase applies fn to a case under the etag check and records the
+// history entry fn returns in the same transaction. An error from fn changes
+// nothing.
+func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) (*HistoryEntry, error)) (*Case, error) {
+	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) }, etag,
+		func(tx *gorm.DB, c *Case) error {
+			h, err := fn(c)
+			if err != nil {
+				return err
+			}
+			return s.appendHistory(tx, c.ID, s.clock(), h)
+		})
+}
+
+// CreateNote adds a note to a case and records it in the history.
+func (s *Store) CreateNote(ctx context.Context, n *Note) error {
+	n.CreateTime = s.clock()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Case
+		if err := tx.Select("id", "status").Where("id = ?", n.CaseID).Take(&c).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Create(n).Error; err != nil {
+			return err
+		}
+		return s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{
+			Actor: n.Author, Method: "CreateNote", FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "notes",
+		})
+	})
+}
+
+// ListNotes returns a page of a case's notes, oldest first.
+func (s *Store) ListNotes(ctx context.Context, caseID string, page Page) ([]Note, *Cursor, error) {
+	if _, err := s.GetCase(ctx, caseID); err != nil {
+		return nil, nil, err
+	}
+	limit := page.limit()
+	q := keyset(s.db.WithContext(ctx).Model(&Note{}).Where("case_notes.case_id = ?", caseID),
+		"case_notes", Order{Column: "create_time"}, false, page.After)
+	var rows []Note
+	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(n Note) Cursor { t := n.CreateTime; return Cursor{Time: &t, ID: n.ID} })
+	return rows, next, nil
+}
+
+// ListHistory returns a page of a case's history, oldest first. Entries are
+// ordered by their sequence id; the cursor carries it as a decimal string.
+func (s *Store) ListHistory(ctx context.Context, caseID string, page Page) ([]HistoryEntry, *Cursor, error) {
+	if _, err := s.GetCase(ctx, caseID); err != nil {
+		return nil, nil, err
+	}
+	limit := page.limit()
+	q := s.db.WithContext(ctx).Where("case_id = ?", caseID)
+	if page.After != nil {
+		after, err := strconv.ParseInt(page.After.ID, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("repository: bad history cursor")
+		}
+		q = q.Where("id > ?", after)
+	}
+	var rows []HistoryEntry
+	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(h HistoryEntry) Cursor { return Cursor{ID: strconv.FormatInt(h.ID, 10)} })
+	return rows, next, nil
+}

@@ -1,0 +1,145 @@
+// Package repository stores households, members, cases, their notes and
+// history through gorm, on PostgreSQL in production and on an embedded SQLite
+// file by default. Both dialects share one implementation; the conformance
+// suite in repository/storetest holds each of them to the same behaviour.
+package repository
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Open connects to the database that url names: a postgres:// or
+// postgresql:// URL, or sqlite:PATH. An empty url opens the embedded SQLite
+// database casework.db in dataDir, creating the directory if needed.
+func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
+	cfg := &gorm.Config{
+		// Domain code relies on gorm.ErrDuplicatedKey for both dialects.
+		TranslateError: true,
+		Logger:         logger.Discard,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	var (
+		db      *gorm.DB
+		dialect Dialect
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		dialect = Postgres
+		db, err = gorm.Open(postgres.Open(url), cfg)
+	case url == "" || strings.HasPrefix(url, "sqlite:"):
+		dialect = SQLite
+		path := strings.TrimPrefix(url, "sqlite:")
+		if path == "" {
+			if dataDir == "" {
+				return nil, "", errors.New("repository: no database URL and no data directory")
+			}
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return nil, "", fmt.Errorf("repository: create data directory: %w", err)
+			}
+			path = filepath.Join(dataDir, "casework.db")
+		}
+		db, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
+	default:
+		return nil, "", errors.New("repository: database URL must start with postgres://, postgresql:// or sqlite:")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("repository: open %s: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, "", err
+	}
+	if dialect == SQLite {
+		// SQLite allows one writer at a time; a single connection turns lock
+		// contention into queueing instead of SQLITE_BUSY errors.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, "", fmt.Errorf("repository: ping %s: %w", dialect, err)
+	}
+	return db, dialect, nil
+}
+
+func sqliteDSN(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// Migrate brings the schema up to the newest embedded migration of the
+// dialect. It is safe to run repeatedly and from several servers: goose
+// records applied versions in goose_db_version.
+func Migrate(ctx context.Context, db *gorm.DB, dialect Dialect, log *slog.Logger) error {
+	provider, err := migrationProvider(db, dialect)
+	if err != nil {
+		return err
+	}
+	results, err := provider.Up(ctx)
+	for _, r := range results {
+		log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration", r.Duration)
+	}
+	if err != nil {
+		return fmt.Errorf("repository: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus reports the applied version and the newest available.
+func MigrationStatus(ctx context.Context, db *gorm.DB, dialect Dialect) (current, latest int64, err error) {
+	provider, err := migrationProvider(db, dialect)
+	if err != nil {
+		return 0, 0, err
+	}
+	current, latest, err = provider.GetVersions(ctx)
+	return current, latest, err
+}
+
+func migrationProvider(db *gorm.DB, dialect Dialect) (*goose.Provider, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := fs.Sub(migrations, "migrations/"+string(dialect))
+	if err != nil {
+		return nil, err
+	}
+	gd := goose.DialectPostgres
+	if dialect == SQLite {
+		gd = goose.DialectSQLite3
+	}
+	return goose.NewProvider(gd, sqlDB, dir)
+}

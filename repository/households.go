@@ -1,0 +1,164 @@
+package repository
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/filter"
+)
+
+// HouseholdFilter is the schema of ListHouseholds filters.
+var HouseholdFilter = filter.Schema{
+	"town_code": {Kind: filter.KindString},
+	"category": {Kind: filter.KindEnum, Prefix: "HOUSEHOLD_CATEGORY_", Values: []string{
+		string(domain.CategoryActiveDutyFamily), string(domain.CategoryVeteran), string(domain.CategoryMartyrFamily),
+		string(domain.CategoryMeritorious), string(domain.CategoryOtherEntitled)}},
+	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: []string{
+		string(domain.PostBorderCoastalDefence), string(domain.PostMissionUnit), string(domain.PostHardshipArea), string(domain.PostRegular)}},
+	"hardship": {Kind: filter.KindBool},
+}
+
+var householdColumns = map[string]column{
+	"town_code": plain("households.town_code", stringValue),
+	"category":  plain("households.category", stringValue),
+	"post_type": plain("households.post_type", stringValue),
+	"hardship":  plain("households.hardship", boolValue),
+}
+
+// HouseholdQuery asks for a page of households.
+type HouseholdQuery struct {
+	Filter      filter.Filter
+	Order       Order // create_time only
+	ShowDeleted bool
+	Page        Page
+}
+
+const memberCountSQL = "(SELECT COUNT(*) FROM members m WHERE m.household_id = households.id AND m.delete_time IS NULL) AS member_count"
+
+func (s *Store) households(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
+}
+
+// CreateHousehold inserts h. A live household with the same servicemember ID
+// number is an ErrAlreadyExists.
+func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
+	now := s.clock()
+	h.Revision, h.CreateTime, h.UpdateTime, h.DeleteTime = 1, now, now, nil
+	return conflict(s.db.WithContext(ctx).Create(h).Error, "a live household for this servicemember")
+}
+
+// GetHousehold reads a household; deleted ones only with showDeleted.
+func (s *Store) GetHousehold(ctx context.Context, id string, showDeleted bool) (*Household, error) {
+	q := s.households(ctx).Where("households.id = ?", id)
+	if !showDeleted {
+		q = q.Where("households.delete_time IS NULL")
+	}
+	var h Household
+	if err := q.Take(&h).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &h, nil
+}
+
+// ListHouseholds returns a page of households and the cursor of the next.
+func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Household, *Cursor, error) {
+	q := s.households(ctx)
+	if !query.ShowDeleted {
+		q = q.Where("households.delete_time IS NULL")
+	}
+	q, err := applyFilter(q, query.Filter, householdColumns, s.clock())
+	if err != nil {
+		return nil, nil, err
+	}
+	limit := query.Page.limit()
+	q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
+	var rows []Household
+	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(h Household) Cursor { t := h.CreateTime; return Cursor{Time: &t, ID: h.ID} })
+	return rows, next, nil
+}
+
+// UpdateHousehold applies fn to the live household under the etag check.
+func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*Household) error) (*Household, error) {
+	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("id = ? AND delete_time IS NULL", id)
+	}, etag, func(_ *gorm.DB, h *Household) error { return fn(h) })
+	if err != nil {
+		return nil, conflict(err, "a live household for this servicemember")
+	}
+	return s.GetHousehold(ctx, id, false)
+}
+
+// DeleteHousehold soft-deletes a live household. One with open cases is
+// refused: those cases would otherwise be orphaned from every list.
+func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
+	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("id = ? AND delete_time IS NULL", id)
+	}, etag, func(tx *gorm.DB, h *Household) error {
+		var open int64
+		if err := tx.Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
+			return err
+		}
+		if open > 0 {
+			return errPrecondition("HOUSEHOLD_HAS_OPEN_CASES", "households/"+id,
+				"the household has open cases; close or withdraw them before deleting it")
+		}
+		now := s.clock()
+		h.DeleteTime = &now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetHousehold(ctx, id, true)
+}
+
+// UndeleteHousehold brings back a soft-deleted household, unless another live
+// household has since been registered for the same servicemember.
+func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
+	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("id = ? AND delete_time IS NOT NULL", id)
+	}, etag, func(_ *gorm.DB, h *Household) error {
+		h.DeleteTime = nil
+		return nil
+	})
+	if err != nil {
+		return nil, conflict(err, "a live household for this servicemember")
+	}
+	return s.GetHousehold(ctx, id, false)
+}
+
+// LookupHousehold finds the live household whose servicemember, or one of
+// whose live members, has the ID number.
+func (s *Store) LookupHousehold(ctx context.Context, idNumber string) (*Household, error) {
+	var h Household
+	err := s.households(ctx).
+		Where("households.delete_time IS NULL").
+		Where("households.servicemember_id_number = ? OR EXISTS (SELECT 1 FROM members m WHERE m.household_id = households.id AND m.id_number = ? AND m.delete_time IS NULL)", idNumber, idNumber).
+		Order("households.create_time, households.id").
+		Take(&h).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &h, nil
+}
+
+func openStatuses() []string {
+	var out []string
+	for _, st := range allStatuses {
+		if st.Open() {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}
+
+
+var allStatuses = []domain.Status{
+	domain.StatusDraft, domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress,
+	domain.StatusResolved, domain.StatusClosed, domain.StatusRejected, domain.StatusWithdrawn,
+}

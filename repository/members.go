@@ -1,0 +1,81 @@
+package repository
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// liveMember selects a live member of a live household.
+func liveMember(tx *gorm.DB, householdID, id string) *gorm.DB {
+	return tx.Where("members.id = ? AND members.household_id = ? AND members.delete_time IS NULL", id, householdID).
+		Where("EXISTS (SELECT 1 FROM households h WHERE h.id = members.household_id AND h.delete_time IS NULL)")
+}
+
+const duplicateMember = "a live member of this household with this ID number"
+
+// CreateMember adds m to its live household.
+func (s *Store) CreateMember(ctx context.Context, m *Member) error {
+	now := s.clock()
+	m.Revision, m.CreateTime, m.UpdateTime, m.DeleteTime = 1, now, now, nil
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Locking the household keeps a concurrent delete from leaving a
+		// live member in a deleted household.
+		var h Household
+		if err := s.forUpdate(tx.Select("id").Where("id = ? AND delete_time IS NULL", m.HouseholdID)).Take(&h).Error; err != nil {
+			return notFound(err)
+		}
+		return conflict(tx.Create(m).Error, duplicateMember)
+	})
+}
+
+// GetMember reads a live member of a live household.
+func (s *Store) GetMember(ctx context.Context, householdID, id string) (*Member, error) {
+	var m Member
+	if err := liveMember(s.db.WithContext(ctx), householdID, id).Take(&m).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &m, nil
+}
+
+// ListMembers returns a page of a live household's live members, oldest first.
+func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) ([]Member, *Cursor, error) {
+	if _, err := s.GetHousehold(ctx, householdID, false); err != nil {
+		return nil, nil, err
+	}
+	limit := page.limit()
+	q := s.db.WithContext(ctx).Model(&Member{}).Where("members.household_id = ? AND members.delete_time IS NULL", householdID)
+	q = keyset(q, "members", Order{Column: "create_time"}, false, page.After)
+	var rows []Member
+	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(m Member) Cursor { t := m.CreateTime; return Cursor{Time: &t, ID: m.ID} })
+	return rows, next, nil
+}
+
+// UpdateMember applies fn to a live member under the etag check.
+func (s *Store) UpdateMember(ctx context.Context, householdID, id, etag string, fn func(*Member) error) (*Member, error) {
+	m, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(tx, householdID, id) },
+		etag, func(_ *gorm.DB, m *Member) error { return fn(m) })
+	return m, conflict(err, duplicateMember)
+}
+
+// DeleteMember soft-deletes a member who is not the subject of an open case.
+func (s *Store) DeleteMember(ctx context.Context, householdID, id, etag string) error {
+	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(tx, householdID, id) },
+		etag, func(tx *gorm.DB, m *Member) error {
+			var open int64
+			if err := tx.Model(&Case{}).Where("subject_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
+				return err
+			}
+			if open > 0 {
+				return errPrecondition("MEMBER_HAS_OPEN_CASES", "households/"+householdID+"/members/"+id,
+					"the member is the subject of open cases; close or withdraw them before deleting the member")
+			}
+			now := s.clock()
+			m.DeleteTime = &now
+			return nil
+		})
+	return err
+}

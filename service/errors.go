@@ -1,0 +1,121 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// errorDomain is the ErrorInfo domain of every error this service reports.
+const errorDomain = "casework.fengdu.gov.cn"
+
+// ToStatus is the one place where errors from the domain, the validator and
+// the repository become gRPC statuses. Handlers return their errors as they
+// are; the ErrorInterceptor calls this on the way out, for both transports.
+// Anything unrecognised is INTERNAL with a fixed message, so no internal
+// detail (and no personal data inside one) reaches the client.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	if v, ok := domain.AsValidation(err); ok {
+		return badRequest(v.Violations)
+	}
+	var pv *protovalidate.ValidationError
+	if errors.As(err, &pv) {
+		vs := make([]domain.Violation, 0, len(pv.Violations))
+		for _, v := range pv.Violations {
+			vs = append(vs, domain.Violation{
+				Field:       protovalidate.FieldPathString(v.Proto.GetField()),
+				Description: v.Proto.GetMessage(),
+			})
+		}
+		return badRequest(vs)
+	}
+	if p, ok := domain.AsPrecondition(err); ok {
+		st := status.New(codes.FailedPrecondition, p.Description)
+		return withDetails(st,
+			&errdetails.ErrorInfo{Reason: p.Type, Domain: errorDomain},
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: p.Type, Subject: p.Subject, Description: p.Description,
+			}}})
+	}
+	switch {
+	case errors.Is(err, repository.ErrNotFound):
+		return withDetails(status.New(codes.NotFound, "resource not found"),
+			&errdetails.ErrorInfo{Reason: "NOT_FOUND", Domain: errorDomain})
+	case errors.Is(err, repository.ErrEtagMismatch):
+		return withDetails(status.New(codes.Aborted, "the etag does not match the stored resource; read it again and retry"),
+			&errdetails.ErrorInfo{Reason: "ETAG_MISMATCH", Domain: errorDomain})
+	case errors.Is(err, repository.ErrAlreadyExists):
+		return withDetails(status.New(codes.AlreadyExists, err.Error()),
+			&errdetails.ErrorInfo{Reason: "ALREADY_EXISTS", Domain: errorDomain})
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	}
+	return status.Error(codes.Internal, "internal error")
+}
+
+func badRequest(vs []domain.Violation) error {
+	br := &errdetails.BadRequest{}
+	msg := "invalid argument"
+	for i, v := range vs {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		if i == 0 {
+			msg = v.Field + ": " + v.Description
+		}
+	}
+	return withDetails(status.New(codes.InvalidArgument, msg), br)
+}
+
+func withDetails(st *status.Status, details ...protoadapt.MessageV1) error {
+	if d, err := st.WithDetails(details...); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// errorType describes an error by the types in its chain. Database errors
+// quote the offending values (an ID number in a unique violation), so their
+// text is never logged.
+func errorType(err error) string {
+	var parts []string
+	for e := err; e != nil && len(parts) < 5; e = errors.Unwrap(e) {
+		parts = append(parts, fmt.Sprintf("%T", e))
+	}
+	return strings.Join(parts, " <- ")
+}
+
+// ErrorInterceptor maps handler errors with ToStatus, and logs the ones that
+// are the server's fault. Only the method and code are logged: error texts of
+// unknown origin might carry personal data.
+func ErrorInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		mapped := ToStatus(err)
+		if status.Code(mapped) == codes.Internal {
+			log.ErrorContext(ctx, "internal error", "method", info.FullMethod, "error_type", errorType(err))
+		}
+		return nil, mapped
+	}
+}

@@ -1,0 +1,79 @@
+package service
+
+import (
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/fengdu-county/casework/domain"
+)
+
+// updatable names the top-level fields of a resource that an update may
+// touch; everything else (name, etag, output-only fields) is refused.
+type updatable map[string]bool
+
+// maskPaths returns the paths an update applies (AIP-134): the mask's paths,
+// every updatable field for "*", or, when the mask is empty, the updatable
+// fields the request populated. "etag" is the precondition, not a change,
+// and is dropped: the gateway adds it to masks it derives from JSON bodies.
+func maskPaths(mask *fieldmaskpb.FieldMask, patch proto.Message, allowed updatable) ([]string, error) {
+	var paths []string
+	switch {
+	case mask == nil || len(mask.GetPaths()) == 0:
+		patch.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			if allowed[string(fd.Name())] {
+				paths = append(paths, string(fd.Name()))
+			}
+			return true
+		})
+	case len(mask.GetPaths()) == 1 && mask.GetPaths()[0] == "*":
+		for p := range allowed {
+			paths = append(paths, p)
+		}
+	default:
+		for _, p := range mask.GetPaths() {
+			if p == "etag" {
+				continue
+			}
+			if !allowed[strings.SplitN(p, ".", 2)[0]] {
+				return nil, domain.Invalid("update_mask", "field %q does not exist or cannot be updated", p)
+			}
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, domain.Invalid("update_mask", "names no field to update")
+	}
+	return paths, nil
+}
+
+// applyMask copies the fields that paths name from src onto dst; a path whose
+// field src leaves unset clears it in dst. Setting a member of a oneof clears
+// its siblings, as protobuf semantics require.
+func applyMask(dst, src proto.Message, paths []string) error {
+	for _, path := range paths {
+		d, s := dst.ProtoReflect(), src.ProtoReflect()
+		parts := strings.Split(path, ".")
+		for i, part := range parts {
+			fd := d.Descriptor().Fields().ByName(protoreflect.Name(part))
+			if fd == nil {
+				return domain.Invalid("update_mask", "field %q does not exist", path)
+			}
+			if i == len(parts)-1 {
+				if s.Has(fd) {
+					d.Set(fd, s.Get(fd))
+				} else {
+					d.Clear(fd)
+				}
+				break
+			}
+			if fd.Message() == nil || fd.IsList() || fd.IsMap() {
+				return domain.Invalid("update_mask", "field %q does not exist", path)
+			}
+			d, s = d.Mutable(fd).Message(), s.Get(fd).Message()
+		}
+	}
+	return nil
+}

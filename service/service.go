@@ -1,0 +1,70 @@
+// Package service implements the casework.v1 gRPC services. Handlers are
+// thin: they decode names and masks, ask the domain package whether a change
+// is allowed, and call the repository. The grpc-gateway serves the same
+// handlers over JSON through the same interceptors, so there is one code path
+// for both transports.
+package service
+
+import (
+	"context"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/pagetoken"
+)
+
+// Options configure the services.
+type Options struct {
+	// PageTokenKey signs page tokens. Servers behind one load balancer must
+	// share it, or a token from one is refused by another.
+	PageTokenKey []byte
+	// Actor names who is making the request, for history and notes.
+	Actor func(context.Context) string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+type base struct {
+	validator protovalidate.Validator
+	pages     pager
+	actor     func(context.Context) string
+	now       func() time.Time
+}
+
+func newBase(v protovalidate.Validator, o Options) base {
+	b := base{validator: v, pages: pager{codec: pagetoken.NewCodec(o.PageTokenKey)}, actor: o.Actor, now: o.Now}
+	if b.actor == nil {
+		b.actor = func(context.Context) string { return "anonymous" }
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b
+}
+
+// validate checks msg against its protovalidate rules, naming violations by
+// their path in the request (prefix, e.g. "household").
+func (b base) validate(prefix string, msg proto.Message) error {
+	err := b.validator.Validate(msg)
+	if err == nil {
+		return nil
+	}
+	pv, ok := err.(*protovalidate.ValidationError)
+	if !ok {
+		return err
+	}
+	out := &domain.ValidationError{}
+	for _, v := range pv.Violations {
+		out.Violations = append(out.Violations, domain.Violation{
+			Field:       prefix + "." + protovalidate.FieldPathString(v.Proto.GetField()),
+			Description: v.Proto.GetMessage(),
+		})
+	}
+	return out
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
