@@ -18,6 +18,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -118,14 +119,14 @@ func Migrate(ctx context.Context, db *gorm.DB, dialect Dialect, log *slog.Logger
 	return nil
 }
 
-// MigrationStatus reports the applied version and the newest available.
-func MigrationStatus(ctx context.Context, db *gorm.DB, dialect Dialect) (current, latest int64, err error) {
-	provider, err := migrationProvider(db, dialect)
+// MigrationStatus reports the applied schema version and the newest one
+// this build carries.
+func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	provider, err := migrationProvider(s.db, s.dialect)
 	if err != nil {
 		return 0, 0, err
 	}
-	current, latest, err = provider.GetVersions(ctx)
-	return current, latest, err
+	return provider.GetVersions(ctx)
 }
 
 func migrationProvider(db *gorm.DB, dialect Dialect) (*goose.Provider, error) {
@@ -137,9 +138,14 @@ func migrationProvider(db *gorm.DB, dialect Dialect) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	gd := goose.DialectPostgres
 	if dialect == SQLite {
-		gd = goose.DialectSQLite3
+		return goose.NewProvider(goose.DialectSQLite3, sqlDB, dir)
 	}
-	return goose.NewProvider(gd, sqlDB, dir)
+	// Several servers may start at once; the advisory lock lets one migrate
+	// while the others wait.
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, dir, goose.WithSessionLocker(locker))
 }

@@ -157,7 +157,6 @@ func openStatuses() []string {
 	return out
 }
 
-
 var allStatuses = []domain.Status{
 	domain.StatusDraft, domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress,
 	domain.StatusResolved, domain.StatusClosed, domain.StatusRejected, domain.StatusWithdrawn,
