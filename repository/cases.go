@@ -78,8 +78,20 @@ type CaseQuery struct {
 func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error {
 	now := s.clock()
 	c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
+	c.normalizeTimes()
 	year := now.In(domain.ChinaTime).Year()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The household and subject must be live. Locking them keeps a
+		// concurrent DeleteHousehold or DeleteMember, which refuse while
+		// open cases exist, from missing this one.
+		var household Household
+		if err := s.forUpdate(tx.Select("id").Where("id = ? AND delete_time IS NULL", c.HouseholdID)).Take(&household).Error; err != nil {
+			return notFound(err)
+		}
+		var subject Member
+		if err := s.forUpdate(tx.Select("id").Where("id = ? AND household_id = ? AND delete_time IS NULL", c.SubjectID, c.HouseholdID)).Take(&subject).Error; err != nil {
+			return notFound(err)
+		}
 		seq, err := s.nextCaseNumber(tx, year)
 		if err != nil {
 			return err
@@ -115,6 +127,19 @@ func (s *Store) appendHistory(tx *gorm.DB, caseID string, now time.Time, h *Hist
 	}
 	h.ID, h.CaseID, h.Time = 0, caseID, now
 	return tx.Create(h).Error
+}
+
+// normalizeTimes keeps the caller's instants as the store keeps its own: UTC,
+// to the microsecond. SQLite compares times as text, so a due time in another
+// zone would sort and filter wrongly there, and it would keep nanoseconds
+// PostgreSQL rounds away; normalised, both dialects agree.
+func (c *Case) normalizeTimes() {
+	for _, p := range []**time.Time{&c.DueTime, &c.SubmitTime, &c.ResolveTime} {
+		if *p != nil {
+			t := (*p).UTC().Truncate(time.Microsecond)
+			*p = &t
+		}
+	}
 }
 
 // GetCase reads a case.
@@ -163,6 +188,7 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) 
 			if err != nil {
 				return err
 			}
+			c.normalizeTimes()
 			return s.appendHistory(tx, c.ID, s.clock(), h)
 		})
 }

@@ -145,7 +145,7 @@ func (s *Cases) GetCase(ctx context.Context, req *pb.GetCaseRequest) (*pb.Case, 
 func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.ListCasesResponse, error) {
 	f, err := filter.Parse(req.GetFilter(), repository.CaseFilter)
 	if err != nil {
-		return nil, domain.Invalid("filter", "%s", err.Error())
+		return nil, filterError(err)
 	}
 	order, err := parseOrderBy(req.GetOrderBy(), "create_time", "due_time")
 	if err != nil {

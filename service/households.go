@@ -99,7 +99,7 @@ func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdReque
 func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsRequest) (*pb.ListHouseholdsResponse, error) {
 	f, err := filter.Parse(req.GetFilter(), repository.HouseholdFilter)
 	if err != nil {
-		return nil, domain.Invalid("filter", "%s", err.Error())
+		return nil, filterError(err)
 	}
 	order, err := parseOrderBy(req.GetOrderBy(), "create_time")
 	if err != nil {

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/filter"
 	"github.com/fengdu-county/casework/pagetoken"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -67,4 +69,14 @@ func parseOrderBy(s string, allowed ...string) (repository.Order, error) {
 		return o, domain.Invalid("order_by", "can order by %s, optionally followed by desc", strings.Join(allowed, " or "))
 	}
 	return o, nil
+}
+
+// filterError reports a filter the server does not understand as a field
+// violation on "filter", keeping the parser's position.
+func filterError(err error) error {
+	var fe *filter.Error
+	if errors.As(err, &fe) {
+		return domain.Invalid("filter", "position %d: %s", fe.Pos, fe.Msg)
+	}
+	return err
 }

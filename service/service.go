@@ -43,6 +43,11 @@ func newBase(v protovalidate.Validator, o Options) base {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	// The times the service stamps (submit, resolve, due) are stored to the
+	// microsecond, as PostgreSQL keeps them; truncating here makes the answer
+	// to a change carry the same instant as a later read of it.
+	now := b.now
+	b.now = func() time.Time { return now().Truncate(time.Microsecond) }
 	return b
 }
 

@@ -1,6 +1,6 @@
 -- +goose Up
 CREATE TABLE households (
-    id                      TEXT PRIMARY KEY,
+    id                      TEXT NOT NULL PRIMARY KEY,
     servicemember_name      TEXT NOT NULL,
     servicemember_id_number TEXT NOT NULL,
     service_branch          TEXT NOT NULL DEFAULT '',
@@ -24,7 +24,7 @@ CREATE INDEX households_create ON households (create_time, id);
 CREATE INDEX households_town_create ON households (town_code, create_time, id);
 
 CREATE TABLE members (
-    id           TEXT PRIMARY KEY,
+    id           TEXT NOT NULL PRIMARY KEY,
     household_id TEXT NOT NULL REFERENCES households (id),
     relation     TEXT NOT NULL,
     display_name TEXT NOT NULL,
@@ -42,7 +42,7 @@ CREATE UNIQUE INDEX members_live_id_number ON members (household_id, id_number) 
 CREATE INDEX members_id_number ON members (id_number) WHERE id_number <> '' AND delete_time IS NULL;
 
 CREATE TABLE cases (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL PRIMARY KEY,
     case_number      TEXT NOT NULL UNIQUE,
     household_id     TEXT NOT NULL REFERENCES households (id),
     subject_id       TEXT NOT NULL REFERENCES members (id),
@@ -87,7 +87,7 @@ CREATE TABLE case_history (
 CREATE INDEX case_history_case ON case_history (case_id, id);
 
 CREATE TABLE case_notes (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL PRIMARY KEY,
     case_id     TEXT NOT NULL REFERENCES cases (id),
     body        TEXT NOT NULL,
     author      TEXT NOT NULL,
@@ -98,7 +98,7 @@ CREATE INDEX case_notes_case_create ON case_notes (case_id, create_time, id);
 -- The last case number handed out per year. Incremented inside the case's own
 -- transaction, so numbers are gap-free and unique with many writers.
 CREATE TABLE case_number_sequences (
-    year       INTEGER PRIMARY KEY,
+    year       INTEGER NOT NULL PRIMARY KEY,
     last_value INTEGER NOT NULL
 );
 

@@ -1,0 +1,417 @@
+// Package e2e drives the real casework server, started in-process on random
+// ports, over both of its transports: gRPC and the JSON gateway. Every
+// scenario runs on SQLite and on PostgreSQL, each on a fresh database and a
+// server of its own.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/testdb"
+	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/server"
+)
+
+// scenario is one end-to-end test; TestE2E runs each on every dialect, on
+// a server of its own.
+type scenario struct {
+	name string
+	run  func(t *testing.T, e *env)
+}
+
+var scenarios = []scenario{
+	{"lifecycle", testLifecycle},
+	{"errors", testErrors},
+	{"json", testJSON},
+	{"priority_and_due", testPriorityAndDue},
+	{"pagination", testPagination},
+	{"filters", testFilters},
+	{"case_numbers", testCaseNumbers},
+	{"health", testHealth},
+}
+
+var dialects = []struct {
+	name string
+	open func(testing.TB) testdb.DB
+}{
+	{"sqlite", testdb.SQLite},
+	{"postgres", testdb.Postgres},
+}
+
+// TestE2E runs every scenario against a real server on each dialect.
+func TestE2E(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			for _, s := range scenarios {
+				t.Run(s.name, func(t *testing.T) {
+					t.Parallel()
+					s.run(t, start(t, d.open))
+				})
+			}
+		})
+	}
+}
+
+// clockBase is the server's "now" when a test starts: a fixed day, so birth
+// dates, school ages and case-number years are the same on every run.
+var clockBase = time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC) // 10:00 in China
+
+// clock runs from clockBase at the speed of real time, and can be advanced
+// to make cases overdue. The server and its store share one.
+type clock struct {
+	started time.Time
+	mu      sync.Mutex
+	offset  time.Duration
+}
+
+func newClock() *clock { return &clock{started: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return clockBase.Add(time.Since(c.started) + c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// env is one running server on a fresh database, and the clients that reach
+// it.
+type env struct {
+	db       testdb.DB
+	clock    *clock
+	httpBase string // "http://127.0.0.1:port"
+	conn     *grpc.ClientConn
+	http     *http.Client
+	seq      atomic.Int64 // makes ID numbers unique within the env
+}
+
+// start opens a fresh database and serves it. Everything stops when t ends.
+func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
+	t.Helper()
+	e := &env{db: open(t), clock: newClock(), http: &http.Client{Timeout: 60 * time.Second}}
+	e.httpBase, e.conn = e.serve(t, e.db.Store(repository.WithClock(e.clock.Now)))
+	return e
+}
+
+// serve starts a server for store on random ports, in-process, and waits
+// until both transports answer. It returns the HTTP base URL and a gRPC
+// connection; the server stops when t ends.
+func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.ClientConn) {
+	t.Helper()
+	srv, err := server.New(server.Config{
+		GRPCAddr:     "127.0.0.1:0",
+		HTTPAddr:     "127.0.0.1:0",
+		PageTokenKey: []byte("e2e-page-token-key-0123456789abcdef"),
+		Now:          e.clock.Now,
+	}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server.Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("server did not stop within 20s")
+		}
+	})
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("grpc.NewClient: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	base := "http://" + srv.HTTPAddr()
+	e.waitReady(t, base, conn)
+	return base, conn
+}
+
+// waitReady polls /readyz and the gRPC health service until both say so.
+func (e *env) waitReady(t *testing.T, base string, conn *grpc.ClientConn) {
+	t.Helper()
+	health := healthpb.NewHealthClient(conn)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		httpOK, grpcOK := false, false
+		if resp, err := e.http.Get(base + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			httpOK = resp.StatusCode == http.StatusOK
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if r, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); err == nil {
+			grpcOK = r.GetStatus() == healthpb.HealthCheckResponse_SERVING
+		}
+		cancel()
+		if httpOK && grpcOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 10s (readyz ok=%v, gRPC SERVING=%v)", httpOK, grpcOK)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ctxFor(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// rawHTTP sends body (nil for none) and returns the status and response body.
+func (e *env) rawHTTP(t *testing.T, method, path string, body io.Reader, contentLength int64) (int, []byte) {
+	t.Helper()
+	code, out, err := e.tryHTTP(t, method, path, body, contentLength)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code, out
+}
+
+// tryHTTP is rawHTTP that returns transport errors instead of failing.
+func (e *env) tryHTTP(t *testing.T, method, path string, body io.Reader, contentLength int64) (int, []byte, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxFor(t), method, e.httpBase+path, body)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = contentLength
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// jsonHTTP sends a JSON text and returns the status and response body.
+func (e *env) jsonHTTP(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	if body == "" {
+		return e.rawHTTP(t, method, path, nil, 0)
+	}
+	return e.rawHTTP(t, method, path, strings.NewReader(body), int64(len(body)))
+}
+
+// --- results and errors -----------------------------------------------------
+
+// result holds what a call returned, for must(...).ok(t) and .fails(t, ...).
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func must[T any](v T, err error) result[T] { return result[T]{v, err} }
+
+// ok fails the test unless the call succeeded.
+func (r result[T]) ok(t *testing.T) T {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("unexpected error: %v", r.err)
+	}
+	return r.v
+}
+
+// fails checks that the call failed with code (and, over HTTP, the HTTP
+// status the gateway must map it to, with the same numeric code in the JSON
+// body), and that the message contains every fragment.
+func (r result[T]) fails(t *testing.T, code codes.Code, fragments ...string) *status.Status {
+	t.Helper()
+	return wantStatus(t, r.err, code, fragments...)
+}
+
+// httpStatusOf is the HTTP status each gRPC code the API uses must map to.
+var httpStatusOf = map[codes.Code]int{
+	codes.InvalidArgument:    http.StatusBadRequest,
+	codes.FailedPrecondition: http.StatusBadRequest,
+	codes.OutOfRange:         http.StatusBadRequest,
+	codes.NotFound:           http.StatusNotFound,
+	codes.AlreadyExists:      http.StatusConflict,
+	codes.Aborted:            http.StatusConflict,
+}
+
+func wantStatus(t *testing.T, err error, code codes.Code, fragments ...string) *status.Status {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("call succeeded, want %v", code)
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("error %v carries no status, want %v", err, code)
+	}
+	if st.Code() != code {
+		t.Fatalf("code = %v (%q), want %v", st.Code(), st.Message(), code)
+	}
+	if he, isHTTP := err.(*httpError); isHTTP {
+		if want, known := httpStatusOf[code]; known && he.httpStatus != want {
+			t.Fatalf("HTTP status = %d, want %d for %v", he.httpStatus, want, code)
+		}
+	}
+	for _, f := range fragments {
+		if !strings.Contains(st.Message(), f) {
+			t.Errorf("message %q does not contain %q", st.Message(), f)
+		}
+	}
+	return st
+}
+
+// fieldViolations lists the fields of the status's BadRequest detail.
+func fieldViolations(st *status.Status) []string {
+	var out []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				out = append(out, v.GetField())
+			}
+		}
+	}
+	return out
+}
+
+func wantViolation(t *testing.T, st *status.Status, field string) {
+	t.Helper()
+	got := fieldViolations(st)
+	for _, f := range got {
+		if f == field {
+			return
+		}
+	}
+	t.Errorf("field violations %q do not name %q (message %q)", got, field, st.Message())
+}
+
+// --- fixtures ----------------------------------------------------------------
+
+const region = "500230" // 丰都县
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// Birth dates of the fixture family (the clock says March 2026).
+var (
+	servicememberBirth = day(1990, 4, 12)
+	spouseBirth        = day(1992, 7, 3)
+	childBirth         = day(2016, 9, 1) // 9: school age
+	fatherBirth        = day(1962, 1, 20)
+)
+
+// idNumber returns a valid ID number for birth, unique within the env.
+func (e *env) idNumber(birth time.Time) string {
+	return idnumber.Make(region, birth, int(e.seq.Add(1)))
+}
+
+func dateOf(t time.Time) *date.Date {
+	return &date.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+}
+
+// newHousehold is a valid regular active-duty household; mods change it.
+func (e *env) newHousehold(mods ...func(*pb.Household)) *pb.Household {
+	h := &pb.Household{
+		Servicemember: &pb.Servicemember{
+			Name:          "张伟",
+			IdNumber:      e.idNumber(servicememberBirth),
+			ServiceBranch: pb.ServiceBranch_SERVICE_BRANCH_ARMY,
+			RankCategory:  pb.RankCategory_RANK_CATEGORY_NCO,
+			PostType:      pb.PostType_POST_TYPE_REGULAR,
+		},
+		Category: pb.HouseholdCategory_HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY,
+		TownCode: "500230101",
+		Address:  "名山街道 1 号",
+		Phone:    "13800000000",
+	}
+	for _, m := range mods {
+		m(h)
+	}
+	return h
+}
+
+func (e *env) newMember(rel pb.Relation, name string, birth time.Time) *pb.Member {
+	return &pb.Member{
+		Relation: rel, DisplayName: name, IdNumber: e.idNumber(birth), BirthDate: dateOf(birth),
+		Accompanying: rel == pb.Relation_RELATION_SPOUSE,
+	}
+}
+
+// family is a household with a spouse, a child and a father.
+type family struct {
+	household             *pb.Household
+	spouse, child, father *pb.Member
+}
+
+func (e *env) family(t *testing.T, c *client, mods ...func(*pb.Household)) family {
+	t.Helper()
+	h := must(c.CreateHousehold(e.newHousehold(mods...))).ok(t)
+	f := family{household: h}
+	f.spouse = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_SPOUSE, "李娜", spouseBirth))).ok(t)
+	f.child = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_CHILD, "张小明", childBirth))).ok(t)
+	f.father = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_FATHER, "张建国", fatherBirth))).ok(t)
+	return f
+}
+
+// Case builders: a draft of each kind for a subject of the family.
+
+func employmentCase(f family) *pb.Case {
+	return &pb.Case{Household: f.household.GetName(), Subject: f.spouse.GetName(),
+		Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: &pb.EmploymentPlacement{
+			PlacementYear: 2026, Eligible: true, Channel: pb.PlacementChannel_PLACEMENT_CHANNEL_TARGETED_RECRUITMENT}}}
+}
+
+func schoolCase(f family) *pb.Case {
+	return &pb.Case{Household: f.household.GetName(), Subject: f.child.GetName(),
+		Details: &pb.Case_SchoolEnrollment{SchoolEnrollment: &pb.SchoolEnrollment{
+			SchoolStage: pb.SchoolStage_SCHOOL_STAGE_PRIMARY, RequestedSchool: "丰都县实验小学",
+			PriorityBasis: pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY}}}
+}
+
+func elderCase(f family) *pb.Case {
+	return &pb.Case{Household: f.household.GetName(), Subject: f.father.GetName(),
+		Details: &pb.Case_ElderMedicalHelp{ElderMedicalHelp: &pb.ElderMedicalHelp{
+			Need: pb.ElderNeed_ELDER_NEED_GREEN_CHANNEL, NeedDescription: "心脏复查"}}}
+}
+
+func legalAidCase(f family, subject *pb.Member) *pb.Case {
+	return &pb.Case{Household: f.household.GetName(), Subject: subject.GetName(),
+		Details: &pb.Case_LegalAid{LegalAid: &pb.LegalAid{
+			MatterCategory: pb.LegalMatterCategory_LEGAL_MATTER_CATEGORY_LABOUR, Counterparty: "某公司",
+			Stage: pb.LegalStage_LEGAL_STAGE_APPLICATION}}}
+}
+
+// names lists resource names, for comparing sets of cases.
+func names(cases []*pb.Case) []string {
+	out := make([]string, len(cases))
+	for i, c := range cases {
+		out[i] = c.GetName()
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// testCaseNumbers: case numbers stay unique and gap-free when created at
+// once, through two servers sharing the database.
+func testCaseNumbers(t *testing.T, e *env) {
+	g := e.grpcClient(t)
+	f := e.family(t, g)
+
+	// A second server on its own connection pool to the same database.
+	db, dialect, err := repository.Open(context.Background(), e.db.URL, "")
+	if err != nil {
+		t.Fatalf("open a second pool: %v", err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	_, conn2 := e.serve(t, repository.New(db, dialect, repository.WithClock(e.clock.Now)))
+	servers := []pb.CaseServiceClient{pb.NewCaseServiceClient(e.conn), pb.NewCaseServiceClient(conn2)}
+
+	const n = 10
+	numbers := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			cs, err := servers[i%2].CreateCase(ctxFor(t), &pb.CreateCaseRequest{Case: legalAidCase(f, f.spouse)})
+			numbers[i], errs[i] = cs.GetCaseNumber(), err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent CreateCase %d: %v", i, err)
+		}
+	}
+	slices.Sort(numbers)
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprintf("FD-2026-%06d", i+1)
+	}
+	if !slices.Equal(numbers, want) {
+		t.Errorf("concurrent case numbers:\n got  %v\n want %v", numbers, want)
+	}
+	// The next one, over HTTP, follows on.
+	next := must(e.httpClient(t).CreateCase(legalAidCase(f, f.child))).ok(t)
+	if next.GetCaseNumber() != "FD-2026-000011" {
+		t.Errorf("next case number = %s, want FD-2026-000011", next.GetCaseNumber())
+	}
+}
+
+// testHealth: the HTTP probes, the OpenAPI document, gRPC health and
+// reflection.
+func testHealth(t *testing.T, e *env) {
+	for _, path := range []string{"/healthz", "/readyz"} {
+		code, body := e.jsonHTTP(t, "GET", path, "")
+		if code != http.StatusOK {
+			t.Errorf("GET %s: HTTP %d: %s", path, code, body)
+		}
+	}
+	code, body := e.jsonHTTP(t, "GET", "/openapi.json", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /openapi.json: HTTP %d", code)
+	}
+	var doc struct {
+		Swagger string                     `json:"swagger"`
+		Paths   map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("/openapi.json is not JSON: %v", err)
+	}
+	if doc.Swagger == "" {
+		t.Errorf(`/openapi.json has no "swagger" key`)
+	}
+	for _, p := range []string{"/v1/cases", "/v1/households", "/v1/households:lookup"} {
+		if _, ok := doc.Paths[p]; !ok {
+			t.Errorf("/openapi.json has no path %s", p)
+		}
+	}
+
+	r, err := healthpb.NewHealthClient(e.conn).Check(ctxFor(t), &healthpb.HealthCheckRequest{})
+	if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("gRPC health: %v %v, want SERVING", r.GetStatus(), err)
+	}
+	if got := listServices(t, e.conn); !slices.Contains(got, "casework.v1.CaseService") ||
+		!slices.Contains(got, "casework.v1.HouseholdService") || !slices.Contains(got, "grpc.health.v1.Health") {
+		t.Errorf("reflection lists %v", got)
+	}
+}
+
+// listServices asks the reflection service which services the server has.
+func listServices(t *testing.T, conn *grpc.ClientConn) []string {
+	t.Helper()
+	stream, err := reflectpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctxFor(t))
+	if err != nil {
+		t.Fatalf("reflection: %v", err)
+	}
+	if err := stream.Send(&reflectpb.ServerReflectionRequest{
+		MessageRequest: &reflectpb.ServerReflectionRequest_ListServices{ListServices: ""},
+	}); err != nil {
+		t.Fatalf("reflection send: %v", err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("reflection recv: %v", err)
+	}
+	_ = stream.CloseSend()
+	var out []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		out = append(out, s.GetName())
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+)
+
+const day24 = 24 * time.Hour
+
+// testPriorityAndDue: priority is computed from the household, with its
+// reasons, and the due time is set at submit from the case type.
+func testPriorityAndDue(t *testing.T, e *env) {
+	e.eachClient(t, func(t *testing.T, c *client) {
+		tests := []struct {
+			name     string
+			mod      func(*pb.Household)
+			priority pb.CasePriority
+			reasons  []pb.PriorityReason
+		}{
+			{"martyr_family", func(h *pb.Household) { h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY },
+				pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"border", func(h *pb.Household) { h.Servicemember.PostType = pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE },
+				pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE}},
+			{"mission_unit", func(h *pb.Household) { h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT },
+				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT}},
+			{"hardship_area", func(h *pb.Household) { h.Servicemember.PostType = pb.PostType_POST_TYPE_HARDSHIP_AREA },
+				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_AREA}},
+			{"hardship_household", func(h *pb.Household) { h.Hardship = true },
+				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD}},
+			{"martyr_and_mission", func(h *pb.Household) {
+				h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY
+				h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{
+				pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY, pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT}},
+			{"regular", nil, pb.CasePriority_CASE_PRIORITY_NORMAL, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var mods []func(*pb.Household)
+				if tt.mod != nil {
+					mods = append(mods, tt.mod)
+				}
+				h := must(c.CreateHousehold(e.newHousehold(mods...))).ok(t)
+				spouse := must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_SPOUSE, "李娜", spouseBirth))).ok(t)
+				cs := must(c.CreateCase(legalAidCase(family{household: h}, spouse))).ok(t)
+				for _, got := range []*pb.Case{cs, must(c.GetCase(cs.GetName())).ok(t)} {
+					if got.GetPriority() != tt.priority || !slices.Equal(got.GetPriorityReasons(), tt.reasons) {
+						t.Errorf("priority = %v %v, want %v %v", got.GetPriority(), got.GetPriorityReasons(), tt.priority, tt.reasons)
+					}
+				}
+			})
+		}
+
+		t.Run("typed_in_priority_is_ignored_or_refused", func(t *testing.T) {
+			f := e.family(t, c)
+			cs := legalAidCase(f, f.spouse)
+			cs.Priority = pb.CasePriority_CASE_PRIORITY_FIRST
+			got, err := c.CreateCase(cs)
+			if err == nil && got.GetPriority() != pb.CasePriority_CASE_PRIORITY_NORMAL {
+				t.Errorf("a typed-in priority was kept: %v", got.GetPriority())
+			}
+		})
+
+		t.Run("recomputed_at_submit", func(t *testing.T) {
+			f := e.family(t, c)
+			cs := must(c.CreateCase(legalAidCase(f, f.spouse))).ok(t)
+			fresh := must(c.GetHousehold(f.household.GetName())).ok(t)
+			fresh.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY
+			must(c.UpdateHousehold(fresh, "category")).ok(t)
+			sub := must(c.Submit(cs.GetName(), "")).ok(t)
+			if sub.GetPriority() != pb.CasePriority_CASE_PRIORITY_FIRST ||
+				!slices.Equal(sub.GetPriorityReasons(), []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}) {
+				t.Errorf("after the household became a martyr's family, submit gave %v %v", sub.GetPriority(), sub.GetPriorityReasons())
+			}
+		})
+
+		t.Run("due_times", func(t *testing.T) {
+			f := e.family(t, c)
+			for _, tt := range []struct {
+				name string
+				cs   *pb.Case
+				term time.Duration
+			}{
+				{"legal_aid_7_days", legalAidCase(f, f.child), 7 * day24},
+				{"elder_medical_help_3_days", elderCase(f), 3 * day24},
+				{"employment_placement_90_days", employmentCase(f), 90 * day24},
+				{"school_enrollment_30_days", schoolCase(f), 30 * day24},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					cs := must(c.CreateCase(tt.cs)).ok(t)
+					before := e.clock.Now()
+					sub := must(c.Submit(cs.GetName(), cs.GetEtag())).ok(t)
+					after := e.clock.Now()
+					st := sub.GetSubmitTime().AsTime()
+					if st.Before(before.Add(-time.Millisecond)) || st.After(after.Add(time.Millisecond)) {
+						t.Errorf("submitTime %v not within the submit call [%v, %v]", st, before, after)
+					}
+					stored := must(c.GetCase(cs.GetName())).ok(t)
+					if !stored.GetSubmitTime().AsTime().Equal(st) || !stored.GetDueTime().AsTime().Equal(sub.GetDueTime().AsTime()) {
+						t.Errorf("SubmitCase answered submitTime %v dueTime %v, but the stored case has %v %v",
+							st, sub.GetDueTime().AsTime(), stored.GetSubmitTime().AsTime(), stored.GetDueTime().AsTime())
+					}
+					for _, got := range []*pb.Case{sub, stored} {
+						if d := got.GetDueTime().AsTime().Sub(got.GetSubmitTime().AsTime()); d != tt.term {
+							t.Errorf("dueTime - submitTime = %v, want %v", d, tt.term)
+						}
+					}
+				})
+			}
+			// The school year caps the due time at the start of term (31
+			// August, China time) when that comes first.
+			e.clock.Advance(time.Date(2026, 8, 20, 2, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
+			sc := schoolCase(f)
+			sc.GetSchoolEnrollment().SchoolYear = "2026-2027"
+			cs := must(c.CreateCase(sc)).ok(t)
+			sub := must(c.Submit(cs.GetName(), "")).ok(t)
+			if want := time.Date(2026, 8, 31, 15, 59, 59, 0, time.UTC); !sub.GetDueTime().AsTime().Equal(want) {
+				t.Errorf("school year 2026-2027 submitted 20 Aug: dueTime %v, want %v", sub.GetDueTime().AsTime(), want)
+			}
+		})
+	})
+}

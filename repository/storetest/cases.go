@@ -1,0 +1,308 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/repository"
+)
+
+var caseTests = []test{
+	{"NumbersAreSequentialPerYear", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		for i := 1; i <= 3; i++ {
+			c := e.newCase(f)
+			if want := fmt.Sprintf("FD-2026-%06d", i); c.CaseNumber != want {
+				t.Fatalf("case %d: number %q, want %q", i, c.CaseNumber, want)
+			}
+		}
+		// The year is China time's: 16:00 UTC on 31 December is already
+		// the next year in Fengdu, and its numbers start again at 1.
+		e.clock.Set(time.Date(2026, 12, 31, 15, 59, 58, 0, time.UTC))
+		if c := e.newCase(f); c.CaseNumber != "FD-2026-000004" {
+			t.Fatalf("last case of 2026: number %q, want FD-2026-000004", c.CaseNumber)
+		}
+		for i := 1; i <= 2; i++ {
+			if c := e.newCase(f); c.CaseNumber != fmt.Sprintf("FD-2027-%06d", i) {
+				t.Fatalf("case %d of 2027: number %q", i, c.CaseNumber)
+			}
+		}
+		repository.WithCaseNumberPrefix("XX")(e.s)
+		if c := e.newCase(f); c.CaseNumber != "XX-2027-000003" {
+			t.Fatalf("with prefix XX: number %q, want XX-2027-000003", c.CaseNumber)
+		}
+	}},
+	{"CreateGetRoundTrip", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		due := e.nowStored().Add(72 * time.Hour)
+		c := e.newCase(f, withStatus(domain.StatusSubmitted), withDue(&due), func(c *repository.Case) {
+			c.PlacementYear, c.Assignee, c.Priority, c.PriorityReasons = ptr(2026), "users/a", 1, "MARTYR_FAMILY"
+			c.SubmitTime = ptr(due.Add(-72 * time.Hour))
+		})
+		now := e.nowStored()
+		if c.Revision != 1 || !c.CreateTime.Equal(now) || !c.UpdateTime.Equal(now) || c.CaseNumber == "" {
+			t.Fatalf("after create: revision %d, create %v, update %v, number %q", c.Revision, c.CreateTime, c.UpdateTime, c.CaseNumber)
+		}
+		checkStamped(t, c.CreateTime, "CreateTime")
+		got, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		sameRow(t, got, c, "GetCase")
+		h := e.history(c.ID)
+		if len(h) != 1 || h[0].CaseID != c.ID || h[0].Method != "CreateCase" || !h[0].Time.Equal(now) {
+			t.Fatalf("history after create: %+v", h)
+		}
+		_, err = e.s.GetCase(e.ctx, "no-such-case")
+		wantErr(t, err, repository.ErrNotFound, "GetCase of a missing case")
+	}},
+	{"CreateNeedsLiveHouseholdAndSubject", func(t *testing.T, e *env) {
+		f, other := e.newFamily(), e.newFamily()
+		e.newCase(f) // FD-2026-000001
+		gone := e.newMember(f.h)
+		must(t, e.s.DeleteMember(e.ctx, f.h.ID, gone.ID, ""), "DeleteMember")
+		deleted := e.newFamily()
+		_, err := e.s.DeleteHousehold(e.ctx, deleted.h.ID, "")
+		must(t, err, "DeleteHousehold")
+		for what, fam := range map[string]family{
+			"a deleted household":             deleted,
+			"a deleted member":                {f.h, gone},
+			"a member of another household":   {f.h, other.m},
+			"a household that does not exist": {&repository.Household{ID: "no-such-household"}, f.m},
+		} {
+			c := e.caseFor(fam)
+			wantErr(t, e.s.CreateCase(e.ctx, c, creationEntry(c)), repository.ErrNotFound, "CreateCase for %s", what)
+			_, err := e.s.GetCase(e.ctx, c.ID)
+			wantErr(t, err, repository.ErrNotFound, "GetCase of the refused case for %s", what)
+		}
+		// Refused cases use up no number.
+		if c := e.newCase(f); c.CaseNumber != "FD-2026-000002" {
+			t.Fatalf("case after refusals: number %q, want FD-2026-000002", c.CaseNumber)
+		}
+	}},
+	{"MutateBumpsRevisionAndRecordsHistory", func(t *testing.T, e *env) {
+		c := e.newCase(e.newFamily())
+		e.clock.Advance(time.Hour)
+		got, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+			c.Status, c.Assignee = string(domain.StatusSubmitted), "users/b"
+			return &repository.HistoryEntry{Actor: "users/b", Method: "SubmitCase", FromStatus: "DRAFT", ToStatus: c.Status, ChangedFields: "status,assignee"}, nil
+		})
+		must(t, err, "MutateCase")
+		want := *c
+		want.Status, want.Assignee, want.Revision, want.UpdateTime = "SUBMITTED", "users/b", 2, e.nowStored()
+		sameRow(t, got, &want, "MutateCase result")
+		read, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		sameRow(t, read, &want, "GetCase after MutateCase")
+		h := e.history(c.ID)
+		if len(h) != 2 {
+			t.Fatalf("%d history entries, want 2", len(h))
+		}
+		wantEntry := repository.HistoryEntry{ID: h[1].ID, CaseID: c.ID, Time: e.nowStored(), Actor: "users/b", Method: "SubmitCase",
+			FromStatus: "DRAFT", ToStatus: "SUBMITTED", ChangedFields: "status,assignee"}
+		sameRow(t, &h[1], &wantEntry, "history entry")
+		// A mutation may record no history entry.
+		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(2), func(*repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
+		must(t, err, "MutateCase without history")
+		if n := len(e.history(c.ID)); n != 2 {
+			t.Fatalf("%d history entries after a mutation without one, want 2", n)
+		}
+	}},
+	{"MutateStaleEtagChangesNothing", func(t *testing.T, e *env) {
+		c := e.newCase(e.newFamily())
+		c = e.setStatus(c, domain.StatusSubmitted)
+		before := e.history(c.ID)
+		for _, etag := range []string{repository.Etag(1), repository.Etag(3), "nonsense"} {
+			called := false
+			_, err := e.s.MutateCase(e.ctx, c.ID, etag, func(c *repository.Case) (*repository.HistoryEntry, error) {
+				called, c.Status = true, "REJECTED"
+				return &repository.HistoryEntry{Actor: "users/x", Method: "Stale"}, nil
+			})
+			wantErr(t, err, repository.ErrEtagMismatch, "MutateCase with etag %q", etag)
+			if called {
+				t.Errorf("MutateCase with etag %q called the callback", etag)
+			}
+		}
+		got, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		sameRow(t, got, c, "case after stale etags")
+		if after := e.history(c.ID); len(after) != len(before) {
+			t.Fatalf("stale MutateCase wrote history: %d entries, want %d", len(after), len(before))
+		}
+		_, err = e.s.MutateCase(e.ctx, "no-such-case", "", func(*repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
+		wantErr(t, err, repository.ErrNotFound, "MutateCase of a missing case")
+	}},
+	{"MutateErrorRollsBack", func(t *testing.T, e *env) {
+		c := e.newCase(e.newFamily())
+		e.clock.Advance(time.Hour)
+		_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+			c.Status, c.OutcomeSummary = "RESOLVED", "should not stick"
+			return &repository.HistoryEntry{Actor: "users/x", Method: "Refused"}, errRefused
+		})
+		wantErr(t, err, errRefused, "MutateCase whose callback fails")
+		got, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		sameRow(t, got, c, "case after failed mutation")
+		if h := e.history(c.ID); len(h) != 1 {
+			t.Fatalf("failed MutateCase left %d history entries, want only the creation", len(h))
+		}
+		// A precondition from the rules comes back as it was returned.
+		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+			_, err := domain.Transition(domain.Status(c.Status), domain.ActionClose)
+			return nil, err
+		})
+		wantPrecondition(t, err, "ILLEGAL_TRANSITION", "MutateCase with an illegal transition")
+	}},
+	{"HistoryInOrder", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		c := e.newCase(f)
+		other := e.newCase(f)
+		steps := []domain.Status{domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress, domain.StatusResolved, domain.StatusClosed}
+		for _, st := range steps {
+			e.setStatus(c, st)
+			e.setStatus(other, domain.StatusWithdrawn)
+		}
+		check := func(h []repository.HistoryEntry, what string) {
+			t.Helper()
+			if len(h) != len(steps)+1 {
+				t.Fatalf("%s: %d history entries, want %d", what, len(h), len(steps)+1)
+			}
+			from := domain.StatusDraft
+			for i, st := range steps {
+				got := h[i+1]
+				if got.CaseID != c.ID || got.FromStatus != string(from) || got.ToStatus != string(st) || got.ID <= h[i].ID || got.Time.Before(h[i].Time) {
+					t.Fatalf("%s: entry %d is %+v, want %s -> %s after %+v", what, i+1, got, from, st, h[i])
+				}
+				from = st
+			}
+		}
+		check(e.history(c.ID), "ListHistory")
+		paged, n := pages(t, 2, func(p repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error) {
+			return e.s.ListHistory(e.ctx, c.ID, p)
+		})
+		check(paged, "ListHistory in pages of 2")
+		if n != 3 {
+			t.Errorf("%d pages of 2 for 6 entries, want 3", n)
+		}
+		_, _, err := e.s.ListHistory(e.ctx, "no-such-case", repository.Page{})
+		wantErr(t, err, repository.ErrNotFound, "ListHistory of a missing case")
+	}},
+	{"Notes", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		c, other := e.newCase(f, withStatus(domain.StatusAccepted)), e.newCase(f)
+		var want []repository.Note
+		for i := range 5 {
+			e.clock.Advance(time.Second)
+			n := &repository.Note{ID: fmt.Sprintf("note-%d", i), CaseID: c.ID, Body: fmt.Sprintf("Test note %d", i), Author: "users/a"}
+			must(t, e.s.CreateNote(e.ctx, n), "CreateNote")
+			if !n.CreateTime.Equal(e.nowStored()) {
+				t.Fatalf("note create time %v, want %v", n.CreateTime, e.nowStored())
+			}
+			checkStamped(t, n.CreateTime, "note CreateTime")
+			want = append(want, *n)
+			must(t, e.s.CreateNote(e.ctx, &repository.Note{ID: fmt.Sprintf("other-%d", i), CaseID: other.ID, Body: "x", Author: "users/a"}), "CreateNote")
+		}
+		got, n := pages(t, 2, func(p repository.Page) ([]repository.Note, *repository.Cursor, error) {
+			return e.s.ListNotes(e.ctx, c.ID, p)
+		})
+		if len(got) != len(want) || n != 3 {
+			t.Fatalf("ListNotes: %d notes in %d pages, want %d in 3", len(got), n, len(want))
+		}
+		for i := range got {
+			sameRow(t, &got[i], &want[i], fmt.Sprintf("note %d", i))
+		}
+		h := e.history(c.ID)
+		if len(h) != 1+len(want) {
+			t.Fatalf("%d history entries, want creation plus one per note", len(h))
+		}
+		for _, x := range h[1:] {
+			if x.Method != "CreateNote" || x.FromStatus != "ACCEPTED" || x.ToStatus != "ACCEPTED" || x.Actor != "users/a" {
+				t.Fatalf("note history entry %+v", x)
+			}
+		}
+		wantErr(t, e.s.CreateNote(e.ctx, &repository.Note{ID: "orphan", CaseID: "no-such-case", Body: "x", Author: "users/a"}),
+			repository.ErrNotFound, "CreateNote on a missing case")
+		_, _, err := e.s.ListNotes(e.ctx, "no-such-case", repository.Page{})
+		wantErr(t, err, repository.ErrNotFound, "ListNotes of a missing case")
+	}},
+}
+
+// writers is how many goroutines the concurrency tests run at once.
+const writers = 20
+
+var concurrencyTests = []test{
+	{"CaseNumbersUnderConcurrentCreates", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		e.newCase(f) // number 1 exists before the burst
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		made := make([]*repository.Case, writers)
+		errs := make([]error, writers)
+		for i := range writers {
+			made[i] = e.caseFor(f)
+			wg.Go(func() {
+				<-start
+				errs[i] = e.s.CreateCase(e.ctx, made[i], creationEntry(made[i]))
+			})
+		}
+		close(start)
+		wg.Wait()
+		seen := map[string]bool{}
+		for i, err := range errs {
+			must(t, err, "concurrent CreateCase %d", i)
+			seen[made[i].CaseNumber] = true
+		}
+		for n := 2; n <= writers+1; n++ {
+			if num := fmt.Sprintf("FD-2026-%06d", n); !seen[num] {
+				t.Errorf("no case got number %s; numbers handed out: %v", num, seen)
+			}
+		}
+		if len(seen) != writers {
+			t.Fatalf("%d distinct numbers for %d cases", len(seen), writers)
+		}
+		if c := e.newCase(f); c.CaseNumber != fmt.Sprintf("FD-2026-%06d", writers+2) {
+			t.Fatalf("case after the burst: number %q", c.CaseNumber)
+		}
+		if all := e.allCases(repository.CaseQuery{}); len(all) != writers+2 {
+			t.Fatalf("%d cases stored, want %d", len(all), writers+2)
+		}
+	}},
+	{"OneWinnerPerEtag", func(t *testing.T, e *env) {
+		c := e.newCase(e.newFamily())
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, writers)
+		for i := range writers {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+					c.Assignee = fmt.Sprintf("users/w%d", i)
+					return &repository.HistoryEntry{Actor: c.Assignee, Method: "AssignCase"}, nil
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !isEtagMismatch(err):
+				t.Errorf("writer %d: %v, want success or ErrEtagMismatch", i, err)
+			}
+		}
+		got, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		if wins != 1 || got.Revision != 2 {
+			t.Fatalf("%d writers won with one etag (revision now %d); want exactly 1 and revision 2", wins, got.Revision)
+		}
+		if h := e.history(c.ID); len(h) != 2 || h[1].Actor != got.Assignee {
+			t.Fatalf("history after the race: %+v; want the creation and the winner's entry", h)
+		}
+	}},
+}
+
+func isEtagMismatch(err error) bool { return err != nil && errors.Is(err, repository.ErrEtagMismatch) }

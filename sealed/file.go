@@ -1,0 +1,127 @@
+package sealed
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Load reads the keyring file at path.
+func Load(path string) (*Keyring, error) {
+	k, _, err := readFile(path)
+	return k, err
+}
+
+// readFile also returns the FileInfo of the very file it read (not of
+// whatever the path names a moment later), for Reloading's change check.
+func readFile(path string) (*Keyring, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, fi, nil
+}
+
+// LoadOrCreate reads the keyring at path, or generates one and writes it
+// there (mode 0600, parent directories 0700) if the file does not exist.
+// If two processes race to create it, both end up with the one written
+// first: losing a keyring after sealing under it would lose data.
+func LoadOrCreate(path string) (*Keyring, error) {
+	k, err := Load(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, err
+	}
+	if k, err = Generate(); err != nil {
+		return nil, err
+	}
+	data, err := k.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	err = writeAtomic(path, data, false)
+	if errors.Is(err, fs.ErrExist) {
+		return Load(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Save writes the keyring to path atomically, replacing any existing file:
+// readers see the old or the new keyring, never half of one.
+func (k *Keyring) Save(path string) error {
+	data, err := k.Marshal()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, data, true)
+}
+
+// writeAtomic writes data to a temporary file in path's directory, syncs
+// it, and moves it into place: by rename when replacing, by hard link when
+// the file must not already exist (link fails with fs.ErrExist instead of
+// overwriting). CreateTemp makes the file 0600.
+func writeAtomic(path string, data []byte, replace bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".keyring-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After a successful rename this fails harmlessly; otherwise it
+		// keeps key material from lingering in stray temp files.
+		os.Remove(tmp.Name())
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if replace {
+		err = os.Rename(tmp.Name(), path)
+	} else {
+		err = os.Link(tmp.Name(), path)
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the new directory entry durable; without it a crash right
+// after rotation could bring back the old file, and with it lose the key
+// that new rows were sealed under.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
