@@ -49,7 +49,9 @@ func Open(t testing.TB, dialect repository.Dialect) DB {
 }
 
 // Dialects lists the dialects every storage-touching test runs on.
-func Dialects() []repository.Dialect { return []repository.Dialect{repository.SQLite, repository.Postgres} }
+func Dialects() []repository.Dialect {
+	return []repository.Dialect{repository.SQLite, repository.Postgres}
+}
 
 // SQLite returns a migrated SQLite database in t's temporary directory.
 func SQLite(t testing.TB) DB {
