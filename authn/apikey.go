@@ -103,25 +103,5 @@ func (r *APIKeyRecord) Principal(now time.Time, secret string) (*principal.Princ
 	if !SecretMatches(secret, r.SecretHash) {
 		return nil, unauthenticated("bad secret")
 	}
-	if r.Name == "" {
-		// "apikey:" alone would be ambiguous in the audit log.
-		return nil, unauthenticated("api key has no name")
-	}
-	if r.RevokeTime != nil {
-		return nil, unauthenticated("api key revoked")
-	}
-	if r.ExpireTime != nil && !now.Before(*r.ExpireTime) {
-		return nil, unauthenticated("api key expired")
-	}
-	roles := validRoles(r.Roles)
-	if len(roles) == 0 {
-		return nil, unauthenticated("api key has no valid role")
-	}
-	return &principal.Principal{
-		ID:         apiKeyPrincipalPrefix + r.Name,
-		Kind:       principal.Service,
-		Roles:      roles,
-		Towns:      validTowns(r.Towns),
-		Credential: "api-key",
-	}, nil
+	return r.servicePrincipal(now, "api-key")
 }

@@ -261,7 +261,7 @@ func softDelete(t *testing.T, e *env, c *client, f family) {
 	}
 	must(c.GetHousehold(h.GetName())).fails(t, codes.NotFound)
 	must(c.DeleteHousehold(h.GetName(), "")).fails(t, codes.NotFound)
-	must(c.LookupHousehold(h.GetServicemember().GetIdNumber())).fails(t, codes.NotFound)
+	must(c.LookupHousehold(g.household.GetServicemember().GetIdNumber())).fails(t, codes.NotFound)
 	if listed(t, c, h.GetName(), false) {
 		t.Errorf("deleted household is listed")
 	}
@@ -282,7 +282,7 @@ func softDelete(t *testing.T, e *env, c *client, f family) {
 	// Once deleted, the servicemember may register again; then the old
 	// household cannot come back beside the new one.
 	must(c.DeleteHousehold(h.GetName(), "")).ok(t)
-	again := e.newHousehold(func(n *pb.Household) { n.Servicemember.IdNumber = h.GetServicemember().GetIdNumber() })
+	again := e.newHousehold(func(n *pb.Household) { n.Servicemember.IdNumber = g.household.GetServicemember().GetIdNumber() })
 	must(c.CreateHousehold(again)).ok(t)
 	must(c.UndeleteHousehold(h.GetName())).fails(t, codes.AlreadyExists)
 

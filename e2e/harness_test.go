@@ -24,8 +24,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/authn"
 	"github.com/fengdu-county/casework/idnumber"
 	"github.com/fengdu-county/casework/internal/testdb"
+	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
 )
@@ -98,27 +100,100 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // env is one running server on a fresh database, and the clients that reach
-// it.
+// it. conn and http authenticate as supervisorUser, who may make every
+// household and case call in every town.
 type env struct {
 	db       testdb.DB
 	clock    *clock
-	httpBase string // "http://127.0.0.1:port"
+	signer   *authn.LocalSigner // mints the tokens the servers accept
+	httpBase string             // "http://127.0.0.1:port"
+	grpcAddr string
 	conn     *grpc.ClientConn
 	http     *http.Client
 	seq      atomic.Int64 // makes ID numbers unique within the env
 }
 
+// supervisorUser is who the default clients are.
+const supervisorUser = "e2e-supervisor"
+
 // start opens a fresh database and serves it. Everything stops when t ends.
 func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
 	t.Helper()
-	e := &env{db: open(t), clock: newClock(), http: &http.Client{Timeout: 60 * time.Second}}
+	signer, err := authn.LoadOrCreateLocalSigner(t.TempDir())
+	if err != nil {
+		t.Fatalf("local signer: %v", err)
+	}
+	e := &env{db: open(t), clock: newClock(), signer: signer}
+	supervisor := e.token(t, supervisorUser, []principal.Role{principal.Supervisor})
+	e.http = e.httpAs(supervisor)
 	e.httpBase, e.conn = e.serve(t, e.db.Store(repository.WithClock(e.clock.Now)))
 	return e
 }
 
+// token mints a local token for user with roles and, for town-scoped roles,
+// towns (nine-digit town codes). It is valid for an hour of real time: token
+// expiry is judged by the wall clock, not the env's clock.
+func (e *env) token(t *testing.T, user string, roles []principal.Role, towns ...string) string {
+	t.Helper()
+	tok, err := e.signer.Mint(user, roles, towns, time.Hour)
+	if err != nil {
+		t.Fatalf("mint token for %s: %v", user, err)
+	}
+	return tok
+}
+
+// dial opens a gRPC connection to the env's first server that sends token
+// ("" for none) on every call.
+func (e *env) dial(t *testing.T, token string) *grpc.ClientConn {
+	t.Helper()
+	return dial(t, e.grpcAddr, token)
+}
+
+func dial(t *testing.T, addr, token string) *grpc.ClientConn {
+	t.Helper()
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(token)))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		t.Fatalf("grpc.NewClient: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// httpAs returns an HTTP client that sends token ("" for none) as a bearer
+// credential on every request that does not set Authorization itself.
+func (e *env) httpAs(token string) *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: &bearerTransport{token: token}}
+}
+
+// bearer sends a token as gRPC call credentials.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity is false: the tests talk plain gRPC over loopback.
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// bearerTransport adds the Authorization header to HTTP requests.
+type bearerTransport struct{ token string }
+
+func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token != "" && r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 // serve starts a server for store on random ports, in-process, and waits
 // until both transports answer. It returns the HTTP base URL and a gRPC
-// connection; the server stops when t ends.
+// connection authenticated as the env's supervisor; the server stops when t
+// ends. Every server of the env accepts the env's tokens.
 func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.ClientConn) {
 	t.Helper()
 	srv, err := server.New(server.Config{
@@ -126,6 +201,7 @@ func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.Client
 		HTTPAddr:     "127.0.0.1:0",
 		PageTokenKey: []byte("e2e-page-token-key-0123456789abcdef"),
 		Now:          e.clock.Now,
+		Tokens:       authn.Verifiers{e.signer.Verifier(nil)},
 	}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -144,11 +220,10 @@ func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.Client
 			t.Errorf("server did not stop within 20s")
 		}
 	})
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc.NewClient: %v", err)
+	if e.grpcAddr == "" {
+		e.grpcAddr = srv.GRPCAddr()
 	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := dial(t, srv.GRPCAddr(), e.token(t, supervisorUser, []principal.Role{principal.Supervisor}))
 	base := "http://" + srv.HTTPAddr()
 	e.waitReady(t, base, conn)
 	return base, conn
@@ -371,11 +446,21 @@ type family struct {
 
 func (e *env) family(t *testing.T, c *client, mods ...func(*pb.Household)) family {
 	t.Helper()
-	h := must(c.CreateHousehold(e.newHousehold(mods...))).ok(t)
+	req := e.newHousehold(mods...)
+	h := must(c.CreateHousehold(req)).ok(t)
+	// Answers mask ID and phone numbers; the fixture keeps what it sent, so
+	// tests can look the family up by them.
+	h.Servicemember.IdNumber, h.Phone = req.GetServicemember().GetIdNumber(), req.GetPhone()
 	f := family{household: h}
-	f.spouse = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_SPOUSE, "李娜", spouseBirth))).ok(t)
-	f.child = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_CHILD, "张小明", childBirth))).ok(t)
-	f.father = must(c.CreateMember(h.GetName(), e.newMember(pb.Relation_RELATION_FATHER, "张建国", fatherBirth))).ok(t)
+	member := func(rel pb.Relation, name string, birth time.Time) *pb.Member {
+		m := e.newMember(rel, name, birth)
+		got := must(c.CreateMember(h.GetName(), m)).ok(t)
+		got.IdNumber, got.Phone = m.GetIdNumber(), m.GetPhone()
+		return got
+	}
+	f.spouse = member(pb.Relation_RELATION_SPOUSE, "李娜", spouseBirth)
+	f.child = member(pb.Relation_RELATION_CHILD, "张小明", childBirth)
+	f.father = member(pb.Relation_RELATION_FATHER, "张建国", fatherBirth)
 	return f
 }
 

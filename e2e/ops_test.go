@@ -33,7 +33,7 @@ func testCaseNumbers(t *testing.T, e *env) {
 			_ = sqlDB.Close()
 		}
 	})
-	_, conn2 := e.serve(t, repository.New(db, dialect, repository.WithClock(e.clock.Now)))
+	_, conn2 := e.serve(t, repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now)))
 	servers := []pb.CaseServiceClient{pb.NewCaseServiceClient(e.conn), pb.NewCaseServiceClient(conn2)}
 
 	const n = 10

@@ -85,8 +85,12 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		// concurrent DeleteHousehold or DeleteMember, which refuse while
 		// open cases exist, from missing this one.
 		var household Household
-		if err := s.forUpdate(tx.Select("id").Where("id = ? AND delete_time IS NULL", c.HouseholdID)).Take(&household).Error; err != nil {
+		q := inScope(ctx, tx.Select("id", "town_code").Where("id = ? AND delete_time IS NULL", c.HouseholdID), "town_code")
+		if err := s.forUpdate(q).Take(&household).Error; err != nil {
 			return notFound(err)
+		}
+		if err := allows(ctx, c.TownCode); err != nil {
+			return err
 		}
 		var subject Member
 		if err := s.forUpdate(tx.Select("id").Where("id = ? AND household_id = ? AND delete_time IS NULL", c.SubjectID, c.HouseholdID)).Take(&subject).Error; err != nil {
@@ -99,6 +103,9 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		c.CaseNumber = domain.CaseNumber(s.prefix, year, int(seq))
 		if err := tx.Create(c).Error; err != nil {
 			return conflict(err, "a case with this number")
+		}
+		if err := s.auditChange(ctx, tx, c.resource(), []string{"created"}); err != nil {
+			return err
 		}
 		return s.appendHistory(tx, c.ID, now, h)
 	})
@@ -145,7 +152,7 @@ func (c *Case) normalizeTimes() {
 // GetCase reads a case.
 func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
 	var c Case
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+	if err := inScope(ctx, s.db.WithContext(ctx).Where("id = ?", id), "town_code").Take(&c).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &c, nil
@@ -153,7 +160,7 @@ func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
 
 // ListCases returns a page of cases and the cursor of the next.
 func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor, error) {
-	q, err := applyFilter(s.db.WithContext(ctx).Model(&Case{}), query.Filter, caseColumns, s.clock())
+	q, err := applyFilter(inScope(ctx, s.db.WithContext(ctx).Model(&Case{}), "cases.town_code"), query.Filter, caseColumns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,12 +187,15 @@ func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor
 
 // MutateCase applies fn to a case under the etag check and records the
 // history entry fn returns in the same transaction. An error from fn changes
-// nothing.
+// nothing. It may not move the case to a town the caller cannot see.
 func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) (*HistoryEntry, error)) (*Case, error) {
-	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) }, etag,
+	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(tx *gorm.DB, c *Case) error {
 			h, err := fn(c)
 			if err != nil {
+				return err
+			}
+			if err := allows(ctx, c.TownCode); err != nil {
 				return err
 			}
 			c.normalizeTimes()
@@ -198,10 +208,13 @@ func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 	n.CreateTime = s.clock()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Case
-		if err := tx.Select("id", "status").Where("id = ?", n.CaseID).Take(&c).Error; err != nil {
+		if err := inScope(ctx, tx.Select("id", "status").Where("id = ?", n.CaseID), "town_code").Take(&c).Error; err != nil {
 			return notFound(err)
 		}
 		if err := tx.Create(n).Error; err != nil {
+			return err
+		}
+		if err := s.auditChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, []string{"created"}); err != nil {
 			return err
 		}
 		return s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{

@@ -121,8 +121,8 @@ func Migrate(ctx context.Context, db *gorm.DB, dialect Dialect, log *slog.Logger
 
 // MigrationStatus reports the applied schema version and the newest one
 // this build carries.
-func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
-	provider, err := migrationProvider(s.db, s.dialect)
+func MigrationStatus(ctx context.Context, db *gorm.DB, dialect Dialect) (current, latest int64, err error) {
+	provider, err := migrationProvider(db, dialect)
 	if err != nil {
 		return 0, 0, err
 	}

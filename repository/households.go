@@ -38,18 +38,37 @@ type HouseholdQuery struct {
 const memberCountSQL = "(SELECT COUNT(*) FROM members m WHERE m.household_id = households.id AND m.delete_time IS NULL) AS member_count"
 
 func (s *Store) households(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
+	q := s.db.WithContext(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
+	return inScope(ctx, q, "households.town_code")
 }
 
-// CreateHousehold inserts h. A live household with the same servicemember ID
-// number is an ErrAlreadyExists.
+const duplicateHousehold = "a live household for this servicemember"
+
+// CreateHousehold inserts h in a town the caller may write. A live household
+// with the same servicemember ID number is an ErrAlreadyExists.
 func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
+	if err := allows(ctx, h.TownCode); err != nil {
+		return err
+	}
 	now := s.clock()
 	h.Revision, h.CreateTime, h.UpdateTime, h.DeleteTime = 1, now, now, nil
-	return conflict(s.db.WithContext(ctx).Create(h).Error, "a live household for this servicemember")
+	if err := h.seal(s.cipher); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
+			return conflict(err, duplicateHousehold)
+		}
+		return s.auditChange(ctx, tx, h.resource(), []string{"created"})
+	})
+	if openErr := h.open(s.cipher); err == nil {
+		err = openErr
+	}
+	return err
 }
 
-// GetHousehold reads a household; deleted ones only with showDeleted.
+// GetHousehold reads a household in the caller's towns; deleted ones only
+// with showDeleted.
 func (s *Store) GetHousehold(ctx context.Context, id string, showDeleted bool) (*Household, error) {
 	q := s.households(ctx).Where("households.id = ?", id)
 	if !showDeleted {
@@ -59,10 +78,11 @@ func (s *Store) GetHousehold(ctx context.Context, id string, showDeleted bool) (
 	if err := q.Take(&h).Error; err != nil {
 		return nil, notFound(err)
 	}
-	return &h, nil
+	return &h, h.open(s.cipher)
 }
 
-// ListHouseholds returns a page of households and the cursor of the next.
+// ListHouseholds returns a page of the caller's households and the cursor of
+// the next.
 func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Household, *Cursor, error) {
 	q := s.households(ctx)
 	if !query.ShowDeleted {
@@ -78,17 +98,31 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
+	if err := s.openRows(rows); err != nil {
+		return nil, nil, err
+	}
 	rows, next := lastCursor(rows, limit, func(h Household) Cursor { t := h.CreateTime; return Cursor{Time: &t, ID: h.ID} })
 	return rows, next, nil
 }
 
-// UpdateHousehold applies fn to the live household under the etag check.
+// selectHousehold picks a household of the caller's towns for update.
+func selectHousehold(ctx context.Context, id, state string) func(*gorm.DB) *gorm.DB {
+	return func(tx *gorm.DB) *gorm.DB {
+		return inScope(ctx, tx.Where("id = ? AND delete_time IS "+state, id), "town_code")
+	}
+}
+
+// UpdateHousehold applies fn to the live household under the etag check. It
+// may not move the household to a town the caller cannot see.
 func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*Household) error) (*Household, error) {
-	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
-		return tx.Where("id = ? AND delete_time IS NULL", id)
-	}, etag, func(_ *gorm.DB, h *Household) error { return fn(h) })
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(_ *gorm.DB, h *Household) error {
+		if err := fn(h); err != nil {
+			return err
+		}
+		return allows(ctx, h.TownCode)
+	})
 	if err != nil {
-		return nil, conflict(err, "a live household for this servicemember")
+		return nil, conflict(err, duplicateHousehold)
 	}
 	return s.GetHousehold(ctx, id, false)
 }
@@ -96,9 +130,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*H
 // DeleteHousehold soft-deletes a live household. One with open cases is
 // refused: those cases would otherwise be orphaned from every list.
 func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
-	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
-		return tx.Where("id = ? AND delete_time IS NULL", id)
-	}, etag, func(tx *gorm.DB, h *Household) error {
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(tx *gorm.DB, h *Household) error {
 		var open int64
 		if err := tx.Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
 			return err
@@ -120,31 +152,34 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 // UndeleteHousehold brings back a soft-deleted household, unless another live
 // household has since been registered for the same servicemember.
 func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
-	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB {
-		return tx.Where("id = ? AND delete_time IS NOT NULL", id)
-	}, etag, func(_ *gorm.DB, h *Household) error {
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ *gorm.DB, h *Household) error {
 		h.DeleteTime = nil
 		return nil
 	})
 	if err != nil {
-		return nil, conflict(err, "a live household for this servicemember")
+		return nil, conflict(err, duplicateHousehold)
 	}
 	return s.GetHousehold(ctx, id, false)
 }
 
 // LookupHousehold finds the live household whose servicemember, or one of
-// whose live members, has the ID number.
+// whose live members, has the ID number, through the blind index: the
+// plaintext number is never compared in SQL.
 func (s *Store) LookupHousehold(ctx context.Context, idNumber string) (*Household, error) {
+	idx := s.cipher.Index(idNumber, indexIDNumber)
+	if idx == "" {
+		return nil, ErrNotFound
+	}
 	var h Household
 	err := s.households(ctx).
 		Where("households.delete_time IS NULL").
-		Where("households.servicemember_id_number = ? OR EXISTS (SELECT 1 FROM members m WHERE m.household_id = households.id AND m.id_number = ? AND m.delete_time IS NULL)", idNumber, idNumber).
+		Where("households.servicemember_id_index = ? OR EXISTS (SELECT 1 FROM members m WHERE m.household_id = households.id AND m.id_number_index = ? AND m.delete_time IS NULL)", idx, idx).
 		Order("households.create_time, households.id").
 		Take(&h).Error
 	if err != nil {
 		return nil, notFound(err)
 	}
-	return &h, nil
+	return &h, h.open(s.cipher)
 }
 
 func openStatuses() []string {

@@ -6,10 +6,17 @@ import (
 	"gorm.io/gorm"
 )
 
-// liveMember selects a live member of a live household.
-func liveMember(tx *gorm.DB, householdID, id string) *gorm.DB {
+// liveMember selects a live member of a live household in the caller's towns.
+func liveMember(ctx context.Context, tx *gorm.DB, householdID, id string) *gorm.DB {
 	return tx.Where("members.id = ? AND members.household_id = ? AND members.delete_time IS NULL", id, householdID).
-		Where("EXISTS (SELECT 1 FROM households h WHERE h.id = members.household_id AND h.delete_time IS NULL)")
+		Where("EXISTS (?)", liveHousehold(ctx, tx.Session(&gorm.Session{NewDB: true}), "members.household_id"))
+}
+
+// liveHousehold is a subquery matching the live, in-scope household whose id
+// is in column.
+func liveHousehold(ctx context.Context, db *gorm.DB, column string) *gorm.DB {
+	q := db.Table("households h").Select("1").Where("h.id = " + column + " AND h.delete_time IS NULL")
+	return inScope(ctx, q, "h.town_code")
 }
 
 const duplicateMember = "a live member of this household with this ID number"
@@ -18,24 +25,35 @@ const duplicateMember = "a live member of this household with this ID number"
 func (s *Store) CreateMember(ctx context.Context, m *Member) error {
 	now := s.clock()
 	m.Revision, m.CreateTime, m.UpdateTime, m.DeleteTime = 1, now, now, nil
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if err := m.seal(s.cipher); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Locking the household keeps a concurrent delete from leaving a
 		// live member in a deleted household.
 		var h Household
-		if err := s.forUpdate(tx.Select("id").Where("id = ? AND delete_time IS NULL", m.HouseholdID)).Take(&h).Error; err != nil {
+		q := inScope(ctx, tx.Select("id").Where("id = ? AND delete_time IS NULL", m.HouseholdID), "town_code")
+		if err := s.forUpdate(q).Take(&h).Error; err != nil {
 			return notFound(err)
 		}
-		return conflict(tx.Create(m).Error, duplicateMember)
+		if err := tx.Create(m).Error; err != nil {
+			return conflict(err, duplicateMember)
+		}
+		return s.auditChange(ctx, tx, m.resource(), []string{"created"})
 	})
+	if openErr := m.open(s.cipher); err == nil {
+		err = openErr
+	}
+	return err
 }
 
-// GetMember reads a live member of a live household.
+// GetMember reads a live member of a live household in the caller's towns.
 func (s *Store) GetMember(ctx context.Context, householdID, id string) (*Member, error) {
 	var m Member
-	if err := liveMember(s.db.WithContext(ctx), householdID, id).Take(&m).Error; err != nil {
+	if err := liveMember(ctx, s.db.WithContext(ctx), householdID, id).Take(&m).Error; err != nil {
 		return nil, notFound(err)
 	}
-	return &m, nil
+	return &m, m.open(s.cipher)
 }
 
 // ListMembers returns a page of a live household's live members, oldest first.
@@ -50,20 +68,23 @@ func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) 
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
+	if err := s.openRows(rows); err != nil {
+		return nil, nil, err
+	}
 	rows, next := lastCursor(rows, limit, func(m Member) Cursor { t := m.CreateTime; return Cursor{Time: &t, ID: m.ID} })
 	return rows, next, nil
 }
 
 // UpdateMember applies fn to a live member under the etag check.
 func (s *Store) UpdateMember(ctx context.Context, householdID, id, etag string, fn func(*Member) error) (*Member, error) {
-	m, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(tx, householdID, id) },
+	m, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(ctx, tx, householdID, id) },
 		etag, func(_ *gorm.DB, m *Member) error { return fn(m) })
 	return m, conflict(err, duplicateMember)
 }
 
 // DeleteMember soft-deletes a member who is not the subject of an open case.
 func (s *Store) DeleteMember(ctx context.Context, householdID, id, etag string) error {
-	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(tx, householdID, id) },
+	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(ctx, tx, householdID, id) },
 		etag, func(tx *gorm.DB, m *Member) error {
 			var open int64
 			if err := tx.Model(&Case{}).Where("subject_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {

@@ -9,9 +9,12 @@ import (
 // package's names (e.g. "MARTYR_FAMILY"), so the database reads without the
 // API's enum prefixes and survives renumbering in the protos.
 type Household struct {
-	ID                    string `gorm:"primaryKey"`
-	ServicememberName     string
+	ID                string `gorm:"primaryKey"`
+	ServicememberName string
+	// ServicememberIDNumber and Phone are sealed at rest; the index is the
+	// keyed blind index that lookups and the uniqueness rule use.
 	ServicememberIDNumber string
+	ServicememberIDIndex  string
 	ServiceBranch         string
 	RankCategory          string
 	PostType              string
@@ -32,18 +35,19 @@ type Household struct {
 
 // Member is a row of members.
 type Member struct {
-	ID           string `gorm:"primaryKey"`
-	HouseholdID  string
-	Relation     string
-	DisplayName  string
-	IDNumber     string
-	BirthDate    time.Time
-	Phone        string
-	Accompanying bool
-	Revision     int64
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	DeleteTime   *time.Time
+	ID            string `gorm:"primaryKey"`
+	HouseholdID   string
+	Relation      string
+	DisplayName   string
+	IDNumber      string // sealed at rest
+	IDNumberIndex string
+	BirthDate     time.Time
+	Phone         string
+	Accompanying  bool
+	Revision      int64
+	CreateTime    time.Time
+	UpdateTime    time.Time
+	DeleteTime    *time.Time
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;
@@ -108,10 +112,53 @@ type caseNumberSequence struct {
 
 func (caseNumberSequence) TableName() string { return "case_number_sequences" }
 
+// APIKey is a system's credential; only the hash of its secret is kept.
+type APIKey struct {
+	ID         string `gorm:"primaryKey"`
+	Account    string
+	Roles      string // comma-separated
+	Towns      string // comma-separated
+	SecretHash string
+	ExpireTime time.Time
+	RevokeTime *time.Time
+	CreateTime time.Time
+	Creator    string
+}
+
+// AuditRecord is a row of the append-only audit log.
+type AuditRecord struct {
+	Seq        int64 `gorm:"primaryKey;autoIncrement:false"`
+	Time       time.Time
+	Principal  string
+	Roles      string
+	Credential string
+	Method     string
+	Resource   string
+	Action     string
+	RequestID  string
+	ClientAddr string
+	Outcome    string
+	Fields     string
+	PrevHash   string
+	Hash       string
+}
+
+func (AuditRecord) TableName() string { return "audit_log" }
+
+// auditHead is the last link of the audit chain.
+type auditHead struct {
+	ID   int `gorm:"primaryKey;autoIncrement:false"`
+	Seq  int64
+	Hash string
+}
+
+func (auditHead) TableName() string { return "audit_head" }
+
 // Models lists every persisted model; the schema test checks each against the
 // migrated tables.
 func Models() []any {
-	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{}}
+	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
+		&APIKey{}, &AuditRecord{}, &auditHead{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -147,7 +147,7 @@ func TestMigrateTwice(t *testing.T) {
 			if logs.Len() != 0 {
 				t.Fatalf("migrating an up-to-date database applied migrations:\n%s", logs.String())
 			}
-			current, latest, err := db.Store().MigrationStatus(ctx)
+			current, latest, err := repository.MigrationStatus(ctx, db.Gorm, db.Dialect)
 			if err != nil {
 				t.Fatalf("MigrationStatus: %v", err)
 			}

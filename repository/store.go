@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -15,6 +16,7 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	cipher  Cipher
 	prefix  string
 	now     func() time.Time
 }
@@ -28,9 +30,13 @@ func WithCaseNumberPrefix(p string) Option { return func(s *Store) { s.prefix = 
 // WithClock replaces the clock, for tests of time-dependent filters.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// New wraps an open, migrated database.
-func New(db *gorm.DB, dialect Dialect, opts ...Option) *Store {
-	s := &Store{db: db, dialect: dialect, prefix: "FD", now: time.Now}
+// New wraps an open, migrated database. The cipher seals ID and phone
+// numbers at rest; there is deliberately no way to run without one.
+func New(db *gorm.DB, dialect Dialect, cipher Cipher, opts ...Option) *Store {
+	if cipher == nil {
+		panic("repository: a cipher is required")
+	}
+	s := &Store{db: db, dialect: dialect, cipher: cipher, prefix: "FD", now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -73,45 +79,61 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 type versioned interface {
 	revision() *int64
 	touch(time.Time)
+	resource() string
 }
 
 func (h *Household) revision() *int64  { return &h.Revision }
 func (h *Household) touch(t time.Time) { h.UpdateTime = t }
+func (h *Household) resource() string  { return "households/" + h.ID }
 func (m *Member) revision() *int64     { return &m.Revision }
 func (m *Member) touch(t time.Time)    { m.UpdateTime = t }
+func (m *Member) resource() string     { return "households/" + m.HouseholdID + "/members/" + m.ID }
 func (c *Case) revision() *int64       { return &c.Revision }
 func (c *Case) touch(t time.Time)      { c.UpdateTime = t }
+func (c *Case) resource() string       { return "cases/" + c.ID }
 
-// update is the one read-modify-write path: it loads the row that scope
-// selects under a lock, refuses a stale etag, lets fn change it, and writes it
-// back only if nobody else did in between. Returning an error from fn rolls
+// update is the one read-modify-write path: it loads the row that selectRow
+// picks under a lock, refuses a stale etag, lets fn change the plaintext row,
+// and writes it back sealed, only if nobody else wrote in between, together
+// with an audit entry naming the changed fields. An error from fn rolls
 // everything back, so a refused change changes nothing.
 func update[T any, P interface {
 	*T
 	versioned
-}](ctx context.Context, s *Store, scope func(*gorm.DB) *gorm.DB, etag string, fn func(tx *gorm.DB, row P) error) (P, error) {
+}](ctx context.Context, s *Store, selectRow func(*gorm.DB) *gorm.DB, etag string, fn func(tx *gorm.DB, row P) error) (P, error) {
 	row := P(new(T))
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.forUpdate(scope(tx)).Take(row).Error; err != nil {
+		if err := s.forUpdate(selectRow(tx)).Take(row).Error; err != nil {
 			return notFound(err)
+		}
+		if err := s.openRow(row); err != nil {
+			return err
 		}
 		old := *row.revision()
 		if etag != "" && ParseEtag(etag) != old {
 			return ErrEtagMismatch
 		}
+		before := *row
 		if err := fn(tx, row); err != nil {
 			return err
 		}
+		fields := changedFields(&before, row)
 		*row.revision() = old + 1
 		row.touch(s.clock())
-		res := tx.Model(row).Where("revision = ?", old).Select("*").Updates(row)
+		if err := s.sealRow(row); err != nil {
+			return err
+		}
+		res := tx.Model(row).Where("revision = ?", old).Select("*").Omit("MemberCount").Updates(row)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
 			return ErrEtagMismatch
 		}
-		return nil
+		if err := s.auditChange(ctx, tx, row.resource(), fields); err != nil {
+			return err
+		}
+		return s.openRow(row)
 	})
 	if err != nil {
 		return nil, err
@@ -136,3 +158,8 @@ func conflict(err error, what string) error {
 var errPrecondition = func(typ, subject, desc string) error {
 	return &domain.PreconditionError{Type: typ, Subject: subject, Description: desc}
 }
+
+// timeUnit is the precision every stored time is kept at: PostgreSQL's.
+const timeUnit = time.Microsecond
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

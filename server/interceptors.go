@@ -29,18 +29,35 @@ func recoverer(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// accessLog records each call's method, code and duration: never request or
-// response bodies, which carry personal data.
+// callInfo is what the access log may say about a call beyond its method
+// and code. accessLog runs before authentication, so it hands this down in
+// the context for the authenticator to fill in.
+type callInfo struct {
+	principal string // the principal's ID: never a person's name or ID number
+	requestID string
+}
+
+type callInfoKey struct{}
+
+func callInfoFrom(ctx context.Context) *callInfo {
+	ci, _ := ctx.Value(callInfoKey{}).(*callInfo)
+	return ci
+}
+
+// accessLog records each call's method, code, duration, principal and
+// request id: never request or response bodies, which carry personal data.
 func accessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
-		resp, err := handler(ctx, req)
+		ci := &callInfo{}
+		resp, err := handler(context.WithValue(ctx, callInfoKey{}, ci), req)
 		code := status.Code(err)
 		level := slog.LevelInfo
 		if code == codes.Internal || code == codes.Unknown {
 			level = slog.LevelError
 		}
-		log.Log(ctx, level, "rpc", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start))
+		log.Log(ctx, level, "rpc", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start),
+			"principal", ci.principal, "request_id", ci.requestID)
 		return resp, err
 	}
 }
@@ -71,12 +88,19 @@ func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	}
 }
 
-func unaryChain(log *slog.Logger, v protovalidate.Validator, timeout time.Duration) grpc.ServerOption {
-	return grpc.ChainUnaryInterceptor(
-		recoverer(log),
-		accessLog(log),
-		deadline(timeout),
-		service.ErrorInterceptor(log),
-		validate(v),
-	)
+// serverOptions returns the interceptor chains of a server. Order matters:
+// the recoverer and access log see everything, errors are mapped before the
+// log reads their code, and nothing is validated for a caller not yet let in.
+func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator, trustForwarded bool) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(
+			recoverer(log),
+			accessLog(log),
+			deadline(timeout),
+			service.ErrorInterceptor(log),
+			auth.unary(trustForwarded),
+			validate(v),
+		),
+		grpc.ChainStreamInterceptor(auth.stream(trustForwarded)),
+	}
 }

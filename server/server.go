@@ -1,31 +1,45 @@
 // Package server wires the casework services into a running process: a gRPC
 // listener with the interceptors every call passes through, and an HTTP
-// listener whose JSON gateway reaches the services through a gRPC client
-// connection, so both transports share one path of auth, validation and
-// error mapping.
+// listener whose JSON gateway reaches the services through an in-process
+// gRPC connection to a twin server built the same way, so both transports
+// share one path of authentication, authorization, validation and error
+// mapping.
 package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/api/openapi"
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
 )
@@ -39,27 +53,50 @@ type Config struct {
 	RequestTimeout  time.Duration // the longest any call may run
 	MaxRequestBytes int           // the largest request body or message accepted
 	Now             func() time.Time
+
+	// Tokens verifies bearer tokens (OIDC and local). API keys and client
+	// certificates are checked against the store.
+	Tokens authn.Verifiers
+	// TLSCertFile and TLSKeyFile (PEM), when set, put both listeners on TLS.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile (PEM), when set, lets gRPC clients present a
+	// certificate from this CA whose CommonName names their API key account.
+	TLSClientCAFile string
+	// RateLimit is the calls per second each principal may make (0: no
+	// limit), with bursts of up to RateBurst (0: one second's worth).
+	RateLimit float64
+	RateBurst int
 }
 
 // Store is the storage a server runs on.
 type Store interface {
 	service.HouseholdStore
 	service.CaseStore
+	service.APIKeyStore
+	service.AuditStore
+	AuthStore
 	Ping(ctx context.Context) error
 }
 
 // Server is a configured, listening casework server.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    Store
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	gwClient *grpc.ClientConn
+	cfg    Config
+	log    *slog.Logger
+	store  Store
+	grpc   *grpc.Server // the public listener's
+	health *health.Server
+	http   *http.Server
+	// internal serves the gateway alone, in process: the only server that
+	// trusts x-forwarded-for, since only the gateway can reach it.
+	internal    *grpc.Server
+	internalLis *bufconn.Listener
+	grpcLis     net.Listener
+	httpLis     net.Listener
+	gwClient    *grpc.ClientConn
 }
+
+// internalBufferBytes is the in-process connection's buffer each way.
+const internalBufferBytes = 1 << 20
 
 // New builds a server and opens its listeners, so that the addresses are
 // known (and the ports taken) before Run.
@@ -77,18 +114,48 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: validator: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: store}
-	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now}
-
-	s.grpc = grpc.NewServer(
-		unaryChain(log, validator, cfg.RequestTimeout),
-		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
-	)
-	pb.RegisterHouseholdServiceServer(s.grpc, service.NewHouseholds(store, validator, opts))
-	pb.RegisterCaseServiceServer(s.grpc, service.NewCases(store, validator, opts))
-	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	grpcTLS, httpTLS, err := tlsConfigs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
+	auth := &authenticator{
+		tokens: cfg.Tokens,
+		store:  store,
+		limits: newLimiters(cfg.RateLimit, cfg.RateBurst),
+		now:    cfg.Now,
+		log:    log,
+	}
+	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor}
+	households := service.NewHouseholds(store, validator, opts)
+	cases := service.NewCases(store, validator, opts)
+	apiKeys := service.NewAPIKeys(store, validator, opts)
+	auditLogs := service.NewAuditLogs(store, validator, opts)
+	// Both gRPC servers come from here, so the gateway's path cannot drift
+	// from the public one; they differ only in transport and in trusting
+	// x-forwarded-for.
+	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
+		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, trustForwarded),
+			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
+		g := grpc.NewServer(append(o, extra...)...)
+		pb.RegisterHouseholdServiceServer(g, households)
+		pb.RegisterCaseServiceServer(g, cases)
+		pb.RegisterApiKeyServiceServer(g, apiKeys)
+		pb.RegisterAuditServiceServer(g, auditLogs)
+		healthpb.RegisterHealthServer(g, s.health)
+		reflection.Register(g)
+		return g
+	}
+	if grpcTLS != nil {
+		s.grpc = newServer(false, grpc.Creds(credentials.NewTLS(grpcTLS)))
+	} else {
+		s.grpc = newServer(false)
+	}
+	s.internal = newServer(true)
+	s.internalLis = bufconn.Listen(internalBufferBytes)
 
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("server: listen gRPC: %w", err)
@@ -105,6 +172,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	s.http = &http.Server{
 		Handler:           handler,
+		TLSConfig:         httpTLS,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
@@ -120,20 +188,53 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // HTTPAddr is the address the HTTP listener is bound to.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
-// loopback rewrites a listener address to one a local client can dial.
-func loopback(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
+// actor names the caller for the services' history and notes: the
+// authenticated principal, never anything from the request body.
+func actor(ctx context.Context) string {
+	if p := principal.FromContext(ctx); p != nil {
+		return p.ID
+	}
+	return "anonymous"
+}
+
+// tlsConfigs returns the TLS configurations of the gRPC and HTTP listeners,
+// or nils when no certificate is configured.
+func tlsConfigs(cfg Config) (grpcTLS, httpTLS *tls.Config, err error) {
+	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" {
+		if cfg.TLSClientCAFile != "" {
+			return nil, nil, errors.New("server: a client CA needs a server certificate and key")
+		}
+		return nil, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 	if err != nil {
-		return addr
+		return nil, nil, fmt.Errorf("server: TLS certificate: %w", err)
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
+	base := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	grpcTLS, httpTLS = base.Clone(), base.Clone()
+	if cfg.TLSClientCAFile != "" {
+		pemCAs, err := os.ReadFile(cfg.TLSClientCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("server: client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemCAs) {
+			return nil, nil, fmt.Errorf("server: client CA %s holds no PEM certificate", cfg.TLSClientCAFile)
+		}
+		grpcTLS.ClientCAs = pool
+		// Optional: people still come with bearer tokens. A certificate
+		// that is given must verify, or the handshake fails.
+		grpcTLS.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	return net.JoinHostPort(host, port)
+	return grpcTLS, httpTLS, nil
 }
 
 func (s *Server) httpHandler() (http.Handler, error) {
-	conn, err := grpc.NewClient("passthrough:///"+loopback(s.GRPCAddr()),
+	conn, err := grpc.NewClient("passthrough:///internal",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return s.internalLis.DialContext(ctx)
+		}),
+		// In process: there is no wire to protect.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(s.cfg.MaxRequestBytes)),
 	)
@@ -150,12 +251,21 @@ func (s *Server) httpHandler() (http.Handler, error) {
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 			},
 		}),
+		runtime.WithErrorHandler(retryAfter),
+		runtime.WithIncomingHeaderMatcher(requestIDIn),
+		runtime.WithOutgoingHeaderMatcher(requestIDOut),
 	)
 	ctx := context.Background()
 	if err := pb.RegisterHouseholdServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterAuditServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 
@@ -171,6 +281,40 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	})
 	mux.Handle("/v1/", gw)
 	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
+}
+
+// retryAfter is the gateway's error handler, adding a Retry-After header
+// to a rate-limit refusal from the RetryInfo the gRPC status carries. The
+// body stays the default google.rpc.Status, details included.
+func retryAfter(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.RetryInfo); ok {
+				// Whole seconds, rounded up: retrying early is refused again.
+				secs := int64(math.Ceil(info.GetRetryDelay().AsDuration().Seconds()))
+				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			}
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// requestIDIn passes an HTTP client's X-Request-Id to the services, besides
+// the gateway's default forwarding.
+func requestIDIn(key string) (string, bool) {
+	if strings.EqualFold(key, requestIDKey) {
+		return requestIDKey, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// requestIDOut answers with X-Request-Id under its usual name; other
+// response metadata keeps the gateway's default Grpc-Metadata- prefix.
+func requestIDOut(key string) (string, bool) {
+	if key == requestIDKey {
+		return "X-Request-Id", true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -237,7 +381,18 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.internal.Serve(s.internalLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("gateway gRPC: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		serve := s.http.Serve
+		if s.http.TLSConfig != nil {
+			// The certificate is already in TLSConfig.
+			serve = func(l net.Listener) error { return s.http.ServeTLS(l, "", "") }
+		}
+		if err := serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("HTTP: %w", err)
 		}
 		return nil
@@ -250,11 +405,12 @@ func (s *Server) Run(ctx context.Context) error {
 		defer cancel()
 		_ = s.http.Shutdown(shutdown)
 		stopped := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		go func() { s.grpc.GracefulStop(); s.internal.GracefulStop(); close(stopped) }()
 		select {
 		case <-stopped:
 		case <-shutdown.Done():
 			s.grpc.Stop()
+			s.internal.Stop()
 		}
 		_ = s.gwClient.Close()
 		return nil

@@ -56,6 +56,12 @@ func ToStatus(err error) error {
 			}}})
 	}
 	switch {
+	case errors.Is(err, repository.ErrOutOfScope):
+		return withDetails(status.New(codes.PermissionDenied, "the resource would be outside your towns"),
+			&errdetails.ErrorInfo{Reason: "OUT_OF_SCOPE", Domain: errorDomain})
+	case errors.Is(err, errNoFullView):
+		return withDetails(status.New(codes.PermissionDenied, err.Error()),
+			&errdetails.ErrorInfo{Reason: "FULL_VIEW_DENIED", Domain: errorDomain})
 	case errors.Is(err, repository.ErrNotFound):
 		return withDetails(status.New(codes.NotFound, "resource not found"),
 			&errdetails.ErrorInfo{Reason: "NOT_FOUND", Domain: errorDomain})

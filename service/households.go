@@ -26,6 +26,7 @@ type HouseholdStore interface {
 	DeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	UndeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	LookupHousehold(ctx context.Context, idNumber string) (*repository.Household, error)
+	Auditor
 	CreateMember(ctx context.Context, m *repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)
@@ -81,7 +82,7 @@ func (s *Households) CreateHousehold(ctx context.Context, req *pb.CreateHousehol
 	if err := s.store.CreateHousehold(ctx, h); err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return maskHousehold(householdToProto(h)), nil
 }
 
 func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdRequest) (*pb.Household, error) {
@@ -93,7 +94,21 @@ func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdReque
 	if err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return s.householdView(ctx, h, req.GetView())
+}
+
+// householdView renders h masked, or in full when asked for, allowed and
+// audited.
+func (s *Households) householdView(ctx context.Context, h *repository.Household, view pb.View) (*pb.Household, error) {
+	full, err := fullView(ctx, s.store, view, "households/"+h.ID, "servicemember.id_number", "phone")
+	if err != nil {
+		return nil, err
+	}
+	out := householdToProto(h)
+	if full {
+		return out, nil
+	}
+	return maskHousehold(out), nil
 }
 
 func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsRequest) (*pb.ListHouseholdsResponse, error) {
@@ -119,7 +134,7 @@ func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsR
 	}
 	resp := &pb.ListHouseholdsResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Households = append(resp.Households, householdToProto(&rows[i]))
+		resp.Households = append(resp.Households, maskHousehold(householdToProto(&rows[i])))
 	}
 	return resp, nil
 }
@@ -145,6 +160,10 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
 		}
+		if merged.Servicemember != nil {
+			keepIfMasked(&merged.Servicemember.IdNumber, row.ServicememberIDNumber, idnumber.Mask)
+		}
+		keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
 		if err := s.validate("household", merged); err != nil {
 			return err
 		}
@@ -157,7 +176,7 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 	if err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return maskHousehold(householdToProto(h)), nil
 }
 
 func (s *Households) DeleteHousehold(ctx context.Context, req *pb.DeleteHouseholdRequest) (*pb.Household, error) {
@@ -169,7 +188,7 @@ func (s *Households) DeleteHousehold(ctx context.Context, req *pb.DeleteHousehol
 	if err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return maskHousehold(householdToProto(h)), nil
 }
 
 func (s *Households) UndeleteHousehold(ctx context.Context, req *pb.UndeleteHouseholdRequest) (*pb.Household, error) {
@@ -181,7 +200,7 @@ func (s *Households) UndeleteHousehold(ctx context.Context, req *pb.UndeleteHous
 	if err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return maskHousehold(householdToProto(h)), nil
 }
 
 func (s *Households) LookupHousehold(ctx context.Context, req *pb.LookupHouseholdRequest) (*pb.Household, error) {
@@ -193,7 +212,7 @@ func (s *Households) LookupHousehold(ctx context.Context, req *pb.LookupHousehol
 	if err != nil {
 		return nil, err
 	}
-	return householdToProto(h), nil
+	return s.householdView(ctx, h, req.GetView())
 }
 
 // checkMember applies the rules a member must satisfy beyond its
@@ -231,7 +250,7 @@ func (s *Households) CreateMember(ctx context.Context, req *pb.CreateMemberReque
 	if err := s.store.CreateMember(ctx, m); err != nil {
 		return nil, err
 	}
-	return memberToProto(m), nil
+	return maskMember(memberToProto(m)), nil
 }
 
 func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*pb.Member, error) {
@@ -243,7 +262,14 @@ func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return memberToProto(m), nil
+	full, err := fullView(ctx, s.store, req.GetView(), req.GetName(), "id_number", "phone")
+	if err != nil {
+		return nil, err
+	}
+	if full {
+		return memberToProto(m), nil
+	}
+	return maskMember(memberToProto(m)), nil
 }
 
 func (s *Households) ListMembers(ctx context.Context, req *pb.ListMembersRequest) (*pb.ListMembersResponse, error) {
@@ -262,7 +288,7 @@ func (s *Households) ListMembers(ctx context.Context, req *pb.ListMembersRequest
 	}
 	resp := &pb.ListMembersResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Members = append(resp.Members, memberToProto(&rows[i]))
+		resp.Members = append(resp.Members, maskMember(memberToProto(&rows[i])))
 	}
 	return resp, nil
 }
@@ -288,6 +314,8 @@ func (s *Households) UpdateMember(ctx context.Context, req *pb.UpdateMemberReque
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
 		}
+		keepIfMasked(&merged.IdNumber, row.IDNumber, idnumber.Mask)
+		keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
 		if err := s.validate("member", merged); err != nil {
 			return err
 		}
@@ -304,7 +332,7 @@ func withProto(m *repository.Member, err error) (*pb.Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	return memberToProto(m), nil
+	return maskMember(memberToProto(m)), nil
 }
 
 func (s *Households) DeleteMember(ctx context.Context, req *pb.DeleteMemberRequest) (*emptypb.Empty, error) {

@@ -7,10 +7,20 @@ import (
 	"github.com/fengdu-county/casework/domain"
 )
 
-// idPattern matches the ids this server issues (UUIDs) and little else, so a
-// malformed name fails here with a field violation instead of reaching a
-// query as an id that matches nothing.
-var idPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// The ids this server issues: UUIDs, and for API keys 12 base32 characters.
+// A name whose id has another shape fails here with a field violation
+// instead of reaching a query as an id that matches nothing.
+var (
+	uuidPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	apiKeyPattern = regexp.MustCompile(`^[a-z2-7]{12}$`)
+)
+
+func idPattern(collection string) *regexp.Regexp {
+	if collection == "apiKeys" {
+		return apiKeyPattern
+	}
+	return uuidPattern
+}
 
 // parseName splits a resource name against its collections, e.g.
 // parseName("case.subject", "households/a/members/b", "households", "members")
@@ -22,7 +32,7 @@ func parseName(field, name string, collections ...string) ([]string, error) {
 	}
 	ids := make([]string, len(collections))
 	for i, c := range collections {
-		if parts[2*i] != c || !idPattern.MatchString(parts[2*i+1]) {
+		if parts[2*i] != c || !idPattern(c).MatchString(parts[2*i+1]) {
 			return nil, invalidName(field, collections)
 		}
 		ids[i] = parts[2*i+1]

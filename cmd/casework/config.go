@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -24,6 +25,21 @@ type settings struct {
 	MaxRequestBytes  int
 	LogLevel         string
 	LogFormat        string
+	Keyring          string
+
+	OIDCIssuer     string
+	OIDCAudience   string
+	OIDCJWKSURL    string
+	OIDCUserClaim  string
+	OIDCRolesClaim string
+	OIDCTownsClaim string
+	OIDCClockSkew  time.Duration
+	LocalTokens    bool
+	TLSCert        string
+	TLSKey         string
+	TLSClientCA    string
+	RateLimit      float64
+	RateBurst      int
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -33,9 +49,26 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"directory for the embedded database and generated keys")
 	str(fs, &s.LogLevel, "log-level", "CASEWORK_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(fs, &s.LogFormat, "log-format", "CASEWORK_LOG_FORMAT", "json", "json or text")
+	str(fs, &s.Keyring, "keyring", "CASEWORK_KEYRING", "",
+		"file holding the keys that seal ID and phone numbers at rest; empty: DATA_DIR/keyring.json, created on first start")
 	if !serve {
 		return
 	}
+	str(fs, &s.OIDCIssuer, "oidc-issuer", "CASEWORK_OIDC_ISSUER", "", "OpenID Connect issuer whose bearer tokens are accepted")
+	str(fs, &s.OIDCAudience, "oidc-audience", "CASEWORK_OIDC_AUDIENCE", "casework", "audience the OIDC tokens must carry")
+	str(fs, &s.OIDCJWKSURL, "oidc-jwks-url", "CASEWORK_OIDC_JWKS_URL", "", "the issuer's JWKS URL (required with --oidc-issuer)")
+	str(fs, &s.OIDCUserClaim, "oidc-user-claim", "CASEWORK_OIDC_USER_CLAIM", "sub", "claim holding the user id")
+	str(fs, &s.OIDCRolesClaim, "oidc-roles-claim", "CASEWORK_OIDC_ROLES_CLAIM", "roles", "claim holding the roles")
+	str(fs, &s.OIDCTownsClaim, "oidc-towns-claim", "CASEWORK_OIDC_TOWNS_CLAIM", "towns", "claim holding the town codes")
+	duration(fs, &s.OIDCClockSkew, "oidc-clock-skew", "CASEWORK_OIDC_CLOCK_SKEW", time.Minute, "clock skew allowed on exp and nbf")
+	boolean(fs, &s.LocalTokens, "local-tokens", "CASEWORK_LOCAL_TOKENS", true,
+		"accept tokens minted by `casework token` with the key in --data-dir; turn off in production")
+	str(fs, &s.TLSCert, "tls-cert", "CASEWORK_TLS_CERT", "", "PEM certificate: serve TLS on both listeners")
+	str(fs, &s.TLSKey, "tls-key", "CASEWORK_TLS_KEY", "", "PEM private key of --tls-cert")
+	str(fs, &s.TLSClientCA, "tls-client-ca", "CASEWORK_TLS_CLIENT_CA", "",
+		"PEM CA bundle: gRPC clients may authenticate with a certificate it signed, whose common name is an API key's account")
+	float(fs, &s.RateLimit, "rate-limit", "CASEWORK_RATE_LIMIT", 50, "requests per second allowed to each principal; 0 disables")
+	integer(fs, &s.RateBurst, "rate-burst", "CASEWORK_RATE_BURST", 100, "burst allowed above --rate-limit")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,
@@ -74,6 +107,23 @@ func duration(fs *pflag.FlagSet, p *time.Duration, name, envName string, def tim
 		}
 	}
 	fs.DurationVar(p, name, def, usage(help, envName))
+}
+
+func float(fs *pflag.FlagSet, p *float64, name, envName string, def float64, help string) {
+	if v, ok := env(envName); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			def = f
+		}
+	}
+	fs.Float64Var(p, name, def, usage(help, envName))
+}
+
+// keyringPath is where the sealing keys live.
+func (s *settings) keyringPath() string {
+	if s.Keyring != "" {
+		return s.Keyring
+	}
+	return filepath.Join(s.DataDir, "keyring.json")
 }
 
 func integer(fs *pflag.FlagSet, p *int, name, envName string, def int, help string) {

@@ -13,8 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"gorm.io/gorm"
+
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/sealed"
 
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
@@ -33,7 +39,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	cmd.AddCommand(serveCmd(), migrateCmd())
+	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd())
 	return cmd
 }
 
@@ -58,17 +64,33 @@ func serveCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := newLogger(&s)
-			db, dialect, err := repository.Open(ctx, s.DatabaseURL, s.DataDir)
+			keys, err := watchKeyring(&s)
 			if err != nil {
 				return err
 			}
-			store := repository.New(db, dialect, repository.WithCaseNumberPrefix(s.CaseNumberPrefix))
+			store, db, dialect, err := openStore(ctx, &s, keys)
+			if err != nil {
+				return err
+			}
 			defer store.Close()
 			if s.MigrateOnStart {
 				if err := repository.Migrate(ctx, db, dialect, log); err != nil {
 					return err
 				}
-			} else if err := checkMigrated(ctx, store, dialect); err != nil {
+			} else if err := checkMigrated(ctx, db, dialect); err != nil {
+				return err
+			}
+			// Rows written before encryption, or under a retired key, are
+			// sealed under the active key before serving.
+			n, err := store.Reseal(repository.WithScope(ctx, principal.Scope{All: true}), 500, nil)
+			if err != nil {
+				return fmt.Errorf("reseal: %w", err)
+			}
+			if n > 0 {
+				log.Info("resealed sensitive fields", "rows", n, "key", keys.ActiveKeyID())
+			}
+			tokens, err := verifiers(ctx, &s)
+			if err != nil {
 				return err
 			}
 			key, err := pageTokenKey(&s)
@@ -81,11 +103,17 @@ func serveCmd() *cobra.Command {
 				PageTokenKey:    key,
 				RequestTimeout:  s.RequestTimeout,
 				MaxRequestBytes: s.MaxRequestBytes,
+				Tokens:          tokens,
+				TLSCertFile:     s.TLSCert,
+				TLSKeyFile:      s.TLSKey,
+				TLSClientCAFile: s.TLSClientCA,
+				RateLimit:       s.RateLimit,
+				RateBurst:       s.RateBurst,
 			}, store, log)
 			if err != nil {
 				return err
 			}
-			log.Info("database", "dialect", string(dialect))
+			log.Info("database", "dialect", string(dialect), "local_tokens", s.LocalTokens, "oidc", s.OIDCIssuer != "")
 			return srv.Run(ctx)
 		},
 	}
@@ -93,8 +121,56 @@ func serveCmd() *cobra.Command {
 	return cmd
 }
 
-func checkMigrated(ctx context.Context, store *repository.Store, dialect repository.Dialect) error {
-	current, latest, err := store.MigrationStatus(ctx)
+// openStore opens the database and wraps it in a store sealing with keys.
+func openStore(ctx context.Context, s *settings, keys repository.Cipher) (*repository.Store, *gorm.DB, repository.Dialect, error) {
+	db, dialect, err := repository.Open(ctx, s.DatabaseURL, s.DataDir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	store := repository.New(db, dialect, keys, repository.WithCaseNumberPrefix(s.CaseNumberPrefix))
+	return store, db, dialect, nil
+}
+
+// watchKeyring loads the sealing keys, creating them on first start, and
+// follows the file so a `keys rotate` elsewhere reaches this server.
+func watchKeyring(s *settings) (*sealed.Reloading, error) {
+	path := s.keyringPath()
+	if _, err := sealed.LoadOrCreate(path); err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return sealed.Watch(path, 10*time.Second)
+}
+
+// verifiers builds the token verifiers the configuration asks for: the
+// county's OIDC issuer, and the local development signer.
+func verifiers(ctx context.Context, s *settings) (authn.Verifiers, error) {
+	var out authn.Verifiers
+	if s.OIDCIssuer != "" {
+		if s.OIDCJWKSURL == "" {
+			return nil, errors.New("--oidc-jwks-url is required with --oidc-issuer")
+		}
+		v, err := authn.NewOIDC(ctx, authn.OIDCConfig{
+			Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL,
+			UserClaim: s.OIDCUserClaim, RolesClaim: s.OIDCRolesClaim, TownsClaim: s.OIDCTownsClaim,
+			ClockSkew: s.OIDCClockSkew,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if s.LocalTokens {
+		signer, err := authn.LoadOrCreateLocalSigner(s.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, signer.Verifier(time.Now))
+	}
+	return out, nil
+}
+
+func checkMigrated(ctx context.Context, db *gorm.DB, dialect repository.Dialect) error {
+	current, latest, err := repository.MigrationStatus(ctx, db, dialect)
 	if err != nil {
 		return err
 	}
@@ -144,17 +220,23 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store := repository.New(db, dialect)
-			defer store.Close()
+			if sqlDB, err := db.DB(); err == nil {
+				defer sqlDB.Close()
+			}
 			action := "up"
 			if len(args) == 1 {
 				action = strings.ToLower(args[0])
 			}
 			switch action {
 			case "up":
+				// The schema holds values sealed with the keyring, so the
+				// keyring is created with it when none exists yet.
+				if _, err := sealed.LoadOrCreate(s.keyringPath()); err != nil {
+					return fmt.Errorf("keyring: %w", err)
+				}
 				return repository.Migrate(ctx, db, dialect, log)
 			case "status":
-				current, latest, err := store.MigrationStatus(ctx)
+				current, latest, err := repository.MigrationStatus(ctx, db, dialect)
 				if err != nil {
 					return err
 				}

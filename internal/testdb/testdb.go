@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/sealed"
 )
 
 // PostgresURLEnv names the server the PostgreSQL tests use; each test gets a
@@ -32,11 +33,15 @@ type DB struct {
 	Gorm    *gorm.DB
 	Dialect repository.Dialect
 	URL     string
+	// Keyring seals the database's sensitive fields; tests that read the
+	// raw tables use it to check what is stored.
+	Keyring *sealed.Keyring
 }
 
-// Store wraps the database in a repository.Store.
+// Store wraps the database in a repository.Store sealing with the
+// database's own keyring.
 func (d DB) Store(opts ...repository.Option) *repository.Store {
-	return repository.New(d.Gorm, d.Dialect, opts...)
+	return repository.New(d.Gorm, d.Dialect, d.Keyring, opts...)
 }
 
 // Open returns a fresh database of the dialect.
@@ -113,7 +118,11 @@ func open(t testing.TB, u string) DB {
 	if err := repository.Migrate(ctx, db, dialect, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return DB{Gorm: db, Dialect: dialect, URL: u}
+	keys, err := sealed.Generate()
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	return DB{Gorm: db, Dialect: dialect, URL: u, Keyring: keys}
 }
 
 func randomSuffix() string {

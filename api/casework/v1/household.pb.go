@@ -27,6 +27,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How much of the sensitive fields (ID numbers, phone numbers) a read
+// returns.
+type View int32
+
+const (
+	// The same as VIEW_MASKED.
+	View_VIEW_UNSPECIFIED View = 0
+	// ID numbers as `500230********123X`, phones as `138****5678`.
+	View_VIEW_MASKED View = 1
+	// Unmasked, for caseworkers and supervisors only; every full view is
+	// written to the audit log.
+	View_VIEW_FULL View = 2
+)
+
+// Enum value maps for View.
+var (
+	View_name = map[int32]string{
+		0: "VIEW_UNSPECIFIED",
+		1: "VIEW_MASKED",
+		2: "VIEW_FULL",
+	}
+	View_value = map[string]int32{
+		"VIEW_UNSPECIFIED": 0,
+		"VIEW_MASKED":      1,
+		"VIEW_FULL":        2,
+	}
+)
+
+func (x View) Enum() *View {
+	p := new(View)
+	*p = x
+	return p
+}
+
+func (x View) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (View) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[0].Descriptor()
+}
+
+func (View) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[0]
+}
+
+func (x View) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use View.Descriptor instead.
+func (View) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{0}
+}
+
 // Household category (优抚对象类别): decides the household's entitlements and
 // the priority of its cases.
 type HouseholdCategory int32
@@ -76,11 +131,11 @@ func (x HouseholdCategory) String() string {
 }
 
 func (HouseholdCategory) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[0].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[1].Descriptor()
 }
 
 func (HouseholdCategory) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[0]
+	return &file_casework_v1_household_proto_enumTypes[1]
 }
 
 func (x HouseholdCategory) Number() protoreflect.EnumNumber {
@@ -89,7 +144,7 @@ func (x HouseholdCategory) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HouseholdCategory.Descriptor instead.
 func (HouseholdCategory) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{0}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{1}
 }
 
 // Where the servicemember serves.
@@ -135,11 +190,11 @@ func (x PostType) String() string {
 }
 
 func (PostType) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[1].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[2].Descriptor()
 }
 
 func (PostType) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[1]
+	return &file_casework_v1_household_proto_enumTypes[2]
 }
 
 func (x PostType) Number() protoreflect.EnumNumber {
@@ -148,7 +203,7 @@ func (x PostType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PostType.Descriptor instead.
 func (PostType) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{1}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{2}
 }
 
 type ServiceBranch int32
@@ -199,11 +254,11 @@ func (x ServiceBranch) String() string {
 }
 
 func (ServiceBranch) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[2].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[3].Descriptor()
 }
 
 func (ServiceBranch) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[2]
+	return &file_casework_v1_household_proto_enumTypes[3]
 }
 
 func (x ServiceBranch) Number() protoreflect.EnumNumber {
@@ -212,7 +267,7 @@ func (x ServiceBranch) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ServiceBranch.Descriptor instead.
 func (ServiceBranch) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{2}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
 }
 
 type RankCategory int32
@@ -258,11 +313,11 @@ func (x RankCategory) String() string {
 }
 
 func (RankCategory) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[3].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[4].Descriptor()
 }
 
 func (RankCategory) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[3]
+	return &file_casework_v1_household_proto_enumTypes[4]
 }
 
 func (x RankCategory) Number() protoreflect.EnumNumber {
@@ -271,7 +326,7 @@ func (x RankCategory) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RankCategory.Descriptor instead.
 func (RankCategory) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
 }
 
 // A member's relation to the servicemember.
@@ -317,11 +372,11 @@ func (x Relation) String() string {
 }
 
 func (Relation) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[4].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[5].Descriptor()
 }
 
 func (Relation) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[4]
+	return &file_casework_v1_household_proto_enumTypes[5]
 }
 
 func (x Relation) Number() protoreflect.EnumNumber {
@@ -330,7 +385,7 @@ func (x Relation) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Relation.Descriptor instead.
 func (Relation) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
 }
 
 // The servicemember the household is registered for.
@@ -738,6 +793,7 @@ func (x *CreateHouseholdRequest) GetHousehold() *Household {
 type GetHouseholdRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	View          View                   `protobuf:"varint,2,opt,name=view,proto3,enum=casework.v1.View" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +833,13 @@ func (x *GetHouseholdRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetHouseholdRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
 }
 
 type ListHouseholdsRequest struct {
@@ -1074,6 +1137,7 @@ func (x *UndeleteHouseholdRequest) GetEtag() string {
 type LookupHouseholdRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	IdNumber      string                 `protobuf:"bytes,1,opt,name=id_number,json=idNumber,proto3" json:"id_number,omitempty"`
+	View          View                   `protobuf:"varint,2,opt,name=view,proto3,enum=casework.v1.View" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1113,6 +1177,13 @@ func (x *LookupHouseholdRequest) GetIdNumber() string {
 		return x.IdNumber
 	}
 	return ""
+}
+
+func (x *LookupHouseholdRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
 }
 
 type CreateMemberRequest struct {
@@ -1170,6 +1241,7 @@ func (x *CreateMemberRequest) GetMember() *Member {
 type GetMemberRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	View          View                   `protobuf:"varint,2,opt,name=view,proto3,enum=casework.v1.View" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1209,6 +1281,13 @@ func (x *GetMemberRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetMemberRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
 }
 
 type ListMembersRequest struct {
@@ -1482,10 +1561,11 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x1dcasework.fengdu.gov.cn/Member\x12'households/{household}/members/{member}*\amembers2\x06member\"Z\n" +
 	"\x16CreateHouseholdRequest\x12@\n" +
 	"\thousehold\x18\x01 \x01(\v2\x16.casework.v1.HouseholdB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\"T\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\"\x85\x01\n" +
 	"\x13GetHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
-	" casework.fengdu.gov.cn/HouseholdR\x04name\"\xc9\x01\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12/\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xc9\x01\n" +
 	"\x15ListHouseholdsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
@@ -1511,17 +1591,19 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x18UndeleteHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\";\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"l\n" +
 	"\x16LookupHouseholdRequest\x12!\n" +
-	"\tid_number\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\"\x91\x01\n" +
+	"\tid_number\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12/\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x91\x01\n" +
 	"\x13CreateMemberRequest\x12A\n" +
 	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x06parent\x127\n" +
 	"\x06member\x18\x02 \x01(\v2\x13.casework.v1.MemberB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\"N\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\"\x7f\n" +
 	"\x10GetMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
-	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\"\x9f\x01\n" +
+	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12/\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x9f\x01\n" +
 	"\x12ListMembersRequest\x12A\n" +
 	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x06parent\x12'\n" +
@@ -1540,7 +1622,11 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x13DeleteMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag*\xf3\x01\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag*<\n" +
+	"\x04View\x12\x14\n" +
+	"\x10VIEW_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vVIEW_MASKED\x10\x01\x12\r\n" +
+	"\tVIEW_FULL\x10\x02*\xf3\x01\n" +
 	"\x11HouseholdCategory\x12\"\n" +
 	"\x1eHOUSEHOLD_CATEGORY_UNSPECIFIED\x10\x00\x12)\n" +
 	"%HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\x10\x01\x12\x1e\n" +
@@ -1602,86 +1688,90 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 	return file_casework_v1_household_proto_rawDescData
 }
 
-var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_casework_v1_household_proto_goTypes = []any{
-	(HouseholdCategory)(0),           // 0: casework.v1.HouseholdCategory
-	(PostType)(0),                    // 1: casework.v1.PostType
-	(ServiceBranch)(0),               // 2: casework.v1.ServiceBranch
-	(RankCategory)(0),                // 3: casework.v1.RankCategory
-	(Relation)(0),                    // 4: casework.v1.Relation
-	(*Servicemember)(nil),            // 5: casework.v1.Servicemember
-	(*Household)(nil),                // 6: casework.v1.Household
-	(*Member)(nil),                   // 7: casework.v1.Member
-	(*CreateHouseholdRequest)(nil),   // 8: casework.v1.CreateHouseholdRequest
-	(*GetHouseholdRequest)(nil),      // 9: casework.v1.GetHouseholdRequest
-	(*ListHouseholdsRequest)(nil),    // 10: casework.v1.ListHouseholdsRequest
-	(*ListHouseholdsResponse)(nil),   // 11: casework.v1.ListHouseholdsResponse
-	(*UpdateHouseholdRequest)(nil),   // 12: casework.v1.UpdateHouseholdRequest
-	(*DeleteHouseholdRequest)(nil),   // 13: casework.v1.DeleteHouseholdRequest
-	(*UndeleteHouseholdRequest)(nil), // 14: casework.v1.UndeleteHouseholdRequest
-	(*LookupHouseholdRequest)(nil),   // 15: casework.v1.LookupHouseholdRequest
-	(*CreateMemberRequest)(nil),      // 16: casework.v1.CreateMemberRequest
-	(*GetMemberRequest)(nil),         // 17: casework.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),       // 18: casework.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),      // 19: casework.v1.ListMembersResponse
-	(*UpdateMemberRequest)(nil),      // 20: casework.v1.UpdateMemberRequest
-	(*DeleteMemberRequest)(nil),      // 21: casework.v1.DeleteMemberRequest
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(*date.Date)(nil),                // 23: google.type.Date
-	(*fieldmaskpb.FieldMask)(nil),    // 24: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),            // 25: google.protobuf.Empty
+	(View)(0),                        // 0: casework.v1.View
+	(HouseholdCategory)(0),           // 1: casework.v1.HouseholdCategory
+	(PostType)(0),                    // 2: casework.v1.PostType
+	(ServiceBranch)(0),               // 3: casework.v1.ServiceBranch
+	(RankCategory)(0),                // 4: casework.v1.RankCategory
+	(Relation)(0),                    // 5: casework.v1.Relation
+	(*Servicemember)(nil),            // 6: casework.v1.Servicemember
+	(*Household)(nil),                // 7: casework.v1.Household
+	(*Member)(nil),                   // 8: casework.v1.Member
+	(*CreateHouseholdRequest)(nil),   // 9: casework.v1.CreateHouseholdRequest
+	(*GetHouseholdRequest)(nil),      // 10: casework.v1.GetHouseholdRequest
+	(*ListHouseholdsRequest)(nil),    // 11: casework.v1.ListHouseholdsRequest
+	(*ListHouseholdsResponse)(nil),   // 12: casework.v1.ListHouseholdsResponse
+	(*UpdateHouseholdRequest)(nil),   // 13: casework.v1.UpdateHouseholdRequest
+	(*DeleteHouseholdRequest)(nil),   // 14: casework.v1.DeleteHouseholdRequest
+	(*UndeleteHouseholdRequest)(nil), // 15: casework.v1.UndeleteHouseholdRequest
+	(*LookupHouseholdRequest)(nil),   // 16: casework.v1.LookupHouseholdRequest
+	(*CreateMemberRequest)(nil),      // 17: casework.v1.CreateMemberRequest
+	(*GetMemberRequest)(nil),         // 18: casework.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),       // 19: casework.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),      // 20: casework.v1.ListMembersResponse
+	(*UpdateMemberRequest)(nil),      // 21: casework.v1.UpdateMemberRequest
+	(*DeleteMemberRequest)(nil),      // 22: casework.v1.DeleteMemberRequest
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(*date.Date)(nil),                // 24: google.type.Date
+	(*fieldmaskpb.FieldMask)(nil),    // 25: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),            // 26: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
-	2,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
-	3,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
-	1,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
-	5,  // 3: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
-	0,  // 4: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	22, // 5: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	22, // 6: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	22, // 7: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
-	4,  // 8: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	23, // 9: casework.v1.Member.birth_date:type_name -> google.type.Date
-	22, // 10: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	22, // 11: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 12: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
-	6,  // 13: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
-	6,  // 14: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	24, // 15: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 16: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
-	7,  // 17: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
-	7,  // 18: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	24, // 19: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 20: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	9,  // 21: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	10, // 22: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	12, // 23: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	13, // 24: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	14, // 25: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	15, // 26: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	16, // 27: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	17, // 28: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	18, // 29: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	20, // 30: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	21, // 31: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	6,  // 32: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	6,  // 33: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	11, // 34: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	6,  // 35: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	6,  // 36: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	6,  // 37: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	6,  // 38: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	7,  // 39: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	7,  // 40: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	19, // 41: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	7,  // 42: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	25, // 43: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
+	4,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
+	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
+	6,  // 3: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
+	1,  // 4: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
+	23, // 5: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	23, // 6: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	23, // 7: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	5,  // 8: casework.v1.Member.relation:type_name -> casework.v1.Relation
+	24, // 9: casework.v1.Member.birth_date:type_name -> google.type.Date
+	23, // 10: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	23, // 11: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 12: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
+	0,  // 13: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
+	7,  // 14: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
+	7,  // 15: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
+	25, // 16: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 17: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
+	8,  // 18: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
+	0,  // 19: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
+	8,  // 20: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
+	8,  // 21: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
+	25, // 22: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 23: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	10, // 24: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	11, // 25: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	13, // 26: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	14, // 27: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	15, // 28: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	16, // 29: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	17, // 30: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	18, // 31: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	19, // 32: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	21, // 33: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	22, // 34: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	7,  // 35: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	7,  // 36: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	12, // 37: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	7,  // 38: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	7,  // 39: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	7,  // 40: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	7,  // 41: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	8,  // 42: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	8,  // 43: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	20, // 44: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	8,  // 45: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	26, // 46: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	35, // [35:47] is the sub-list for method output_type
+	23, // [23:35] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }
@@ -1694,7 +1784,7 @@ func file_casework_v1_household_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,

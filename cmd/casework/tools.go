@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/sealed"
+)
+
+// cliContext marks changes made from the command line in the audit log,
+// under the operating-system user who ran the command.
+func cliContext(ctx context.Context, command string) context.Context {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	ctx = audit.NewContext(ctx, &audit.Record{
+		Principal: "cli:" + name, Roles: string(principal.Admin), Credential: "cli",
+		Method: "casework " + command, RequestID: uuid.Must(uuid.NewV7()).String(),
+	})
+	return repository.WithScope(ctx, principal.Scope{All: true})
+}
+
+func parseRoles(list []string) ([]principal.Role, error) {
+	var out []principal.Role
+	for _, r := range list {
+		role := principal.Role(strings.TrimSpace(r))
+		if !role.Valid() {
+			return nil, fmt.Errorf("unknown role %q", r)
+		}
+		out = append(out, role)
+	}
+	return out, nil
+}
+
+func tokenCmd() *cobra.Command {
+	var (
+		s     settings
+		who   string
+		roles []string
+		towns []string
+		ttl   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Mint a short-lived development token signed with the local key in --data-dir",
+		Example: "  casework token --user caseworker-01 --roles caseworker --towns 500230001\n" +
+			"  curl -H \"Authorization: Bearer $(casework token --user sup --roles supervisor)\" localhost:8080/v1/cases",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rs, err := parseRoles(roles)
+			if err != nil {
+				return err
+			}
+			signer, err := authn.LoadOrCreateLocalSigner(s.DataDir)
+			if err != nil {
+				return err
+			}
+			tok, err := signer.Mint(who, rs, towns, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	s.bind(cmd.Flags(), false)
+	cmd.Flags().StringVar(&who, "user", "dev", "user id (the token's subject)")
+	cmd.Flags().StringSliceVar(&roles, "roles", []string{string(principal.Caseworker)}, "roles: caseworker, supervisor, auditor, admin, integration, batch")
+	cmd.Flags().StringSliceVar(&towns, "towns", nil, "town codes a caseworker may see")
+	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "lifetime, at most 24h")
+	return cmd
+}
+
+// storeFor opens the store for an operator command, with the keyring file
+// as it is now.
+func storeFor(ctx context.Context, s *settings) (*repository.Store, error) {
+	keys, err := sealed.Load(s.keyringPath())
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	store, _, _, err := openStore(ctx, s, keys)
+	return store, err
+}
+
+func apiKeyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys of systems (create, list, revoke)"}
+	var (
+		s       settings
+		account string
+		roles   []string
+		towns   []string
+		ttl     time.Duration
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a key; its secret is printed once and never stored",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rs, err := parseRoles(roles)
+			if err != nil {
+				return err
+			}
+			if len(rs) == 0 || account == "" {
+				return errors.New("--account and --roles are required")
+			}
+			ctx := cliContext(cmd.Context(), "apikey create")
+			store, err := storeFor(ctx, &s)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			id, secret, full, err := authn.NewAPIKey()
+			if err != nil {
+				return err
+			}
+			names := make([]string, len(rs))
+			for i, r := range rs {
+				names[i] = string(r)
+			}
+			k := &repository.APIKey{ID: id, Account: account, Roles: strings.Join(names, ","), Towns: strings.Join(towns, ","),
+				SecretHash: authn.HashSecret(secret), ExpireTime: time.Now().Add(ttl), Creator: audit.FromContext(ctx).Principal}
+			if err := store.CreateAPIKey(ctx, k); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "name: apiKeys/%s\naccount: %s\nexpires: %s\nkey (shown once): %s\n",
+				k.ID, k.Account, k.ExpireTime.Format(time.RFC3339), full)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&account, "account", "", "account name, e.g. veterans-affairs")
+	create.Flags().StringSliceVar(&roles, "roles", nil, "roles, e.g. integration or batch")
+	create.Flags().StringSliceVar(&towns, "towns", nil, "town codes the key is limited to")
+	create.Flags().DurationVar(&ttl, "ttl", 365*24*time.Hour, "lifetime")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List keys (never their secrets)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cliContext(cmd.Context(), "apikey list")
+			store, err := storeFor(ctx, &s)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			page := repository.Page{Size: repository.MaxPageSize}
+			for {
+				keys, next, err := store.ListAPIKeys(ctx, page)
+				if err != nil {
+					return err
+				}
+				for _, k := range keys {
+					state := "live"
+					if k.RevokeTime != nil {
+						state = "revoked " + k.RevokeTime.Format(time.RFC3339)
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "apiKeys/%s\t%s\t%s\ttowns=%s\texpires=%s\t%s\n",
+						k.ID, k.Account, k.Roles, k.Towns, k.ExpireTime.Format(time.RFC3339), state)
+				}
+				if next == nil {
+					return nil
+				}
+				page.After = next
+			}
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a key at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cliContext(cmd.Context(), "apikey revoke")
+			store, err := storeFor(ctx, &s)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			k, err := store.RevokeAPIKey(ctx, strings.TrimPrefix(args[0], "apiKeys/"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked apiKeys/%s (%s)\n", k.ID, k.Account)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{create, list, revoke} {
+		s.bind(c.Flags(), false)
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func keysCmd() *cobra.Command {
+	var (
+		s     settings
+		batch int
+	)
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that seal sensitive fields"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new active key and re-encrypt every value under older keys, in batches",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cliContext(cmd.Context(), "keys rotate")
+			path := s.keyringPath()
+			keys, err := sealed.Load(path)
+			if err != nil {
+				return fmt.Errorf("keyring: %w", err)
+			}
+			id, err := keys.Rotate()
+			if err != nil {
+				return err
+			}
+			// Saved before any row uses the new key, so running servers
+			// (which reload the file) can open every value written from now.
+			if err := keys.Save(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "new active key %s written to %s\n", id, path)
+			store, _, _, err := openStore(ctx, &s, keys)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			n, err := store.Reseal(ctx, batch, func(p repository.ResealProgress) {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d rows re-encrypted\n", p.Table, p.Done)
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "done: %d rows re-encrypted under %s\n", n, id)
+			return nil
+		},
+	}
+	rotate.Flags().IntVar(&batch, "batch", 500, "rows per transaction")
+	s.bind(rotate.Flags(), false)
+	cmd.AddCommand(rotate)
+	return cmd
+}
+
+func auditCmd() *cobra.Command {
+	var s settings
+	cmd := &cobra.Command{Use: "audit", Short: "Work with the audit log"}
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Walk the audit hash chain and name the first broken link",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cliContext(cmd.Context(), "audit verify")
+			store, err := storeFor(ctx, &s)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			n, err := store.VerifyAudit(ctx)
+			var broken *audit.BrokenLinkError
+			if errors.As(err, &broken) {
+				fmt.Fprintf(cmd.OutOrStdout(), "%v (%d entries before it are intact)\n", broken, n)
+				return errors.New("audit chain broken")
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "audit chain intact: %d entries\n", n)
+			return nil
+		},
+	}
+	s.bind(verify.Flags(), false)
+	cmd.AddCommand(verify)
+	return cmd
+}

@@ -1,0 +1,102 @@
+package repository
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/principal"
+)
+
+// CreateAPIKey stores a new key (its secret only as a hash).
+func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
+	k.CreateTime, k.RevokeTime = s.clock(), nil
+	k.ExpireTime = k.ExpireTime.UTC().Truncate(timeUnit)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(k).Error; err != nil {
+			return conflict(err, "a live API key for this account")
+		}
+		return s.auditChange(ctx, tx, "apiKeys/"+k.ID, []string{"created"})
+	})
+}
+
+// GetAPIKey reads a key, revoked or not.
+func (s *Store) GetAPIKey(ctx context.Context, id string) (*APIKey, error) {
+	var k APIKey
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &k, nil
+}
+
+// ListAPIKeys returns a page of keys, oldest first.
+func (s *Store) ListAPIKeys(ctx context.Context, page Page) ([]APIKey, *Cursor, error) {
+	limit := page.limit()
+	q := keyset(s.db.WithContext(ctx).Model(&APIKey{}), "api_keys", Order{Column: "create_time"}, false, page.After)
+	var rows []APIKey
+	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	rows, next := lastCursor(rows, limit, func(k APIKey) Cursor { t := k.CreateTime; return Cursor{Time: &t, ID: k.ID} })
+	return rows, next, nil
+}
+
+// RevokeAPIKey revokes a live key at once.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
+	var k APIKey
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx.Where("id = ? AND revoke_time IS NULL", id)).Take(&k).Error; err != nil {
+			return notFound(err)
+		}
+		now := s.clock()
+		k.RevokeTime = &now
+		if err := tx.Model(&k).Update("revoke_time", now).Error; err != nil {
+			return err
+		}
+		return s.auditChange(ctx, tx, "apiKeys/"+k.ID, []string{"revoke_time"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// APIKeyByID returns the credential record of a key, for authentication.
+func (s *Store) APIKeyByID(ctx context.Context, id string) (*authn.APIKeyRecord, error) {
+	k, err := s.GetAPIKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return k.Record(), nil
+}
+
+// APIKeyByAccount returns the live key of an account, for client
+// certificates that name the account.
+func (s *Store) APIKeyByAccount(ctx context.Context, account string) (*authn.APIKeyRecord, error) {
+	var k APIKey
+	if err := s.db.WithContext(ctx).Where("account = ? AND revoke_time IS NULL", account).Take(&k).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return k.Record(), nil
+}
+
+// Record converts a stored key to the form authn checks.
+func (k *APIKey) Record() *authn.APIKeyRecord {
+	r := &authn.APIKeyRecord{ID: k.ID, Name: k.Account, Towns: splitComma(k.Towns), SecretHash: k.SecretHash,
+		RevokeTime: k.RevokeTime}
+	exp := k.ExpireTime
+	r.ExpireTime = &exp
+	for _, role := range splitComma(k.Roles) {
+		r.Roles = append(r.Roles, principal.Role(role))
+	}
+	return r
+}
+
+func splitComma(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

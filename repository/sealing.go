@@ -1,0 +1,136 @@
+package repository
+
+import (
+	"errors"
+	"reflect"
+
+	"gorm.io/gorm/schema"
+
+	"github.com/fengdu-county/casework/sealed"
+)
+
+// Cipher seals sensitive fields and computes their blind indexes.
+type Cipher interface {
+	Seal(plaintext, context string) (string, error)
+	Open(value, context string) (string, error)
+	Index(value, context string) string
+	ActiveKeyID() string
+	NeedsReseal(value string) bool
+}
+
+// Each sealed column has its own context, so a value copied to another
+// column does not open. The ID-number index shares one context across
+// tables, so a single index value finds a number as servicemember or member.
+const (
+	sealServicememberID = "households.servicemember_id_number"
+	sealHouseholdPhone  = "households.phone"
+	sealMemberID        = "members.id_number"
+	sealMemberPhone     = "members.phone"
+	indexIDNumber       = "id_number"
+)
+
+// sealable rows hold sensitive fields: plaintext in memory, sealed at rest.
+type sealable interface {
+	seal(Cipher) error
+	open(Cipher) error
+}
+
+func (h *Household) seal(c Cipher) error {
+	h.ServicememberIDIndex = c.Index(h.ServicememberIDNumber, indexIDNumber)
+	return sealAll(c, field{&h.ServicememberIDNumber, sealServicememberID}, field{&h.Phone, sealHouseholdPhone})
+}
+
+func (h *Household) open(c Cipher) error {
+	return openAll(c, field{&h.ServicememberIDNumber, sealServicememberID}, field{&h.Phone, sealHouseholdPhone})
+}
+
+func (m *Member) seal(c Cipher) error {
+	m.IDNumberIndex = c.Index(m.IDNumber, indexIDNumber)
+	return sealAll(c, field{&m.IDNumber, sealMemberID}, field{&m.Phone, sealMemberPhone})
+}
+
+func (m *Member) open(c Cipher) error {
+	return openAll(c, field{&m.IDNumber, sealMemberID}, field{&m.Phone, sealMemberPhone})
+}
+
+type field struct {
+	v       *string
+	context string
+}
+
+func sealAll(c Cipher, fs ...field) error {
+	for _, f := range fs {
+		s, err := c.Seal(*f.v, f.context)
+		if err != nil {
+			return err
+		}
+		_ = s
+	}
+	return nil
+}
+
+// openAll opens sealed values in place. A value that was never sealed (a row
+// written before encryption, not yet resealed) is already plaintext.
+func openAll(c Cipher, fs ...field) error {
+	for _, f := range fs {
+		s, err := c.Open(*f.v, f.context)
+		if errors.Is(err, sealed.ErrNotSealed) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		_ = s
+	}
+	return nil
+}
+
+func (s *Store) openRows(rows any) error {
+	v := reflect.ValueOf(rows)
+	for i := 0; i < v.Len(); i++ {
+		if r, ok := v.Index(i).Addr().Interface().(sealable); ok {
+			if err := r.open(s.cipher); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) openRow(row any) error {
+	if r, ok := row.(sealable); ok {
+		return r.open(s.cipher)
+	}
+	return nil
+}
+
+func (s *Store) sealRow(row any) error {
+	if r, ok := row.(sealable); ok {
+		return r.seal(s.cipher)
+	}
+	return nil
+}
+
+// bookkeeping fields change on every write and say nothing about what the
+// caller changed.
+var bookkeeping = map[string]bool{
+	"Revision": true, "UpdateTime": true, "ServicememberIDIndex": true, "IDNumberIndex": true, "MemberCount": true,
+}
+
+// changedFields names the columns whose values differ between two rows of
+// the same type, for history and the audit log: names only, never values.
+func changedFields(before, after any) []string {
+	b, a := reflect.ValueOf(before).Elem(), reflect.ValueOf(after).Elem()
+	var out []string
+	naming := schema.NamingStrategy{}
+	for i := 0; i < b.NumField(); i++ {
+		name := b.Type().Field(i).Name
+		if bookkeeping[name] {
+			continue
+		}
+		if !reflect.DeepEqual(b.Field(i).Interface(), a.Field(i).Interface()) {
+			out = append(out, naming.ColumnName("", name))
+		}
+	}
+	return out
+}

@@ -1,0 +1,309 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/policy"
+	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/service"
+)
+
+// AuthStore is what authentication needs from storage: the stored API keys,
+// and the audit log for refused calls.
+type AuthStore interface {
+	APIKeyByID(ctx context.Context, id string) (*authn.APIKeyRecord, error)
+	APIKeyByAccount(ctx context.Context, account string) (*authn.APIKeyRecord, error)
+	AppendAudit(ctx context.Context, e *audit.Entry) error
+}
+
+// requestIDKey is the metadata key (and, through the gateway, the HTTP
+// header) that carries a call's request id both ways.
+const requestIDKey = "x-request-id"
+
+// apiKeyPrefix tells an API key from a JWT in a bearer credential.
+const apiKeyPrefix = "cwk_"
+
+// authenticator admits calls: it proves who is calling, limits their rate,
+// checks the policy table, and hands the handler a context that says who.
+// One authenticator serves both gRPC servers, so a principal has one rate
+// limit whichever transport it uses.
+type authenticator struct {
+	tokens authn.Verifiers
+	store  AuthStore
+	limits *limiters
+	now    func() time.Time // for API key expiry, on the same clock as the services
+	log    *slog.Logger
+}
+
+// unary admits every non-public unary call. trustForwarded is true only on
+// the in-process server behind the gateway, the one caller whose
+// x-forwarded-for this server wrote itself.
+func (a *authenticator) unary(trustForwarded bool) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if policy.Public[info.FullMethod] {
+			return handler(ctx, req)
+		}
+		ctx, err := a.admit(ctx, info.FullMethod, req, trustForwarded)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// stream admits every non-public streaming call, as unary does.
+func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if policy.Public[info.FullMethod] {
+			return handler(srv, ss)
+		}
+		ctx, err := a.admit(ss.Context(), info.FullMethod, nil, trustForwarded)
+		if err != nil {
+			// Streams do not pass the unary ErrorInterceptor.
+			return service.ToStatus(err)
+		}
+		return handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// admit returns the context the handler runs in, or the error that refuses
+// the call.
+func (a *authenticator) admit(ctx context.Context, method string, req any, trustForwarded bool) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	reqID := requestID(md)
+	// Sent before any refusal, so a refused caller can quote it too.
+	_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, reqID))
+	if ci := callInfoFrom(ctx); ci != nil {
+		ci.requestID = reqID
+	}
+
+	p, err := a.authenticate(ctx, md)
+	if err != nil {
+		return nil, err
+	}
+	if ci := callInfoFrom(ctx); ci != nil {
+		ci.principal = p.ID
+	}
+	rec := &audit.Record{
+		Principal:  p.ID,
+		Roles:      joinRoles(p.Roles),
+		Credential: p.Credential,
+		Method:     method,
+		RequestID:  reqID,
+		ClientAddr: clientAddr(ctx, md, trustForwarded),
+	}
+	ctx = audit.NewContext(principal.NewContext(ctx, p), rec)
+
+	// The limit comes before the policy check: a refused call costs an audit
+	// write, so a caller hammering a method it may not use must be slowed too.
+	if d := a.limits.delay(p.ID, time.Now()); d > 0 {
+		return nil, rateLimited(d)
+	}
+	if !policy.Allowed(p, method) {
+		entry := rec.Entry(audit.ActionDenied, auditResource(req), audit.OutcomeDenied, nil)
+		if err := a.store.AppendAudit(ctx, entry); err != nil {
+			// The call is refused either way; the failure must not go unseen.
+			a.log.ErrorContext(ctx, "audit of a refused call failed", "method", method, "error_type", fmt.Sprintf("%T", err))
+		}
+		return nil, status.Error(codes.PermissionDenied, "permission denied: none of the caller's roles may call "+method)
+	}
+	return ctx, nil
+}
+
+// authenticate finds the call's credential and proves it: a bearer token or
+// API key in the authorization metadata, else a verified client certificate.
+func (a *authenticator) authenticate(ctx context.Context, md metadata.MD) (*principal.Principal, error) {
+	// The gateway puts the HTTP Authorization header first; any later value
+	// came from a client's Grpc-Metadata- header and is ignored.
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		return a.bearer(ctx, vals[0])
+	}
+	if account, ok := certificateAccount(ctx); ok {
+		return a.certificate(ctx, account)
+	}
+	return nil, status.Error(codes.Unauthenticated, "missing credentials")
+}
+
+func (a *authenticator) bearer(ctx context.Context, header string) (*principal.Principal, error) {
+	scheme, cred, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "bearer") || cred == "" {
+		return nil, status.Error(codes.Unauthenticated, "invalid credentials: authorization must be \"Bearer <token>\"")
+	}
+	if !strings.HasPrefix(cred, apiKeyPrefix) {
+		p, err := a.tokens.Verify(ctx, cred)
+		return p, refusal(err)
+	}
+	id, secret, err := authn.ParseAPIKey(cred)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	rec, err := a.store.APIKeyByID(ctx, id)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	p, err := rec.Principal(a.now(), secret)
+	return p, refusal(err)
+}
+
+func (a *authenticator) certificate(ctx context.Context, account string) (*principal.Principal, error) {
+	if account == "" {
+		return nil, status.Error(codes.Unauthenticated, "invalid credentials: the client certificate names no account")
+	}
+	rec, err := a.store.APIKeyByAccount(ctx, account)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	p, err := rec.CertificatePrincipal(a.now())
+	return p, refusal(err)
+}
+
+// refusal turns a failed credential check into UNAUTHENTICATED with authn's
+// reason (which never holds the credential). An unknown key or account is
+// plainly "invalid credentials". Anything else (the database failing) is
+// the server's fault and left for ToStatus.
+func refusal(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, repository.ErrNotFound):
+		return status.Error(codes.Unauthenticated, "invalid credentials")
+	case errors.Is(err, authn.ErrUnauthenticated):
+		reason := strings.TrimPrefix(err.Error(), authn.ErrUnauthenticated.Error()+": ")
+		return status.Error(codes.Unauthenticated, "invalid credentials: "+reason)
+	}
+	return err
+}
+
+// certificateAccount returns the account named by the client certificate,
+// if the TLS handshake verified one against the configured client CA.
+func certificateAccount(ctx context.Context) (string, bool) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return "", false
+	}
+	return info.State.VerifiedChains[0][0].Subject.CommonName, true
+}
+
+func rateLimited(d time.Duration) error {
+	st := status.New(codes.ResourceExhausted, "rate limit exceeded: slow down and retry after the given delay")
+	if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
+}
+
+var (
+	// saneRequestID is what a caller's own request id must look like to be
+	// kept: short, and nothing that could break a log line.
+	saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+	// longDigits could be a phone number (11 digits) or an ID number (17
+	// and a check character), which must never reach the logs.
+	longDigits = regexp.MustCompile(`[0-9]{11}`)
+)
+
+// requestID returns the caller's request id if it is sane, else a new one.
+func requestID(md metadata.MD) string {
+	if vals := md.Get(requestIDKey); len(vals) > 0 && saneRequestID.MatchString(vals[0]) && !longDigits.MatchString(vals[0]) {
+		return vals[0]
+	}
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// clientAddr is the caller's IP address. Behind the gateway the peer is the
+// gateway itself, so the address comes from x-forwarded-for instead; only
+// its last entry, which the gateway appends from the HTTP connection, is
+// trusted: entries before it were copied from the client's own header.
+func clientAddr(ctx context.Context, md metadata.MD, trustForwarded bool) string {
+	if trustForwarded {
+		if vals := md.Get("x-forwarded-for"); len(vals) > 0 {
+			entries := strings.Split(vals[0], ",")
+			return strings.TrimSpace(entries[len(entries)-1])
+		}
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+		return host
+	}
+	return p.Addr.String()
+}
+
+func joinRoles(roles []principal.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ",")
+}
+
+// auditResource is the resource a request names, for the audit entry of a
+// refusal. The request is not validated yet, so a name is kept only if it is
+// made of collection names and server-issued ids: a client cannot slip an ID
+// number or phone number into the audit log through it.
+func auditResource(req any) string {
+	var name string
+	switch r := req.(type) {
+	case interface{ GetName() string }:
+		name = r.GetName()
+	case interface{ GetParent() string }:
+		name = r.GetParent()
+	}
+	parts := strings.Split(name, "/")
+	if len(parts)%2 != 0 {
+		return ""
+	}
+	for i := 0; i < len(parts); i += 2 {
+		if !collectionName.MatchString(parts[i]) || !issuedID(parts[i+1]) {
+			return ""
+		}
+	}
+	return name
+}
+
+var (
+	collectionName = regexp.MustCompile(`^[a-z][A-Za-z]{0,31}$`)
+	// apiKeyID is the id part of an API key, as authn.NewAPIKey makes it.
+	apiKeyID = regexp.MustCompile(`^[a-z2-7]{12}$`)
+)
+
+// issuedID reports whether id is one this server issues: a UUID in its
+// canonical form, or an API key id. Neither can be an ID or phone number.
+func issuedID(id string) bool {
+	if u, err := uuid.Parse(id); err == nil && u.String() == id {
+		return true
+	}
+	return apiKeyID.MatchString(id)
+}

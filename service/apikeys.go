@@ -1,0 +1,130 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"buf.build/go/protovalidate"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// APIKeyStore is what the API-key service needs from storage.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k *repository.APIKey) error
+	GetAPIKey(ctx context.Context, id string) (*repository.APIKey, error)
+	ListAPIKeys(ctx context.Context, page repository.Page) ([]repository.APIKey, *repository.Cursor, error)
+	RevokeAPIKey(ctx context.Context, id string) (*repository.APIKey, error)
+}
+
+// APIKeys implements pb.ApiKeyServiceServer.
+type APIKeys struct {
+	pb.UnimplementedApiKeyServiceServer
+	base
+	store APIKeyStore
+}
+
+// NewAPIKeys builds the API-key service.
+func NewAPIKeys(store APIKeyStore, v protovalidate.Validator, o Options) *APIKeys {
+	return &APIKeys{base: newBase(v, o), store: store}
+}
+
+// maxKeyLifetime bounds how long a key may live: a forgotten key must
+// eventually stop working.
+const maxKeyLifetime = 2 * 365 * 24 * time.Hour
+
+const rolePrefix = "ROLE_"
+
+func apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
+	out := &pb.ApiKey{
+		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: splitComma(k.Towns),
+		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
+		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
+	}
+	for _, r := range splitComma(k.Roles) {
+		out.Roles = append(out.Roles, enumValue[pb.Role](pb.Role_value, rolePrefix, strings.ToUpper(r)))
+	}
+	return out
+}
+
+func splitComma(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest) (*pb.CreateApiKeyResponse, error) {
+	p := req.GetApiKey()
+	now := s.now()
+	exp := p.GetExpireTime().AsTime()
+	switch {
+	case p.GetExpireTime() == nil:
+		return nil, domain.Invalid("api_key.expire_time", "is required: no key lives forever")
+	case !exp.After(now):
+		return nil, domain.Invalid("api_key.expire_time", "must be in the future")
+	case exp.Sub(now) > maxKeyLifetime:
+		return nil, domain.Invalid("api_key.expire_time", "may be at most two years away")
+	}
+	roles := make([]string, len(p.GetRoles()))
+	for i, r := range p.GetRoles() {
+		roles[i] = strings.ToLower(enumName(r, rolePrefix))
+	}
+	id, secret, full, err := authn.NewAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	k := &repository.APIKey{
+		ID: id, Account: p.GetAccount(), Roles: strings.Join(roles, ","), Towns: strings.Join(p.GetTowns(), ","),
+		SecretHash: authn.HashSecret(secret), ExpireTime: exp, Creator: s.actor(ctx),
+	}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &pb.CreateApiKeyResponse{ApiKey: apiKeyToProto(k), Secret: full}, nil
+}
+
+func (s *APIKeys) GetApiKey(ctx context.Context, req *pb.GetApiKeyRequest) (*pb.ApiKey, error) {
+	ids, err := parseName("name", req.GetName(), "apiKeys")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.GetAPIKey(ctx, ids[0])
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyToProto(k), nil
+}
+
+func (s *APIKeys) ListApiKeys(ctx context.Context, req *pb.ListApiKeysRequest) (*pb.ListApiKeysResponse, error) {
+	query := listQuery("apiKeys")
+	after, err := s.pages.decode(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := s.store.ListAPIKeys(ctx, repository.Page{Size: int(req.GetPageSize()), After: after})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListApiKeysResponse{NextPageToken: s.pages.encode(next, query)}
+	for i := range rows {
+		resp.ApiKeys = append(resp.ApiKeys, apiKeyToProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+func (s *APIKeys) RevokeApiKey(ctx context.Context, req *pb.RevokeApiKeyRequest) (*pb.ApiKey, error) {
+	ids, err := parseName("name", req.GetName(), "apiKeys")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.RevokeAPIKey(ctx, ids[0])
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyToProto(k), nil
+}

@@ -1,0 +1,58 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"buf.build/go/protovalidate"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// AuditStore is what the audit service needs from storage.
+type AuditStore interface {
+	ListAuditLogs(ctx context.Context, f filter.Filter, page repository.Page) ([]repository.AuditRecord, *repository.Cursor, error)
+}
+
+// AuditLogs implements pb.AuditServiceServer.
+type AuditLogs struct {
+	pb.UnimplementedAuditServiceServer
+	base
+	store AuditStore
+}
+
+// NewAuditLogs builds the audit-log service.
+func NewAuditLogs(store AuditStore, v protovalidate.Validator, o Options) *AuditLogs {
+	return &AuditLogs{base: newBase(v, o), store: store}
+}
+
+func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequest) (*pb.ListAuditLogsResponse, error) {
+	f, err := filter.Parse(req.GetFilter(), repository.AuditFilter)
+	if err == nil {
+		err = repository.CheckAuditFilter(f)
+	}
+	if err != nil {
+		return nil, filterError(err)
+	}
+	query := listQuery("auditLogs", req.GetFilter())
+	after, err := s.pages.decode(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := s.store.ListAuditLogs(ctx, f, repository.Page{Size: int(req.GetPageSize()), After: after})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListAuditLogsResponse{NextPageToken: s.pages.encode(next, query)}
+	for _, r := range rows {
+		resp.AuditLogs = append(resp.AuditLogs, &pb.AuditLog{
+			Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
+			Principal: r.Principal, Roles: splitComma(r.Roles), Credential: r.Credential, Method: r.Method,
+			Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
+			Outcome: r.Outcome, Fields: splitComma(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash,
+		})
+	}
+	return resp, nil
+}
