@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -28,6 +30,22 @@ type client struct {
 	t    *testing.T
 	e    *env
 	http bool
+	// conn and hc, when set, replace the env's supervisor connections, so
+	// the client acts as another credential; header is added to every HTTP
+	// request, and lastHeader holds the last HTTP answer's headers.
+	conn       *grpc.ClientConn
+	hc         *http.Client
+	header     http.Header
+	lastHeader http.Header
+}
+
+// clientsAs returns a gRPC and an HTTP client that present token ("" for
+// none) instead of the supervisor's.
+func (e *env) clientsAs(t *testing.T, token string) []*client {
+	g, h := e.grpcClient(t), e.httpClient(t)
+	g.conn = e.dial(t, token)
+	h.hc = e.httpAs(token)
+	return []*client{g, h}
 }
 
 // clients returns a gRPC and an HTTP client for t.
@@ -74,7 +92,11 @@ func (e *httpError) GRPCStatus() *status.Status { return e.st }
 func (c *client) call(rpc string, r route, req, resp proto.Message) error {
 	c.t.Helper()
 	if !c.http {
-		return c.e.conn.Invoke(ctxFor(c.t), "/casework.v1."+rpc, req, resp)
+		conn := c.e.conn
+		if c.conn != nil {
+			conn = c.conn
+		}
+		return conn.Invoke(ctxFor(c.t), "/casework.v1."+rpc, req, resp)
 	}
 	var body []byte
 	if r.body != nil {
@@ -87,13 +109,15 @@ func (c *client) call(rpc string, r route, req, resp proto.Message) error {
 	if len(r.query) > 0 {
 		path += "?" + r.query.Encode()
 	}
-	var code int
-	var out []byte
+	var reqBody io.Reader
 	if r.body != nil {
-		code, out = c.e.rawHTTP(c.t, r.method, path, bytes.NewReader(body), int64(len(body)))
-	} else {
-		code, out = c.e.rawHTTP(c.t, r.method, path, nil, 0)
+		reqBody = bytes.NewReader(body)
 	}
+	code, hdr, out, err := c.e.doHTTP(c.t, c.hc, c.e.httpBase+path, r.method, reqBody, int64(len(body)), c.header)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", r.method, path, err)
+	}
+	c.lastHeader = hdr
 	return decodeHTTP(c.t, code, out, resp)
 }
 

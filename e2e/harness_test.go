@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,12 @@ var scenarios = []scenario{
 	{"filters", testFilters},
 	{"case_numbers", testCaseNumbers},
 	{"health", testHealth},
+	{"security_matrix", testRoleMatrix},
+	{"security_authn", testAuthentication},
+	{"security_scoping", testTownScoping},
+	{"security_sensitive", testSensitiveFields},
+	{"security_audit", testAudit},
+	{"security_abuse", testAbuse},
 }
 
 var dialects = []struct {
@@ -106,11 +113,16 @@ type env struct {
 	db       testdb.DB
 	clock    *clock
 	signer   *authn.LocalSigner // mints the tokens the servers accept
+	keyDir   string             // holds the signer's key file
 	httpBase string             // "http://127.0.0.1:port"
 	grpcAddr string
 	conn     *grpc.ClientConn
 	http     *http.Client
 	seq      atomic.Int64 // makes ID numbers unique within the env
+	// logs holds everything every server of the env logged; leaks collects
+	// ID and phone numbers seen where they must never be (see leaks_test.go).
+	logs  *logBuffer
+	leaks *leakWatch
 }
 
 // supervisorUser is who the default clients are.
@@ -119,11 +131,25 @@ const supervisorUser = "e2e-supervisor"
 // start opens a fresh database and serves it. Everything stops when t ends.
 func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
 	t.Helper()
-	signer, err := authn.LoadOrCreateLocalSigner(t.TempDir())
+	keyDir := t.TempDir()
+	signer, err := authn.LoadOrCreateLocalSigner(keyDir)
 	if err != nil {
 		t.Fatalf("local signer: %v", err)
 	}
-	e := &env{db: open(t), clock: newClock(), signer: signer}
+	e := &env{clock: newClock(), signer: signer, keyDir: keyDir, logs: &logBuffer{}, leaks: newLeakWatch()}
+	// Registered first, so it runs last: after every server of the env has
+	// stopped and written its last log line.
+	t.Cleanup(func() { e.checkLeaks(t) })
+	e.db = open(t)
+	e.leaks.track("13800000000") // newHousehold's phone
+	// After the servers stop, before the database closes: whatever the
+	// scenario did, nothing is stored in plaintext and the audit chain holds.
+	t.Cleanup(func() {
+		e.checkAtRest(t)
+		if _, err := e.db.Store().VerifyAudit(context.Background()); err != nil {
+			t.Errorf("audit chain broken after the scenario: %v", err)
+		}
+	})
 	supervisor := e.token(t, supervisorUser, []principal.Role{principal.Supervisor})
 	e.http = e.httpAs(supervisor)
 	e.httpBase, e.conn = e.serve(t, e.db.Store(repository.WithClock(e.clock.Now)))
@@ -146,12 +172,18 @@ func (e *env) token(t *testing.T, user string, roles []principal.Role, towns ...
 // ("" for none) on every call.
 func (e *env) dial(t *testing.T, token string) *grpc.ClientConn {
 	t.Helper()
-	return dial(t, e.grpcAddr, token)
+	return e.dialAddr(t, e.grpcAddr, token)
 }
 
-func dial(t *testing.T, addr, token string) *grpc.ClientConn {
+// dialAddr opens a gRPC connection to addr sending token; every error it
+// returns is checked for leaked ID and phone numbers.
+func (e *env) dialAddr(t *testing.T, addr, token string) *grpc.ClientConn {
 	t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(e.leaks.unaryInterceptor),
+		grpc.WithChainStreamInterceptor(e.leaks.streamInterceptor),
+	}
 	if token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(token)))
 	}
@@ -166,7 +198,7 @@ func dial(t *testing.T, addr, token string) *grpc.ClientConn {
 // httpAs returns an HTTP client that sends token ("" for none) as a bearer
 // credential on every request that does not set Authorization itself.
 func (e *env) httpAs(token string) *http.Client {
-	return &http.Client{Timeout: 60 * time.Second, Transport: &bearerTransport{token: token}}
+	return &http.Client{Timeout: 60 * time.Second, Transport: &bearerTransport{token: token, leaks: e.leaks}}
 }
 
 // bearer sends a token as gRPC call credentials.
@@ -179,15 +211,26 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 // RequireTransportSecurity is false: the tests talk plain gRPC over loopback.
 func (bearer) RequireTransportSecurity() bool { return false }
 
-// bearerTransport adds the Authorization header to HTTP requests.
-type bearerTransport struct{ token string }
+// bearerTransport adds the Authorization header to HTTP requests, and
+// checks URLs and error answers for leaked ID and phone numbers.
+type bearerTransport struct {
+	token string
+	leaks *leakWatch
+}
 
 func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if b.token != "" && r.Header.Get("Authorization") == "" {
 		r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
 		r.Header.Set("Authorization", "Bearer "+b.token)
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	if b.leaks != nil {
+		b.leaks.check("URL "+r.Method+" "+r.URL.Path, r.URL.String())
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || b.leaks == nil || resp.StatusCode < 300 {
+		return resp, err
+	}
+	return b.leaks.checkResponse(r, resp)
 }
 
 // serve starts a server for store on random ports, in-process, and waits
@@ -196,13 +239,25 @@ func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // ends. Every server of the env accepts the env's tokens.
 func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.ClientConn) {
 	t.Helper()
-	srv, err := server.New(server.Config{
+	return e.serveWith(t, store, nil)
+}
+
+// serveWith is serve with the server's configuration changed by mod (nil:
+// unchanged). Its log goes to the env's log buffer too.
+func (e *env) serveWith(t *testing.T, store *repository.Store, mod func(*server.Config)) (string, *grpc.ClientConn) {
+	t.Helper()
+	cfg := server.Config{
 		GRPCAddr:     "127.0.0.1:0",
 		HTTPAddr:     "127.0.0.1:0",
 		PageTokenKey: []byte("e2e-page-token-key-0123456789abcdef"),
 		Now:          e.clock.Now,
 		Tokens:       authn.Verifiers{e.signer.Verifier(nil)},
-	}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(cfg, store, log)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -223,7 +278,7 @@ func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.Client
 	if e.grpcAddr == "" {
 		e.grpcAddr = srv.GRPCAddr()
 	}
-	conn := dial(t, srv.GRPCAddr(), e.token(t, supervisorUser, []principal.Role{principal.Supervisor}))
+	conn := e.dialAddr(t, srv.GRPCAddr(), e.token(t, supervisorUser, []principal.Role{principal.Supervisor}))
 	base := "http://" + srv.HTTPAddr()
 	e.waitReady(t, base, conn)
 	return base, conn
@@ -275,7 +330,18 @@ func (e *env) rawHTTP(t *testing.T, method, path string, body io.Reader, content
 // tryHTTP is rawHTTP that returns transport errors instead of failing.
 func (e *env) tryHTTP(t *testing.T, method, path string, body io.Reader, contentLength int64) (int, []byte, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctxFor(t), method, e.httpBase+path, body)
+	code, _, out, err := e.doHTTP(t, e.http, e.httpBase+path, method, body, contentLength, nil)
+	return code, out, err
+}
+
+// doHTTP sends a request to url with hc (nil: the env's supervisor client)
+// and the extra headers, and returns the status, headers and body.
+func (e *env) doHTTP(t *testing.T, hc *http.Client, url, method string, body io.Reader, contentLength int64, hdr http.Header) (int, http.Header, []byte, error) {
+	t.Helper()
+	if hc == nil {
+		hc = e.http
+	}
+	req, err := http.NewRequestWithContext(ctxFor(t), method, url, body)
 	if err != nil {
 		t.Fatalf("new request: %v", err)
 	}
@@ -283,13 +349,16 @@ func (e *env) tryHTTP(t *testing.T, method, path string, body io.Reader, content
 		req.Header.Set("Content-Type", "application/json")
 		req.ContentLength = contentLength
 	}
-	resp, err := e.http.Do(req)
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	return resp.StatusCode, resp.Header, out, err
 }
 
 // jsonHTTP sends a JSON text and returns the status and response body.
@@ -336,6 +405,9 @@ var httpStatusOf = map[codes.Code]int{
 	codes.NotFound:           http.StatusNotFound,
 	codes.AlreadyExists:      http.StatusConflict,
 	codes.Aborted:            http.StatusConflict,
+	codes.Unauthenticated:    http.StatusUnauthorized,
+	codes.PermissionDenied:   http.StatusForbidden,
+	codes.ResourceExhausted:  http.StatusTooManyRequests,
 }
 
 func wantStatus(t *testing.T, err error, code codes.Code, fragments ...string) *status.Status {
@@ -403,7 +475,17 @@ var (
 
 // idNumber returns a valid ID number for birth, unique within the env.
 func (e *env) idNumber(birth time.Time) string {
-	return idnumber.Make(region, birth, int(e.seq.Add(1)))
+	n := idnumber.Make(region, birth, int(e.seq.Add(1)))
+	e.leaks.track(n)
+	return n
+}
+
+// phone returns a mobile number unique within the env, tracked like ID
+// numbers: it must never show in a log, URL or error.
+func (e *env) phone() string {
+	p := fmt.Sprintf("139%08d", e.seq.Add(1))
+	e.leaks.track(p)
+	return p
 }
 
 func dateOf(t time.Time) *date.Date {

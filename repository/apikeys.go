@@ -18,7 +18,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 		if err := tx.Create(k).Error; err != nil {
 			return conflict(err, "a live API key for this account")
 		}
-		return s.auditChange(ctx, tx, "apiKeys/"+k.ID, []string{"created"})
+		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"created"})
 	})
 }
 
@@ -55,7 +55,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 		if err := tx.Model(&k).Update("revoke_time", now).Error; err != nil {
 			return err
 		}
-		return s.auditChange(ctx, tx, "apiKeys/"+k.ID, []string{"revoke_time"})
+		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"revoke_time"})
 	})
 	if err != nil {
 		return nil, err

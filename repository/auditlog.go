@@ -31,9 +31,13 @@ func (s *Store) appendAudit(tx *gorm.DB, e *audit.Entry) error {
 	}).Error
 }
 
-// auditChange records a change to resource by the caller in ctx.
-func (s *Store) auditChange(ctx context.Context, tx *gorm.DB, resource string, fields []string) error {
-	return s.appendAudit(tx, audit.FromContext(ctx).Entry(audit.ActionChange, resource, audit.OutcomeOK, fields))
+// recordChange is written in the transaction of every change: the audit
+// entry and the change-feed event. Both commit with the change or not at all.
+func (s *Store) recordChange(ctx context.Context, tx *gorm.DB, resource, etag string, fields []string) error {
+	if err := s.appendAudit(tx, auditEntryFor(ctx, resource, fields)); err != nil {
+		return err
+	}
+	return s.appendEvent(ctx, tx, resource, etag, fields)
 }
 
 // AppendAudit writes an entry that belongs to no change: a full view of
@@ -147,4 +151,9 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 		return n, &audit.BrokenLinkError{Seq: n + 1, Reason: "entries missing at the end of the chain"}
 	}
 	return n, nil
+}
+
+// auditEntryFor starts a change entry by the caller in ctx.
+func auditEntryFor(ctx context.Context, resource string, fields []string) *audit.Entry {
+	return audit.FromContext(ctx).Entry(audit.ActionChange, resource, audit.OutcomeOK, fields)
 }

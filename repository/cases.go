@@ -104,7 +104,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		if err := tx.Create(c).Error; err != nil {
 			return conflict(err, "a case with this number")
 		}
-		if err := s.auditChange(ctx, tx, c.resource(), []string{"created"}); err != nil {
+		if err := s.recordChange(ctx, tx, c.resource(), Etag(c.Revision), []string{"created"}); err != nil {
 			return err
 		}
 		return s.appendHistory(tx, c.ID, now, h)
@@ -214,7 +214,7 @@ func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 		if err := tx.Create(n).Error; err != nil {
 			return err
 		}
-		if err := s.auditChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, []string{"created"}); err != nil {
+		if err := s.recordChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, "", []string{"created"}); err != nil {
 			return err
 		}
 		return s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{

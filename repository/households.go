@@ -59,7 +59,7 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
 			return conflict(err, duplicateHousehold)
 		}
-		return s.auditChange(ctx, tx, h.resource(), []string{"created"})
+		return s.recordChange(ctx, tx, h.resource(), Etag(h.Revision), []string{"created"})
 	})
 	if openErr := h.open(s.cipher); err == nil {
 		err = openErr

@@ -39,7 +39,7 @@ func (s *Store) CreateMember(ctx context.Context, m *Member) error {
 		if err := tx.Create(m).Error; err != nil {
 			return conflict(err, duplicateMember)
 		}
-		return s.auditChange(ctx, tx, m.resource(), []string{"created"})
+		return s.recordChange(ctx, tx, m.resource(), Etag(m.Revision), []string{"created"})
 	})
 	if openErr := m.open(s.cipher); err == nil {
 		err = openErr

@@ -21,16 +21,15 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 	if batch <= 0 {
 		batch = 500
 	}
-	pattern := "sealed:v1:" + s.cipher.ActiveKeyID() + ":%"
 	total := 0
 	tables := []struct {
 		name    string
 		reseal  func(tx *gorm.DB, ids []string) error
-		idQuery func(tx *gorm.DB) *gorm.DB
+		idQuery func(tx *gorm.DB, pattern string) *gorm.DB
 	}{
 		{
 			name: "households",
-			idQuery: func(tx *gorm.DB) *gorm.DB {
+			idQuery: func(tx *gorm.DB, pattern string) *gorm.DB {
 				return tx.Model(&Household{}).Where(
 					"(servicemember_id_number <> '' AND servicemember_id_number NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR (servicemember_id_number <> '' AND servicemember_id_index = '')",
 					pattern, pattern)
@@ -60,7 +59,7 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 		},
 		{
 			name: "members",
-			idQuery: func(tx *gorm.DB) *gorm.DB {
+			idQuery: func(tx *gorm.DB, pattern string) *gorm.DB {
 				return tx.Model(&Member{}).Where(
 					"(id_number <> '' AND id_number NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR (id_number <> '' AND id_number_index = '')",
 					pattern, pattern)
@@ -91,8 +90,12 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 	for _, t := range tables {
 		done := 0
 		for {
+			// The active key is read per batch: a keyring that reloads a
+			// rotation mid-run seals under the newer key, and a pattern
+			// fixed at the start would select those rows again forever.
+			pattern := "sealed:v1:" + s.cipher.ActiveKeyID() + ":%"
 			var ids []string
-			if err := t.idQuery(s.db.WithContext(ctx)).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+			if err := t.idQuery(s.db.WithContext(ctx), pattern).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
 				return total, err
 			}
 			if len(ids) == 0 {

@@ -64,7 +64,7 @@ func sealAll(c Cipher, fs ...field) error {
 		if err != nil {
 			return err
 		}
-		_ = s
+		*f.v = s
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func openAll(c Cipher, fs ...field) error {
 		if err != nil {
 			return err
 		}
-		_ = s
+		*f.v = s
 	}
 	return nil
 }

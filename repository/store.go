@@ -130,7 +130,7 @@ func update[T any, P interface {
 		if res.RowsAffected != 1 {
 			return ErrEtagMismatch
 		}
-		if err := s.auditChange(ctx, tx, row.resource(), fields); err != nil {
+		if err := s.recordChange(ctx, tx, row.resource(), Etag(*row.revision()), fields); err != nil {
 			return err
 		}
 		return s.openRow(row)

@@ -287,3 +287,60 @@ func sameIDs(t *testing.T, got, want []string, what string) {
 		}
 	}
 }
+
+// inTown is a household mod that puts it in town.
+func inTown(town string) func(*repository.Household) {
+	return func(h *repository.Household) { h.TownCode = town }
+}
+
+// phone returns a synthetic mobile number no other fixture of the test has.
+func (e *env) phone() string {
+	e.seq++
+	return fmt.Sprintf("1390000%04d", e.seq)
+}
+
+// withPhone gives a household a phone number; memberPhone does so for a
+// member.
+func (e *env) withPhone(h *repository.Household) { h.Phone = e.phone() }
+
+func (e *env) memberPhone(m *repository.Member) { m.Phone = e.phone() }
+
+// auditLog reads the whole audit log through ListAuditLogs, oldest first.
+func (e *env) auditLog() []repository.AuditRecord {
+	e.t.Helper()
+	rows, _ := pages(e.t, 0, func(p repository.Page) ([]repository.AuditRecord, *repository.Cursor, error) {
+		return e.s.ListAuditLogs(e.ctx, filter.Filter{}, p)
+	})
+	return rows
+}
+
+// verified checks the audit chain and returns its length.
+func (e *env) verified() int64 {
+	e.t.Helper()
+	n, err := e.s.VerifyAudit(e.ctx)
+	must(e.t, err, "VerifyAudit")
+	return n
+}
+
+// rawRows reads rows straight from the database, bypassing the store, each
+// column rendered as text (NULL as "").
+func (e *env) rawRows(query string, args ...any) []map[string]string {
+	e.t.Helper()
+	var rows []map[string]any
+	must(e.t, e.db.Raw(query, args...).Scan(&rows).Error, "raw query %q", query)
+	out := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = map[string]string{}
+		for k, v := range r {
+			switch v := v.(type) {
+			case nil:
+				out[i][k] = ""
+			case []byte:
+				out[i][k] = string(v)
+			default:
+				out[i][k] = fmt.Sprint(v)
+			}
+		}
+	}
+	return out
+}

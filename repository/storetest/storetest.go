@@ -3,7 +3,9 @@
 // held to the same behaviour (in the style of OpenFGA's RunAllTests).
 //
 // A backend calls RunAll from its own test with a function that opens a
-// fresh, migrated store. Every test gets a store of its own and never sees
+// fresh, migrated store, together with the database handle and keyring
+// under it, which the categories about data at rest and the audit trail use
+// to read and tamper with the raw tables. Every test gets a store of its own and never sees
 // another test's rows. A backend that cannot meet a category opts out of it
 // explicitly through Options.Skip, with a reason that t.Skip prints, so the
 // gap is visible in every test run rather than hidden.
@@ -19,8 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/sealed"
 )
 
 // Category names a group of conformance tests.
@@ -40,6 +46,14 @@ const (
 	Ordering       Category = "Ordering"
 	Pagination     Category = "Pagination"
 	HouseholdLists Category = "HouseholdLists"
+	TownScope      Category = "TownScope"
+	Sealing        Category = "Sealing"
+	Rotation       Category = "Rotation"
+	Audit          Category = "Audit"
+	AuditTamper    Category = "AuditTamper"
+	AuditLists     Category = "AuditLists"
+	APIKeys        Category = "APIKeys"
+	Events         Category = "Events"
 )
 
 // Options adjust the suite for one backend.
@@ -75,6 +89,14 @@ func suite() []group {
 		{Ordering, orderingTests},
 		{Pagination, paginationTests},
 		{HouseholdLists, householdListTests},
+		{TownScope, townScopeTests()},
+		{Sealing, sealingTests},
+		{Rotation, rotationTests},
+		{Audit, auditTests},
+		{AuditTamper, auditTamperTests},
+		{AuditLists, auditListTests},
+		{APIKeys, apiKeyTests},
+		{Events, eventTests},
 	}
 }
 
@@ -87,10 +109,23 @@ func Categories() []Category {
 	return out
 }
 
+// Backend is one test's storage: a fresh, migrated, empty store, and what
+// lies under it.
+type Backend struct {
+	Store *repository.Store
+	// DB is the store's database. The Sealing, Rotation and AuditTamper
+	// categories read the raw tables through it (no plaintext at rest),
+	// write legacy rows and tamper with the audit log.
+	DB *gorm.DB
+	// Keyring is the store's cipher: Sealing checks stored values against
+	// its active key and Rotation rotates it.
+	Keyring *sealed.Keyring
+}
+
 // RunAll runs the whole suite against the backend open returns. open is
 // called once per test, with that test's t, and must return a fresh,
-// migrated, empty store whose resources t's cleanups release.
-func RunAll(t *testing.T, open func(t *testing.T) *repository.Store, opts ...Options) {
+// migrated, empty backend whose resources t's cleanups release.
+func RunAll(t *testing.T, open func(t *testing.T) Backend, opts ...Options) {
 	var o Options
 	switch len(opts) {
 	case 0:
@@ -122,11 +157,14 @@ func RunAll(t *testing.T, open func(t *testing.T) *repository.Store, opts ...Opt
 	}
 }
 
-// env is one test's store and the fixtures built in it.
+// env is one test's store and the fixtures built in it. ctx sees the whole
+// county; the TownScope tests make narrower ones.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
 	s     *repository.Store
+	db    *gorm.DB
+	keys  *sealed.Keyring
 	clock *Clock
 	// step is how far the clock moves before each fixture is created, so
 	// fixtures get distinct, increasing times unless a test sets it to 0.
@@ -139,15 +177,16 @@ type env struct {
 // microseconds.
 var epoch = time.Date(2026, 3, 2, 9, 30, 0, 123456789, domain.ChinaTime)
 
-func newEnv(t *testing.T, open func(t *testing.T) *repository.Store) *env {
+func newEnv(t *testing.T, open func(t *testing.T) Backend) *env {
 	t.Helper()
-	s := open(t)
-	if s == nil {
-		t.Fatal("storetest: open returned a nil store")
+	b := open(t)
+	if b.Store == nil || b.DB == nil || b.Keyring == nil {
+		t.Fatal("storetest: open returned a Backend without its Store, DB or Keyring")
 	}
 	c := NewClock(epoch)
-	repository.WithClock(c.Now)(s)
-	return &env{t: t, ctx: context.Background(), s: s, clock: c, step: time.Second}
+	repository.WithClock(c.Now)(b.Store)
+	return &env{t: t, ctx: repository.WithScope(context.Background(), principal.Scope{All: true}),
+		s: b.Store, db: b.DB, keys: b.Keyring, clock: c, step: time.Second}
 }
 
 // Clock is a settable clock for repository.WithClock, safe for concurrent use.
