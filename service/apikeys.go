@@ -41,21 +41,14 @@ const rolePrefix = "ROLE_"
 
 func apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
 	out := &pb.ApiKey{
-		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: splitComma(k.Towns),
+		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: splitList(k.Towns),
 		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
 		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
 	}
-	for _, r := range splitComma(k.Roles) {
+	for _, r := range splitList(k.Roles) {
 		out.Roles = append(out.Roles, enumValue[pb.Role](pb.Role_value, rolePrefix, strings.ToUpper(r)))
 	}
 	return out
-}
-
-func splitComma(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }
 
 func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest) (*pb.CreateApiKeyResponse, error) {

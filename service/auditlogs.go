@@ -49,9 +49,9 @@ func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequ
 	for _, r := range rows {
 		resp.AuditLogs = append(resp.AuditLogs, &pb.AuditLog{
 			Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
-			Principal: r.Principal, Roles: splitComma(r.Roles), Credential: r.Credential, Method: r.Method,
+			Principal: r.Principal, Roles: splitList(r.Roles), Credential: r.Credential, Method: r.Method,
 			Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
-			Outcome: r.Outcome, Fields: splitComma(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash,
+			Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash,
 		})
 	}
 	return resp, nil
