@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/principal"
 )
 
@@ -40,23 +41,9 @@ func validRoles[S ~string](names []S) []principal.Role {
 func validTowns(codes []string) []string {
 	var towns []string
 	for _, c := range codes {
-		if isTownCode(c) && !slices.Contains(towns, c) {
+		if domain.IsTownCode(c) && !slices.Contains(towns, c) {
 			towns = append(towns, c)
 		}
 	}
 	return towns
-}
-
-// isTownCode reports whether c looks like a township-level statistical
-// division code: exactly nine ASCII digits.
-func isTownCode(c string) bool {
-	if len(c) != 9 {
-		return false
-	}
-	for i := range len(c) {
-		if c[i] < '0' || c[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

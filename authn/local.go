@@ -22,6 +22,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/principal"
 )
 
@@ -172,7 +173,7 @@ func (s *LocalSigner) Mint(user string, roles []principal.Role, towns []string, 
 		}
 	}
 	for _, t := range towns {
-		if !isTownCode(t) {
+		if !domain.IsTownCode(t) {
 			return "", fmt.Errorf("authn: bad town code %q", t)
 		}
 	}

@@ -86,6 +86,12 @@ type Field struct {
 
 	// Ops lists the operators allowed; nil or empty means only OpEq.
 	Ops []Op
+
+	// Check, if set, vets a KindString value beyond its kind (a town code's
+	// shape, a timestamp's format) and returns what is wrong with it, or "".
+	// It belongs to the schema so that every list declaring the field
+	// refuses the same values, at parse time, with the value's position.
+	Check func(value string) string
 }
 
 func (f Field) allows(op Op) bool {

@@ -22,7 +22,11 @@ func (f Field) convert(raw string, quoted bool) (Condition, string) {
 	case KindResourceName:
 		return f.resourceName(raw)
 	default:
-		return str(raw)
+		c, msg := str(raw)
+		if msg == "" && f.Check != nil {
+			msg = f.Check(raw)
+		}
+		return c, msg
 	}
 }
 

@@ -53,7 +53,7 @@ var AuditFilter = filter.Schema{
 	"method":    {Kind: filter.KindString},
 	"action":    {Kind: filter.KindString},
 	"outcome":   {Kind: filter.KindString},
-	"time":      {Kind: filter.KindString, Ops: []filter.Op{filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe}},
+	"time":      {Kind: filter.KindString, Check: rfc3339, Ops: []filter.Op{filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe}},
 }
 
 var auditColumns = map[string]column{
@@ -63,22 +63,10 @@ var auditColumns = map[string]column{
 	"action":    plain("audit_log.action", stringValue),
 	"outcome":   plain("audit_log.outcome", stringValue),
 	"time": func(c filter.Condition, _ time.Time) (string, []any) {
-		// Parsed by ParseAuditTime before the query is built.
+		// The schema's Check has refused anything that does not parse.
 		t, _ := time.Parse(time.RFC3339Nano, c.Value)
 		return "audit_log.time " + sqlOps[c.Op] + " ?", []any{t.UTC()}
 	},
-}
-
-// CheckAuditFilter refuses time values that are not RFC 3339.
-func CheckAuditFilter(f filter.Filter) error {
-	for _, c := range f.Conditions {
-		if c.Field == "time" {
-			if _, err := time.Parse(time.RFC3339Nano, c.Value); err != nil {
-				return &filter.Error{Msg: "time must be an RFC 3339 timestamp, e.g. \"2026-11-01T00:00:00Z\""}
-			}
-		}
-	}
-	return nil
 }
 
 // ListAuditLogs returns a page of entries, oldest first; the cursor's ID is
@@ -86,8 +74,12 @@ func CheckAuditFilter(f filter.Filter) error {
 func (s *Store) ListAuditLogs(ctx context.Context, f filter.Filter, page Page) ([]AuditRecord, *Cursor, error) {
 	// A time that does not parse would otherwise compare as year 1 and
 	// quietly return all or nothing.
-	if err := CheckAuditFilter(f); err != nil {
-		return nil, nil, err
+	for _, c := range f.Conditions {
+		if c.Field == "time" {
+			if msg := rfc3339(c.Value); msg != "" {
+				return nil, nil, &filter.Error{Msg: "time " + msg}
+			}
+		}
 	}
 	q, err := applyFilter(s.db.WithContext(ctx).Model(&AuditRecord{}), f, auditColumns, s.clock())
 	if err != nil {

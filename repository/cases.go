@@ -17,7 +17,7 @@ import (
 var CaseFilter = filter.Schema{
 	"status":    {Kind: filter.KindEnum, Prefix: "CASE_STATUS_", Values: statusNames()},
 	"case_type": {Kind: filter.KindEnum, Prefix: "CASE_TYPE_", Values: []string{string(domain.KindEmploymentPlacement), string(domain.KindSchoolEnrollment), string(domain.KindElderMedicalHelp), string(domain.KindLegalAid)}},
-	"town_code": {Kind: filter.KindString},
+	"town_code": {Kind: filter.KindString, Check: townCode},
 	"assignee":  {Kind: filter.KindString},
 	"priority":  {Kind: filter.KindEnum, Prefix: "CASE_PRIORITY_", Values: []string{"FIRST", "SECOND", "NORMAL"}},
 	"household": {Kind: filter.KindResourceName, Collection: "households/"},

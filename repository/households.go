@@ -11,7 +11,7 @@ import (
 
 // HouseholdFilter is the schema of ListHouseholds filters.
 var HouseholdFilter = filter.Schema{
-	"town_code": {Kind: filter.KindString},
+	"town_code": {Kind: filter.KindString, Check: townCode},
 	"category": {Kind: filter.KindEnum, Prefix: "HOUSEHOLD_CATEGORY_", Values: []string{
 		string(domain.CategoryActiveDutyFamily), string(domain.CategoryVeteran), string(domain.CategoryMartyrFamily),
 		string(domain.CategoryMeritorious), string(domain.CategoryOtherEntitled)}},

@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/filter"
 )
 
@@ -116,4 +117,21 @@ func lastCursor[T any](rows []T, limit int, key func(T) Cursor) ([]T, *Cursor) {
 	rows = rows[:limit]
 	c := key(rows[len(rows)-1])
 	return rows, &c
+}
+
+// townCode accepts only the nine digits of a town code, so a filter value
+// that cannot be a town is refused instead of silently matching nothing.
+func townCode(v string) string {
+	if !domain.IsTownCode(v) {
+		return "must be a nine-digit town code"
+	}
+	return ""
+}
+
+// rfc3339 accepts timestamps such as "2026-11-01T00:00:00Z".
+func rfc3339(v string) string {
+	if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+		return `must be an RFC 3339 timestamp, e.g. "2026-11-01T00:00:00Z"`
+	}
+	return ""
 }

@@ -30,9 +30,6 @@ func NewAuditLogs(store AuditStore, v protovalidate.Validator, o Options) *Audit
 
 func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequest) (*pb.ListAuditLogsResponse, error) {
 	f, err := filter.Parse(req.GetFilter(), repository.AuditFilter)
-	if err == nil {
-		err = repository.CheckAuditFilter(f)
-	}
 	if err != nil {
 		return nil, filterError(err)
 	}

@@ -147,9 +147,6 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 	if err != nil {
 		return nil, filterError(err)
 	}
-	if err := checkTownFilter(f); err != nil {
-		return nil, err
-	}
 	order, err := parseOrderBy(req.GetOrderBy(), "create_time", "due_time")
 	if err != nil {
 		return nil, err

@@ -116,9 +116,6 @@ func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsR
 	if err != nil {
 		return nil, filterError(err)
 	}
-	if err := checkTownFilter(f); err != nil {
-		return nil, err
-	}
 	order, err := parseOrderBy(req.GetOrderBy(), "create_time")
 	if err != nil {
 		return nil, err

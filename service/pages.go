@@ -71,30 +71,6 @@ func parseOrderBy(s string, allowed ...string) (repository.Order, error) {
 	return o, nil
 }
 
-// checkTownFilter refuses a town_code condition whose value is no town code
-// (nine digits): it could match nothing, so it is a client's mistake, or a
-// probe, and gets a clear 400 rather than an empty page.
-func checkTownFilter(f filter.Filter) error {
-	for _, c := range f.Conditions {
-		if c.Field == "town_code" && !isTownCode(c.Value) {
-			return domain.Invalid("filter", "town_code must be a nine-digit town code")
-		}
-	}
-	return nil
-}
-
-func isTownCode(s string) bool {
-	if len(s) != 9 {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // filterError reports a filter the server does not understand as a field
 // violation on "filter", keeping the parser's position.
 func filterError(err error) error {
