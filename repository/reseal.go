@@ -22,72 +22,7 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 		batch = 500
 	}
 	total := 0
-	tables := []struct {
-		name    string
-		reseal  func(tx *gorm.DB, ids []string) error
-		idQuery func(tx *gorm.DB, pattern string) *gorm.DB
-	}{
-		{
-			name: "households",
-			idQuery: func(tx *gorm.DB, pattern string) *gorm.DB {
-				return tx.Model(&Household{}).Where(
-					"(servicemember_id_number <> '' AND servicemember_id_number NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR (servicemember_id_number <> '' AND servicemember_id_index = '')",
-					pattern, pattern)
-			},
-			reseal: func(tx *gorm.DB, ids []string) error {
-				var rows []Household
-				if err := s.forUpdate(tx.Where("id IN ?", ids)).Find(&rows).Error; err != nil {
-					return err
-				}
-				for i := range rows {
-					h := &rows[i]
-					if err := h.open(s.cipher); err != nil {
-						return err
-					}
-					if err := h.seal(s.cipher); err != nil {
-						return err
-					}
-					if err := tx.Model(h).Updates(map[string]any{
-						"servicemember_id_number": h.ServicememberIDNumber, "phone": h.Phone,
-						"servicemember_id_index": h.ServicememberIDIndex,
-					}).Error; err != nil {
-						return conflict(err, duplicateHousehold)
-					}
-				}
-				return nil
-			},
-		},
-		{
-			name: "members",
-			idQuery: func(tx *gorm.DB, pattern string) *gorm.DB {
-				return tx.Model(&Member{}).Where(
-					"(id_number <> '' AND id_number NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR (id_number <> '' AND id_number_index = '')",
-					pattern, pattern)
-			},
-			reseal: func(tx *gorm.DB, ids []string) error {
-				var rows []Member
-				if err := s.forUpdate(tx.Where("id IN ?", ids)).Find(&rows).Error; err != nil {
-					return err
-				}
-				for i := range rows {
-					m := &rows[i]
-					if err := m.open(s.cipher); err != nil {
-						return err
-					}
-					if err := m.seal(s.cipher); err != nil {
-						return err
-					}
-					if err := tx.Model(m).Updates(map[string]any{
-						"id_number": m.IDNumber, "phone": m.Phone, "id_number_index": m.IDNumberIndex,
-					}).Error; err != nil {
-						return conflict(err, duplicateMember)
-					}
-				}
-				return nil
-			},
-		},
-	}
-	for _, t := range tables {
+	for _, t := range sealedTables {
 		done := 0
 		for {
 			// The active key is read per batch: a keyring that reloads a
@@ -95,13 +30,13 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 			// fixed at the start would select those rows again forever.
 			pattern := "sealed:v1:" + s.cipher.ActiveKeyID() + ":%"
 			var ids []string
-			if err := t.idQuery(s.db.WithContext(ctx), pattern).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+			if err := t.stale(s.db.WithContext(ctx), pattern).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
 				return total, err
 			}
 			if len(ids) == 0 {
 				break
 			}
-			if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return t.reseal(tx, ids) }); err != nil {
+			if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return t.reseal(s, tx, ids, t) }); err != nil {
 				return total, err
 			}
 			done += len(ids)
@@ -112,4 +47,52 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 		}
 	}
 	return total, nil
+}
+
+// sealedTable describes a table with sealed columns: its ID-number column
+// and blind index, and the phone column beside them.
+type sealedTable struct {
+	name, idColumn, indexColumn, duplicate string
+	model                                  any
+	reseal                                 func(s *Store, tx *gorm.DB, ids []string, t sealedTable) error
+}
+
+var sealedTables = []sealedTable{
+	{name: "households", idColumn: "servicemember_id_number", indexColumn: "servicemember_id_index",
+		duplicate: duplicateHousehold, model: &Household{}, reseal: resealRows[Household]},
+	{name: "members", idColumn: "id_number", indexColumn: "id_number_index",
+		duplicate: duplicateMember, model: &Member{}, reseal: resealRows[Member]},
+}
+
+// stale selects the rows with a value not sealed under the active key (the
+// pattern), or an ID number without its index.
+func (t sealedTable) stale(db *gorm.DB, pattern string) *gorm.DB {
+	return db.Model(t.model).Where(
+		"("+t.idColumn+" <> '' AND "+t.idColumn+" NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR ("+
+			t.idColumn+" <> '' AND "+t.indexColumn+" = '')", pattern, pattern)
+}
+
+// resealRows opens and seals again the rows with ids, writing back only the
+// sealed columns and the index: nothing else, not even the revision.
+func resealRows[T any, P interface {
+	*T
+	sealable
+}](s *Store, tx *gorm.DB, ids []string, t sealedTable) error {
+	var rows []T
+	if err := s.forUpdate(tx.Where("id IN ?", ids)).Find(&rows).Error; err != nil {
+		return err
+	}
+	for i := range rows {
+		row := P(&rows[i])
+		if err := row.open(s.cipher); err != nil {
+			return err
+		}
+		if err := row.seal(s.cipher); err != nil {
+			return err
+		}
+		if err := tx.Model(row).Select(t.idColumn, "phone", t.indexColumn).Updates(row).Error; err != nil {
+			return conflict(err, t.duplicate)
+		}
+	}
+	return nil
 }
