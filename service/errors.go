@@ -38,14 +38,7 @@ func ToStatus(err error) error {
 	}
 	var pv *protovalidate.ValidationError
 	if errors.As(err, &pv) {
-		vs := make([]domain.Violation, 0, len(pv.Violations))
-		for _, v := range pv.Violations {
-			vs = append(vs, domain.Violation{
-				Field:       protovalidate.FieldPathString(v.Proto.GetField()),
-				Description: v.Proto.GetMessage(),
-			})
-		}
-		return badRequest(vs)
+		return badRequest(violations(pv, ""))
 	}
 	if p, ok := domain.AsPrecondition(err); ok {
 		st := status.New(codes.FailedPrecondition, p.Description)

@@ -62,10 +62,16 @@ func (b base) validate(prefix string, msg proto.Message) error {
 	if !ok {
 		return err
 	}
-	out := &domain.ValidationError{}
+	return &domain.ValidationError{Violations: violations(pv, prefix+".")}
+}
+
+// violations names protovalidate's violations by their field paths, under
+// prefix when the validated message sits inside a request.
+func violations(pv *protovalidate.ValidationError, prefix string) []domain.Violation {
+	out := make([]domain.Violation, 0, len(pv.Violations))
 	for _, v := range pv.Violations {
-		out.Violations = append(out.Violations, domain.Violation{
-			Field:       prefix + "." + protovalidate.FieldPathString(v.Proto.GetField()),
+		out = append(out, domain.Violation{
+			Field:       prefix + protovalidate.FieldPathString(v.Proto.GetField()),
 			Description: v.Proto.GetMessage(),
 		})
 	}
