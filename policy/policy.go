@@ -15,6 +15,8 @@ const (
 	caseSvc      = "/casework.v1.CaseService/"
 	apiKeySvc    = "/casework.v1.ApiKeyService/"
 	auditSvc     = "/casework.v1.AuditService/"
+	eventSvc     = "/casework.v1.EventService/"
+	webhookSvc   = "/casework.v1.WebhookService/"
 )
 
 var (
@@ -30,41 +32,49 @@ var (
 	deciders = roles(principal.Supervisor)
 	admins   = roles(principal.Admin)
 	auditors = roles(principal.Auditor, principal.Admin)
+	// followers read the change feed: names and etags, never values. The
+	// service refuses credentials limited to some towns, as the feed is
+	// county-wide.
+	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch, principal.Admin)
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
 
 // Table maps each RPC's full method name to the roles that may call it.
 var Table = map[string][]principal.Role{
-	householdSvc + "CreateHousehold":   registrars,
-	householdSvc + "GetHousehold":      readers,
-	householdSvc + "ListHouseholds":    readers,
-	householdSvc + "UpdateHousehold":   registrars,
-	householdSvc + "DeleteHousehold":   registrars,
-	householdSvc + "UndeleteHousehold": registrars,
-	householdSvc + "LookupHousehold":   readers,
-	householdSvc + "CreateMember":      registrars,
-	householdSvc + "GetMember":         readers,
-	householdSvc + "ListMembers":       readers,
-	householdSvc + "UpdateMember":      registrars,
-	householdSvc + "DeleteMember":      registrars,
+	householdSvc + "CreateHousehold":       registrars,
+	householdSvc + "GetHousehold":          readers,
+	householdSvc + "ListHouseholds":        readers,
+	householdSvc + "UpdateHousehold":       registrars,
+	householdSvc + "DeleteHousehold":       registrars,
+	householdSvc + "UndeleteHousehold":     registrars,
+	householdSvc + "LookupHousehold":       readers,
+	householdSvc + "BatchCreateHouseholds": registrars,
+	householdSvc + "BatchGetHouseholds":    readers,
+	householdSvc + "CreateMember":          registrars,
+	householdSvc + "GetMember":             readers,
+	householdSvc + "ListMembers":           readers,
+	householdSvc + "UpdateMember":          registrars,
+	householdSvc + "DeleteMember":          registrars,
 
-	caseSvc + "CreateCase":      openers,
-	caseSvc + "GetCase":         readers,
-	caseSvc + "ListCases":       readers,
-	caseSvc + "UpdateCase":      workers,
-	caseSvc + "SubmitCase":      workers,
-	caseSvc + "AcceptCase":      deciders,
-	caseSvc + "RejectCase":      deciders,
-	caseSvc + "AssignCase":      workers,
-	caseSvc + "StartCase":       workers,
-	caseSvc + "ResolveCase":     workers,
-	caseSvc + "CloseCase":       deciders,
-	caseSvc + "ReopenCase":      deciders,
-	caseSvc + "WithdrawCase":    workers,
-	caseSvc + "CreateNote":      workers,
-	caseSvc + "ListNotes":       readers,
-	caseSvc + "ListCaseHistory": readers,
+	caseSvc + "CreateCase":       openers,
+	caseSvc + "BatchCreateCases": openers,
+	caseSvc + "BatchGetCases":    readers,
+	caseSvc + "GetCase":          readers,
+	caseSvc + "ListCases":        readers,
+	caseSvc + "UpdateCase":       workers,
+	caseSvc + "SubmitCase":       workers,
+	caseSvc + "AcceptCase":       deciders,
+	caseSvc + "RejectCase":       deciders,
+	caseSvc + "AssignCase":       workers,
+	caseSvc + "StartCase":        workers,
+	caseSvc + "ResolveCase":      workers,
+	caseSvc + "CloseCase":        deciders,
+	caseSvc + "ReopenCase":       deciders,
+	caseSvc + "WithdrawCase":     workers,
+	caseSvc + "CreateNote":       workers,
+	caseSvc + "ListNotes":        readers,
+	caseSvc + "ListCaseHistory":  readers,
 
 	apiKeySvc + "CreateApiKey": admins,
 	apiKeySvc + "GetApiKey":    admins,
@@ -72,6 +82,15 @@ var Table = map[string][]principal.Role{
 	apiKeySvc + "RevokeApiKey": admins,
 
 	auditSvc + "ListAuditLogs": auditors,
+
+	eventSvc + "WatchEvents": followers,
+	eventSvc + "ListEvents":  followers,
+
+	webhookSvc + "CreateWebhook":         admins,
+	webhookSvc + "GetWebhook":            admins,
+	webhookSvc + "ListWebhooks":          admins,
+	webhookSvc + "DeleteWebhook":         admins,
+	webhookSvc + "ListWebhookDeliveries": admins,
 }
 
 // Public methods need no credentials: health checks and reflection, which

@@ -52,9 +52,10 @@ func TestEveryRPCHasARule(t *testing.T) {
 func expected(role principal.Role, method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
 	svc := method[:strings.LastIndex(method, "/")]
-	isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Lookup")
+	isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Lookup") ||
+		strings.HasPrefix(name, "BatchGet")
 	switch svc {
-	case "/casework.v1.ApiKeyService":
+	case "/casework.v1.ApiKeyService", "/casework.v1.WebhookService":
 		return role == principal.Admin
 	case "/casework.v1.AuditService":
 		return role == principal.Auditor || role == principal.Admin
@@ -76,9 +77,11 @@ func expected(role principal.Role, method string) bool {
 		case principal.Auditor:
 			return isRead
 		case principal.Integration, principal.Batch:
-			return isRead || name == "CreateCase"
+			return isRead || name == "CreateCase" || name == "BatchCreateCases"
 		}
 		return false
+	case "/casework.v1.EventService":
+		return role != principal.Caseworker
 	}
 	return false
 }

@@ -14,7 +14,7 @@ import (
 func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 	k.CreateTime, k.RevokeTime = s.clock(), nil
 	k.ExpireTime = k.ExpireTime.UTC().Truncate(timeUnit)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(k).Error; err != nil {
 			return conflict(err, "a live API key for this account")
 		}
@@ -25,7 +25,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 // GetAPIKey reads a key, revoked or not.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (*APIKey, error) {
 	var k APIKey
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
+	if err := s.conn(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &k, nil
@@ -34,7 +34,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (*APIKey, error) {
 // ListAPIKeys returns a page of keys, oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context, page Page) ([]APIKey, *Cursor, error) {
 	limit := page.limit()
-	q := keyset(s.db.WithContext(ctx).Model(&APIKey{}), "api_keys", Order{Column: "create_time"}, false, page.After)
+	q := keyset(s.conn(ctx).Model(&APIKey{}), "api_keys", Order{Column: "create_time"}, false, page.After)
 	var rows []APIKey
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
@@ -46,7 +46,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, page Page) ([]APIKey, *Cursor, 
 // RevokeAPIKey revokes a live key at once.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 	var k APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.forUpdate(tx.Where("id = ? AND revoke_time IS NULL", id)).Take(&k).Error; err != nil {
 			return notFound(err)
 		}
@@ -76,7 +76,7 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (*authn.APIKeyRecord,
 // certificates that name the account.
 func (s *Store) APIKeyByAccount(ctx context.Context, account string) (*authn.APIKeyRecord, error) {
 	var k APIKey
-	if err := s.db.WithContext(ctx).Where("account = ? AND revoke_time IS NULL", account).Take(&k).Error; err != nil {
+	if err := s.conn(ctx).Where("account = ? AND revoke_time IS NULL", account).Take(&k).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return k.Record(), nil

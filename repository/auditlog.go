@@ -43,7 +43,7 @@ func (s *Store) recordChange(ctx context.Context, tx *gorm.DB, resource, etag st
 // AppendAudit writes an entry that belongs to no change: a full view of
 // sensitive data, or a refused call.
 func (s *Store) AppendAudit(ctx context.Context, e *audit.Entry) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.appendAudit(tx, e) })
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error { return s.appendAudit(tx, e) })
 }
 
 // AuditFilter is the schema of ListAuditLogs filters.
@@ -81,7 +81,7 @@ func (s *Store) ListAuditLogs(ctx context.Context, f filter.Filter, page Page) (
 			}
 		}
 	}
-	q, err := applyFilter(s.db.WithContext(ctx).Model(&AuditRecord{}), f, auditColumns, s.clock())
+	q, err := applyFilter(s.conn(ctx).Model(&AuditRecord{}), f, auditColumns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +113,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 				return nil, false, nil
 			}
 			buf, i = buf[:0], 0
-			if err := s.db.WithContext(ctx).Where("seq > ?", after).Order("seq").Limit(batch).Find(&buf).Error; err != nil {
+			if err := s.conn(ctx).Where("seq > ?", after).Order("seq").Limit(batch).Find(&buf).Error; err != nil {
 				return nil, false, err
 			}
 			done = len(buf) < batch
@@ -136,7 +136,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 	}
 	// Entries cut off the end of the chain leave the head pointing past them.
 	var head auditHead
-	if err := s.db.WithContext(ctx).Take(&head, 1).Error; err != nil {
+	if err := s.conn(ctx).Take(&head, 1).Error; err != nil {
 		return n, err
 	}
 	if head.Seq != n {

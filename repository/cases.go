@@ -80,7 +80,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 	c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
 	c.normalizeTimes()
 	year := now.In(domain.ChinaTime).Year()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		// The household and subject must be live. Locking them keeps a
 		// concurrent DeleteHousehold or DeleteMember, which refuse while
 		// open cases exist, from missing this one.
@@ -152,7 +152,7 @@ func (c *Case) normalizeTimes() {
 // GetCase reads a case.
 func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
 	var c Case
-	if err := inScope(ctx, s.db.WithContext(ctx).Where("id = ?", id), "town_code").Take(&c).Error; err != nil {
+	if err := inScope(ctx, s.conn(ctx).Where("id = ?", id), "town_code").Take(&c).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &c, nil
@@ -160,7 +160,7 @@ func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
 
 // ListCases returns a page of cases and the cursor of the next.
 func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor, error) {
-	q, err := applyFilter(inScope(ctx, s.db.WithContext(ctx).Model(&Case{}), "cases.town_code"), query.Filter, caseColumns, s.clock())
+	q, err := applyFilter(inScope(ctx, s.conn(ctx).Model(&Case{}), "cases.town_code"), query.Filter, caseColumns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) 
 // CreateNote adds a note to a case and records it in the history.
 func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 	n.CreateTime = s.clock()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Case
 		if err := inScope(ctx, tx.Select("id", "status").Where("id = ?", n.CaseID), "town_code").Take(&c).Error; err != nil {
 			return notFound(err)
@@ -229,7 +229,7 @@ func (s *Store) ListNotes(ctx context.Context, caseID string, page Page) ([]Note
 		return nil, nil, err
 	}
 	limit := page.limit()
-	q := keyset(s.db.WithContext(ctx).Model(&Note{}).Where("case_notes.case_id = ?", caseID),
+	q := keyset(s.conn(ctx).Model(&Note{}).Where("case_notes.case_id = ?", caseID),
 		"case_notes", Order{Column: "create_time"}, false, page.After)
 	var rows []Note
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
@@ -246,7 +246,7 @@ func (s *Store) ListHistory(ctx context.Context, caseID string, page Page) ([]Hi
 		return nil, nil, err
 	}
 	limit := page.limit()
-	q := s.db.WithContext(ctx).Where("case_id = ?", caseID)
+	q := s.conn(ctx).Where("case_id = ?", caseID)
 	if page.After != nil {
 		after, err := strconv.ParseInt(page.After.ID, 10, 64)
 		if err != nil {

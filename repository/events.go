@@ -96,7 +96,7 @@ type EventQuery struct {
 // events advance too.
 func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]EventRecord, int64, error) {
 	var head eventHead
-	if err := s.db.WithContext(ctx).Take(&head, 1).Error; err != nil {
+	if err := s.conn(ctx).Take(&head, 1).Error; err != nil {
 		return nil, q.After, err
 	}
 	if q.After < head.PrunedThrough {
@@ -109,7 +109,7 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]EventRecord, in
 	// Read a window of positions, then filter, so the next position moves
 	// past filtered-out events instead of scanning them again.
 	var rows []EventRecord
-	if err := s.db.WithContext(ctx).Where("position > ?", q.After).Order("position").Limit(limit).Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Where("position > ?", q.After).Order("position").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, q.After, err
 	}
 	next := q.After
@@ -138,7 +138,7 @@ func matches(allowed []string, v string) bool {
 // EventHead is the position of the newest event.
 func (s *Store) EventHead(ctx context.Context) (int64, error) {
 	var head eventHead
-	err := s.db.WithContext(ctx).Take(&head, 1).Error
+	err := s.conn(ctx).Take(&head, 1).Error
 	return head.Position, err
 }
 
@@ -146,13 +146,13 @@ func (s *Store) EventHead(ctx context.Context) (int64, error) {
 // how far it went so that clients asking for them hear they are gone.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var last int64
-	err := s.db.WithContext(ctx).Model(&EventRecord{}).Where("time < ?", before.UTC()).
+	err := s.conn(ctx).Model(&EventRecord{}).Where("time < ?", before.UTC()).
 		Select("COALESCE(MAX(position), 0)").Scan(&last).Error
 	if err != nil || last == 0 {
 		return 0, err
 	}
 	var n int64
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("UPDATE event_head SET pruned_through = ? WHERE id = 1 AND pruned_through < ?", last, last).Error; err != nil {
 			return err
 		}

@@ -38,7 +38,7 @@ type HouseholdQuery struct {
 const memberCountSQL = "(SELECT COUNT(*) FROM members m WHERE m.household_id = households.id AND m.delete_time IS NULL) AS member_count"
 
 func (s *Store) households(ctx context.Context) *gorm.DB {
-	q := s.db.WithContext(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
+	q := s.conn(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
 	return inScope(ctx, q, "households.town_code")
 }
 
@@ -55,7 +55,7 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 	if err := h.seal(s.cipher); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
 			return conflict(err, duplicateHousehold)
 		}

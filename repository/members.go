@@ -28,7 +28,7 @@ func (s *Store) CreateMember(ctx context.Context, m *Member) error {
 	if err := m.seal(s.cipher); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		// Locking the household keeps a concurrent delete from leaving a
 		// live member in a deleted household.
 		var h Household
@@ -50,7 +50,7 @@ func (s *Store) CreateMember(ctx context.Context, m *Member) error {
 // GetMember reads a live member of a live household in the caller's towns.
 func (s *Store) GetMember(ctx context.Context, householdID, id string) (*Member, error) {
 	var m Member
-	if err := liveMember(ctx, s.db.WithContext(ctx), householdID, id).Take(&m).Error; err != nil {
+	if err := liveMember(ctx, s.conn(ctx), householdID, id).Take(&m).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &m, m.open(s.cipher)
@@ -62,7 +62,7 @@ func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) 
 		return nil, nil, err
 	}
 	limit := page.limit()
-	q := s.db.WithContext(ctx).Model(&Member{}).Where("members.household_id = ? AND members.delete_time IS NULL", householdID)
+	q := s.conn(ctx).Model(&Member{}).Where("members.household_id = ? AND members.delete_time IS NULL", householdID)
 	q = keyset(q, "members", Order{Column: "create_time"}, false, page.After)
 	var rows []Member
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {

@@ -158,7 +158,7 @@ func (auditHead) TableName() string { return "audit_head" }
 // migrated tables.
 func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
-		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}}
+		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -30,13 +30,13 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 			// fixed at the start would select those rows again forever.
 			pattern := "sealed:v1:" + s.cipher.ActiveKeyID() + ":%"
 			var ids []string
-			if err := t.stale(s.db.WithContext(ctx), pattern).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+			if err := t.stale(s.conn(ctx), pattern).Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
 				return total, err
 			}
 			if len(ids) == 0 {
 				break
 			}
-			if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return t.reseal(s, tx, ids, t) }); err != nil {
+			if err := s.conn(ctx).Transaction(func(tx *gorm.DB) error { return t.reseal(s, tx, ids, t) }); err != nil {
 				return total, err
 			}
 			done += len(ids)

@@ -64,6 +64,27 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
+type txKey struct{}
+
+// InTx runs fn in one transaction: every store call made with the context fn
+// receives joins it, each of their own transactions becoming a savepoint.
+// A batch is all or nothing this way, and an idempotent call's record
+// commits with the change it records. An error from fn rolls it all back.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// conn is the handle a store call works through: the transaction InTx put
+// in ctx, or the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
+
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // forUpdate locks the rows a read-modify-write reads. SQLite needs no row
@@ -102,7 +123,7 @@ func update[T any, P interface {
 	versioned
 }](ctx context.Context, s *Store, selectRow func(*gorm.DB) *gorm.DB, etag string, fn func(tx *gorm.DB, row P) error) (P, error) {
 	row := P(new(T))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.forUpdate(selectRow(tx)).Take(row).Error; err != nil {
 			return notFound(err)
 		}

@@ -1494,8 +1494,12 @@ func (x *CaseHistoryEntry) GetReason() string {
 }
 
 type CreateCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1535,6 +1539,13 @@ func (x *CreateCaseRequest) GetCase() *Case {
 		return x.Case
 	}
 	return nil
+}
+
+func (x *CreateCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetCaseRequest struct {
@@ -1761,9 +1772,13 @@ func (x *UpdateCaseRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 }
 
 type SubmitCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1812,10 +1827,21 @@ func (x *SubmitCaseRequest) GetEtag() string {
 	return ""
 }
 
+func (x *SubmitCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type AcceptCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1864,11 +1890,22 @@ func (x *AcceptCaseRequest) GetEtag() string {
 	return ""
 }
 
+func (x *AcceptCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type RejectCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1924,11 +1961,22 @@ func (x *RejectCaseRequest) GetReason() string {
 	return ""
 }
 
+func (x *RejectCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type AssignCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Assignee      string                 `protobuf:"bytes,3,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag     string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Assignee string                 `protobuf:"bytes,3,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1984,10 +2032,21 @@ func (x *AssignCaseRequest) GetAssignee() string {
 	return ""
 }
 
+func (x *AssignCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type StartCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2036,11 +2095,22 @@ func (x *StartCaseRequest) GetEtag() string {
 	return ""
 }
 
+func (x *StartCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ResolveCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Outcome       *CaseOutcome           `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag    string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Outcome *CaseOutcome           `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2096,10 +2166,21 @@ func (x *ResolveCaseRequest) GetOutcome() *CaseOutcome {
 	return nil
 }
 
+func (x *ResolveCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type CloseCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2148,11 +2229,22 @@ func (x *CloseCaseRequest) GetEtag() string {
 	return ""
 }
 
+func (x *CloseCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ReopenCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2208,11 +2300,22 @@ func (x *ReopenCaseRequest) GetReason() string {
 	return ""
 }
 
+func (x *ReopenCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type WithdrawCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2268,10 +2371,21 @@ func (x *WithdrawCaseRequest) GetReason() string {
 	return ""
 }
 
+func (x *WithdrawCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type CreateNoteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	Note          *Note                  `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Note   *Note                  `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2318,6 +2432,13 @@ func (x *CreateNoteRequest) GetNote() *Note {
 		return x.Note
 	}
 	return nil
+}
+
+func (x *CreateNoteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type ListNotesRequest struct {
@@ -2544,6 +2665,195 @@ func (x *ListCaseHistoryResponse) GetNextPageToken() string {
 	return ""
 }
 
+type BatchCreateCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each item is a whole CreateCaseRequest; their own request_id must be
+	// empty (the batch has one).
+	Requests []*CreateCaseRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// AIP-155, for the batch as a whole.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateCasesRequest) Reset() {
+	*x = BatchCreateCasesRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateCasesRequest) ProtoMessage() {}
+
+func (x *BatchCreateCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateCasesRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateCasesRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BatchCreateCasesRequest) GetRequests() []*CreateCaseRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *BatchCreateCasesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type BatchCreateCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the requests.
+	Cases         []*Case `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateCasesResponse) Reset() {
+	*x = BatchCreateCasesResponse{}
+	mi := &file_casework_v1_case_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateCasesResponse) ProtoMessage() {}
+
+func (x *BatchCreateCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateCasesResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateCasesResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BatchCreateCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+type BatchGetCasesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCasesRequest) Reset() {
+	*x = BatchGetCasesRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCasesRequest) ProtoMessage() {}
+
+func (x *BatchGetCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCasesRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetCasesRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *BatchGetCasesRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type BatchGetCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the names.
+	Cases         []*Case `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCasesResponse) Reset() {
+	*x = BatchGetCasesResponse{}
+	mi := &file_casework_v1_case_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCasesResponse) ProtoMessage() {}
+
+func (x *BatchGetCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCasesResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetCasesResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BatchGetCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
 var File_casework_v1_case_proto protoreflect.FileDescriptor
 
 const file_casework_v1_case_proto_rawDesc = "" +
@@ -2627,10 +2937,12 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"fromStatus\x124\n" +
 	"\tto_status\x18\x05 \x01(\x0e2\x17.casework.v1.CaseStatusR\btoStatus\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\x12\x16\n" +
-	"\x06reason\x18\a \x01(\tR\x06reason\"F\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\"\x82\x01\n" +
 	"\x11CreateCaseRequest\x121\n" +
 	"\x04case\x18\x01 \x01(\v2\x11.casework.v1.CaseB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\"J\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"J\n" +
 	"\x0eGetCaseRequest\x128\n" +
 	"\x04name\x18\x01 \x01(\tB$\xe2A\x01\x02\xfaA\x1d\n" +
 	"\x1bcasework.fengdu.gov.cn/CaseR\x04name\"\xa1\x01\n" +
@@ -2648,45 +2960,65 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x04case\x18\x01 \x01(\v2\x11.casework.v1.CaseB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x04case\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"A\n" +
+	"updateMask\"}\n" +
 	"\x11SubmitCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"A\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"}\n" +
 	"\x11AcceptCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"i\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa5\x01\n" +
 	"\x11RejectCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
-	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\"m\n" +
+	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa9\x01\n" +
 	"\x11AssignCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12*\n" +
-	"\bassignee\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\bassignee\"@\n" +
+	"\bassignee\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\bassignee\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"|\n" +
 	"\x10StartCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x82\x01\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xbe\x01\n" +
 	"\x12ResolveCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12>\n" +
 	"\aoutcome\x18\x03 \x01(\v2\x18.casework.v1.CaseOutcomeB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\aoutcome\"@\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\aoutcome\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"|\n" +
 	"\x10CloseCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"i\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa5\x01\n" +
 	"\x11ReopenCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
-	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\"e\n" +
+	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa1\x01\n" +
 	"\x13WithdrawCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12 \n" +
-	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06reason\"\x84\x01\n" +
+	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06reason\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc0\x01\n" +
 	"\x11CreateNoteRequest\x12<\n" +
 	"\x06parent\x18\x01 \x01(\tB$\xe2A\x01\x02\xfaA\x1d\n" +
 	"\x1bcasework.fengdu.gov.cn/CaseR\x06parent\x121\n" +
 	"\x04note\x18\x02 \x01(\v2\x11.casework.v1.NoteB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04note\"\x98\x01\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04note\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x98\x01\n" +
 	"\x10ListNotesRequest\x12<\n" +
 	"\x06parent\x18\x01 \x01(\tB$\xe2A\x01\x02\xfaA\x1d\n" +
 	"\x1bcasework.fengdu.gov.cn/CaseR\x06parent\x12'\n" +
@@ -2706,7 +3038,18 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListCaseHistoryResponse\x127\n" +
 	"\aentries\x18\x01 \x03(\v2\x1d.casework.v1.CaseHistoryEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa5\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa2\x01\n" +
+	"\x17BatchCreateCasesRequest\x12K\n" +
+	"\brequests\x18\x01 \x03(\v2\x1e.casework.v1.CreateCaseRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"C\n" +
+	"\x18BatchCreateCasesResponse\x12'\n" +
+	"\x05cases\x18\x01 \x03(\v2\x11.casework.v1.CaseR\x05cases\"]\n" +
+	"\x14BatchGetCasesRequest\x12E\n" +
+	"\x05names\x18\x01 \x03(\tB/\xe2A\x01\x02\xfaA\x1d\n" +
+	"\x1bcasework.fengdu.gov.cn/Case\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\x05names\"@\n" +
+	"\x15BatchGetCasesResponse\x12'\n" +
+	"\x05cases\x18\x01 \x03(\v2\x11.casework.v1.CaseR\x05cases*\xa5\x01\n" +
 	"\bCaseType\x12\x19\n" +
 	"\x15CASE_TYPE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eCASE_TYPE_EMPLOYMENT_PLACEMENT\x10\x01\x12\x1f\n" +
@@ -2787,10 +3130,12 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1aOUTCOME_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OUTCOME_RESULT_ACHIEVED\x10\x01\x12%\n" +
 	"!OUTCOME_RESULT_PARTIALLY_ACHIEVED\x10\x02\x12\x1f\n" +
-	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xcb\r\n" +
+	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xc3\x0f\n" +
 	"\vCaseService\x12_\n" +
 	"\n" +
-	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\\\n" +
+	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\x81\x01\n" +
+	"\x10BatchCreateCases\x12$.casework.v1.BatchCreateCasesRequest\x1a%.casework.v1.BatchCreateCasesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/cases:batchCreate\x12r\n" +
+	"\rBatchGetCases\x12!.casework.v1.BatchGetCasesRequest\x1a\".casework.v1.BatchGetCasesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases:batchGet\x12\\\n" +
 	"\aGetCase\x12\x1b.casework.v1.GetCaseRequest\x1a\x11.casework.v1.Case\"!\xdaA\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=cases/*}\x12`\n" +
 	"\tListCases\x12\x1d.casework.v1.ListCasesRequest\x1a\x1e.casework.v1.ListCasesResponse\"\x14\xdaA\x00\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12y\n" +
 	"\n" +
@@ -2827,53 +3172,57 @@ func file_casework_v1_case_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_casework_v1_case_proto_goTypes = []any{
-	(CaseType)(0),                   // 0: casework.v1.CaseType
-	(CaseStatus)(0),                 // 1: casework.v1.CaseStatus
-	(CasePriority)(0),               // 2: casework.v1.CasePriority
-	(PriorityReason)(0),             // 3: casework.v1.PriorityReason
-	(PlacementChannel)(0),           // 4: casework.v1.PlacementChannel
-	(SchoolStage)(0),                // 5: casework.v1.SchoolStage
-	(EnrollmentPriorityBasis)(0),    // 6: casework.v1.EnrollmentPriorityBasis
-	(ElderNeed)(0),                  // 7: casework.v1.ElderNeed
-	(LegalMatterCategory)(0),        // 8: casework.v1.LegalMatterCategory
-	(LegalStage)(0),                 // 9: casework.v1.LegalStage
-	(OutcomeResult)(0),              // 10: casework.v1.OutcomeResult
-	(*EmploymentPlacement)(nil),     // 11: casework.v1.EmploymentPlacement
-	(*SchoolEnrollment)(nil),        // 12: casework.v1.SchoolEnrollment
-	(*ElderMedicalHelp)(nil),        // 13: casework.v1.ElderMedicalHelp
-	(*LegalAid)(nil),                // 14: casework.v1.LegalAid
-	(*CaseOutcome)(nil),             // 15: casework.v1.CaseOutcome
-	(*Case)(nil),                    // 16: casework.v1.Case
-	(*Note)(nil),                    // 17: casework.v1.Note
-	(*CaseHistoryEntry)(nil),        // 18: casework.v1.CaseHistoryEntry
-	(*CreateCaseRequest)(nil),       // 19: casework.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),          // 20: casework.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),        // 21: casework.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 22: casework.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),       // 23: casework.v1.UpdateCaseRequest
-	(*SubmitCaseRequest)(nil),       // 24: casework.v1.SubmitCaseRequest
-	(*AcceptCaseRequest)(nil),       // 25: casework.v1.AcceptCaseRequest
-	(*RejectCaseRequest)(nil),       // 26: casework.v1.RejectCaseRequest
-	(*AssignCaseRequest)(nil),       // 27: casework.v1.AssignCaseRequest
-	(*StartCaseRequest)(nil),        // 28: casework.v1.StartCaseRequest
-	(*ResolveCaseRequest)(nil),      // 29: casework.v1.ResolveCaseRequest
-	(*CloseCaseRequest)(nil),        // 30: casework.v1.CloseCaseRequest
-	(*ReopenCaseRequest)(nil),       // 31: casework.v1.ReopenCaseRequest
-	(*WithdrawCaseRequest)(nil),     // 32: casework.v1.WithdrawCaseRequest
-	(*CreateNoteRequest)(nil),       // 33: casework.v1.CreateNoteRequest
-	(*ListNotesRequest)(nil),        // 34: casework.v1.ListNotesRequest
-	(*ListNotesResponse)(nil),       // 35: casework.v1.ListNotesResponse
-	(*ListCaseHistoryRequest)(nil),  // 36: casework.v1.ListCaseHistoryRequest
-	(*ListCaseHistoryResponse)(nil), // 37: casework.v1.ListCaseHistoryResponse
-	(*date.Date)(nil),               // 38: google.type.Date
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 40: google.protobuf.FieldMask
+	(CaseType)(0),                    // 0: casework.v1.CaseType
+	(CaseStatus)(0),                  // 1: casework.v1.CaseStatus
+	(CasePriority)(0),                // 2: casework.v1.CasePriority
+	(PriorityReason)(0),              // 3: casework.v1.PriorityReason
+	(PlacementChannel)(0),            // 4: casework.v1.PlacementChannel
+	(SchoolStage)(0),                 // 5: casework.v1.SchoolStage
+	(EnrollmentPriorityBasis)(0),     // 6: casework.v1.EnrollmentPriorityBasis
+	(ElderNeed)(0),                   // 7: casework.v1.ElderNeed
+	(LegalMatterCategory)(0),         // 8: casework.v1.LegalMatterCategory
+	(LegalStage)(0),                  // 9: casework.v1.LegalStage
+	(OutcomeResult)(0),               // 10: casework.v1.OutcomeResult
+	(*EmploymentPlacement)(nil),      // 11: casework.v1.EmploymentPlacement
+	(*SchoolEnrollment)(nil),         // 12: casework.v1.SchoolEnrollment
+	(*ElderMedicalHelp)(nil),         // 13: casework.v1.ElderMedicalHelp
+	(*LegalAid)(nil),                 // 14: casework.v1.LegalAid
+	(*CaseOutcome)(nil),              // 15: casework.v1.CaseOutcome
+	(*Case)(nil),                     // 16: casework.v1.Case
+	(*Note)(nil),                     // 17: casework.v1.Note
+	(*CaseHistoryEntry)(nil),         // 18: casework.v1.CaseHistoryEntry
+	(*CreateCaseRequest)(nil),        // 19: casework.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),           // 20: casework.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),         // 21: casework.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),        // 22: casework.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),        // 23: casework.v1.UpdateCaseRequest
+	(*SubmitCaseRequest)(nil),        // 24: casework.v1.SubmitCaseRequest
+	(*AcceptCaseRequest)(nil),        // 25: casework.v1.AcceptCaseRequest
+	(*RejectCaseRequest)(nil),        // 26: casework.v1.RejectCaseRequest
+	(*AssignCaseRequest)(nil),        // 27: casework.v1.AssignCaseRequest
+	(*StartCaseRequest)(nil),         // 28: casework.v1.StartCaseRequest
+	(*ResolveCaseRequest)(nil),       // 29: casework.v1.ResolveCaseRequest
+	(*CloseCaseRequest)(nil),         // 30: casework.v1.CloseCaseRequest
+	(*ReopenCaseRequest)(nil),        // 31: casework.v1.ReopenCaseRequest
+	(*WithdrawCaseRequest)(nil),      // 32: casework.v1.WithdrawCaseRequest
+	(*CreateNoteRequest)(nil),        // 33: casework.v1.CreateNoteRequest
+	(*ListNotesRequest)(nil),         // 34: casework.v1.ListNotesRequest
+	(*ListNotesResponse)(nil),        // 35: casework.v1.ListNotesResponse
+	(*ListCaseHistoryRequest)(nil),   // 36: casework.v1.ListCaseHistoryRequest
+	(*ListCaseHistoryResponse)(nil),  // 37: casework.v1.ListCaseHistoryResponse
+	(*BatchCreateCasesRequest)(nil),  // 38: casework.v1.BatchCreateCasesRequest
+	(*BatchCreateCasesResponse)(nil), // 39: casework.v1.BatchCreateCasesResponse
+	(*BatchGetCasesRequest)(nil),     // 40: casework.v1.BatchGetCasesRequest
+	(*BatchGetCasesResponse)(nil),    // 41: casework.v1.BatchGetCasesResponse
+	(*date.Date)(nil),                // 42: google.type.Date
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 44: google.protobuf.FieldMask
 }
 var file_casework_v1_case_proto_depIdxs = []int32{
 	4,  // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
-	38, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
+	42, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
 	5,  // 2: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
 	6,  // 3: casework.v1.SchoolEnrollment.priority_basis:type_name -> casework.v1.EnrollmentPriorityBasis
 	7,  // 4: casework.v1.ElderMedicalHelp.need:type_name -> casework.v1.ElderNeed
@@ -2888,61 +3237,68 @@ var file_casework_v1_case_proto_depIdxs = []int32{
 	1,  // 13: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
 	2,  // 14: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
 	3,  // 15: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
-	39, // 16: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
+	43, // 16: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
 	15, // 17: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
-	39, // 18: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	39, // 19: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	39, // 20: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
-	39, // 21: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	39, // 22: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
-	39, // 23: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	43, // 18: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	43, // 19: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	43, // 20: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
+	43, // 21: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	43, // 22: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
+	43, // 23: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
 	1,  // 25: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
 	16, // 26: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
 	16, // 27: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
 	16, // 28: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
-	40, // 29: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 29: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 30: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
 	17, // 31: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
 	17, // 32: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
 	18, // 33: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
-	19, // 34: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
-	20, // 35: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
-	21, // 36: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
-	23, // 37: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
-	24, // 38: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
-	25, // 39: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
-	26, // 40: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
-	27, // 41: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
-	28, // 42: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
-	29, // 43: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
-	30, // 44: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
-	31, // 45: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
-	32, // 46: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
-	33, // 47: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
-	34, // 48: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
-	36, // 49: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
-	16, // 50: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
-	16, // 51: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
-	22, // 52: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
-	16, // 53: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
-	16, // 54: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
-	16, // 55: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
-	16, // 56: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
-	16, // 57: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
-	16, // 58: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
-	16, // 59: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
-	16, // 60: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
-	16, // 61: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
-	16, // 62: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
-	17, // 63: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
-	35, // 64: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
-	37, // 65: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
-	50, // [50:66] is the sub-list for method output_type
-	34, // [34:50] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	19, // 34: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
+	16, // 35: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
+	16, // 36: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
+	19, // 37: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
+	38, // 38: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
+	40, // 39: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
+	20, // 40: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
+	21, // 41: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
+	23, // 42: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
+	24, // 43: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
+	25, // 44: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
+	26, // 45: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
+	27, // 46: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
+	28, // 47: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
+	29, // 48: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
+	30, // 49: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
+	31, // 50: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
+	32, // 51: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
+	33, // 52: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
+	34, // 53: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
+	36, // 54: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
+	16, // 55: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
+	39, // 56: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
+	41, // 57: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
+	16, // 58: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
+	22, // 59: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
+	16, // 60: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
+	16, // 61: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
+	16, // 62: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
+	16, // 63: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
+	16, // 64: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
+	16, // 65: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
+	16, // 66: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
+	16, // 67: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
+	16, // 68: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
+	16, // 69: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
+	17, // 70: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
+	35, // 71: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
+	37, // 72: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
+	55, // [55:73] is the sub-list for method output_type
+	37, // [37:55] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_case_proto_init() }
@@ -2962,7 +3318,7 @@ func file_casework_v1_case_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_case_proto_rawDesc), len(file_casework_v1_case_proto_rawDesc)),
 			NumEnums:      11,
-			NumMessages:   27,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

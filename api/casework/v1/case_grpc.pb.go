@@ -19,22 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CaseService_CreateCase_FullMethodName      = "/casework.v1.CaseService/CreateCase"
-	CaseService_GetCase_FullMethodName         = "/casework.v1.CaseService/GetCase"
-	CaseService_ListCases_FullMethodName       = "/casework.v1.CaseService/ListCases"
-	CaseService_UpdateCase_FullMethodName      = "/casework.v1.CaseService/UpdateCase"
-	CaseService_SubmitCase_FullMethodName      = "/casework.v1.CaseService/SubmitCase"
-	CaseService_AcceptCase_FullMethodName      = "/casework.v1.CaseService/AcceptCase"
-	CaseService_RejectCase_FullMethodName      = "/casework.v1.CaseService/RejectCase"
-	CaseService_AssignCase_FullMethodName      = "/casework.v1.CaseService/AssignCase"
-	CaseService_StartCase_FullMethodName       = "/casework.v1.CaseService/StartCase"
-	CaseService_ResolveCase_FullMethodName     = "/casework.v1.CaseService/ResolveCase"
-	CaseService_CloseCase_FullMethodName       = "/casework.v1.CaseService/CloseCase"
-	CaseService_ReopenCase_FullMethodName      = "/casework.v1.CaseService/ReopenCase"
-	CaseService_WithdrawCase_FullMethodName    = "/casework.v1.CaseService/WithdrawCase"
-	CaseService_CreateNote_FullMethodName      = "/casework.v1.CaseService/CreateNote"
-	CaseService_ListNotes_FullMethodName       = "/casework.v1.CaseService/ListNotes"
-	CaseService_ListCaseHistory_FullMethodName = "/casework.v1.CaseService/ListCaseHistory"
+	CaseService_CreateCase_FullMethodName       = "/casework.v1.CaseService/CreateCase"
+	CaseService_BatchCreateCases_FullMethodName = "/casework.v1.CaseService/BatchCreateCases"
+	CaseService_BatchGetCases_FullMethodName    = "/casework.v1.CaseService/BatchGetCases"
+	CaseService_GetCase_FullMethodName          = "/casework.v1.CaseService/GetCase"
+	CaseService_ListCases_FullMethodName        = "/casework.v1.CaseService/ListCases"
+	CaseService_UpdateCase_FullMethodName       = "/casework.v1.CaseService/UpdateCase"
+	CaseService_SubmitCase_FullMethodName       = "/casework.v1.CaseService/SubmitCase"
+	CaseService_AcceptCase_FullMethodName       = "/casework.v1.CaseService/AcceptCase"
+	CaseService_RejectCase_FullMethodName       = "/casework.v1.CaseService/RejectCase"
+	CaseService_AssignCase_FullMethodName       = "/casework.v1.CaseService/AssignCase"
+	CaseService_StartCase_FullMethodName        = "/casework.v1.CaseService/StartCase"
+	CaseService_ResolveCase_FullMethodName      = "/casework.v1.CaseService/ResolveCase"
+	CaseService_CloseCase_FullMethodName        = "/casework.v1.CaseService/CloseCase"
+	CaseService_ReopenCase_FullMethodName       = "/casework.v1.CaseService/ReopenCase"
+	CaseService_WithdrawCase_FullMethodName     = "/casework.v1.CaseService/WithdrawCase"
+	CaseService_CreateNote_FullMethodName       = "/casework.v1.CaseService/CreateNote"
+	CaseService_ListNotes_FullMethodName        = "/casework.v1.CaseService/ListNotes"
+	CaseService_ListCaseHistory_FullMethodName  = "/casework.v1.CaseService/ListCaseHistory"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -49,6 +51,13 @@ type CaseServiceClient interface {
 	// Opens a case in DRAFT. Exactly one of the details must be set; it decides
 	// the case type, and the subject member must fit it.
 	CreateCase(ctx context.Context, in *CreateCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Opens up to 1000 cases at once, all or nothing (AIP-233): if any item is
+	// refused, none is created and the error names every refused item as
+	// `requests[i]...` in its BadRequest detail.
+	BatchCreateCases(ctx context.Context, in *BatchCreateCasesRequest, opts ...grpc.CallOption) (*BatchCreateCasesResponse, error)
+	// Reads up to 1000 cases by name, in the order asked (AIP-231). If any is
+	// missing or outside the caller's towns, the call fails NOT_FOUND.
+	BatchGetCases(ctx context.Context, in *BatchGetCasesRequest, opts ...grpc.CallOption) (*BatchGetCasesResponse, error)
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	// Updates the details and the subject while the case is open. A stale etag
@@ -92,6 +101,26 @@ func (c *caseServiceClient) CreateCase(ctx context.Context, in *CreateCaseReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Case)
 	err := c.cc.Invoke(ctx, CaseService_CreateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) BatchCreateCases(ctx context.Context, in *BatchCreateCasesRequest, opts ...grpc.CallOption) (*BatchCreateCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateCasesResponse)
+	err := c.cc.Invoke(ctx, CaseService_BatchCreateCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) BatchGetCases(ctx context.Context, in *BatchGetCasesRequest, opts ...grpc.CallOption) (*BatchGetCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetCasesResponse)
+	err := c.cc.Invoke(ctx, CaseService_BatchGetCases_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +289,13 @@ type CaseServiceServer interface {
 	// Opens a case in DRAFT. Exactly one of the details must be set; it decides
 	// the case type, and the subject member must fit it.
 	CreateCase(context.Context, *CreateCaseRequest) (*Case, error)
+	// Opens up to 1000 cases at once, all or nothing (AIP-233): if any item is
+	// refused, none is created and the error names every refused item as
+	// `requests[i]...` in its BadRequest detail.
+	BatchCreateCases(context.Context, *BatchCreateCasesRequest) (*BatchCreateCasesResponse, error)
+	// Reads up to 1000 cases by name, in the order asked (AIP-231). If any is
+	// missing or outside the caller's towns, the call fails NOT_FOUND.
+	BatchGetCases(context.Context, *BatchGetCasesRequest) (*BatchGetCasesResponse, error)
 	GetCase(context.Context, *GetCaseRequest) (*Case, error)
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	// Updates the details and the subject while the case is open. A stale etag
@@ -301,6 +337,12 @@ type UnimplementedCaseServiceServer struct{}
 
 func (UnimplementedCaseServiceServer) CreateCase(context.Context, *CreateCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateCase not implemented")
+}
+func (UnimplementedCaseServiceServer) BatchCreateCases(context.Context, *BatchCreateCasesRequest) (*BatchCreateCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateCases not implemented")
+}
+func (UnimplementedCaseServiceServer) BatchGetCases(context.Context, *BatchGetCasesRequest) (*BatchGetCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetCases not implemented")
 }
 func (UnimplementedCaseServiceServer) GetCase(context.Context, *GetCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCase not implemented")
@@ -382,6 +424,42 @@ func _CaseService_CreateCase_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CaseServiceServer).CreateCase(ctx, req.(*CreateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_BatchCreateCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).BatchCreateCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_BatchCreateCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).BatchCreateCases(ctx, req.(*BatchCreateCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_BatchGetCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).BatchGetCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_BatchGetCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).BatchGetCases(ctx, req.(*BatchGetCasesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -666,6 +744,14 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateCase",
 			Handler:    _CaseService_CreateCase_Handler,
+		},
+		{
+			MethodName: "BatchCreateCases",
+			Handler:    _CaseService_BatchCreateCases_Handler,
+		},
+		{
+			MethodName: "BatchGetCases",
+			Handler:    _CaseService_BatchGetCases_Handler,
 		},
 		{
 			MethodName: "GetCase",

@@ -747,8 +747,12 @@ func (x *Member) GetUpdateTime() *timestamppb.Timestamp {
 }
 
 type CreateHouseholdRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Household     *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Household *Household             `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -788,6 +792,13 @@ func (x *CreateHouseholdRequest) GetHousehold() *Household {
 		return x.Household
 	}
 	return nil
+}
+
+func (x *CreateHouseholdRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetHouseholdRequest struct {
@@ -1083,9 +1094,13 @@ func (x *DeleteHouseholdRequest) GetEtag() string {
 }
 
 type UndeleteHouseholdRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1130,6 +1145,13 @@ func (x *UndeleteHouseholdRequest) GetName() string {
 func (x *UndeleteHouseholdRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *UndeleteHouseholdRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1187,9 +1209,13 @@ func (x *LookupHouseholdRequest) GetView() View {
 }
 
 type CreateMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	Member        *Member                `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Member *Member                `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1236,6 +1262,13 @@ func (x *CreateMemberRequest) GetMember() *Member {
 		return x.Member
 	}
 	return nil
+}
+
+func (x *CreateMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetMemberRequest struct {
@@ -1509,6 +1542,195 @@ func (x *DeleteMemberRequest) GetEtag() string {
 	return ""
 }
 
+type BatchCreateHouseholdsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each item is a whole CreateHouseholdRequest; their own request_id must
+	// be empty (the batch has one).
+	Requests []*CreateHouseholdRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// AIP-155, for the batch as a whole.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHouseholdsRequest) Reset() {
+	*x = BatchCreateHouseholdsRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHouseholdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHouseholdsRequest) ProtoMessage() {}
+
+func (x *BatchCreateHouseholdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHouseholdsRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateHouseholdsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BatchCreateHouseholdsRequest) GetRequests() []*CreateHouseholdRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *BatchCreateHouseholdsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type BatchCreateHouseholdsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the requests, masked.
+	Households    []*Household `protobuf:"bytes,1,rep,name=households,proto3" json:"households,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHouseholdsResponse) Reset() {
+	*x = BatchCreateHouseholdsResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHouseholdsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHouseholdsResponse) ProtoMessage() {}
+
+func (x *BatchCreateHouseholdsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHouseholdsResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateHouseholdsResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *BatchCreateHouseholdsResponse) GetHouseholds() []*Household {
+	if x != nil {
+		return x.Households
+	}
+	return nil
+}
+
+type BatchGetHouseholdsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetHouseholdsRequest) Reset() {
+	*x = BatchGetHouseholdsRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetHouseholdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetHouseholdsRequest) ProtoMessage() {}
+
+func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetHouseholdsRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetHouseholdsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BatchGetHouseholdsRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type BatchGetHouseholdsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the names, masked.
+	Households    []*Household `protobuf:"bytes,1,rep,name=households,proto3" json:"households,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetHouseholdsResponse) Reset() {
+	*x = BatchGetHouseholdsResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetHouseholdsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetHouseholdsResponse) ProtoMessage() {}
+
+func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetHouseholdsResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetHouseholdsResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BatchGetHouseholdsResponse) GetHouseholds() []*Household {
+	if x != nil {
+		return x.Households
+	}
+	return nil
+}
+
 var File_casework_v1_household_proto protoreflect.FileDescriptor
 
 const file_casework_v1_household_proto_rawDesc = "" +
@@ -1558,10 +1780,12 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime:\\\xeaAY\n" +
-	"\x1dcasework.fengdu.gov.cn/Member\x12'households/{household}/members/{member}*\amembers2\x06member\"Z\n" +
+	"\x1dcasework.fengdu.gov.cn/Member\x12'households/{household}/members/{member}*\amembers2\x06member\"\x96\x01\n" +
 	"\x16CreateHouseholdRequest\x12@\n" +
 	"\thousehold\x18\x01 \x01(\v2\x16.casework.v1.HouseholdB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\"\x85\x01\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x85\x01\n" +
 	"\x13GetHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x04name\x12/\n" +
@@ -1587,19 +1811,23 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x16DeleteHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"m\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xa9\x01\n" +
 	"\x18UndeleteHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"l\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"l\n" +
 	"\x16LookupHouseholdRequest\x12!\n" +
 	"\tid_number\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12/\n" +
-	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x91\x01\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xcd\x01\n" +
 	"\x13CreateMemberRequest\x12A\n" +
 	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x06parent\x127\n" +
 	"\x06member\x18\x02 \x01(\v2\x13.casework.v1.MemberB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\"\x7f\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x7f\n" +
 	"\x10GetMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12/\n" +
@@ -1622,7 +1850,22 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x13DeleteMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag*<\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xac\x01\n" +
+	"\x1cBatchCreateHouseholdsRequest\x12P\n" +
+	"\brequests\x18\x01 \x03(\v2#.casework.v1.CreateHouseholdRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"W\n" +
+	"\x1dBatchCreateHouseholdsResponse\x126\n" +
+	"\n" +
+	"households\x18\x01 \x03(\v2\x16.casework.v1.HouseholdR\n" +
+	"households\"g\n" +
+	"\x19BatchGetHouseholdsRequest\x12J\n" +
+	"\x05names\x18\x01 \x03(\tB4\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/Household\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\x05names\"T\n" +
+	"\x1aBatchGetHouseholdsResponse\x126\n" +
+	"\n" +
+	"households\x18\x01 \x03(\v2\x16.casework.v1.HouseholdR\n" +
+	"households*<\n" +
 	"\x04View\x12\x14\n" +
 	"\x10VIEW_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vVIEW_MASKED\x10\x01\x12\r\n" +
@@ -1661,7 +1904,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0eRELATION_CHILD\x10\x02\x12\x13\n" +
 	"\x0fRELATION_FATHER\x10\x03\x12\x13\n" +
 	"\x0fRELATION_MOTHER\x10\x04\x12\x12\n" +
-	"\x0eRELATION_OTHER\x10\x052\x9b\f\n" +
+	"\x0eRELATION_OTHER\x10\x052\xbc\x0e\n" +
 	"\x10HouseholdService\x12}\n" +
 	"\x0fCreateHousehold\x12#.casework.v1.CreateHouseholdRequest\x1a\x16.casework.v1.Household\"-\xdaA\thousehold\x82\xd3\xe4\x93\x02\x1b:\thousehold\"\x0e/v1/households\x12p\n" +
 	"\fGetHousehold\x12 .casework.v1.GetHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=households/*}\x12t\n" +
@@ -1669,7 +1912,9 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fUpdateHousehold\x12#.casework.v1.UpdateHouseholdRequest\x1a\x16.casework.v1.Household\"L\xdaA\x15household,update_mask\x82\xd3\xe4\x93\x02.:\thousehold2!/v1/{household.name=households/*}\x12v\n" +
 	"\x0fDeleteHousehold\x12#.casework.v1.DeleteHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19*\x17/v1/{name=households/*}\x12\x7f\n" +
 	"\x11UndeleteHousehold\x12%.casework.v1.UndeleteHouseholdRequest\x1a\x16.casework.v1.Household\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=households/*}:undelete\x12p\n" +
-	"\x0fLookupHousehold\x12#.casework.v1.LookupHouseholdRequest\x1a\x16.casework.v1.Household\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/households:lookup\x12\x88\x01\n" +
+	"\x0fLookupHousehold\x12#.casework.v1.LookupHouseholdRequest\x1a\x16.casework.v1.Household\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/households:lookup\x12\x95\x01\n" +
+	"\x15BatchCreateHouseholds\x12).casework.v1.BatchCreateHouseholdsRequest\x1a*.casework.v1.BatchCreateHouseholdsResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/households:batchCreate\x12\x86\x01\n" +
+	"\x12BatchGetHouseholds\x12&.casework.v1.BatchGetHouseholdsRequest\x1a'.casework.v1.BatchGetHouseholdsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/households:batchGet\x12\x88\x01\n" +
 	"\fCreateMember\x12 .casework.v1.CreateMemberRequest\x1a\x13.casework.v1.Member\"A\xdaA\rparent,member\x82\xd3\xe4\x93\x02+:\x06member\"!/v1/{parent=households/*}/members\x12q\n" +
 	"\tGetMember\x12\x1d.casework.v1.GetMemberRequest\x1a\x13.casework.v1.Member\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=households/*/members/*}\x12\x84\x01\n" +
 	"\vListMembers\x12\x1f.casework.v1.ListMembersRequest\x1a .casework.v1.ListMembersResponse\"2\xdaA\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=households/*}/members\x12\x94\x01\n" +
@@ -1689,35 +1934,39 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_casework_v1_household_proto_goTypes = []any{
-	(View)(0),                        // 0: casework.v1.View
-	(HouseholdCategory)(0),           // 1: casework.v1.HouseholdCategory
-	(PostType)(0),                    // 2: casework.v1.PostType
-	(ServiceBranch)(0),               // 3: casework.v1.ServiceBranch
-	(RankCategory)(0),                // 4: casework.v1.RankCategory
-	(Relation)(0),                    // 5: casework.v1.Relation
-	(*Servicemember)(nil),            // 6: casework.v1.Servicemember
-	(*Household)(nil),                // 7: casework.v1.Household
-	(*Member)(nil),                   // 8: casework.v1.Member
-	(*CreateHouseholdRequest)(nil),   // 9: casework.v1.CreateHouseholdRequest
-	(*GetHouseholdRequest)(nil),      // 10: casework.v1.GetHouseholdRequest
-	(*ListHouseholdsRequest)(nil),    // 11: casework.v1.ListHouseholdsRequest
-	(*ListHouseholdsResponse)(nil),   // 12: casework.v1.ListHouseholdsResponse
-	(*UpdateHouseholdRequest)(nil),   // 13: casework.v1.UpdateHouseholdRequest
-	(*DeleteHouseholdRequest)(nil),   // 14: casework.v1.DeleteHouseholdRequest
-	(*UndeleteHouseholdRequest)(nil), // 15: casework.v1.UndeleteHouseholdRequest
-	(*LookupHouseholdRequest)(nil),   // 16: casework.v1.LookupHouseholdRequest
-	(*CreateMemberRequest)(nil),      // 17: casework.v1.CreateMemberRequest
-	(*GetMemberRequest)(nil),         // 18: casework.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),       // 19: casework.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),      // 20: casework.v1.ListMembersResponse
-	(*UpdateMemberRequest)(nil),      // 21: casework.v1.UpdateMemberRequest
-	(*DeleteMemberRequest)(nil),      // 22: casework.v1.DeleteMemberRequest
-	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
-	(*date.Date)(nil),                // 24: google.type.Date
-	(*fieldmaskpb.FieldMask)(nil),    // 25: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),            // 26: google.protobuf.Empty
+	(View)(0),                             // 0: casework.v1.View
+	(HouseholdCategory)(0),                // 1: casework.v1.HouseholdCategory
+	(PostType)(0),                         // 2: casework.v1.PostType
+	(ServiceBranch)(0),                    // 3: casework.v1.ServiceBranch
+	(RankCategory)(0),                     // 4: casework.v1.RankCategory
+	(Relation)(0),                         // 5: casework.v1.Relation
+	(*Servicemember)(nil),                 // 6: casework.v1.Servicemember
+	(*Household)(nil),                     // 7: casework.v1.Household
+	(*Member)(nil),                        // 8: casework.v1.Member
+	(*CreateHouseholdRequest)(nil),        // 9: casework.v1.CreateHouseholdRequest
+	(*GetHouseholdRequest)(nil),           // 10: casework.v1.GetHouseholdRequest
+	(*ListHouseholdsRequest)(nil),         // 11: casework.v1.ListHouseholdsRequest
+	(*ListHouseholdsResponse)(nil),        // 12: casework.v1.ListHouseholdsResponse
+	(*UpdateHouseholdRequest)(nil),        // 13: casework.v1.UpdateHouseholdRequest
+	(*DeleteHouseholdRequest)(nil),        // 14: casework.v1.DeleteHouseholdRequest
+	(*UndeleteHouseholdRequest)(nil),      // 15: casework.v1.UndeleteHouseholdRequest
+	(*LookupHouseholdRequest)(nil),        // 16: casework.v1.LookupHouseholdRequest
+	(*CreateMemberRequest)(nil),           // 17: casework.v1.CreateMemberRequest
+	(*GetMemberRequest)(nil),              // 18: casework.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),            // 19: casework.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),           // 20: casework.v1.ListMembersResponse
+	(*UpdateMemberRequest)(nil),           // 21: casework.v1.UpdateMemberRequest
+	(*DeleteMemberRequest)(nil),           // 22: casework.v1.DeleteMemberRequest
+	(*BatchCreateHouseholdsRequest)(nil),  // 23: casework.v1.BatchCreateHouseholdsRequest
+	(*BatchCreateHouseholdsResponse)(nil), // 24: casework.v1.BatchCreateHouseholdsResponse
+	(*BatchGetHouseholdsRequest)(nil),     // 25: casework.v1.BatchGetHouseholdsRequest
+	(*BatchGetHouseholdsResponse)(nil),    // 26: casework.v1.BatchGetHouseholdsResponse
+	(*timestamppb.Timestamp)(nil),         // 27: google.protobuf.Timestamp
+	(*date.Date)(nil),                     // 28: google.type.Date
+	(*fieldmaskpb.FieldMask)(nil),         // 29: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                 // 30: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
 	3,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
@@ -1725,53 +1974,60 @@ var file_casework_v1_household_proto_depIdxs = []int32{
 	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
 	6,  // 3: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
 	1,  // 4: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	23, // 5: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	23, // 6: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	23, // 7: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	27, // 5: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	27, // 6: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	27, // 7: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
 	5,  // 8: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	24, // 9: casework.v1.Member.birth_date:type_name -> google.type.Date
-	23, // 10: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	23, // 11: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	28, // 9: casework.v1.Member.birth_date:type_name -> google.type.Date
+	27, // 10: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	27, // 11: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 12: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
 	0,  // 13: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
 	7,  // 14: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
 	7,  // 15: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	25, // 16: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 16: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 17: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
 	8,  // 18: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
 	0,  // 19: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
 	8,  // 20: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
 	8,  // 21: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	25, // 22: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 23: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	10, // 24: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	11, // 25: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	13, // 26: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	14, // 27: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	15, // 28: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	16, // 29: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	17, // 30: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	18, // 31: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	19, // 32: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	21, // 33: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	22, // 34: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	7,  // 35: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	7,  // 36: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	12, // 37: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	7,  // 38: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	7,  // 39: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	7,  // 40: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	7,  // 41: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	8,  // 42: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	8,  // 43: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	20, // 44: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	8,  // 45: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	26, // 46: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	29, // 22: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 23: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
+	7,  // 24: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
+	7,  // 25: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
+	9,  // 26: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	10, // 27: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	11, // 28: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	13, // 29: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	14, // 30: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	15, // 31: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	16, // 32: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	23, // 33: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
+	25, // 34: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
+	17, // 35: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	18, // 36: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	19, // 37: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	21, // 38: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	22, // 39: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	7,  // 40: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	7,  // 41: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	12, // 42: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	7,  // 43: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	7,  // 44: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	7,  // 45: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	7,  // 46: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	24, // 47: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	26, // 48: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	8,  // 49: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	8,  // 50: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	20, // 51: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	8,  // 52: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	30, // 53: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	40, // [40:54] is the sub-list for method output_type
+	26, // [26:40] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }
@@ -1785,7 +2041,7 @@ func file_casework_v1_household_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

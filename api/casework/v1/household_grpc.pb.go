@@ -20,18 +20,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HouseholdService_CreateHousehold_FullMethodName   = "/casework.v1.HouseholdService/CreateHousehold"
-	HouseholdService_GetHousehold_FullMethodName      = "/casework.v1.HouseholdService/GetHousehold"
-	HouseholdService_ListHouseholds_FullMethodName    = "/casework.v1.HouseholdService/ListHouseholds"
-	HouseholdService_UpdateHousehold_FullMethodName   = "/casework.v1.HouseholdService/UpdateHousehold"
-	HouseholdService_DeleteHousehold_FullMethodName   = "/casework.v1.HouseholdService/DeleteHousehold"
-	HouseholdService_UndeleteHousehold_FullMethodName = "/casework.v1.HouseholdService/UndeleteHousehold"
-	HouseholdService_LookupHousehold_FullMethodName   = "/casework.v1.HouseholdService/LookupHousehold"
-	HouseholdService_CreateMember_FullMethodName      = "/casework.v1.HouseholdService/CreateMember"
-	HouseholdService_GetMember_FullMethodName         = "/casework.v1.HouseholdService/GetMember"
-	HouseholdService_ListMembers_FullMethodName       = "/casework.v1.HouseholdService/ListMembers"
-	HouseholdService_UpdateMember_FullMethodName      = "/casework.v1.HouseholdService/UpdateMember"
-	HouseholdService_DeleteMember_FullMethodName      = "/casework.v1.HouseholdService/DeleteMember"
+	HouseholdService_CreateHousehold_FullMethodName       = "/casework.v1.HouseholdService/CreateHousehold"
+	HouseholdService_GetHousehold_FullMethodName          = "/casework.v1.HouseholdService/GetHousehold"
+	HouseholdService_ListHouseholds_FullMethodName        = "/casework.v1.HouseholdService/ListHouseholds"
+	HouseholdService_UpdateHousehold_FullMethodName       = "/casework.v1.HouseholdService/UpdateHousehold"
+	HouseholdService_DeleteHousehold_FullMethodName       = "/casework.v1.HouseholdService/DeleteHousehold"
+	HouseholdService_UndeleteHousehold_FullMethodName     = "/casework.v1.HouseholdService/UndeleteHousehold"
+	HouseholdService_LookupHousehold_FullMethodName       = "/casework.v1.HouseholdService/LookupHousehold"
+	HouseholdService_BatchCreateHouseholds_FullMethodName = "/casework.v1.HouseholdService/BatchCreateHouseholds"
+	HouseholdService_BatchGetHouseholds_FullMethodName    = "/casework.v1.HouseholdService/BatchGetHouseholds"
+	HouseholdService_CreateMember_FullMethodName          = "/casework.v1.HouseholdService/CreateMember"
+	HouseholdService_GetMember_FullMethodName             = "/casework.v1.HouseholdService/GetMember"
+	HouseholdService_ListMembers_FullMethodName           = "/casework.v1.HouseholdService/ListMembers"
+	HouseholdService_UpdateMember_FullMethodName          = "/casework.v1.HouseholdService/UpdateMember"
+	HouseholdService_DeleteMember_FullMethodName          = "/casework.v1.HouseholdService/DeleteMember"
 )
 
 // HouseholdServiceClient is the client API for HouseholdService service.
@@ -58,6 +60,13 @@ type HouseholdServiceClient interface {
 	// servicemember's or a member's. The ID number travels in the body so that
 	// it never appears in a URL or an access log.
 	LookupHousehold(ctx context.Context, in *LookupHouseholdRequest, opts ...grpc.CallOption) (*Household, error)
+	// Creates up to 1000 households at once, all or nothing (AIP-233): if any
+	// item is refused, none is created and the error names every refused item
+	// as `requests[i]...` in its BadRequest detail.
+	BatchCreateHouseholds(ctx context.Context, in *BatchCreateHouseholdsRequest, opts ...grpc.CallOption) (*BatchCreateHouseholdsResponse, error)
+	// Reads up to 1000 households by name, in the order asked (AIP-231). If
+	// any is missing or outside the caller's towns, the call fails NOT_FOUND.
+	BatchGetHouseholds(ctx context.Context, in *BatchGetHouseholdsRequest, opts ...grpc.CallOption) (*BatchGetHouseholdsResponse, error)
 	CreateMember(ctx context.Context, in *CreateMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	GetMember(ctx context.Context, in *GetMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
@@ -145,6 +154,26 @@ func (c *householdServiceClient) LookupHousehold(ctx context.Context, in *Lookup
 	return out, nil
 }
 
+func (c *householdServiceClient) BatchCreateHouseholds(ctx context.Context, in *BatchCreateHouseholdsRequest, opts ...grpc.CallOption) (*BatchCreateHouseholdsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateHouseholdsResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_BatchCreateHouseholds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) BatchGetHouseholds(ctx context.Context, in *BatchGetHouseholdsRequest, opts ...grpc.CallOption) (*BatchGetHouseholdsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetHouseholdsResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_BatchGetHouseholds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *householdServiceClient) CreateMember(ctx context.Context, in *CreateMemberRequest, opts ...grpc.CallOption) (*Member, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
@@ -219,6 +248,13 @@ type HouseholdServiceServer interface {
 	// servicemember's or a member's. The ID number travels in the body so that
 	// it never appears in a URL or an access log.
 	LookupHousehold(context.Context, *LookupHouseholdRequest) (*Household, error)
+	// Creates up to 1000 households at once, all or nothing (AIP-233): if any
+	// item is refused, none is created and the error names every refused item
+	// as `requests[i]...` in its BadRequest detail.
+	BatchCreateHouseholds(context.Context, *BatchCreateHouseholdsRequest) (*BatchCreateHouseholdsResponse, error)
+	// Reads up to 1000 households by name, in the order asked (AIP-231). If
+	// any is missing or outside the caller's towns, the call fails NOT_FOUND.
+	BatchGetHouseholds(context.Context, *BatchGetHouseholdsRequest) (*BatchGetHouseholdsResponse, error)
 	CreateMember(context.Context, *CreateMemberRequest) (*Member, error)
 	GetMember(context.Context, *GetMemberRequest) (*Member, error)
 	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
@@ -256,6 +292,12 @@ func (UnimplementedHouseholdServiceServer) UndeleteHousehold(context.Context, *U
 }
 func (UnimplementedHouseholdServiceServer) LookupHousehold(context.Context, *LookupHouseholdRequest) (*Household, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupHousehold not implemented")
+}
+func (UnimplementedHouseholdServiceServer) BatchCreateHouseholds(context.Context, *BatchCreateHouseholdsRequest) (*BatchCreateHouseholdsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateHouseholds not implemented")
+}
+func (UnimplementedHouseholdServiceServer) BatchGetHouseholds(context.Context, *BatchGetHouseholdsRequest) (*BatchGetHouseholdsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetHouseholds not implemented")
 }
 func (UnimplementedHouseholdServiceServer) CreateMember(context.Context, *CreateMemberRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateMember not implemented")
@@ -419,6 +461,42 @@ func _HouseholdService_LookupHousehold_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HouseholdService_BatchCreateHouseholds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateHouseholdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).BatchCreateHouseholds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_BatchCreateHouseholds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).BatchCreateHouseholds(ctx, req.(*BatchCreateHouseholdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_BatchGetHouseholds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetHouseholdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).BatchGetHouseholds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_BatchGetHouseholds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).BatchGetHouseholds(ctx, req.(*BatchGetHouseholdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HouseholdService_CreateMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateMemberRequest)
 	if err := dec(in); err != nil {
@@ -543,6 +621,14 @@ var HouseholdService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupHousehold",
 			Handler:    _HouseholdService_LookupHousehold_Handler,
+		},
+		{
+			MethodName: "BatchCreateHouseholds",
+			Handler:    _HouseholdService_BatchCreateHouseholds_Handler,
+		},
+		{
+			MethodName: "BatchGetHouseholds",
+			Handler:    _HouseholdService_BatchGetHouseholds_Handler,
 		},
 		{
 			MethodName: "CreateMember",
