@@ -55,6 +55,10 @@ var scenarios = []scenario{
 	{"security_sensitive", testSensitiveFields},
 	{"security_audit", testAudit},
 	{"security_abuse", testAbuse},
+	{"feed", testFeed},
+	{"feed_resume", testFeedResume},
+	{"idempotency", testIdempotency},
+	{"batch", testBatch},
 }
 
 var dialects = []struct {

@@ -183,12 +183,13 @@ func (e *env) checkLeaks(t *testing.T) {
 
 // sealedColumns are the columns that hold ID and phone numbers, sealed.
 var sealedColumns = map[string][]string{
-	"households": {"servicemember_id_number", "phone"},
-	"members":    {"id_number", "phone"},
+	"households":  {"servicemember_id_number", "phone"},
+	"members":     {"id_number", "phone"},
+	"request_ids": {"response"},
 }
 
 // rawTables are read whole by checkAtRest.
-var rawTables = []string{"households", "members", "cases", "case_history", "case_notes", "audit_log", "api_keys"}
+var rawTables = []string{"households", "members", "cases", "case_history", "case_notes", "audit_log", "api_keys", "events", "request_ids"}
 
 // checkAtRest reads every raw table and fails if any cell holds a number
 // the scenario used, in plaintext, or if a sealed column holds anything but

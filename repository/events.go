@@ -93,13 +93,18 @@ type EventQuery struct {
 
 // ListEvents returns events after q.After in position order, and the
 // position to ask after next: the last one examined, which filtered-out
-// events advance too.
+// events advance too. After 0 starts at the oldest event kept; a later
+// position that retention removed is ErrEventsPruned.
 func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]EventRecord, int64, error) {
 	var head eventHead
 	if err := s.conn(ctx).Take(&head, 1).Error; err != nil {
 		return nil, q.After, err
 	}
-	if q.After < head.PrunedThrough {
+	switch {
+	case q.After == 0:
+		// From the start: the oldest event retention kept.
+		q.After = head.PrunedThrough
+	case q.After < head.PrunedThrough:
 		return nil, q.After, ErrEventsPruned
 	}
 	limit := q.Limit

@@ -196,3 +196,13 @@ var allStatuses = []domain.Status{
 	domain.StatusDraft, domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress,
 	domain.StatusResolved, domain.StatusClosed, domain.StatusRejected, domain.StatusWithdrawn,
 }
+
+// GetHouseholds reads the live households with these ids that are in the
+// caller's towns, in one query; the caller sees which are missing.
+func (s *Store) GetHouseholds(ctx context.Context, ids []string) ([]Household, error) {
+	var rows []Household
+	if err := s.households(ctx).Where("households.id IN ? AND households.delete_time IS NULL", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return rows, s.openRows(rows)
+}

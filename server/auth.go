@@ -25,7 +25,6 @@ import (
 	"github.com/fengdu-county/casework/policy"
 	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/service"
 )
 
 // AuthStore is what authentication needs from storage: the stored API keys,
@@ -79,8 +78,7 @@ func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor
 		}
 		ctx, err := a.admit(ss.Context(), info.FullMethod, nil, trustForwarded)
 		if err != nil {
-			// Streams do not pass the unary ErrorInterceptor.
-			return service.ToStatus(err)
+			return err
 		}
 		return handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
 	}

@@ -29,6 +29,19 @@ func recoverer(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// streamRecoverer is recoverer for streaming calls.
+func streamRecoverer(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ss.Context(), "panic in handler", "method", info.FullMethod, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
 // callInfo is what the access log may say about a call beyond its method
 // and code. accessLog runs before authentication, so it hands this down in
 // the context for the authenticator to fill in.
@@ -91,7 +104,11 @@ func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 // serverOptions returns the interceptor chains of a server. Order matters:
 // the recoverer and access log see everything, errors are mapped before the
 // log reads their code, and nothing is validated for a caller not yet let in.
-func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator, trustForwarded bool) []grpc.ServerOption {
+func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
+	requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
+	if requestTTL <= 0 {
+		requestTTL = 24 * time.Hour
+	}
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(
 			recoverer(log),
@@ -100,7 +117,13 @@ func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Dur
 			service.ErrorInterceptor(log),
 			auth.unary(trustForwarded),
 			validate(v),
+			// Last: only a valid request by a known caller is recorded.
+			service.Idempotency(requests, requestTTL),
 		),
-		grpc.ChainStreamInterceptor(auth.stream(trustForwarded)),
+		grpc.ChainStreamInterceptor(
+			streamRecoverer(log),
+			service.StreamErrorInterceptor(log),
+			auth.stream(trustForwarded),
+		),
 	}
 }

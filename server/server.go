@@ -66,6 +66,14 @@ type Config struct {
 	// limit), with bursts of up to RateBurst (0: one second's worth).
 	RateLimit float64
 	RateBurst int
+
+	// EventRetention is how long change-feed events are kept (0: forever).
+	EventRetention time.Duration
+	// RequestIDTTL is how long an AIP-155 request id's answer is kept
+	// (0: 24 hours).
+	RequestIDTTL time.Duration
+	// WatchPoll is how often a caught-up WatchEvents looks for new events.
+	WatchPoll time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -74,7 +82,11 @@ type Store interface {
 	service.CaseStore
 	service.APIKeyStore
 	service.AuditStore
+	service.EventStore
+	service.RequestStore
 	AuthStore
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+	PruneRequests(ctx context.Context) (int64, error)
 	Ping(ctx context.Context) error
 }
 
@@ -93,6 +105,7 @@ type Server struct {
 	grpcLis     net.Listener
 	httpLis     net.Listener
 	gwClient    *grpc.ClientConn
+	events      *service.Events
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -134,17 +147,19 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	cases := service.NewCases(store, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
+	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
 	// Both gRPC servers come from here, so the gateway's path cannot drift
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, trustForwarded),
+		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, store, cfg.RequestIDTTL, trustForwarded),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
+		pb.RegisterEventServiceServer(g, s.events)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -266,6 +281,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterAuditServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterEventServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 
@@ -397,10 +415,12 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { s.maintain(ctx); return nil })
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	g.Go(func() error {
 		<-ctx.Done()
 		s.health.Shutdown()
+		s.events.Stop()
 		shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		_ = s.http.Shutdown(shutdown)
@@ -416,6 +436,33 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// maintain prunes, every few minutes, change-feed events older than the
+// retention and request ids past their time. Every server does it; the
+// deletes are idempotent, so several servers doing it at once is harmless.
+func (s *Server) maintain(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		if s.cfg.EventRetention > 0 {
+			if n, err := s.store.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.EventRetention)); err != nil && ctx.Err() == nil {
+				s.log.Error("pruning events", "error_type", fmt.Sprintf("%T", err))
+			} else if n > 0 {
+				s.log.Info("pruned events", "count", n)
+			}
+		}
+		if n, err := s.store.PruneRequests(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("pruning request ids", "error_type", fmt.Sprintf("%T", err))
+		} else if n > 0 {
+			s.log.Info("pruned request ids", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 var _ Store = (*repository.Store)(nil)

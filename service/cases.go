@@ -20,6 +20,8 @@ type CaseStore interface {
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	CreateCase(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error
 	GetCase(ctx context.Context, id string) (*repository.Case, error)
+	GetCases(ctx context.Context, ids []string) ([]repository.Case, error)
+	Transactor
 	ListCases(ctx context.Context, q repository.CaseQuery) ([]repository.Case, *repository.Cursor, error)
 	MutateCase(ctx context.Context, id, etag string, fn func(*repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
 	CreateNote(ctx context.Context, n *repository.Note) error

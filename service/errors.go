@@ -48,7 +48,26 @@ func ToStatus(err error) error {
 				Type: p.Type, Subject: p.Subject, Description: p.Description,
 			}}})
 	}
+	var batch *batchError
+	if errors.As(err, &batch) {
+		return batchStatus(batch)
+	}
+	var ahead *positionAheadError
+	if errors.As(err, &ahead) {
+		return withDetails(status.New(codes.OutOfRange, err.Error()),
+			&errdetails.ErrorInfo{Reason: "POSITION_AHEAD", Domain: errorDomain})
+	}
 	switch {
+	case errors.Is(err, repository.ErrEventsPruned):
+		return withDetails(status.New(codes.FailedPrecondition,
+			"events after this position have been removed by retention; resynchronise: read the resources again, then follow the feed from its head position"),
+			&errdetails.ErrorInfo{Reason: "EVENTS_PRUNED", Domain: errorDomain})
+	case errors.Is(err, errFeedNeedsCountyWide):
+		return withDetails(status.New(codes.PermissionDenied, err.Error()),
+			&errdetails.ErrorInfo{Reason: "FEED_NEEDS_COUNTY_WIDE", Domain: errorDomain})
+	case errors.Is(err, errWatchStopping):
+		return withDetails(status.New(codes.Unavailable, err.Error()),
+			&errdetails.ErrorInfo{Reason: "SERVER_STOPPING", Domain: errorDomain})
 	case errors.Is(err, repository.ErrOutOfScope):
 		return withDetails(status.New(codes.PermissionDenied, "the resource would be outside your towns"),
 			&errdetails.ErrorInfo{Reason: "OUT_OF_SCOPE", Domain: errorDomain})
@@ -61,6 +80,9 @@ func ToStatus(err error) error {
 	case errors.Is(err, repository.ErrEtagMismatch):
 		return withDetails(status.New(codes.Aborted, "the etag does not match the stored resource; read it again and retry"),
 			&errdetails.ErrorInfo{Reason: "ETAG_MISMATCH", Domain: errorDomain})
+	case errors.Is(err, errRequestIDReused):
+		return withDetails(status.New(codes.AlreadyExists, err.Error()),
+			&errdetails.ErrorInfo{Reason: "REQUEST_ID_REUSED", Domain: errorDomain})
 	case errors.Is(err, repository.ErrAlreadyExists):
 		return withDetails(status.New(codes.AlreadyExists, err.Error()),
 			&errdetails.ErrorInfo{Reason: "ALREADY_EXISTS", Domain: errorDomain})
@@ -116,5 +138,20 @@ func ErrorInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 			log.ErrorContext(ctx, "internal error", "method", info.FullMethod, "error_type", errorType(err))
 		}
 		return nil, mapped
+	}
+}
+
+// StreamErrorInterceptor is ErrorInterceptor for streaming calls.
+func StreamErrorInterceptor(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		err := handler(srv, ss)
+		if err == nil {
+			return nil
+		}
+		mapped := ToStatus(err)
+		if status.Code(mapped) == codes.Internal {
+			log.ErrorContext(ss.Context(), "internal error", "method", info.FullMethod, "error_type", errorType(err))
+		}
+		return mapped
 	}
 }

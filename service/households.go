@@ -26,7 +26,9 @@ type HouseholdStore interface {
 	DeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	UndeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	LookupHousehold(ctx context.Context, idNumber string) (*repository.Household, error)
+	GetHouseholds(ctx context.Context, ids []string) ([]repository.Household, error)
 	Auditor
+	Transactor
 	CreateMember(ctx context.Context, m *repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)

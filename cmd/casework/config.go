@@ -40,6 +40,8 @@ type settings struct {
 	TLSClientCA    string
 	RateLimit      float64
 	RateBurst      int
+	EventRetention time.Duration
+	RequestIDTTL   time.Duration
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -69,6 +71,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"PEM CA bundle: gRPC clients may authenticate with a certificate it signed, whose common name is an API key's account")
 	float(fs, &s.RateLimit, "rate-limit", "CASEWORK_RATE_LIMIT", 50, "requests per second allowed to each principal; 0 disables")
 	integer(fs, &s.RateBurst, "rate-burst", "CASEWORK_RATE_BURST", 100, "burst allowed above --rate-limit")
+	duration(fs, &s.EventRetention, "event-retention", "CASEWORK_EVENT_RETENTION", 30*24*time.Hour,
+		"how long change-feed events are kept; a client asking for an older position must resynchronise. 0 keeps them forever")
+	duration(fs, &s.RequestIDTTL, "request-id-ttl", "CASEWORK_REQUEST_ID_TTL", 24*time.Hour,
+		"how long the answer to a request id is kept for retries")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,

@@ -109,6 +109,8 @@ func serveCmd() *cobra.Command {
 				TLSClientCAFile: s.TLSClientCA,
 				RateLimit:       s.RateLimit,
 				RateBurst:       s.RateBurst,
+				EventRetention:  s.EventRetention,
+				RequestIDTTL:    s.RequestIDTTL,
 			}, store, log)
 			if err != nil {
 				return err

@@ -1,0 +1,178 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// EventStore is what the change feed needs from storage.
+type EventStore interface {
+	ListEvents(ctx context.Context, q repository.EventQuery) ([]repository.EventRecord, int64, error)
+	EventHead(ctx context.Context) (int64, error)
+}
+
+// Events implements pb.EventServiceServer.
+type Events struct {
+	pb.UnimplementedEventServiceServer
+	base
+	store EventStore
+	poll  time.Duration
+	// stopping ends every watch, so a server can stop without waiting for
+	// clients that would follow it forever.
+	stopping chan struct{}
+}
+
+// WatchStartHeader is the response header of WatchEvents naming the
+// position the watch starts after.
+const WatchStartHeader = "watch-start-after"
+
+// watchBatch is how many events a watch reads per query.
+const watchBatch = 500
+
+// NewEvents builds the event service. A watch that has caught up looks for
+// new events every poll: writers may be other servers, so the database,
+// not this process, is the one place that knows.
+func NewEvents(store EventStore, v protovalidate.Validator, poll time.Duration, o Options) *Events {
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	return &Events{base: newBase(v, o), store: store, poll: poll, stopping: make(chan struct{})}
+}
+
+// Stop ends every watch with UNAVAILABLE, telling clients to resume
+// elsewhere from their last position.
+func (s *Events) Stop() {
+	select {
+	case <-s.stopping:
+	default:
+		close(s.stopping)
+	}
+}
+
+var (
+	errFeedNeedsCountyWide = errors.New("the change feed is county-wide; a credential limited to some towns cannot read it")
+	errWatchStopping       = errors.New("the server is stopping; resume from your last position")
+)
+
+// positionAheadError: a client asked for a position the feed has not
+// reached, as after a restore from an older backup.
+type positionAheadError struct{ after, head int64 }
+
+func (e *positionAheadError) Error() string {
+	return fmt.Sprintf("position %d is beyond the newest event (%d); resynchronise: read the resources again, then follow from %d", e.after, e.head, e.head)
+}
+
+// countyWide refuses callers scoped to some towns: events name resources of
+// every town.
+func countyWide(ctx context.Context) error {
+	if p := principal.FromContext(ctx); p == nil || !p.Scope().All {
+		return errFeedNeedsCountyWide
+	}
+	return nil
+}
+
+func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb.ListEventsResponse, error) {
+	if err := countyWide(ctx); err != nil {
+		return nil, err
+	}
+	head, err := s.store.EventHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetAfter() > head {
+		return nil, &positionAheadError{req.GetAfter(), head}
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 100
+	}
+	rows, next, err := s.store.ListEvents(ctx, repository.EventQuery{
+		After: req.GetAfter(), Limit: size, ResourceTypes: req.GetResourceTypes(), EventTypes: req.GetEventTypes(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListEventsResponse{NextAfter: next, HeadPosition: max(head, next)}
+	for i := range rows {
+		resp.Events = append(resp.Events, EventToProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_WatchEventsServer) error {
+	ctx := stream.Context()
+	if err := countyWide(ctx); err != nil {
+		return err
+	}
+	// Streams pass no validating interceptor.
+	if err := s.validator.Validate(req); err != nil {
+		return err
+	}
+	head, err := s.store.EventHead(ctx)
+	if err != nil {
+		return err
+	}
+	after := req.GetAfter()
+	switch {
+	case req.GetFromNow():
+		after = head
+	case after > head:
+		return &positionAheadError{after, head}
+	}
+	// The header tells the client where the watch starts, which from_now
+	// leaves it no other way to know; once it has the header, no event it
+	// would miss can commit.
+	if err := stream.SendHeader(metadata.Pairs(WatchStartHeader, strconv.FormatInt(after, 10))); err != nil {
+		return err
+	}
+	q := repository.EventQuery{Limit: watchBatch, ResourceTypes: req.GetResourceTypes(), EventTypes: req.GetEventTypes()}
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	for {
+		q.After = after
+		rows, next, err := s.store.ListEvents(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if err := stream.Send(EventToProto(&rows[i])); err != nil {
+				return err
+			}
+		}
+		if next != after {
+			after = next // there may be more
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopping:
+			return errWatchStopping
+		case <-tick.C:
+		}
+	}
+}
+
+// EventToProto renders a stored event; webhooks post the same shape.
+func EventToProto(r *repository.EventRecord) *pb.Event {
+	ev := &pb.Event{
+		Position: r.Position, Time: timestamppb.New(r.Time), Type: r.Type,
+		Resource: r.Resource, ResourceType: r.ResourceType, Etag: r.Etag,
+	}
+	if r.ChangedFields != "" {
+		ev.ChangedFields = strings.Split(r.ChangedFields, ",")
+	}
+	return ev
+}
