@@ -59,6 +59,8 @@ var scenarios = []scenario{
 	{"feed_resume", testFeedResume},
 	{"idempotency", testIdempotency},
 	{"batch", testBatch},
+	{"example_feedfollower", testExampleFeedFollower},
+	{"example_batch_import", testExampleBatchImport},
 }
 
 var dialects = []struct {
