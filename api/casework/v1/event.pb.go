@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -342,7 +343,7 @@ var File_casework_v1_event_proto protoreflect.FileDescriptor
 
 const file_casework_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17casework/v1/event.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
+	"\x17casework/v1/event.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xce\x03\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
@@ -350,7 +351,7 @@ const file_casework_v1_event_proto_rawDesc = "" +
 	"\bresource\x18\x04 \x01(\tR\bresource\x12#\n" +
 	"\rresource_type\x18\x05 \x01(\tR\fresourceType\x12\x12\n" +
 	"\x04etag\x18\x06 \x01(\tR\x04etag\x12%\n" +
-	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields\"\xe7\x01\n" +
+	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\xe7\x01\n" +
 	"\x12WatchEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12\x19\n" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12V\n" +

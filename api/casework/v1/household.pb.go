@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1735,14 +1736,14 @@ var File_casework_v1_household_proto protoreflect.FileDescriptor
 
 const file_casework_v1_household_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xce\x02\n" +
+	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xce\x02\n" +
 	"\rServicemember\x12!\n" +
 	"\x04name\x18\x01 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18@R\x04name\x12!\n" +
 	"\tid_number\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12K\n" +
 	"\x0eservice_branch\x18\x03 \x01(\x0e2\x1a.casework.v1.ServiceBranchB\b\xbaH\x05\x82\x01\x02\x10\x01R\rserviceBranch\x12H\n" +
 	"\rrank_category\x18\x04 \x01(\x0e2\x19.casework.v1.RankCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\frankCategory\x12B\n" +
 	"\tpost_type\x18\x05 \x01(\x0e2\x15.casework.v1.PostTypeB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\bpostType\x12\x1c\n" +
-	"\x04unit\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04unit\"\xf1\x05\n" +
+	"\x04unit\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04unit\"\x90\t\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
@@ -1762,7 +1763,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12A\n" +
 	"\vdelete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"deleteTime:T\xeaAQ\n" +
+	"deleteTime:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"500230********0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
 	"households2\thousehold\"\xbb\x04\n" +
 	"\x06Member\x12\x18\n" +
@@ -1850,11 +1851,11 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x13DeleteMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xac\x01\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb4\x04\n" +
 	"\x1cBatchCreateHouseholdsRequest\x12P\n" +
 	"\brequests\x18\x01 \x03(\v2#.casework.v1.CreateHouseholdRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"W\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:\x85\x03\x92A\x81\x032\xfe\x02{\"requestId\": \"nightly-2026-03-02\", \"requests\": [{\"household\": {\"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"500230199004120017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"13800000000\"}}]}\"W\n" +
 	"\x1dBatchCreateHouseholdsResponse\x126\n" +
 	"\n" +
 	"households\x18\x01 \x03(\v2\x16.casework.v1.HouseholdR\n" +

@@ -25,14 +25,29 @@ var File_casework_v1_openapi_proto protoreflect.FileDescriptor
 
 const file_casework_v1_openapi_proto_rawDesc = "" +
 	"\n" +
-	"\x19casework/v1/openapi.proto\x12\vcasework.v1\x1a.protoc-gen-openapiv2/options/annotations.protoB\x9d\x06\x92A\xdb\x05\x12\x9f\x02\n" +
-	"\bcasework\x12\x8e\x02Casework for a county's services to military families: households and their members, and cases of employment placement, school enrollment, elder medical help and legal aid. Errors are google.rpc.Status with details; ID and phone numbers are masked unless view=VIEW_FULL.2\x02v1*\x02\x02\x012\x10application/json:\x10application/jsonR@\n" +
-	"\x03401\x129\n" +
-	"7No or invalid credentials (google.rpc.Status, code 16).R>\n" +
-	"\x03403\x127\n" +
-	"5The caller's roles may not call this method (code 7).RT\n" +
-	"\x03429\x12M\n" +
-	"KRate limited (code 8); see the Retry-After header and the RetryInfo detail.Z\xa8\x01\n" +
+	"\x19casework/v1/openapi.proto\x12\vcasework.v1\x1a.protoc-gen-openapiv2/options/annotations.protoB\xf7\f\x92A\xb5\f\x12\x9f\x02\n" +
+	"\bcasework\x12\x8e\x02Casework for a county's services to military families: households and their members, and cases of employment placement, school enrollment, elder medical help and legal aid. Errors are google.rpc.Status with details; ID and phone numbers are masked unless view=VIEW_FULL.2\x02v1*\x02\x02\x012\x10application/json:\x10application/jsonR\xa8\x02\n" +
+	"\x03400\x12\xa0\x02\n" +
+	"\x85\x02Invalid argument (code 3): a BadRequest detail names each field, e.g. `requests[2].household.town_code`; or a failed precondition (code 9, PreconditionFailure and ErrorInfo details, e.g. EVENTS_PRUNED); or a position out of range (code 11). Nothing was changed.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRE\n" +
+	"\x03401\x12>\n" +
+	"$No or invalid credentials (code 16).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\x8c\x01\n" +
+	"\x03403\x12\x84\x01\n" +
+	"jThe caller's roles may not call this method, or the resource would be outside the caller's towns (code 7).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRQ\n" +
+	"\x03404\x12J\n" +
+	"0No such resource in the caller's towns (code 5).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xdb\x01\n" +
+	"\x03409\x12\xd3\x01\n" +
+	"\xb8\x01A stale etag (code 10, ABORTED: read again and retry), an existing resource (code 6, ALREADY_EXISTS), or a request id reused for a different request (code 6, reason REQUEST_ID_REUSED).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRl\n" +
+	"\x03429\x12e\n" +
+	"KRate limited (code 8); see the Retry-After header and the RetryInfo detail.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\x8f\x01\n" +
+	"\x03503\x12\x87\x01\n" +
+	"mThe server is stopping or the database is unreachable (code 14); retry, with the same request id for changes.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusZ\xa8\x01\n" +
 	"\xa5\x01\n" +
 	"\x06bearer\x12\x9a\x01\b\x02\x12\x84\x01`Bearer <token>`: an OpenID Connect access token of the county's identity provider (caseworkers), or an API key `cwk_…` (systems).\x1a\rAuthorization \x02b\f\n" +
 	"\n" +
