@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
@@ -153,7 +154,11 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
 		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, store, cfg.RequestIDTTL, trustForwarded),
-			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
+			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+			// A watch of the change feed may sit idle for hours: pings keep
+			// proxies and NAT from dropping it, and clients may ping too.
+			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}))
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)

@@ -200,6 +200,10 @@ func (x *ApiKey) GetCreator() string {
 	return ""
 }
 
+// CreateApiKey deliberately takes no request_id: its answer holds the only
+// copy of the key, which the server keeps nowhere, not even sealed for a
+// retry. After a lost answer, list the account's keys and revoke the one
+// nobody received.
 type CreateApiKeyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ApiKey        *ApiKey                `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
@@ -447,8 +451,11 @@ func (x *ListApiKeysResponse) GetNextPageToken() string {
 }
 
 type RevokeApiKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,6 +497,13 @@ func (x *RevokeApiKeyRequest) GetName() string {
 	return ""
 }
 
+func (x *RevokeApiKeyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_casework_v1_apikey_proto protoreflect.FileDescriptor
 
 const file_casework_v1_apikey_proto_rawDesc = "" +
@@ -525,10 +539,12 @@ const file_casework_v1_apikey_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"m\n" +
 	"\x13ListApiKeysResponse\x12.\n" +
 	"\bapi_keys\x18\x01 \x03(\v2\x13.casework.v1.ApiKeyR\aapiKeys\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
 	"\x13RevokeApiKeyRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
-	"\x1dcasework.fengdu.gov.cn/ApiKeyR\x04name*\x8e\x01\n" +
+	"\x1dcasework.fengdu.gov.cn/ApiKeyR\x04name\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId*\x8e\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROLE_CASEWORKER\x10\x01\x12\x13\n" +

@@ -1,0 +1,134 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fengdu-county/casework/repository"
+)
+
+// countRows counts a raw table.
+func (e *env) countRows(table string) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.db.Table(table).Count(&n).Error; err != nil {
+		e.t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+var requestTests = []test{
+	{"InTxIsAllOrNothing", func(t *testing.T, e *env) {
+		boom := errors.New("boom")
+		err := e.s.InTx(e.ctx, func(ctx context.Context) error {
+			for range 3 {
+				h := e.newHouseholdIn(ctx)
+				if _, err := e.s.GetHousehold(ctx, h.ID, false); err != nil {
+					t.Fatalf("read inside the transaction: %v", err)
+				}
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want the function's error", err)
+		}
+		for _, table := range []string{"households", "events", "audit_log"} {
+			if n := e.countRows(table); n != 0 {
+				t.Errorf("%d rows in %s after a rolled-back InTx", n, table)
+			}
+		}
+		// An inner failure rolls back only its savepoint.
+		err = e.s.InTx(e.ctx, func(ctx context.Context) error {
+			e.newHouseholdIn(ctx)
+			inner := e.s.InTx(ctx, func(ctx context.Context) error {
+				e.newHouseholdIn(ctx)
+				return boom
+			})
+			if !errors.Is(inner, boom) {
+				t.Fatalf("inner InTx = %v", inner)
+			}
+			e.newHouseholdIn(ctx)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := e.countRows("households"); n != 2 {
+			t.Errorf("%d households, want 2: the inner savepoint's only", n)
+		}
+		positions(t, e.allEvents(repository.EventQuery{}), 2)
+	}},
+	{"RecordsAreFoundUntilTheyExpire", func(t *testing.T, e *env) {
+		r := &repository.RequestRecord{Principal: "u1", RequestID: "r1", Method: "/m", RequestHash: "h1", Response: []byte("answer\x00bytes")}
+		if err := e.s.SaveRequest(e.ctx, r, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.s.FindRequest(e.ctx, "u1", "r1")
+		if err != nil || string(got.Response) != "answer\x00bytes" || got.RequestHash != "h1" || got.Method != "/m" {
+			t.Fatalf("FindRequest = %+v, %v", got, err)
+		}
+		// Another principal's id is another record.
+		if _, err := e.s.FindRequest(e.ctx, "u2", "r1"); !errors.Is(err, repository.ErrNotFound) {
+			t.Errorf("another principal's id: %v, want ErrNotFound", err)
+		}
+		// The answer is sealed at rest.
+		var raw string
+		if err := e.db.Raw("SELECT response FROM request_ids").Scan(&raw).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(raw, "sealed:v1:") {
+			t.Errorf("response at rest = %.16q, want sealed", raw)
+		}
+		// A second save of the same key is refused.
+		if err := e.s.SaveRequest(e.ctx, r, time.Hour); !errors.Is(err, repository.ErrRequestRecorded) {
+			t.Errorf("second SaveRequest = %v, want ErrRequestRecorded", err)
+		}
+		// Expired: gone for FindRequest, replaceable, and pruned.
+		e.clock.Advance(2 * time.Hour)
+		if _, err := e.s.FindRequest(e.ctx, "u1", "r1"); !errors.Is(err, repository.ErrNotFound) {
+			t.Errorf("expired record: %v, want ErrNotFound", err)
+		}
+		if err := e.s.SaveRequest(e.ctx, &repository.RequestRecord{Principal: "u1", RequestID: "r1", Method: "/m", RequestHash: "h2"}, time.Hour); err != nil {
+			t.Errorf("reusing an expired id: %v", err)
+		}
+		if err := e.s.SaveRequest(e.ctx, &repository.RequestRecord{Principal: "u1", RequestID: "r2", Method: "/m"}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(10 * time.Minute)
+		if n, err := e.s.PruneRequests(e.ctx); err != nil || n != 1 {
+			t.Errorf("PruneRequests = %d, %v; want 1 (r2)", n, err)
+		}
+		if got, err := e.s.FindRequest(e.ctx, "u1", "r1"); err != nil || got.RequestHash != "h2" {
+			t.Errorf("the renewed record: %+v, %v", got, err)
+		}
+	}},
+	{"RecordCommitsWithTheChange", func(t *testing.T, e *env) {
+		boom := errors.New("boom")
+		err := e.s.InTx(e.ctx, func(ctx context.Context) error {
+			e.newHouseholdIn(ctx)
+			if err := e.s.SaveRequest(ctx, &repository.RequestRecord{Principal: "u1", RequestID: "r1", Method: "/m"}, time.Hour); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if _, err := e.s.FindRequest(e.ctx, "u1", "r1"); !errors.Is(err, repository.ErrNotFound) {
+			t.Errorf("the record of a rolled-back change: %v, want ErrNotFound", err)
+		}
+	}},
+}
+
+// newHouseholdIn creates a household with ctx, which may carry a
+// transaction.
+func (e *env) newHouseholdIn(ctx context.Context) *repository.Household {
+	e.t.Helper()
+	saved := e.ctx
+	e.ctx = ctx
+	defer func() { e.ctx = saved }()
+	return e.newHousehold()
+}
