@@ -123,8 +123,7 @@ func mayCall(r principal.Role, method string) bool {
 		return r == principal.Admin
 	case "EventService":
 		// The feed names changes county-wide; caseworkers work in towns.
-		return r == principal.Supervisor || r == principal.Auditor || r == principal.Integration ||
-			r == principal.Batch || r == principal.Admin
+		return r == principal.Supervisor || r == principal.Auditor || r == principal.Integration || r == principal.Batch
 	case "AuditService":
 		return r == principal.Auditor || r == principal.Admin
 	}

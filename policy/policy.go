@@ -35,7 +35,7 @@ var (
 	// followers read the change feed: names and etags, never values. The
 	// service refuses credentials limited to some towns, as the feed is
 	// county-wide.
-	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch, principal.Admin)
+	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
