@@ -61,6 +61,8 @@ var scenarios = []scenario{
 	{"batch", testBatch},
 	{"example_feedfollower", testExampleFeedFollower},
 	{"example_batch_import", testExampleBatchImport},
+	{"webhooks", testWebhooks},
+	{"webhooks_two_servers", testWebhooksTwoServers},
 }
 
 var dialects = []struct {
@@ -258,6 +260,7 @@ func (e *env) serveWith(t *testing.T, store *repository.Store, mod func(*server.
 		PageTokenKey: []byte("e2e-page-token-key-0123456789abcdef"),
 		Now:          e.clock.Now,
 		Tokens:       authn.Verifiers{e.signer.Verifier(nil)},
+		Webhooks:     webhookOptions(), // fast, trusting the receivers (webhooks_test.go)
 	}
 	if mod != nil {
 		mod(&cfg)

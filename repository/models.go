@@ -158,7 +158,8 @@ func (auditHead) TableName() string { return "audit_head" }
 // migrated tables.
 func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
-		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{}}
+		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
+		&Webhook{}, &WebhookDelivery{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

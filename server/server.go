@@ -43,6 +43,7 @@ import (
 	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
+	"github.com/fengdu-county/casework/webhook"
 )
 
 // Config is what a server needs beyond its store. cmd/casework fills it from
@@ -75,6 +76,13 @@ type Config struct {
 	RequestIDTTL time.Duration
 	// WatchPoll is how often a caught-up WatchEvents looks for new events.
 	WatchPoll time.Duration
+
+	// Webhooks configures the delivery of the change feed to webhooks
+	// (zero values: the webhook package's defaults; Now: the server's).
+	Webhooks webhook.Options
+	// WebhookCAFile (PEM), when set and Webhooks.Client is not, is trusted
+	// besides the system's roots for receivers with private certificates.
+	WebhookCAFile string
 }
 
 // Store is the storage a server runs on.
@@ -85,6 +93,8 @@ type Store interface {
 	service.AuditStore
 	service.EventStore
 	service.RequestStore
+	service.WebhookStore
+	webhook.Store
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 	PruneRequests(ctx context.Context) (int64, error)
@@ -107,6 +117,7 @@ type Server struct {
 	httpLis     net.Listener
 	gwClient    *grpc.ClientConn
 	events      *service.Events
+	dispatcher  *webhook.Dispatcher
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -149,6 +160,10 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
+	webhooks := service.NewWebhooks(store, validator, opts)
+	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
+		return nil, err
+	}
 	// Both gRPC servers come from here, so the gateway's path cannot drift
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
@@ -165,6 +180,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
+		pb.RegisterWebhookServiceServer(g, webhooks)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -289,6 +305,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterEventServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterWebhookServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 
@@ -421,6 +440,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { s.maintain(ctx); return nil })
+	// Every server delivers webhooks; leases in the database keep each
+	// webhook to one server at a time. It stops when ctx ends.
+	g.Go(func() error { return s.dispatcher.Run(ctx) })
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	g.Go(func() error {
 		<-ctx.Done()
@@ -468,6 +490,32 @@ func (s *Server) maintain(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// newDispatcher builds the webhook dispatcher, on the server's clock, with
+// an HTTP client that also trusts cfg.WebhookCAFile when one is given.
+func newDispatcher(cfg Config, store Store, log *slog.Logger) (*webhook.Dispatcher, error) {
+	o := cfg.Webhooks
+	if o.Now == nil {
+		o.Now = cfg.Now
+	}
+	if cfg.WebhookCAFile != "" && o.Client == nil {
+		pemCAs, err := os.ReadFile(cfg.WebhookCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: webhook CA: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pemCAs) {
+			return nil, fmt.Errorf("server: webhook CA %s holds no PEM certificate", cfg.WebhookCAFile)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		o.Client = &http.Client{Transport: t}
+	}
+	return webhook.New(store, o, log), nil
 }
 
 var _ Store = (*repository.Store)(nil)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/fengdu-county/casework/webhook"
 )
 
 // settings is every setting of the casework command. Each flag has an
@@ -42,6 +44,10 @@ type settings struct {
 	RateBurst      int
 	EventRetention time.Duration
 	RequestIDTTL   time.Duration
+
+	WebhookPoll       time.Duration
+	WebhookMaxBackoff time.Duration
+	WebhookCA         string
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -75,6 +81,12 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how long change-feed events are kept; a client asking for an older position must resynchronise. 0 keeps them forever")
 	duration(fs, &s.RequestIDTTL, "request-id-ttl", "CASEWORK_REQUEST_ID_TTL", 24*time.Hour,
 		"how long the answer to a request id is kept for retries")
+	duration(fs, &s.WebhookPoll, "webhook-poll", "CASEWORK_WEBHOOK_POLL", time.Second,
+		"how often each server looks for webhook deliveries to make")
+	duration(fs, &s.WebhookMaxBackoff, "webhook-max-backoff", "CASEWORK_WEBHOOK_MAX_BACKOFF", 10*time.Minute,
+		"longest wait between retries of a failing webhook (the wait starts at 1s and doubles)")
+	str(fs, &s.WebhookCA, "webhook-ca", "CASEWORK_WEBHOOK_CA", "",
+		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,
@@ -139,4 +151,9 @@ func integer(fs *pflag.FlagSet, p *int, name, envName string, def int, help stri
 		}
 	}
 	fs.IntVar(p, name, def, usage(help, envName))
+}
+
+// webhooks is the webhook delivery part of the server's configuration.
+func (s *settings) webhooks() webhook.Options {
+	return webhook.Options{PollInterval: s.WebhookPoll, MaxBackoff: s.WebhookMaxBackoff}
 }

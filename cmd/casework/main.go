@@ -111,6 +111,8 @@ func serveCmd() *cobra.Command {
 				RateBurst:       s.RateBurst,
 				EventRetention:  s.EventRetention,
 				RequestIDTTL:    s.RequestIDTTL,
+				Webhooks:        s.webhooks(),
+				WebhookCAFile:   s.WebhookCA,
 			}, store, log)
 			if err != nil {
 				return err

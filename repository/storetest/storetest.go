@@ -54,6 +54,8 @@ const (
 	AuditLists     Category = "AuditLists"
 	APIKeys        Category = "APIKeys"
 	Events         Category = "Events"
+	RequestIDs     Category = "RequestIDs"
+	Webhooks       Category = "Webhooks"
 )
 
 // Options adjust the suite for one backend.
@@ -97,6 +99,8 @@ func suite() []group {
 		{AuditLists, auditListTests},
 		{APIKeys, apiKeyTests},
 		{Events, eventTests},
+		{RequestIDs, requestTests},
+		{Webhooks, webhookTests},
 	}
 }
 

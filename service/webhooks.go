@@ -1,0 +1,155 @@
+package service
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// WebhookStore is what the webhook service needs from storage.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, w *repository.Webhook, secret string) error
+	GetWebhook(ctx context.Context, id string) (*repository.Webhook, error)
+	ListWebhooks(ctx context.Context, page repository.Page) ([]repository.Webhook, *repository.Cursor, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	ListWebhookDeliveries(ctx context.Context, webhookID string, page repository.Page) ([]repository.WebhookDelivery, *repository.Cursor, error)
+	EventHead(ctx context.Context) (int64, error)
+}
+
+// Webhooks implements pb.WebhookServiceServer. The deliveries themselves
+// are the webhook package's dispatcher's work.
+type Webhooks struct {
+	pb.UnimplementedWebhookServiceServer
+	base
+	store WebhookStore
+}
+
+// NewWebhooks builds the webhook service.
+func NewWebhooks(store WebhookStore, v protovalidate.Validator, o Options) *Webhooks {
+	return &Webhooks{base: newBase(v, o), store: store}
+}
+
+// webhookToProto converts a stored webhook. The secret is never part of
+// an answer: the row holds it sealed, and nothing here opens it.
+func webhookToProto(w *repository.Webhook) *pb.Webhook {
+	out := &pb.Webhook{
+		Name: "webhooks/" + w.ID, DisplayName: w.DisplayName, Url: w.URL,
+		ResourceTypes: splitList(w.ResourceTypes), EventTypes: splitList(w.EventTypes),
+		DeliveredPosition: w.DeliveredPosition, State: pb.WebhookState_WEBHOOK_STATE_HEALTHY,
+		ConsecutiveFailures: int32(w.ConsecutiveFailures),
+		LastSuccessTime:     optTimestamp(w.LastSuccessTime), LastFailureTime: optTimestamp(w.LastFailureTime),
+		LastError: w.LastError, CreateTime: timestamp(w.CreateTime), Etag: repository.Etag(w.Revision),
+	}
+	if w.ConsecutiveFailures > 0 {
+		out.State = pb.WebhookState_WEBHOOK_STATE_FAILING
+		out.NextAttemptTime = optTimestamp(w.NextAttemptTime)
+	}
+	return out
+}
+
+func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookRequest) (*pb.Webhook, error) {
+	p := req.GetWebhook()
+	// protovalidate has checked the form (an https:// URI, the secret's
+	// length, the filters); these are the rules it cannot say.
+	u, err := url.Parse(p.GetUrl())
+	switch {
+	case err != nil || u.Scheme != "https" || u.Hostname() == "":
+		return nil, domain.Invalid("webhook.url", "must be an https:// URL with a host")
+	case u.User != nil:
+		return nil, domain.Invalid("webhook.url", "must not carry credentials; receivers authenticate deliveries by their signature")
+	}
+	if after := p.GetStartAfter(); after > 0 {
+		head, err := s.store.EventHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if after > head {
+			return nil, domain.Invalid("webhook.start_after", "is past the newest event, position %d", head)
+		}
+	}
+	w := &repository.Webhook{
+		ID: newID(), DisplayName: p.GetDisplayName(), URL: p.GetUrl(),
+		ResourceTypes: strings.Join(p.GetResourceTypes(), ","), EventTypes: strings.Join(p.GetEventTypes(), ","),
+		DeliveredPosition: p.GetStartAfter(),
+	}
+	if err := s.store.CreateWebhook(ctx, w, p.GetSecret()); err != nil {
+		return nil, err
+	}
+	return webhookToProto(w), nil
+}
+
+func (s *Webhooks) GetWebhook(ctx context.Context, req *pb.GetWebhookRequest) (*pb.Webhook, error) {
+	ids, err := parseName("name", req.GetName(), "webhooks")
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.GetWebhook(ctx, ids[0])
+	if err != nil {
+		return nil, err
+	}
+	return webhookToProto(w), nil
+}
+
+func (s *Webhooks) ListWebhooks(ctx context.Context, req *pb.ListWebhooksRequest) (*pb.ListWebhooksResponse, error) {
+	query := listQuery("webhooks")
+	after, err := s.pages.decode(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := s.store.ListWebhooks(ctx, repository.Page{Size: int(req.GetPageSize()), After: after})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListWebhooksResponse{NextPageToken: s.pages.encode(next, query)}
+	for i := range rows {
+		resp.Webhooks = append(resp.Webhooks, webhookToProto(&rows[i]))
+	}
+	return resp, nil
+}
+
+func (s *Webhooks) DeleteWebhook(ctx context.Context, req *pb.DeleteWebhookRequest) (*emptypb.Empty, error) {
+	ids, err := parseName("name", req.GetName(), "webhooks")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteWebhook(ctx, ids[0]); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Webhooks) ListWebhookDeliveries(ctx context.Context, req *pb.ListWebhookDeliveriesRequest) (*pb.ListWebhookDeliveriesResponse, error) {
+	ids, err := parseName("parent", req.GetParent(), "webhooks")
+	if err != nil {
+		return nil, err
+	}
+	// The token is bound to the webhook: it cannot page through another.
+	query := listQuery("webhookDeliveries", ids[0])
+	after, err := s.pages.decode(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := s.store.ListWebhookDeliveries(ctx, ids[0], repository.Page{Size: int(req.GetPageSize()), After: after})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListWebhookDeliveriesResponse{NextPageToken: s.pages.encode(next, query)}
+	for _, d := range rows {
+		resp.Deliveries = append(resp.Deliveries, &pb.WebhookDelivery{
+			Name:     "webhooks/" + d.WebhookID + "/deliveries/" + d.ID,
+			Position: d.Position, EventType: d.EventType, Resource: d.Resource, Attempt: int32(d.Attempt),
+			Time: timestamp(d.Time), HttpStatus: int32(d.HTTPStatus), Success: d.Success, Error: d.Error,
+			Duration: durationpb.New(time.Duration(d.DurationMS) * time.Millisecond),
+		})
+	}
+	return resp, nil
+}
