@@ -2,6 +2,8 @@ package repository
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -46,7 +48,70 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 			}
 		}
 	}
+	for _, c := range sealedValues {
+		n, err := s.resealValues(ctx, c, batch, progress)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
 	return total, nil
+}
+
+// sealedValue describes a table with one sealed column and no index: a
+// secret kept so it can be used again, not looked up.
+type sealedValue struct {
+	table, column, context string
+	keys                   []string // the primary key's columns
+}
+
+var sealedValues = []sealedValue{
+	{table: "webhooks", column: "secret", context: sealWebhookSecret, keys: []string{"id"}},
+	{table: "request_ids", column: "response", context: sealResponse, keys: []string{"principal", "request_id"}},
+}
+
+// resealValues is Reseal for one sealedValue table. A row is written back
+// only if its sealed value is still the one read, so a concurrent change
+// wins and the row is looked at again in the next batch.
+func (s *Store) resealValues(ctx context.Context, c sealedValue, batch int, progress func(ResealProgress)) (int, error) {
+	done := 0
+	for {
+		pattern := "sealed:v1:" + s.cipher.ActiveKeyID() + ":%"
+		var rows []map[string]any
+		err := s.conn(ctx).Table(c.table).Select(append(slices.Clone(c.keys), c.column)).
+			Where(c.column+" <> '' AND "+c.column+" NOT LIKE ?", pattern).Order(c.keys[0]).Limit(batch).Find(&rows).Error
+		if err != nil || len(rows) == 0 {
+			return done, err
+		}
+		err = s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, row := range rows {
+				old := fmt.Sprint(row[c.column])
+				plain, err := s.cipher.Open(old, c.context)
+				if err != nil {
+					return err
+				}
+				sealedValue, err := s.cipher.Seal(plain, c.context)
+				if err != nil {
+					return err
+				}
+				q := tx.Table(c.table).Where(c.column+" = ?", old)
+				for _, k := range c.keys {
+					q = q.Where(k+" = ?", row[k])
+				}
+				if err := q.Update(c.column, sealedValue).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		done += len(rows)
+		if progress != nil {
+			progress(ResealProgress{Table: c.table, Done: done})
+		}
+	}
 }
 
 // sealedTable describes a table with sealed columns: its ID-number column

@@ -21,6 +21,7 @@ func (e *env) countRows(table string) int64 {
 }
 
 var requestTests = []test{
+	resealTests,
 	{"InTxIsAllOrNothing", func(t *testing.T, e *env) {
 		boom := errors.New("boom")
 		err := e.s.InTx(e.ctx, func(ctx context.Context) error {
@@ -122,6 +123,39 @@ var requestTests = []test{
 		}
 	}},
 }
+
+// resealTests: a rotation re-encrypts the secrets kept for later use too,
+// not only ID and phone numbers.
+var resealTests = test{"ResealCoversAnswersAndWebhookSecrets", func(t *testing.T, e *env) {
+	r := &repository.RequestRecord{Principal: "u1", RequestID: "r1", Method: "/m", RequestHash: "h", Response: []byte("answer")}
+	must(t, e.s.SaveRequest(e.ctx, r, time.Hour), "SaveRequest")
+	w := &repository.Webhook{ID: "w1", URL: "https://receiver.example/hook"}
+	must(t, e.s.CreateWebhook(e.ctx, w, "a-webhook-secret-of-32-characters!"), "CreateWebhook")
+	rotated, err := e.keys.Rotate()
+	must(t, err, "Rotate")
+	var progress []repository.ResealProgress
+	n, err := e.s.Reseal(e.ctx, 10, func(p repository.ResealProgress) { progress = append(progress, p) })
+	must(t, err, "Reseal")
+	if n != 2 || len(progress) != 2 {
+		t.Fatalf("Reseal = %d rows, progress %v; want the webhook and the answer", n, progress)
+	}
+	for _, q := range []string{"SELECT secret FROM webhooks", "SELECT response FROM request_ids"} {
+		var v string
+		must(t, e.db.Raw(q).Scan(&v).Error, q)
+		if !strings.HasPrefix(v, "sealed:v1:"+rotated+":") {
+			t.Errorf("%s: %.24q, want sealed under %s", q, v, rotated)
+		}
+	}
+	got, err := e.s.FindRequest(e.ctx, "u1", "r1")
+	if err != nil || string(got.Response) != "answer" {
+		t.Errorf("the answer after reseal: %v, %v", got, err)
+	}
+	wh, err := e.s.GetWebhook(e.ctx, "w1")
+	must(t, err, "GetWebhook")
+	if secret, err := e.s.WebhookSecret(e.ctx, wh); err != nil || secret != "a-webhook-secret-of-32-characters!" {
+		t.Errorf("the webhook secret after reseal: %v", err)
+	}
+}}
 
 // newHouseholdIn creates a household with ctx, which may carry a
 // transaction.
