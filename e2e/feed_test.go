@@ -17,25 +17,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/principal"
-	"github.com/fengdu-county/casework/repository"
 )
-
-// secondServer starts another server on its own connection pool to the
-// env's database, as a second replica behind a load balancer would be, and
-// returns its HTTP base and a supervisor connection to it.
-func (e *env) secondServer(t *testing.T) (string, *grpc.ClientConn) {
-	t.Helper()
-	db, dialect, err := repository.Open(context.Background(), e.db.URL, "")
-	if err != nil {
-		t.Fatalf("open a second pool: %v", err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
-	return e.serve(t, repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now)))
-}
 
 // listEventsHTTP polls the feed as a batch job does.
 func (e *env) listEventsHTTP(t *testing.T, query string) (int, *pb.ListEventsResponse, []byte) {

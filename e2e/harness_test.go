@@ -250,6 +250,23 @@ func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.Client
 	return e.serveWith(t, store, nil)
 }
 
+// secondServer starts another server on its own connection pool to the
+// env's database, as a second replica behind a load balancer would be, and
+// returns its HTTP base and a supervisor connection to it.
+func (e *env) secondServer(t *testing.T) (string, *grpc.ClientConn) {
+	t.Helper()
+	db, dialect, err := repository.Open(context.Background(), e.db.URL, "")
+	if err != nil {
+		t.Fatalf("open a second pool: %v", err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	return e.serve(t, repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now)))
+}
+
 // serveWith is serve with the server's configuration changed by mod (nil:
 // unchanged). Its log goes to the env's log buffer too.
 func (e *env) serveWith(t *testing.T, store *repository.Store, mod func(*server.Config)) (string, *grpc.ClientConn) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/repository"
 )
 
 // testCaseNumbers: case numbers stay unique and gap-free when created at
@@ -23,17 +21,7 @@ func testCaseNumbers(t *testing.T, e *env) {
 	g := e.grpcClient(t)
 	f := e.family(t, g)
 
-	// A second server on its own connection pool to the same database.
-	db, dialect, err := repository.Open(context.Background(), e.db.URL, "")
-	if err != nil {
-		t.Fatalf("open a second pool: %v", err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
-	_, conn2 := e.serve(t, repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now)))
+	_, conn2 := e.secondServer(t)
 	servers := []pb.CaseServiceClient{pb.NewCaseServiceClient(e.conn), pb.NewCaseServiceClient(conn2)}
 
 	const n = 10
