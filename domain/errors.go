@@ -7,6 +7,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,4 +61,32 @@ func AsPrecondition(err error) (*PreconditionError, bool) {
 	var p *PreconditionError
 	ok := errors.As(err, &p)
 	return p, ok
+}
+
+// BatchError refuses a whole batch (AIP-233: all or nothing) for the items
+// it names, each with its own error, in the order of the items.
+type BatchError struct {
+	Items []ItemError
+}
+
+// ItemError is why the item at Index was refused.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("%d items of the batch were refused", len(e.Items))
+}
+
+// Add names item i as refused for err.
+func (e *BatchError) Add(i int, err error) { e.Items = append(e.Items, ItemError{Index: i, Err: err}) }
+
+// OrNil is e if it names any item, else nil.
+func (e *BatchError) OrNil() error {
+	if len(e.Items) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(e.Items, func(a, b ItemError) int { return a.Index - b.Index })
+	return e
 }

@@ -10,34 +10,62 @@ import (
 	"github.com/fengdu-county/casework/filter"
 )
 
-// appendAudit links e to the end of the chain and writes it inside tx, so an
-// entry commits exactly when the change it records does. Taking the head
-// row's lock with an UPDATE serialises writers, on one server or many: the
-// chain never forks.
-func (s *Store) appendAudit(tx *gorm.DB, e *audit.Entry) error {
+// appendAudit links entries, in order, to the end of the chain and writes
+// them inside tx, so they commit exactly when the change they record does.
+// The head row is locked once, however many entries there are, and held
+// until commit: writers on one server or many are serialised and the chain
+// never forks. Moving the head once per call, not per entry, keeps a batch
+// from piling up versions of that one row.
+func (s *Store) appendAudit(tx *gorm.DB, entries ...*audit.Entry) error {
 	var head auditHead
-	if err := tx.Raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING id, seq, hash").Scan(&head).Error; err != nil {
+	if err := s.forUpdate(tx).Take(&head, 1).Error; err != nil {
 		return err
 	}
-	e.Time = s.clock()
-	e.Seal(head.Seq-1, head.Hash)
-	if err := tx.Exec("UPDATE audit_head SET hash = ? WHERE id = 1", e.Hash).Error; err != nil {
+	now := s.clock()
+	records := make([]AuditRecord, len(entries))
+	for i, e := range entries {
+		e.Time = now
+		e.Seal(head.Seq, head.Hash)
+		head.Seq, head.Hash = e.Seq, e.Hash
+		records[i] = AuditRecord{
+			Seq: e.Seq, Time: e.Time, Principal: e.Principal, Roles: e.Roles, Credential: e.Credential,
+			Method: e.Method, Resource: e.Resource, Action: e.Action, RequestID: e.RequestID,
+			ClientAddr: e.ClientAddr, Outcome: e.Outcome, Fields: e.Fields, PrevHash: e.PrevHash, Hash: e.Hash,
+		}
+	}
+	if err := tx.Model(&auditHead{}).Where("id = 1").Updates(map[string]any{"seq": head.Seq, "hash": head.Hash}).Error; err != nil {
 		return err
 	}
-	return tx.Create(&AuditRecord{
-		Seq: e.Seq, Time: e.Time, Principal: e.Principal, Roles: e.Roles, Credential: e.Credential,
-		Method: e.Method, Resource: e.Resource, Action: e.Action, RequestID: e.RequestID,
-		ClientAddr: e.ClientAddr, Outcome: e.Outcome, Fields: e.Fields, PrevHash: e.PrevHash, Hash: e.Hash,
-	}).Error
+	return tx.CreateInBatches(records, insertBatch).Error
 }
 
-// recordChange is written in the transaction of every change: the audit
-// entry and the change-feed event. Both commit with the change or not at all.
-func (s *Store) recordChange(ctx context.Context, tx *gorm.DB, resource, etag string, fields []string) error {
-	if err := s.appendAudit(tx, auditEntryFor(ctx, resource, fields)); err != nil {
+// insertBatch is how many rows one multi-row INSERT carries.
+const insertBatch = 200
+
+// change is one resource changed in a transaction: what its audit entry and
+// its feed event say.
+type change struct {
+	resource, etag string
+	fields         []string
+}
+
+// recordChanges is written in the transaction of every change: an audit
+// entry and a change-feed event for each changed resource, in order. They
+// commit with the change or not at all.
+func (s *Store) recordChanges(ctx context.Context, tx *gorm.DB, changes []change) error {
+	entries := make([]*audit.Entry, len(changes))
+	for i, c := range changes {
+		entries[i] = auditEntryFor(ctx, c.resource, c.fields)
+	}
+	if err := s.appendAudit(tx, entries...); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, resource, etag, fields)
+	return s.appendEvents(ctx, tx, changes)
+}
+
+// recordChange is recordChanges for one resource.
+func (s *Store) recordChange(ctx context.Context, tx *gorm.DB, resource, etag string, fields []string) error {
+	return s.recordChanges(ctx, tx, []change{{resource: resource, etag: etag, fields: fields}})
 }
 
 // AppendAudit writes an entry that belongs to no change: a full view of

@@ -64,23 +64,34 @@ func eventType(r *audit.Record) string {
 	return m
 }
 
-// appendEvent adds the change to the feed inside tx. Updating the head row
-// takes its lock until commit, so positions are handed out in commit order
-// and one that is rolled back is handed out again: the feed has no gaps and
-// no event becomes visible behind one already read.
-func (s *Store) appendEvent(ctx context.Context, tx *gorm.DB, resource, etag string, fields []string) error {
-	rt := resourceType(resource)
-	if rt == "" {
+// appendEvents adds the changes to the feed inside tx. Updating the head
+// row takes its lock until commit, so positions are handed out in commit
+// order and ones that are rolled back are handed out again: the feed has no
+// gaps and no event becomes visible behind one already read. A batch takes
+// all its positions with one update.
+func (s *Store) appendEvents(ctx context.Context, tx *gorm.DB, changes []change) error {
+	var feed []change
+	for _, c := range changes {
+		if resourceType(c.resource) != "" {
+			feed = append(feed, c)
+		}
+	}
+	if len(feed) == 0 {
 		return nil
 	}
 	var head eventHead
-	if err := tx.Raw("UPDATE event_head SET position = position + 1 WHERE id = 1 RETURNING id, position, pruned_through").Scan(&head).Error; err != nil {
+	if err := tx.Raw("UPDATE event_head SET position = position + ? WHERE id = 1 RETURNING id, position, pruned_through", len(feed)).Scan(&head).Error; err != nil {
 		return err
 	}
-	return tx.Create(&EventRecord{
-		Position: head.Position, Time: s.clock(), Type: eventType(audit.FromContext(ctx)),
-		Resource: resource, ResourceType: rt, Etag: etag, ChangedFields: strings.Join(fields, ","),
-	}).Error
+	now, typ := s.clock(), eventType(audit.FromContext(ctx))
+	records := make([]EventRecord, len(feed))
+	for i, c := range feed {
+		records[i] = EventRecord{
+			Position: head.Position - int64(len(feed)-1-i), Time: now, Type: typ,
+			Resource: c.resource, ResourceType: resourceType(c.resource), Etag: c.etag, ChangedFields: strings.Join(c.fields, ","),
+		}
+	}
+	return tx.CreateInBatches(records, insertBatch).Error
 }
 
 // EventQuery asks for events after a position.

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -65,6 +66,77 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 		err = openErr
 	}
 	return err
+}
+
+// CreateHouseholds inserts a batch of households, all or none, as one
+// transaction with multi-row inserts and one move of each head row (see
+// recordChanges), so a batch of a thousand costs a handful of round trips.
+// Every item is checked before anything is written; the refused ones are
+// named in a *domain.BatchError: outside the caller's towns, or for a
+// servicemember who already has a live household, in the database or
+// earlier in the batch. A nil item is one the caller has refused already:
+// the others are still checked, so that every refused item can be named,
+// and nothing is written.
+func (s *Store) CreateHouseholds(ctx context.Context, hs []*Household) error {
+	var refused domain.BatchError
+	now := s.clock()
+	first := map[string]int{} // blind index -> the item that has it
+	complete := true
+	for i, h := range hs {
+		if h == nil {
+			complete = false
+			continue
+		}
+		if err := allows(ctx, h.TownCode); err != nil {
+			refused.Add(i, err)
+			continue
+		}
+		h.Revision, h.CreateTime, h.UpdateTime, h.DeleteTime = 1, now, now, nil
+		if err := h.seal(s.cipher); err != nil {
+			return err
+		}
+		if j, dup := first[h.ServicememberIDIndex]; dup {
+			refused.Add(i, &ConflictError{What: duplicateHousehold + " (item " + itoa(int64(j)) + " of the batch)"})
+			continue
+		}
+		first[h.ServicememberIDIndex] = i
+	}
+	defer func() {
+		for _, h := range hs {
+			if h != nil {
+				_ = h.open(s.cipher) // the callers' plaintext back, whatever happened
+			}
+		}
+	}()
+	indexes := make([]string, 0, len(first))
+	for idx := range first {
+		indexes = append(indexes, idx)
+	}
+	for chunk := range slices.Chunk(indexes, 500) {
+		var taken []string
+		if err := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index IN ? AND delete_time IS NULL", chunk).
+			Pluck("servicemember_id_index", &taken).Error; err != nil {
+			return err
+		}
+		for _, idx := range taken {
+			refused.Add(first[idx], &ConflictError{What: duplicateHousehold})
+		}
+	}
+	if err := refused.OrNil(); err != nil || !complete {
+		return err
+	}
+	changes := make([]change, len(hs))
+	for i, h := range hs {
+		changes[i] = change{resource: h.resource(), etag: Etag(h.Revision), fields: []string{"created"}}
+	}
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		// A servicemember registered by someone else since the check above
+		// still meets the unique index: the batch fails as a whole.
+		if err := tx.Omit("MemberCount").CreateInBatches(hs, insertBatch).Error; err != nil {
+			return conflict(err, duplicateHousehold)
+		}
+		return s.recordChanges(ctx, tx, changes)
+	})
 }
 
 // GetHousehold reads a household in the caller's towns; deleted ones only

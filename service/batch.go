@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -20,19 +21,6 @@ type Transactor interface {
 	InTx(ctx context.Context, fn func(context.Context) error) error
 }
 
-// itemError is why one item of a batch was refused.
-type itemError struct {
-	index int
-	err   error
-}
-
-// batchError refuses a whole batch for the items it names.
-type batchError struct{ items []itemError }
-
-func (e *batchError) Error() string {
-	return fmt.Sprintf("%d items of the batch were refused", len(e.items))
-}
-
 // batchCreate creates every item through the same path a single create
 // takes, all in one transaction, each item in a savepoint of its own so
 // that one refusal does not hide the next: the error names every refused
@@ -41,10 +29,10 @@ func batchCreate[Req interface{ GetRequestId() string }, Resp any](ctx context.C
 	create func(context.Context, Req) (Resp, error)) ([]Resp, error) {
 	out := make([]Resp, len(reqs))
 	err := tx.InTx(ctx, func(ctx context.Context) error {
-		var refused []itemError
+		var refused domain.BatchError
 		for i, r := range reqs {
-			if r.GetRequestId() != "" {
-				refused = append(refused, itemError{i, domain.Invalid("request_id", "must be empty: the batch carries one request_id")})
+			if err := noItemRequestID(r); err != nil {
+				refused.Add(i, err)
 				continue
 			}
 			err := tx.InTx(ctx, func(ctx context.Context) error {
@@ -56,13 +44,10 @@ func batchCreate[Req interface{ GetRequestId() string }, Resp any](ctx context.C
 				if !itemFault(err) {
 					return err // the database or the deadline, not the item
 				}
-				refused = append(refused, itemError{i, err})
+				refused.Add(i, err)
 			}
 		}
-		if len(refused) > 0 {
-			return &batchError{items: refused}
-		}
-		return nil
+		return refused.OrNil()
 	})
 	if err != nil {
 		return nil, err
@@ -83,11 +68,11 @@ func itemFault(err error) bool {
 // BadRequest detail under `requests[i]`, with its own field path where it
 // has one. The code is the items' common code, or INVALID_ARGUMENT when
 // they differ.
-func batchStatus(e *batchError) error {
+func batchStatus(e *domain.BatchError) error {
 	br := &errdetails.BadRequest{}
 	common := codes.OK
-	for _, it := range e.items {
-		st := status.Convert(ToStatus(it.err))
+	for _, it := range e.Items {
+		st := status.Convert(ToStatus(it.Err))
 		switch common {
 		case codes.OK:
 			common = st.Code()
@@ -95,7 +80,7 @@ func batchStatus(e *batchError) error {
 		default:
 			common = codes.InvalidArgument
 		}
-		prefix := fmt.Sprintf("requests[%d]", it.index)
+		prefix := fmt.Sprintf("requests[%d]", it.Index)
 		listed := false
 		for _, d := range st.Details() {
 			if b, ok := d.(*errdetails.BadRequest); ok {
@@ -115,10 +100,10 @@ func batchStatus(e *batchError) error {
 	}
 	first := br.FieldViolations[0]
 	msg := fmt.Sprintf("%d of the batch's items were refused, nothing was created; first: %s: %s",
-		len(e.items), first.GetField(), first.GetDescription())
+		len(e.Items), first.GetField(), first.GetDescription())
 	return withDetails(status.New(common, msg), br,
 		&errdetails.ErrorInfo{Reason: "BATCH_ITEMS_REFUSED", Domain: errorDomain,
-			Metadata: map[string]string{"refused": fmt.Sprint(len(e.items))}})
+			Metadata: map[string]string{"refused": fmt.Sprint(len(e.Items))}})
 }
 
 // batchNames turns resource names into ids, naming a bad one by its index.
@@ -152,12 +137,48 @@ func inOrder[T any](ids []string, rows []T, idOf func(*T) string) ([]*T, error) 
 	return out, nil
 }
 
+// noItemRequestID refuses a batch item with a request id of its own: the
+// batch has one, and an item's would promise a retry it cannot keep.
+func noItemRequestID(r interface{ GetRequestId() string }) error {
+	if r.GetRequestId() != "" {
+		return domain.Invalid("request_id", "must be empty: the batch carries one request_id")
+	}
+	return nil
+}
+
+// BatchCreateHouseholds checks every item as CreateHousehold does, then
+// writes them all with one bulk insert: nightly imports bring thousands.
 func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCreateHouseholdsRequest) (*pb.BatchCreateHouseholdsResponse, error) {
-	hs, err := batchCreate(ctx, s.store, req.GetRequests(), s.CreateHousehold)
-	if err != nil {
+	rows := make([]*repository.Household, len(req.GetRequests()))
+	var refused domain.BatchError
+	for i, r := range req.GetRequests() {
+		h, err := s.newHousehold(r)
+		if err == nil {
+			err = noItemRequestID(r)
+		}
+		if err != nil {
+			refused.Add(i, err)
+			continue
+		}
+		rows[i] = h
+	}
+	// Storage checks the rest even when some are refused here, so that the
+	// error names every refused item; it writes only a batch with none.
+	if err := s.store.CreateHouseholds(ctx, rows); err != nil {
+		var more *domain.BatchError
+		if !errors.As(err, &more) {
+			return nil, err
+		}
+		refused.Items = append(refused.Items, more.Items...)
+	}
+	if err := refused.OrNil(); err != nil {
 		return nil, err
 	}
-	return &pb.BatchCreateHouseholdsResponse{Households: hs}, nil
+	resp := &pb.BatchCreateHouseholdsResponse{Households: make([]*pb.Household, len(rows))}
+	for i, h := range rows {
+		resp.Households[i] = maskHousehold(householdToProto(h))
+	}
+	return resp, nil
 }
 
 func (s *Households) BatchGetHouseholds(ctx context.Context, req *pb.BatchGetHouseholdsRequest) (*pb.BatchGetHouseholdsResponse, error) {

@@ -48,7 +48,7 @@ func ToStatus(err error) error {
 				Type: p.Type, Subject: p.Subject, Description: p.Description,
 			}}})
 	}
-	var batch *batchError
+	var batch *domain.BatchError
 	if errors.As(err, &batch) {
 		return batchStatus(batch)
 	}

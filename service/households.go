@@ -27,6 +27,7 @@ type HouseholdStore interface {
 	UndeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	LookupHousehold(ctx context.Context, idNumber string) (*repository.Household, error)
 	GetHouseholds(ctx context.Context, ids []string) ([]repository.Household, error)
+	CreateHouseholds(ctx context.Context, hs []*repository.Household) error
 	Auditor
 	Transactor
 	CreateMember(ctx context.Context, m *repository.Member) error
@@ -75,16 +76,26 @@ func (b base) checkIDNumber(field string, v *string, required bool) (idnumber.In
 }
 
 func (s *Households) CreateHousehold(ctx context.Context, req *pb.CreateHouseholdRequest) (*pb.Household, error) {
+	h, err := s.newHousehold(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateHousehold(ctx, h); err != nil {
+		return nil, err
+	}
+	return maskHousehold(householdToProto(h)), nil
+}
+
+// newHousehold is the row a create request asks for, once the rules that
+// need no storage pass: single and batch creates share it.
+func (s *Households) newHousehold(req *pb.CreateHouseholdRequest) (*repository.Household, error) {
 	p := req.GetHousehold()
 	if _, err := s.checkIDNumber("household.servicemember.id_number", &p.Servicemember.IdNumber, true); err != nil {
 		return nil, err
 	}
 	h := &repository.Household{ID: newID()}
 	householdFromProto(p, h)
-	if err := s.store.CreateHousehold(ctx, h); err != nil {
-		return nil, err
-	}
-	return maskHousehold(householdToProto(h)), nil
+	return h, nil
 }
 
 func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdRequest) (*pb.Household, error) {

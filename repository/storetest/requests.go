@@ -141,7 +141,7 @@ var resealTests = test{"ResealCoversAnswersAndWebhookSecrets", func(t *testing.T
 	}
 	for _, q := range []string{"SELECT secret FROM webhooks", "SELECT response FROM request_ids"} {
 		var v string
-		must(t, e.db.Raw(q).Scan(&v).Error, q)
+		must(t, e.db.Raw(q).Scan(&v).Error, "%s", q)
 		if !strings.HasPrefix(v, "sealed:v1:"+rotated+":") {
 			t.Errorf("%s: %.24q, want sealed under %s", q, v, rotated)
 		}

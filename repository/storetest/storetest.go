@@ -55,6 +55,7 @@ const (
 	APIKeys        Category = "APIKeys"
 	Events         Category = "Events"
 	RequestIDs     Category = "RequestIDs"
+	Batches        Category = "Batches"
 	Webhooks       Category = "Webhooks"
 )
 
@@ -100,6 +101,7 @@ func suite() []group {
 		{APIKeys, apiKeyTests},
 		{Events, eventTests},
 		{RequestIDs, requestTests},
+		{Batches, batchTests},
 		{Webhooks, webhookTests},
 	}
 }
