@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -96,7 +97,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		if err := s.forUpdate(tx.Select("id").Where("id = ? AND household_id = ? AND delete_time IS NULL", c.SubjectID, c.HouseholdID)).Take(&subject).Error; err != nil {
 			return notFound(err)
 		}
-		seq, err := s.nextCaseNumber(tx, year)
+		seq, err := s.takeCaseNumbers(tx, year, 1)
 		if err != nil {
 			return err
 		}
@@ -111,15 +112,103 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 	})
 }
 
-// nextCaseNumber hands out the year's next number. The UPDATE takes the
-// sequence row's lock until the case commits, so concurrent creators, on one
-// server or many, queue and never share or skip a number.
-func (s *Store) nextCaseNumber(tx *gorm.DB, year int) (int64, error) {
+// errIncomplete rolls back a batch the caller had refused items of.
+var errIncomplete = errors.New("batch has items the caller refused")
+
+// CreateCases inserts a batch of cases with consecutive case numbers of
+// their year and their first history entries, all or none, in one
+// transaction with multi-row inserts: the batch takes its numbers and its
+// audit and feed positions with one update each. Every item is checked
+// first; the refused ones (household or subject gone, or a town outside
+// the caller's) are named in a *domain.BatchError. As in CreateHouseholds,
+// a nil item is one the caller refused: the rest are checked, nothing is
+// written.
+func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEntry) error {
+	now := s.clock()
+	year := now.In(domain.ChinaTime).Year()
+	var households, subjects []string
+	for _, c := range cs {
+		if c != nil {
+			households, subjects = append(households, c.HouseholdID), append(subjects, c.SubjectID)
+		}
+	}
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		// Locked as CreateCase locks them, and for the same reason.
+		var live []Household
+		q := inScope(ctx, tx.Select("id", "town_code").Where("id IN ? AND delete_time IS NULL", households), "town_code")
+		if err := s.forUpdate(q).Order("id").Find(&live).Error; err != nil {
+			return err
+		}
+		var members []Member
+		if err := s.forUpdate(tx.Select("id", "household_id").Where("id IN ? AND delete_time IS NULL", subjects)).Order("id").Find(&members).Error; err != nil {
+			return err
+		}
+		isLive := map[string]bool{}
+		for _, h := range live {
+			isLive[h.ID] = true
+		}
+		householdOf := map[string]string{}
+		for _, m := range members {
+			householdOf[m.ID] = m.HouseholdID
+		}
+		var refused domain.BatchError
+		complete := true
+		for i, c := range cs {
+			switch {
+			case c == nil:
+				complete = false
+			case !isLive[c.HouseholdID], householdOf[c.SubjectID] != c.HouseholdID:
+				refused.Add(i, ErrNotFound)
+			default:
+				if err := allows(ctx, c.TownCode); err != nil {
+					refused.Add(i, err)
+				}
+			}
+		}
+		if err := refused.OrNil(); err != nil {
+			return err
+		}
+		if !complete {
+			return errIncomplete
+		}
+		last, err := s.takeCaseNumbers(tx, year, len(cs))
+		if err != nil {
+			return err
+		}
+		changes := make([]change, len(cs))
+		for i, c := range cs {
+			c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
+			c.normalizeTimes()
+			c.CaseNumber = domain.CaseNumber(s.prefix, year, int(last-int64(len(cs)-1-i)))
+			changes[i] = change{resource: c.resource(), etag: Etag(c.Revision), fields: []string{"created"}}
+		}
+		if err := tx.CreateInBatches(cs, insertBatch).Error; err != nil {
+			return conflict(err, "a case with this number")
+		}
+		if err := s.recordChanges(ctx, tx, changes); err != nil {
+			return err
+		}
+		for i, h := range hists {
+			h.ID, h.CaseID, h.Time = 0, cs[i].ID, now
+		}
+		return tx.CreateInBatches(hists, insertBatch).Error
+	})
+	if errors.Is(err, errIncomplete) {
+		return nil
+	}
+	return err
+}
+
+// takeCaseNumbers hands out the year's next n numbers and returns the last.
+// The UPDATE takes the sequence row's lock until the cases commit, so
+// concurrent creators, on one server or many, queue and never share or skip
+// a number.
+func (s *Store) takeCaseNumbers(tx *gorm.DB, year, n int) (int64, error) {
 	if err := tx.Exec("INSERT INTO case_number_sequences (year, last_value) VALUES (?, 0) ON CONFLICT (year) DO NOTHING", year).Error; err != nil {
 		return 0, err
 	}
 	var seq int64
-	if err := tx.Raw("UPDATE case_number_sequences SET last_value = last_value + 1 WHERE year = ? RETURNING last_value", year).Scan(&seq).Error; err != nil {
+	if err := tx.Raw("UPDATE case_number_sequences SET last_value = last_value + ? WHERE year = ? RETURNING last_value", n, year).Scan(&seq).Error; err != nil {
 		return 0, err
 	}
 	if seq == 0 {

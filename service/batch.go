@@ -15,55 +15,6 @@ import (
 	"github.com/fengdu-county/casework/repository"
 )
 
-// Transactor runs fn in one transaction that every store call made with
-// fn's context joins.
-type Transactor interface {
-	InTx(ctx context.Context, fn func(context.Context) error) error
-}
-
-// batchCreate creates every item through the same path a single create
-// takes, all in one transaction, each item in a savepoint of its own so
-// that one refusal does not hide the next: the error names every refused
-// item, and nothing is kept unless all are.
-func batchCreate[Req interface{ GetRequestId() string }, Resp any](ctx context.Context, tx Transactor, reqs []Req,
-	create func(context.Context, Req) (Resp, error)) ([]Resp, error) {
-	out := make([]Resp, len(reqs))
-	err := tx.InTx(ctx, func(ctx context.Context) error {
-		var refused domain.BatchError
-		for i, r := range reqs {
-			if err := noItemRequestID(r); err != nil {
-				refused.Add(i, err)
-				continue
-			}
-			err := tx.InTx(ctx, func(ctx context.Context) error {
-				var err error
-				out[i], err = create(ctx, r)
-				return err
-			})
-			if err != nil {
-				if !itemFault(err) {
-					return err // the database or the deadline, not the item
-				}
-				refused.Add(i, err)
-			}
-		}
-		return refused.OrNil()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// itemFault reports whether err is about the item rather than the server.
-func itemFault(err error) bool {
-	switch status.Code(ToStatus(err)) {
-	case codes.Internal, codes.Unknown, codes.DeadlineExceeded, codes.Canceled, codes.Unavailable:
-		return false
-	}
-	return true
-}
-
 // batchStatus describes a refused batch: every refused item appears in the
 // BadRequest detail under `requests[i]`, with its own field path where it
 // has one. The code is the items' common code, or INVALID_ARGUMENT when
@@ -137,6 +88,32 @@ func inOrder[T any](ids []string, rows []T, idOf func(*T) string) ([]*T, error) 
 	return out, nil
 }
 
+// mergeRefused adds the items storage refused (err, from a bulk create
+// given the items refused here as nil) to those refused here, and returns
+// the batch's error, if any. Storage checks the rest even when some are
+// refused here, so that the error names every refused item; it writes only
+// a batch with none.
+func mergeRefused(refused *domain.BatchError, err error) error {
+	var more *domain.BatchError
+	switch {
+	case err == nil:
+	case errors.As(err, &more):
+		refused.Items = append(refused.Items, more.Items...)
+	default:
+		return err
+	}
+	return refused.OrNil()
+}
+
+// itemFault reports whether err is about the item rather than the server.
+func itemFault(err error) bool {
+	switch status.Code(ToStatus(err)) {
+	case codes.Internal, codes.Unknown, codes.DeadlineExceeded, codes.Canceled, codes.Unavailable:
+		return false
+	}
+	return true
+}
+
 // noItemRequestID refuses a batch item with a request id of its own: the
 // batch has one, and an item's would promise a retry it cannot keep.
 func noItemRequestID(r interface{ GetRequestId() string }) error {
@@ -162,16 +139,7 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 		}
 		rows[i] = h
 	}
-	// Storage checks the rest even when some are refused here, so that the
-	// error names every refused item; it writes only a batch with none.
-	if err := s.store.CreateHouseholds(ctx, rows); err != nil {
-		var more *domain.BatchError
-		if !errors.As(err, &more) {
-			return nil, err
-		}
-		refused.Items = append(refused.Items, more.Items...)
-	}
-	if err := refused.OrNil(); err != nil {
+	if err := mergeRefused(&refused, s.store.CreateHouseholds(ctx, rows)); err != nil {
 		return nil, err
 	}
 	resp := &pb.BatchCreateHouseholdsResponse{Households: make([]*pb.Household, len(rows))}
@@ -201,12 +169,36 @@ func (s *Households) BatchGetHouseholds(ctx context.Context, req *pb.BatchGetHou
 	return resp, nil
 }
 
+// BatchCreateCases checks every item as CreateCase does, then writes them
+// all with one bulk insert.
 func (s *Cases) BatchCreateCases(ctx context.Context, req *pb.BatchCreateCasesRequest) (*pb.BatchCreateCasesResponse, error) {
-	cs, err := batchCreate(ctx, s.store, req.GetRequests(), s.CreateCase)
-	if err != nil {
+	n := len(req.GetRequests())
+	rows, hists := make([]*repository.Case, n), make([]*repository.HistoryEntry, n)
+	var refused domain.BatchError
+	for i, r := range req.GetRequests() {
+		err := noItemRequestID(r)
+		if err == nil {
+			rows[i], hists[i], err = s.newCase(ctx, r, "BatchCreateCases")
+		}
+		if err != nil {
+			if !itemFault(err) {
+				return nil, err // the database or the deadline, not the item
+			}
+			refused.Add(i, err)
+		}
+	}
+	if err := mergeRefused(&refused, s.store.CreateCases(ctx, rows, hists)); err != nil {
 		return nil, err
 	}
-	return &pb.BatchCreateCasesResponse{Cases: cs}, nil
+	resp := &pb.BatchCreateCasesResponse{Cases: make([]*pb.Case, n)}
+	for i, c := range rows {
+		p, err := caseToProto(c)
+		if err != nil {
+			return nil, err
+		}
+		resp.Cases[i] = p
+	}
+	return resp, nil
 }
 
 func (s *Cases) BatchGetCases(ctx context.Context, req *pb.BatchGetCasesRequest) (*pb.BatchGetCasesResponse, error) {

@@ -21,7 +21,7 @@ type CaseStore interface {
 	CreateCase(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error
 	GetCase(ctx context.Context, id string) (*repository.Case, error)
 	GetCases(ctx context.Context, ids []string) ([]repository.Case, error)
-	Transactor
+	CreateCases(ctx context.Context, cs []*repository.Case, hists []*repository.HistoryEntry) error
 	ListCases(ctx context.Context, q repository.CaseQuery) ([]repository.Case, *repository.Cursor, error)
 	MutateCase(ctx context.Context, id, etag string, fn func(*repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
 	CreateNote(ctx context.Context, n *repository.Note) error
@@ -96,25 +96,39 @@ func storeDetails(row *repository.Case, kind domain.Kind, detail proto.Message) 
 }
 
 func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.Case, error) {
+	row, hist, err := s.newCase(ctx, req, "CreateCase")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateCase(ctx, row, hist); err != nil {
+		return nil, err
+	}
+	return caseToProto(row)
+}
+
+// newCase is the case a create request asks for, with its first history
+// entry by method, once the household and subject are found and fit it:
+// single and batch creates share it.
+func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method string) (*repository.Case, *repository.HistoryEntry, error) {
 	p := req.GetCase()
 	kind, detail := caseDetails(p)
 	if detail == nil {
-		return nil, domain.Invalid("case.details", "exactly one of employment_placement, school_enrollment, elder_medical_help or legal_aid is required")
+		return nil, nil, domain.Invalid("case.details", "exactly one of employment_placement, school_enrollment, elder_medical_help or legal_aid is required")
 	}
 	hid, err := householdID("case.household", p.GetHousehold())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h, err := s.store.GetHousehold(ctx, hid, false)
 	if err != nil {
 		if err == repository.ErrNotFound {
-			return nil, domain.Invalid("case.household", "no such household")
+			return nil, nil, domain.Invalid("case.household", "no such household")
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := s.subjectOf(ctx, hid, p.GetSubject(), kind)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	priority, reasons := priorityOf(h)
 	actor := s.actor(ctx)
@@ -123,13 +137,9 @@ func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.
 		TownCode: h.TownCode, Priority: int(priority), PriorityReasons: reasons, Creator: actor,
 	}
 	if err := storeDetails(row, kind, detail); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hist := &repository.HistoryEntry{Actor: actor, Method: "CreateCase", ToStatus: row.Status}
-	if err := s.store.CreateCase(ctx, row, hist); err != nil {
-		return nil, err
-	}
-	return caseToProto(row)
+	return row, &repository.HistoryEntry{Actor: actor, Method: method, ToStatus: row.Status}, nil
 }
 
 func (s *Cases) GetCase(ctx context.Context, req *pb.GetCaseRequest) (*pb.Case, error) {

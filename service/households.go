@@ -29,7 +29,6 @@ type HouseholdStore interface {
 	GetHouseholds(ctx context.Context, ids []string) ([]repository.Household, error)
 	CreateHouseholds(ctx context.Context, hs []*repository.Household) error
 	Auditor
-	Transactor
 	CreateMember(ctx context.Context, m *repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)

@@ -99,4 +99,60 @@ var batchTests = []test{
 		}
 		positions(t, e.allEvents(repository.EventQuery{}), 1)
 	}},
+	{"CreateCasesNumbersInOrderWithTheirTrail", func(t *testing.T, e *env) {
+		a, b := e.newFamily(), e.newFamily()
+		first := e.newCase(a)
+		cs := make([]*repository.Case, 300)
+		hists := make([]*repository.HistoryEntry, len(cs))
+		for i := range cs {
+			f := a
+			if i%2 == 1 {
+				f = b
+			}
+			cs[i] = e.caseFor(f)
+			hists[i] = creationEntry(cs[i])
+		}
+		must(t, e.s.CreateCases(e.ctx, cs, hists), "CreateCases")
+		for i, c := range cs {
+			// The single create took number 1; the batch follows on, in order.
+			if want := domain.CaseNumber("FD", first.CreateTime.In(domain.ChinaTime).Year(), i+2); c.CaseNumber != want {
+				t.Fatalf("case %d numbered %s, want %s", i, c.CaseNumber, want)
+			}
+		}
+		got, err := e.s.GetCase(e.ctx, cs[299].ID)
+		must(t, err, "GetCase")
+		if got.CaseNumber != cs[299].CaseNumber || got.HouseholdID != b.h.ID || got.Revision != 1 {
+			t.Errorf("stored case = %+v", got)
+		}
+		if h := e.history(cs[10].ID); len(h) != 1 || h[0].Method != "CreateCase" {
+			t.Errorf("history of a batch case = %+v", h)
+		}
+		evs := e.allEvents(repository.EventQuery{ResourceTypes: []string{"cases"}})
+		if len(evs) != 301 || evs[300].Resource != "cases/"+cs[299].ID {
+			t.Errorf("%d case events, want 301 ending with the batch's last", len(evs))
+		}
+		if _, err := e.s.VerifyAudit(e.ctx); err != nil {
+			t.Errorf("VerifyAudit: %v", err)
+		}
+	}},
+	{"CreateCasesRefusesAndNamesItems", func(t *testing.T, e *env) {
+		a, b, gone := e.newFamily(), e.newFamily(inTown(townB)), e.newFamily()
+		_, err := e.s.DeleteHousehold(e.ctx, gone.h.ID, "")
+		must(t, err, "DeleteHousehold")
+		cs := []*repository.Case{e.caseFor(a), e.caseFor(gone), e.caseFor(b), e.caseFor(a, func(c *repository.Case) { c.SubjectID = b.m.ID }), nil}
+		hists := make([]*repository.HistoryEntry, len(cs))
+		ctx := repository.WithScope(e.ctx, principal.Scope{Towns: []string{townA}})
+		err = e.s.CreateCases(ctx, cs, hists)
+		// gone: deleted; b: another town (not found in scope); 3: a subject
+		// of another household. The nil is the caller's.
+		if got := refusedItems(t, err); fmt.Sprint(got) != "[1 2 3]" {
+			t.Errorf("refused items %v, want [1 2 3]", got)
+		}
+		if err := e.s.CreateCases(e.ctx, []*repository.Case{e.caseFor(a), nil}, make([]*repository.HistoryEntry, 2)); err != nil {
+			t.Errorf("with only a nil refused: %v, want nil (and nothing written)", err)
+		}
+		if got := e.allCases(repository.CaseQuery{}); len(got) != 0 {
+			t.Errorf("%d cases after refused batches, want 0", len(got))
+		}
+	}},
 }
