@@ -105,10 +105,12 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		if err := tx.Create(c).Error; err != nil {
 			return conflict(err, "a case with this number")
 		}
-		if err := s.recordChange(ctx, tx, c.resource(), Etag(c.Revision), []string{"created"}); err != nil {
+		if err := s.appendHistory(tx, c.ID, now, h); err != nil {
 			return err
 		}
-		return s.appendHistory(tx, c.ID, now, h)
+		// Last: the audit and feed heads are locked until commit, and every
+		// writer of the county waits on them.
+		return s.recordChange(ctx, tx, c.resource(), Etag(c.Revision), []string{"created"})
 	})
 }
 
@@ -185,13 +187,13 @@ func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEnt
 		if err := tx.CreateInBatches(cs, insertBatch).Error; err != nil {
 			return conflict(err, "a case with this number")
 		}
-		if err := s.recordChanges(ctx, tx, changes); err != nil {
-			return err
-		}
 		for i, h := range hists {
 			h.ID, h.CaseID, h.Time = 0, cs[i].ID, now
 		}
-		return tx.CreateInBatches(hists, insertBatch).Error
+		if err := tx.CreateInBatches(hists, insertBatch).Error; err != nil {
+			return err
+		}
+		return s.recordChanges(ctx, tx, changes)
 	})
 	if errors.Is(err, errIncomplete) {
 		return nil
@@ -303,12 +305,12 @@ func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 		if err := tx.Create(n).Error; err != nil {
 			return err
 		}
-		if err := s.recordChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, "", []string{"created"}); err != nil {
+		if err := s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{
+			Actor: n.Author, Method: "CreateNote", FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "notes",
+		}); err != nil {
 			return err
 		}
-		return s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{
-			Actor: n.Author, Method: "CreateNote", FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "notes",
-		})
+		return s.recordChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, "", []string{"created"})
 	})
 }
 
