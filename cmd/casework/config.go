@@ -45,6 +45,7 @@ type settings struct {
 	EventRetention time.Duration
 	RequestIDTTL   time.Duration
 
+	DebugAddr         string
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
@@ -87,6 +88,8 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"longest wait between retries of a failing webhook (the wait starts at 1s and doubles)")
 	str(fs, &s.WebhookCA, "webhook-ca", "CASEWORK_WEBHOOK_CA", "",
 		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
+	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
+		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,

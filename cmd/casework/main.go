@@ -117,6 +117,9 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if s.DebugAddr != "" {
+				go serveDebug(ctx, s.DebugAddr, log)
+			}
 			log.Info("database", "dialect", string(dialect), "local_tokens", s.LocalTokens, "oidc", s.OIDCIssuer != "")
 			return srv.Run(ctx)
 		},
