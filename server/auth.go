@@ -47,7 +47,7 @@ const apiKeyPrefix = "cwk_"
 // One authenticator serves both gRPC servers, so a principal has one rate
 // limit whichever transport it uses.
 type authenticator struct {
-	tokens authn.Verifiers
+	tokens authn.TokenChecker
 	store  AuthStore
 	limits *limiters
 	now    func() time.Time // for API key expiry, on the same clock as the services

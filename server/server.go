@@ -148,7 +148,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
 	auth := &authenticator{
-		tokens: cfg.Tokens,
+		// A client sends the same token with every call until it expires;
+		// its signature is checked once a minute, not every call.
+		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
 		store:  store,
 		limits: newLimiters(cfg.RateLimit, cfg.RateBurst),
 		now:    cfg.Now,
