@@ -5,7 +5,7 @@
 GO ?= go
 IMAGE := $(or $(TMPDIR),/tmp)/casework-image.binpb
 
-.PHONY: run test generate check-generated lint breaking build image
+.PHONY: run test generate check-generated lint breaking build image bench
 
 run:
 	$(GO) run ./cmd/casework serve
@@ -38,3 +38,11 @@ breaking: image
 check-generated: generate
 	git diff --exit-code -- api/ || (echo "api/ is stale: run make generate and commit" && exit 1)
 	test -z "$$(git status --porcelain -- api/)" || (echo "api/ has untracked generated files: run make generate and commit" && git status --porcelain -- api/ && exit 1)
+
+# Measures the server on PostgreSQL against the limits of the same machine
+# (docs/performance.md): SCALE=smoke (seconds, what CI runs), small or large
+# (1,000,000 cases). Needs a PostgreSQL where it may CREATE DATABASE;
+# BENCH_FLAGS passes more, e.g. BENCH_FLAGS="-database-url postgres://… -explain".
+SCALE ?= small
+bench:
+	$(GO) run ./tools/bench -scale $(SCALE) $(BENCH_FLAGS)
