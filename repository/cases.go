@@ -251,7 +251,7 @@ func (s *Store) GetCase(ctx context.Context, id string) (*Case, error) {
 
 // ListCases returns a page of cases and the cursor of the next.
 func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor, error) {
-	q, err := applyFilter(inScope(ctx, s.conn(ctx).Model(&Case{}), "cases.town_code"), query.Filter, caseColumns, s.clock())
+	q, err := applyFilter(inScope(ctx, s.conn(ctx).Model(&Case{}), "cases.town_code"), query.Filter, CaseFilter, caseColumns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}

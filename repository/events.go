@@ -70,26 +70,24 @@ func eventType(r *audit.Record) string {
 // gaps and no event becomes visible behind one already read. A batch takes
 // all its positions with one update.
 func (s *Store) appendEvents(ctx context.Context, tx *gorm.DB, changes []change) error {
-	var feed []change
+	now, typ := s.clock(), eventType(audit.FromContext(ctx))
+	var records []EventRecord
 	for _, c := range changes {
-		if resourceType(c.resource) != "" {
-			feed = append(feed, c)
+		if rt := resourceType(c.resource); rt != "" {
+			records = append(records, EventRecord{Time: now, Type: typ, Resource: c.resource, ResourceType: rt,
+				Etag: c.etag, ChangedFields: strings.Join(c.fields, ",")})
 		}
 	}
-	if len(feed) == 0 {
+	if len(records) == 0 {
 		return nil
 	}
 	var head eventHead
-	if err := tx.Raw("UPDATE event_head SET position = position + ? WHERE id = 1 RETURNING id, position, pruned_through", len(feed)).Scan(&head).Error; err != nil {
+	if err := tx.Raw("UPDATE event_head SET position = position + ? WHERE id = 1 RETURNING id, position, pruned_through", len(records)).Scan(&head).Error; err != nil {
 		return err
 	}
-	now, typ := s.clock(), eventType(audit.FromContext(ctx))
-	records := make([]EventRecord, len(feed))
-	for i, c := range feed {
-		records[i] = EventRecord{
-			Position: head.Position - int64(len(feed)-1-i), Time: now, Type: typ,
-			Resource: c.resource, ResourceType: resourceType(c.resource), Etag: c.etag, ChangedFields: strings.Join(c.fields, ","),
-		}
+	first := head.Position - int64(len(records)) + 1
+	for i := range records {
+		records[i].Position = first + int64(i)
 	}
 	return tx.CreateInBatches(records, insertBatch).Error
 }

@@ -160,7 +160,7 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 	if !query.ShowDeleted {
 		q = q.Where("households.delete_time IS NULL")
 	}
-	q, err := applyFilter(q, query.Filter, householdColumns, s.clock())
+	q, err := applyFilter(q, query.Filter, HouseholdFilter, householdColumns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -97,12 +97,20 @@ func boolValue(c filter.Condition) any   { return c.Bool }
 
 // applyFilter adds a WHERE clause per condition. The schema that parsed f
 // guarantees every field has a column here; a missing one is a programming
-// error and refuses the query rather than ignoring the condition.
-func applyFilter(q *gorm.DB, f filter.Filter, columns map[string]column, now time.Time) (*gorm.DB, error) {
+// error and refuses the query rather than ignoring the condition. A value
+// the schema's Check refuses is refused here too, for a filter built
+// without parsing: a time that does not parse would otherwise compare as
+// year 1 and quietly return all or nothing.
+func applyFilter(q *gorm.DB, f filter.Filter, schema filter.Schema, columns map[string]column, now time.Time) (*gorm.DB, error) {
 	for _, c := range f.Conditions {
 		col, ok := columns[c.Field]
 		if !ok {
 			return nil, fmt.Errorf("repository: filter field %q has no column", c.Field)
+		}
+		if check := schema[c.Field].Check; check != nil {
+			if msg := check(c.Value); msg != "" {
+				return nil, &filter.Error{Msg: c.Field + " " + msg}
+			}
 		}
 		where, args := col(c, now)
 		q = q.Where(where, args...)

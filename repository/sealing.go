@@ -29,6 +29,14 @@ const (
 	indexIDNumber       = "id_number"
 )
 
+// SealHousehold seals h's ID and phone numbers and sets its blind index,
+// exactly as the store does before writing: for tools that load rows in
+// bulk (tools/bench) and must write what the server would.
+func SealHousehold(c Cipher, h *Household) error { return h.seal(c) }
+
+// SealMember is SealHousehold for a member.
+func SealMember(c Cipher, m *Member) error { return m.seal(c) }
+
 // sealable rows hold sensitive fields: plaintext in memory, sealed at rest.
 type sealable interface {
 	seal(Cipher) error

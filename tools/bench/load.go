@@ -9,19 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/sealed"
-)
-
-// The sealing contexts and the blind-index context the repository uses for
-// each sensitive column (repository/sealing.go). A value sealed under
-// another context does not open, so the load is checked through the API
-// after it (verifyLoad) rather than trusted.
-const (
-	sealServicememberID = "households.servicemember_id_number"
-	sealHouseholdPhone  = "households.phone"
-	sealMemberID        = "members.id_number"
-	sealMemberPhone     = "members.phone"
-	indexIDNumber       = "id_number"
 )
 
 // loaded is what the measurements need to know about the bulk fixture.
@@ -45,12 +34,22 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	defer conn.Close(context.Background())
 	out := &loaded{households: len(c.households)}
 
-	seal := func(v, context string) string {
-		s, err := keys.Seal(v, context)
-		if err != nil {
-			panic(err) // the keyring has an active key: Seal cannot fail but for entropy
+	// Sealed by the repository's own code, so the rows are what the server
+	// writes; a value sealed under another column's context would not open,
+	// and the load is checked through the API after it (verifyLoad).
+	sealHousehold := func(idNumber, phone string) repository.Household {
+		r := repository.Household{ServicememberIDNumber: idNumber, Phone: phone}
+		if err := repository.SealHousehold(keys, &r); err != nil {
+			panic(err) // the keyring has an active key: sealing cannot fail but for entropy
 		}
-		return s
+		return r
+	}
+	sealMember := func(idNumber, phone string) repository.Member {
+		r := repository.Member{IDNumber: idNumber, Phone: phone}
+		if err := repository.SealMember(keys, &r); err != nil {
+			panic(err)
+		}
+		return r
 	}
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "servicemember_name",
 		"servicemember_id_number", "servicemember_id_index", "service_branch", "rank_category", "post_type", "unit",
@@ -58,8 +57,9 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 		"update_time", "delete_time"},
 		pgx.CopyFromSlice(len(c.households), func(i int) ([]any, error) {
 			h := &c.households[i]
-			return []any{h.id.String(), h.name, seal(h.idNumber, sealServicememberID), keys.Index(h.idNumber, indexIDNumber),
-				h.branch, h.rank, h.post, h.unit, h.category, towns[h.town].code, h.address, seal(h.phone, sealHouseholdPhone),
+			sealed := sealHousehold(h.idNumber, h.phone)
+			return []any{h.id.String(), h.name, sealed.ServicememberIDNumber, sealed.ServicememberIDIndex,
+				h.branch, h.rank, h.post, h.unit, h.category, towns[h.town].code, h.address, sealed.Phone,
 				h.hardship, h.hardshipNote, int64(1), h.created, h.created, nil}, nil
 		}))
 	if err != nil {
@@ -73,8 +73,9 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 		"delete_time"},
 		pgx.CopyFromSlice(len(refs), func(i int) ([]any, error) {
 			h, m := c.member(refs[i])
-			return []any{m.id.String(), h.id.String(), string(m.relation), m.name, seal(m.idNumber, sealMemberID),
-				keys.Index(m.idNumber, indexIDNumber), m.birth, seal(m.phone, sealMemberPhone), m.accompanying,
+			sealed := sealMember(m.idNumber, m.phone)
+			return []any{m.id.String(), h.id.String(), string(m.relation), m.name, sealed.IDNumber,
+				sealed.IDNumberIndex, m.birth, sealed.Phone, m.accompanying,
 				int64(1), m.created, m.created, nil}, nil
 		}))
 	if err != nil {
