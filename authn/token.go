@@ -236,12 +236,17 @@ func (v *TokenVerifier) principal(payload []byte) (*principal.Principal, error) 
 	if err != nil {
 		return nil, unauthenticated("malformed towns claim")
 	}
+	var std jwt.Claims
+	if json.Unmarshal(payload, &std) != nil || std.Expiry == nil {
+		return nil, unauthenticated("malformed claims")
+	}
 	return &principal.Principal{
 		ID:         user,
 		Kind:       principal.User,
 		Roles:      roles,
 		Towns:      validTowns(towns),
 		Credential: v.credential,
+		Expiry:     std.Expiry.Time(),
 	}, nil
 }
 

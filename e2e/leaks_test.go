@@ -254,7 +254,7 @@ func TestLeakWatchCatches(t *testing.T) {
 		}
 	}
 	for _, text := range []string{
-		"500230********001X", "138****5678", "request_id=0190a1b2-c3d4-7e5f-8a9b-123456789012",
+		"500230********001X", "**************001X", "138****5678", "request_id=0190a1b2-c3d4-7e5f-8a9b-123456789012",
 		"hash=ab13812345678cd", "duration=1.234567ms", "500230199004120017999",
 	} {
 		if got := w.leaksIn(text); len(got) != 0 {

@@ -123,6 +123,11 @@ type APIKey struct {
 	RevokeTime *time.Time
 	CreateTime time.Time
 	Creator    string
+	// NeedsApproval marks a key carrying a people's role: it works only
+	// once an admin other than its creator approved it.
+	NeedsApproval bool
+	Approver      string
+	ApproveTime   *time.Time
 }
 
 // AuditRecord is a row of the append-only audit log.

@@ -105,7 +105,7 @@ func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 // the recoverer and access log see everything, errors are mapped before the
 // log reads their code, and nothing is validated for a caller not yet let in.
 func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
-	requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
+	lookups *lookupGuard, requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
 	if requestTTL <= 0 {
 		requestTTL = 24 * time.Hour
 	}
@@ -116,6 +116,8 @@ func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Dur
 			deadline(timeout),
 			service.ErrorInterceptor(log),
 			auth.unary(trustForwarded),
+			lookups.unary(),
+			auth.refusals(),
 			validate(v),
 			// Last: only a valid request by a known caller is recorded.
 			service.Idempotency(requests, requestTTL),

@@ -76,6 +76,18 @@ type Config struct {
 	RequestIDTTL time.Duration
 	// WatchPoll is how often a caught-up WatchEvents looks for new events.
 	WatchPoll time.Duration
+	// StreamsPerPrincipal caps the streams one principal may hold open on
+	// this server (0: 8). StreamRecheck is how often an open stream's API
+	// key is read again, so that revoking it ends the stream (0: 5s).
+	StreamsPerPrincipal int
+	StreamRecheck       time.Duration
+	// LookupsPerMinute is each principal's budget of LookupHousehold calls
+	// (0: 30). Negative turns the budget off (tests only).
+	LookupsPerMinute int
+	// APIKeyPeopleRoles lets admins create API keys carrying people's roles
+	// (caseworker, supervisor, auditor, admin), each of which works only
+	// once a second admin approves it.
+	APIKeyPeopleRoles bool
 
 	// Webhooks configures the delivery of the change feed to webhooks
 	// (zero values: the webhook package's defaults; Now: the server's).
@@ -150,13 +162,20 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
-		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
-		store:  store,
-		limits: newLimiters(cfg.RateLimit, cfg.RateBurst),
-		now:    cfg.Now,
-		log:    log,
+		tokens:  authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
+		store:   store,
+		limits:  newLimiters(cfg.RateLimit, cfg.RateBurst),
+		streams: newStreamSlots(cfg.StreamsPerPrincipal),
+		recheck: cfg.StreamRecheck,
+		now:     cfg.Now,
+		log:     log,
 	}
-	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor}
+	lookupsPerMinute := cfg.LookupsPerMinute
+	if lookupsPerMinute == 0 {
+		lookupsPerMinute = 30
+	}
+	lookups := newLookupGuard(lookupsPerMinute, log, store.AppendAudit)
+	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles}
 	households := service.NewHouseholds(store, validator, opts)
 	cases := service.NewCases(store, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
@@ -170,7 +189,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, store, cfg.RequestIDTTL, trustForwarded),
+		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.

@@ -28,22 +28,26 @@ type settings struct {
 	LogLevel         string
 	LogFormat        string
 	Keyring          string
+	// APIKeyPeopleRoles: read by `serve` and by `apikey create`.
+	APIKeyPeopleRoles bool
 
-	OIDCIssuer     string
-	OIDCAudience   string
-	OIDCJWKSURL    string
-	OIDCUserClaim  string
-	OIDCRolesClaim string
-	OIDCTownsClaim string
-	OIDCClockSkew  time.Duration
-	LocalTokens    bool
-	TLSCert        string
-	TLSKey         string
-	TLSClientCA    string
-	RateLimit      float64
-	RateBurst      int
-	EventRetention time.Duration
-	RequestIDTTL   time.Duration
+	OIDCIssuer          string
+	OIDCAudience        string
+	OIDCJWKSURL         string
+	OIDCUserClaim       string
+	OIDCRolesClaim      string
+	OIDCTownsClaim      string
+	OIDCClockSkew       time.Duration
+	LocalTokens         bool
+	TLSCert             string
+	TLSKey              string
+	TLSClientCA         string
+	RateLimit           float64
+	RateBurst           int
+	LookupLimit         int
+	StreamsPerPrincipal int
+	EventRetention      time.Duration
+	RequestIDTTL        time.Duration
 
 	DebugAddr         string
 	WebhookPoll       time.Duration
@@ -60,6 +64,8 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.LogFormat, "log-format", "CASEWORK_LOG_FORMAT", "json", "json or text")
 	str(fs, &s.Keyring, "keyring", "CASEWORK_KEYRING", "",
 		"file holding the keys that seal ID and phone numbers at rest; empty: DATA_DIR/keyring.json, created on first start")
+	boolean(fs, &s.APIKeyPeopleRoles, "api-key-people-roles", "CASEWORK_API_KEY_PEOPLE_ROLES", false,
+		"let API keys carry people's roles (caseworker, supervisor, auditor, admin); each such key works only once a second admin approves it")
 	if !serve {
 		return
 	}
@@ -78,6 +84,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"PEM CA bundle: gRPC clients may authenticate with a certificate it signed, whose common name is an API key's account")
 	float(fs, &s.RateLimit, "rate-limit", "CASEWORK_RATE_LIMIT", 50, "requests per second allowed to each principal; 0 disables")
 	integer(fs, &s.RateBurst, "rate-burst", "CASEWORK_RATE_BURST", 100, "burst allowed above --rate-limit")
+	integer(fs, &s.LookupLimit, "lookup-limit", "CASEWORK_LOOKUP_LIMIT", 30,
+		"household lookups by ID number allowed to each principal per minute (0: no budget beyond --rate-limit); a caller whose lookups keep missing is slowed down further")
+	integer(fs, &s.StreamsPerPrincipal, "max-streams-per-principal", "CASEWORK_MAX_STREAMS_PER_PRINCIPAL", 8,
+		"open change-feed streams each principal may hold on one server")
 	duration(fs, &s.EventRetention, "event-retention", "CASEWORK_EVENT_RETENTION", 30*24*time.Hour,
 		"how long change-feed events are kept; a client asking for an older position must resynchronise. 0 keeps them forever")
 	duration(fs, &s.RequestIDTTL, "request-id-ttl", "CASEWORK_REQUEST_ID_TTL", 24*time.Hour,
