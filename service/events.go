@@ -116,7 +116,10 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 	if err := countyWide(ctx); err != nil {
 		return err
 	}
-	// Streams pass no validating interceptor.
+	// Streams pass no validating interceptor: the same checks, by hand.
+	if err := CheckText(req); err != nil {
+		return err
+	}
 	if err := s.validator.Validate(req); err != nil {
 		return err
 	}
