@@ -55,6 +55,8 @@ var scenarios = []scenario{
 	{"security_sensitive", testSensitiveFields},
 	{"security_audit", testAudit},
 	{"security_abuse", testAbuse},
+	{"security_leaks", testLeakInputs},
+	{"text_characters", testTextCharacters},
 	{"feed", testFeed},
 	{"feed_resume", testFeedResume},
 	{"idempotency", testIdempotency},

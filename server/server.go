@@ -13,27 +13,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -294,6 +289,8 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		// In process: there is no wire to protect.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(s.cfg.MaxRequestBytes)),
+		// So the error handler knows which errors are the services'.
+		grpc.WithUnaryInterceptor(markServerErrors),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("server: gateway client: %w", err)
@@ -301,14 +298,17 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	s.gwClient = conn
 	gw := runtime.NewServeMux(
 		// The default marshaler, but strict: a JSON field the API does not
-		// have is a 400, not silently dropped.
+		// have is a 400, not silently dropped. Its decoder's errors name
+		// the field, not the value.
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-			Marshaler: &runtime.JSONPb{
+			Marshaler: quietJSON{&runtime.JSONPb{
 				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-			},
+			}},
 		}),
-		runtime.WithErrorHandler(retryAfter),
+		runtime.SetQueryParameterParser(&quietQuery{}),
+		runtime.WithErrorHandler(gatewayErrors),
+		runtime.WithMiddlewares(routeTemplate),
 		runtime.WithIncomingHeaderMatcher(requestIDIn),
 		runtime.WithOutgoingHeaderMatcher(requestIDOut),
 	)
@@ -333,33 +333,24 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	// A fixed path is its own route template.
+	fixed := func(path string, h http.HandlerFunc) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			setRoute(r.Context(), path)
+			h(w, r)
+		})
+	}
+	fixed("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	fixed("/readyz", s.ready)
+	fixed("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
 	})
 	mux.Handle("/v1/", gw)
 	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
-}
-
-// retryAfter is the gateway's error handler, adding a Retry-After header
-// to a rate-limit refusal from the RetryInfo the gRPC status carries. The
-// body stays the default google.rpc.Status, details included.
-func retryAfter(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
-		for _, d := range st.Details() {
-			if info, ok := d.(*errdetails.RetryInfo); ok {
-				// Whole seconds, rounded up: retrying early is refused again.
-				secs := int64(math.Ceil(info.GetRetryDelay().AsDuration().Seconds()))
-				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			}
-		}
-	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
 
 // requestIDIn passes an HTTP client's X-Request-Id to the services, besides
@@ -422,14 +413,22 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// accessLog logs method, path and status. The query string is left out: it
-// holds filters, and the path holds only resource ids.
+// accessLog logs method, route, status and duration. The route is the
+// template the request matched (/v1/{name=households/*}), never the path:
+// a path holds whatever id the client put there, and a client may put an
+// ID number there. A request no route took logs unmatchedRoute. The query
+// string is left out too: it holds filters.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, rt := withRoute(r)
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", rec.code, "duration", time.Since(start))
+		template := rt.template
+		if template == "" {
+			template = unmatchedRoute
+		}
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", time.Since(start))
 	})
 }
 

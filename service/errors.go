@@ -19,8 +19,11 @@ import (
 	"github.com/fengdu-county/casework/repository"
 )
 
-// errorDomain is the ErrorInfo domain of every error this service reports.
-const errorDomain = "casework.fengdu.gov.cn"
+// ErrorDomain is the ErrorInfo domain of the errors this server reports,
+// those of the services and those the gateway raises before a call.
+const ErrorDomain = "casework.fengdu.gov.cn"
+
+const errorDomain = ErrorDomain
 
 // ToStatus is the one place where errors from the domain, the validator and
 // the repository become gRPC statuses. Handlers return their errors as they

@@ -64,10 +64,12 @@ var errWatchStopping = errors.New("the server is stopping; resume from your last
 
 // positionAheadError: a client asked for a position the feed has not
 // reached, as after a restore from an older backup.
-type positionAheadError struct{ after, head int64 }
+type positionAheadError struct{ head int64 }
 
+// The message gives the head, which is the server's, and not the position
+// asked for, which is the client's number and is never repeated.
 func (e *positionAheadError) Error() string {
-	return fmt.Sprintf("position %d is beyond the newest event (%d); resynchronise: read the resources again, then follow from %d", e.after, e.head, e.head)
+	return fmt.Sprintf("the position asked for is beyond the newest event (%d); resynchronise: read the resources again, then follow from %d", e.head, e.head)
 }
 
 func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb.ListEventsResponse, error) {
@@ -76,7 +78,7 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 		return nil, err
 	}
 	if req.GetAfter() > head {
-		return nil, &positionAheadError{req.GetAfter(), head}
+		return nil, &positionAheadError{head}
 	}
 	size := int(req.GetPageSize())
 	if size == 0 {
@@ -97,7 +99,10 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 
 func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_WatchEventsServer) error {
 	ctx := stream.Context()
-	// Streams pass no validating interceptor.
+	// Streams pass no validating interceptor: the same checks, by hand.
+	if err := CheckText(req); err != nil {
+		return err
+	}
 	if err := s.validator.Validate(req); err != nil {
 		return err
 	}
@@ -110,7 +115,7 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 	case req.GetFromNow():
 		after = head
 	case after > head:
-		return &positionAheadError{after, head}
+		return &positionAheadError{head}
 	}
 	// The header tells the client where the watch starts, which from_now
 	// leaves it no other way to know; once it has the header, no event it
