@@ -343,6 +343,7 @@ func testAuthentication(t *testing.T, e *env) {
 		"forged":         "Bearer " + forged,
 		"expired":        "Bearer " + e.forgeToken(t, tokenClaims{aud: authn.LocalAudience, exp: now.Add(-time.Hour), nbf: now.Add(-2 * time.Hour)}),
 		"not_yet_valid":  "Bearer " + e.forgeToken(t, tokenClaims{aud: authn.LocalAudience, nbf: now.Add(time.Hour), exp: now.Add(2 * time.Hour)}),
+		"too_long_lived": "Bearer " + e.forgeToken(t, tokenClaims{aud: authn.LocalAudience, exp: now.Add(30 * 24 * time.Hour)}), // local tokens live 24h at most
 		"wrong_audience": "Bearer " + e.forgeToken(t, tokenClaims{aud: "some-other-app"}),
 		"wrong_issuer":   "Bearer " + e.forgeToken(t, tokenClaims{aud: authn.LocalAudience, iss: "https://evil.example"}),
 		"apikey_subject": "Bearer " + e.forgeToken(t, tokenClaims{aud: authn.LocalAudience, sub: "apikey:nightly"}),
