@@ -86,8 +86,10 @@ type Config struct {
 
 	// Webhooks configures the delivery of the change feed to webhooks
 	// (zero values: the webhook package's defaults; Now: the server's).
+	// Its Allow list also decides which addresses a webhook's URL may name
+	// when it is registered.
 	Webhooks webhook.Options
-	// WebhookCAFile (PEM), when set and Webhooks.Client is not, is trusted
+	// WebhookCAFile (PEM), when set and Webhooks.RootCAs is not, is trusted
 	// besides the system's roots for receivers with private certificates.
 	WebhookCAFile string
 }
@@ -186,7 +188,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
-	webhooks := service.NewWebhooks(store, validator, opts)
+	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -526,14 +528,14 @@ func (s *Server) maintain(ctx context.Context) {
 	}
 }
 
-// newDispatcher builds the webhook dispatcher, on the server's clock, with
-// an HTTP client that also trusts cfg.WebhookCAFile when one is given.
+// newDispatcher builds the webhook dispatcher, on the server's clock,
+// trusting cfg.WebhookCAFile too when one is given.
 func newDispatcher(cfg Config, store Store, log *slog.Logger) (*webhook.Dispatcher, error) {
 	o := cfg.Webhooks
 	if o.Now == nil {
 		o.Now = cfg.Now
 	}
-	if cfg.WebhookCAFile != "" && o.Client == nil {
+	if cfg.WebhookCAFile != "" && o.RootCAs == nil {
 		pemCAs, err := os.ReadFile(cfg.WebhookCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("server: webhook CA: %w", err)
@@ -545,9 +547,7 @@ func newDispatcher(cfg Config, store Store, log *slog.Logger) (*webhook.Dispatch
 		if !pool.AppendCertsFromPEM(pemCAs) {
 			return nil, fmt.Errorf("server: webhook CA %s holds no PEM certificate", cfg.WebhookCAFile)
 		}
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		o.Client = &http.Client{Transport: t}
+		o.RootCAs = pool
 	}
 	return webhook.New(store, o, log), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/webhook"
 )
 
@@ -53,6 +54,7 @@ type settings struct {
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
+	WebhookAllow      string
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -98,6 +100,9 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"longest wait between retries of a failing webhook (the wait starts at 1s and doubles)")
 	str(fs, &s.WebhookCA, "webhook-ca", "CASEWORK_WEBHOOK_CA", "",
 		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
+	str(fs, &s.WebhookAllow, "webhook-allow-networks", "CASEWORK_WEBHOOK_ALLOW_NETWORKS", "",
+		"comma-separated CIDR networks, addresses and host names of the county's internal webhook receivers; "+
+			"webhooks may not reach other loopback, private, link-local or cloud-metadata addresses")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
@@ -167,6 +172,10 @@ func integer(fs *pflag.FlagSet, p *int, name, envName string, def int, help stri
 }
 
 // webhooks is the webhook delivery part of the server's configuration.
-func (s *settings) webhooks() webhook.Options {
-	return webhook.Options{PollInterval: s.WebhookPoll, MaxBackoff: s.WebhookMaxBackoff}
+func (s *settings) webhooks() (webhook.Options, error) {
+	allow, err := egress.Parse(s.WebhookAllow)
+	if err != nil {
+		return webhook.Options{}, fmt.Errorf("--webhook-allow-networks: %w", err)
+	}
+	return webhook.Options{PollInterval: s.WebhookPoll, MaxBackoff: s.WebhookMaxBackoff, Allow: allow}, nil
 }

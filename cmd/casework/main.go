@@ -97,6 +97,10 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			webhooks, err := s.webhooks()
+			if err != nil {
+				return err
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:            s.GRPCAddr,
 				HTTPAddr:            s.HTTPAddr,
@@ -114,7 +118,7 @@ func serveCmd() *cobra.Command {
 				APIKeyPeopleRoles:   s.APIKeyPeopleRoles,
 				EventRetention:      s.EventRetention,
 				RequestIDTTL:        s.RequestIDTTL,
-				Webhooks:            s.webhooks(),
+				Webhooks:            webhooks,
 				WebhookCAFile:       s.WebhookCA,
 			}, store, log)
 			if err != nil {
