@@ -278,12 +278,14 @@ func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor
 }
 
 // MutateCase applies fn to a case under the etag check and records the
-// history entry fn returns in the same transaction. An error from fn changes
-// nothing. It may not move the case to a town the caller cannot see.
-func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) (*HistoryEntry, error)) (*Case, error) {
+// history entry fn returns in the same transaction. fn's context is bound to
+// the transaction: store calls made with it see and join the change. An
+// error from fn changes nothing. It may not move the case to a town the
+// caller cannot see.
+func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*Case, error) {
 	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
-		func(tx *gorm.DB, c *Case) error {
-			h, err := fn(c)
+		func(ctx context.Context, c *Case) error {
+			h, err := fn(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -291,7 +293,7 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(*Case) 
 				return err
 			}
 			c.normalizeTimes()
-			return s.appendHistory(tx, c.ID, s.clock(), h)
+			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
 		})
 }
 

@@ -219,11 +219,11 @@ func selectHousehold(ctx context.Context, id, state string) func(*gorm.DB) *gorm
 
 // UpdateHousehold applies fn to the live household under the etag check. It
 // may not move the household to a town the caller cannot see.
-func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*Household) error) (*Household, error) {
+func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(ctx context.Context, h *Household) error) (*Household, error) {
 	var index string // the servicemember's, as written
-	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(tx *gorm.DB, h *Household) error {
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(ctx context.Context, h *Household) error {
 		from := h.TownCode
-		if err := fn(h); err != nil {
+		if err := fn(ctx, h); err != nil {
 			return err
 		}
 		index = s.cipher.Index(h.ServicememberIDNumber, indexIDNumber)
@@ -231,7 +231,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*H
 			return err
 		}
 		if h.TownCode != from {
-			return s.moveCases(ctx, tx, id, from, h.TownCode)
+			return s.moveCases(ctx, s.conn(ctx), id, from, h.TownCode)
 		}
 		return nil
 	})
@@ -244,9 +244,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*H
 // DeleteHousehold soft-deletes a live household. One with open cases is
 // refused: those cases would otherwise be orphaned from every list.
 func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
-	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(tx *gorm.DB, h *Household) error {
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(ctx context.Context, h *Household) error {
 		var open int64
-		if err := tx.Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
+		if err := s.conn(ctx).Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
 			return err
 		}
 		if open > 0 {
@@ -267,7 +267,7 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 // household has since been registered for the same servicemember.
 func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
 	var index string
-	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ *gorm.DB, h *Household) error {
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ context.Context, h *Household) error {
 		h.DeleteTime, index = nil, h.ServicememberIDIndex
 		return nil
 	})

@@ -75,19 +75,19 @@ func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) 
 	return rows, next, nil
 }
 
-// UpdateMember applies fn to a live member under the etag check.
-func (s *Store) UpdateMember(ctx context.Context, householdID, id, etag string, fn func(*Member) error) (*Member, error) {
-	m, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(ctx, tx, householdID, id) },
-		etag, func(_ *gorm.DB, m *Member) error { return fn(m) })
+// UpdateMember applies fn to a live member under the etag check; fn's
+// context is bound to the transaction.
+func (s *Store) UpdateMember(ctx context.Context, householdID, id, etag string, fn func(ctx context.Context, m *Member) error) (*Member, error) {
+	m, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(ctx, tx, householdID, id) }, etag, fn)
 	return m, conflict(err, duplicateMember)
 }
 
 // DeleteMember soft-deletes a member who is not the subject of an open case.
 func (s *Store) DeleteMember(ctx context.Context, householdID, id, etag string) error {
 	_, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return liveMember(ctx, tx, householdID, id) },
-		etag, func(tx *gorm.DB, m *Member) error {
+		etag, func(ctx context.Context, m *Member) error {
 			var open int64
-			if err := tx.Model(&Case{}).Where("subject_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
+			if err := s.conn(ctx).Model(&Case{}).Where("subject_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
 				return err
 			}
 			if open > 0 {

@@ -116,14 +116,17 @@ func (c *Case) resource() string       { return "cases/" + c.ID }
 // update is the one read-modify-write path: it loads the row that selectRow
 // picks under a lock, refuses a stale etag, lets fn change the plaintext row,
 // and writes it back sealed, only if nobody else wrote in between, together
-// with an audit entry naming the changed fields. An error from fn rolls
+// with an audit entry naming the changed fields. fn gets a context bound to
+// the transaction, so store calls it makes read and write inside it (and on
+// SQLite's single connection do not wait for it). An error from fn rolls
 // everything back, so a refused change changes nothing.
 func update[T any, P interface {
 	*T
 	versioned
-}](ctx context.Context, s *Store, selectRow func(*gorm.DB) *gorm.DB, etag string, fn func(tx *gorm.DB, row P) error) (P, error) {
+}](ctx context.Context, s *Store, selectRow func(*gorm.DB) *gorm.DB, etag string, fn func(ctx context.Context, row P) error) (P, error) {
 	row := P(new(T))
-	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		tx := s.conn(ctx)
 		if err := s.forUpdate(selectRow(tx)).Take(row).Error; err != nil {
 			return notFound(err)
 		}
@@ -135,7 +138,7 @@ func update[T any, P interface {
 			return ErrEtagMismatch
 		}
 		before := *row
-		if err := fn(tx, row); err != nil {
+		if err := fn(ctx, row); err != nil {
 			return err
 		}
 		fields := changedFields(&before, row)
@@ -144,7 +147,7 @@ func update[T any, P interface {
 		if err := s.sealRow(row); err != nil {
 			return err
 		}
-		res := tx.Model(row).Where("revision = ?", old).Select("*").Omit("MemberCount").Updates(row)
+		res := tx.Model(row).Where("revision = ?", old).Select(writableColumns(tx, row)).Updates(row)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -160,6 +163,23 @@ func update[T any, P interface {
 		return nil, err
 	}
 	return row, nil
+}
+
+// writableColumns names every column of model's table that a write may set,
+// zero values included; fields computed on read (gorm's "->" permission)
+// are left out.
+func writableColumns(tx *gorm.DB, model any) []string {
+	stmt := &gorm.Statement{DB: tx}
+	if err := stmt.Parse(model); err != nil {
+		return []string{"*"}
+	}
+	var cols []string
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName != "" && f.Updatable {
+			cols = append(cols, f.DBName)
+		}
+	}
+	return cols
 }
 
 func notFound(err error) error {

@@ -23,7 +23,7 @@ type CaseStore interface {
 	GetCases(ctx context.Context, ids []string) ([]repository.Case, error)
 	CreateCases(ctx context.Context, cs []*repository.Case, hists []*repository.HistoryEntry) error
 	ListCases(ctx context.Context, q repository.CaseQuery) ([]repository.Case, *repository.Cursor, error)
-	MutateCase(ctx context.Context, id, etag string, fn func(*repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
+	MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
 	CreateNote(ctx context.Context, n *repository.Note) error
 	ListNotes(ctx context.Context, caseID string, page repository.Page) ([]repository.Note, *repository.Cursor, error)
 	ListHistory(ctx context.Context, caseID string, page repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error)
@@ -201,43 +201,32 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	// The subject check reads the member table, so it happens before the
-	// locked write; the etag ties that write to the version checked here.
-	current, err := s.store.GetCase(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	merged, err := caseToProto(current)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyMask(merged, patch, paths); err != nil {
-		return nil, err
-	}
-	kind, detail := caseDetails(merged)
-	if detail == nil || string(kind) != current.Kind {
-		return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
-	}
-	if err := s.validate("case", merged); err != nil {
-		return nil, err
-	}
-	subjectID := current.SubjectID
-	if merged.GetSubject() != "households/"+current.HouseholdID+"/members/"+current.SubjectID {
-		m, err := s.subjectOf(ctx, current.HouseholdID, merged.GetSubject(), kind)
-		if err != nil {
-			return nil, err
-		}
-		subjectID = m.ID
-	}
-	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(row *repository.Case) (*repository.HistoryEntry, error) {
-		if row.Revision != current.Revision {
-			return nil, repository.ErrEtagMismatch
-		}
+	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		if !domain.Status(row.Status).Open() {
 			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: "cases/" + id,
 				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + row.Status}
 		}
-		row.SubjectID = subjectID
+		merged, err := caseToProto(row)
+		if err != nil {
+			return nil, err
+		}
+		if err := applyMask(merged, patch, paths); err != nil {
+			return nil, err
+		}
+		kind, detail := caseDetails(merged)
+		if detail == nil || string(kind) != row.Kind {
+			return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
+		}
+		if err := s.validate("case", merged); err != nil {
+			return nil, err
+		}
+		if merged.GetSubject() != "households/"+row.HouseholdID+"/members/"+row.SubjectID {
+			m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject(), kind)
+			if err != nil {
+				return nil, err
+			}
+			row.SubjectID = m.ID
+		}
 		if err := storeDetails(row, kind, detail); err != nil {
 			return nil, err
 		}
@@ -254,13 +243,13 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 // decides whether the action is allowed from the stored status, then apply
 // makes the action's own changes, all in one transaction with its history.
 func (s *Cases) move(ctx context.Context, name, etag string, action domain.Action, method, reason string,
-	apply func(c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
+	apply func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
 	id, err := caseID("name", name)
 	if err != nil {
 		return nil, err
 	}
 	actor := s.actor(ctx)
-	c, err := s.store.MutateCase(ctx, id, etag, func(row *repository.Case) (*repository.HistoryEntry, error) {
+	c, err := s.store.MutateCase(ctx, id, etag, func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		from := domain.Status(row.Status)
 		to, err := domain.Transition(from, action)
 		if err != nil {
@@ -274,7 +263,7 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 			h.ChangedFields = "status"
 		}
 		if apply != nil {
-			if err := apply(row, h); err != nil {
+			if err := apply(ctx, row, h); err != nil {
 				return nil, err
 			}
 		}
@@ -298,47 +287,30 @@ func addChanged(h *repository.HistoryEntry, fields ...string) {
 
 // submitted stamps a (re)submission: the due time is computed from the case
 // type, and the priority from the household as it is now.
-func (s *Cases) submitted(h *repository.Household) func(*repository.Case, *repository.HistoryEntry) error {
-	return func(c *repository.Case, e *repository.HistoryEntry) error {
-		now := s.now().UTC()
-		schoolYear := ""
-		if c.Kind == string(domain.KindSchoolEnrollment) {
-			var se pb.SchoolEnrollment
-			if err := detailsUnmarshal.Unmarshal([]byte(c.Details), &se); err != nil {
-				return err
-			}
-			schoolYear = se.GetSchoolYear()
+func (s *Cases) submitted(ctx context.Context, c *repository.Case, e *repository.HistoryEntry) error {
+	h, err := s.store.GetHousehold(ctx, c.HouseholdID, true)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	schoolYear := ""
+	if c.Kind == string(domain.KindSchoolEnrollment) {
+		var se pb.SchoolEnrollment
+		if err := detailsUnmarshal.Unmarshal([]byte(c.Details), &se); err != nil {
+			return err
 		}
-		due := domain.DueTime(domain.Kind(c.Kind), now, schoolYear)
-		c.SubmitTime, c.DueTime = &now, &due
-		p, reasons := priorityOf(h)
-		c.Priority, c.PriorityReasons = int(p), reasons
-		addChanged(e, "submit_time", "due_time", "priority")
-		return nil
+		schoolYear = se.GetSchoolYear()
 	}
-}
-
-// householdOfCase reads the household a case belongs to, before a locked
-// write that needs it (SQLite runs a single connection, so no second query
-// may run inside the write).
-func (s *Cases) householdOfCase(ctx context.Context, name string) (*repository.Household, error) {
-	id, err := caseID("name", name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.store.GetCase(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.GetHousehold(ctx, c.HouseholdID, true)
+	due := domain.DueTime(domain.Kind(c.Kind), now, schoolYear)
+	c.SubmitTime, c.DueTime = &now, &due
+	p, reasons := priorityOf(h)
+	c.Priority, c.PriorityReasons = int(p), reasons
+	addChanged(e, "submit_time", "due_time", "priority")
+	return nil
 }
 
 func (s *Cases) SubmitCase(ctx context.Context, req *pb.SubmitCaseRequest) (*pb.Case, error) {
-	h, err := s.householdOfCase(ctx, req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionSubmit, "SubmitCase", "", s.submitted(h))
+	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionSubmit, "SubmitCase", "", s.submitted)
 }
 
 func (s *Cases) AcceptCase(ctx context.Context, req *pb.AcceptCaseRequest) (*pb.Case, error) {
@@ -347,7 +319,7 @@ func (s *Cases) AcceptCase(ctx context.Context, req *pb.AcceptCaseRequest) (*pb.
 
 func (s *Cases) RejectCase(ctx context.Context, req *pb.RejectCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionReject, "RejectCase", req.GetReason(),
-		func(c *repository.Case, e *repository.HistoryEntry) error {
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.StatusReason = req.GetReason()
 			addChanged(e, "status_reason")
 			return nil
@@ -356,7 +328,7 @@ func (s *Cases) RejectCase(ctx context.Context, req *pb.RejectCaseRequest) (*pb.
 
 func (s *Cases) AssignCase(ctx context.Context, req *pb.AssignCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAssign, "AssignCase", "",
-		func(c *repository.Case, e *repository.HistoryEntry) error {
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.Assignee = req.GetAssignee()
 			addChanged(e, "assignee")
 			return nil
@@ -365,7 +337,7 @@ func (s *Cases) AssignCase(ctx context.Context, req *pb.AssignCaseRequest) (*pb.
 
 func (s *Cases) StartCase(ctx context.Context, req *pb.StartCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionStart, "StartCase", "",
-		func(c *repository.Case, _ *repository.HistoryEntry) error {
+		func(_ context.Context, c *repository.Case, _ *repository.HistoryEntry) error {
 			err := domain.CheckStart(c.Assignee)
 			if p, ok := domain.AsPrecondition(err); ok {
 				p.Subject = "cases/" + c.ID
@@ -377,7 +349,7 @@ func (s *Cases) StartCase(ctx context.Context, req *pb.StartCaseRequest) (*pb.Ca
 func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*pb.Case, error) {
 	out := req.GetOutcome()
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionResolve, "ResolveCase", "",
-		func(c *repository.Case, e *repository.HistoryEntry) error {
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			stored := &pb.Case{}
 			if err := setDetails(stored, c.Kind, c.Details); err != nil {
 				return err
@@ -418,19 +390,14 @@ func (s *Cases) CloseCase(ctx context.Context, req *pb.CloseCaseRequest) (*pb.Ca
 }
 
 func (s *Cases) ReopenCase(ctx context.Context, req *pb.ReopenCaseRequest) (*pb.Case, error) {
-	h, err := s.householdOfCase(ctx, req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	resubmit := s.submitted(h)
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionReopen, "ReopenCase", req.GetReason(),
-		func(c *repository.Case, e *repository.HistoryEntry) error {
+		func(ctx context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.StatusReason = req.GetReason()
 			addChanged(e, "status_reason")
 			if domain.Status(c.Status) == domain.StatusRejected {
 				// A rejected case comes back as a fresh submission, with a
 				// new clock.
-				return resubmit(c, e)
+				return s.submitted(ctx, c, e)
 			}
 			c.OutcomeResult, c.OutcomeSummary, c.ResolveTime = "", "", nil
 			addChanged(e, "outcome", "resolve_time")
@@ -440,7 +407,7 @@ func (s *Cases) ReopenCase(ctx context.Context, req *pb.ReopenCaseRequest) (*pb.
 
 func (s *Cases) WithdrawCase(ctx context.Context, req *pb.WithdrawCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionWithdraw, "WithdrawCase", req.GetReason(),
-		func(c *repository.Case, e *repository.HistoryEntry) error {
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.StatusReason = req.GetReason()
 			addChanged(e, "status_reason")
 			return nil

@@ -25,7 +25,7 @@ type HouseholdStore interface {
 	CreateHousehold(ctx context.Context, h *repository.Household) error
 	GetHousehold(ctx context.Context, id string, showDeleted bool) (*repository.Household, error)
 	ListHouseholds(ctx context.Context, q repository.HouseholdQuery) ([]repository.Household, *repository.Cursor, error)
-	UpdateHousehold(ctx context.Context, id, etag string, fn func(*repository.Household) error) (*repository.Household, error)
+	UpdateHousehold(ctx context.Context, id, etag string, fn func(ctx context.Context, h *repository.Household) error) (*repository.Household, error)
 	DeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	UndeleteHousehold(ctx context.Context, id, etag string) (*repository.Household, error)
 	LookupHousehold(ctx context.Context, idNumber string) (*repository.Household, error)
@@ -35,7 +35,7 @@ type HouseholdStore interface {
 	CreateMember(ctx context.Context, m *repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)
-	UpdateMember(ctx context.Context, householdID, id, etag string, fn func(*repository.Member) error) (*repository.Member, error)
+	UpdateMember(ctx context.Context, householdID, id, etag string, fn func(ctx context.Context, m *repository.Member) error) (*repository.Member, error)
 	DeleteMember(ctx context.Context, householdID, id, etag string) error
 }
 
@@ -170,7 +170,7 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.store.UpdateHousehold(ctx, id, patch.GetEtag(), func(row *repository.Household) error {
+	h, err := s.store.UpdateHousehold(ctx, id, patch.GetEtag(), func(_ context.Context, row *repository.Household) error {
 		merged := householdToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
@@ -356,7 +356,7 @@ func (s *Households) UpdateMember(ctx context.Context, req *pb.UpdateMemberReque
 	if err != nil {
 		return nil, err
 	}
-	return withProto(s.store.UpdateMember(ctx, hid, mid, patch.GetEtag(), func(row *repository.Member) error {
+	return withProto(s.store.UpdateMember(ctx, hid, mid, patch.GetEtag(), func(_ context.Context, row *repository.Member) error {
 		merged := memberToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err

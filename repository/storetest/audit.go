@@ -106,7 +106,7 @@ var auditTests = []test{
 			e.clock.Advance(e.step)
 			p := e.phone()
 			secrets = append(secrets, p)
-			_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(h *repository.Household) error {
+			_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, h *repository.Household) error {
 				h.Address, h.Phone = "Test address 2", p
 				return nil
 			})
@@ -117,7 +117,7 @@ var auditTests = []test{
 			e.clock.Advance(e.step)
 			n := e.idNumber()
 			secrets = append(secrets, n)
-			_, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(2), func(h *repository.Household) error {
+			_, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(2), func(_ context.Context, h *repository.Household) error {
 				h.ServicememberIDNumber = n
 				return nil
 			})
@@ -128,7 +128,7 @@ var auditTests = []test{
 			e.clock.Advance(e.step)
 			n, p := e.idNumber(), e.phone()
 			secrets = append(secrets, n, p)
-			_, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(m *repository.Member) error {
+			_, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(_ context.Context, m *repository.Member) error {
 				m.DisplayName, m.IDNumber, m.Phone = "Test renamed", n, p
 				return nil
 			})
@@ -137,7 +137,7 @@ var auditTests = []test{
 		})
 		e.wantAudited([]string{"assignee", "status"}, func() string {
 			e.clock.Advance(e.step)
-			_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+			_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 				c.Status, c.Assignee = string(domain.StatusSubmitted), "users/test-bob"
 				return &repository.HistoryEntry{Actor: who.Principal, Method: "SubmitCase"}, nil
 			})
@@ -188,24 +188,24 @@ var auditTests = []test{
 		entries := e.verified()
 		e.ctx = withRecord(e.ctx, who)
 
-		_, err := e.s.UpdateHousehold(e.ctx, f.h.ID, repository.Etag(9), func(h *repository.Household) error { h.Address = "x"; return nil })
+		_, err := e.s.UpdateHousehold(e.ctx, f.h.ID, repository.Etag(9), func(_ context.Context, h *repository.Household) error { h.Address = "x"; return nil })
 		wantErr(t, err, repository.ErrEtagMismatch, "UpdateHousehold with a stale etag")
-		_, err = e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(*repository.Household) error { return errRefused })
+		_, err = e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(_ context.Context, _ *repository.Household) error { return errRefused })
 		wantErr(t, err, errRefused, "UpdateHousehold refused by the callback")
-		_, err = e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(h *repository.Household) error {
+		_, err = e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(_ context.Context, h *repository.Household) error {
 			h.ServicememberIDNumber = other.h.ServicememberIDNumber
 			return nil
 		})
 		wantErr(t, err, repository.ErrAlreadyExists, "UpdateHousehold onto another live number")
-		_, err = e.s.UpdateMember(e.ctx, f.h.ID, f.m.ID, repository.Etag(9), func(*repository.Member) error { return nil })
+		_, err = e.s.UpdateMember(e.ctx, f.h.ID, f.m.ID, repository.Etag(9), func(_ context.Context, _ *repository.Member) error { return nil })
 		wantErr(t, err, repository.ErrEtagMismatch, "UpdateMember with a stale etag")
 		_, err = e.s.DeleteHousehold(e.ctx, f.h.ID, "")
 		wantPrecondition(t, err, "HOUSEHOLD_HAS_OPEN_CASES", "DeleteHousehold with an open case")
 		err = e.s.DeleteMember(e.ctx, f.h.ID, f.m.ID, "")
 		wantPrecondition(t, err, "MEMBER_HAS_OPEN_CASES", "DeleteMember of an open case's subject")
-		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(*repository.Case) (*repository.HistoryEntry, error) { return nil, errRefused })
+		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, errRefused })
 		wantErr(t, err, errRefused, "MutateCase refused by the callback")
-		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(9), func(*repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
+		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(9), func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
 		wantErr(t, err, repository.ErrEtagMismatch, "MutateCase with a stale etag")
 		dup := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test dup", ServicememberIDNumber: f.h.ServicememberIDNumber,
 			PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
@@ -247,7 +247,7 @@ var auditTests = []test{
 			wg.Go(func() {
 				<-start
 				if i%2 == 0 {
-					_, errs[i] = e.s.UpdateHousehold(ctx, hs[i].ID, "", func(h *repository.Household) error {
+					_, errs[i] = e.s.UpdateHousehold(ctx, hs[i].ID, "", func(_ context.Context, h *repository.Household) error {
 						h.Address = fmt.Sprintf("Test address %d", i)
 						return nil
 					})
@@ -393,7 +393,7 @@ var auditListTests = []test{
 		e.ctx = withRecord(base, bob)
 		for range 2 { // 4, 5: both of h1
 			e.clock.Advance(e.step)
-			_, err := e.s.UpdateHousehold(e.ctx, h1.ID, "", func(h *repository.Household) error { h.Address += "+"; return nil })
+			_, err := e.s.UpdateHousehold(e.ctx, h1.ID, "", func(_ context.Context, h *repository.Household) error { h.Address += "+"; return nil })
 			must(t, err, "UpdateHousehold")
 		}
 		cctx := withRecord(base, carol)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +13,35 @@ import (
 )
 
 var caseTests = []test{
+	{"CallbackReadsInsideTheTransaction", func(t *testing.T, e *env) {
+		// A store call made with the callback's context joins the write's
+		// transaction: on SQLite's single connection a call with any other
+		// context would wait for the write until its deadline.
+		f := e.newFamily()
+		c := e.newCase(f)
+		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		defer cancel()
+		_, err := e.s.MutateCase(ctx, c.ID, "", func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
+			if _, err := e.s.GetHousehold(ctx, row.HouseholdID, false); err != nil {
+				return nil, err
+			}
+			if _, err := e.s.GetMember(ctx, f.h.ID, f.m.ID); err != nil {
+				return nil, err
+			}
+			row.Assignee = "users/inside"
+			return nil, nil
+		})
+		must(t, err, "MutateCase reading through the callback's context")
+		_, err = e.s.UpdateHousehold(ctx, f.h.ID, "", func(ctx context.Context, h *repository.Household) error {
+			cs, _, err := e.s.ListCases(ctx, repository.CaseQuery{})
+			if err != nil || len(cs) != 1 || cs[0].Assignee != "users/inside" {
+				return fmt.Errorf("inside the household's write: %d cases, %v", len(cs), err)
+			}
+			h.Address = "Test inside"
+			return nil
+		})
+		must(t, err, "UpdateHousehold reading through the callback's context")
+	}},
 	{"NumbersAreSequentialPerYear", func(t *testing.T, e *env) {
 		f := e.newFamily()
 		for i := 1; i <= 3; i++ {
@@ -85,7 +115,7 @@ var caseTests = []test{
 	{"MutateBumpsRevisionAndRecordsHistory", func(t *testing.T, e *env) {
 		c := e.newCase(e.newFamily())
 		e.clock.Advance(time.Hour)
-		got, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+		got, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 			c.Status, c.Assignee = string(domain.StatusSubmitted), "users/b"
 			return &repository.HistoryEntry{Actor: "users/b", Method: "SubmitCase", FromStatus: "DRAFT", ToStatus: c.Status, ChangedFields: "status,assignee"}, nil
 		})
@@ -104,7 +134,7 @@ var caseTests = []test{
 			FromStatus: "DRAFT", ToStatus: "SUBMITTED", ChangedFields: "status,assignee"}
 		sameRow(t, &h[1], &wantEntry, "history entry")
 		// A mutation may record no history entry.
-		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(2), func(*repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
+		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(2), func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
 		must(t, err, "MutateCase without history")
 		if n := len(e.history(c.ID)); n != 2 {
 			t.Fatalf("%d history entries after a mutation without one, want 2", n)
@@ -117,7 +147,7 @@ var caseTests = []test{
 		// The current etag is v2: other spellings of 2 are not it.
 		for _, etag := range []string{repository.Etag(1), repository.Etag(3), "nonsense", "v02", "v+2", "v2 ", " v2", "V2", "v2.0"} {
 			called := false
-			_, err := e.s.MutateCase(e.ctx, c.ID, etag, func(c *repository.Case) (*repository.HistoryEntry, error) {
+			_, err := e.s.MutateCase(e.ctx, c.ID, etag, func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 				called, c.Status = true, "REJECTED"
 				return &repository.HistoryEntry{Actor: "users/x", Method: "Stale"}, nil
 			})
@@ -132,13 +162,13 @@ var caseTests = []test{
 		if after := e.history(c.ID); len(after) != len(before) {
 			t.Fatalf("stale MutateCase wrote history: %d entries, want %d", len(after), len(before))
 		}
-		_, err = e.s.MutateCase(e.ctx, "no-such-case", "", func(*repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
+		_, err = e.s.MutateCase(e.ctx, "no-such-case", "", func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
 		wantErr(t, err, repository.ErrNotFound, "MutateCase of a missing case")
 	}},
 	{"MutateErrorRollsBack", func(t *testing.T, e *env) {
 		c := e.newCase(e.newFamily())
 		e.clock.Advance(time.Hour)
-		_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+		_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 			c.Status, c.OutcomeSummary = "RESOLVED", "should not stick"
 			return &repository.HistoryEntry{Actor: "users/x", Method: "Refused"}, errRefused
 		})
@@ -150,7 +180,7 @@ var caseTests = []test{
 			t.Fatalf("failed MutateCase left %d history entries, want only the creation", len(h))
 		}
 		// A precondition from the rules comes back as it was returned.
-		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 			_, err := domain.Transition(domain.Status(c.Status), domain.ActionClose)
 			return nil, err
 		})
@@ -278,7 +308,7 @@ var concurrencyTests = []test{
 		for i := range writers {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(c *repository.Case) (*repository.HistoryEntry, error) {
+				_, errs[i] = e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 					c.Assignee = fmt.Sprintf("users/w%d", i)
 					return &repository.HistoryEntry{Actor: c.Assignee, Method: "AssignCase"}, nil
 				})

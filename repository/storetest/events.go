@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -45,12 +46,12 @@ var eventTests = []test{
 	{"EachChangeAppendsOneEvent", func(t *testing.T, e *env) {
 		e.ctx = audit.NewContext(e.ctx, &audit.Record{Principal: "u1", Method: "/casework.v1.HouseholdService/CreateHousehold"})
 		f := e.newFamily()
-		h, err := e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(h *repository.Household) error { h.Address = "新地址"; return nil })
+		h, err := e.s.UpdateHousehold(e.ctx, f.h.ID, "", func(_ context.Context, h *repository.Household) error { h.Address = "新地址"; return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A refused change appends nothing.
-		if _, err := e.s.UpdateHousehold(e.ctx, f.h.ID, "v999", func(*repository.Household) error { return nil }); !errors.Is(err, repository.ErrEtagMismatch) {
+		if _, err := e.s.UpdateHousehold(e.ctx, f.h.ID, "v999", func(_ context.Context, _ *repository.Household) error { return nil }); !errors.Is(err, repository.ErrEtagMismatch) {
 			t.Fatalf("stale update = %v", err)
 		}
 		evs := e.allEvents(repository.EventQuery{})
@@ -93,7 +94,7 @@ var eventTests = []test{
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(h *repository.Household) error { h.Hardship = true; return nil })
+				_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, h *repository.Household) error { h.Hardship = true; return nil })
 				errs <- err
 			}()
 		}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"testing"
@@ -141,7 +142,7 @@ func ptr[T any](v T) *T { return &v }
 func (e *env) setStatus(c *repository.Case, s domain.Status) *repository.Case {
 	e.t.Helper()
 	e.clock.Advance(e.step)
-	got, err := e.s.MutateCase(e.ctx, c.ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+	got, err := e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		from := c.Status
 		c.Status = string(s)
 		return &repository.HistoryEntry{Actor: "users/test", Method: "SetStatus", FromStatus: from, ToStatus: c.Status}, nil

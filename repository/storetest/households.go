@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ var householdTests = []test{
 		h := e.newHousehold()
 		e.newMember(h)
 		e.clock.Advance(time.Minute)
-		got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(h.Revision), func(h *repository.Household) error {
+		got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(h.Revision), func(_ context.Context, h *repository.Household) error {
 			h.Address, h.Hardship = "Test address 2", true
 			return nil
 		})
@@ -83,7 +84,7 @@ var householdTests = []test{
 	}},
 	{"UpdateCallbackErrorChangesNothing", func(t *testing.T, e *env) {
 		h := e.newHousehold()
-		_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(h *repository.Household) error {
+		_, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, h *repository.Household) error {
 			h.Address = "changed"
 			return errRefused
 		})
@@ -108,7 +109,7 @@ var householdTests = []test{
 		sameIDs(t, householdIDs(e.allHouseholds(repository.HouseholdQuery{})), []string{other.ID}, "list without deleted")
 		sameIDs(t, householdIDs(e.allHouseholds(repository.HouseholdQuery{ShowDeleted: true})), []string{h.ID, other.ID}, "list with deleted")
 
-		_, err = e.s.UpdateHousehold(e.ctx, h.ID, "", func(*repository.Household) error { return nil })
+		_, err = e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, _ *repository.Household) error { return nil })
 		wantErr(t, err, repository.ErrNotFound, "UpdateHousehold of a deleted household")
 		_, err = e.s.DeleteHousehold(e.ctx, h.ID, "")
 		wantErr(t, err, repository.ErrNotFound, "DeleteHousehold twice")
@@ -130,7 +131,7 @@ var householdTests = []test{
 		const id = "00000000-0000-0000-0000-000000000000"
 		_, err := e.s.GetHousehold(e.ctx, id, true)
 		wantErr(t, err, repository.ErrNotFound, "GetHousehold")
-		_, err = e.s.UpdateHousehold(e.ctx, id, "", func(*repository.Household) error { return nil })
+		_, err = e.s.UpdateHousehold(e.ctx, id, "", func(_ context.Context, _ *repository.Household) error { return nil })
 		wantErr(t, err, repository.ErrNotFound, "UpdateHousehold")
 		_, err = e.s.DeleteHousehold(e.ctx, id, "")
 		wantErr(t, err, repository.ErrNotFound, "DeleteHousehold")
@@ -168,7 +169,7 @@ var uniquenessTests = []test{
 	}},
 	{"UpdateOntoAnotherLiveNumber", func(t *testing.T, e *env) {
 		a, b := e.newHousehold(), e.newHousehold()
-		_, err := e.s.UpdateHousehold(e.ctx, b.ID, "", func(h *repository.Household) error {
+		_, err := e.s.UpdateHousehold(e.ctx, b.ID, "", func(_ context.Context, h *repository.Household) error {
 			h.ServicememberIDNumber = a.ServicememberIDNumber
 			return nil
 		})
@@ -196,7 +197,7 @@ var uniquenessTests = []test{
 var etagTests = []test{
 	{"StaleEtagChangesNothing", func(t *testing.T, e *env) {
 		h := e.newHousehold()
-		cur, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(1), func(h *repository.Household) error {
+		cur, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(1), func(_ context.Context, h *repository.Household) error {
 			h.Unit = "Test unit 2"
 			return nil
 		})
@@ -207,7 +208,7 @@ var etagTests = []test{
 		for _, etag := range []string{repository.Etag(1), repository.Etag(3), "garbage", `W/"2"`} {
 			called := false
 			e.clock.Advance(time.Minute)
-			_, err := e.s.UpdateHousehold(e.ctx, h.ID, etag, func(h *repository.Household) error {
+			_, err := e.s.UpdateHousehold(e.ctx, h.ID, etag, func(_ context.Context, h *repository.Household) error {
 				called = true
 				h.Unit = "stale"
 				return nil
@@ -234,14 +235,14 @@ var etagTests = []test{
 		h := e.newHousehold()
 		for want := int64(2); want <= 4; want++ {
 			e.clock.Advance(time.Second)
-			got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(want-1), func(*repository.Household) error { return nil })
+			got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(want-1), func(_ context.Context, _ *repository.Household) error { return nil })
 			must(t, err, "UpdateHousehold %d", want)
 			if got.Revision != want || !got.UpdateTime.Equal(e.nowStored()) || !got.CreateTime.Equal(h.CreateTime) {
 				t.Fatalf("update %d: revision %d, update %v, create %v", want, got.Revision, got.UpdateTime, got.CreateTime)
 			}
 		}
 		// An empty etag skips the check but still bumps the revision.
-		got, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(*repository.Household) error { return nil })
+		got, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, _ *repository.Household) error { return nil })
 		must(t, err, "UpdateHousehold without etag")
 		if got.Revision != 5 {
 			t.Fatalf("revision %d, want 5", got.Revision)
@@ -250,7 +251,7 @@ var etagTests = []test{
 	{"MemberStaleEtag", func(t *testing.T, e *env) {
 		h := e.newHousehold()
 		m := e.newMember(h)
-		cur, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(m *repository.Member) error {
+		cur, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(_ context.Context, m *repository.Member) error {
 			m.Phone = "000-0001"
 			return nil
 		})
@@ -258,7 +259,7 @@ var etagTests = []test{
 		if cur.Revision != 2 {
 			t.Fatalf("member revision %d, want 2", cur.Revision)
 		}
-		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(m *repository.Member) error {
+		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(_ context.Context, m *repository.Member) error {
 			m.Phone = "stale"
 			return nil
 		})
@@ -356,7 +357,7 @@ var memberTests = []test{
 		h := e.newHousehold()
 		m := e.newMember(h)
 		e.clock.Advance(time.Minute)
-		got, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(m *repository.Member) error {
+		got, err := e.s.UpdateMember(e.ctx, h.ID, m.ID, repository.Etag(1), func(_ context.Context, m *repository.Member) error {
 			m.DisplayName, m.Accompanying = "Test renamed", false
 			return nil
 		})
@@ -375,7 +376,7 @@ var memberTests = []test{
 		_, err := e.s.GetMember(e.ctx, h.ID, m.ID)
 		wantErr(t, err, repository.ErrNotFound, "GetMember of a deleted member")
 		wantErr(t, e.s.DeleteMember(e.ctx, h.ID, m.ID, ""), repository.ErrNotFound, "DeleteMember twice")
-		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(*repository.Member) error { return nil })
+		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(_ context.Context, _ *repository.Member) error { return nil })
 		wantErr(t, err, repository.ErrNotFound, "UpdateMember of a deleted member")
 		rows, _, err := e.s.ListMembers(e.ctx, h.ID, repository.Page{})
 		must(t, err, "ListMembers")
@@ -389,7 +390,7 @@ var memberTests = []test{
 		_, err := e.s.GetMember(e.ctx, other.ID, m.ID)
 		wantErr(t, err, repository.ErrNotFound, "GetMember through another household")
 		called := false
-		_, err = e.s.UpdateMember(e.ctx, other.ID, m.ID, "", func(m *repository.Member) error {
+		_, err = e.s.UpdateMember(e.ctx, other.ID, m.ID, "", func(_ context.Context, m *repository.Member) error {
 			called, m.DisplayName = true, "hijacked"
 			return nil
 		})
@@ -409,7 +410,7 @@ var memberTests = []test{
 		must(t, err, "DeleteHousehold")
 		_, err = e.s.GetMember(e.ctx, h.ID, m.ID)
 		wantErr(t, err, repository.ErrNotFound, "GetMember in a deleted household")
-		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(*repository.Member) error { return nil })
+		_, err = e.s.UpdateMember(e.ctx, h.ID, m.ID, "", func(_ context.Context, _ *repository.Member) error { return nil })
 		wantErr(t, err, repository.ErrNotFound, "UpdateMember in a deleted household")
 	}},
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -207,7 +208,7 @@ var orderingTests = []test{
 			checkStamped(t, *c.DueTime, "DueTime")
 		}
 		resolved := time.Date(2026, 3, 5, 8, 0, 0, 999, domain.ChinaTime)
-		got2, err := e.s.MutateCase(e.ctx, all[0].ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+		got2, err := e.s.MutateCase(e.ctx, all[0].ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 			c.ResolveTime = &resolved
 			return nil, nil
 		})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -20,7 +21,7 @@ var scopeRuleTests = []test{
 		w := e.newTwoTowns()
 		closed := e.setStatus(e.newCase(w.b), domain.StatusWithdrawn)
 		head := len(e.allEvents(repository.EventQuery{}))
-		_, err := e.s.UpdateHousehold(e.ctx, w.b.h.ID, "", func(h *repository.Household) error { h.TownCode = townA; return nil })
+		_, err := e.s.UpdateHousehold(e.ctx, w.b.h.ID, "", func(_ context.Context, h *repository.Household) error { h.TownCode = townA; return nil })
 		must(t, err, "UpdateHousehold moving town B's family to town A")
 		for _, c := range []*repository.Case{w.caseB, closed} {
 			got, err := e.s.GetCase(e.ctx, c.ID)
@@ -59,7 +60,7 @@ var scopeRuleTests = []test{
 	{"MoveRefusedLeavesCasesBehindNothing", func(t *testing.T, e *env) {
 		w := e.newTwoTowns()
 		a := repository.WithScope(e.ctx, principal.Scope{Towns: []string{townA}})
-		_, err := e.s.UpdateHousehold(a, w.a.h.ID, "", func(h *repository.Household) error { h.TownCode = townB; return nil })
+		_, err := e.s.UpdateHousehold(a, w.a.h.ID, "", func(_ context.Context, h *repository.Household) error { h.TownCode = townB; return nil })
 		wantErr(t, err, repository.ErrOutOfScope, "moving a household out of the caller's towns")
 		got, err := e.s.GetCase(e.ctx, w.caseA.ID)
 		must(t, err, "GetCase")

@@ -138,20 +138,20 @@ func scopedWrites(t *testing.T, e *env, ctx context.Context) {
 	w := e.newTwoTowns()
 	entries := e.verified()
 	called := false
-	_, err := e.s.UpdateHousehold(ctx, w.b.h.ID, "", func(h *repository.Household) error { called = true; h.Address = "x"; return nil })
+	_, err := e.s.UpdateHousehold(ctx, w.b.h.ID, "", func(_ context.Context, h *repository.Household) error { called = true; h.Address = "x"; return nil })
 	wantErr(t, err, repository.ErrNotFound, "UpdateHousehold of town B")
 	_, err = e.s.DeleteHousehold(ctx, w.b.h.ID, "")
 	wantErr(t, err, repository.ErrNotFound, "DeleteHousehold of town B")
 	_, err = e.s.UndeleteHousehold(ctx, w.deletedB.ID, "")
 	wantErr(t, err, repository.ErrNotFound, "UndeleteHousehold of town B")
-	_, err = e.s.UpdateMember(ctx, w.b.h.ID, w.b.m.ID, "", func(m *repository.Member) error { called = true; m.DisplayName = "x"; return nil })
+	_, err = e.s.UpdateMember(ctx, w.b.h.ID, w.b.m.ID, "", func(_ context.Context, m *repository.Member) error { called = true; m.DisplayName = "x"; return nil })
 	wantErr(t, err, repository.ErrNotFound, "UpdateMember of town B")
 	err = e.s.DeleteMember(ctx, w.b.h.ID, w.b.m.ID, "")
 	wantErr(t, err, repository.ErrNotFound, "DeleteMember of town B")
 	err = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: w.b.h.ID,
 		Relation: string(domain.RelationChild), DisplayName: "Test intruder", IDNumber: e.idNumber()})
 	wantErr(t, err, repository.ErrNotFound, "CreateMember in a town B household")
-	_, err = e.s.MutateCase(ctx, w.caseB.ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+	_, err = e.s.MutateCase(ctx, w.caseB.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		called = true
 		c.Assignee = "users/x"
 		return nil, nil
@@ -203,7 +203,7 @@ func scopedWritesInto(t *testing.T, e *env, ctx context.Context) {
 	_, err := e.s.GetHousehold(e.ctx, h.ID, true)
 	wantErr(t, err, repository.ErrNotFound, "the refused household, seen county-wide")
 
-	_, err = e.s.UpdateHousehold(ctx, a.ID, "", func(h *repository.Household) error {
+	_, err = e.s.UpdateHousehold(ctx, a.ID, "", func(_ context.Context, h *repository.Household) error {
 		h.TownCode, h.Address = townB, "Test moved"
 		return nil
 	})
@@ -218,7 +218,7 @@ func scopedWritesInto(t *testing.T, e *env, ctx context.Context) {
 	f := family{h: a, m: e.newMember(a)}
 	c := e.newCase(f)
 	entries = e.verified()
-	_, err = e.s.MutateCase(ctx, c.ID, "", func(c *repository.Case) (*repository.HistoryEntry, error) {
+	_, err = e.s.MutateCase(ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		c.TownCode = townB
 		return &repository.HistoryEntry{Actor: "users/x", Method: "Move"}, nil
 	})
@@ -237,7 +237,7 @@ func scopedWritesInto(t *testing.T, e *env, ctx context.Context) {
 	own := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test A", ServicememberIDNumber: e.idNumber(),
 		PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
 	must(t, e.s.CreateHousehold(ctx, own), "CreateHousehold in town A")
-	_, err = e.s.UpdateHousehold(ctx, own.ID, "", func(h *repository.Household) error { h.Address = "Test 2"; return nil })
+	_, err = e.s.UpdateHousehold(ctx, own.ID, "", func(_ context.Context, h *repository.Household) error { h.Address = "Test 2"; return nil })
 	must(t, err, "UpdateHousehold in town A")
 }
 
@@ -257,7 +257,7 @@ var unscopedTests = []test{
 				wantErr(t, err, repository.ErrNotFound, "%s: LookupHousehold", name)
 				_, err = e.s.GetMember(ctx, f.h.ID, f.m.ID)
 				wantErr(t, err, repository.ErrNotFound, "%s: GetMember", name)
-				_, err = e.s.UpdateHousehold(ctx, f.h.ID, "", func(*repository.Household) error { return nil })
+				_, err = e.s.UpdateHousehold(ctx, f.h.ID, "", func(_ context.Context, _ *repository.Household) error { return nil })
 				wantErr(t, err, repository.ErrNotFound, "%s: UpdateHousehold", name)
 				err = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: f.h.ID, Relation: string(domain.RelationChild), DisplayName: "Test"})
 				wantErr(t, err, repository.ErrNotFound, "%s: CreateMember", name)
@@ -299,12 +299,12 @@ var unscopedTests = []test{
 			if err != nil || got.ID != f.h.ID {
 				t.Fatalf("LookupHousehold county-wide: %v, %v", got, err)
 			}
-			_, err = e.s.UpdateMember(ctx, f.h.ID, f.m.ID, "", func(m *repository.Member) error { m.DisplayName = "Test renamed"; return nil })
+			_, err = e.s.UpdateMember(ctx, f.h.ID, f.m.ID, "", func(_ context.Context, m *repository.Member) error { m.DisplayName = "Test renamed"; return nil })
 			must(t, err, "UpdateMember county-wide")
 		}
 		_, err = e.s.UndeleteHousehold(ctx, w.deletedB.ID, "")
 		must(t, err, "UndeleteHousehold county-wide")
-		_, err = e.s.UpdateHousehold(ctx, w.a.h.ID, "", func(h *repository.Household) error { h.TownCode = townB; return nil })
+		_, err = e.s.UpdateHousehold(ctx, w.a.h.ID, "", func(_ context.Context, h *repository.Household) error { h.TownCode = townB; return nil })
 		must(t, err, "UpdateHousehold moving a household between towns county-wide")
 		must(t, e.s.CreateNote(ctx, &repository.Note{ID: uuid.NewString(), CaseID: w.caseB.ID, Body: "Test", Author: "users/test-supervisor"}), "CreateNote county-wide")
 	}},

@@ -126,13 +126,13 @@ var sealingTests = []test{
 
 		// Updates seal the new values too, and reads open them.
 		newID, newPhone := e.idNumber(), e.phone()
-		_, err := e.s.UpdateHousehold(e.ctx, hs[1].ID, "", func(h *repository.Household) error {
+		_, err := e.s.UpdateHousehold(e.ctx, hs[1].ID, "", func(_ context.Context, h *repository.Household) error {
 			h.ServicememberIDNumber, h.Phone = newID, newPhone
 			return nil
 		})
 		must(t, err, "UpdateHousehold")
 		newMemberPhone := e.phone()
-		_, err = e.s.UpdateMember(e.ctx, ms[1].HouseholdID, ms[1].ID, "", func(m *repository.Member) error {
+		_, err = e.s.UpdateMember(e.ctx, ms[1].HouseholdID, ms[1].ID, "", func(_ context.Context, m *repository.Member) error {
 			m.Phone = newMemberPhone
 			return nil
 		})
@@ -187,13 +187,13 @@ var sealingTests = []test{
 		dupM := &repository.Member{ID: uuid.NewString(), HouseholdID: hs[0].ID, Relation: string(domain.RelationChild),
 			DisplayName: "Test dup", IDNumber: ms[0].IDNumber}
 		wantErr(t, e.s.CreateMember(e.ctx, dupM), repository.ErrAlreadyExists, "second member with a sealed ID number")
-		_, err := e.s.UpdateMember(e.ctx, hs[1].ID, ms[1].ID, "", func(m *repository.Member) error {
+		_, err := e.s.UpdateMember(e.ctx, hs[1].ID, ms[1].ID, "", func(_ context.Context, m *repository.Member) error {
 			m.IDNumber = hs[1].ServicememberIDNumber // the member's own household may hold it
 			return nil
 		})
 		must(t, err, "UpdateMember")
 		e.newMember(hs[1], func(m *repository.Member) { m.IDNumber = ms[1].IDNumber })
-		_, err = e.s.UpdateMember(e.ctx, hs[1].ID, ms[1].ID, "", func(m *repository.Member) error {
+		_, err = e.s.UpdateMember(e.ctx, hs[1].ID, ms[1].ID, "", func(_ context.Context, m *repository.Member) error {
 			m.IDNumber = ms[1].IDNumber
 			return nil
 		})
