@@ -36,6 +36,9 @@ var (
 	// service refuses credentials limited to some towns, as the feed is
 	// county-wide.
 	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
+	// anchorers read the audit chain's head to record it outside the
+	// database: a hash and a sequence number, nothing about anyone.
+	anchorers = roles(principal.Auditor, principal.Admin, principal.Integration)
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
@@ -81,7 +84,8 @@ var Table = map[string][]principal.Role{
 	apiKeySvc + "ListApiKeys":  admins,
 	apiKeySvc + "RevokeApiKey": admins,
 
-	auditSvc + "ListAuditLogs": auditors,
+	auditSvc + "ListAuditLogs":   auditors,
+	auditSvc + "GetAuditLogHead": anchorers,
 
 	eventSvc + "WatchEvents": followers,
 	eventSvc + "ListEvents":  followers,
