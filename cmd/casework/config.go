@@ -49,6 +49,9 @@ type settings struct {
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
+
+	AuditAnchorFile     string
+	AuditAnchorInterval time.Duration
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -88,6 +91,11 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"longest wait between retries of a failing webhook (the wait starts at 1s and doubles)")
 	str(fs, &s.WebhookCA, "webhook-ca", "CASEWORK_WEBHOOK_CA", "",
 		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
+	str(fs, &s.AuditAnchorFile, "audit-anchor-file", "CASEWORK_AUDIT_ANCHOR_FILE", "",
+		"append-only file (created 0600) that receives the audit chain's head as a JSON line every --audit-anchor-interval, "+
+			"for `casework audit verify --anchor`; keep it off the database's machine. Empty: anchors go to the log only")
+	duration(fs, &s.AuditAnchorInterval, "audit-anchor-interval", "CASEWORK_AUDIT_ANCHOR_INTERVAL", 5*time.Minute,
+		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
