@@ -285,7 +285,7 @@ var auditTests = []test{
 // rights could: switch off the append-only triggers.
 func (e *env) disableAuditGuards() {
 	e.t.Helper()
-	stmts := []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"}
+	stmts := []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete", "DROP TRIGGER IF EXISTS audit_log_keyed"}
 	if e.s.Dialect() == repository.Postgres {
 		stmts = []string{"ALTER TABLE audit_log DISABLE TRIGGER USER"}
 	}
@@ -369,6 +369,10 @@ var auditTamperTests = []test{
 		if e.s.Dialect() == repository.Postgres {
 			refused = append(refused, "TRUNCATE audit_log")
 		}
+		// An unkeyed entry, as a server of an older version would append.
+		refused = append(refused, "INSERT INTO audit_log (seq, time, principal, roles, credential, method, resource, action, "+
+			"request_id, client_addr, outcome, fields, prev_hash, hash) SELECT 6, time, principal, roles, credential, method, "+
+			"resource, action, request_id, client_addr, outcome, fields, hash, hash FROM audit_log WHERE seq = 5")
 		for _, s := range refused {
 			if err := e.db.Exec(s).Error; err == nil {
 				t.Fatalf("%s: not refused", s)
