@@ -206,28 +206,50 @@ func runErr(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// serveAWhile runs `casework serve` with args on free ports until until
-// reports true (or 20 seconds pass), then stops it.
-func serveAWhile(t *testing.T, until func() bool, args ...string) {
+// startServe runs `casework serve` with args on free ports until the test
+// ends, and returns its HTTP address once it is ready.
+func startServe(t *testing.T, args ...string) string {
 	t.Helper()
+	httpAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := root()
-	cmd.SetArgs(append([]string{"serve", "--grpc-addr", freeAddr(t), "--http-addr", freeAddr(t)}, args...))
+	cmd.SetArgs(append([]string{"serve", "--grpc-addr", freeAddr(t), "--http-addr", httpAddr}, args...))
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !until() && time.Now().Before(deadline) {
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-done:
-			cancel()
+			done <- err
 			t.Fatalf("serve stopped early: %v", err)
-		case <-time.After(20 * time.Millisecond):
+		default:
+		}
+		if resp, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return httpAddr
+			}
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
+	t.Fatal("serve not ready within 20s")
+	return ""
+}
+
+// serveAWhile runs `casework serve` with args until until reports true
+// (or 20 seconds pass), then stops it.
+func serveAWhile(t *testing.T, until func() bool, args ...string) {
+	t.Helper()
+	t.Run("serve", func(t *testing.T) {
+		startServe(t, args...)
+		for deadline := time.Now().Add(20 * time.Second); !until() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	if !until() {
 		t.Fatal("serve did not get there within 20s")
 	}
@@ -392,4 +414,54 @@ func mustSealWith(t *testing.T, k *sealed.Keyring) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestServerPicksUpRotatedAuditKey rotates the keys while a server runs and
+// checks that the server's next audit entry is under the new audit key, as
+// its next sealed value is under the new data key.
+func TestServerPicksUpRotatedAuditKey(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CASEWORK_LOG_LEVEL", "error")
+	// Restored after the server has stopped (cleanups run last first).
+	saved := keyringCheckInterval
+	t.Cleanup(func() { keyringCheckInterval = saved })
+	keyringCheckInterval = 0 // every call looks at the file
+	run(t, "migrate", "--data-dir", dir)
+	addr := startServe(t, "--data-dir", dir)
+	token := strings.TrimSpace(run(t, "token", "--data-dir", dir, "--user", "u1", "--roles", "caseworker", "--towns", "500230001"))
+	// A refused call is audited: one entry per call.
+	refused := func() {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/auditLogs", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a caseworker listing the audit log: HTTP %d, want 403", resp.StatusCode)
+		}
+	}
+	refused()
+	before, err := sealed.Load(filepath.Join(dir, "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "keys", "rotate", "--data-dir", dir)
+	after, err := sealed.Load(filepath.Join(dir, "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused()
+	var keyIDs []string
+	if err := sqliteIn(t, dir).Raw("SELECT key_id FROM audit_log ORDER BY seq").Scan(&keyIDs).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(keyIDs) != 2 || keyIDs[0] != before.ActiveAuditKeyID() || keyIDs[1] != after.ActiveAuditKeyID() {
+		t.Fatalf("the server's entries are under audit keys %q; want %q, then the rotated %q", keyIDs, before.ActiveAuditKeyID(), after.ActiveAuditKeyID())
+	}
+	if out := run(t, "audit", "verify", "--data-dir", dir); !strings.Contains(out, "audit chain intact: 2 entries") {
+		t.Fatalf("audit verify printed %q", out)
+	}
 }
