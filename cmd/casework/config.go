@@ -62,7 +62,7 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.LogLevel, "log-level", "CASEWORK_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(fs, &s.LogFormat, "log-format", "CASEWORK_LOG_FORMAT", "json", "json or text")
 	str(fs, &s.Keyring, "keyring", "CASEWORK_KEYRING", "",
-		"file holding the keys that seal ID and phone numbers at rest; empty: DATA_DIR/keyring.json, created on first start")
+		"file holding the keys that seal ID and phone numbers at rest and key the audit chain; empty: DATA_DIR/keyring.json, created on first start")
 	if !serve {
 		return
 	}
@@ -93,7 +93,7 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
 	str(fs, &s.AuditAnchorFile, "audit-anchor-file", "CASEWORK_AUDIT_ANCHOR_FILE", "",
 		"append-only file (created 0600) that receives the audit chain's head as a JSON line every --audit-anchor-interval, "+
-			"for `casework audit verify --anchor`; keep it off the database's machine. Empty: anchors go to the log only")
+			"for `casework audit verify --anchor`; keep it where whoever can write the database cannot. Empty: anchors go to the log only")
 	duration(fs, &s.AuditAnchorInterval, "audit-anchor-interval", "CASEWORK_AUDIT_ANCHOR_INTERVAL", 5*time.Minute,
 		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
