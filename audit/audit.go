@@ -35,6 +35,19 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 const (
 	OutcomeOK     = "OK"
 	OutcomeDenied = "PERMISSION_DENIED"
+	// OutcomeOutOfScope: the resource exists, in a town beyond the
+	// caller's reach for this call. The caller was told 404 or 403.
+	OutcomeOutOfScope = "OUT_OF_SCOPE"
+	// OutcomeFullViewDenied: the caller asked for unmasked values it may
+	// not see.
+	OutcomeFullViewDenied = "FULL_VIEW_DENIED"
+	// OutcomeNotFound: a lookup found nothing.
+	OutcomeNotFound = "NOT_FOUND"
+	// OutcomeLookupMisses: a caller's lookups kept finding nothing.
+	OutcomeLookupMisses = "LOOKUP_MISSES"
+	// OutcomeRoleNotGrantable: an API key asked for a role its creator may
+	// not grant.
+	OutcomeRoleNotGrantable = "ROLE_NOT_GRANTABLE"
 )
 
 // Entry is one audited event. It never holds the sensitive values
@@ -47,7 +60,7 @@ type Entry struct {
 	Credential string
 	Method     string // e.g. "/casework.v1.CaseService/SubmitCase"
 	Resource   string // e.g. "cases/…"
-	Action     string // "change" or "full-view" or "denied"
+	Action     string // "change", "full-view", "denied", "lookup" or "flagged"
 	RequestID  string
 	ClientAddr string
 	Outcome    string
@@ -64,6 +77,11 @@ const (
 	ActionChange   = "change"
 	ActionFullView = "full-view"
 	ActionDenied   = "denied"
+	// ActionLookup: a search by ID number, found or not (never the number).
+	ActionLookup = "lookup"
+	// ActionFlagged: the server flagged a caller's behaviour (lookups that
+	// keep missing).
+	ActionFlagged = "flagged"
 )
 
 // Keys are the audit keys: the keyring implements them (sealed.Keyring and

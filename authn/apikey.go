@@ -93,6 +93,9 @@ type APIKeyRecord struct {
 	// ExpireTime, if set, is when the key stops working. RevokeTime, if set,
 	// means the key was revoked; it is kept for the record.
 	ExpireTime, RevokeTime *time.Time
+	// AwaitsApproval: the key carries a people's role and no second admin
+	// has approved it yet, so it admits no one.
+	AwaitsApproval bool
 }
 
 // Principal checks secret against the record and returns the service

@@ -30,7 +30,8 @@ import (
 const (
 	LocalIssuer   = "casework-local"
 	LocalAudience = "casework"
-	// MaxLocalTTL bounds local tokens: they cannot be revoked.
+	// MaxLocalTTL bounds local tokens, when minted and when verified: they
+	// cannot be revoked.
 	MaxLocalTTL = 24 * time.Hour
 
 	localKeyFile = "local-signing-key.pem"
@@ -201,5 +202,9 @@ func (s *LocalSigner) Verifier(now func() time.Time) *TokenVerifier {
 		known: func(kid string) bool { return kid == "" || kid == s.kid },
 	}
 	cfg := OIDCConfig{Issuer: LocalIssuer, Audience: LocalAudience, Now: now}
-	return newVerifier(cfg, keys, []string{oidc.ES256}, "local-token")
+	v := newVerifier(cfg, keys, []string{oidc.ES256}, "local-token")
+	// Mint's cap alone binds only Mint: anything else holding the key
+	// (another build, a script) could sign a token for a year.
+	v.maxLifetime = MaxLocalTTL
+	return v
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/fengdu-county/casework/principal"
 )
@@ -169,5 +170,56 @@ func TestLocalJWKS(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatalf("local token refused via published JWKS: %v", err)
+	}
+}
+
+// TestLocalLifetimeCap: a token signed with the local key but living longer
+// than MaxLocalTTL is refused, however it was made: Mint's own check binds
+// only Mint.
+func TestLocalLifetimeCap(t *testing.T) {
+	s := newLocal(t)
+	now := time.Now()
+	at := func(d time.Duration) *jwt.NumericDate { return jwt.NewNumericDate(now.Add(d)) }
+	sign := func(iat, nbf, exp *jwt.NumericDate) string {
+		t.Helper()
+		tok, err := jwt.Signed(s.signer).Claims(jwt.Claims{Issuer: LocalIssuer, Audience: jwt.Audience{LocalAudience},
+			Subject: "dev", IssuedAt: iat, NotBefore: nbf, Expiry: exp}).
+			Claims(map[string]any{"roles": []string{"supervisor"}}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tests := []struct {
+		name          string
+		iat, nbf, exp *jwt.NumericDate
+		reason        string
+	}{
+		{"24h exactly", at(-time.Hour), at(-time.Hour), at(23 * time.Hour), ""},
+		{"a year", at(-time.Minute), at(-time.Minute), at(365 * 24 * time.Hour), "token lifetime too long"},
+		{"24h and a second", at(-time.Hour), at(-time.Hour), at(23*time.Hour + time.Second), "token lifetime too long"},
+		{"old iat, exp soon", at(-30 * time.Hour), at(-time.Minute), at(time.Hour), "token lifetime too long"},
+		{"no iat: counts from nbf", nil, at(-time.Minute), at(48 * time.Hour), "token lifetime too long"},
+		{"no iat, short from nbf", nil, at(-time.Minute), at(time.Hour), ""},
+		{"neither iat nor nbf", nil, nil, at(time.Hour), "token lifetime unknown"},
+		{"iat in the future", at(10 * time.Hour), nil, at(11 * time.Hour), "token issued in the future"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := sign(tt.iat, tt.nbf, tt.exp)
+			_, err := s.Verifier(nil).Verify(context.Background(), tok)
+			wantReason(t, err, tt.reason, tok)
+		})
+	}
+	// The cap is the local verifier's: a provider decides its own tokens'
+	// lifetimes, and the same long token verifies through the JWKS.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(s.JWKS()) }))
+	defer srv.Close()
+	v, err := NewOIDC(context.Background(), OIDCConfig{Issuer: LocalIssuer, Audience: LocalAudience, JWKSURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), sign(at(-time.Minute), at(-time.Minute), at(48*time.Hour))); err != nil {
+		t.Fatalf("an OIDC verifier refused a 48h token: %v", err)
 	}
 }

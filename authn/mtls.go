@@ -32,9 +32,16 @@ func (r *APIKeyRecord) servicePrincipal(now time.Time, credential string) (*prin
 	if r.ExpireTime != nil && !now.Before(*r.ExpireTime) {
 		return nil, unauthenticated("api key expired")
 	}
+	if r.AwaitsApproval {
+		return nil, unauthenticated("api key awaits a second admin's approval")
+	}
 	roles := validRoles(r.Roles)
 	if len(roles) == 0 {
 		return nil, unauthenticated("api key has no valid role")
+	}
+	var expiry time.Time
+	if r.ExpireTime != nil {
+		expiry = *r.ExpireTime
 	}
 	return &principal.Principal{
 		ID:         apiKeyPrincipalPrefix + r.Name,
@@ -42,5 +49,7 @@ func (r *APIKeyRecord) servicePrincipal(now time.Time, credential string) (*prin
 		Roles:      roles,
 		Towns:      validTowns(r.Towns),
 		Credential: credential,
+		KeyID:      r.ID,
+		Expiry:     expiry,
 	}, nil
 }

@@ -71,6 +71,8 @@ type TokenVerifier struct {
 	algs                              []string
 	keys                              *keySet
 	oidc                              *oidc.IDTokenVerifier
+	// maxLifetime, when set, caps exp − iat (see lifetimeProblem).
+	maxLifetime time.Duration
 }
 
 // NewOIDC returns a verifier for tokens from cfg.Issuer. Keys are fetched from
@@ -203,6 +205,30 @@ func (v *TokenVerifier) claimProblem(payload []byte) string {
 		return "token expired"
 	case c.NotBefore != nil && now.Add(v.skew).Before(c.NotBefore.Time()):
 		return "token not yet valid"
+	case v.maxLifetime > 0:
+		return v.lifetimeProblem(c, now)
+	}
+	return ""
+}
+
+// lifetimeProblem enforces maxLifetime on a token that is otherwise valid.
+// Its life counts from iat, or from nbf when iat is absent. A token with
+// neither cannot show how long it lives and is refused: counting from the
+// moment it is presented would let one signed to expire in a year pass on
+// each of its last days. An iat in the future is refused too, or it could
+// shorten the span on paper while the token already works.
+func (v *TokenVerifier) lifetimeProblem(c jwt.Claims, now time.Time) string {
+	start := c.IssuedAt
+	if start == nil {
+		start = c.NotBefore
+	}
+	switch {
+	case start == nil:
+		return "token lifetime unknown"
+	case c.IssuedAt != nil && now.Add(v.skew).Before(c.IssuedAt.Time()):
+		return "token issued in the future"
+	case c.Expiry.Time().Sub(start.Time()) > v.maxLifetime:
+		return "token lifetime too long"
 	}
 	return ""
 }
@@ -236,12 +262,17 @@ func (v *TokenVerifier) principal(payload []byte) (*principal.Principal, error) 
 	if err != nil {
 		return nil, unauthenticated("malformed towns claim")
 	}
+	var std jwt.Claims
+	if json.Unmarshal(payload, &std) != nil || std.Expiry == nil {
+		return nil, unauthenticated("malformed claims")
+	}
 	return &principal.Principal{
 		ID:         user,
 		Kind:       principal.User,
 		Roles:      roles,
 		Towns:      validTowns(towns),
 		Credential: v.credential,
+		Expiry:     std.Expiry.Time(),
 	}, nil
 }
 

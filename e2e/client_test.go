@@ -37,6 +37,8 @@ type client struct {
 	hc         *http.Client
 	header     http.Header
 	lastHeader http.Header
+	// base, when set, is the HTTP base URL of another server of the env.
+	base string
 }
 
 // clientsAs returns a gRPC and an HTTP client that present token ("" for
@@ -113,7 +115,11 @@ func (c *client) call(rpc string, r route, req, resp proto.Message) error {
 	if r.body != nil {
 		reqBody = bytes.NewReader(body)
 	}
-	code, hdr, out, err := c.e.doHTTP(c.t, c.hc, c.e.httpBase+path, r.method, reqBody, int64(len(body)), c.header)
+	base := c.e.httpBase
+	if c.base != "" {
+		base = c.base
+	}
+	code, hdr, out, err := c.e.doHTTP(c.t, c.hc, base+path, r.method, reqBody, int64(len(body)), c.header)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", r.method, path, err)
 	}

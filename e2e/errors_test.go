@@ -106,6 +106,13 @@ func etags(t *testing.T, c *client, f family) {
 	if got := must(c.GetHousehold(h.GetName())).ok(t); got.GetAddress() != "新地址 2 号" || got.GetEtag() != h2.GetEtag() {
 		t.Errorf("stale update changed the household: address %q etag %q", got.GetAddress(), got.GetEtag())
 	}
+	// An etag is compared exactly: another spelling of its revision number
+	// is not it.
+	for _, spelling := range []string{"v0" + h2.GetEtag()[1:], "v+" + h2.GetEtag()[1:], h2.GetEtag() + " "} {
+		odd := proto.Clone(h2).(*pb.Household)
+		odd.Address, odd.Etag = "另一种写法", spelling
+		must(c.UpdateHousehold(odd, "address")).fails(t, codes.Aborted)
+	}
 	noEtag := &pb.Household{Name: h.GetName(), Address: "没有 etag"}
 	wantViolation(t, must(c.UpdateHousehold(noEtag, "address")).fails(t, codes.InvalidArgument), "household.etag")
 	// Fields that are not updatable are refused, not ignored.

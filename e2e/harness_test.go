@@ -56,6 +56,8 @@ var scenarios = []scenario{
 	{"security_audit", testAudit},
 	{"security_audit_anchors", testAuditAnchors},
 	{"security_abuse", testAbuse},
+	{"security_leaks", testLeakInputs},
+	{"text_characters", testTextCharacters},
 	{"feed", testFeed},
 	{"feed_resume", testFeedResume},
 	{"idempotency", testIdempotency},
@@ -64,6 +66,14 @@ var scenarios = []scenario{
 	{"example_batch_import", testExampleBatchImport},
 	{"webhooks", testWebhooks},
 	{"webhooks_two_servers", testWebhooksTwoServers},
+	{"security_masked_view", testMaskedViewRebuildsNothing},
+	{"security_api_key_roles", testAPIKeyRoles},
+	{"security_lookup_oracle", testLookupOracle},
+	{"security_mixed_roles", testMixedRoleScope},
+	{"security_stream_lifetime", testStreamsEndWithCredential},
+	{"security_batch_oracle", testBatchCreateOracle},
+	{"security_household_move", testHouseholdMoveMovesCases},
+	{"security_refusals_audited", testRefusalsAudited},
 }
 
 var dialects = []struct {
@@ -557,14 +567,14 @@ func (e *env) family(t *testing.T, c *client, mods ...func(*pb.Household)) famil
 	t.Helper()
 	req := e.newHousehold(mods...)
 	h := must(c.CreateHousehold(req)).ok(t)
-	// Answers mask ID and phone numbers; the fixture keeps what it sent, so
-	// tests can look the family up by them.
+	// Answers mask ID and phone numbers and birth dates; the fixture keeps
+	// what it sent, so tests can look the family up by them.
 	h.Servicemember.IdNumber, h.Phone = req.GetServicemember().GetIdNumber(), req.GetPhone()
 	f := family{household: h}
 	member := func(rel pb.Relation, name string, birth time.Time) *pb.Member {
 		m := e.newMember(rel, name, birth)
 		got := must(c.CreateMember(h.GetName(), m)).ok(t)
-		got.IdNumber, got.Phone = m.GetIdNumber(), m.GetPhone()
+		got.IdNumber, got.Phone, got.BirthDate = m.GetIdNumber(), m.GetPhone(), m.GetBirthDate()
 		return got
 	}
 	f.spouse = member(pb.Relation_RELATION_SPOUSE, "李娜", spouseBirth)

@@ -320,6 +320,7 @@ func testAbuse(t *testing.T, e *env) {
 	if after := e.rowCounts(t); !mapsEqual(before, after) {
 		t.Errorf("bad input changed the data: %v → %v", before, after)
 	}
+	t.Run("grpc_limits", func(t *testing.T) { grpcLimits(t, e) })
 
 	// A server with tight limits: 1 call a second, bursts of 2, 16 KiB bodies.
 	base, conn := e.serveWith(t, e.db.Store(repository.WithClock(e.clock.Now)), func(c *server.Config) {

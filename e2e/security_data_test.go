@@ -189,19 +189,19 @@ func testTownScoping(t *testing.T, e *env) {
 // --- 4. sensitive fields --------------------------------------------------------
 
 var (
-	maskedID    = regexp.MustCompile(`^[0-9]{6}\*{8}[0-9]{3}[0-9X]$`)
+	maskedID    = regexp.MustCompile(`^\*{14}[0-9]{3}[0-9X]$`)
 	maskedPhone = regexp.MustCompile(`^1[0-9]{2}\*{4}[0-9]{4}$`)
 )
 
-// wantMasked checks that got is the masked form of plain: the first 6 and
-// last 4 characters of an ID number, the first 3 and last 4 of a phone.
+// wantMasked checks that got is the masked form of plain: the last 4
+// characters of an ID number, the first 3 and last 4 of a phone.
 func wantMasked(t *testing.T, what, got, plain string) {
 	t.Helper()
 	var want string
 	var shape *regexp.Regexp
 	switch len(plain) {
 	case 18:
-		want, shape = plain[:6]+"********"+plain[14:], maskedID
+		want, shape = "**************"+plain[14:], maskedID
 	case 11:
 		want, shape = plain[:3]+"****"+plain[7:], maskedPhone
 	default:

@@ -1,37 +1,59 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/egress"
+	"github.com/fengdu-county/casework/internal/testdb"
 	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/repository"
+	"github.com/fengdu-county/casework/server"
 	"github.com/fengdu-county/casework/webhook"
 )
 
 // Every e2e server delivers webhooks quickly, and trusts the certificate
 // of httptest's TLS servers, which all receivers of the scenarios are.
-var receiverClient = sync.OnceValue(func() *http.Client {
+var receiverRoots = sync.OnceValue(func() *x509.CertPool {
 	srv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer srv.Close()
-	return srv.Client()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return pool
+})
+
+// receiversNetwork allows the receivers' address, 127.0.0.1, which a
+// server refuses by default; the county lists its internal receivers the
+// same way (--webhook-allow-networks).
+var receiversNetwork = sync.OnceValue(func() egress.Policy {
+	p, err := egress.Parse("127.0.0.1/32")
+	if err != nil {
+		panic(err)
+	}
+	return p
 })
 
 // webhookOptions is the webhook part of every e2e server's configuration.
 func webhookOptions() webhook.Options {
-	return webhook.Options{Client: receiverClient(), PollInterval: 25 * time.Millisecond,
+	return webhook.Options{RootCAs: receiverRoots(), Allow: receiversNetwork(), PollInterval: 25 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, RequestTimeout: 15 * time.Second}
 }
 
@@ -404,6 +426,95 @@ func testWebhooks(t *testing.T, e *env) {
 	if got := len(b.deliveries()); got != before {
 		t.Fatalf("the deleted webhook got %d more requests", got-before)
 	}
+	t.Run("internal_addresses", func(t *testing.T) { testWebhookInternalAddresses(t, e) })
+}
+
+// testWebhookInternalAddresses: a server with no allow-list refuses a URL
+// naming an internal address, in every spelling a parser or resolver takes
+// for one, over both transports and without quoting it. A name resolving
+// to one (localhost) is accepted, but the delivery is refused at the
+// connection: nothing reaches the receiver, and the admin sees the one
+// error every failure without an HTTP answer gets.
+func testWebhookInternalAddresses(t *testing.T, e *env) {
+	db := testdb.Open(t, e.db.Dialect)
+	base, conn := e.serveWith(t, db.Store(repository.WithClock(e.clock.Now)), func(c *server.Config) {
+		c.Webhooks.Allow = egress.Policy{}
+	})
+	adminToken := e.roleToken(t, principal.Admin)
+	admin := pb.NewWebhookServiceClient(e.dialAddr(t, conn.Target(), adminToken))
+	secret := e.webhookSecret("internal")
+	for _, host := range []string{"127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "0x7f.1", "127.1",
+		"[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "169.254.169.254", "2852039166", "[fd00:ec2::254]",
+		"100.100.100.200", "10.0.0.1", "012.0.0.1", "167772161", "172.16.0.1", "192.168.1.1", "0.0.0.0", "[::]",
+		"224.0.0.1", "[fe80::1]"} {
+		u := "https://" + host + ":8443/hook"
+		bare := strings.Trim(host, "[]")
+		_, err := admin.CreateWebhook(ctxFor(t), &pb.CreateWebhookRequest{Webhook: &pb.Webhook{Url: u, Secret: secret}})
+		st := status.Convert(err)
+		if st.Code() != codes.InvalidArgument {
+			t.Errorf("gRPC, %s: %v, want InvalidArgument", host, err)
+			continue
+		}
+		wantViolation(t, st, "webhook.url")
+		if js, _ := protojson.Marshal(st.Proto()); strings.Contains(string(js), bare) {
+			t.Errorf("gRPC, %s: the refusal quotes the address: %s", host, js)
+		}
+		body, _ := protojson.Marshal(&pb.Webhook{Url: u, Secret: secret})
+		code, _, out, err := e.doHTTP(t, e.httpAs(adminToken), base+"/v1/webhooks", http.MethodPost, bytes.NewReader(body), int64(len(body)), nil)
+		if err != nil || code != http.StatusBadRequest || !strings.Contains(string(out), "webhook.url") || strings.Contains(string(out), bare) {
+			t.Errorf("HTTP, %s: %d %v %s, want a 400 naming webhook.url without the address", host, code, err, out)
+		}
+	}
+
+	// The receiver counts connections, not requests: a refused address is
+	// refused before a TCP handshake, let alone a TLS one.
+	var connections atomic.Int32
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Listener = countingListener{srv.Listener, &connections}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	hook, err := admin.CreateWebhook(ctxFor(t), &pb.CreateWebhookRequest{Webhook: &pb.Webhook{
+		Url: "https://localhost:" + port + "/hook", Secret: secret}})
+	if err != nil {
+		t.Fatalf("a host name is checked when it is dialled, not registered: %v", err)
+	}
+	if _, err := pb.NewHouseholdServiceClient(conn).CreateHousehold(ctxFor(t), &pb.CreateHouseholdRequest{Household: e.newHousehold()}); err != nil {
+		t.Fatal(err)
+	}
+	var got *pb.Webhook
+	eventually(t, "the delivery to localhost fails", func() bool {
+		got, err = admin.GetWebhook(ctxFor(t), &pb.GetWebhookRequest{Name: hook.GetName()})
+		return err == nil && got.GetConsecutiveFailures() >= 2
+	})
+	if got.GetLastError() != webhook.NoResponse || got.GetState() != pb.WebhookState_WEBHOOK_STATE_FAILING {
+		t.Fatalf("webhook to localhost: %v, want FAILING with %q", got, webhook.NoResponse)
+	}
+	ds, err := admin.ListWebhookDeliveries(ctxFor(t), &pb.ListWebhookDeliveriesRequest{Parent: hook.GetName()})
+	if err != nil || len(ds.GetDeliveries()) < 2 {
+		t.Fatalf("deliveries: %v, %v", ds, err)
+	}
+	for _, d := range ds.GetDeliveries() {
+		if d.GetError() != webhook.NoResponse || d.GetHttpStatus() != 0 || d.GetSuccess() {
+			t.Fatalf("delivery %v, want the error %q", d, webhook.NoResponse)
+		}
+	}
+	if n := connections.Load(); n != 0 {
+		t.Fatalf("the receiver on 127.0.0.1 got %d connections through localhost", n)
+	}
+}
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int32
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // testWebhooksTwoServers: two servers on one database, each running a

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -32,9 +31,10 @@ const (
 	MaxConditions = 16
 )
 
-// maxQuoted is how many characters of client-supplied text an error message
-// may repeat. Values can be personal data and errors end up in logs.
-const maxQuoted = 32
+// Error messages name the schema's fields, the operators and the position,
+// and never repeat the client's text: a value (or a word where a field name
+// belongs) can be an ID number, and errors travel back in answers, proxies'
+// logs and client logs. The position points the client at what it sent.
 
 // Kind is the type of a filterable field; it decides which literals are
 // valid and how they are normalised.
@@ -220,7 +220,7 @@ func (p *parser) filter() (Filter, error) {
 func conflict(prev []Condition, c Condition) string {
 	for _, p := range prev {
 		if p.Field == c.Field && (p.Op == OpEq || c.Op == OpEq) {
-			return fmt.Sprintf("field %s is constrained more than once; a field compared with \"=\" may appear only once", quote(c.Field))
+			return fmt.Sprintf("field %q is constrained more than once; a field compared with \"=\" may appear only once", c.Field)
 		}
 	}
 	return ""
@@ -264,7 +264,7 @@ func (p *parser) condition() (Condition, error) {
 	}
 	field, ok := p.schema[name]
 	if !ok {
-		return Condition{}, errorf(fieldPos, "unknown field %s; known fields: %s", quote(name), p.knownFields())
+		return Condition{}, errorf(fieldPos, "unknown field; known fields: %s", p.knownFields())
 	}
 	if !field.Kind.valid() {
 		// Not an *Error: the client did nothing wrong.
@@ -318,9 +318,9 @@ func (p *parser) badFieldStart() error {
 		p.pos = start
 		return p.unexpected("a field name")
 	case w[0] >= 'A' && w[0] <= 'Z':
-		return errorf(start, "expected a field name, found %s; field names are lowercase", quote(w))
+		return errorf(start, "expected a field name; field names are lowercase")
 	}
-	return errorf(start, "expected a field name, found %s", quote(w))
+	return errorf(start, "expected a field name")
 }
 
 func (p *parser) operator() (Op, error) {
@@ -414,8 +414,13 @@ func (p *parser) unexpected(want string) error {
 	case '*':
 		return errorf(p.pos, "wildcards are not supported")
 	}
-	r, _ := utf8.DecodeRuneInString(p.src[p.pos:])
-	return errorf(p.pos, "expected %s, found %q", want, r)
+	// One punctuation character is quoted (it is the likely mistake, and
+	// it is never personal data); a letter or digit starts a word, which is
+	// not.
+	if r, _ := utf8.DecodeRuneInString(p.src[p.pos:]); r < utf8.RuneSelf && (unicode.IsPunct(r) || unicode.IsSymbol(r)) {
+		return errorf(p.pos, "expected %s, found %q", want, r)
+	}
+	return errorf(p.pos, "expected %s", want)
 }
 
 func (p *parser) knownFields() string {
@@ -448,18 +453,4 @@ func isFieldChar(c byte) bool { return isFieldStart(c) || c >= '0' && c <= '9' |
 func isBareChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		strings.IndexByte("_./:-", c) >= 0
-}
-
-// quote renders client-supplied text for an error message, keeping at most
-// maxQuoted characters.
-func quote(s string) string {
-	if utf8.RuneCountInString(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	cut := 0
-	for i := 0; i < maxQuoted; i++ {
-		_, size := utf8.DecodeRuneInString(s[cut:])
-		cut += size
-	}
-	return strconv.Quote(s[:cut] + "…")
 }

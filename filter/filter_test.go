@@ -109,7 +109,7 @@ func TestParseInvalid(t *testing.T) {
 		{"has operator", `town_code:x`, 9, `has operator ":"`},
 		{"wildcard bare", `town_code = *`, 12, "wildcards"},
 		{"wildcard quoted", `town_code = "50023*"`, 12, "wildcards"},
-		{"unknown field lists known fields", `foo = 1`, 0, `unknown field "foo"; known fields: age, assignee.name, case_type, household, overdue, status, town_code`},
+		{"unknown field lists known fields", `foo = 1`, 0, `unknown field; known fields: age, assignee.name, case_type, household, overdue, status, town_code`},
 		{"uppercase field", `Status = DRAFT`, 0, "field names are lowercase"},
 		{"field starting with digit", `1a = 2`, 0, "expected a field name"},
 		{"operator not allowed", `town_code != x`, 10, `operator "!=" is not allowed for field "town_code"; allowed: =`},
@@ -117,7 +117,7 @@ func TestParseInvalid(t *testing.T) {
 		{"missing operator", `status DRAFT`, 7, "expected a comparison operator"},
 		{"double equals", `status == DRAFT`, 8, "expected a value"},
 		{"missing value", `status =`, 8, "found end of filter"},
-		{"missing value before AND", `status = AND overdue = true`, 9, `invalid value "AND"`},
+		{"missing value before AND", `status = AND overdue = true`, 9, `field "status": invalid value; allowed`},
 		{"trailing AND", `status = DRAFT AND`, 18, "expected a condition after AND"},
 		{"trailing AND and space", `status = DRAFT AND `, 19, "expected a condition after AND"},
 		{"leading AND", `AND status = DRAFT`, 0, "lowercase"},
@@ -126,7 +126,7 @@ func TestParseInvalid(t *testing.T) {
 		{"trailing garbage", `status = DRAFT x`, 15, "expected AND"},
 		{"trailing semicolon", `status = DRAFT;`, 14, `found ';'`},
 		{"SQL after bare value", `town_code = 1; DROP TABLE cases`, 13, `found ';'`},
-		{"SQL injection into enum", `status = "x' OR 1=1 --"`, 9, `invalid value "x' OR 1=1 --"; allowed: DRAFT, SUBMITTED, CLOSED`},
+		{"SQL injection into enum", `status = "x' OR 1=1 --"`, 9, `invalid value; allowed: DRAFT, SUBMITTED, CLOSED`},
 		{"unquoted SQL comment", `status = DRAFT --`, 15, "negation"},
 		{"unknown enum value", `status = OPEN`, 9, "invalid value"},
 		{"enum is case sensitive", `status = draft`, 9, "invalid value"},
@@ -134,7 +134,7 @@ func TestParseInvalid(t *testing.T) {
 		{"prefix not accepted without Prefix", `case_type = CASE_TYPE_RELIEF`, 12, "invalid value"},
 		{"bool spelled differently", `overdue = TRUE`, 10, "want unquoted true or false"},
 		{"bool as number", `overdue = 1`, 10, "want unquoted true or false"},
-		{"quoted bool", `overdue = "true"`, 10, `quoted "true"`},
+		{"quoted bool", `overdue = "true"`, 10, `a quoted literal is a string`},
 		{"quoted int", `age = "5"`, 6, "must not be quoted"},
 		{"int overflow", `age = 9223372036854775808`, 6, "out of range"},
 		{"int with plus", `age = +5`, 6, "expected a value"},
@@ -178,36 +178,34 @@ func TestParseInvalid(t *testing.T) {
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Parse(`status = DRAFT AND foo = 1`, Schema{"status": testSchema["status"], "age": testSchema["age"]})
-	want := `filter: position 19: unknown field "foo"; known fields: age, status`
+	want := `filter: position 19: unknown field; known fields: age, status`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v; want %s", err, want)
 	}
 }
 
-// Values may be personal data, so messages must not repeat more than a
-// short prefix of them.
-func TestErrorsTruncateValues(t *testing.T) {
-	secret := "500230198506121230-and-then-some-more-private-text"
-	tests := []struct{ name, in, shown string }{
-		{"enum value", `status = "` + secret + `"`, `"500230198506121230-and-then-some…"`},
-		{"int value", `age = ` + secret, `"500230198506121230-and-then-some…"`},
-		{"resource name", `household = ` + secret, `"500230198506121230-and-then-some…"`},
-		{"field name", strings.ToLower("f"+strings.Repeat("x", 40)) + ` = 1`, `"fxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"`},
-		{"multibyte truncated on rune boundary", `status = "` + strings.Repeat("丰", 40) + `"`, `"` + strings.Repeat("丰", 32) + `…"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.in, testSchema)
-			if err == nil {
-				t.Fatal("Parse succeeded; want error")
+// Values, and words where a field name belongs, may be personal data:
+// no message repeats any of the client's text, however short, beyond one
+// punctuation character.
+func TestErrorsNeverRepeatTheFilter(t *testing.T) {
+	const id = "500230198506121230"
+	for _, in := range []string{
+		`status = "` + id + `"`, `status = ` + id, `age = ` + id + `0000`, `age = "` + id + `"`, `overdue = ` + id,
+		`overdue = "` + id + `"`, `household = ` + id, `household = "households/` + id + `/x"`,
+		id + ` = 1`, `status = DRAFT AND ` + id, `x` + id + ` = 1`, `x.` + id + ` = 1`, `Z` + id + ` = 1`,
+		`status = DRAFT ` + id, `status ` + id, `town_code = "50023*` + id + `"`,
+		`status = "` + strings.Repeat("丰", 40) + `"`,
+	} {
+		_, err := Parse(in, testSchema)
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded; want error", in)
+			continue
+		}
+		for _, part := range []string{id[:6], id[6:12], id[12:], "丰"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("Parse(%q): error %q repeats %q", in, err, part)
 			}
-			if !strings.Contains(err.Error(), tt.shown) {
-				t.Errorf("error %q does not contain %s", err, tt.shown)
-			}
-			if strings.Contains(err.Error(), secret) {
-				t.Errorf("error %q repeats the whole value", err)
-			}
-		})
+		}
 	}
 }
 

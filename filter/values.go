@@ -49,7 +49,7 @@ func (f Field) enum(raw string) (Condition, string) {
 			return Condition{Value: short}, ""
 		}
 	}
-	return Condition{}, fmt.Sprintf("invalid value %s; allowed: %s", quote(raw), strings.Join(f.Values, ", "))
+	return Condition{}, fmt.Sprintf("invalid value; allowed: %s", strings.Join(f.Values, ", "))
 }
 
 // boolean and integer refuse quoted literals: in AIP-160 "true" is a
@@ -58,19 +58,22 @@ func boolean(raw string, quoted bool) (Condition, string) {
 	if !quoted && (raw == "true" || raw == "false") {
 		return Condition{Value: raw, Bool: raw == "true"}, ""
 	}
-	return Condition{}, fmt.Sprintf("invalid value %s; want unquoted true or false", quoteLiteral(raw, quoted))
+	if quoted {
+		return Condition{}, "invalid value: a quoted literal is a string; want unquoted true or false"
+	}
+	return Condition{}, "invalid value; want unquoted true or false"
 }
 
 func integer(raw string, quoted bool) (Condition, string) {
 	if quoted {
-		return Condition{}, fmt.Sprintf("invalid value %s; integers must not be quoted", quoteLiteral(raw, quoted))
+		return Condition{}, "invalid value; integers must not be quoted"
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		return Condition{}, fmt.Sprintf("value %s is out of range for a 64-bit integer", quote(raw))
+		return Condition{}, "value is out of range for a 64-bit integer"
 	}
 	if err != nil {
-		return Condition{}, fmt.Sprintf("invalid value %s; want a decimal integer", quote(raw))
+		return Condition{}, "invalid value; want a decimal integer"
 	}
 	return Condition{Value: strconv.FormatInt(n, 10), Int: n}, ""
 }
@@ -78,16 +81,7 @@ func integer(raw string, quoted bool) (Condition, string) {
 func (f Field) resourceName(raw string) (Condition, string) {
 	id, ok := strings.CutPrefix(raw, f.Collection)
 	if !ok || id == "" || strings.Contains(id, "/") {
-		return Condition{}, fmt.Sprintf("invalid value %s; want a resource name like %q", quote(raw), f.Collection+"{id}")
+		return Condition{}, fmt.Sprintf("invalid value; want a resource name like %q", f.Collection+"{id}")
 	}
 	return Condition{Value: raw}, ""
-}
-
-// quoteLiteral distinguishes `"true"` from `true` in messages, since the
-// quoting is the mistake being reported.
-func quoteLiteral(raw string, quoted bool) string {
-	if quoted {
-		return "quoted " + quote(raw)
-	}
-	return quote(raw)
 }

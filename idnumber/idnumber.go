@@ -141,11 +141,12 @@ func Normalize(s string) string {
 	return s
 }
 
-// Mask keeps the region code (first 6) and last 4 characters, which staff use
-// to tell people apart, and stars the birth date and the rest. Strings too
-// short to keep both ends are starred entirely rather than leak most of it.
+// Mask keeps the last 4 characters, which staff use to tell people apart,
+// and stars the rest. The region code stays hidden too: with it and a birth
+// date shown elsewhere, the last four would rebuild the number. Strings too
+// short to keep the end are starred entirely rather than leak most of it.
 func Mask(s string) string {
-	return keepEnds(s, 6, 4)
+	return keepEnds(s, 0, 4)
 }
 
 // MaskPhone masks a phone number: an 11-digit mainland mobile keeps the

@@ -1,10 +1,13 @@
-// Package policy is the one table of who may call what. Every RPC is listed
-// with the roles allowed to call it; a method missing from the table is
-// refused, so a new RPC stays closed until someone decides who may use it.
-// A test walks every RPC of every service against every role.
+// Package policy is the one place that says who may do what: which roles
+// may call each RPC (a method missing from the table is refused, so a new
+// RPC stays closed until someone decides who may use it), how far across
+// the county each role's rights reach, who may see sensitive fields
+// unmasked, and which roles an API key may carry. Tests walk every RPC of
+// every service against every role and mixed-role credentials.
 package policy
 
 import (
+	"errors"
 	"slices"
 
 	"github.com/fengdu-county/casework/principal"
@@ -22,8 +25,15 @@ const (
 var (
 	// readers see households and cases (each within their scope).
 	readers = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
-	// registrars keep the household register.
+	// lookers may find a household by an ID number: roles with a working
+	// need to, never the auditor, whose job needs no search by number.
+	lookers = roles(principal.Caseworker, principal.Supervisor, principal.Integration, principal.Batch)
+	// registrars keep the household register; nightly imports bring new
+	// households and corrections to known ones.
 	registrars = roles(principal.Caseworker, principal.Supervisor, principal.Batch)
+	// removers delete and restore households and members: people only, as
+	// an import that deletes would take families off the register unseen.
+	removers = roles(principal.Caseworker, principal.Supervisor)
 	// openers may open a case: the veterans-affairs system too.
 	openers = roles(principal.Caseworker, principal.Supervisor, principal.Integration, principal.Batch)
 	// workers move a case through its daily work.
@@ -33,9 +43,11 @@ var (
 	admins   = roles(principal.Admin)
 	auditors = roles(principal.Auditor, principal.Admin)
 	// followers read the change feed: names and etags, never values. The
-	// service refuses credentials limited to some towns, as the feed is
-	// county-wide.
+	// feed is county-wide, so it needs a county-wide scope (see
+	// CountyWideOnly).
 	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
+	// watchers hold the feed open as a stream; nightly jobs poll instead.
+	watchers = roles(principal.Supervisor, principal.Auditor, principal.Integration)
 	// anchorers read the audit chain's head to record it outside the
 	// database: a hash and a sequence number, nothing about anyone.
 	anchorers = roles(principal.Auditor, principal.Admin, principal.Integration)
@@ -49,16 +61,16 @@ var Table = map[string][]principal.Role{
 	householdSvc + "GetHousehold":          readers,
 	householdSvc + "ListHouseholds":        readers,
 	householdSvc + "UpdateHousehold":       registrars,
-	householdSvc + "DeleteHousehold":       registrars,
-	householdSvc + "UndeleteHousehold":     registrars,
-	householdSvc + "LookupHousehold":       readers,
+	householdSvc + "DeleteHousehold":       removers,
+	householdSvc + "UndeleteHousehold":     removers,
+	householdSvc + "LookupHousehold":       lookers,
 	householdSvc + "BatchCreateHouseholds": registrars,
 	householdSvc + "BatchGetHouseholds":    readers,
 	householdSvc + "CreateMember":          registrars,
 	householdSvc + "GetMember":             readers,
 	householdSvc + "ListMembers":           readers,
 	householdSvc + "UpdateMember":          registrars,
-	householdSvc + "DeleteMember":          registrars,
+	householdSvc + "DeleteMember":          removers,
 
 	caseSvc + "CreateCase":       openers,
 	caseSvc + "BatchCreateCases": openers,
@@ -79,15 +91,16 @@ var Table = map[string][]principal.Role{
 	caseSvc + "ListNotes":        readers,
 	caseSvc + "ListCaseHistory":  readers,
 
-	apiKeySvc + "CreateApiKey": admins,
-	apiKeySvc + "GetApiKey":    admins,
-	apiKeySvc + "ListApiKeys":  admins,
-	apiKeySvc + "RevokeApiKey": admins,
+	apiKeySvc + "CreateApiKey":  admins,
+	apiKeySvc + "GetApiKey":     admins,
+	apiKeySvc + "ListApiKeys":   admins,
+	apiKeySvc + "RevokeApiKey":  admins,
+	apiKeySvc + "ApproveApiKey": admins,
 
 	auditSvc + "ListAuditLogs":   auditors,
 	auditSvc + "GetAuditLogHead": anchorers,
 
-	eventSvc + "WatchEvents": followers,
+	eventSvc + "WatchEvents": watchers,
 	eventSvc + "ListEvents":  followers,
 
 	webhookSvc + "CreateWebhook":         admins,
@@ -120,10 +133,123 @@ func Allowed(p *principal.Principal, method string) bool {
 	return false
 }
 
-// FullViewRoles may ask for unmasked ID and phone numbers, each view audited.
+// reach says how far each role's rights go across the county, given the
+// towns its credential names.
+type reach int
+
+const (
+	// ownTowns: only the credential's towns; none if it names none.
+	ownTowns reach = iota
+	// townsIfNamed: the credential's towns if it names any, else the county.
+	townsIfNamed
+	// county: every town, whatever the credential names. Only for roles
+	// that change nothing and see only masked values.
+	county
+)
+
+// Reach is the table of how far each role's rights go. A right reaches as
+// far as the role that grants it, whatever other roles the caller holds: a
+// caseworker who is also an auditor reads county-wide (masked, as an
+// auditor) but writes and sees unmasked only in their own towns.
+var Reach = map[principal.Role]reach{
+	principal.Caseworker:  ownTowns,
+	principal.Supervisor:  townsIfNamed,
+	principal.Auditor:     county,
+	principal.Admin:       county, // no household or case rights to reach with
+	principal.Integration: townsIfNamed,
+	principal.Batch:       townsIfNamed,
+}
+
+func roleScope(r principal.Role, towns []string) principal.Scope {
+	switch Reach[r] {
+	case county:
+		return principal.Scope{All: true}
+	case townsIfNamed:
+		if len(towns) == 0 {
+			return principal.Scope{All: true}
+		}
+	}
+	return principal.Scope{Towns: slices.Clone(towns)}
+}
+
+// scopeOf is the union of the scopes of p's roles among granting.
+func scopeOf(p *principal.Principal, granting []principal.Role) principal.Scope {
+	var s principal.Scope
+	if p == nil {
+		return s
+	}
+	for _, r := range p.Roles {
+		if slices.Contains(granting, r) {
+			s = s.Union(roleScope(r, p.Towns))
+		}
+	}
+	return s
+}
+
+// Scope is the towns a call of method by p may reach: the union of the
+// scopes of p's roles that may call it.
+func Scope(p *principal.Principal, method string) principal.Scope {
+	return scopeOf(p, Table[method])
+}
+
+// CountyWideOnly lists the methods whose answers span every town, so that
+// only a caller whose scope for them is the whole county may call them.
+var CountyWideOnly = map[string]bool{
+	eventSvc + "WatchEvents": true,
+	eventSvc + "ListEvents":  true,
+}
+
+// ErrNeedsCountyWide refuses a county-wide method to a caller whose roles
+// for it reach only some towns.
+var ErrNeedsCountyWide = errors.New("the change feed is county-wide; a credential limited to some towns cannot read it")
+
+// Admit checks the parts of the policy that depend only on the caller and
+// the method, and returns the scope of the call.
+func Admit(p *principal.Principal, method string) (principal.Scope, error) {
+	s := Scope(p, method)
+	if CountyWideOnly[method] && !s.All {
+		return principal.Scope{}, ErrNeedsCountyWide
+	}
+	return s, nil
+}
+
+// FullViewRoles may ask for unmasked ID and phone numbers, each view
+// audited, within the towns their role reaches.
 var FullViewRoles = roles(principal.Caseworker, principal.Supervisor)
 
-// MayViewFull reports whether p may see sensitive fields unmasked.
-func MayViewFull(p *principal.Principal) bool {
-	return p != nil && slices.ContainsFunc(FullViewRoles, p.Has)
+// ErrNoFullView refuses VIEW_FULL to a caller who may not see the
+// resource unmasked.
+var ErrNoFullView = errors.New("the full view of ID and phone numbers is for caseworkers and supervisors, in their own towns")
+
+// FullViewScope is the towns in which p may see sensitive fields unmasked.
+func FullViewScope(p *principal.Principal) principal.Scope {
+	return scopeOf(p, FullViewRoles)
+}
+
+// MayViewFull reports whether p may see a resource of town unmasked.
+func MayViewFull(p *principal.Principal, town string) bool {
+	return FullViewScope(p).Allows(town)
+}
+
+// KeyRoles are the roles an admin may put on an API key: the systems'.
+// People's roles come from the identity provider.
+var KeyRoles = roles(principal.Integration, principal.Batch)
+
+// ErrRoleNotGrantable refuses an API key carrying a people's role when the
+// server does not allow it.
+var ErrRoleNotGrantable = errors.New("an API key may carry only the integration and batch roles; people's roles come from the identity provider")
+
+// KeyNeedsApproval reports whether a key with these roles must be approved
+// by a second admin before it works, and refuses it outright unless
+// peopleRoles (a deliberate server setting) allows people's roles on keys.
+func KeyNeedsApproval(rs []principal.Role, peopleRoles bool) (bool, error) {
+	for _, r := range rs {
+		if !slices.Contains(KeyRoles, r) {
+			if !peopleRoles {
+				return false, ErrRoleNotGrantable
+			}
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,8 +53,8 @@ func TestEveryRPCHasARule(t *testing.T) {
 func expected(role principal.Role, method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
 	svc := method[:strings.LastIndex(method, "/")]
-	isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Lookup") ||
-		strings.HasPrefix(name, "BatchGet")
+	isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "BatchGet")
+	isDelete := strings.HasPrefix(name, "Delete") || strings.HasPrefix(name, "Undelete")
 	switch svc {
 	case "/casework.v1.ApiKeyService", "/casework.v1.WebhookService":
 		return role == principal.Admin
@@ -66,9 +67,13 @@ func expected(role principal.Role, method string) bool {
 		return role == principal.Auditor || role == principal.Admin
 	case "/casework.v1.HouseholdService":
 		switch role {
-		case principal.Caseworker, principal.Supervisor, principal.Batch:
+		case principal.Caseworker, principal.Supervisor:
 			return true
-		case principal.Auditor, principal.Integration:
+		case principal.Batch:
+			return !isDelete
+		case principal.Integration:
+			return isRead || name == "LookupHousehold"
+		case principal.Auditor:
 			return isRead
 		}
 		return false
@@ -86,6 +91,9 @@ func expected(role principal.Role, method string) bool {
 		}
 		return false
 	case "/casework.v1.EventService":
+		if name == "WatchEvents" {
+			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration
+		}
 		return role != principal.Caseworker && role != principal.Admin
 	}
 	return false
@@ -109,6 +117,119 @@ func TestNoCasewriteMethodIsPublic(t *testing.T) {
 	for m := range Public {
 		if strings.HasPrefix(m, "/casework.") {
 			t.Errorf("%s is public", m)
+		}
+	}
+}
+
+func towns(ts ...string) principal.Scope { return principal.Scope{Towns: ts} }
+
+var countyScope = principal.Scope{All: true}
+
+// TestMixedRoleScope checks that each right reaches only as far as the
+// role that grants it, whatever else the caller holds.
+func TestMixedRoleScope(t *testing.T) {
+	const (
+		getHousehold    = householdSvc + "GetHousehold"
+		updateHousehold = householdSvc + "UpdateHousehold"
+		createNote      = caseSvc + "CreateNote"
+		acceptCase      = caseSvc + "AcceptCase"
+		listEvents      = eventSvc + "ListEvents"
+		lookup          = householdSvc + "LookupHousehold"
+	)
+	tests := []struct {
+		name   string
+		roles  []principal.Role
+		towns  []string
+		method string
+		want   principal.Scope
+	}{
+		{"caseworker alone", roles(principal.Caseworker), []string{"500230001"}, getHousehold, towns("500230001")},
+		{"caseworker of no town", roles(principal.Caseworker), nil, getHousehold, towns()},
+		{"caseworker+auditor reads county-wide", roles(principal.Caseworker, principal.Auditor), []string{"500230001"}, getHousehold, countyScope},
+		{"caseworker+auditor writes in own towns", roles(principal.Caseworker, principal.Auditor), []string{"500230001"}, updateHousehold, towns("500230001")},
+		{"caseworker+auditor looks up in own towns", roles(principal.Caseworker, principal.Auditor), []string{"500230001"}, lookup, towns("500230001")},
+		{"caseworker+integration notes in own towns", roles(principal.Caseworker, principal.Integration), []string{"500230001"}, createNote, towns("500230001")},
+		{"caseworker+integration named towns read there", roles(principal.Caseworker, principal.Integration), []string{"500230001"}, getHousehold, towns("500230001")},
+		{"supervisor county-wide", roles(principal.Supervisor), nil, acceptCase, countyScope},
+		{"supervisor limited to towns", roles(principal.Supervisor), []string{"500230002"}, getHousehold, towns("500230002")},
+		{"supervisor limited decides there", roles(principal.Supervisor), []string{"500230002"}, acceptCase, towns("500230002")},
+		{"integration county-wide", roles(principal.Integration), nil, getHousehold, countyScope},
+		{"batch with towns", roles(principal.Batch), []string{"500230003"}, updateHousehold, towns("500230003")},
+		{"auditor with towns is still county-wide", roles(principal.Auditor), []string{"500230003"}, getHousehold, countyScope},
+		{"auditor+supervisor limited: feed county-wide by the auditor", roles(principal.Auditor, principal.Supervisor), []string{"500230002"}, listEvents, countyScope},
+		{"role that may not call gets nothing", roles(principal.Admin), nil, getHousehold, principal.Scope{}},
+	}
+	for _, tt := range tests {
+		p := &principal.Principal{ID: "x", Roles: tt.roles, Towns: tt.towns}
+		got := Scope(p, tt.method)
+		if got.All != tt.want.All || !slices.Equal(got.Towns, tt.want.Towns) {
+			t.Errorf("%s: Scope(%s) = %+v, want %+v", tt.name, tt.method, got, tt.want)
+		}
+	}
+}
+
+func TestCountyWideOnlyMethods(t *testing.T) {
+	for _, tt := range []struct {
+		roles []principal.Role
+		towns []string
+		ok    bool
+	}{
+		{roles(principal.Supervisor), nil, true},
+		{roles(principal.Supervisor), []string{"500230001"}, false},
+		{roles(principal.Integration), []string{"500230001"}, false},
+		{roles(principal.Batch), nil, true},
+		{roles(principal.Auditor), []string{"500230001"}, true},
+	} {
+		p := &principal.Principal{ID: "x", Roles: tt.roles, Towns: tt.towns}
+		_, err := Admit(p, eventSvc+"ListEvents")
+		if (err == nil) != tt.ok {
+			t.Errorf("%v towns %v reading the feed: err = %v, want ok = %v", tt.roles, tt.towns, err, tt.ok)
+		}
+	}
+}
+
+func TestFullViewScope(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		roles []principal.Role
+		towns []string
+		town  string
+		want  bool
+	}{
+		{"caseworker in own town", roles(principal.Caseworker), []string{"500230001"}, "500230001", true},
+		{"caseworker elsewhere", roles(principal.Caseworker), []string{"500230001"}, "500230002", false},
+		{"caseworker+auditor elsewhere", roles(principal.Caseworker, principal.Auditor), []string{"500230001"}, "500230002", false},
+		{"supervisor county-wide", roles(principal.Supervisor), nil, "500230002", true},
+		{"supervisor limited elsewhere", roles(principal.Supervisor), []string{"500230001"}, "500230002", false},
+		{"auditor", roles(principal.Auditor), nil, "500230001", false},
+		{"integration", roles(principal.Integration), nil, "500230001", false},
+		{"batch", roles(principal.Batch), nil, "500230001", false},
+	} {
+		p := &principal.Principal{ID: "x", Roles: tt.roles, Towns: tt.towns}
+		if got := MayViewFull(p, tt.town); got != tt.want {
+			t.Errorf("%s: MayViewFull = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestKeyGrants(t *testing.T) {
+	for _, tt := range []struct {
+		roles       []principal.Role
+		peopleRoles bool
+		approval    bool
+		refused     bool
+	}{
+		{roles(principal.Integration), false, false, false},
+		{roles(principal.Batch, principal.Integration), false, false, false},
+		{roles(principal.Supervisor), false, false, true},
+		{roles(principal.Integration, principal.Caseworker), false, false, true},
+		{roles(principal.Admin), false, false, true},
+		{roles(principal.Auditor), true, true, false},
+		{roles(principal.Batch), true, false, false},
+	} {
+		approval, err := KeyNeedsApproval(tt.roles, tt.peopleRoles)
+		if approval != tt.approval || (err != nil) != tt.refused {
+			t.Errorf("%v (people roles %v): approval %v, err %v; want %v, refused %v", tt.roles, tt.peopleRoles, approval, err, tt.approval, tt.refused)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"gorm.io/gorm"
@@ -63,6 +64,36 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 	return &k, nil
 }
 
+// ErrSelfApproval refuses the approval of a key by the admin who created it.
+var ErrSelfApproval = errors.New("a key must be approved by an admin other than its creator")
+
+// ApproveAPIKey approves a live key that awaits approval, by approver, who
+// must not be its creator.
+func (s *Store) ApproveAPIKey(ctx context.Context, id, approver string) (*APIKey, error) {
+	var k APIKey
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx.Where("id = ? AND revoke_time IS NULL", id)).Take(&k).Error; err != nil {
+			return notFound(err)
+		}
+		switch {
+		case !k.NeedsApproval || k.ApproveTime != nil:
+			return errPrecondition("API_KEY_NOT_PENDING", "apiKeys/"+id, "the key does not await approval")
+		case k.Creator == approver:
+			return ErrSelfApproval
+		}
+		now := s.clock()
+		k.Approver, k.ApproveTime = approver, &now
+		if err := tx.Model(&k).Updates(map[string]any{"approver": approver, "approve_time": now}).Error; err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"approver", "approve_time"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
 // APIKeyByID returns the credential record of a key, for authentication.
 func (s *Store) APIKeyByID(ctx context.Context, id string) (*authn.APIKeyRecord, error) {
 	k, err := s.GetAPIKey(ctx, id)
@@ -85,7 +116,7 @@ func (s *Store) APIKeyByAccount(ctx context.Context, account string) (*authn.API
 // Record converts a stored key to the form authn checks.
 func (k *APIKey) Record() *authn.APIKeyRecord {
 	r := &authn.APIKeyRecord{ID: k.ID, Name: k.Account, Towns: splitComma(k.Towns), SecretHash: k.SecretHash,
-		RevokeTime: k.RevokeTime}
+		RevokeTime: k.RevokeTime, AwaitsApproval: k.NeedsApproval && k.ApproveTime == nil}
 	exp := k.ExpireTime
 	r.ExpireTime = &exp
 	for _, role := range splitComma(k.Roles) {

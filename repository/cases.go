@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/filter"
 )
@@ -359,4 +360,43 @@ func (s *Store) GetCases(ctx context.Context, ids []string) ([]Case, error) {
 	var rows []Case
 	err := inScope(ctx, s.conn(ctx).Where("id IN ?", ids), "town_code").Find(&rows).Error
 	return rows, err
+}
+
+// moveCases moves every case of a household, open or closed, to the town
+// the household moved to, inside the household's own transaction: a case
+// stays with its family, so the old town's caseworkers lose it and the new
+// town's gain it at the same instant, and no case is left behind where the
+// family no longer lives. Each case gets a history entry saying why, a new
+// etag, and its audit entry and feed event.
+func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, to string) error {
+	var cases []Case
+	if err := s.forUpdate(tx.Select("id", "revision", "status").Where("household_id = ?", householdID)).
+		Order("id").Find(&cases).Error; err != nil {
+		return err
+	}
+	if len(cases) == 0 {
+		return nil
+	}
+	now := s.clock()
+	if err := tx.Model(&Case{}).Where("household_id = ?", householdID).Updates(map[string]any{
+		"town_code": to, "revision": gorm.Expr("revision + 1"), "update_time": now,
+	}).Error; err != nil {
+		return err
+	}
+	actor := "system"
+	if r := audit.FromContext(ctx); r != nil {
+		actor = r.Principal
+	}
+	hists := make([]*HistoryEntry, len(cases))
+	changes := make([]change, len(cases))
+	for i, c := range cases {
+		hists[i] = &HistoryEntry{CaseID: c.ID, Time: now, Actor: actor, Method: "UpdateHousehold",
+			FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "town_code",
+			Reason: "the household moved from town " + from + " to town " + to}
+		changes[i] = change{resource: c.resource(), etag: Etag(c.Revision + 1), fields: []string{"town_code"}}
+	}
+	if err := tx.CreateInBatches(hists, insertBatch).Error; err != nil {
+		return err
+	}
+	return s.recordChanges(ctx, tx, changes)
 }

@@ -66,6 +66,9 @@ func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
 			}
 			path = filepath.Join(dataDir, "casework.db")
 		}
+		if err := restrictSQLiteFiles(path); err != nil {
+			return nil, "", err
+		}
 		db, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
 	default:
 		return nil, "", errors.New("repository: database URL must start with postgres://, postgresql:// or sqlite:")
@@ -91,6 +94,45 @@ func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
 		return nil, "", fmt.Errorf("repository: ping %s: %w", dialect, err)
 	}
 	return db, dialect, nil
+}
+
+// restrictSQLiteFiles makes the database file readable by its owner only
+// before SQLite opens it. The file holds names, addresses and case details in
+// clear (only ID and phone numbers are sealed), and SQLite would create it
+// 0644; it gives its -wal and -shm companions the main file's mode, so they
+// follow. A file left readable by others by an older version is narrowed,
+// unless it belongs to someone else: then its owner chose its mode.
+func restrictSQLiteFiles(path string) error {
+	file, _, _ := strings.Cut(path, "?")
+	file = strings.TrimPrefix(file, "file:")
+	if file == "" || file == ":memory:" || strings.Contains(path, "mode=memory") {
+		return nil
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		// SQLite takes an empty file for an empty database.
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("repository: create database file: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("repository: create database file: %w", err)
+	}
+	for _, name := range []string{file, file + "-wal", file + "-shm", file + "-journal"} {
+		info, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("repository: database file: %w", err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(name, perm&^0o077); err != nil && !errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("repository: narrow database file mode: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func sqliteDSN(path string) string {

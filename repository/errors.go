@@ -9,6 +9,11 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrEtagMismatch: the caller's etag is stale; the change was not applied.
 	ErrEtagMismatch = errors.New("etag does not match the stored resource")
+	// ErrConflictOutOfScope: a uniqueness rule would be broken by a record
+	// in a town the caller may not reach. Which record, and even which item
+	// of a batch, is not said: a town's caseworker must not learn who is
+	// registered elsewhere in the county.
+	ErrConflictOutOfScope = errors.New("the request conflicts with a record outside your towns; a county-wide role (the county office) can resolve it")
 )
 
 // ConflictError wraps ErrAlreadyExists with what collided, in words that

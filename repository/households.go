@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"gorm.io/gorm"
@@ -58,14 +59,34 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 	}
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
-			return conflict(err, duplicateHousehold)
+			return err
 		}
 		return s.recordChange(ctx, tx, h.resource(), Etag(h.Revision), []string{"created"})
 	})
+	err = s.householdConflict(ctx, err, h.ServicememberIDIndex)
 	if openErr := h.open(s.cipher); err == nil {
 		err = openErr
 	}
 	return err
+}
+
+// householdConflict says what a caller may learn when a household would
+// duplicate a live one of the same servicemember (index): which record it
+// is, if the caller may reach its town; otherwise only that something
+// outside its towns is in the way.
+func (s *Store) householdConflict(ctx context.Context, err error, index string) error {
+	if !errors.Is(err, gorm.ErrDuplicatedKey) {
+		return err
+	}
+	var towns []string
+	if qErr := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index = ? AND delete_time IS NULL", index).
+		Limit(1).Pluck("town_code", &towns).Error; qErr != nil {
+		return qErr
+	}
+	if len(towns) == 1 && !scopeOf(ctx).Allows(towns[0]) {
+		return ErrConflictOutOfScope
+	}
+	return &ConflictError{What: duplicateHousehold}
 }
 
 // CreateHouseholds inserts a batch of households, all or none, as one
@@ -112,18 +133,30 @@ func (s *Store) CreateHouseholds(ctx context.Context, hs []*Household) error {
 	for idx := range first {
 		indexes = append(indexes, idx)
 	}
+	scope := scopeOf(ctx)
+	hidden := false
 	for chunk := range slices.Chunk(indexes, 500) {
-		var taken []string
-		if err := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index IN ? AND delete_time IS NULL", chunk).
-			Pluck("servicemember_id_index", &taken).Error; err != nil {
+		var taken []Household
+		if err := s.conn(ctx).Model(&Household{}).Select("servicemember_id_index", "town_code").
+			Where("servicemember_id_index IN ? AND delete_time IS NULL", chunk).Find(&taken).Error; err != nil {
 			return err
 		}
-		for _, idx := range taken {
-			refused.Add(first[idx], &ConflictError{What: duplicateHousehold})
+		for _, t := range taken {
+			if scope.Allows(t.TownCode) {
+				refused.Add(first[t.ServicememberIDIndex], &ConflictError{What: duplicateHousehold})
+			} else {
+				hidden = true
+			}
 		}
 	}
 	if err := refused.OrNil(); err != nil || !complete {
 		return err
+	}
+	// A duplicate the caller may not see fails the batch without naming
+	// the item: naming it would tell a town's caseworker which of a
+	// thousand ID numbers are registered anywhere in the county.
+	if hidden {
+		return ErrConflictOutOfScope
 	}
 	changes := make([]change, len(hs))
 	for i, h := range hs {
@@ -187,14 +220,23 @@ func selectHousehold(ctx context.Context, id, state string) func(*gorm.DB) *gorm
 // UpdateHousehold applies fn to the live household under the etag check. It
 // may not move the household to a town the caller cannot see.
 func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(*Household) error) (*Household, error) {
-	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(_ *gorm.DB, h *Household) error {
+	var index string // the servicemember's, as written
+	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(tx *gorm.DB, h *Household) error {
+		from := h.TownCode
 		if err := fn(h); err != nil {
 			return err
 		}
-		return allows(ctx, h.TownCode)
+		index = s.cipher.Index(h.ServicememberIDNumber, indexIDNumber)
+		if err := allows(ctx, h.TownCode); err != nil {
+			return err
+		}
+		if h.TownCode != from {
+			return s.moveCases(ctx, tx, id, from, h.TownCode)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, conflict(err, duplicateHousehold)
+		return nil, s.householdConflict(ctx, err, index)
 	}
 	return s.GetHousehold(ctx, id, false)
 }
@@ -224,12 +266,13 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 // UndeleteHousehold brings back a soft-deleted household, unless another live
 // household has since been registered for the same servicemember.
 func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
+	var index string
 	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ *gorm.DB, h *Household) error {
-		h.DeleteTime = nil
+		h.DeleteTime, index = nil, h.ServicememberIDIndex
 		return nil
 	})
 	if err != nil {
-		return nil, conflict(err, duplicateHousehold)
+		return nil, s.householdConflict(ctx, err, index)
 	}
 	return s.GetHousehold(ctx, id, false)
 }

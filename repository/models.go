@@ -123,6 +123,11 @@ type APIKey struct {
 	RevokeTime *time.Time
 	CreateTime time.Time
 	Creator    string
+	// NeedsApproval marks a key carrying a people's role: it works only
+	// once an admin other than its creator approved it.
+	NeedsApproval bool
+	Approver      string
+	ApproveTime   *time.Time
 }
 
 // AuditRecord is a row of the append-only audit log.
@@ -169,13 +174,15 @@ func Models() []any {
 func Etag(revision int64) string { return "v" + strconv.FormatInt(revision, 10) }
 
 // ParseEtag reads an etag made by Etag. An etag that is not ours parses as
-// revision 0, which no row has, so it can only ever be stale.
+// revision 0, which no row has, so it can only ever be stale. Only Etag's
+// own spelling is ours: ParseInt alone would also take "v01" or "v+1" for
+// v1, and an etag is an opaque token compared exactly, not a number.
 func ParseEtag(etag string) int64 {
 	if len(etag) < 2 || etag[0] != 'v' {
 		return 0
 	}
 	n, err := strconv.ParseInt(etag[1:], 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || Etag(n) != etag {
 		return 0
 	}
 	return n

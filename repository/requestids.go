@@ -11,7 +11,9 @@ import (
 
 // RequestRecord is the first answer to an idempotent request (AIP-155).
 type RequestRecord struct {
-	Principal   string `gorm:"primaryKey"`
+	Principal string `gorm:"primaryKey"`
+	// RequestID is the caller's id when saving; at rest, and in a record
+	// FindRequest returns, it is the id's blind index (requestIDKey).
 	RequestID   string `gorm:"primaryKey"`
 	Method      string
 	RequestHash string
@@ -24,7 +26,26 @@ type RequestRecord struct {
 
 func (RequestRecord) TableName() string { return "request_ids" }
 
-const sealResponse = "request_ids.response"
+const (
+	sealResponse = "request_ids.response"
+	// indexRequestID is the blind-index context of request ids. A request id
+	// is whatever the caller chose, and callers choose business keys: an
+	// 18-digit id that is someone's ID number is a valid request id. So the
+	// column holds a keyed hash (HMAC with the keyring's index key, which is
+	// not in the database), and every lookup hashes the same way.
+	//
+	// Records written before ids were hashed hold the raw id. No lookup
+	// matches them, so a retry across the upgrade of a request first
+	// answered before it runs again, as after its TTL; they are pruned
+	// with the other expired records within the request-id TTL (24 hours
+	// by default), and the plaintext with them.
+	indexRequestID = "request_ids.request_id"
+)
+
+// requestIDKey is what the request_id column holds for a caller's id.
+func (s *Store) requestIDKey(requestID string) string {
+	return s.cipher.Index(requestID, indexRequestID)
+}
 
 // ErrRequestRecorded: another request with the same principal and request id
 // committed first.
@@ -34,7 +55,7 @@ var ErrRequestRecorded = errors.New("request id already recorded")
 // ErrNotFound.
 func (s *Store) FindRequest(ctx context.Context, principal, requestID string) (*RequestRecord, error) {
 	var r RequestRecord
-	err := s.conn(ctx).Where("principal = ? AND request_id = ? AND expire_time > ?", principal, requestID, s.clock()).Take(&r).Error
+	err := s.conn(ctx).Where("principal = ? AND request_id = ? AND expire_time > ?", principal, s.requestIDKey(requestID), s.clock()).Take(&r).Error
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -58,14 +79,17 @@ func (s *Store) SaveRequest(ctx context.Context, r *RequestRecord, ttl time.Dura
 		return err
 	}
 	now := s.clock()
-	r.Sealed, r.CreateTime, r.ExpireTime = sealedResp, now, now.Add(ttl)
+	// A copy: r keeps the caller's id, so saving it again hashes the same.
+	row := *r
+	row.RequestID = s.requestIDKey(r.RequestID)
+	row.Sealed, row.CreateTime, row.ExpireTime = sealedResp, now, now.Add(ttl)
 	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		// An expired record not yet pruned gives way to the new one.
-		if err := tx.Where("principal = ? AND request_id = ? AND expire_time <= ?", r.Principal, r.RequestID, now).
+		if err := tx.Where("principal = ? AND request_id = ? AND expire_time <= ?", row.Principal, row.RequestID, now).
 			Delete(&RequestRecord{}).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(r).Error; err != nil {
+		if err := tx.Create(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrRequestRecorded
 			}

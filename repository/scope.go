@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -13,23 +14,15 @@ import (
 // Reads never return it: another town's rows are simply not found.
 var ErrOutOfScope = errors.New("outside the caller's towns")
 
-type scopeKey struct{}
-
-// WithScope fixes the towns that store calls made with ctx may see, for
-// callers with no principal: command-line tools and tests.
+// WithScope fixes the towns that store calls made with ctx may reach. The
+// server sets it for every call; command-line tools and tests set it here.
 func WithScope(ctx context.Context, s principal.Scope) context.Context {
-	return context.WithValue(ctx, scopeKey{}, s)
+	return principal.WithScope(ctx, s)
 }
 
-// scopeOf is the town scope of a call: an explicit one, else the
-// authenticated principal's. With neither, nothing is visible: a code path
-// that forgets to authenticate fails closed.
-func scopeOf(ctx context.Context) principal.Scope {
-	if s, ok := ctx.Value(scopeKey{}).(principal.Scope); ok {
-		return s
-	}
-	return principal.FromContext(ctx).Scope()
-}
+// scopeOf is the town scope of a call. With none set, nothing is visible: a
+// code path that forgets to authorize fails closed.
+func scopeOf(ctx context.Context) principal.Scope { return principal.ScopeFrom(ctx) }
 
 // inScope limits q to rows whose town column the scope allows. It is part of
 // the query itself, so lists never carry other towns' rows and a row of
@@ -51,4 +44,33 @@ func allows(ctx context.Context, town string) error {
 		return ErrOutOfScope
 	}
 	return nil
+}
+
+// ResourceExists reports whether the named household, member, case or note
+// exists in any town, deleted or not. It ignores the caller's scope on
+// purpose and answers nothing else: the server uses it only to record, in
+// the audit log, that a 404 hid a resource of another town. Resources that
+// belong to no town (API keys, webhooks) are never hidden, so it reports
+// false for them.
+func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
+	parts := strings.Split(name, "/")
+	var q *gorm.DB
+	db := s.conn(ctx)
+	switch {
+	case len(parts) == 2 && parts[0] == "households":
+		q = db.Model(&Household{}).Where("id = ?", parts[1])
+	case len(parts) == 4 && parts[0] == "households" && parts[2] == "members":
+		q = db.Model(&Member{}).Where("id = ? AND household_id = ?", parts[3], parts[1])
+	case len(parts) == 2 && parts[0] == "cases":
+		q = db.Model(&Case{}).Where("id = ?", parts[1])
+	case len(parts) == 4 && parts[0] == "cases" && parts[2] == "notes":
+		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", parts[3], parts[1])
+	default:
+		return false, nil
+	}
+	var n int64
+	if err := q.Limit(1).Count(&n).Error; err != nil {
+		return false, err
+	}
+	return n > 0, nil
 }

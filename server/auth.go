@@ -33,6 +33,9 @@ type AuthStore interface {
 	APIKeyByID(ctx context.Context, id string) (*authn.APIKeyRecord, error)
 	APIKeyByAccount(ctx context.Context, account string) (*authn.APIKeyRecord, error)
 	AppendAudit(ctx context.Context, e *audit.Entry) error
+	// ResourceExists reports whether a resource exists in any town, so that
+	// a 404 for one the caller may not reach is recorded as a refusal.
+	ResourceExists(ctx context.Context, name string) (bool, error)
 }
 
 // requestIDKey is the metadata key (and, through the gateway, the HTTP
@@ -47,11 +50,13 @@ const apiKeyPrefix = "cwk_"
 // One authenticator serves both gRPC servers, so a principal has one rate
 // limit whichever transport it uses.
 type authenticator struct {
-	tokens authn.TokenChecker
-	store  AuthStore
-	limits *limiters
-	now    func() time.Time // for API key expiry, on the same clock as the services
-	log    *slog.Logger
+	tokens  authn.TokenChecker
+	store   AuthStore
+	limits  *limiters
+	streams *streamSlots
+	recheck time.Duration    // how often an open stream's API key is read again
+	now     func() time.Time // for API key expiry, on the same clock as the services
+	log     *slog.Logger
 }
 
 // unary admits every non-public unary call. trustForwarded is true only on
@@ -69,27 +74,6 @@ func (a *authenticator) unary(trustForwarded bool) grpc.UnaryServerInterceptor {
 		return handler(ctx, req)
 	}
 }
-
-// stream admits every non-public streaming call, as unary does.
-func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if policy.Public[info.FullMethod] {
-			return handler(srv, ss)
-		}
-		ctx, err := a.admit(ss.Context(), info.FullMethod, nil, trustForwarded)
-		if err != nil {
-			return err
-		}
-		return handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
-	}
-}
-
-type contextStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *contextStream) Context() context.Context { return s.ctx }
 
 // admit returns the context the handler runs in, or the error that refuses
 // the call.
@@ -125,14 +109,24 @@ func (a *authenticator) admit(ctx context.Context, method string, req any, trust
 		return nil, rateLimited(d)
 	}
 	if !policy.Allowed(p, method) {
-		entry := rec.Entry(audit.ActionDenied, auditResource(req), audit.OutcomeDenied, nil)
-		if err := a.store.AppendAudit(ctx, entry); err != nil {
-			// The call is refused either way; the failure must not go unseen.
-			a.log.ErrorContext(ctx, "audit of a refused call failed", "method", method, "error_type", fmt.Sprintf("%T", err))
-		}
+		a.auditRefusal(ctx, auditResource(req), audit.OutcomeDenied)
 		return nil, status.Error(codes.PermissionDenied, "permission denied: none of the caller's roles may call "+method)
 	}
-	return ctx, nil
+	scope, err := policy.Admit(p, method)
+	if err != nil {
+		a.auditRefusal(ctx, auditResource(req), audit.OutcomeDenied)
+		return nil, err
+	}
+	return principal.WithScope(ctx, scope), nil
+}
+
+// auditRefusal records a refused call. The call is refused either way; a
+// failure to record it must not go unseen.
+func (a *authenticator) auditRefusal(ctx context.Context, resource, outcome string) {
+	entry := audit.FromContext(ctx).Entry(audit.ActionDenied, resource, outcome, nil)
+	if err := a.store.AppendAudit(ctx, entry); err != nil {
+		a.log.ErrorContext(ctx, "audit of a refused call failed", "outcome", outcome, "error_type", fmt.Sprintf("%T", err))
+	}
 }
 
 // authenticate finds the call's credential and proves it: a bearer token or
@@ -193,10 +187,15 @@ func refusal(err error) error {
 	case errors.Is(err, repository.ErrNotFound):
 		return status.Error(codes.Unauthenticated, "invalid credentials")
 	case errors.Is(err, authn.ErrUnauthenticated):
-		reason := strings.TrimPrefix(err.Error(), authn.ErrUnauthenticated.Error()+": ")
-		return status.Error(codes.Unauthenticated, "invalid credentials: "+reason)
+		return status.Error(codes.Unauthenticated, "invalid credentials: "+authnReason(err))
 	}
 	return err
+}
+
+// authnReason is authn's reason for a refusal, which never holds the
+// credential.
+func authnReason(err error) string {
+	return strings.TrimPrefix(err.Error(), authn.ErrUnauthenticated.Error()+": ")
 }
 
 // certificateAccount returns the account named by the client certificate,
@@ -268,9 +267,7 @@ func joinRoles(roles []principal.Role) string {
 }
 
 // auditResource is the resource a request names, for the audit entry of a
-// refusal. The request is not validated yet, so a name is kept only if it is
-// made of collection names and server-issued ids: a client cannot slip an ID
-// number or phone number into the audit log through it.
+// refusal: its name or parent, if made of server-issued ids (issuedName).
 func auditResource(req any) string {
 	var name string
 	switch r := req.(type) {
@@ -279,16 +276,27 @@ func auditResource(req any) string {
 	case interface{ GetParent() string }:
 		name = r.GetParent()
 	}
-	parts := strings.Split(name, "/")
-	if len(parts)%2 != 0 {
+	if !issuedName(name) {
 		return ""
+	}
+	return name
+}
+
+// issuedName reports whether name is made of collection names and ids this
+// server issues. The request is not validated yet, so only such a name may
+// go into the audit log: a client cannot slip an ID number or phone number
+// into it this way.
+func issuedName(name string) bool {
+	parts := strings.Split(name, "/")
+	if name == "" || len(parts)%2 != 0 {
+		return false
 	}
 	for i := 0; i < len(parts); i += 2 {
 		if !collectionName.MatchString(parts[i]) || !issuedID(parts[i+1]) {
-			return ""
+			return false
 		}
 	}
-	return name
+	return true
 }
 
 var (

@@ -88,11 +88,17 @@ func deadline(max time.Duration) grpc.UnaryServerInterceptor {
 	}
 }
 
-// validate checks every request against its protovalidate rules before a
-// handler sees it; the error is mapped to INVALID_ARGUMENT by ToStatus.
+// validate checks every request before a handler sees it: first that no
+// string anywhere in it holds a control or bidi formatting character (a
+// value that may not be stored at all, whatever else is wrong), then its
+// protovalidate rules. Both errors are mapped to INVALID_ARGUMENT naming the
+// fields by ToStatus.
 func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok {
+			if err := service.CheckText(m); err != nil {
+				return nil, err
+			}
 			if err := v.Validate(m); err != nil {
 				return nil, err
 			}
@@ -105,7 +111,7 @@ func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 // the recoverer and access log see everything, errors are mapped before the
 // log reads their code, and nothing is validated for a caller not yet let in.
 func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
-	requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
+	lookups *lookupGuard, requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
 	if requestTTL <= 0 {
 		requestTTL = 24 * time.Hour
 	}
@@ -116,6 +122,8 @@ func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Dur
 			deadline(timeout),
 			service.ErrorInterceptor(log),
 			auth.unary(trustForwarded),
+			lookups.unary(),
+			auth.refusals(),
 			validate(v),
 			// Last: only a valid request by a known caller is recorded.
 			service.Idempotency(requests, requestTTL),

@@ -13,27 +13,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -76,11 +71,25 @@ type Config struct {
 	RequestIDTTL time.Duration
 	// WatchPoll is how often a caught-up WatchEvents looks for new events.
 	WatchPoll time.Duration
+	// StreamsPerPrincipal caps the streams one principal may hold open on
+	// this server (0: 8). StreamRecheck is how often an open stream's API
+	// key is read again, so that revoking it ends the stream (0: 5s).
+	StreamsPerPrincipal int
+	StreamRecheck       time.Duration
+	// LookupsPerMinute is each principal's budget of LookupHousehold calls
+	// (0: 30). Negative turns the budget off (tests only).
+	LookupsPerMinute int
+	// APIKeyPeopleRoles lets admins create API keys carrying people's roles
+	// (caseworker, supervisor, auditor, admin), each of which works only
+	// once a second admin approves it.
+	APIKeyPeopleRoles bool
 
 	// Webhooks configures the delivery of the change feed to webhooks
 	// (zero values: the webhook package's defaults; Now: the server's).
+	// Its Allow list also decides which addresses a webhook's URL may name
+	// when it is registered.
 	Webhooks webhook.Options
-	// WebhookCAFile (PEM), when set and Webhooks.Client is not, is trusted
+	// WebhookCAFile (PEM), when set and Webhooks.RootCAs is not, is trusted
 	// besides the system's roots for receivers with private certificates.
 	WebhookCAFile string
 
@@ -128,6 +137,16 @@ type Server struct {
 // internalBufferBytes is the in-process connection's buffer each way.
 const internalBufferBytes = 1 << 20
 
+const (
+	// maxHeaderBytes bounds a gRPC call's metadata as MaxHeaderBytes bounds
+	// HTTP headers. grpc-go's own default is 16 MB a call: ten such calls
+	// took a server from 55 to 213 MB.
+	maxHeaderBytes = 64 << 10
+	// maxStreamsPerConn bounds the calls in flight on one connection, watch
+	// streams included; a client wanting more opens another connection.
+	maxStreamsPerConn = 100
+)
+
 // New builds a server and opens its listeners, so that the addresses are
 // known (and the ports taken) before Run.
 func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
@@ -158,19 +177,26 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
-		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
-		store:  store,
-		limits: newLimiters(cfg.RateLimit, cfg.RateBurst),
-		now:    cfg.Now,
-		log:    log,
+		tokens:  authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
+		store:   store,
+		limits:  newLimiters(cfg.RateLimit, cfg.RateBurst),
+		streams: newStreamSlots(cfg.StreamsPerPrincipal),
+		recheck: cfg.StreamRecheck,
+		now:     cfg.Now,
+		log:     log,
 	}
-	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor}
+	lookupsPerMinute := cfg.LookupsPerMinute
+	if lookupsPerMinute == 0 {
+		lookupsPerMinute = 30
+	}
+	lookups := newLookupGuard(lookupsPerMinute, log, store.AppendAudit)
+	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles}
 	households := service.NewHouseholds(store, validator, opts)
 	cases := service.NewCases(store, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
-	webhooks := service.NewWebhooks(store, validator, opts)
+	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -178,7 +204,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, store, cfg.RequestIDTTL, trustForwarded),
+		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
@@ -195,11 +221,15 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		reflection.Register(g)
 		return g
 	}
+	// The limits are the public listener's. The gateway's twin goes
+	// without: its one client is the gateway, whose input the HTTP server
+	// already bounds to 64 KiB of headers, and a stream cap there would
+	// queue every JSON call behind the first hundred on its one connection.
+	public := []grpc.ServerOption{grpc.MaxHeaderListSize(maxHeaderBytes), grpc.MaxConcurrentStreams(maxStreamsPerConn)}
 	if grpcTLS != nil {
-		s.grpc = newServer(false, grpc.Creds(credentials.NewTLS(grpcTLS)))
-	} else {
-		s.grpc = newServer(false)
+		public = append(public, grpc.Creds(credentials.NewTLS(grpcTLS)))
 	}
+	s.grpc = newServer(false, public...)
 	s.internal = newServer(true)
 	s.internalLis = bufconn.Listen(internalBufferBytes)
 
@@ -283,6 +313,8 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		// In process: there is no wire to protect.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(s.cfg.MaxRequestBytes)),
+		// So the error handler knows which errors are the services'.
+		grpc.WithUnaryInterceptor(markServerErrors),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("server: gateway client: %w", err)
@@ -290,14 +322,17 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	s.gwClient = conn
 	gw := runtime.NewServeMux(
 		// The default marshaler, but strict: a JSON field the API does not
-		// have is a 400, not silently dropped.
+		// have is a 400, not silently dropped. Its decoder's errors name
+		// the field, not the value.
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-			Marshaler: &runtime.JSONPb{
+			Marshaler: quietJSON{&runtime.JSONPb{
 				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-			},
+			}},
 		}),
-		runtime.WithErrorHandler(retryAfter),
+		runtime.SetQueryParameterParser(&quietQuery{}),
+		runtime.WithErrorHandler(gatewayErrors),
+		runtime.WithMiddlewares(routeTemplate),
 		runtime.WithIncomingHeaderMatcher(requestIDIn),
 		runtime.WithOutgoingHeaderMatcher(requestIDOut),
 	)
@@ -322,33 +357,24 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	// A fixed path is its own route template.
+	fixed := func(path string, h http.HandlerFunc) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			setRoute(r.Context(), path)
+			h(w, r)
+		})
+	}
+	fixed("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	fixed("/readyz", s.ready)
+	fixed("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
 	})
 	mux.Handle("/v1/", gw)
 	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
-}
-
-// retryAfter is the gateway's error handler, adding a Retry-After header
-// to a rate-limit refusal from the RetryInfo the gRPC status carries. The
-// body stays the default google.rpc.Status, details included.
-func retryAfter(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
-		for _, d := range st.Details() {
-			if info, ok := d.(*errdetails.RetryInfo); ok {
-				// Whole seconds, rounded up: retrying early is refused again.
-				secs := int64(math.Ceil(info.GetRetryDelay().AsDuration().Seconds()))
-				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			}
-		}
-	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
 
 // requestIDIn passes an HTTP client's X-Request-Id to the services, besides
@@ -411,14 +437,22 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// accessLog logs method, path and status. The query string is left out: it
-// holds filters, and the path holds only resource ids.
+// accessLog logs method, route, status and duration. The route is the
+// template the request matched (/v1/{name=households/*}), never the path:
+// a path holds whatever id the client put there, and a client may put an
+// ID number there. A request no route took logs unmatchedRoute. The query
+// string is left out too: it holds filters.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, rt := withRoute(r)
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", rec.code, "duration", time.Since(start))
+		template := rt.template
+		if template == "" {
+			template = unmatchedRoute
+		}
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", time.Since(start))
 	})
 }
 
@@ -503,14 +537,14 @@ func (s *Server) maintain(ctx context.Context) {
 	}
 }
 
-// newDispatcher builds the webhook dispatcher, on the server's clock, with
-// an HTTP client that also trusts cfg.WebhookCAFile when one is given.
+// newDispatcher builds the webhook dispatcher, on the server's clock,
+// trusting cfg.WebhookCAFile too when one is given.
 func newDispatcher(cfg Config, store Store, log *slog.Logger) (*webhook.Dispatcher, error) {
 	o := cfg.Webhooks
 	if o.Now == nil {
 		o.Now = cfg.Now
 	}
-	if cfg.WebhookCAFile != "" && o.Client == nil {
+	if cfg.WebhookCAFile != "" && o.RootCAs == nil {
 		pemCAs, err := os.ReadFile(cfg.WebhookCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("server: webhook CA: %w", err)
@@ -522,9 +556,7 @@ func newDispatcher(cfg Config, store Store, log *slog.Logger) (*webhook.Dispatch
 		if !pool.AppendCertsFromPEM(pemCAs) {
 			return nil, fmt.Errorf("server: webhook CA %s holds no PEM certificate", cfg.WebhookCAFile)
 		}
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		o.Client = &http.Client{Transport: t}
+		o.RootCAs = pool
 	}
 	return webhook.New(store, o, log), nil
 }

@@ -10,6 +10,8 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/authn"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/policy"
+	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -19,18 +21,20 @@ type APIKeyStore interface {
 	GetAPIKey(ctx context.Context, id string) (*repository.APIKey, error)
 	ListAPIKeys(ctx context.Context, page repository.Page) ([]repository.APIKey, *repository.Cursor, error)
 	RevokeAPIKey(ctx context.Context, id string) (*repository.APIKey, error)
+	ApproveAPIKey(ctx context.Context, id, approver string) (*repository.APIKey, error)
 }
 
 // APIKeys implements pb.ApiKeyServiceServer.
 type APIKeys struct {
 	pb.UnimplementedApiKeyServiceServer
 	base
-	store APIKeyStore
+	store       APIKeyStore
+	peopleRoles bool
 }
 
 // NewAPIKeys builds the API-key service.
 func NewAPIKeys(store APIKeyStore, v protovalidate.Validator, o Options) *APIKeys {
-	return &APIKeys{base: newBase(v, o), store: store}
+	return &APIKeys{base: newBase(v, o), store: store, peopleRoles: o.APIKeyPeopleRoles}
 }
 
 // maxKeyLifetime bounds how long a key may live: a forgotten key must
@@ -39,11 +43,22 @@ const maxKeyLifetime = 2 * 365 * 24 * time.Hour
 
 const rolePrefix = "ROLE_"
 
-func apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
+func (s *APIKeys) apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
 	out := &pb.ApiKey{
 		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: splitList(k.Towns),
 		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
 		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
+		Approver: k.Approver, ApproveTime: optTimestamp(k.ApproveTime),
+	}
+	switch {
+	case k.RevokeTime != nil:
+		out.State = pb.ApiKeyState_API_KEY_STATE_REVOKED
+	case !s.now().Before(k.ExpireTime):
+		out.State = pb.ApiKeyState_API_KEY_STATE_EXPIRED
+	case k.NeedsApproval && k.ApproveTime == nil:
+		out.State = pb.ApiKeyState_API_KEY_STATE_PENDING_APPROVAL
+	default:
+		out.State = pb.ApiKeyState_API_KEY_STATE_ACTIVE
 	}
 	for _, r := range splitList(k.Roles) {
 		out.Roles = append(out.Roles, enumValue[pb.Role](pb.Role_value, rolePrefix, strings.ToUpper(r)))
@@ -64,8 +79,14 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 		return nil, domain.Invalid("api_key.expire_time", "may be at most two years away")
 	}
 	roles := make([]string, len(p.GetRoles()))
+	granted := make([]principal.Role, len(p.GetRoles()))
 	for i, r := range p.GetRoles() {
 		roles[i] = strings.ToLower(enumName(r, rolePrefix))
+		granted[i] = principal.Role(roles[i])
+	}
+	needsApproval, err := policy.KeyNeedsApproval(granted, s.peopleRoles)
+	if err != nil {
+		return nil, err
 	}
 	id, secret, full, err := authn.NewAPIKey()
 	if err != nil {
@@ -73,12 +94,12 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 	}
 	k := &repository.APIKey{
 		ID: id, Account: p.GetAccount(), Roles: strings.Join(roles, ","), Towns: strings.Join(p.GetTowns(), ","),
-		SecretHash: authn.HashSecret(secret), ExpireTime: exp, Creator: s.actor(ctx),
+		SecretHash: authn.HashSecret(secret), ExpireTime: exp, Creator: s.actor(ctx), NeedsApproval: needsApproval,
 	}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
 	}
-	return &pb.CreateApiKeyResponse{ApiKey: apiKeyToProto(k), Secret: full}, nil
+	return &pb.CreateApiKeyResponse{ApiKey: s.apiKeyToProto(k), Secret: full}, nil
 }
 
 func (s *APIKeys) GetApiKey(ctx context.Context, req *pb.GetApiKeyRequest) (*pb.ApiKey, error) {
@@ -90,7 +111,7 @@ func (s *APIKeys) GetApiKey(ctx context.Context, req *pb.GetApiKeyRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return apiKeyToProto(k), nil
+	return s.apiKeyToProto(k), nil
 }
 
 func (s *APIKeys) ListApiKeys(ctx context.Context, req *pb.ListApiKeysRequest) (*pb.ListApiKeysResponse, error) {
@@ -105,7 +126,7 @@ func (s *APIKeys) ListApiKeys(ctx context.Context, req *pb.ListApiKeysRequest) (
 	}
 	resp := &pb.ListApiKeysResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.ApiKeys = append(resp.ApiKeys, apiKeyToProto(&rows[i]))
+		resp.ApiKeys = append(resp.ApiKeys, s.apiKeyToProto(&rows[i]))
 	}
 	return resp, nil
 }
@@ -119,5 +140,17 @@ func (s *APIKeys) RevokeApiKey(ctx context.Context, req *pb.RevokeApiKeyRequest)
 	if err != nil {
 		return nil, err
 	}
-	return apiKeyToProto(k), nil
+	return s.apiKeyToProto(k), nil
+}
+
+func (s *APIKeys) ApproveApiKey(ctx context.Context, req *pb.ApproveApiKeyRequest) (*pb.ApiKey, error) {
+	ids, err := parseName("name", req.GetName(), "apiKeys")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.ApproveAPIKey(ctx, ids[0], s.actor(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return s.apiKeyToProto(k), nil
 }

@@ -15,11 +15,15 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/policy"
 	"github.com/fengdu-county/casework/repository"
 )
 
-// errorDomain is the ErrorInfo domain of every error this service reports.
-const errorDomain = "casework.fengdu.gov.cn"
+// ErrorDomain is the ErrorInfo domain of the errors this server reports,
+// those of the services and those the gateway raises before a call.
+const ErrorDomain = "casework.fengdu.gov.cn"
+
+const errorDomain = ErrorDomain
 
 // ToStatus is the one place where errors from the domain, the validator and
 // the repository become gRPC statuses. Handlers return their errors as they
@@ -62,16 +66,25 @@ func ToStatus(err error) error {
 		return withDetails(status.New(codes.FailedPrecondition,
 			"events after this position have been removed by retention; resynchronise: read the resources again, then follow the feed from its head position"),
 			&errdetails.ErrorInfo{Reason: "EVENTS_PRUNED", Domain: errorDomain})
-	case errors.Is(err, errFeedNeedsCountyWide):
+	case errors.Is(err, policy.ErrNeedsCountyWide):
 		return withDetails(status.New(codes.PermissionDenied, err.Error()),
 			&errdetails.ErrorInfo{Reason: "FEED_NEEDS_COUNTY_WIDE", Domain: errorDomain})
+	case errors.Is(err, repository.ErrSelfApproval):
+		return withDetails(status.New(codes.PermissionDenied, err.Error()),
+			&errdetails.ErrorInfo{Reason: "SELF_APPROVAL", Domain: errorDomain})
+	case errors.Is(err, policy.ErrRoleNotGrantable):
+		return withDetails(status.New(codes.PermissionDenied, err.Error()),
+			&errdetails.ErrorInfo{Reason: "ROLE_NOT_GRANTABLE", Domain: errorDomain})
 	case errors.Is(err, errWatchStopping):
 		return withDetails(status.New(codes.Unavailable, err.Error()),
 			&errdetails.ErrorInfo{Reason: "SERVER_STOPPING", Domain: errorDomain})
+	case errors.Is(err, repository.ErrConflictOutOfScope):
+		return withDetails(status.New(codes.PermissionDenied, err.Error()),
+			&errdetails.ErrorInfo{Reason: "CONFLICT_OUTSIDE_SCOPE", Domain: errorDomain})
 	case errors.Is(err, repository.ErrOutOfScope):
 		return withDetails(status.New(codes.PermissionDenied, "the resource would be outside your towns"),
 			&errdetails.ErrorInfo{Reason: "OUT_OF_SCOPE", Domain: errorDomain})
-	case errors.Is(err, errNoFullView):
+	case errors.Is(err, policy.ErrNoFullView):
 		return withDetails(status.New(codes.PermissionDenied, err.Error()),
 			&errdetails.ErrorInfo{Reason: "FULL_VIEW_DENIED", Domain: errorDomain})
 	case errors.Is(err, repository.ErrNotFound):

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,9 +12,11 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/filter"
 	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -112,7 +115,7 @@ func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdReque
 // householdView renders h masked, or in full when asked for, allowed and
 // audited.
 func (s *Households) householdView(ctx context.Context, h *repository.Household, view pb.View) (*pb.Household, error) {
-	full, err := fullView(ctx, s.store, view, "households/"+h.ID, "servicemember.id_number", "phone")
+	full, err := fullView(ctx, s.store, view, "households/"+h.ID, h.TownCode, "servicemember.id_number", "phone")
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +224,38 @@ func (s *Households) LookupHousehold(ctx context.Context, req *pb.LookupHousehol
 		return nil, err
 	}
 	h, err := s.store.LookupHousehold(ctx, n)
+	if err := s.auditLookup(ctx, n, h, err); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
 	return s.householdView(ctx, h, req.GetView())
+}
+
+// auditLookup records a lookup, found or not, before it is answered: each
+// one tells the caller whether a number is registered, so the audit log
+// must be able to show who searched for how many. The number itself is
+// never recorded. A number registered in a town beyond the caller's reach
+// is answered as not found, and recorded as the scope refusal it is.
+func (s *Households) auditLookup(ctx context.Context, idNumber string, found *repository.Household, lookupErr error) error {
+	resource, outcome := "", audit.OutcomeOK
+	switch {
+	case lookupErr == nil:
+		resource = "households/" + found.ID
+	case errors.Is(lookupErr, repository.ErrNotFound):
+		outcome = audit.OutcomeNotFound
+		// Deliberately county-wide, for the record only: the answer stays
+		// "not found".
+		if h, err := s.store.LookupHousehold(principal.WithScope(ctx, principal.Scope{All: true}), idNumber); err == nil {
+			resource, outcome = "households/"+h.ID, audit.OutcomeOutOfScope
+		} else if !errors.Is(err, repository.ErrNotFound) {
+			return err
+		}
+	default:
+		return nil // the lookup failed; its error is the answer
+	}
+	return s.store.AppendAudit(ctx, audit.FromContext(ctx).Entry(audit.ActionLookup, resource, outcome, nil))
 }
 
 // checkMember applies the rules a member must satisfy beyond its
@@ -274,14 +305,18 @@ func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	full, err := fullView(ctx, s.store, req.GetView(), req.GetName(), "id_number", "phone")
+	if req.GetView() != pb.View_VIEW_FULL {
+		return maskMember(memberToProto(m)), nil
+	}
+	// Whether the full view is allowed depends on the household's town.
+	h, err := s.store.GetHousehold(ctx, hid, false)
 	if err != nil {
 		return nil, err
 	}
-	if full {
-		return memberToProto(m), nil
+	if _, err := fullView(ctx, s.store, req.GetView(), req.GetName(), h.TownCode, "id_number", "birth_date", "phone"); err != nil {
+		return nil, err
 	}
-	return maskMember(memberToProto(m)), nil
+	return memberToProto(m), nil
 }
 
 func (s *Households) ListMembers(ctx context.Context, req *pb.ListMembersRequest) (*pb.ListMembersResponse, error) {
@@ -328,6 +363,7 @@ func (s *Households) UpdateMember(ctx context.Context, req *pb.UpdateMemberReque
 		}
 		keepIfMasked(&merged.IdNumber, row.IDNumber, idnumber.Mask)
 		keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
+		keepDateIfMasked(&merged.BirthDate, dateOf(row.BirthDate))
 		if err := s.validate("member", merged); err != nil {
 			return err
 		}

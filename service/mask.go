@@ -33,12 +33,14 @@ func maskPaths(mask *fieldmaskpb.FieldMask, patch proto.Message, allowed updatab
 			paths = append(paths, p)
 		}
 	default:
-		for _, p := range mask.GetPaths() {
+		for i, p := range mask.GetPaths() {
 			if p == "etag" {
 				continue
 			}
+			// Named by its index: a path the resource does not have is the
+			// client's text, which an answer never repeats.
 			if !allowed[strings.SplitN(p, ".", 2)[0]] {
-				return nil, domain.Invalid("update_mask", "field %q does not exist or cannot be updated", p)
+				return nil, domain.Invalid("update_mask", "path %d names no field that can be updated", i)
 			}
 			paths = append(paths, p)
 		}
@@ -53,13 +55,13 @@ func maskPaths(mask *fieldmaskpb.FieldMask, patch proto.Message, allowed updatab
 // field src leaves unset clears it in dst. Setting a member of a oneof clears
 // its siblings, as protobuf semantics require.
 func applyMask(dst, src proto.Message, paths []string) error {
-	for _, path := range paths {
+	for n, path := range paths {
 		d, s := dst.ProtoReflect(), src.ProtoReflect()
 		parts := strings.Split(path, ".")
 		for i, part := range parts {
 			fd := d.Descriptor().Fields().ByName(protoreflect.Name(part))
 			if fd == nil {
-				return domain.Invalid("update_mask", "field %q does not exist", path)
+				return domain.Invalid("update_mask", "path %d names a field that does not exist", n)
 			}
 			if i == len(parts)-1 {
 				if s.Has(fd) {
@@ -70,7 +72,7 @@ func applyMask(dst, src proto.Message, paths []string) error {
 				break
 			}
 			if fd.Message() == nil || fd.IsList() || fd.IsMap() {
-				return domain.Invalid("update_mask", "field %q does not exist", path)
+				return domain.Invalid("update_mask", "path %d names a field that does not exist", n)
 			}
 			d, s = d.Mutable(fd).Message(), s.Get(fd).Message()
 		}

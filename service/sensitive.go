@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
-	"errors"
+
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/audit"
@@ -11,27 +13,31 @@ import (
 	"github.com/fengdu-county/casework/principal"
 )
 
-// errNoFullView refuses VIEW_FULL to a role that may not see unmasked data.
-var errNoFullView = errors.New("the full view of ID and phone numbers is for caseworkers and supervisors")
-
 // Auditor writes audit entries that belong to no change.
 type Auditor interface {
 	AppendAudit(ctx context.Context, e *audit.Entry) error
 }
 
-// fullView decides whether a read may return sensitive fields unmasked, and
-// if so records that it did before anything is returned: a full view the
-// audit log cannot hold is not given.
-func fullView(ctx context.Context, a Auditor, view pb.View, resource string, fields ...string) (bool, error) {
+// fullView decides whether a read of a resource of town may return
+// sensitive fields unmasked, and if so records that it did before anything
+// is returned: a full view the audit log cannot hold is not given.
+func fullView(ctx context.Context, a Auditor, view pb.View, resource, town string, fields ...string) (bool, error) {
 	if view != pb.View_VIEW_FULL {
 		return false, nil
 	}
-	if !policy.MayViewFull(principal.FromContext(ctx)) {
-		return false, errNoFullView
+	if !policy.MayViewFull(principal.FromContext(ctx), town) {
+		return false, policy.ErrNoFullView
 	}
 	e := audit.FromContext(ctx).Entry(audit.ActionFullView, resource, audit.OutcomeOK, fields)
 	return true, a.AppendAudit(ctx, e)
 }
+
+// The masked view must not let anyone rebuild a number from the fields it
+// does show. An ID number is region, birth date, sequence and check
+// character, so the mask keeps only its last four characters, and a birth
+// date shows only its year: together they leave hundreds of candidates per
+// region, where the region and the full birth date beside the last four
+// would leave exactly one.
 
 func maskHousehold(h *pb.Household) *pb.Household {
 	if sm := h.GetServicemember(); sm != nil {
@@ -44,7 +50,16 @@ func maskHousehold(h *pb.Household) *pb.Household {
 func maskMember(m *pb.Member) *pb.Member {
 	m.IdNumber = idnumber.Mask(m.IdNumber)
 	m.Phone = idnumber.MaskPhone(m.Phone)
+	m.BirthDate = maskDate(m.GetBirthDate())
 	return m
+}
+
+// maskDate keeps a date's year: ages and school years need no more.
+func maskDate(d *date.Date) *date.Date {
+	if d == nil {
+		return nil
+	}
+	return &date.Date{Year: d.GetYear()}
 }
 
 // keepIfMasked restores a stored value that an update sent back in its
@@ -52,6 +67,13 @@ func maskMember(m *pb.Member) *pb.Member {
 // again means "unchanged", not "set it to the stars".
 func keepIfMasked(sent *string, stored string, mask func(string) string) {
 	if stored != "" && *sent == mask(stored) {
+		*sent = stored
+	}
+}
+
+// keepDateIfMasked is keepIfMasked for a birth date sent back as its year.
+func keepDateIfMasked(sent **date.Date, stored *date.Date) {
+	if stored != nil && *sent != nil && proto.Equal(*sent, maskDate(stored)) {
 		*sent = stored
 	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	Actor func(context.Context) string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// APIKeyPeopleRoles lets API keys carry people's roles, each key
+	// working only once a second admin approves it (see policy).
+	APIKeyPeopleRoles bool
 }
 
 type base struct {

@@ -12,6 +12,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -31,11 +32,14 @@ type Webhooks struct {
 	pb.UnimplementedWebhookServiceServer
 	base
 	store WebhookStore
+	allow egress.Policy
 }
 
-// NewWebhooks builds the webhook service.
-func NewWebhooks(store WebhookStore, v protovalidate.Validator, o Options) *Webhooks {
-	return &Webhooks{base: newBase(v, o), store: store}
+// NewWebhooks builds the webhook service. allow is the dispatcher's
+// address policy: a URL naming an address it would refuse is refused at
+// once, not left to fail at every delivery.
+func NewWebhooks(store WebhookStore, v protovalidate.Validator, o Options, allow egress.Policy) *Webhooks {
+	return &Webhooks{base: newBase(v, o), store: store, allow: allow}
 }
 
 // webhookToProto converts a stored webhook. The secret is never part of
@@ -66,6 +70,10 @@ func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookReque
 		return nil, domain.Invalid("webhook.url", "must be an https:// URL with a host")
 	case u.User != nil:
 		return nil, domain.Invalid("webhook.url", "must not carry credentials; receivers authenticate deliveries by their signature")
+	case s.allow.CheckHost(u.Hostname()) != nil:
+		// In any spelling: "2130706433" or "0x7f.1" is 127.0.0.1 to a resolver.
+		return nil, domain.Invalid("webhook.url", "must not name a loopback, private, link-local or other internal address "+
+			"unless the server's webhook allow-list lists it")
 	}
 	if after := p.GetStartAfter(); after > 0 {
 		head, err := s.store.EventHead(ctx)

@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -48,7 +49,7 @@ func (f *fakeWebhooks) EventHead(context.Context) (int64, error) { return f.head
 func TestCreateWebhook(t *testing.T) {
 	const secret = "a-webhook-secret-of-forty-characters-xyz"
 	store := &fakeWebhooks{head: 7}
-	s := NewWebhooks(store, nil, Options{PageTokenKey: []byte("k")})
+	s := NewWebhooks(store, nil, Options{PageTokenKey: []byte("k")}, egress.Policy{})
 	ctx := context.Background()
 	req := func(mod func(*pb.Webhook)) *pb.CreateWebhookRequest {
 		w := &pb.Webhook{Url: "https://receiver.example/hook?x=1", Secret: secret, ResourceTypes: []string{"cases", "notes"}}
@@ -79,6 +80,8 @@ func TestCreateWebhook(t *testing.T) {
 		"no host":                {func(w *pb.Webhook) { w.Url = "https:///hook" }, "webhook.url"},
 		"plain http":             {func(w *pb.Webhook) { w.Url = "http://receiver.example/" }, "webhook.url"},
 		"start past the head":    {func(w *pb.Webhook) { w.StartAfter = 8 }, "webhook.start_after"},
+		"loopback, in decimal":   {func(w *pb.Webhook) { w.Url = "https://2130706433/hook" }, "webhook.url"},
+		"cloud metadata":         {func(w *pb.Webhook) { w.Url = "https://169.254.169.254/latest" }, "webhook.url"},
 	} {
 		_, err := s.CreateWebhook(ctx, req(tc.mod))
 		v, ok := domain.AsValidation(err)
@@ -88,6 +91,20 @@ func TestCreateWebhook(t *testing.T) {
 	}
 	if _, err := s.CreateWebhook(ctx, req(func(w *pb.Webhook) { w.StartAfter = 7 })); err != nil {
 		t.Fatalf("start at the head: %v", err)
+	}
+	// The refusal does not quote the URL.
+	_, err = s.CreateWebhook(ctx, req(func(w *pb.Webhook) { w.Url = "https://10.1.2.3/hook" }))
+	if v, ok := domain.AsValidation(err); !ok || strings.Contains(v.Error(), "10.1.2.3") || strings.Contains(v.Violations[0].Description, "10.1.2.3") {
+		t.Fatalf("internal address: %v", err)
+	}
+	// An address on the allow-list is accepted.
+	internal, err := egress.Parse("10.1.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = NewWebhooks(store, nil, Options{PageTokenKey: []byte("k")}, internal)
+	if _, err := s.CreateWebhook(ctx, req(func(w *pb.Webhook) { w.Url = "https://10.1.2.3/hook" })); err != nil {
+		t.Fatalf("an allowed internal address: %v", err)
 	}
 }
 
@@ -103,7 +120,7 @@ func TestWebhookState(t *testing.T) {
 	if got := webhookToProto(w); got.GetState() != pb.WebhookState_WEBHOOK_STATE_HEALTHY || got.GetNextAttemptTime() != nil {
 		t.Fatalf("healthy webhook: %v", got)
 	}
-	s := NewWebhooks(&fakeWebhooks{}, nil, Options{PageTokenKey: []byte("k")})
+	s := NewWebhooks(&fakeWebhooks{}, nil, Options{PageTokenKey: []byte("k")}, egress.Policy{})
 	if _, err := s.GetWebhook(context.Background(), &pb.GetWebhookRequest{Name: "webhooks/" + uuid1}); !errors.Is(err, repository.ErrNotFound) {
 		t.Fatalf("GetWebhook of a missing webhook: %v", err)
 	}

@@ -44,6 +44,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
 )
@@ -64,10 +65,13 @@ type Store interface {
 
 // Options configure a Dispatcher. Zero values take the defaults.
 type Options struct {
-	// Client sends the requests (default: a client on a clone of
-	// http.DefaultTransport). Redirects are never followed: a 3xx is a
-	// failed delivery, so a body is never re-sent somewhere else.
-	Client *http.Client
+	// RootCAs are the authorities trusted for receivers' certificates
+	// (default: the system's).
+	RootCAs *x509.CertPool
+	// Allow lists the internal networks and host names deliveries may
+	// reach besides public addresses (default: none). The dispatcher builds
+	// its own HTTP client around it, so no configuration can skip the check.
+	Allow egress.Policy
 	// PollInterval is how often webhooks are checked for work (1s).
 	PollInterval time.Duration
 	// RequestTimeout bounds each POST (10s).
@@ -145,14 +149,19 @@ type Dispatcher struct {
 // New builds a dispatcher; Run starts it.
 func New(store Store, o Options, log *slog.Logger) *Dispatcher {
 	o = o.withDefaults()
-	var c http.Client
-	if o.Client != nil {
-		c = *o.Client
-	} else {
-		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Every connection goes through the address check. A proxy would hide
+	// the receiver's address from it, so deliveries never use one.
+	t.Proxy = nil
+	t.DialContext = o.Allow.DialContext(net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	t.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	c := &http.Client{
+		Transport: t,
+		// A 3xx is a failed delivery: a redirect would re-send the body
+		// somewhere else, and could point inside.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Dispatcher{store: store, opts: o, log: log, client: &c, running: map[string]bool{}}
+	return &Dispatcher{store: store, opts: o, log: log, client: c, running: map[string]bool{}}
 }
 
 // Run checks for work every poll interval until ctx ends, then waits for
@@ -263,7 +272,7 @@ func (d *Dispatcher) deliver(ctx context.Context, id string, leaseUntil time.Tim
 		// like any failure instead of trying every poll.
 		d.storeError(ctx, id, "opening the secret", err)
 		release = !d.record(ctx, &repository.WebhookDelivery{WebhookID: id, Position: pos + 1, Attempt: attempt,
-			Error: "the webhook's secret cannot be opened"})
+			Error: "the webhook's secret cannot be opened"}, "")
 		return
 	}
 	q := repository.EventQuery{Limit: d.opts.BatchSize, ResourceTypes: split(w.ResourceTypes), EventTypes: split(w.EventTypes)}
@@ -354,7 +363,7 @@ func (d *Dispatcher) send(ctx context.Context, w *repository.Webhook, secret []b
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		// Only a URL that is no URL gets here; the API validated it.
-		return d.outcome(ctx, w.ID, ev, attempt, 0, "invalid URL", 0)
+		return d.outcome(ctx, w.ID, ev, attempt, 0, "invalid URL", "", 0)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "casework-webhook/1")
@@ -362,12 +371,12 @@ func (d *Dispatcher) send(ctx context.Context, w *repository.Webhook, secret []b
 	req.Header.Set(PositionHeader, strconv.FormatInt(ev.Position, 10))
 	start := time.Now()
 	resp, err := d.client.Do(req)
-	status, class := 0, ""
+	status, class, kind := 0, "", ""
 	if err != nil {
 		if ctx.Err() != nil {
 			return stopped // shutting down: not the endpoint's failure
 		}
-		class = errorClass(err)
+		class, kind = NoResponse, errorKind(err)
 	} else {
 		status = resp.StatusCode
 		// Drain a little so the connection is reused; never read or log more.
@@ -377,14 +386,22 @@ func (d *Dispatcher) send(ctx context.Context, w *repository.Webhook, secret []b
 			class = "HTTP " + strconv.Itoa(status)
 		}
 	}
-	return d.outcome(ctx, w.ID, ev, attempt, status, class, time.Since(start))
+	return d.outcome(ctx, w.ID, ev, attempt, status, class, kind, time.Since(start))
 }
 
-// outcome records an attempt; class is empty for a success.
-func (d *Dispatcher) outcome(ctx context.Context, id string, ev repository.EventRecord, attempt, status int, class string, took time.Duration) outcome {
+// NoResponse is the error recorded for every attempt that got no HTTP
+// answer. Which kind of transport failure it was (refused, reset, TLS, DNS,
+// timeout, an address not allowed) goes to the server's log only: told to
+// the admin who chose the URL, it would map the network behind the server,
+// port by port.
+const NoResponse = "no HTTP response from the receiver"
+
+// outcome records an attempt; class is empty for a success, and kind, for
+// the log only, says what kind of transport failure it was.
+func (d *Dispatcher) outcome(ctx context.Context, id string, ev repository.EventRecord, attempt, status int, class, kind string, took time.Duration) outcome {
 	a := &repository.WebhookDelivery{WebhookID: id, Position: ev.Position, EventType: ev.Type, Resource: ev.Resource,
 		Attempt: attempt, HTTPStatus: status, Success: class == "", Error: class, DurationMS: took.Milliseconds()}
-	if !d.record(ctx, a) {
+	if !d.record(ctx, a, kind) {
 		return stopped
 	}
 	if a.Success {
@@ -395,8 +412,8 @@ func (d *Dispatcher) outcome(ctx context.Context, id string, ev repository.Event
 }
 
 // record stores an attempt. It reports whether the store took it; a
-// failure is logged with its retry time.
-func (d *Dispatcher) record(ctx context.Context, a *repository.WebhookDelivery) bool {
+// failure is logged with its retry time and kind.
+func (d *Dispatcher) record(ctx context.Context, a *repository.WebhookDelivery, kind string) bool {
 	var retry time.Duration
 	if !a.Success {
 		retry = d.backoff(a.Attempt)
@@ -410,8 +427,12 @@ func (d *Dispatcher) record(ctx context.Context, a *repository.WebhookDelivery) 
 		return false
 	}
 	if !a.Success {
-		d.log.Warn("webhook delivery failed", "webhook", a.WebhookID, "position", a.Position, "attempt", a.Attempt,
-			"status", a.HTTPStatus, "error", a.Error, "retry_in", retry)
+		args := []any{"webhook", a.WebhookID, "position", a.Position, "attempt", a.Attempt,
+			"status", a.HTTPStatus, "error", a.Error, "retry_in", retry}
+		if kind != "" {
+			args = append(args, "kind", kind)
+		}
+		d.log.Warn("webhook delivery failed", args...)
 	}
 	return true
 }
@@ -439,9 +460,10 @@ func (d *Dispatcher) storeError(ctx context.Context, id, doing string, err error
 	}
 }
 
-// errorClass describes a transport error without its text, which names the
-// URL (query string included) and could carry a receiver's token.
-func errorClass(err error) string {
+// errorKind describes a transport error for the operator's log without
+// its text, which names the URL (query string included) and could carry a
+// receiver's token.
+func errorKind(err error) string {
 	var (
 		netErr    net.Error
 		dnsErr    *net.DNSError
@@ -454,6 +476,8 @@ func errorClass(err error) string {
 		opErr     *net.OpError
 	)
 	switch {
+	case errors.Is(err, egress.ErrBlocked):
+		return "address not allowed"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "timeout"
 	case errors.As(err, &dnsErr):

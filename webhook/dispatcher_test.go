@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/idnumber"
 	"github.com/fengdu-county/casework/internal/testdb"
 	"github.com/fengdu-county/casework/principal"
@@ -157,10 +159,24 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// fast are options for tests: quick polls and retries.
-func fast(client *http.Client, owner string) Options {
-	return Options{Client: client, PollInterval: 10 * time.Millisecond, BackoffBase: 20 * time.Millisecond,
+// fast are options for tests: quick polls and retries, trusting roots and
+// reaching the networks allow lists besides public ones.
+func fast(roots *x509.CertPool, allow, owner string) Options {
+	p, err := egress.Parse(allow)
+	if err != nil {
+		panic(err)
+	}
+	return Options{RootCAs: roots, Allow: p, PollInterval: 10 * time.Millisecond, BackoffBase: 20 * time.Millisecond,
 		MaxBackoff: 80 * time.Millisecond, RequestTimeout: 2 * time.Second, Owner: owner, BatchSize: 2}
+}
+
+// trusting is a pool of the test servers' certificates.
+func trusting(srvs ...*httptest.Server) *x509.CertPool {
+	pool := x509.NewCertPool()
+	for _, s := range srvs {
+		pool.AddCert(s.Certificate())
+	}
+	return pool
 }
 
 type syncBuffer struct {
@@ -208,7 +224,7 @@ func TestDispatcher(t *testing.T) {
 			}
 
 			var logs syncBuffer
-			f.run(fast(srvA.Client(), "server-1"), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			f.run(fast(trusting(srvA), "127.0.0.0/8", "server-1"), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			for range 5 {
 				f.change() // events 2..6
 			}
@@ -238,7 +254,7 @@ func TestDispatcher(t *testing.T) {
 			}
 
 			eventually(t, "the dead endpoint fails twice", func() bool { return f.get(wDown.ID).ConsecutiveFailures >= 2 })
-			if got := f.get(wDown.ID); got.LastError != "connection refused" || got.DeliveredPosition != 1 {
+			if got := f.get(wDown.ID); got.LastError != NoResponse || got.DeliveredPosition != 1 {
 				t.Fatalf("dead endpoint: last error %q, position %d", got.LastError, got.DeliveredPosition)
 			}
 
@@ -295,7 +311,7 @@ func TestDispatchersShareWork(t *testing.T) {
 			}
 			for i := range 3 {
 				// Three servers' dispatchers, each with an owner of its own.
-				f.run(fast(srvs[0].Client(), fmt.Sprintf("server-%d", i)), slog.New(slog.DiscardHandler))
+				f.run(fast(trusting(srvs[0]), "127.0.0.0/8", fmt.Sprintf("server-%d", i)), slog.New(slog.DiscardHandler))
 			}
 			const n = 12
 			for range n {

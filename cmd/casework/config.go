@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fengdu-county/casework/egress"
 	"github.com/fengdu-county/casework/webhook"
 )
 
@@ -28,27 +29,32 @@ type settings struct {
 	LogLevel         string
 	LogFormat        string
 	Keyring          string
+	// APIKeyPeopleRoles: read by `serve` and by `apikey create`.
+	APIKeyPeopleRoles bool
 
-	OIDCIssuer     string
-	OIDCAudience   string
-	OIDCJWKSURL    string
-	OIDCUserClaim  string
-	OIDCRolesClaim string
-	OIDCTownsClaim string
-	OIDCClockSkew  time.Duration
-	LocalTokens    bool
-	TLSCert        string
-	TLSKey         string
-	TLSClientCA    string
-	RateLimit      float64
-	RateBurst      int
-	EventRetention time.Duration
-	RequestIDTTL   time.Duration
+	OIDCIssuer          string
+	OIDCAudience        string
+	OIDCJWKSURL         string
+	OIDCUserClaim       string
+	OIDCRolesClaim      string
+	OIDCTownsClaim      string
+	OIDCClockSkew       time.Duration
+	LocalTokens         bool
+	TLSCert             string
+	TLSKey              string
+	TLSClientCA         string
+	RateLimit           float64
+	RateBurst           int
+	LookupLimit         int
+	StreamsPerPrincipal int
+	EventRetention      time.Duration
+	RequestIDTTL        time.Duration
 
 	DebugAddr         string
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
+	WebhookAllow      string
 
 	AuditAnchorFile     string
 	AuditAnchorInterval time.Duration
@@ -63,6 +69,8 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.LogFormat, "log-format", "CASEWORK_LOG_FORMAT", "json", "json or text")
 	str(fs, &s.Keyring, "keyring", "CASEWORK_KEYRING", "",
 		"file holding the keys that seal ID and phone numbers at rest and key the audit chain; empty: DATA_DIR/keyring.json, created on first start")
+	boolean(fs, &s.APIKeyPeopleRoles, "api-key-people-roles", "CASEWORK_API_KEY_PEOPLE_ROLES", false,
+		"let API keys carry people's roles (caseworker, supervisor, auditor, admin); each such key works only once a second admin approves it")
 	if !serve {
 		return
 	}
@@ -81,6 +89,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"PEM CA bundle: gRPC clients may authenticate with a certificate it signed, whose common name is an API key's account")
 	float(fs, &s.RateLimit, "rate-limit", "CASEWORK_RATE_LIMIT", 50, "requests per second allowed to each principal; 0 disables")
 	integer(fs, &s.RateBurst, "rate-burst", "CASEWORK_RATE_BURST", 100, "burst allowed above --rate-limit")
+	integer(fs, &s.LookupLimit, "lookup-limit", "CASEWORK_LOOKUP_LIMIT", 30,
+		"household lookups by ID number allowed to each principal per minute (0: no budget beyond --rate-limit); a caller whose lookups keep missing is slowed down further")
+	integer(fs, &s.StreamsPerPrincipal, "max-streams-per-principal", "CASEWORK_MAX_STREAMS_PER_PRINCIPAL", 8,
+		"open change-feed streams each principal may hold on one server")
 	duration(fs, &s.EventRetention, "event-retention", "CASEWORK_EVENT_RETENTION", 30*24*time.Hour,
 		"how long change-feed events are kept; a client asking for an older position must resynchronise. 0 keeps them forever")
 	duration(fs, &s.RequestIDTTL, "request-id-ttl", "CASEWORK_REQUEST_ID_TTL", 24*time.Hour,
@@ -91,6 +103,9 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"longest wait between retries of a failing webhook (the wait starts at 1s and doubles)")
 	str(fs, &s.WebhookCA, "webhook-ca", "CASEWORK_WEBHOOK_CA", "",
 		"PEM CA bundle trusted, besides the system's roots, for webhook receivers with private certificates")
+	str(fs, &s.WebhookAllow, "webhook-allow-networks", "CASEWORK_WEBHOOK_ALLOW_NETWORKS", "",
+		"comma-separated CIDR networks, addresses and host names of the county's internal webhook receivers; "+
+			"webhooks may not reach other loopback, private, link-local or cloud-metadata addresses")
 	str(fs, &s.AuditAnchorFile, "audit-anchor-file", "CASEWORK_AUDIT_ANCHOR_FILE", "",
 		"append-only file (created 0600) that receives the audit chain's head as a JSON line every --audit-anchor-interval, "+
 			"for `casework audit verify --anchor`; keep it where whoever can write the database cannot. Empty: anchors go to the log only")
@@ -165,6 +180,10 @@ func integer(fs *pflag.FlagSet, p *int, name, envName string, def int, help stri
 }
 
 // webhooks is the webhook delivery part of the server's configuration.
-func (s *settings) webhooks() webhook.Options {
-	return webhook.Options{PollInterval: s.WebhookPoll, MaxBackoff: s.WebhookMaxBackoff}
+func (s *settings) webhooks() (webhook.Options, error) {
+	allow, err := egress.Parse(s.WebhookAllow)
+	if err != nil {
+		return webhook.Options{}, fmt.Errorf("--webhook-allow-networks: %w", err)
+	}
+	return webhook.Options{PollInterval: s.WebhookPoll, MaxBackoff: s.WebhookMaxBackoff, Allow: allow}, nil
 }

@@ -112,22 +112,29 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			webhooks, err := s.webhooks()
+			if err != nil {
+				return err
+			}
 			srv, err := server.New(server.Config{
-				GRPCAddr:        s.GRPCAddr,
-				HTTPAddr:        s.HTTPAddr,
-				PageTokenKey:    key,
-				RequestTimeout:  s.RequestTimeout,
-				MaxRequestBytes: s.MaxRequestBytes,
-				Tokens:          tokens,
-				TLSCertFile:     s.TLSCert,
-				TLSKeyFile:      s.TLSKey,
-				TLSClientCAFile: s.TLSClientCA,
-				RateLimit:       s.RateLimit,
-				RateBurst:       s.RateBurst,
-				EventRetention:  s.EventRetention,
-				RequestIDTTL:    s.RequestIDTTL,
-				Webhooks:        s.webhooks(),
-				WebhookCAFile:   s.WebhookCA,
+				GRPCAddr:            s.GRPCAddr,
+				HTTPAddr:            s.HTTPAddr,
+				PageTokenKey:        key,
+				RequestTimeout:      s.RequestTimeout,
+				MaxRequestBytes:     s.MaxRequestBytes,
+				Tokens:              tokens,
+				TLSCertFile:         s.TLSCert,
+				TLSKeyFile:          s.TLSKey,
+				TLSClientCAFile:     s.TLSClientCA,
+				RateLimit:           s.RateLimit,
+				RateBurst:           s.RateBurst,
+				LookupsPerMinute:    lookupsPerMinute(s.LookupLimit),
+				StreamsPerPrincipal: s.StreamsPerPrincipal,
+				APIKeyPeopleRoles:   s.APIKeyPeopleRoles,
+				EventRetention:      s.EventRetention,
+				RequestIDTTL:        s.RequestIDTTL,
+				Webhooks:            webhooks,
+				WebhookCAFile:       s.WebhookCA,
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,
@@ -290,4 +297,13 @@ func migrateCmd() *cobra.Command {
 	}
 	s.bind(cmd.Flags(), false)
 	return cmd
+}
+
+// lookupsPerMinute turns the --lookup-limit flag, where 0 turns the budget
+// off, into the server's setting, where 0 means the default.
+func lookupsPerMinute(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func freeAddr(t *testing.T) string {
 // the embedded SQLite default, with its addresses given through environment
 // variables, and checks that it migrates, serves and stops cleanly.
 func TestServeOnEmbeddedDefault(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "data") // serve creates it
 	httpAddr := freeAddr(t)
 	t.Setenv("CASEWORK_HTTP_ADDR", httpAddr)
 	t.Setenv("CASEWORK_GRPC_ADDR", freeAddr(t))
@@ -67,6 +69,14 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	}
 	if key, err := os.ReadFile(filepath.Join(dir, "page-token.key")); err != nil || len(key) < 32 {
 		t.Errorf("page token key not generated: %v", err)
+	}
+	if runtime.GOOS != "windows" {
+		// The database holds names and case details in clear: the owner's only.
+		for name, want := range map[string]os.FileMode{"": 0o700, "casework.db": 0o600, "casework.db-wal": 0o600, "casework.db-shm": 0o600} {
+			if info, err := os.Stat(filepath.Join(dir, name)); err != nil || info.Mode().Perm() != want {
+				t.Errorf("data directory entry %q: %v (%v), want mode %v", name, info.Mode().Perm(), err, want)
+			}
+		}
 	}
 	cancel()
 	select {
@@ -119,6 +129,39 @@ func TestEnvironmentSetsDefaults(t *testing.T) {
 	}
 	if s.RequestTimeout != 9*time.Second {
 		t.Fatalf("flag does not win over env: %v", s.RequestTimeout)
+	}
+}
+
+// TestWebhookAllowNetworks: the allow-list comes from the environment or
+// the flag, and a malformed one stops the server from starting.
+func TestWebhookAllowNetworks(t *testing.T) {
+	t.Setenv("CASEWORK_WEBHOOK_ALLOW_NETWORKS", "10.20.0.0/16, receiver.county.internal")
+	var s settings
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	s.bind(fs, true)
+	o, err := s.webhooks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Allow.Allows(netip.MustParseAddr("10.20.1.1")) || o.Allow.Allows(netip.MustParseAddr("10.21.1.1")) {
+		t.Fatal("the allow-list from the environment is not the one applied")
+	}
+	if o.Allow.Allows(netip.MustParseAddr("127.0.0.1")) {
+		t.Fatal("loopback is allowed without being listed")
+	}
+	if err := fs.Parse([]string{"--webhook-allow-networks", "10.0.0.0/33"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.webhooks(); err == nil || !strings.Contains(err.Error(), "--webhook-allow-networks") {
+		t.Fatalf("a malformed allow-list: %v, want an error naming the flag", err)
+	}
+	t.Setenv("CASEWORK_LOG_LEVEL", "error")
+	cmd := root()
+	cmd.SetArgs([]string{"serve", "--data-dir", t.TempDir(), "--grpc-addr", freeAddr(t), "--http-addr", freeAddr(t),
+		"--webhook-allow-networks", "not a network"})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--webhook-allow-networks") {
+		t.Fatalf("serve with a malformed allow-list = %v", err)
 	}
 }
 

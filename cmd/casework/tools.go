@@ -14,6 +14,7 @@ import (
 
 	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/policy"
 	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/sealed"
@@ -127,6 +128,13 @@ func apiKeyCmd() *cobra.Command {
 			if len(rs) == 0 || account == "" {
 				return errors.New("--account and --roles are required")
 			}
+			// The command line grants what an admin may grant through the API,
+			// no more: its user can already write the database, but a key is
+			// a credential others will hold.
+			needsApproval, err := policy.KeyNeedsApproval(rs, s.APIKeyPeopleRoles)
+			if err != nil {
+				return err
+			}
 			ctx := cliContext(cmd.Context(), "apikey create")
 			store, _, err := storeFor(ctx, &s, true)
 			if err != nil {
@@ -142,17 +150,21 @@ func apiKeyCmd() *cobra.Command {
 				names[i] = string(r)
 			}
 			k := &repository.APIKey{ID: id, Account: account, Roles: strings.Join(names, ","), Towns: strings.Join(towns, ","),
-				SecretHash: authn.HashSecret(secret), ExpireTime: time.Now().Add(ttl), Creator: audit.FromContext(ctx).Principal}
+				SecretHash: authn.HashSecret(secret), ExpireTime: time.Now().Add(ttl), Creator: audit.FromContext(ctx).Principal,
+				NeedsApproval: needsApproval}
 			if err := store.CreateAPIKey(ctx, k); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "name: apiKeys/%s\naccount: %s\nexpires: %s\nkey (shown once): %s\n",
 				k.ID, k.Account, k.ExpireTime.Format(time.RFC3339), full)
+			if needsApproval {
+				fmt.Fprintf(cmd.OutOrStdout(), "state: awaiting approval; an admin must POST /v1/apiKeys/%s:approve before it works\n", k.ID)
+			}
 			return nil
 		},
 	}
 	create.Flags().StringVar(&account, "account", "", "account name, e.g. veterans-affairs")
-	create.Flags().StringSliceVar(&roles, "roles", nil, "roles, e.g. integration or batch")
+	create.Flags().StringSliceVar(&roles, "roles", nil, "roles: integration or batch (people's roles only with --api-key-people-roles, and then after a second admin's approval)")
 	create.Flags().StringSliceVar(&towns, "towns", nil, "town codes the key is limited to")
 	create.Flags().DurationVar(&ttl, "ttl", 365*24*time.Hour, "lifetime")
 	list := &cobra.Command{
@@ -173,8 +185,11 @@ func apiKeyCmd() *cobra.Command {
 				}
 				for _, k := range keys {
 					state := "live"
-					if k.RevokeTime != nil {
+					switch {
+					case k.RevokeTime != nil:
 						state = "revoked " + k.RevokeTime.Format(time.RFC3339)
+					case k.NeedsApproval && k.ApproveTime == nil:
+						state = "awaiting approval"
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "apiKeys/%s\t%s\t%s\ttowns=%s\texpires=%s\t%s\n",
 						k.ID, k.Account, k.Roles, k.Towns, k.ExpireTime.Format(time.RFC3339), state)

@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fengdu-county/casework/authn"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -43,6 +45,39 @@ func apiKeyIDs(ks []repository.APIKey) []string {
 }
 
 var apiKeyTests = []test{
+	{"ApprovalBySecondAdmin", func(t *testing.T, e *env) {
+		k, secret := e.newAPIKey("svc-people", func(k *repository.APIKey) {
+			k.Roles, k.NeedsApproval = string(principal.Supervisor), true
+		})
+		rec, err := e.s.APIKeyByID(e.ctx, k.ID)
+		must(t, err, "APIKeyByID")
+		if _, err := rec.Principal(e.clock.Now(), secret); err == nil {
+			t.Fatalf("a key awaiting approval admitted its holder")
+		}
+		_, err = e.s.ApproveAPIKey(e.ctx, k.ID, k.Creator)
+		wantErr(t, err, repository.ErrSelfApproval, "approval by the key's creator")
+		got, err := e.s.ApproveAPIKey(e.ctx, k.ID, "users/second-admin")
+		must(t, err, "ApproveAPIKey")
+		if got.Approver != "users/second-admin" || got.ApproveTime == nil {
+			t.Errorf("approved key: approver %q time %v", got.Approver, got.ApproveTime)
+		}
+		rec, err = e.s.APIKeyByID(e.ctx, k.ID)
+		must(t, err, "APIKeyByID")
+		if _, err := rec.Principal(e.clock.Now(), secret); err != nil {
+			t.Errorf("an approved key refused its holder: %v", err)
+		}
+		_, err = e.s.ApproveAPIKey(e.ctx, k.ID, "users/third-admin")
+		var pre *domain.PreconditionError
+		if !errors.As(err, &pre) {
+			t.Errorf("approving an approved key: %v, want a precondition error", err)
+		}
+		// A key that needs no approval cannot be approved either.
+		plain, _ := e.newAPIKey("svc-plain")
+		_, err = e.s.ApproveAPIKey(e.ctx, plain.ID, "users/second-admin")
+		if !errors.As(err, &pre) {
+			t.Errorf("approving a key that needs none: %v, want a precondition error", err)
+		}
+	}},
 	{"CreateGetListRevoke", func(t *testing.T, e *env) {
 		var (
 			keys    []*repository.APIKey

@@ -114,7 +114,8 @@ var caseTests = []test{
 		c := e.newCase(e.newFamily())
 		c = e.setStatus(c, domain.StatusSubmitted)
 		before := e.history(c.ID)
-		for _, etag := range []string{repository.Etag(1), repository.Etag(3), "nonsense"} {
+		// The current etag is v2: other spellings of 2 are not it.
+		for _, etag := range []string{repository.Etag(1), repository.Etag(3), "nonsense", "v02", "v+2", "v2 ", " v2", "V2", "v2.0"} {
 			called := false
 			_, err := e.s.MutateCase(e.ctx, c.ID, etag, func(c *repository.Case) (*repository.HistoryEntry, error) {
 				called, c.Status = true, "REJECTED"

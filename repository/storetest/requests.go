@@ -106,6 +106,34 @@ var requestTests = []test{
 			t.Errorf("the renewed record: %+v, %v", got, err)
 		}
 	}},
+	{"RequestIDsAreKeptAsKeyedHashes", func(t *testing.T, e *env) {
+		// Callers pick request ids, and some pick an ID number.
+		const id = "500230199001011237"
+		r := &repository.RequestRecord{Principal: "u1", RequestID: id, Method: "/m", RequestHash: "h1", Response: []byte("answer")}
+		must(t, e.s.SaveRequest(e.ctx, r, time.Hour), "SaveRequest")
+		if r.RequestID != id {
+			t.Errorf("SaveRequest changed the caller's record: request id %.6s…", r.RequestID)
+		}
+		var stored []string
+		must(t, e.db.Raw("SELECT request_id FROM request_ids").Scan(&stored).Error, "read request_ids")
+		if len(stored) != 1 || strings.Contains(stored[0], id) || stored[0] != e.keys.Index(id, "request_ids.request_id") {
+			t.Fatalf("request_id at rest = %.8q…, want the keyed hash of the id, never the id", stored)
+		}
+		// Lookups hash the same way; another id, or the hash itself sent
+		// as an id, finds nothing.
+		if got, err := e.s.FindRequest(e.ctx, "u1", id); err != nil || string(got.Response) != "answer" {
+			t.Errorf("FindRequest by the id = %v, %v", got, err)
+		}
+		for _, other := range []string{id[:17] + "8", stored[0]} {
+			if _, err := e.s.FindRequest(e.ctx, "u1", other); !errors.Is(err, repository.ErrNotFound) {
+				t.Errorf("FindRequest(%.8s…) = %v, want ErrNotFound", other, err)
+			}
+		}
+		// The same id again is the same key.
+		if err := e.s.SaveRequest(e.ctx, r, time.Hour); !errors.Is(err, repository.ErrRequestRecorded) {
+			t.Errorf("second SaveRequest = %v, want ErrRequestRecorded", err)
+		}
+	}},
 	{"RecordCommitsWithTheChange", func(t *testing.T, e *env) {
 		boom := errors.New("boom")
 		err := e.s.InTx(e.ctx, func(ctx context.Context) error {

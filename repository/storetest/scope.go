@@ -11,8 +11,9 @@ import (
 	"github.com/fengdu-county/casework/repository"
 )
 
-// townScope is one way a call comes to be limited to town A: an explicit
-// scope (command-line tools) or the authenticated caseworker's towns.
+// townScope is one way a call comes to be limited to town A: the scope
+// the server sets for a call (or a command-line tool sets), with or without
+// the principal it was derived from beside it.
 type townScope struct {
 	name string
 	ctx  func() context.Context
@@ -22,10 +23,13 @@ var townAScopes = []townScope{
 	{"WithScope", func() context.Context {
 		return repository.WithScope(context.Background(), principal.Scope{Towns: []string{townA}})
 	}},
-	{"CaseworkerPrincipal", func() context.Context {
-		return principal.NewContext(context.Background(), &principal.Principal{
-			ID: "users/test-caseworker", Kind: principal.User, Roles: []principal.Role{principal.Caseworker},
-			Towns: []string{townA}, Credential: "test"})
+	{"ScopeBesideACountyWidePrincipal", func() context.Context {
+		// The scope decides, not the principal's roles: a supervisor
+		// whose right for this call reaches only town A sees only town A.
+		ctx := principal.NewContext(context.Background(), &principal.Principal{
+			ID: "users/test-supervisor", Kind: principal.User, Roles: []principal.Role{principal.Supervisor},
+			Credential: "test"})
+		return repository.WithScope(ctx, principal.Scope{Towns: []string{townA}})
 	}},
 }
 
@@ -243,8 +247,8 @@ var unscopedTests = []test{
 		for name, ctx := range map[string]context.Context{
 			"no scope or principal": context.Background(),
 			"empty scope":           repository.WithScope(context.Background(), principal.Scope{}),
-			"caseworker of no town": principal.NewContext(context.Background(), &principal.Principal{
-				ID: "users/nobody", Kind: principal.User, Roles: []principal.Role{principal.Caseworker}}),
+			"a supervisor with no scope set": principal.NewContext(context.Background(), &principal.Principal{
+				ID: "users/nobody", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}),
 		} {
 			for _, f := range []family{w.a, w.b} {
 				_, err := e.s.GetHousehold(ctx, f.h.ID, true)
@@ -283,8 +287,7 @@ var unscopedTests = []test{
 	}},
 	{"CountyWideSeesAll", func(t *testing.T, e *env) {
 		w := e.newTwoTowns()
-		ctx := principal.NewContext(context.Background(), &principal.Principal{
-			ID: "users/test-supervisor", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}})
+		ctx := repository.WithScope(context.Background(), principal.Scope{All: true})
 		hs, _, err := e.s.ListHouseholds(ctx, repository.HouseholdQuery{ShowDeleted: true})
 		must(t, err, "ListHouseholds")
 		sameIDs(t, householdIDs(hs), []string{w.a.h.ID, w.b.h.ID, w.deletedB.ID}, "ListHouseholds county-wide")

@@ -47,6 +47,7 @@ const (
 	Pagination     Category = "Pagination"
 	HouseholdLists Category = "HouseholdLists"
 	TownScope      Category = "TownScope"
+	ScopeRules     Category = "ScopeRules"
 	Sealing        Category = "Sealing"
 	Rotation       Category = "Rotation"
 	Audit          Category = "Audit"
@@ -95,6 +96,7 @@ func suite() []group {
 		{Pagination, paginationTests},
 		{HouseholdLists, householdListTests},
 		{TownScope, townScopeTests()},
+		{ScopeRules, scopeRuleTests},
 		{Sealing, sealingTests},
 		{Rotation, rotationTests},
 		{Audit, auditTests},

@@ -24,6 +24,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Whether a key works.
+type ApiKeyState int32
+
+const (
+	ApiKeyState_API_KEY_STATE_UNSPECIFIED ApiKeyState = 0
+	// Calls made with the key are accepted.
+	ApiKeyState_API_KEY_STATE_ACTIVE ApiKeyState = 1
+	// The key carries a people's role and waits for a second admin's
+	// approval; calls made with it are refused.
+	ApiKeyState_API_KEY_STATE_PENDING_APPROVAL ApiKeyState = 2
+	ApiKeyState_API_KEY_STATE_REVOKED          ApiKeyState = 3
+	ApiKeyState_API_KEY_STATE_EXPIRED          ApiKeyState = 4
+)
+
+// Enum value maps for ApiKeyState.
+var (
+	ApiKeyState_name = map[int32]string{
+		0: "API_KEY_STATE_UNSPECIFIED",
+		1: "API_KEY_STATE_ACTIVE",
+		2: "API_KEY_STATE_PENDING_APPROVAL",
+		3: "API_KEY_STATE_REVOKED",
+		4: "API_KEY_STATE_EXPIRED",
+	}
+	ApiKeyState_value = map[string]int32{
+		"API_KEY_STATE_UNSPECIFIED":      0,
+		"API_KEY_STATE_ACTIVE":           1,
+		"API_KEY_STATE_PENDING_APPROVAL": 2,
+		"API_KEY_STATE_REVOKED":          3,
+		"API_KEY_STATE_EXPIRED":          4,
+	}
+)
+
+func (x ApiKeyState) Enum() *ApiKeyState {
+	p := new(ApiKeyState)
+	*p = x
+	return p
+}
+
+func (x ApiKeyState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ApiKeyState) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_apikey_proto_enumTypes[0].Descriptor()
+}
+
+func (ApiKeyState) Type() protoreflect.EnumType {
+	return &file_casework_v1_apikey_proto_enumTypes[0]
+}
+
+func (x ApiKeyState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ApiKeyState.Descriptor instead.
+func (ApiKeyState) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{0}
+}
+
 // A role a principal may hold.
 type Role int32
 
@@ -76,11 +135,11 @@ func (x Role) String() string {
 }
 
 func (Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_apikey_proto_enumTypes[0].Descriptor()
+	return file_casework_v1_apikey_proto_enumTypes[1].Descriptor()
 }
 
 func (Role) Type() protoreflect.EnumType {
-	return &file_casework_v1_apikey_proto_enumTypes[0]
+	return &file_casework_v1_apikey_proto_enumTypes[1]
 }
 
 func (x Role) Number() protoreflect.EnumNumber {
@@ -89,7 +148,7 @@ func (x Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Role.Descriptor instead.
 func (Role) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{0}
+	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{1}
 }
 
 // The credential of a system.
@@ -109,7 +168,11 @@ type ApiKey struct {
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// The admin who created the key.
-	Creator       string `protobuf:"bytes,8,opt,name=creator,proto3" json:"creator,omitempty"`
+	Creator string      `protobuf:"bytes,8,opt,name=creator,proto3" json:"creator,omitempty"`
+	State   ApiKeyState `protobuf:"varint,9,opt,name=state,proto3,enum=casework.v1.ApiKeyState" json:"state,omitempty"`
+	// The second admin who approved a key carrying a people's role.
+	Approver      string                 `protobuf:"bytes,10,opt,name=approver,proto3" json:"approver,omitempty"`
+	ApproveTime   *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +261,27 @@ func (x *ApiKey) GetCreator() string {
 		return x.Creator
 	}
 	return ""
+}
+
+func (x *ApiKey) GetState() ApiKeyState {
+	if x != nil {
+		return x.State
+	}
+	return ApiKeyState_API_KEY_STATE_UNSPECIFIED
+}
+
+func (x *ApiKey) GetApprover() string {
+	if x != nil {
+		return x.Approver
+	}
+	return ""
+}
+
+func (x *ApiKey) GetApproveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ApproveTime
+	}
+	return nil
 }
 
 // CreateApiKey deliberately takes no request_id: its answer holds the only
@@ -450,6 +534,60 @@ func (x *ListApiKeysResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ApproveApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveApiKeyRequest) Reset() {
+	*x = ApproveApiKeyRequest{}
+	mi := &file_casework_v1_apikey_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveApiKeyRequest) ProtoMessage() {}
+
+func (x *ApproveApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_apikey_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*ApproveApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ApproveApiKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApproveApiKeyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type RevokeApiKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -462,7 +600,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_casework_v1_apikey_proto_msgTypes[6]
+	mi := &file_casework_v1_apikey_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +612,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_apikey_proto_msgTypes[6]
+	mi := &file_casework_v1_apikey_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +625,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{6}
+	return file_casework_v1_apikey_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RevokeApiKeyRequest) GetName() string {
@@ -508,7 +646,7 @@ var File_casework_v1_apikey_proto protoreflect.FileDescriptor
 
 const file_casework_v1_apikey_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/apikey.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x04\n" +
+	"\x18casework/v1/apikey.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x05\n" +
 	"\x06ApiKey\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12;\n" +
 	"\aaccount\x18\x02 \x01(\tB!\xe2A\x01\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{2,62}$R\aaccount\x12B\n" +
@@ -521,7 +659,11 @@ const file_casework_v1_apikey_proto_rawDesc = "" +
 	"revokeTime\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12\x1e\n" +
-	"\acreator\x18\b \x01(\tB\x04\xe2A\x01\x03R\acreator:F\xeaAC\n" +
+	"\acreator\x18\b \x01(\tB\x04\xe2A\x01\x03R\acreator\x124\n" +
+	"\x05state\x18\t \x01(\x0e2\x18.casework.v1.ApiKeyStateB\x04\xe2A\x01\x03R\x05state\x12 \n" +
+	"\bapprover\x18\n" +
+	" \x01(\tB\x04\xe2A\x01\x03R\bapprover\x12C\n" +
+	"\fapprove_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vapproveTime:F\xeaAC\n" +
 	"\x1dcasework.fengdu.gov.cn/ApiKey\x12\x11apiKeys/{api_key}*\aapiKeys2\x06apiKey\"O\n" +
 	"\x13CreateApiKeyRequest\x128\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x13.casework.v1.ApiKeyB\n" +
@@ -539,12 +681,23 @@ const file_casework_v1_apikey_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"m\n" +
 	"\x13ListApiKeysResponse\x12.\n" +
 	"\bapi_keys\x18\x01 \x03(\v2\x13.casework.v1.ApiKeyR\aapiKeys\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n" +
+	"\x14ApproveApiKeyRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
+	"\x1dcasework.fengdu.gov.cn/ApiKeyR\x04name\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x8d\x01\n" +
 	"\x13RevokeApiKeyRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/ApiKeyR\x04name\x12:\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId*\x8e\x01\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId*\xa0\x01\n" +
+	"\vApiKeyState\x12\x1d\n" +
+	"\x19API_KEY_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14API_KEY_STATE_ACTIVE\x10\x01\x12\"\n" +
+	"\x1eAPI_KEY_STATE_PENDING_APPROVAL\x10\x02\x12\x19\n" +
+	"\x15API_KEY_STATE_REVOKED\x10\x03\x12\x19\n" +
+	"\x15API_KEY_STATE_EXPIRED\x10\x04*\x8e\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROLE_CASEWORKER\x10\x01\x12\x13\n" +
@@ -554,12 +707,13 @@ const file_casework_v1_apikey_proto_rawDesc = "" +
 	"ROLE_ADMIN\x10\x04\x12\x14\n" +
 	"\x10ROLE_INTEGRATION\x10\x05\x12\x0e\n" +
 	"\n" +
-	"ROLE_BATCH\x10\x062\xcb\x03\n" +
+	"ROLE_BATCH\x10\x062\xbd\x04\n" +
 	"\rApiKeyService\x12{\n" +
 	"\fCreateApiKey\x12 .casework.v1.CreateApiKeyRequest\x1a!.casework.v1.CreateApiKeyResponse\"&\xdaA\aapi_key\x82\xd3\xe4\x93\x02\x16:\aapi_key\"\v/v1/apiKeys\x12d\n" +
 	"\tGetApiKey\x12\x1d.casework.v1.GetApiKeyRequest\x1a\x13.casework.v1.ApiKey\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=apiKeys/*}\x12h\n" +
 	"\vListApiKeys\x12\x1f.casework.v1.ListApiKeysRequest\x1a .casework.v1.ListApiKeysResponse\"\x16\xdaA\x00\x82\xd3\xe4\x93\x02\r\x12\v/v1/apiKeys\x12m\n" +
-	"\fRevokeApiKey\x12 .casework.v1.RevokeApiKeyRequest\x1a\x13.casework.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=apiKeys/*}:revokeB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\fRevokeApiKey\x12 .casework.v1.RevokeApiKeyRequest\x1a\x13.casework.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=apiKeys/*}:revoke\x12p\n" +
+	"\rApproveApiKey\x12!.casework.v1.ApproveApiKeyRequest\x1a\x13.casework.v1.ApiKey\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=apiKeys/*}:approveB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_apikey_proto_rawDescOnce sync.Once
@@ -573,40 +727,46 @@ func file_casework_v1_apikey_proto_rawDescGZIP() []byte {
 	return file_casework_v1_apikey_proto_rawDescData
 }
 
-var file_casework_v1_apikey_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_casework_v1_apikey_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_casework_v1_apikey_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_casework_v1_apikey_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_casework_v1_apikey_proto_goTypes = []any{
-	(Role)(0),                     // 0: casework.v1.Role
-	(*ApiKey)(nil),                // 1: casework.v1.ApiKey
-	(*CreateApiKeyRequest)(nil),   // 2: casework.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),  // 3: casework.v1.CreateApiKeyResponse
-	(*GetApiKeyRequest)(nil),      // 4: casework.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),    // 5: casework.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),   // 6: casework.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),   // 7: casework.v1.RevokeApiKeyRequest
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(ApiKeyState)(0),              // 0: casework.v1.ApiKeyState
+	(Role)(0),                     // 1: casework.v1.Role
+	(*ApiKey)(nil),                // 2: casework.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),   // 3: casework.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),  // 4: casework.v1.CreateApiKeyResponse
+	(*GetApiKeyRequest)(nil),      // 5: casework.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),    // 6: casework.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),   // 7: casework.v1.ListApiKeysResponse
+	(*ApproveApiKeyRequest)(nil),  // 8: casework.v1.ApproveApiKeyRequest
+	(*RevokeApiKeyRequest)(nil),   // 9: casework.v1.RevokeApiKeyRequest
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_casework_v1_apikey_proto_depIdxs = []int32{
-	0,  // 0: casework.v1.ApiKey.roles:type_name -> casework.v1.Role
-	8,  // 1: casework.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: casework.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
-	8,  // 3: casework.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: casework.v1.CreateApiKeyRequest.api_key:type_name -> casework.v1.ApiKey
-	1,  // 5: casework.v1.CreateApiKeyResponse.api_key:type_name -> casework.v1.ApiKey
-	1,  // 6: casework.v1.ListApiKeysResponse.api_keys:type_name -> casework.v1.ApiKey
-	2,  // 7: casework.v1.ApiKeyService.CreateApiKey:input_type -> casework.v1.CreateApiKeyRequest
-	4,  // 8: casework.v1.ApiKeyService.GetApiKey:input_type -> casework.v1.GetApiKeyRequest
-	5,  // 9: casework.v1.ApiKeyService.ListApiKeys:input_type -> casework.v1.ListApiKeysRequest
-	7,  // 10: casework.v1.ApiKeyService.RevokeApiKey:input_type -> casework.v1.RevokeApiKeyRequest
-	3,  // 11: casework.v1.ApiKeyService.CreateApiKey:output_type -> casework.v1.CreateApiKeyResponse
-	1,  // 12: casework.v1.ApiKeyService.GetApiKey:output_type -> casework.v1.ApiKey
-	6,  // 13: casework.v1.ApiKeyService.ListApiKeys:output_type -> casework.v1.ListApiKeysResponse
-	1,  // 14: casework.v1.ApiKeyService.RevokeApiKey:output_type -> casework.v1.ApiKey
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	1,  // 0: casework.v1.ApiKey.roles:type_name -> casework.v1.Role
+	10, // 1: casework.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	10, // 2: casework.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	10, // 3: casework.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: casework.v1.ApiKey.state:type_name -> casework.v1.ApiKeyState
+	10, // 5: casework.v1.ApiKey.approve_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: casework.v1.CreateApiKeyRequest.api_key:type_name -> casework.v1.ApiKey
+	2,  // 7: casework.v1.CreateApiKeyResponse.api_key:type_name -> casework.v1.ApiKey
+	2,  // 8: casework.v1.ListApiKeysResponse.api_keys:type_name -> casework.v1.ApiKey
+	3,  // 9: casework.v1.ApiKeyService.CreateApiKey:input_type -> casework.v1.CreateApiKeyRequest
+	5,  // 10: casework.v1.ApiKeyService.GetApiKey:input_type -> casework.v1.GetApiKeyRequest
+	6,  // 11: casework.v1.ApiKeyService.ListApiKeys:input_type -> casework.v1.ListApiKeysRequest
+	9,  // 12: casework.v1.ApiKeyService.RevokeApiKey:input_type -> casework.v1.RevokeApiKeyRequest
+	8,  // 13: casework.v1.ApiKeyService.ApproveApiKey:input_type -> casework.v1.ApproveApiKeyRequest
+	4,  // 14: casework.v1.ApiKeyService.CreateApiKey:output_type -> casework.v1.CreateApiKeyResponse
+	2,  // 15: casework.v1.ApiKeyService.GetApiKey:output_type -> casework.v1.ApiKey
+	7,  // 16: casework.v1.ApiKeyService.ListApiKeys:output_type -> casework.v1.ListApiKeysResponse
+	2,  // 17: casework.v1.ApiKeyService.RevokeApiKey:output_type -> casework.v1.ApiKey
+	2,  // 18: casework.v1.ApiKeyService.ApproveApiKey:output_type -> casework.v1.ApiKey
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_apikey_proto_init() }
@@ -619,8 +779,8 @@ func file_casework_v1_apikey_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_apikey_proto_rawDesc), len(file_casework_v1_apikey_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   7,
+			NumEnums:      2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

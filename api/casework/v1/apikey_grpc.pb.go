@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ApiKeyService_CreateApiKey_FullMethodName = "/casework.v1.ApiKeyService/CreateApiKey"
-	ApiKeyService_GetApiKey_FullMethodName    = "/casework.v1.ApiKeyService/GetApiKey"
-	ApiKeyService_ListApiKeys_FullMethodName  = "/casework.v1.ApiKeyService/ListApiKeys"
-	ApiKeyService_RevokeApiKey_FullMethodName = "/casework.v1.ApiKeyService/RevokeApiKey"
+	ApiKeyService_CreateApiKey_FullMethodName  = "/casework.v1.ApiKeyService/CreateApiKey"
+	ApiKeyService_GetApiKey_FullMethodName     = "/casework.v1.ApiKeyService/GetApiKey"
+	ApiKeyService_ListApiKeys_FullMethodName   = "/casework.v1.ApiKeyService/ListApiKeys"
+	ApiKeyService_RevokeApiKey_FullMethodName  = "/casework.v1.ApiKeyService/RevokeApiKey"
+	ApiKeyService_ApproveApiKey_FullMethodName = "/casework.v1.ApiKeyService/ApproveApiKey"
 )
 
 // ApiKeyServiceClient is the client API for ApiKeyService service.
@@ -32,12 +33,22 @@ const (
 // ApiKeyService manages the credentials of systems: the veterans-affairs
 // system and the batch jobs. Only admins may call it. The server keeps only a
 // hash of each key's secret; the secret is returned once, at creation.
+//
+// A key carries the systems' roles, integration and batch. People's roles
+// (caseworker, supervisor, auditor, admin) come from the identity provider:
+// a key asking for one is refused with PERMISSION_DENIED, unless the server
+// is configured to allow it (`--api-key-people-roles`), and then the key
+// stays PENDING_APPROVAL, unusable, until a second admin approves it.
 type ApiKeyServiceClient interface {
 	CreateApiKey(ctx context.Context, in *CreateApiKeyRequest, opts ...grpc.CallOption) (*CreateApiKeyResponse, error)
 	GetApiKey(ctx context.Context, in *GetApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
 	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
-	// Revokes a key at once; calls made with it are refused from then on.
+	// Revokes a key at once; calls made with it are refused from then on,
+	// and open streams end within seconds.
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
+	// Approves a key that is PENDING_APPROVAL, so that it starts to work. The
+	// approver must be an admin other than the key's creator.
+	ApproveApiKey(ctx context.Context, in *ApproveApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error)
 }
 
 type apiKeyServiceClient struct {
@@ -88,6 +99,16 @@ func (c *apiKeyServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKey
 	return out, nil
 }
 
+func (c *apiKeyServiceClient) ApproveApiKey(ctx context.Context, in *ApproveApiKeyRequest, opts ...grpc.CallOption) (*ApiKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApiKey)
+	err := c.cc.Invoke(ctx, ApiKeyService_ApproveApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ApiKeyServiceServer is the server API for ApiKeyService service.
 // All implementations must embed UnimplementedApiKeyServiceServer
 // for forward compatibility.
@@ -95,12 +116,22 @@ func (c *apiKeyServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKey
 // ApiKeyService manages the credentials of systems: the veterans-affairs
 // system and the batch jobs. Only admins may call it. The server keeps only a
 // hash of each key's secret; the secret is returned once, at creation.
+//
+// A key carries the systems' roles, integration and batch. People's roles
+// (caseworker, supervisor, auditor, admin) come from the identity provider:
+// a key asking for one is refused with PERMISSION_DENIED, unless the server
+// is configured to allow it (`--api-key-people-roles`), and then the key
+// stays PENDING_APPROVAL, unusable, until a second admin approves it.
 type ApiKeyServiceServer interface {
 	CreateApiKey(context.Context, *CreateApiKeyRequest) (*CreateApiKeyResponse, error)
 	GetApiKey(context.Context, *GetApiKeyRequest) (*ApiKey, error)
 	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
-	// Revokes a key at once; calls made with it are refused from then on.
+	// Revokes a key at once; calls made with it are refused from then on,
+	// and open streams end within seconds.
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*ApiKey, error)
+	// Approves a key that is PENDING_APPROVAL, so that it starts to work. The
+	// approver must be an admin other than the key's creator.
+	ApproveApiKey(context.Context, *ApproveApiKeyRequest) (*ApiKey, error)
 	mustEmbedUnimplementedApiKeyServiceServer()
 }
 
@@ -122,6 +153,9 @@ func (UnimplementedApiKeyServiceServer) ListApiKeys(context.Context, *ListApiKey
 }
 func (UnimplementedApiKeyServiceServer) RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*ApiKey, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeApiKey not implemented")
+}
+func (UnimplementedApiKeyServiceServer) ApproveApiKey(context.Context, *ApproveApiKeyRequest) (*ApiKey, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveApiKey not implemented")
 }
 func (UnimplementedApiKeyServiceServer) mustEmbedUnimplementedApiKeyServiceServer() {}
 func (UnimplementedApiKeyServiceServer) testEmbeddedByValue()                       {}
@@ -216,6 +250,24 @@ func _ApiKeyService_RevokeApiKey_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ApiKeyService_ApproveApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ApiKeyServiceServer).ApproveApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ApiKeyService_ApproveApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ApiKeyServiceServer).ApproveApiKey(ctx, req.(*ApproveApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ApiKeyService_ServiceDesc is the grpc.ServiceDesc for ApiKeyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -238,6 +290,10 @@ var ApiKeyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeApiKey",
 			Handler:    _ApiKeyService_RevokeApiKey_Handler,
+		},
+		{
+			MethodName: "ApproveApiKey",
+			Handler:    _ApiKeyService_ApproveApiKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

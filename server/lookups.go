@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// lookupMethod finds a household by an ID number. Each call answers "is
+// this number registered?", so a caller who can see a masked number could
+// try every candidate that fits it: lookups get a budget of their own,
+// far below the general rate limit, and a caller who keeps missing is
+// slowed down and reported.
+const lookupMethod = "/casework.v1.HouseholdService/LookupHousehold"
+
+const (
+	// missesBeforeSlowdown is how many lookups in a row may find nothing
+	// before the caller is slowed down and flagged. A caseworker mistyping
+	// a number misses once or twice; a search through candidates misses
+	// hundreds of times.
+	missesBeforeSlowdown = 5
+	// firstPenalty is the wait after the streak reaches the threshold; it
+	// doubles with every further miss, up to maxPenalty.
+	firstPenalty = time.Minute
+	maxPenalty   = time.Hour
+)
+
+// lookupGuard enforces the lookup budget and the slowdown. Like the general
+// rate limit it is per server: behind a load balancer of n servers a caller
+// gets up to n budgets, which still makes a search through candidates
+// take hours, and every miss is in the audit log whichever server saw it.
+type lookupGuard struct {
+	budget *limiters
+	log    *slog.Logger
+	audit  func(ctx context.Context, e *audit.Entry) error
+
+	mu      sync.Mutex
+	streaks map[string]*missStreak
+}
+
+type missStreak struct {
+	misses int
+	until  time.Time // refused until then
+	last   time.Time
+}
+
+// newLookupGuard allows perMinute lookups per principal (0: no budget of
+// their own beyond the general limit).
+func newLookupGuard(perMinute int, log *slog.Logger, appendAudit func(context.Context, *audit.Entry) error) *lookupGuard {
+	g := &lookupGuard{log: log, audit: appendAudit, streaks: map[string]*missStreak{}}
+	if perMinute > 0 {
+		g.budget = newLimiters(float64(perMinute)/60, perMinute)
+	}
+	return g
+}
+
+// unary applies the guard to lookups; every other method passes.
+func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		p := principal.FromContext(ctx)
+		if info.FullMethod != lookupMethod || p == nil {
+			return handler(ctx, req)
+		}
+		now := time.Now()
+		if d := g.wait(p.ID, now); d > 0 {
+			return nil, rateLimited(d)
+		}
+		if d := g.budget.delay(p.ID, now); d > 0 {
+			return nil, rateLimited(d)
+		}
+		resp, err := handler(ctx, req)
+		switch {
+		case err == nil:
+			g.hit(p.ID)
+		case errors.Is(err, repository.ErrNotFound):
+			g.miss(ctx, p.ID, time.Now())
+		}
+		return resp, err
+	}
+}
+
+// wait is how long p must still wait after a streak of misses.
+func (g *lookupGuard) wait(id string, now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := g.streaks[id]; s != nil && now.Before(s.until) {
+		return s.until.Sub(now)
+	}
+	return 0
+}
+
+func (g *lookupGuard) hit(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.streaks, id)
+}
+
+func (g *lookupGuard) miss(ctx context.Context, id string, now time.Time) {
+	g.mu.Lock()
+	g.sweep(now)
+	s := g.streaks[id]
+	if s == nil {
+		s = &missStreak{}
+		g.streaks[id] = s
+	}
+	s.misses++
+	s.last = now
+	misses := s.misses
+	if misses >= missesBeforeSlowdown {
+		s.until = now.Add(penalty(misses))
+	}
+	g.mu.Unlock()
+	if misses != missesBeforeSlowdown {
+		return
+	}
+	// Flagged once per streak, when it crosses the threshold: the audit log
+	// then shows who searched, and each lookup after it is there too.
+	g.log.WarnContext(ctx, "lookups keep missing: caller slowed down", "principal", id, "misses", misses)
+	e := audit.FromContext(ctx).Entry(audit.ActionFlagged, "", audit.OutcomeLookupMisses, nil)
+	if err := g.audit(ctx, e); err != nil {
+		g.log.ErrorContext(ctx, "audit of flagged lookups failed", "error_type", fmt.Sprintf("%T", err))
+	}
+}
+
+// penalty is the wait after the n-th miss in a row.
+func penalty(n int) time.Duration {
+	d := firstPenalty
+	for i := missesBeforeSlowdown; i < n && d < maxPenalty; i++ {
+		d *= 2
+	}
+	return min(d, maxPenalty)
+}
+
+// sweep forgets streaks that have long ended, so the map holds only recent
+// callers. Called with g.mu held.
+func (g *lookupGuard) sweep(now time.Time) {
+	if len(g.streaks) < 1024 {
+		return
+	}
+	for id, s := range g.streaks {
+		if now.Sub(s.last) > maxPenalty && now.After(s.until) {
+			delete(g.streaks, id)
+		}
+	}
+}
