@@ -54,6 +54,7 @@ var scenarios = []scenario{
 	{"security_scoping", testTownScoping},
 	{"security_sensitive", testSensitiveFields},
 	{"security_audit", testAudit},
+	{"security_audit_anchors", testAuditAnchors},
 	{"security_abuse", testAbuse},
 	{"security_leaks", testLeakInputs},
 	{"text_characters", testTextCharacters},

@@ -135,6 +135,9 @@ func mayCall(r principal.Role, method string) bool {
 		}
 		return r == principal.Supervisor || r == principal.Auditor || r == principal.Integration || r == principal.Batch
 	case "AuditService":
+		if name == "GetAuditLogHead" {
+			return r == principal.Auditor || r == principal.Admin || r == principal.Integration
+		}
 		return r == principal.Auditor || r == principal.Admin
 	}
 	return false

@@ -48,6 +48,9 @@ var (
 	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
 	// watchers hold the feed open as a stream; nightly jobs poll instead.
 	watchers = roles(principal.Supervisor, principal.Auditor, principal.Integration)
+	// anchorers read the audit chain's head to record it outside the
+	// database: a hash and a sequence number, nothing about anyone.
+	anchorers = roles(principal.Auditor, principal.Admin, principal.Integration)
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
@@ -94,7 +97,8 @@ var Table = map[string][]principal.Role{
 	apiKeySvc + "RevokeApiKey":  admins,
 	apiKeySvc + "ApproveApiKey": admins,
 
-	auditSvc + "ListAuditLogs": auditors,
+	auditSvc + "ListAuditLogs":   auditors,
+	auditSvc + "GetAuditLogHead": anchorers,
 
 	eventSvc + "WatchEvents": watchers,
 	eventSvc + "ListEvents":  followers,

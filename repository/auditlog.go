@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,13 +26,11 @@ func (s *Store) appendAudit(tx *gorm.DB, entries ...*audit.Entry) error {
 	records := make([]AuditRecord, len(entries))
 	for i, e := range entries {
 		e.Time = now
-		e.Seal(head.Seq, head.Hash)
-		head.Seq, head.Hash = e.Seq, e.Hash
-		records[i] = AuditRecord{
-			Seq: e.Seq, Time: e.Time, Principal: e.Principal, Roles: e.Roles, Credential: e.Credential,
-			Method: e.Method, Resource: e.Resource, Action: e.Action, RequestID: e.RequestID,
-			ClientAddr: e.ClientAddr, Outcome: e.Outcome, Fields: e.Fields, PrevHash: e.PrevHash, Hash: e.Hash,
+		if err := e.Seal(head.Seq, head.Hash, s.cipher); err != nil {
+			return err
 		}
+		head.Seq, head.Hash = e.Seq, e.Hash
+		records[i] = recordOf(e)
 	}
 	if err := tx.Model(&auditHead{}).Where("id = 1").Updates(map[string]any{"seq": head.Seq, "hash": head.Hash}).Error; err != nil {
 		return err
@@ -143,13 +142,9 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 		}
 		r := buf[i]
 		i++
-		return &audit.Entry{
-			Seq: r.Seq, Time: r.Time, Principal: r.Principal, Roles: r.Roles, Credential: r.Credential,
-			Method: r.Method, Resource: r.Resource, Action: r.Action, RequestID: r.RequestID,
-			ClientAddr: r.ClientAddr, Outcome: r.Outcome, Fields: r.Fields, PrevHash: r.PrevHash, Hash: r.Hash,
-		}, true, nil
+		return r.Entry(), true, nil
 	}
-	n, err := audit.Verify(ctx, next)
+	n, err := audit.Verify(ctx, s.cipher, next)
 	if err != nil {
 		return n, err
 	}
@@ -162,6 +157,95 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 		return n, &audit.BrokenLinkError{Seq: n + 1, Reason: "entries missing at the end of the chain"}
 	}
 	return n, nil
+}
+
+// AuditChainLength reads how many entries the audit chain has, from its
+// head. It needs no keyring: it is what a keyring from before audit keys is
+// upgraded at (sealed.UpgradeAuditFile), before any store is built on it.
+func AuditChainLength(ctx context.Context, db *gorm.DB) (int64, error) {
+	var head auditHead
+	if err := db.WithContext(ctx).Take(&head, 1).Error; err != nil {
+		return 0, err
+	}
+	return head.Seq, nil
+}
+
+// AuditHead returns the last link of the chain: what an anchor records.
+func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
+	var head auditHead
+	if err := s.conn(ctx).Take(&head, 1).Error; err != nil {
+		return audit.Head{}, err
+	}
+	out := audit.Head{Seq: head.Seq, Hash: head.Hash}
+	if head.Seq == 0 {
+		return out, nil
+	}
+	var r AuditRecord
+	if err := s.conn(ctx).Take(&r, head.Seq).Error; err != nil {
+		return audit.Head{}, err
+	}
+	out.KeyID, out.Time = r.KeyID, r.Time
+	return out, nil
+}
+
+// CheckAuditAnchors holds the stored chain to anchors recorded outside the
+// database, and returns those it no longer agrees with: a rewritten
+// history (the entry at an anchored sequence number has another hash, or is
+// gone) or a truncated one (the chain ends before it). The chain's end is
+// read from the entries themselves, not from audit_head, which whoever cut
+// the entries could have set back as well.
+func (s *Store) CheckAuditAnchors(ctx context.Context, anchors []audit.Anchor) ([]*audit.AnchorError, error) {
+	var last int64
+	if err := s.conn(ctx).Model(&AuditRecord{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
+		return nil, err
+	}
+	// An anchor file gains a line every few minutes for years: the hashes
+	// are read in batches, not one query per line.
+	hashes := map[int64]string{}
+	var want []int64
+	for _, a := range anchors {
+		if a.Seq > 0 && a.Seq <= last {
+			want = append(want, a.Seq)
+		}
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	for chunk := range slices.Chunk(want, 500) {
+		var rows []AuditRecord
+		if err := s.conn(ctx).Select("seq", "hash").Where("seq IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			hashes[r.Seq] = r.Hash
+		}
+	}
+	var out []*audit.AnchorError
+	for _, a := range anchors {
+		hash, found := hashes[a.Seq]
+		if err := audit.CheckAnchor(a, hash, found, last); err != nil {
+			out = append(out, err)
+		}
+	}
+	return out, nil
+}
+
+// Entry is the audit entry r stores.
+func (r *AuditRecord) Entry() *audit.Entry {
+	return &audit.Entry{
+		Seq: r.Seq, Time: r.Time, Principal: r.Principal, Roles: r.Roles, Credential: r.Credential,
+		Method: r.Method, Resource: r.Resource, Action: r.Action, RequestID: r.RequestID,
+		ClientAddr: r.ClientAddr, Outcome: r.Outcome, Fields: r.Fields, PrevHash: r.PrevHash,
+		KeyID: r.KeyID, Hash: r.Hash,
+	}
+}
+
+func recordOf(e *audit.Entry) AuditRecord {
+	return AuditRecord{
+		Seq: e.Seq, Time: e.Time, Principal: e.Principal, Roles: e.Roles, Credential: e.Credential,
+		Method: e.Method, Resource: e.Resource, Action: e.Action, RequestID: e.RequestID,
+		ClientAddr: e.ClientAddr, Outcome: e.Outcome, Fields: e.Fields, PrevHash: e.PrevHash,
+		KeyID: e.KeyID, Hash: e.Hash,
+	}
 }
 
 // auditEntryFor starts a change entry by the caller in ctx.

@@ -145,7 +145,10 @@ type AuditRecord struct {
 	Outcome    string
 	Fields     string
 	PrevHash   string
-	Hash       string
+	// KeyID names the audit key Hash is a MAC under; "" for entries from
+	// before the chain was keyed.
+	KeyID string
+	Hash  string
 }
 
 func (AuditRecord) TableName() string { return "audit_log" }

@@ -6,16 +6,19 @@ import (
 
 	"gorm.io/gorm/schema"
 
+	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/sealed"
 )
 
-// Cipher seals sensitive fields and computes their blind indexes.
+// Cipher seals sensitive fields and computes their blind indexes, and
+// holds the audit keys the audit chain is hashed under.
 type Cipher interface {
 	Seal(plaintext, context string) (string, error)
 	Open(value, context string) (string, error)
 	Index(value, context string) string
 	ActiveKeyID() string
 	NeedsReseal(value string) bool
+	audit.Keys
 }
 
 // Each sealed column has its own context, so a value copied to another

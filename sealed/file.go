@@ -64,6 +64,35 @@ func LoadOrCreate(path string) (*Keyring, error) {
 	return k, nil
 }
 
+// UpgradeAuditFile makes sure the keyring file at path holds an audit key:
+// one from before audit keys gets its first (Keyring.UpgradeAudit) and is
+// saved, so an existing deployment upgrades itself on its first start.
+// chainLength, the audit chain's length now, is asked only then. It
+// returns the keyring as the file now holds it, and whether it added the
+// key.
+func UpgradeAuditFile(path string, chainLength func() (int64, error)) (*Keyring, bool, error) {
+	k, err := Load(path)
+	if err != nil || k.ActiveAuditKeyID() != "" {
+		return k, false, err
+	}
+	n, err := chainLength()
+	if err != nil {
+		return nil, false, err
+	}
+	// Read again just before saving: saving what was read before the query
+	// would throw away a key another process saved meanwhile.
+	if k, err = Load(path); err != nil || k.ActiveAuditKeyID() != "" {
+		return k, false, err
+	}
+	if _, err := k.UpgradeAudit(n); err != nil {
+		return nil, false, err
+	}
+	if err := k.Save(path); err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
+
 // Save writes the keyring to path atomically, replacing any existing file:
 // readers see the old or the new keyring, never half of one.
 func (k *Keyring) Save(path string) error {

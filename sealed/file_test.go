@@ -27,8 +27,8 @@ func TestMarshalParseRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc document
-	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != 1 || len(doc.Keys) != 2 {
-		t.Fatalf("Marshal wrote %d keys, version %d (%v)", len(doc.Keys), doc.Version, err)
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != 2 || len(doc.Keys) != 2 || len(doc.AuditKeys) != 1 {
+		t.Fatalf("Marshal wrote %d keys and %d audit keys, version %d (%v)", len(doc.Keys), len(doc.AuditKeys), doc.Version, err)
 	}
 	back, err := Parse(data)
 	if err != nil {
@@ -42,6 +42,9 @@ func TestMarshalParseRoundTrip(t *testing.T) {
 	}
 	if back.Index("x", ctxID) != k.Index("x", ctxID) {
 		t.Error("parsed keyring computes a different index")
+	}
+	if back.ActiveAuditKeyID() != k.ActiveAuditKeyID() || mac(t, back, k.ActiveAuditKeyID()) != mac(t, k, k.ActiveAuditKeyID()) {
+		t.Error("parsed keyring has a different audit key")
 	}
 	again, _ := back.Marshal()
 	if !bytes.Equal(again, data) {
@@ -57,7 +60,7 @@ func TestParseErrors(t *testing.T) {
 		{"not json", `{"version":1,`, "not valid JSON"},
 		{"wrong type", `{"version":"1"}`, "JSON structure"},
 		{"unknown field", `{"version":1,"extra":true}`, "JSON structure"},
-		{"version 2", `{"version":2}`, "version 2"},
+		{"version 3", `{"version":3}`, "version 3"},
 		{"trailing data", `{"version":1} {}`, "after the JSON document"},
 		{"missing version", fmt.Sprintf(`{"active":"k1","keys":{"k1":%q},"index_key":%q}`, b64Key(1), b64Key(9)), "version 0"},
 		{"no active", fmt.Sprintf(`{"version":1,"keys":{"k1":%q},"index_key":%q}`, b64Key(1), b64Key(9)), "active key id"},
@@ -67,6 +70,14 @@ func TestParseErrors(t *testing.T) {
 		{"missing index key", fmt.Sprintf(`{"version":1,"active":"k1","keys":{"k1":%q}}`, b64Key(1)), "index_key"},
 		{"short index key", fmt.Sprintf(`{"version":1,"active":"k1","keys":{"k1":%q},"index_key":%q}`, b64Key(1), short), "index_key"},
 		{"index key reused", fmt.Sprintf(`{"version":1,"active":"k1","keys":{"k1":%q},"index_key":%q}`, b64Key(1), b64Key(1)), "equals the index key"},
+		{"audit keys in version 1", fmt.Sprintf(`{"version":1,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a1","audit_keys":{"a1":%q}}`, b64Key(1), b64Key(9), b64Key(5)), "version 1"},
+		{"version 2 without audit keys", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q}`, b64Key(1), b64Key(9)), "active audit key"},
+		{"audit active not in audit keys", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a2","audit_keys":{"a1":%q}}`, b64Key(1), b64Key(9), b64Key(5)), "active audit key"},
+		{"short audit key", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a1","audit_keys":{"a1":%q}}`, b64Key(1), b64Key(9), short), "must be 32 bytes"},
+		{"audit key is the index key", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a1","audit_keys":{"a1":%q}}`, b64Key(1), b64Key(9), b64Key(9)), "equals the index key"},
+		{"audit key is a data key", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a1","audit_keys":{"a1":%q}}`, b64Key(1), b64Key(9), b64Key(1)), "equals data key"},
+		{"audit key id with colon", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a:1","audit_keys":{"a:1":%q}}`, b64Key(1), b64Key(9), b64Key(5)), "invalid audit key id"},
+		{"negative unkeyed limit", fmt.Sprintf(`{"version":2,"active":"k1","keys":{"k1":%q},"index_key":%q,"audit_active":"a1","audit_keys":{"a1":%q},"audit_unkeyed_until":-1}`, b64Key(1), b64Key(9), b64Key(5)), "negative"},
 		{"key id with colon", fmt.Sprintf(`{"version":1,"active":"k:1","keys":{"k:1":%q},"index_key":%q}`, b64Key(1), b64Key(9)), "invalid key id"},
 	}
 	for _, tt := range tests {
@@ -79,7 +90,7 @@ func TestParseErrors(t *testing.T) {
 			if !strings.Contains(msg, tt.wantInErr) {
 				t.Errorf("error %q does not mention %q", msg, tt.wantInErr)
 			}
-			for _, secret := range []string{b64Key(1), b64Key(9), short} {
+			for _, secret := range []string{b64Key(1), b64Key(5), b64Key(9), short} {
 				if strings.Contains(msg, secret) {
 					t.Errorf("error %q contains key material", msg)
 				}

@@ -4,25 +4,39 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"math"
 	"sync"
 )
 
 // Keyring holds the data-encryption keys by id, which of them is active
-// (used by Seal), and the blind-index key. It is safe for concurrent use.
+// (used by Seal), the blind-index key, and the audit keys that the audit
+// chain's hashes are MACs under. It is safe for concurrent use.
 //
 // Obtain one from Generate, Parse, Load or LoadOrCreate; the zero value
-// has no keys. Rotate changes only memory: Save the keyring afterwards.
+// has no keys. Rotate, RotateAuditKey and UpgradeAudit change only memory:
+// Save the keyring afterwards.
 type Keyring struct {
 	mu       sync.RWMutex
 	active   string
 	keys     map[string]dataKey
 	indexKey []byte // never changes after construction
+
+	auditActive string
+	auditKeys   map[string][]byte
+	// auditUnkeyedUntil is the last audit entry that may be unkeyed: the
+	// chain's length when an older keyring got its first audit key.
+	auditUnkeyedUntil int64
 }
 
 type dataKey struct {
@@ -59,8 +73,13 @@ func Generate() (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Keyring{keys: map[string]dataKey{}, indexKey: idx}
+	k := &Keyring{keys: map[string]dataKey{}, indexKey: idx, auditKeys: map[string][]byte{}}
 	if _, err := k.Rotate(); err != nil {
+		return nil, err
+	}
+	// A new keyring starts a new chain: every entry is keyed (unkeyed
+	// until 0).
+	if _, err := k.RotateAuditKey(); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -81,7 +100,7 @@ func (k *Keyring) Rotate() (newID string, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for {
-		if newID, err = newKeyID(); err != nil {
+		if newID, err = newKeyID("k"); err != nil {
 			return "", err
 		}
 		if _, clash := k.keys[newID]; !clash {
@@ -91,6 +110,100 @@ func (k *Keyring) Rotate() (newID string, err error) {
 	k.keys[newID] = dk
 	k.active = newID
 	return newID, nil
+}
+
+// RotateAuditKey adds a fresh audit key and makes it active. Older audit
+// keys stay: the entries hashed under them are verified with them.
+func (k *Keyring) RotateAuditKey() (newID string, err error) {
+	raw, err := randomBytes(keySize)
+	if err != nil {
+		return "", err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for {
+		if newID, err = newKeyID("a"); err != nil {
+			return "", err
+		}
+		if _, clash := k.auditKeys[newID]; !clash {
+			break
+		}
+	}
+	if k.auditKeys == nil {
+		k.auditKeys = map[string][]byte{}
+	}
+	k.auditKeys[newID] = raw
+	k.auditActive = newID
+	return newID, nil
+}
+
+// UpgradeAudit gives a keyring from before audit keys (version 1) its first
+// audit key, and records unkeyedUntil, the audit chain's length now: the
+// entries up to it were hashed without a key, every later one must be
+// keyed. It reports whether it added a key; a keyring that has one is left
+// alone.
+//
+// The key is derived from the index key rather than drawn at random, so
+// that servers upgrading the same file at once all arrive at the same key
+// and id, and none of them seals entries under a key another's save threw
+// away. It is no weaker: whoever reads the index key reads the file.
+func (k *Keyring) UpgradeAudit(unkeyedUntil int64) (bool, error) {
+	if unkeyedUntil < 0 {
+		return false, errors.New("sealed: negative audit sequence number")
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.auditActive != "" {
+		return false, nil
+	}
+	if len(k.indexKey) != keySize {
+		return false, errors.New("sealed: keyring has no index key to derive an audit key from")
+	}
+	raw, err := hkdf.Key(sha256.New, k.indexKey, nil, "casework audit key 1", keySize)
+	if err != nil {
+		return false, err
+	}
+	idBytes, err := hkdf.Key(sha256.New, k.indexKey, nil, "casework audit key id 1", 4)
+	if err != nil {
+		return false, err
+	}
+	id := "a" + hex.EncodeToString(idBytes)
+	k.auditKeys = map[string][]byte{id: raw}
+	k.auditActive = id
+	k.auditUnkeyedUntil = unkeyedUntil
+	return true, nil
+}
+
+// ActiveAuditKeyID names the audit key new entries are hashed under, ""
+// if the keyring has none yet.
+func (k *Keyring) ActiveAuditKeyID() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.auditActive
+}
+
+// AuditMAC returns a fresh HMAC-SHA256 under the audit key id names, or
+// ErrUnknownKey. The key itself never leaves the keyring.
+func (k *Keyring) AuditMAC(id string) (hash.Hash, error) {
+	k.mu.RLock()
+	key, ok := k.auditKeys[id]
+	k.mu.RUnlock()
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	return hmac.New(sha256.New, key), nil
+}
+
+// UnkeyedAuditUntil is the last audit sequence number that may be unkeyed
+// (see UpgradeAudit); math.MaxInt64 when the keyring has no audit key, and
+// so cannot say.
+func (k *Keyring) UnkeyedAuditUntil() int64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.auditActive == "" {
+		return math.MaxInt64
+	}
+	return k.auditUnkeyedUntil
 }
 
 // ActiveKeyID returns the id Seal currently uses.
@@ -179,21 +292,31 @@ func (k *Keyring) Index(value, context string) string {
 func (k *Keyring) String() string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return fmt.Sprintf("sealed.Keyring{active: %q, keys: %d}", k.active, len(k.keys))
+	return fmt.Sprintf("sealed.Keyring{active: %q, keys: %d, audit active: %q, audit keys: %d}",
+		k.active, len(k.keys), k.auditActive, len(k.auditKeys))
 }
 
 // GoString covers %#v for the same reason as String.
 func (k *Keyring) GoString() string { return k.String() }
 
-// document is the versioned on-disk form.
+// document is the versioned on-disk form. Version 1 has no audit keys;
+// version 2 has at least one. Both are read; a keyring is written as
+// version 2 once it has an audit key.
 type document struct {
 	Version  int               `json:"version"`
 	Active   string            `json:"active"`
 	Keys     map[string]string `json:"keys"`
 	IndexKey string            `json:"index_key"`
+
+	AuditActive       string            `json:"audit_active,omitempty"`
+	AuditKeys         map[string]string `json:"audit_keys,omitempty"`
+	AuditUnkeyedUntil int64             `json:"audit_unkeyed_until,omitempty"`
 }
 
-const docVersion = 1
+const (
+	docVersionDataKeys  = 1
+	docVersionAuditKeys = 2
+)
 
 // Marshal returns the keyring as a JSON document. It is an explicit method
 // rather than MarshalJSON so that a Keyring embedded in some other struct
@@ -202,13 +325,22 @@ func (k *Keyring) Marshal() ([]byte, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	doc := document{
-		Version:  docVersion,
+		Version:  docVersionDataKeys,
 		Active:   k.active,
 		Keys:     make(map[string]string, len(k.keys)),
 		IndexKey: base64.StdEncoding.EncodeToString(k.indexKey),
 	}
 	for id, dk := range k.keys {
 		doc.Keys[id] = base64.StdEncoding.EncodeToString(dk.raw)
+	}
+	if k.auditActive != "" {
+		doc.Version = docVersionAuditKeys
+		doc.AuditActive = k.auditActive
+		doc.AuditUnkeyedUntil = k.auditUnkeyedUntil
+		doc.AuditKeys = make(map[string]string, len(k.auditKeys))
+		for id, raw := range k.auditKeys {
+			doc.AuditKeys[id] = base64.StdEncoding.EncodeToString(raw)
+		}
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }
@@ -233,7 +365,13 @@ func Parse(data []byte) (*Keyring, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("sealed: keyring has data after the JSON document")
 	}
-	if doc.Version != docVersion {
+	switch doc.Version {
+	case docVersionDataKeys:
+		if doc.AuditActive != "" || doc.AuditKeys != nil || doc.AuditUnkeyedUntil != 0 {
+			return nil, errors.New("sealed: a version 1 keyring cannot hold audit keys")
+		}
+	case docVersionAuditKeys:
+	default:
 		return nil, fmt.Errorf("sealed: unsupported keyring version %d", doc.Version)
 	}
 	idx, err := decodeKey(doc.IndexKey)
@@ -261,7 +399,45 @@ func Parse(data []byte) (*Keyring, error) {
 	if _, ok := k.keys[doc.Active]; !ok {
 		return nil, errors.New("sealed: active key id is missing from keys")
 	}
+	if doc.Version == docVersionAuditKeys {
+		if err := k.parseAudit(doc); err != nil {
+			return nil, err
+		}
+	}
 	return k, nil
+}
+
+// parseAudit reads the audit keys of a version 2 document.
+func (k *Keyring) parseAudit(doc document) error {
+	if doc.AuditUnkeyedUntil < 0 {
+		return errors.New("sealed: audit_unkeyed_until is negative")
+	}
+	k.auditKeys = make(map[string][]byte, len(doc.AuditKeys))
+	for id, enc := range doc.AuditKeys {
+		if !validKeyID(id) {
+			return fmt.Errorf("sealed: invalid audit key id %q", id)
+		}
+		raw, err := decodeKey(enc)
+		if err != nil {
+			return fmt.Errorf("sealed: audit key %q: %w", id, err)
+		}
+		// As for data keys: a key pasted twice ties two purposes together.
+		if bytes.Equal(raw, k.indexKey) {
+			return fmt.Errorf("sealed: audit key %q equals the index key", id)
+		}
+		for did, dk := range k.keys {
+			if bytes.Equal(raw, dk.raw) {
+				return fmt.Errorf("sealed: audit key %q equals data key %q", id, did)
+			}
+		}
+		k.auditKeys[id] = raw
+	}
+	if _, ok := k.auditKeys[doc.AuditActive]; !ok {
+		return errors.New("sealed: active audit key id is missing from audit_keys")
+	}
+	k.auditActive = doc.AuditActive
+	k.auditUnkeyedUntil = doc.AuditUnkeyedUntil
+	return nil
 }
 
 // decodeKey's errors name the problem, never the bytes.

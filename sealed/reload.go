@@ -3,6 +3,7 @@ package sealed
 import (
 	"bytes"
 	"errors"
+	"hash"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,12 @@ func (r *Reloading) reload() {
 		r.err = errors.New("sealed: keyring file has a different index key; not reloaded")
 		return
 	}
+	// Without an audit key the server could not append to the audit log,
+	// so an older file copied back over the current one is refused.
+	if k.ActiveAuditKeyID() == "" && r.cur.Load().ActiveAuditKeyID() != "" {
+		r.err = errors.New("sealed: keyring file has no audit key; not reloaded")
+		return
+	}
 	r.cur.Store(k)
 	r.file, r.err = fi, nil
 }
@@ -129,4 +136,28 @@ func (r *Reloading) ActiveKeyID() string {
 // current active key.
 func (r *Reloading) NeedsReseal(value string) bool {
 	return r.Keyring().NeedsReseal(value)
+}
+
+// ActiveAuditKeyID names the audit key new entries are hashed under, after
+// the same periodic check of the file as Seal: a key `keys rotate` added
+// reaches the audit chain as a data key reaches sealed values.
+func (r *Reloading) ActiveAuditKeyID() string {
+	return r.Keyring().ActiveAuditKeyID()
+}
+
+// AuditMAC returns a MAC under the audit key id names, re-reading the file
+// once if the current keyring lacks it (an entry hashed by a server that
+// has already rotated).
+func (r *Reloading) AuditMAC(id string) (hash.Hash, error) {
+	m, err := r.Keyring().AuditMAC(id)
+	if errors.Is(err, ErrUnknownKey) {
+		r.reload()
+		m, err = r.cur.Load().AuditMAC(id)
+	}
+	return m, err
+}
+
+// UnkeyedAuditUntil is the current keyring's (see Keyring.UnkeyedAuditUntil).
+func (r *Reloading) UnkeyedAuditUntil() int64 {
+	return r.Keyring().UnkeyedAuditUntil()
 }

@@ -29,6 +29,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
 )
 
@@ -45,13 +46,17 @@ var (
 )
 
 // Cipher is what the rest of the code base needs; *Keyring and *Reloading
-// both implement it.
+// both implement it. The audit methods are audit.Keys.
 type Cipher interface {
 	Seal(plaintext, context string) (string, error)
 	Open(value, context string) (string, error)
 	Index(value, context string) string
 	ActiveKeyID() string
 	NeedsReseal(value string) bool
+
+	ActiveAuditKeyID() string
+	AuditMAC(id string) (hash.Hash, error)
+	UnkeyedAuditUntil() int64
 }
 
 var (
@@ -111,14 +116,15 @@ func validKeyID(id string) bool {
 	return true
 }
 
-// newKeyID returns "k" and 8 random hex digits. 32 bits are plenty: ids
-// only have to be unique within one keyring, and Rotate retries on clash.
-func newKeyID() (string, error) {
+// newKeyID returns prefix ("k" for data keys, "a" for audit keys) and 8
+// random hex digits. 32 bits are plenty: ids only have to be unique within
+// one keyring, and the rotations retry on clash.
+func newKeyID(prefix string) (string, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return "k" + hex.EncodeToString(b[:]), nil
+	return prefix + hex.EncodeToString(b[:]), nil
 }
 
 // blindIndex is HMAC-SHA256(key, context || 0x00 || value). The NUL keeps

@@ -92,6 +92,11 @@ type Config struct {
 	// WebhookCAFile (PEM), when set and Webhooks.RootCAs is not, is trusted
 	// besides the system's roots for receivers with private certificates.
 	WebhookCAFile string
+
+	// AuditAnchorInterval is how often the audit chain's head is anchored:
+	// logged, and appended to AuditAnchorFile when that is set (0: never).
+	AuditAnchorInterval time.Duration
+	AuditAnchorFile     string
 }
 
 // Store is the storage a server runs on.
@@ -164,6 +169,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := checkAnchorFile(cfg.AuditAnchorFile); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
 	auth := &authenticator{
@@ -476,6 +484,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { s.maintain(ctx); return nil })
+	g.Go(func() error { s.anchorAudit(ctx); return nil })
 	// Every server delivers webhooks; leases in the database keep each
 	// webhook to one server at a time. It stops when ctx ends.
 	g.Go(func() error { return s.dispatcher.Run(ctx) })

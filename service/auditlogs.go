@@ -7,6 +7,7 @@ import (
 	"buf.build/go/protovalidate"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/filter"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -14,6 +15,7 @@ import (
 // AuditStore is what the audit service needs from storage.
 type AuditStore interface {
 	ListAuditLogs(ctx context.Context, f filter.Filter, page repository.Page) ([]repository.AuditRecord, *repository.Cursor, error)
+	AuditHead(ctx context.Context) (audit.Head, error)
 }
 
 // AuditLogs implements pb.AuditServiceServer.
@@ -48,8 +50,20 @@ func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequ
 			Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
 			Principal: r.Principal, Roles: splitList(r.Roles), Credential: r.Credential, Method: r.Method,
 			Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
-			Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash,
+			Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash, KeyId: r.KeyID,
 		})
 	}
 	return resp, nil
+}
+
+func (s *AuditLogs) GetAuditLogHead(ctx context.Context, _ *pb.GetAuditLogHeadRequest) (*pb.AuditLogHead, error) {
+	h, err := s.store.AuditHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.AuditLogHead{Sequence: h.Seq, Hash: h.Hash, KeyId: h.KeyID}
+	if !h.Time.IsZero() {
+		out.Time = timestamp(h.Time)
+	}
+	return out, nil
 }

@@ -55,6 +55,9 @@ type settings struct {
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
 	WebhookAllow      string
+
+	AuditAnchorFile     string
+	AuditAnchorInterval time.Duration
 }
 
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
@@ -65,7 +68,7 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.LogLevel, "log-level", "CASEWORK_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(fs, &s.LogFormat, "log-format", "CASEWORK_LOG_FORMAT", "json", "json or text")
 	str(fs, &s.Keyring, "keyring", "CASEWORK_KEYRING", "",
-		"file holding the keys that seal ID and phone numbers at rest; empty: DATA_DIR/keyring.json, created on first start")
+		"file holding the keys that seal ID and phone numbers at rest and key the audit chain; empty: DATA_DIR/keyring.json, created on first start")
 	boolean(fs, &s.APIKeyPeopleRoles, "api-key-people-roles", "CASEWORK_API_KEY_PEOPLE_ROLES", false,
 		"let API keys carry people's roles (caseworker, supervisor, auditor, admin); each such key works only once a second admin approves it")
 	if !serve {
@@ -103,6 +106,11 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.WebhookAllow, "webhook-allow-networks", "CASEWORK_WEBHOOK_ALLOW_NETWORKS", "",
 		"comma-separated CIDR networks, addresses and host names of the county's internal webhook receivers; "+
 			"webhooks may not reach other loopback, private, link-local or cloud-metadata addresses")
+	str(fs, &s.AuditAnchorFile, "audit-anchor-file", "CASEWORK_AUDIT_ANCHOR_FILE", "",
+		"append-only file (created 0600) that receives the audit chain's head as a JSON line every --audit-anchor-interval, "+
+			"for `casework audit verify --anchor`; keep it where whoever can write the database cannot. Empty: anchors go to the log only")
+	duration(fs, &s.AuditAnchorInterval, "audit-anchor-interval", "CASEWORK_AUDIT_ANCHOR_INTERVAL", 5*time.Minute,
+		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")

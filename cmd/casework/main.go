@@ -64,22 +64,37 @@ func serveCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := newLogger(&s)
-			keys, err := watchKeyring(&s)
+			path := s.keyringPath()
+			// Created before the database is touched: rows are sealed with it.
+			if _, err := sealed.LoadOrCreate(path); err != nil {
+				return fmt.Errorf("keyring: %w", err)
+			}
+			db, dialect, err := repository.Open(ctx, s.DatabaseURL, s.DataDir)
 			if err != nil {
 				return err
 			}
-			store, db, dialect, err := openStore(ctx, &s, keys)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
 			if s.MigrateOnStart {
 				if err := repository.Migrate(ctx, db, dialect, log); err != nil {
+					closeDB(db)
 					return err
 				}
 			} else if err := checkMigrated(ctx, db, dialect); err != nil {
+				closeDB(db)
 				return err
 			}
+			if _, err := upgradeKeyring(ctx, path, db, log); err != nil {
+				closeDB(db)
+				return err
+			}
+			// Followed, so that a `keys rotate` elsewhere reaches this
+			// server: data keys and audit keys alike.
+			keys, err := sealed.Watch(path, keyringCheckInterval)
+			if err != nil {
+				closeDB(db)
+				return fmt.Errorf("keyring: %w", err)
+			}
+			store := newStore(db, dialect, keys, &s)
+			defer store.Close()
 			// Rows written before encryption, or under a retired key, are
 			// sealed under the active key before serving.
 			n, err := store.Reseal(repository.WithScope(ctx, principal.Scope{All: true}), 500, nil)
@@ -120,6 +135,9 @@ func serveCmd() *cobra.Command {
 				RequestIDTTL:        s.RequestIDTTL,
 				Webhooks:            webhooks,
 				WebhookCAFile:       s.WebhookCA,
+
+				AuditAnchorFile:     s.AuditAnchorFile,
+				AuditAnchorInterval: s.AuditAnchorInterval,
 			}, store, log)
 			if err != nil {
 				return err
@@ -135,24 +153,41 @@ func serveCmd() *cobra.Command {
 	return cmd
 }
 
-// openStore opens the database and wraps it in a store sealing with keys.
-func openStore(ctx context.Context, s *settings, keys repository.Cipher) (*repository.Store, *gorm.DB, repository.Dialect, error) {
-	db, dialect, err := repository.Open(ctx, s.DatabaseURL, s.DataDir)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	store := repository.New(db, dialect, keys, repository.WithCaseNumberPrefix(s.CaseNumberPrefix))
-	return store, db, dialect, nil
+// keyringCheckInterval is how often a server looks at its keyring file for
+// keys another process added. A variable so that a test need not wait.
+var keyringCheckInterval = 10 * time.Second
+
+// newStore wraps an open database in a store sealing with keys.
+func newStore(db *gorm.DB, dialect repository.Dialect, keys repository.Cipher, s *settings) *repository.Store {
+	return repository.New(db, dialect, keys, repository.WithCaseNumberPrefix(s.CaseNumberPrefix))
 }
 
-// watchKeyring loads the sealing keys, creating them on first start, and
-// follows the file so a `keys rotate` elsewhere reaches this server.
-func watchKeyring(s *settings) (*sealed.Reloading, error) {
-	path := s.keyringPath()
-	if _, err := sealed.LoadOrCreate(path); err != nil {
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+// upgradeKeyring gives a keyring file from before audit keys its first
+// audit key, recording the audit chain's length now as where keying began,
+// and returns the keyring as the file then holds it. Every command that
+// writes audit entries runs it first, so a deployment upgrades itself on
+// whichever comes first.
+func upgradeKeyring(ctx context.Context, path string, db *gorm.DB, log *slog.Logger) (*sealed.Keyring, error) {
+	var length int64
+	keys, added, err := sealed.UpgradeAuditFile(path, func() (int64, error) {
+		n, err := repository.AuditChainLength(ctx, db)
+		length = n
+		return n, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	return sealed.Watch(path, 10*time.Second)
+	if added && log != nil {
+		log.Info("keyring upgraded: audit entries are keyed from now on",
+			"audit_key", keys.ActiveAuditKeyID(), "unkeyed_until", length)
+	}
+	return keys, nil
 }
 
 // verifiers builds the token verifiers the configuration asks for: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -84,14 +85,27 @@ func tokenCmd() *cobra.Command {
 }
 
 // storeFor opens the store for an operator command, with the keyring file
-// as it is now.
-func storeFor(ctx context.Context, s *settings) (*repository.Store, error) {
-	keys, err := sealed.Load(s.keyringPath())
+// as it is now. Commands that write audit entries pass upgrade, giving a
+// keyring from before audit keys its first one; `audit verify` only reads.
+func storeFor(ctx context.Context, s *settings, upgrade bool) (*repository.Store, *sealed.Keyring, error) {
+	path := s.keyringPath()
+	// Loaded before the database is opened, so a mistyped path does not
+	// leave an empty embedded database behind.
+	keys, err := sealed.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
+		return nil, nil, fmt.Errorf("keyring: %w", err)
 	}
-	store, _, _, err := openStore(ctx, s, keys)
-	return store, err
+	db, dialect, err := repository.Open(ctx, s.DatabaseURL, s.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if upgrade {
+		if keys, err = upgradeKeyring(ctx, path, db, nil); err != nil {
+			closeDB(db)
+			return nil, nil, err
+		}
+	}
+	return newStore(db, dialect, keys, s), keys, nil
 }
 
 func apiKeyCmd() *cobra.Command {
@@ -122,7 +136,7 @@ func apiKeyCmd() *cobra.Command {
 				return err
 			}
 			ctx := cliContext(cmd.Context(), "apikey create")
-			store, err := storeFor(ctx, &s)
+			store, _, err := storeFor(ctx, &s, true)
 			if err != nil {
 				return err
 			}
@@ -158,7 +172,7 @@ func apiKeyCmd() *cobra.Command {
 		Short: "List keys (never their secrets)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cliContext(cmd.Context(), "apikey list")
-			store, err := storeFor(ctx, &s)
+			store, _, err := storeFor(ctx, &s, true)
 			if err != nil {
 				return err
 			}
@@ -193,7 +207,7 @@ func apiKeyCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cliContext(cmd.Context(), "apikey revoke")
-			store, err := storeFor(ctx, &s)
+			store, _, err := storeFor(ctx, &s, true)
 			if err != nil {
 				return err
 			}
@@ -221,29 +235,30 @@ func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that seal sensitive fields"}
 	rotate := &cobra.Command{
 		Use:   "rotate",
-		Short: "Add a new active key and re-encrypt every value under older keys, in batches",
+		Short: "Add a new active data key and audit key, and re-encrypt every value under older keys, in batches",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cliContext(cmd.Context(), "keys rotate")
 			path := s.keyringPath()
-			keys, err := sealed.Load(path)
-			if err != nil {
-				return fmt.Errorf("keyring: %w", err)
-			}
-			id, err := keys.Rotate()
-			if err != nil {
-				return err
-			}
-			// Saved before any row uses the new key, so running servers
-			// (which reload the file) can open every value written from now.
-			if err := keys.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "new active key %s written to %s\n", id, path)
-			store, _, _, err := openStore(ctx, &s, keys)
+			store, keys, err := storeFor(ctx, &s, true)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			id, err := keys.Rotate()
+			if err != nil {
+				return err
+			}
+			auditID, err := keys.RotateAuditKey()
+			if err != nil {
+				return err
+			}
+			// Saved before any row or audit entry uses the new keys, so
+			// running servers (which reload the file) can open every value
+			// and verify every entry written from now.
+			if err := keys.Save(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "new active key %s and audit key %s written to %s\n", id, auditID, path)
 			n, err := store.Reseal(ctx, batch, func(p repository.ResealProgress) {
 				fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d rows re-encrypted\n", p.Table, p.Done)
 			})
@@ -261,31 +276,72 @@ func keysCmd() *cobra.Command {
 }
 
 func auditCmd() *cobra.Command {
-	var s settings
+	var (
+		s       settings
+		anchors string
+	)
 	cmd := &cobra.Command{Use: "audit", Short: "Work with the audit log"}
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Walk the audit hash chain and name the first broken link",
+		Short: "Walk the audit hash chain and name the first broken link; with --anchor, hold it to recorded anchors",
+		Example: "  casework audit verify --database-url postgres://…\n" +
+			"  casework audit verify --anchor /var/lib/casework/audit-anchors.jsonl",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cliContext(cmd.Context(), "audit verify")
-			store, err := storeFor(ctx, &s)
+			// Read first: a missing anchor file is a mistake to report before
+			// anything else.
+			var recorded []audit.Anchor
+			if anchors != "" {
+				f, err := os.Open(anchors)
+				if err != nil {
+					return err
+				}
+				recorded, err = audit.ReadAnchors(f)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", anchors, err)
+				}
+			}
+			store, _, err := storeFor(ctx, &s, false)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			out := cmd.OutOrStdout()
+			var failed []string
 			n, err := store.VerifyAudit(ctx)
 			var broken *audit.BrokenLinkError
-			if errors.As(err, &broken) {
-				fmt.Fprintf(cmd.OutOrStdout(), "%v (%d entries before it are intact)\n", broken, n)
-				return errors.New("audit chain broken")
-			}
-			if err != nil {
+			switch {
+			case errors.As(err, &broken):
+				fmt.Fprintf(out, "%v (%d entries before it are intact)\n", broken, n)
+				failed = append(failed, "audit chain broken")
+			case err != nil:
 				return err
+			default:
+				fmt.Fprintf(out, "audit chain intact: %d entries\n", n)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "audit chain intact: %d entries\n", n)
+			if anchors != "" {
+				bad, err := store.CheckAuditAnchors(ctx, recorded)
+				if err != nil {
+					return err
+				}
+				for _, b := range bad {
+					fmt.Fprintln(out, b)
+				}
+				if len(bad) > 0 {
+					failed = append(failed, fmt.Sprintf("%d of %d anchors do not match the audit log", len(bad), len(recorded)))
+				} else {
+					fmt.Fprintf(out, "anchors: all %d match\n", len(recorded))
+				}
+			}
+			if len(failed) > 0 {
+				return errors.New(strings.Join(failed, "; "))
+			}
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&anchors, "anchor", "",
+		"anchor file the server wrote (--audit-anchor-file): report a history rewritten or cut short since")
 	s.bind(verify.Flags(), false)
 	cmd.AddCommand(verify)
 	return cmd

@@ -285,7 +285,7 @@ var auditTests = []test{
 // rights could: switch off the append-only triggers.
 func (e *env) disableAuditGuards() {
 	e.t.Helper()
-	stmts := []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"}
+	stmts := []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete", "DROP TRIGGER IF EXISTS audit_log_keyed"}
 	if e.s.Dialect() == repository.Postgres {
 		stmts = []string{"ALTER TABLE audit_log DISABLE TRIGGER USER"}
 	}
@@ -308,6 +308,47 @@ func (e *env) wantBroken(seq int64, what string) {
 	}
 }
 
+// relink recomputes, as an attacker would after rewriting entry from, the
+// links of every entry from there on and the head: each entry's previous
+// hash and its hash, computed under keys (nil: plain SHA-256, all that is
+// possible without the audit key). blank also clears the key ids, passing
+// the entries off as written before the chain was keyed.
+func (e *env) relink(from int64, blank bool, keys audit.Keys) {
+	e.t.Helper()
+	log := e.auditLog()
+	prev := audit.GenesisHash
+	for _, r := range log {
+		if r.Seq < from {
+			prev = r.Hash
+			continue
+		}
+		entry := r.Entry()
+		entry.PrevHash = prev
+		if blank {
+			entry.KeyID = ""
+		}
+		var err error
+		if keys == nil {
+			plain := *entry
+			plain.KeyID = ""
+			entry.Hash, err = plain.ComputeHash(nil)
+		} else {
+			entry.Hash, err = entry.ComputeHash(keys)
+		}
+		must(e.t, err, "rehash entry %d", r.Seq)
+		must(e.t, e.db.Exec("UPDATE audit_log SET prev_hash = ?, key_id = ?, hash = ? WHERE seq = ?",
+			entry.PrevHash, entry.KeyID, entry.Hash, r.Seq).Error, "relink entry %d", r.Seq)
+		prev = entry.Hash
+	}
+	e.setHead(int64(len(log)), prev)
+}
+
+// setHead moves audit_head, as whoever rewrites the log would.
+func (e *env) setHead(seq int64, hash string) {
+	e.t.Helper()
+	must(e.t, e.db.Exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash).Error, "move the head")
+}
+
 func (e *env) newHouseholds(n int) {
 	e.t.Helper()
 	for range n {
@@ -328,6 +369,10 @@ var auditTamperTests = []test{
 		if e.s.Dialect() == repository.Postgres {
 			refused = append(refused, "TRUNCATE audit_log")
 		}
+		// An unkeyed entry, as a server of an older version would append.
+		refused = append(refused, "INSERT INTO audit_log (seq, time, principal, roles, credential, method, resource, action, "+
+			"request_id, client_addr, outcome, fields, prev_hash, hash) SELECT 6, time, principal, roles, credential, method, "+
+			"resource, action, request_id, client_addr, outcome, fields, hash, hash FROM audit_log WHERE seq = 5")
 		for _, s := range refused {
 			if err := e.db.Exec(s).Error; err == nil {
 				t.Fatalf("%s: not refused", s)
@@ -346,14 +391,43 @@ var auditTamperTests = []test{
 		must(t, e.db.Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 3").Error, "alter entry 3")
 		e.wantBroken(3, "entry 3 altered")
 
-		// Recomputing the altered entry's own hash moves the break to the
-		// next entry, whose link no longer matches.
+		// Recomputing the altered entry's own hash, even with the audit
+		// key, moves the break to the next entry, whose link no longer
+		// matches.
 		r := e.auditLog()[2]
-		entry := audit.Entry{Seq: r.Seq, Time: r.Time, Principal: r.Principal, Roles: r.Roles, Credential: r.Credential,
-			Method: r.Method, Resource: r.Resource, Action: r.Action, RequestID: r.RequestID, ClientAddr: r.ClientAddr,
-			Outcome: r.Outcome, Fields: r.Fields, PrevHash: r.PrevHash}
-		must(t, e.db.Exec("UPDATE audit_log SET hash = ? WHERE seq = 3", entry.ComputeHash()).Error, "rehash entry 3")
+		h, err := r.Entry().ComputeHash(e.keys)
+		must(t, err, "rehash entry 3")
+		must(t, e.db.Exec("UPDATE audit_log SET hash = ? WHERE seq = 3", h).Error, "rehash entry 3")
 		e.wantBroken(4, "entry 3 altered and rehashed")
+	}},
+	// The attack of issue 9 item 6: with the guards off, an entry is
+	// rewritten and every later hash and the head recomputed, as anyone who
+	// can write the database can. Without the audit key the links can only
+	// be plain SHA-256, which a keyed chain refuses.
+	{"RewriteAndRelinkWithoutKeyDetected", func(t *testing.T, e *env) {
+		e.newHouseholds(5)
+		e.disableAuditGuards()
+		must(t, e.db.Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 2").Error, "alter entry 2")
+		e.relink(2, false, nil)
+		e.wantBroken(2, "entry 2 rewritten, entries 2-5 and the head relinked with plain SHA-256")
+	}},
+	{"RewriteAndRelinkAsUnkeyedDetected", func(t *testing.T, e *env) {
+		// Passing the rewritten entries off as entries from before the
+		// chain was keyed: an unkeyed entry after a keyed one is forged.
+		e.newHouseholds(5)
+		e.disableAuditGuards()
+		must(t, e.db.Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 2").Error, "alter entry 2")
+		e.relink(2, true, nil)
+		e.wantBroken(2, "entries 2-5 rewritten as unkeyed")
+	}},
+	{"WholeChainRewrittenAsUnkeyedDetected", func(t *testing.T, e *env) {
+		// No keyed entry is left to give the forgery away; the keyring's
+		// record that this chain was keyed from its start does.
+		e.newHouseholds(5)
+		e.disableAuditGuards()
+		must(t, e.db.Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 1").Error, "alter entry 1")
+		e.relink(1, true, nil)
+		e.wantBroken(1, "the whole chain rewritten as unkeyed")
 	}},
 	{"RemovedEntriesDetected", func(t *testing.T, e *env) {
 		e.newHouseholds(5)

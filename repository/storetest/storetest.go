@@ -53,6 +53,8 @@ const (
 	Audit          Category = "Audit"
 	AuditTamper    Category = "AuditTamper"
 	AuditLists     Category = "AuditLists"
+	AuditKeys      Category = "AuditKeys"
+	AuditAnchors   Category = "AuditAnchors"
 	APIKeys        Category = "APIKeys"
 	Events         Category = "Events"
 	RequestIDs     Category = "RequestIDs"
@@ -100,6 +102,8 @@ func suite() []group {
 		{Audit, auditTests},
 		{AuditTamper, auditTamperTests},
 		{AuditLists, auditListTests},
+		{AuditKeys, auditKeyTests},
+		{AuditAnchors, auditAnchorTests},
 		{APIKeys, apiKeyTests},
 		{Events, eventTests},
 		{RequestIDs, requestTests},

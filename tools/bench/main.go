@@ -211,7 +211,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 		return rep, errors.New("the list filter matches no loaded case")
 	}
 
-	b, err := newBench(ctx, srv, c, l, token)
+	b, err := newBench(ctx, srv, c, l, token, keys)
 	if err != nil {
 		return rep, err
 	}

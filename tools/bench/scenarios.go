@@ -25,6 +25,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/sealed"
 )
 
 // The list benchmark's filter: school-enrollment cases of the county seat
@@ -50,7 +51,7 @@ const (
 	sqlHistory      = `INSERT INTO "case_history" ("case_id","time","actor","method","from_status","to_status","changed_fields","reason") VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING "id"`
 	sqlAuditLock    = `SELECT * FROM "audit_head" WHERE "audit_head"."id" = $1 LIMIT $2 FOR UPDATE`
 	sqlAuditUpdate  = `UPDATE "audit_head" SET "hash"=$1,"seq"=$2 WHERE id = 1`
-	sqlAuditInsert  = `INSERT INTO "audit_log" ("seq","time","principal","roles","credential","method","resource","action","request_id","client_addr","outcome","fields","prev_hash","hash") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
+	sqlAuditInsert  = `INSERT INTO "audit_log" ("seq","time","principal","roles","credential","method","resource","action","request_id","client_addr","outcome","fields","prev_hash","key_id","hash") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`
 	sqlEventNext    = `UPDATE event_head SET position = position + $1 WHERE id = 1 RETURNING id, position, pruned_through`
 	sqlEventInsert  = `INSERT INTO "events" ("position","time","type","resource","resource_type","etag","changed_fields") VALUES ($1,$2,$3,$4,$5,$6,$7)`
 )
@@ -67,13 +68,15 @@ type bench struct {
 	token      string
 	http       *http.Client
 	pool       *pgxpool.Pool // the raw baselines' connections
+	// keys hash the raw baseline's audit entries as the server's do.
+	keys *sealed.Keyring
 }
 
 // serverPoolSize is the server's connection pool on PostgreSQL
 // (repository.Open): the raw baselines get the same.
 const serverPoolSize = 20
 
-func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, token string) (*bench, error) {
+func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, token string, keys *sealed.Keyring) (*bench, error) {
 	conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
@@ -90,7 +93,7 @@ func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, tok
 	}
 	md := metadata.Pairs("authorization", "Bearer "+token)
 	return &bench{
-		srv: srv, county: c, loaded: l, conn: conn, token: token, pool: pool,
+		srv: srv, county: c, loaded: l, conn: conn, token: token, pool: pool, keys: keys,
 		cases:      pb.NewCaseServiceClient(conn),
 		households: pb.NewHouseholdServiceClient(conn),
 		authCtx:    func(ctx context.Context) context.Context { return metadata.NewOutgoingContext(ctx, md) },
@@ -243,12 +246,14 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	e := &audit.Entry{Time: time.Now(), Principal: "bench", Roles: "supervisor,batch", Credential: "local-token",
 		Method: "/casework.v1.CaseService/CreateCase", Resource: "cases/" + id, Action: audit.ActionChange,
 		RequestID: uuid.Must(uuid.NewV7()).String(), ClientAddr: "127.0.0.1", Outcome: audit.OutcomeOK, Fields: "created"}
-	e.Seal(auditSeq, prevHash)
+	if err := e.Seal(auditSeq, prevHash, b.keys); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, sqlAuditUpdate, e.Hash, e.Seq); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, sqlAuditInsert, e.Seq, e.Time, e.Principal, e.Roles, e.Credential, e.Method, e.Resource,
-		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.Hash); err != nil {
+		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.KeyID, e.Hash); err != nil {
 		return err
 	}
 	var position, pruned int64

@@ -25,7 +25,8 @@ const (
 )
 
 // One entry of the audit log. Entries form a hash chain: each carries the
-// hash of the one before it, which `casework audit verify` checks.
+// hash of the one before it, an HMAC-SHA256 under the audit key `key_id`
+// names, which `casework audit verify` checks.
 type AuditLog struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name, `auditLogs/{sequence}`.
@@ -48,9 +49,12 @@ type AuditLog struct {
 	// `OK` or the refusal's code.
 	Outcome string `protobuf:"bytes,12,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// Names of the fields changed or viewed; never their values.
-	Fields        []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
-	PreviousHash  string   `protobuf:"bytes,14,opt,name=previous_hash,json=previousHash,proto3" json:"previous_hash,omitempty"`
-	Hash          string   `protobuf:"bytes,15,opt,name=hash,proto3" json:"hash,omitempty"`
+	Fields       []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
+	PreviousHash string   `protobuf:"bytes,14,opt,name=previous_hash,json=previousHash,proto3" json:"previous_hash,omitempty"`
+	Hash         string   `protobuf:"bytes,15,opt,name=hash,proto3" json:"hash,omitempty"`
+	// The audit key `hash` is a MAC under (the key stays in the server's
+	// keyring); empty for entries from before the chain was keyed.
+	KeyId         string `protobuf:"bytes,16,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +194,13 @@ func (x *AuditLog) GetHash() string {
 	return ""
 }
 
+func (x *AuditLog) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 type ListAuditLogsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most 500; 0 means 50.
@@ -307,11 +318,121 @@ func (x *ListAuditLogsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetAuditLogHeadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditLogHeadRequest) Reset() {
+	*x = GetAuditLogHeadRequest{}
+	mi := &file_casework_v1_audit_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditLogHeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditLogHeadRequest) ProtoMessage() {}
+
+func (x *GetAuditLogHeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_audit_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditLogHeadRequest.ProtoReflect.Descriptor instead.
+func (*GetAuditLogHeadRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_audit_proto_rawDescGZIP(), []int{3}
+}
+
+// The last entry of the audit chain. Its hash covers every entry before
+// it, so recording it outside the database holds the whole history so far.
+type AuditLogHead struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence number of the last entry; 0 while the log is empty.
+	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Its hash (the genesis hash, all zeros, while the log is empty).
+	Hash string `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	// The audit key the hash is a MAC under.
+	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// When the entry was written; unset while the log is empty.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditLogHead) Reset() {
+	*x = AuditLogHead{}
+	mi := &file_casework_v1_audit_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditLogHead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditLogHead) ProtoMessage() {}
+
+func (x *AuditLogHead) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_audit_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditLogHead.ProtoReflect.Descriptor instead.
+func (*AuditLogHead) Descriptor() ([]byte, []int) {
+	return file_casework_v1_audit_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AuditLogHead) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *AuditLogHead) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+func (x *AuditLogHead) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *AuditLogHead) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 var File_casework_v1_audit_proto protoreflect.FileDescriptor
 
 const file_casework_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x17casework/v1/audit.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x04\n" +
+	"\x17casework/v1/audit.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x05\n" +
 	"\bAuditLog\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12 \n" +
 	"\bsequence\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\bsequence\x124\n" +
@@ -331,7 +452,8 @@ const file_casework_v1_audit_proto_rawDesc = "" +
 	"\aoutcome\x18\f \x01(\tB\x04\xe2A\x01\x03R\aoutcome\x12\x1c\n" +
 	"\x06fields\x18\r \x03(\tB\x04\xe2A\x01\x03R\x06fields\x12)\n" +
 	"\rprevious_hash\x18\x0e \x01(\tB\x04\xe2A\x01\x03R\fpreviousHash\x12\x18\n" +
-	"\x04hash\x18\x0f \x01(\tB\x04\xe2A\x01\x03R\x04hash:P\xeaAM\n" +
+	"\x04hash\x18\x0f \x01(\tB\x04\xe2A\x01\x03R\x04hash\x12\x1b\n" +
+	"\x06key_id\x18\x10 \x01(\tB\x04\xe2A\x01\x03R\x05keyId:P\xeaAM\n" +
 	"\x1fcasework.fengdu.gov.cn/AuditLog\x12\x15auditLogs/{audit_log}*\tauditLogs2\bauditLog\"\x80\x01\n" +
 	"\x14ListAuditLogsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
@@ -342,9 +464,16 @@ const file_casework_v1_audit_proto_rawDesc = "" +
 	"\x15ListAuditLogsResponse\x124\n" +
 	"\n" +
 	"audit_logs\x18\x01 \x03(\v2\x15.casework.v1.AuditLogR\tauditLogs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x80\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x18\n" +
+	"\x16GetAuditLogHeadRequest\"\x9d\x01\n" +
+	"\fAuditLogHead\x12 \n" +
+	"\bsequence\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\bsequence\x12\x18\n" +
+	"\x04hash\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x04hash\x12\x1b\n" +
+	"\x06key_id\x18\x03 \x01(\tB\x04\xe2A\x01\x03R\x05keyId\x124\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\x04time2\xef\x01\n" +
 	"\fAuditService\x12p\n" +
-	"\rListAuditLogs\x12!.casework.v1.ListAuditLogsRequest\x1a\".casework.v1.ListAuditLogsResponse\"\x18\xdaA\x00\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/auditLogsB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rListAuditLogs\x12!.casework.v1.ListAuditLogsRequest\x1a\".casework.v1.ListAuditLogsResponse\"\x18\xdaA\x00\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/auditLogs\x12m\n" +
+	"\x0fGetAuditLogHead\x12#.casework.v1.GetAuditLogHeadRequest\x1a\x19.casework.v1.AuditLogHead\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/auditLogs:headB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_audit_proto_rawDescOnce sync.Once
@@ -358,23 +487,28 @@ func file_casework_v1_audit_proto_rawDescGZIP() []byte {
 	return file_casework_v1_audit_proto_rawDescData
 }
 
-var file_casework_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_casework_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_casework_v1_audit_proto_goTypes = []any{
-	(*AuditLog)(nil),              // 0: casework.v1.AuditLog
-	(*ListAuditLogsRequest)(nil),  // 1: casework.v1.ListAuditLogsRequest
-	(*ListAuditLogsResponse)(nil), // 2: casework.v1.ListAuditLogsResponse
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*AuditLog)(nil),               // 0: casework.v1.AuditLog
+	(*ListAuditLogsRequest)(nil),   // 1: casework.v1.ListAuditLogsRequest
+	(*ListAuditLogsResponse)(nil),  // 2: casework.v1.ListAuditLogsResponse
+	(*GetAuditLogHeadRequest)(nil), // 3: casework.v1.GetAuditLogHeadRequest
+	(*AuditLogHead)(nil),           // 4: casework.v1.AuditLogHead
+	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
 }
 var file_casework_v1_audit_proto_depIdxs = []int32{
-	3, // 0: casework.v1.AuditLog.time:type_name -> google.protobuf.Timestamp
+	5, // 0: casework.v1.AuditLog.time:type_name -> google.protobuf.Timestamp
 	0, // 1: casework.v1.ListAuditLogsResponse.audit_logs:type_name -> casework.v1.AuditLog
-	1, // 2: casework.v1.AuditService.ListAuditLogs:input_type -> casework.v1.ListAuditLogsRequest
-	2, // 3: casework.v1.AuditService.ListAuditLogs:output_type -> casework.v1.ListAuditLogsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 2: casework.v1.AuditLogHead.time:type_name -> google.protobuf.Timestamp
+	1, // 3: casework.v1.AuditService.ListAuditLogs:input_type -> casework.v1.ListAuditLogsRequest
+	3, // 4: casework.v1.AuditService.GetAuditLogHead:input_type -> casework.v1.GetAuditLogHeadRequest
+	2, // 5: casework.v1.AuditService.ListAuditLogs:output_type -> casework.v1.ListAuditLogsResponse
+	4, // 6: casework.v1.AuditService.GetAuditLogHead:output_type -> casework.v1.AuditLogHead
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_audit_proto_init() }
@@ -388,7 +522,7 @@ func file_casework_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_audit_proto_rawDesc), len(file_casework_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuditService_ListAuditLogs_FullMethodName = "/casework.v1.AuditService/ListAuditLogs"
+	AuditService_ListAuditLogs_FullMethodName   = "/casework.v1.AuditService/ListAuditLogs"
+	AuditService_GetAuditLogHead_FullMethodName = "/casework.v1.AuditService/GetAuditLogHead"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -27,9 +28,14 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // AuditService reads the append-only audit log: every change, every full
-// view of sensitive data, and every refused call. Auditors and admins only.
+// view of sensitive data, and every refused call. Auditors and admins list
+// it; the integration role may also read its head, to record it.
 type AuditServiceClient interface {
 	ListAuditLogs(ctx context.Context, in *ListAuditLogsRequest, opts ...grpc.CallOption) (*ListAuditLogsResponse, error)
+	// The chain's last link. A system outside the county's database records
+	// it from time to time; `casework audit verify --anchor` later shows
+	// whether the history up to it was rewritten or cut short.
+	GetAuditLogHead(ctx context.Context, in *GetAuditLogHeadRequest, opts ...grpc.CallOption) (*AuditLogHead, error)
 }
 
 type auditServiceClient struct {
@@ -50,14 +56,29 @@ func (c *auditServiceClient) ListAuditLogs(ctx context.Context, in *ListAuditLog
 	return out, nil
 }
 
+func (c *auditServiceClient) GetAuditLogHead(ctx context.Context, in *GetAuditLogHeadRequest, opts ...grpc.CallOption) (*AuditLogHead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuditLogHead)
+	err := c.cc.Invoke(ctx, AuditService_GetAuditLogHead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
 //
 // AuditService reads the append-only audit log: every change, every full
-// view of sensitive data, and every refused call. Auditors and admins only.
+// view of sensitive data, and every refused call. Auditors and admins list
+// it; the integration role may also read its head, to record it.
 type AuditServiceServer interface {
 	ListAuditLogs(context.Context, *ListAuditLogsRequest) (*ListAuditLogsResponse, error)
+	// The chain's last link. A system outside the county's database records
+	// it from time to time; `casework audit verify --anchor` later shows
+	// whether the history up to it was rewritten or cut short.
+	GetAuditLogHead(context.Context, *GetAuditLogHeadRequest) (*AuditLogHead, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -70,6 +91,9 @@ type UnimplementedAuditServiceServer struct{}
 
 func (UnimplementedAuditServiceServer) ListAuditLogs(context.Context, *ListAuditLogsRequest) (*ListAuditLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditLogs not implemented")
+}
+func (UnimplementedAuditServiceServer) GetAuditLogHead(context.Context, *GetAuditLogHeadRequest) (*AuditLogHead, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAuditLogHead not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -110,6 +134,24 @@ func _AuditService_ListAuditLogs_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_GetAuditLogHead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAuditLogHeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetAuditLogHead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetAuditLogHead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetAuditLogHead(ctx, req.(*GetAuditLogHeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +162,10 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditLogs",
 			Handler:    _AuditService_ListAuditLogs_Handler,
+		},
+		{
+			MethodName: "GetAuditLogHead",
+			Handler:    _AuditService_GetAuditLogHead_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

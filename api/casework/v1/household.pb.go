@@ -35,7 +35,9 @@ type View int32
 const (
 	// The same as VIEW_MASKED.
 	View_VIEW_UNSPECIFIED View = 0
-	// ID numbers as `500230********123X`, phones as `138****5678`.
+	// ID numbers as `**************123X`, phones as `138****5678`, birth
+	// dates as their year alone (month and day 0). No combination of the
+	// fields a masked answer shows rebuilds a number.
 	View_VIEW_MASKED View = 1
 	// Unmasked, for caseworkers and supervisors only; every full view is
 	// written to the audit log.
@@ -634,7 +636,9 @@ type Member struct {
 	DisplayName string   `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// National ID number. Sensitive. Its birth date must agree with birth_date.
 	IdNumber string `protobuf:"bytes,4,opt,name=id_number,json=idNumber,proto3" json:"id_number,omitempty"`
-	// Required; must agree with the ID number's birth date when both are given.
+	// Required; must agree with the ID number's birth date when both are
+	// given. The masked view shows the year alone (month and day 0); an
+	// update that sends that back leaves the stored date unchanged.
 	BirthDate *date.Date `protobuf:"bytes,5,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	// Sensitive.
 	Phone string `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
@@ -1763,7 +1767,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12A\n" +
 	"\vdelete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"deleteTime:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"500230********0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
+	"deleteTime:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
 	"households2\thousehold\"\xbb\x04\n" +
 	"\x06Member\x12\x18\n" +
