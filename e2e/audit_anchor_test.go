@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
 )

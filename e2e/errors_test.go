@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/idnumber"
 )
 
 // testErrors checks that each kind of bad request is refused with the right

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // listEventsHTTP polls the feed as a batch job does.

@@ -25,10 +25,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/authn"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/idnumber"
 	"github.com/fengdu-county/casework/internal/testdb"
-	"github.com/fengdu-county/casework/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
 )

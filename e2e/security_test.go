@@ -26,9 +26,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/authn"
-	"github.com/fengdu-county/casework/policy"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // The towns of the scoping tests: the fixtures' town, and another.

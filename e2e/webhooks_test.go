@@ -22,12 +22,12 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/egress"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/testdb"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/webhook"
+	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
-	"github.com/fengdu-county/casework/webhook"
 )
 
 // Every e2e server delivers webhooks quickly, and trusts the certificate

@@ -7,8 +7,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
 )
 
 // appendAudit links entries, in order, to the end of the chain and writes

@@ -9,9 +9,9 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
 )
 
 // CaseFilter is the schema of ListCases filters. It lives beside the columns

@@ -8,7 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/internal/audit"
 )
 
 // EventRecord is one entry of the change feed.

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/filter"
 )
 
 // HouseholdFilter is the schema of ListHouseholds filters.

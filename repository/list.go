@@ -7,7 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/filter"
 )
 
 // MaxPageSize caps every list, whatever the caller asks for.

@@ -6,8 +6,8 @@ import (
 
 	"gorm.io/gorm/schema"
 
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/sealed"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/sealed"
 )
 
 // Cipher seals sensitive fields and computes their blind indexes, and

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/internal/audit"
 )
 
 // checkAnchorFile opens the anchor file as the anchoring will, so that a

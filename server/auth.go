@@ -20,10 +20,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/authn"
-	"github.com/fengdu-county/casework/policy"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/policy"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -34,11 +34,11 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/api/openapi"
-	"github.com/fengdu-county/casework/authn"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
-	"github.com/fengdu-county/casework/webhook"
 )
 
 // Config is what a server needs beyond its store. cmd/casework fills it from

@@ -8,10 +8,10 @@ import (
 	"buf.build/go/protovalidate"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/authn"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/policy"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 

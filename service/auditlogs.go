@@ -7,8 +7,8 @@ import (
 	"buf.build/go/protovalidate"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/repository"
 )
 

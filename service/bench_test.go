@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/filter"
-	"github.com/fengdu-county/casework/pagetoken"
+	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/pagetoken"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/repository"
 )
 

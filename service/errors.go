@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/policy"
+	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/repository"
 )
 

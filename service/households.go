@@ -12,11 +12,11 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
-	"github.com/fengdu-county/casework/idnumber"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/idnumber"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
-	"github.com/fengdu-county/casework/pagetoken"
+	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/pagetoken"
 	"github.com/fengdu-county/casework/repository"
 )
 

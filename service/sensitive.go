@@ -7,10 +7,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
-	"github.com/fengdu-county/casework/idnumber"
-	"github.com/fengdu-county/casework/policy"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/idnumber"
 )
 
 // Auditor writes audit entries that belong to no change.

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/pagetoken"
+	"github.com/fengdu-county/casework/internal/pagetoken"
 )
 
 // Options configure the services.

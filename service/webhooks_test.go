@@ -11,7 +11,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/egress"
+	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 )
 

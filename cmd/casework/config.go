@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/fengdu-county/casework/egress"
-	"github.com/fengdu-county/casework/webhook"
+	"github.com/fengdu-county/casework/internal/webhook"
+	"github.com/fengdu-county/casework/internal/webhook/egress"
 )
 
 // settings is every setting of the casework command. Each flag has an

@@ -18,9 +18,9 @@ import (
 	"github.com/spf13/cobra"
 	"gorm.io/gorm"
 
-	"github.com/fengdu-county/casework/authn"
-	"github.com/fengdu-county/casework/principal"
-	"github.com/fengdu-county/casework/sealed"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/sealed"
 
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"

@@ -18,9 +18,9 @@ import (
 	"github.com/spf13/pflag"
 	"gorm.io/gorm"
 
-	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 func freeAddr(t *testing.T) string {

@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // PostgresURLEnv names the server the PostgreSQL tests use; each test gets a

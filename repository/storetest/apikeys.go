@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/authn"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // storeWith is a second store on the test's database, with keys as its

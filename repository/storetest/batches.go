@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/audit"
+	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 )
 

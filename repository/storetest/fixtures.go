@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/idnumber"
 	"github.com/fengdu-county/casework/repository"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // sealedColumns are the columns holding sealed values, by table, and

@@ -24,9 +24,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // Category names a group of conformance tests.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // webhookSecret is a synthetic HMAC key, distinct per call.

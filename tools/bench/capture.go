@@ -12,12 +12,12 @@ import (
 	"gorm.io/gorm"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/filter"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // The raw baselines must issue what the server issues. The server's SQL is

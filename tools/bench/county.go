@@ -15,7 +15,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/idnumber"
 )
 
 // The county the benchmark loads is synthetic but shaped like Fengdu's: 30

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/idnumber"
 )
 
 // The bulk fixture bypasses the API, so these hold it to the rules the API

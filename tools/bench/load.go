@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/sealed"
 )
 
 // loaded is what the measurements need to know about the bulk fixture.

@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/fengdu-county/casework/sealed"
+	"github.com/fengdu-county/casework/internal/sealed"
 )
 
 // preset is a scale of the county and of the measurements.

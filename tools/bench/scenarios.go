@@ -23,9 +23,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/audit"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/sealed"
+	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/sealed"
 )
 
 // The list benchmark's filter: school-enrollment cases of the county seat

@@ -44,7 +44,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/fengdu-county/casework/egress"
+	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
 )

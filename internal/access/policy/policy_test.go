@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	_ "github.com/fengdu-county/casework/api/casework/v1"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // rpcs lists every method of every casework.v1 service, from the compiled

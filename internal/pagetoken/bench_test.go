@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/fengdu-county/casework/pagetoken"
+	"github.com/fengdu-county/casework/internal/pagetoken"
 )
 
 // Every list page decodes the token it was given and encodes the next.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // API keys look like cwk_<id>_<secret>: the id (12 lowercase base32

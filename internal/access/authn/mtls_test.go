@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 func TestCertificatePrincipal(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 const (

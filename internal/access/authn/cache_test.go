@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // countingChecker verifies every token but "bad", counting the calls.

@@ -12,7 +12,7 @@ import (
 	"slices"
 
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // ErrUnauthenticated is wrapped by every error that means "this credential

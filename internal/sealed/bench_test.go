@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/sealed"
+	"github.com/fengdu-county/casework/internal/sealed"
 )
 
 // The server seals through a Reloading keyring (sealed.Watch): each

@@ -22,10 +22,10 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
-	"github.com/fengdu-county/casework/egress"
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/idnumber"
 	"github.com/fengdu-county/casework/internal/testdb"
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 )
 

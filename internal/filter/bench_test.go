@@ -3,7 +3,7 @@ package filter_test
 import (
 	"testing"
 
-	"github.com/fengdu-county/casework/filter"
+	"github.com/fengdu-county/casework/internal/filter"
 )
 
 // Every list call parses its filter: these time the list benchmark's

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // TokenChecker verifies a bearer token; Verifiers is one.

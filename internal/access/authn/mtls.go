@@ -3,7 +3,7 @@ package authn
 import (
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // CertificatePrincipal returns the service principal of an account whose

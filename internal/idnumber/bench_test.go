@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/idnumber"
+	"github.com/fengdu-county/casework/internal/idnumber"
 )
 
 // Every household and member write validates an ID number, and every

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fengdu-county/casework/principal"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 var apiKeyPattern = regexp.MustCompile(`^cwk_[a-z2-7]{12}_[A-Za-z0-9_-]{43}$`)
