@@ -17,12 +17,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -110,7 +110,7 @@ func (a *authenticator) admit(ctx context.Context, method string, req any, trust
 	}
 	if !policy.Allowed(p, method) {
 		a.auditRefusal(ctx, auditResource(req), audit.OutcomeDenied)
-		return nil, status.Error(codes.PermissionDenied, "permission denied: none of the caller's roles may call "+method)
+		return nil, fmt.Errorf("%w: none of the caller's roles may call %s", policy.ErrDenied, method)
 	}
 	scope, err := policy.Admit(p, method)
 	if err != nil {
@@ -140,13 +140,13 @@ func (a *authenticator) authenticate(ctx context.Context, md metadata.MD) (*prin
 	if account, ok := certificateAccount(ctx); ok {
 		return a.certificate(ctx, account)
 	}
-	return nil, status.Error(codes.Unauthenticated, "missing credentials")
+	return nil, authn.ErrMissingCredentials
 }
 
 func (a *authenticator) bearer(ctx context.Context, header string) (*principal.Principal, error) {
 	scheme, cred, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "bearer") || cred == "" {
-		return nil, status.Error(codes.Unauthenticated, "invalid credentials: authorization must be \"Bearer <token>\"")
+		return nil, authn.Refused("authorization must be \"Bearer <token>\"")
 	}
 	if !strings.HasPrefix(cred, apiKeyPrefix) {
 		p, err := a.tokens.Verify(ctx, cred)
@@ -166,7 +166,7 @@ func (a *authenticator) bearer(ctx context.Context, header string) (*principal.P
 
 func (a *authenticator) certificate(ctx context.Context, account string) (*principal.Principal, error) {
 	if account == "" {
-		return nil, status.Error(codes.Unauthenticated, "invalid credentials: the client certificate names no account")
+		return nil, authn.Refused("the client certificate names no account")
 	}
 	rec, err := a.store.APIKeyByAccount(ctx, account)
 	if err != nil {
@@ -176,24 +176,17 @@ func (a *authenticator) certificate(ctx context.Context, account string) (*princ
 	return p, refusal(err)
 }
 
-// refusal turns a failed credential check into UNAUTHENTICATED with authn's
-// reason (which never holds the credential). An unknown key or account is
-// plainly "invalid credentials". Anything else (the database failing) is
-// the server's fault and left for ToStatus.
+// refusal keeps a failed credential check's reason (authn's, which never
+// holds the credential); an unknown key or account is an unknown
+// credential. Anything else (the database failing) is the server's fault.
 func refusal(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, repository.ErrNotFound):
-		return status.Error(codes.Unauthenticated, "invalid credentials")
-	case errors.Is(err, authn.ErrUnauthenticated):
-		return status.Error(codes.Unauthenticated, "invalid credentials: "+authnReason(err))
+	if errors.Is(err, repository.ErrNotFound) {
+		return authn.Refused("unknown credential")
 	}
 	return err
 }
 
-// authnReason is authn's reason for a refusal, which never holds the
-// credential.
+// authnReason is authn's reason for a refusal.
 func authnReason(err error) string {
 	return strings.TrimPrefix(err.Error(), authn.ErrUnauthenticated.Error()+": ")
 }
@@ -212,12 +205,10 @@ func certificateAccount(ctx context.Context) (string, bool) {
 	return info.State.VerifiedChains[0][0].Subject.CommonName, true
 }
 
+// rateLimited refuses a call for now, saying when to come back.
 func rateLimited(d time.Duration) error {
-	st := status.New(codes.ResourceExhausted, "rate limit exceeded: slow down and retry after the given delay")
-	if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); err == nil {
-		st = withInfo
-	}
-	return st.Err()
+	return apierr.New(codes.ResourceExhausted, "RATE_LIMITED", "rate limit exceeded: slow down and retry after the given delay",
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
 }
 
 var (

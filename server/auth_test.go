@@ -34,6 +34,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/testdb"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -159,9 +160,11 @@ func (ts *testServer) do(t *testing.T, client *http.Client, method, path, body, 
 	return resp, string(out)
 }
 
+// wantCode checks err as the client gets it: mapped, as the chain maps it
+// on the way out.
 func wantCode(t *testing.T, err error, code codes.Code, fragment string) *status.Status {
 	t.Helper()
-	st := status.Convert(err)
+	st := status.Convert(apierr.ToStatus(err))
 	if st.Code() != code || !strings.Contains(st.Message(), fragment) {
 		t.Fatalf("got %v %q, want %v containing %q", st.Code(), st.Message(), code, fragment)
 	}

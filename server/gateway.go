@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -25,11 +26,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-
-	"github.com/fengdu-county/casework/service"
 )
 
 // --- the route, for the access log -------------------------------------------
@@ -136,33 +134,20 @@ func gatewayStatus(ctx context.Context, err error) *status.Status {
 	case codes.InvalidArgument:
 		return invalidRequest(describeInvalid(ctx, st.Message()))
 	case codes.NotFound:
-		return withInfo(status.New(codes.NotFound, "no API route matches this path"), "ROUTE_NOT_FOUND")
+		return apierr.Status(codes.NotFound, "ROUTE_NOT_FOUND", "no API route matches this path")
 	case codes.Unimplemented:
-		return withInfo(status.New(codes.Unimplemented, "this path does not take this HTTP method"), "METHOD_NOT_ALLOWED")
+		return apierr.Status(codes.Unimplemented, "METHOD_NOT_ALLOWED", "this path does not take this HTTP method")
 	case codes.Internal, codes.Unknown:
-		return withInfo(status.New(codes.Internal, "internal error"), "GATEWAY_ERROR")
+		return apierr.Status(codes.Internal, "GATEWAY_ERROR", "internal error")
 	default:
-		return withInfo(status.New(st.Code(), "the request could not be handled"), "GATEWAY_ERROR")
+		return apierr.Status(st.Code(), "GATEWAY_ERROR", "the request could not be handled")
 	}
 }
 
 // invalidRequest is the answer to a request the gateway could not read.
 func invalidRequest(field, problem string) *status.Status {
-	st := status.New(codes.InvalidArgument, field+": "+problem)
-	return withDetails(st,
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: problem}}},
-		&errdetails.ErrorInfo{Reason: "MALFORMED_REQUEST", Domain: service.ErrorDomain})
-}
-
-func withInfo(st *status.Status, reason string) *status.Status {
-	return withDetails(st, &errdetails.ErrorInfo{Reason: reason, Domain: service.ErrorDomain})
-}
-
-func withDetails(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
-	if d, err := st.WithDetails(details...); err == nil {
-		return d
-	}
-	return st
+	return apierr.Status(codes.InvalidArgument, "MALFORMED_REQUEST", field+": "+problem,
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: problem}}})
 }
 
 // The generated handlers' own messages for path parameters; they name the

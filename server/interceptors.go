@@ -12,30 +12,103 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/service"
 )
 
-// recoverer turns a panic into INTERNAL instead of killing the server. The
-// stack goes to the log; the panic value does not, as it may hold request data.
-func recoverer(log *slog.Logger) grpc.UnaryServerInterceptor {
+// step is one thing every call passes through. A step has a unary and a
+// streaming form, and both chains are built from one list (steps), so a
+// stream cannot silently miss what a unary call gets. A step that does not
+// apply to streams says why in noStream.
+type step struct {
+	name     string
+	unary    grpc.UnaryServerInterceptor
+	stream   grpc.StreamServerInterceptor
+	noStream string
+}
+
+// steps is the chain, outermost first. Order matters: the recoverer and
+// access log see everything, errors are mapped before the log reads their
+// code, nothing is validated for a caller not yet let in, and only a valid
+// request by a known caller is recorded for retries.
+func steps(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
+	lookups *lookupGuard, requests RequestStore, requestTTL time.Duration, trustForwarded bool) []step {
+	if requestTTL <= 0 {
+		requestTTL = 24 * time.Hour
+	}
+	return []step{
+		{name: "recover", unary: recoverUnary(log), stream: recoverStream(log)},
+		{name: "access log", unary: accessLogUnary(log), stream: accessLogStream(log)},
+		{name: "deadline", unary: deadline(timeout),
+			noStream: "a stream follows the feed for hours; it ends with its credential (bindToCredential) or the server"},
+		{name: "map errors", unary: mapErrorsUnary(log), stream: mapErrorsStream(log)},
+		{name: "authenticate", unary: auth.unary(trustForwarded), stream: auth.stream(trustForwarded)},
+		{name: "lookup budget", unary: lookups.unary(), noStream: "lookups are unary"},
+		{name: "audit refusals", unary: auth.refusals(), stream: auth.streamRefusals()},
+		{name: "validate", unary: validateUnary(v), stream: validateStream(v)},
+		{name: "idempotency", unary: idempotency(requests, requestTTL),
+			noStream: "streams change nothing, so there is nothing to replay"},
+	}
+}
+
+// serverOptions chains the steps for both kinds of call.
+func serverOptions(chain []step) []grpc.ServerOption {
+	var unary []grpc.UnaryServerInterceptor
+	var stream []grpc.StreamServerInterceptor
+	for _, s := range chain {
+		unary = append(unary, s.unary)
+		if s.stream != nil {
+			stream = append(stream, s.stream)
+		}
+	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
+}
+
+// wrappedStream gives a handler a stream with another context, or with
+// each received message checked.
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	recv func(m any) error // nil: the stream's own
+}
+
+func (s *wrappedStream) Context() context.Context { return s.ctx }
+
+func (s *wrappedStream) RecvMsg(m any) error {
+	if s.recv != nil {
+		return s.recv(m)
+	}
+	return s.ServerStream.RecvMsg(m)
+}
+
+func withContext(ss grpc.ServerStream, ctx context.Context) grpc.ServerStream {
+	return &wrappedStream{ServerStream: ss, ctx: ctx}
+}
+
+// errPanic stands for a handler that panicked.
+var errPanic = apierr.New(codes.Internal, "INTERNAL", "internal error")
+
+// recoverUnary turns a panic into INTERNAL instead of killing the server.
+// The stack goes to the log; the panic value does not, as it may hold
+// request data.
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
+				err = errPanic
 			}
 		}()
 		return handler(ctx, req)
 	}
 }
 
-// streamRecoverer is recoverer for streaming calls.
-func streamRecoverer(log *slog.Logger) grpc.StreamServerInterceptor {
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				log.ErrorContext(ss.Context(), "panic in handler", "method", info.FullMethod, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
+				err = errPanic
 			}
 		}()
 		return handler(srv, ss)
@@ -43,8 +116,8 @@ func streamRecoverer(log *slog.Logger) grpc.StreamServerInterceptor {
 }
 
 // callInfo is what the access log may say about a call beyond its method
-// and code. accessLog runs before authentication, so it hands this down in
-// the context for the authenticator to fill in.
+// and code. The access log runs before authentication, so it hands this
+// down in the context for the authenticator to fill in.
 type callInfo struct {
 	principal string // the principal's ID: never a person's name or ID number
 	requestID string
@@ -57,21 +130,35 @@ func callInfoFrom(ctx context.Context) *callInfo {
 	return ci
 }
 
-// accessLog records each call's method, code, duration, principal and
-// request id: never request or response bodies, which carry personal data.
-func accessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
+// logCall records a call's method, code, duration, principal and request
+// id: never request or response bodies, which carry personal data.
+func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, ci *callInfo, err error) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration", time.Since(start),
+		"principal", ci.principal, "request_id", ci.requestID)
+}
+
+func accessLogUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		ci := &callInfo{}
+		start, ci := time.Now(), &callInfo{}
 		resp, err := handler(context.WithValue(ctx, callInfoKey{}, ci), req)
-		code := status.Code(err)
-		level := slog.LevelInfo
-		if code == codes.Internal || code == codes.Unknown {
-			level = slog.LevelError
-		}
-		log.Log(ctx, level, "rpc", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start),
-			"principal", ci.principal, "request_id", ci.requestID)
+		logCall(ctx, log, info.FullMethod, start, ci, err)
 		return resp, err
+	}
+}
+
+// accessLogStream logs a stream when it ends, with how long it was open.
+func accessLogStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start, ci := time.Now(), &callInfo{}
+		ctx := ss.Context()
+		err := handler(srv, withContext(ss, context.WithValue(ctx, callInfoKey{}, ci)))
+		logCall(ctx, log, info.FullMethod, start, ci, err)
+		return err
 	}
 }
 
@@ -88,50 +175,69 @@ func deadline(max time.Duration) grpc.UnaryServerInterceptor {
 	}
 }
 
-// validate checks every request before a handler sees it: first that no
-// string anywhere in it holds a control or bidi formatting character (a
-// value that may not be stored at all, whatever else is wrong), then its
-// protovalidate rules. Both errors are mapped to INVALID_ARGUMENT naming the
-// fields by ToStatus.
-func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
+// mapError maps a handler's error with apierr.ToStatus and logs the ones
+// that are the server's fault. Only the method and the error's types are
+// logged: error texts of unknown origin might carry personal data.
+func mapError(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	mapped := apierr.ToStatus(err)
+	if status.Code(mapped) == codes.Internal {
+		log.ErrorContext(ctx, "internal error", "method", method, "error_type", apierr.ErrorType(err))
+	}
+	return mapped
+}
+
+func mapErrorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, mapError(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+func mapErrorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return mapError(ss.Context(), log, info.FullMethod, handler(srv, ss))
+	}
+}
+
+// check runs the declarative checks every request passes before a handler
+// sees it: no control or bidi characters in any string (service.CheckText),
+// then the message's protovalidate rules; the errors are mapped to
+// INVALID_ARGUMENT naming the field.
+func check(v protovalidate.Validator, req any) error {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return nil
+	}
+	if err := service.CheckText(m); err != nil {
+		return err
+	}
+	return v.Validate(m)
+}
+
+func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if m, ok := req.(proto.Message); ok {
-			if err := service.CheckText(m); err != nil {
-				return nil, err
-			}
-			if err := v.Validate(m); err != nil {
-				return nil, err
-			}
+		if err := check(v, req); err != nil {
+			return nil, err
 		}
 		return handler(ctx, req)
 	}
 }
 
-// serverOptions returns the interceptor chains of a server. Order matters:
-// the recoverer and access log see everything, errors are mapped before the
-// log reads their code, and nothing is validated for a caller not yet let in.
-func serverOptions(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
-	lookups *lookupGuard, requests service.RequestStore, requestTTL time.Duration, trustForwarded bool) []grpc.ServerOption {
-	if requestTTL <= 0 {
-		requestTTL = 24 * time.Hour
-	}
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(
-			recoverer(log),
-			accessLog(log),
-			deadline(timeout),
-			service.ErrorInterceptor(log),
-			auth.unary(trustForwarded),
-			lookups.unary(),
-			auth.refusals(),
-			validate(v),
-			// Last: only a valid request by a known caller is recorded.
-			service.Idempotency(requests, requestTTL),
-		),
-		grpc.ChainStreamInterceptor(
-			streamRecoverer(log),
-			service.StreamErrorInterceptor(log),
-			auth.stream(trustForwarded),
-		),
+// validateStream checks every message a stream receives, as validateUnary
+// checks a unary request.
+func validateStream(v protovalidate.Validator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ss.Context(), recv: func(m any) error {
+			if err := ss.RecvMsg(m); err != nil {
+				return err
+			}
+			return check(v, m)
+		}})
 	}
 }

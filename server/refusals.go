@@ -31,6 +31,18 @@ func (a *authenticator) refusals() grpc.UnaryServerInterceptor {
 	}
 }
 
+// streamRefusals is refusals for streams. A stream's request is read by the
+// handler, so a refusal is recorded without a resource.
+func (a *authenticator) streamRefusals() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		err := handler(srv, ss)
+		if err != nil {
+			a.recordRefusal(ss.Context(), nil, err)
+		}
+		return err
+	}
+}
+
 func (a *authenticator) recordRefusal(ctx context.Context, req any, err error) {
 	switch {
 	case errors.Is(err, repository.ErrOutOfScope), errors.Is(err, repository.ErrConflictOutOfScope):

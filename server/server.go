@@ -23,12 +23,14 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -36,6 +38,7 @@ import (
 	"github.com/fengdu-county/casework/api/openapi"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -106,7 +109,7 @@ type Store interface {
 	service.APIKeyStore
 	service.AuditStore
 	service.EventStore
-	service.RequestStore
+	RequestStore
 	service.WebhookStore
 	webhook.Store
 	AuthStore
@@ -204,7 +207,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded),
+		o := append(serverOptions(steps(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
@@ -411,7 +414,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, 8, "request body too large")
+			writeStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
@@ -419,12 +422,20 @@ func limitBody(next http.Handler, max int64) http.Handler {
 	})
 }
 
-// writeJSONError writes an error in the gateway's google.rpc.Status shape,
-// for the few errors raised before the gateway sees the request.
-func writeJSONError(w http.ResponseWriter, httpCode, grpcCode int, msg string) {
+// errBodyTooLarge refuses a body declared larger than the limit before
+// anything reads it.
+var errBodyTooLarge = apierr.New(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "request body too large")
+
+// writeStatus writes err as the gateway writes errors, a google.rpc.Status
+// in JSON, for the few refused before the gateway sees the request.
+func writeStatus(w http.ResponseWriter, httpCode int, err error) {
+	body, mErr := protojson.Marshal(status.Convert(apierr.ToStatus(err)).Proto())
+	if mErr != nil {
+		body = []byte(`{"code":13,"message":"internal error"}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
-	_, _ = fmt.Fprintf(w, `{"code":%d,"message":%q,"details":[]}`, grpcCode, msg)
+	_, _ = w.Write(body)
 }
 
 type statusRecorder struct {

@@ -9,10 +9,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -81,26 +81,19 @@ func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor
 		p := principal.FromContext(ctx)
 		release, ok := a.streams.acquire(p.ID)
 		if !ok {
-			return status.Error(codes.ResourceExhausted,
+			return apierr.New(codes.ResourceExhausted, "TOO_MANY_STREAMS",
 				fmt.Sprintf("too many open streams: at most %d per caller; close one first", a.streams.max))
 		}
 		defer release()
 		ctx, stop := a.bindToCredential(ctx, p)
 		defer stop()
-		err = handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
+		err = handler(srv, withContext(ss, ctx))
 		if cause := context.Cause(ctx); errors.Is(cause, errCredentialEnded) {
-			return status.Error(codes.Unauthenticated, cause.Error())
+			return apierr.New(codes.Unauthenticated, "CREDENTIAL_ENDED", cause.Error())
 		}
 		return err
 	}
 }
-
-type contextStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *contextStream) Context() context.Context { return s.ctx }
 
 // bindToCredential returns a context that ends, with errCredentialEnded as
 // its cause, when p's credential does.

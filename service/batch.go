@@ -5,57 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/genproto/googleapis/rpc/code"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/repository"
 )
-
-// batchStatus describes a refused batch: every refused item appears in the
-// BadRequest detail under `requests[i]`, with its own field path where it
-// has one. The code is the items' common code, or INVALID_ARGUMENT when
-// they differ.
-func batchStatus(e *domain.BatchError) error {
-	br := &errdetails.BadRequest{}
-	common := codes.OK
-	for _, it := range e.Items {
-		st := status.Convert(ToStatus(it.Err))
-		switch common {
-		case codes.OK:
-			common = st.Code()
-		case st.Code():
-		default:
-			common = codes.InvalidArgument
-		}
-		prefix := fmt.Sprintf("requests[%d]", it.Index)
-		listed := false
-		for _, d := range st.Details() {
-			if b, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range b.GetFieldViolations() {
-					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-						Field: prefix + "." + v.GetField(), Description: v.GetDescription(),
-					})
-					listed = true
-				}
-			}
-		}
-		if !listed {
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field: prefix, Description: code.Code(st.Code()).String() + ": " + st.Message(),
-			})
-		}
-	}
-	first := br.FieldViolations[0]
-	msg := fmt.Sprintf("%d of the batch's items were refused, nothing was created; first: %s: %s",
-		len(e.Items), first.GetField(), first.GetDescription())
-	return withDetails(status.New(common, msg), br,
-		&errdetails.ErrorInfo{Reason: "BATCH_ITEMS_REFUSED", Domain: errorDomain,
-			Metadata: map[string]string{"refused": fmt.Sprint(len(e.Items))}})
-}
 
 // batchNames turns resource names into ids, naming a bad one by its index.
 func batchNames(names []string, parse func(field, name string) (string, error)) ([]string, error) {
@@ -103,15 +57,6 @@ func mergeRefused(refused *domain.BatchError, err error) error {
 		return err
 	}
 	return refused.OrNil()
-}
-
-// itemFault reports whether err is about the item rather than the server.
-func itemFault(err error) bool {
-	switch status.Code(ToStatus(err)) {
-	case codes.Internal, codes.Unknown, codes.DeadlineExceeded, codes.Canceled, codes.Unavailable:
-		return false
-	}
-	return true
 }
 
 // noItemRequestID refuses a batch item with a request id of its own: the
@@ -181,7 +126,7 @@ func (s *Cases) BatchCreateCases(ctx context.Context, req *pb.BatchCreateCasesRe
 			rows[i], hists[i], err = s.newCase(ctx, r, "BatchCreateCases")
 		}
 		if err != nil {
-			if !itemFault(err) {
+			if apierr.Fault(err) {
 				return nil, err // the database or the deadline, not the item
 			}
 			refused.Add(i, err)

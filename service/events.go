@@ -2,17 +2,19 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -60,7 +62,7 @@ func (s *Events) Stop() {
 	}
 }
 
-var errWatchStopping = errors.New("the server is stopping; resume from your last position")
+var errWatchStopping = apierr.New(codes.Unavailable, "SERVER_STOPPING", "the server is stopping; resume from your last position")
 
 // positionAheadError: a client asked for a position the feed has not
 // reached, as after a restore from an older backup.
@@ -68,6 +70,11 @@ type positionAheadError struct{ head int64 }
 
 // The message gives the head, which is the server's, and not the position
 // asked for, which is the client's number and is never repeated.
+// GRPCStatus answers it as OUT_OF_RANGE.
+func (e *positionAheadError) GRPCStatus() *status.Status {
+	return apierr.Status(codes.OutOfRange, "POSITION_AHEAD", e.Error())
+}
+
 func (e *positionAheadError) Error() string {
 	return fmt.Sprintf("the position asked for is beyond the newest event (%d); resynchronise: read the resources again, then follow from %d", e.head, e.head)
 }
@@ -99,13 +106,6 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 
 func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_WatchEventsServer) error {
 	ctx := stream.Context()
-	// Streams pass no validating interceptor: the same checks, by hand.
-	if err := CheckText(req); err != nil {
-		return err
-	}
-	if err := s.validator.Validate(req); err != nil {
-		return err
-	}
 	head, err := s.store.EventHead(ctx)
 	if err != nil {
 		return err

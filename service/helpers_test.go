@@ -1,14 +1,9 @@
 package service
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"testing"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -142,38 +137,5 @@ func TestPagerRoundTripAndQueryBinding(t *testing.T) {
 	}
 	if listQuery("a", "b") == listQuery("a\x00b") {
 		t.Fatal("query fingerprints of different requests collide")
-	}
-}
-
-func TestToStatus(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		code codes.Code
-	}{
-		{domain.Invalid("household.town_code", "bad"), codes.InvalidArgument},
-		{&domain.PreconditionError{Type: "ILLEGAL_TRANSITION", Description: "cannot"}, codes.FailedPrecondition},
-		{fmt.Errorf("wrapped: %w", repository.ErrNotFound), codes.NotFound},
-		{repository.ErrEtagMismatch, codes.Aborted},
-		{&repository.ConflictError{What: "a live household"}, codes.AlreadyExists},
-		{status.Error(codes.Unauthenticated, "x"), codes.Unauthenticated},
-		{errors.New(`duplicate key value (id_number)=(500230199001011237)`), codes.Internal},
-	} {
-		st := status.Convert(ToStatus(tc.err))
-		if st.Code() != tc.code {
-			t.Errorf("ToStatus(%v) = %v, want %v", tc.err, st.Code(), tc.code)
-		}
-		if tc.code == codes.Internal && st.Message() != "internal error" {
-			t.Errorf("internal error leaks its text: %q", st.Message())
-		}
-	}
-	st := status.Convert(ToStatus(domain.Invalid("household.town_code", "must be 9 digits")))
-	var found bool
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok && br.FieldViolations[0].Field == "household.town_code" {
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("no BadRequest detail naming the field: %v", st.Details())
 	}
 }

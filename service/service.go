@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/pagetoken"
 )
 
@@ -65,20 +66,7 @@ func (b base) validate(prefix string, msg proto.Message) error {
 	if !ok {
 		return err
 	}
-	return &domain.ValidationError{Violations: violations(pv, prefix+".")}
-}
-
-// violations names protovalidate's violations by their field paths, under
-// prefix when the validated message sits inside a request.
-func violations(pv *protovalidate.ValidationError, prefix string) []domain.Violation {
-	out := make([]domain.Violation, 0, len(pv.Violations))
-	for _, v := range pv.Violations {
-		out = append(out, domain.Violation{
-			Field:       prefix + protovalidate.FieldPathString(v.Proto.GetField()),
-			Description: v.Proto.GetMessage(),
-		})
-	}
-	return out
+	return &domain.ValidationError{Violations: apierr.Violations(pv, prefix+".")}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

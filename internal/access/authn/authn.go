@@ -19,9 +19,16 @@ import (
 // does not prove who the caller is". Test with errors.Is.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
+// ErrMissingCredentials: the call came with no credential at all.
+var ErrMissingCredentials = errors.New("missing credentials")
+
 func unauthenticated(reason string) error {
 	return fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 }
+
+// Refused is a refusal of a credential for reason, which must not quote the
+// credential.
+func Refused(reason string) error { return unauthenticated(reason) }
 
 // validRoles keeps the known roles of names, in order, without duplicates.
 // Unknown names are dropped rather than refused so that an identity provider

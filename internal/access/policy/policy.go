@@ -192,6 +192,9 @@ func Scope(p *principal.Principal, method string) principal.Scope {
 	return scopeOf(p, Table[method])
 }
 
+// ErrDenied refuses a method to a caller none of whose roles may call it.
+var ErrDenied = errors.New("permission denied")
+
 // CountyWideOnly lists the methods whose answers span every town, so that
 // only a caller whose scope for them is the whole county may call them.
 var CountyWideOnly = map[string]bool{

@@ -1,4 +1,4 @@
-package service
+package server
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -31,12 +33,13 @@ type RequestStore interface {
 const ReplayHeader = "idempotent-replay"
 
 // errRequestIDReused: the request id was used for a different request.
-var errRequestIDReused = errors.New("this request id was already used for a different request; use a new id for a new request")
+var errRequestIDReused = apierr.New(codes.AlreadyExists, "REQUEST_ID_REUSED",
+	"this request id was already used for a different request; use a new id for a new request")
 
 // requestIDField is the AIP-155 field every create and custom method has.
 const requestIDField = "request_id"
 
-// Idempotency makes every request that carries a request_id (AIP-155) safe
+// idempotency makes every request that carries a request_id (AIP-155) safe
 // to retry. The handler runs in one transaction together with the write of
 // its answer, keyed by the caller and the request id, so the record exists
 // exactly when the change does: on any server, after any restart, until it
@@ -44,7 +47,7 @@ const requestIDField = "request_id"
 // the same id on a different request is ALREADY_EXISTS. Two attempts racing
 // each other end the same way: the loser's transaction rolls back on the
 // record's key and it answers from the winner's record.
-func Idempotency(store RequestStore, ttl time.Duration) grpc.UnaryServerInterceptor {
+func idempotency(store RequestStore, ttl time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		msg, ok := req.(proto.Message)
 		if !ok {

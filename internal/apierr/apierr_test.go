@@ -1,0 +1,147 @@
+package apierr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/repository"
+)
+
+// info returns the ErrorInfo of st, failing if it has none of our domain:
+// every status the server answers with carries one.
+func info(t *testing.T, st *status.Status) *errdetails.ErrorInfo {
+	t.Helper()
+	for _, d := range st.Details() {
+		if i, ok := d.(*errdetails.ErrorInfo); ok {
+			if i.GetDomain() != Domain {
+				t.Errorf("ErrorInfo domain %q, want %q", i.GetDomain(), Domain)
+			}
+			return i
+		}
+	}
+	t.Fatalf("status %v %q carries no ErrorInfo", st.Code(), st.Message())
+	return nil
+}
+
+// TestEveryRule walks the mapping table itself, so a row added without a
+// code or reason, or shadowed by an earlier row, fails here.
+func TestEveryRule(t *testing.T) {
+	for _, r := range rules {
+		err := fmt.Errorf("wrapped: %w", r.err)
+		st := status.Convert(ToStatus(err))
+		if st.Code() != r.code || info(t, st).GetReason() != r.reason {
+			t.Errorf("%v: %v %s, want %v %s", r.err, st.Code(), info(t, st).GetReason(), r.code, r.reason)
+		}
+		if r.reason == "" || st.Message() == "" {
+			t.Errorf("%v: empty reason or message", r.err)
+		}
+	}
+}
+
+func TestToStatus(t *testing.T) {
+	v, err := protovalidate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pvErr := v.Validate(&pb.ListCasesRequest{PageSize: 9999})
+	tests := []struct {
+		name    string
+		err     error
+		code    codes.Code
+		reason  string
+		message string // "" : not checked
+	}{
+		{"nil", nil, codes.OK, "", ""},
+		{"domain validation", domain.Invalid("household.town_code", "must be 9 digits"), codes.InvalidArgument, "INVALID_ARGUMENT", "household.town_code: must be 9 digits"},
+		{"protovalidate", pvErr, codes.InvalidArgument, "INVALID_ARGUMENT", ""},
+		{"precondition", &domain.PreconditionError{Type: "ILLEGAL_TRANSITION", Subject: "cases/x", Description: "cannot"}, codes.FailedPrecondition, "ILLEGAL_TRANSITION", "cannot"},
+		{"batch", &domain.BatchError{Items: []domain.ItemError{{Index: 3, Err: repository.ErrNotFound}}}, codes.NotFound, "BATCH_ITEMS_REFUSED", ""},
+		{"conflict", &repository.ConflictError{What: "a live household"}, codes.AlreadyExists, "ALREADY_EXISTS", "a live household already exists"},
+		{"missing credentials", authn.ErrMissingCredentials, codes.Unauthenticated, "MISSING_CREDENTIALS", "missing credentials"},
+		{"refused credential", authn.Refused("token expired"), codes.Unauthenticated, "UNAUTHENTICATED", "invalid credentials: token expired"},
+		{"policy", fmt.Errorf("%w: none of the caller's roles may call X", policy.ErrDenied), codes.PermissionDenied, "PERMISSION_DENIED", ""},
+		{"typed error", New(codes.ResourceExhausted, "RATE_LIMITED", "slow down", &errdetails.RetryInfo{RetryDelay: durationpb.New(1)}), codes.ResourceExhausted, "RATE_LIMITED", "slow down"},
+		{"grpc-go's own status gets an ErrorInfo", status.Error(codes.ResourceExhausted, "grpc: received message larger than max"), codes.ResourceExhausted, "ResourceExhausted", ""},
+		{"deadline", context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "deadline exceeded"},
+		{"unknown, quoting a value", errors.New(`duplicate key value (id_number)=(500230199001011237)`), codes.Internal, "INTERNAL", "internal error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ToStatus(tc.err)
+			if tc.err == nil {
+				if got != nil {
+					t.Fatalf("ToStatus(nil) = %v", got)
+				}
+				return
+			}
+			st := status.Convert(got)
+			if st.Code() != tc.code {
+				t.Errorf("code %v, want %v (%q)", st.Code(), tc.code, st.Message())
+			}
+			if r := info(t, st).GetReason(); r != tc.reason {
+				t.Errorf("reason %q, want %q", r, tc.reason)
+			}
+			if tc.message != "" && st.Message() != tc.message {
+				t.Errorf("message %q, want %q", st.Message(), tc.message)
+			}
+		})
+	}
+}
+
+func TestBadRequestNamesTheField(t *testing.T) {
+	st := status.Convert(ToStatus(domain.Invalid("household.town_code", "must be 9 digits")))
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && br.GetFieldViolations()[0].GetField() == "household.town_code" {
+			return
+		}
+	}
+	t.Fatalf("no BadRequest detail naming the field: %v", st.Details())
+}
+
+func TestBatchNamesEachItem(t *testing.T) {
+	err := &domain.BatchError{Items: []domain.ItemError{
+		{Index: 1, Err: domain.Invalid("household.town_code", "bad")},
+		{Index: 4, Err: &repository.ConflictError{What: "a live household"}},
+	}}
+	st := status.Convert(ToStatus(err))
+	if st.Code() != codes.InvalidArgument {
+		t.Errorf("mixed batch code %v, want InvalidArgument", st.Code())
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) != 2 || fields[0] != "requests[1].household.town_code" || fields[1] != "requests[4]" {
+		t.Errorf("batch violations %v", fields)
+	}
+}
+
+func TestFault(t *testing.T) {
+	for err, want := range map[error]bool{
+		repository.ErrNotFound:                 false,
+		domain.Invalid("x", "bad"):             false,
+		context.DeadlineExceeded:               true,
+		errors.New("connection reset"):         true,
+		New(codes.Unavailable, "STOPPING", ""): true,
+	} {
+		if got := Fault(err); got != want {
+			t.Errorf("Fault(%v) = %v, want %v", err, got, want)
+		}
+	}
+}
