@@ -1,5 +1,8 @@
-// Package idnumber validates 18-character PRC resident identity numbers
-// (GB 11643-1999) and masks them for display.
+// Package idnumber validates PRC resident identity numbers (GB 11643-1999)
+// and masks them for display. Parse checks the 18-character form; Check adds
+// the region code's check against GB/T 2260 (region.go) and takes the 15-digit
+// first-generation numbers, converting them (check.go). sex.go compares the
+// sex an ID number encodes with the one a household relation implies.
 //
 // ID numbers are sensitive personal data. Nothing in this package ever puts
 // the number, or any part of it, into an error message: errors end up in logs
@@ -14,8 +17,9 @@ import (
 )
 
 // Length is the length of a current (second-generation) ID number. The
-// 15-digit first-generation numbers have been invalid since 2013 and are not
-// accepted.
+// 15-digit first-generation cards have been invalid since 2013 and Parse does
+// not accept their numbers; records and old documents still carry them, and
+// Check converts them (LegacyLength).
 const Length = 18
 
 // Sentinel errors; every error returned by Parse wraps exactly one of them so

@@ -64,3 +64,45 @@ func inAnyFixedMessage(s string) bool {
 	}
 	return false
 }
+
+// checkMessages is every error message Check can produce beyond Parse's.
+var checkMessages = map[string]bool{
+	ErrLegacyLength.Error():        true,
+	ErrCentenarianSequence.Error(): true,
+	ErrRegion.Error():              true,
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{
+		"",
+		"500230850612123",
+		"512324850612996",
+		"51232485061212X",
+		"990101850612123",
+		" 500230850612123 ",
+		"500230198506121230",
+		"830000199002020467",
+	} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		res, err := Check(s, now)
+		if err == nil {
+			if len(res.Number) != Length || CheckDigit(res.Number) != res.Number[17] {
+				t.Fatal("accepted result is not a valid 18-character number")
+			}
+			if res.Converted != (len(Normalize(s)) == LegacyLength) {
+				t.Fatal("Converted does not match the input's length")
+			}
+			if _, err := LookupRegion(res.Number[:6]); err != nil {
+				t.Fatal("accepted a number whose region LookupRegion refuses")
+			}
+			return
+		}
+		msg := err.Error()
+		if !fixedMessages[msg] && !checkMessages[msg] {
+			t.Fatalf("unexpected error message %q", msg)
+		}
+	})
+}
