@@ -6,6 +6,18 @@ import (
 	"strings"
 )
 
+// Result is how far a resolved case achieved what it asked for.
+type Result string
+
+const (
+	ResultAchieved          Result = "ACHIEVED"
+	ResultPartiallyAchieved Result = "PARTIALLY_ACHIEVED"
+	ResultNotAchieved       Result = "NOT_ACHIEVED"
+)
+
+// Results lists every result.
+func Results() []Result { return []Result{ResultAchieved, ResultPartiallyAchieved, ResultNotAchieved} }
+
 // outcomeFields are the proto field paths, relative to the case, that record
 // what was actually achieved. A case claiming success without them would
 // count toward placement and enrollment figures with nothing to show.

@@ -11,6 +11,11 @@ const (
 	CategoryOtherEntitled    Category = "OTHER_ENTITLED"
 )
 
+// Categories lists every category.
+func Categories() []Category {
+	return []Category{CategoryActiveDutyFamily, CategoryVeteran, CategoryMartyrFamily, CategoryMeritorious, CategoryOtherEntitled}
+}
+
 // PostType is the kind of post the servicemember serves at.
 type PostType string
 
@@ -21,6 +26,11 @@ const (
 	PostRegular              PostType = "REGULAR"
 )
 
+// PostTypes lists every post type.
+func PostTypes() []PostType {
+	return []PostType{PostBorderCoastalDefence, PostMissionUnit, PostHardshipArea, PostRegular}
+}
+
 // Priority is a case's service tier; a lower number is served first.
 type Priority int
 
@@ -29,6 +39,10 @@ const (
 	PrioritySecond Priority = 2
 	PriorityNormal Priority = 3
 )
+
+// Priorities lists every tier, first served first. Tiers are stored as
+// their numbers, which are also the API's: they must never be renumbered.
+func Priorities() []Priority { return []Priority{PriorityFirst, PrioritySecond, PriorityNormal} }
 
 // Reason is one ground for raised priority.
 type Reason string
@@ -41,6 +55,16 @@ const (
 	ReasonHardshipHousehold    Reason = "HARDSHIP_HOUSEHOLD"
 	ReasonMeritorious          Reason = "MERITORIOUS"
 )
+
+// Reasons lists every reason, in the order ComputePriority reports them:
+// each is some rule's, so the rules are the list.
+func Reasons() []Reason {
+	out := make([]Reason, len(priorityRules))
+	for i, r := range priorityRules {
+		out[i] = r.reason
+	}
+	return out
+}
 
 // PriorityInput is what priority depends on.
 type PriorityInput struct {

@@ -1,6 +1,9 @@
 package domain
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Status is the lifecycle state of a case. Values are stored as-is, so they
 // must never be renamed.
@@ -17,15 +20,17 @@ const (
 	StatusWithdrawn  Status = "WITHDRAWN"
 )
 
-// Valid reports whether s is one of the defined statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusDraft, StatusSubmitted, StatusAccepted, StatusInProgress,
-		StatusResolved, StatusClosed, StatusRejected, StatusWithdrawn:
-		return true
-	}
-	return false
+var statuses = []Status{
+	StatusDraft, StatusSubmitted, StatusAccepted, StatusInProgress,
+	StatusResolved, StatusClosed, StatusRejected, StatusWithdrawn,
 }
+
+// Statuses lists every status, in lifecycle order: the list the API's enum
+// is checked against, so neither can gain a value the other lacks.
+func Statuses() []Status { return slices.Clone(statuses) }
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool { return slices.Contains(statuses, s) }
 
 // Open reports whether the case details may still be edited: once a case is
 // resolved, rejected or withdrawn its record is what was decided on.

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,14 +16,13 @@ const (
 	KindLegalAid            Kind = "LEGAL_AID"
 )
 
+var kinds = []Kind{KindEmploymentPlacement, KindSchoolEnrollment, KindElderMedicalHelp, KindLegalAid}
+
+// Kinds lists every kind of case.
+func Kinds() []Kind { return slices.Clone(kinds) }
+
 // Valid reports whether k is one of the defined kinds.
-func (k Kind) Valid() bool {
-	switch k {
-	case KindEmploymentPlacement, KindSchoolEnrollment, KindElderMedicalHelp, KindLegalAid:
-		return true
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
 
 // words spells the kind for people: "employment placement".
 func (k Kind) words() string {
@@ -40,14 +40,13 @@ const (
 	RelationOther  Relation = "OTHER"
 )
 
+var relations = []Relation{RelationSpouse, RelationChild, RelationFather, RelationMother, RelationOther}
+
+// Relations lists every relation.
+func Relations() []Relation { return slices.Clone(relations) }
+
 // Valid reports whether r is one of the defined relations.
-func (r Relation) Valid() bool {
-	switch r {
-	case RelationSpouse, RelationChild, RelationFather, RelationMother, RelationOther:
-		return true
-	}
-	return false
-}
+func (r Relation) Valid() bool { return slices.Contains(relations, r) }
 
 // Subject is the household member a case is opened for, reduced to what the
 // rules need. It deliberately carries no name or ID number, so nothing built
