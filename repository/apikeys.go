@@ -3,12 +3,10 @@ package repository
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/access/authn"
-	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // CreateAPIKey stores a new key (its secret only as a hash).
@@ -115,19 +113,9 @@ func (s *Store) APIKeyByAccount(ctx context.Context, account string) (*authn.API
 
 // Record converts a stored key to the form authn checks.
 func (k *APIKey) Record() *authn.APIKeyRecord {
-	r := &authn.APIKeyRecord{ID: k.ID, Name: k.Account, Towns: splitComma(k.Towns), SecretHash: k.SecretHash,
-		RevokeTime: k.RevokeTime, AwaitsApproval: k.NeedsApproval && k.ApproveTime == nil}
+	r := &authn.APIKeyRecord{ID: k.ID, Name: k.Account, Roles: k.Roles, Towns: k.Towns,
+		SecretHash: k.SecretHash, RevokeTime: k.RevokeTime, AwaitsApproval: k.NeedsApproval && k.ApproveTime == nil}
 	exp := k.ExpireTime
 	r.ExpireTime = &exp
-	for _, role := range splitComma(k.Roles) {
-		r.Roles = append(r.Roles, principal.Role(role))
-	}
 	return r
-}
-
-func splitComma(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

@@ -17,8 +17,8 @@ import (
 // CaseFilter is the schema of ListCases filters. It lives beside the columns
 // the fields map to, so a field cannot be parsed without being applied.
 var CaseFilter = filter.Schema{
-	"status":    {Kind: filter.KindEnum, Prefix: "CASE_STATUS_", Values: statusNames()},
-	"case_type": {Kind: filter.KindEnum, Prefix: "CASE_TYPE_", Values: []string{string(domain.KindEmploymentPlacement), string(domain.KindSchoolEnrollment), string(domain.KindElderMedicalHelp), string(domain.KindLegalAid)}},
+	"status":    {Kind: filter.KindEnum, Prefix: "CASE_STATUS_", Values: enumNames(domain.Statuses())},
+	"case_type": {Kind: filter.KindEnum, Prefix: "CASE_TYPE_", Values: enumNames(domain.Kinds())},
 	"town_code": {Kind: filter.KindString, Check: townCode},
 	"assignee":  {Kind: filter.KindString},
 	"priority":  {Kind: filter.KindEnum, Prefix: "CASE_PRIORITY_", Values: []string{"FIRST", "SECOND", "NORMAL"}},
@@ -50,17 +50,19 @@ var caseColumns = map[string]column{
 	},
 }
 
-func statusNames() []string {
-	out := make([]string, len(allStatuses))
-	for i, s := range allStatuses {
-		out[i] = string(s)
+// enumNames spells a domain enumeration's values as filters name them and
+// the columns hold them.
+func enumNames[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
 	}
 	return out
 }
 
 func clockRunningStatuses() []string {
 	var out []string
-	for _, s := range allStatuses {
+	for _, s := range domain.Statuses() {
 		if s.ClockRunning() {
 			out = append(out, string(s))
 		}
@@ -309,7 +311,7 @@ func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 			return err
 		}
 		if err := s.appendHistory(tx, c.ID, n.CreateTime, &HistoryEntry{
-			Actor: n.Author, Method: "CreateNote", FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "notes",
+			Actor: n.Author, Method: "CreateNote", FromStatus: c.Status, ToStatus: c.Status, ChangedFields: List[string]{"notes"},
 		}); err != nil {
 			return err
 		}
@@ -393,7 +395,7 @@ func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, t
 	changes := make([]change, len(cases))
 	for i, c := range cases {
 		hists[i] = &HistoryEntry{CaseID: c.ID, Time: now, Actor: actor, Method: "UpdateHousehold",
-			FromStatus: c.Status, ToStatus: c.Status, ChangedFields: "town_code",
+			FromStatus: c.Status, ToStatus: c.Status, ChangedFields: List[string]{"town_code"},
 			Reason: "the household moved from town " + from + " to town " + to}
 		changes[i] = change{resource: c.resource(), etag: Etag(c.Revision + 1), fields: []string{"town_code"}}
 	}

@@ -19,7 +19,7 @@ type EventRecord struct {
 	Resource      string
 	ResourceType  string
 	Etag          string
-	ChangedFields string
+	ChangedFields List[string]
 }
 
 func (EventRecord) TableName() string { return "events" }
@@ -75,7 +75,7 @@ func (s *Store) appendEvents(ctx context.Context, tx *gorm.DB, changes []change)
 	for _, c := range changes {
 		if rt := resourceType(c.resource); rt != "" {
 			records = append(records, EventRecord{Time: now, Type: typ, Resource: c.resource, ResourceType: rt,
-				Etag: c.etag, ChangedFields: strings.Join(c.fields, ",")})
+				Etag: c.etag, ChangedFields: c.fields})
 		}
 	}
 	if len(records) == 0 {

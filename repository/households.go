@@ -14,12 +14,9 @@ import (
 // HouseholdFilter is the schema of ListHouseholds filters.
 var HouseholdFilter = filter.Schema{
 	"town_code": {Kind: filter.KindString, Check: townCode},
-	"category": {Kind: filter.KindEnum, Prefix: "HOUSEHOLD_CATEGORY_", Values: []string{
-		string(domain.CategoryActiveDutyFamily), string(domain.CategoryVeteran), string(domain.CategoryMartyrFamily),
-		string(domain.CategoryMeritorious), string(domain.CategoryOtherEntitled)}},
-	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: []string{
-		string(domain.PostBorderCoastalDefence), string(domain.PostMissionUnit), string(domain.PostHardshipArea), string(domain.PostRegular)}},
-	"hardship": {Kind: filter.KindBool},
+	"category":  {Kind: filter.KindEnum, Prefix: "HOUSEHOLD_CATEGORY_", Values: enumNames(domain.Categories())},
+	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: enumNames(domain.PostTypes())},
+	"hardship":  {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{
@@ -299,17 +296,12 @@ func (s *Store) LookupHousehold(ctx context.Context, idNumber string) (*Househol
 
 func openStatuses() []string {
 	var out []string
-	for _, st := range allStatuses {
+	for _, st := range domain.Statuses() {
 		if st.Open() {
 			out = append(out, string(st))
 		}
 	}
 	return out
-}
-
-var allStatuses = []domain.Status{
-	domain.StatusDraft, domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress,
-	domain.StatusResolved, domain.StatusClosed, domain.StatusRejected, domain.StatusWithdrawn,
 }
 
 // GetHouseholds reads the live households with these ids that are in the

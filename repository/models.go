@@ -3,11 +3,16 @@ package repository
 import (
 	"strconv"
 	"time"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 // Household is a row of households. Enumerations are stored as the domain
 // package's names (e.g. "MARTYR_FAMILY"), so the database reads without the
-// API's enum prefixes and survives renumbering in the protos.
+// API's enum prefixes and survives renumbering in the protos; the fields
+// have the domain's types, so nothing else can be stored in them by
+// mistake.
 type Household struct {
 	ID                string `gorm:"primaryKey"`
 	ServicememberName string
@@ -15,11 +20,11 @@ type Household struct {
 	// keyed blind index that lookups and the uniqueness rule use.
 	ServicememberIDNumber string
 	ServicememberIDIndex  string
-	ServiceBranch         string
-	RankCategory          string
-	PostType              string
+	ServiceBranch         domain.Branch
+	RankCategory          domain.Rank
+	PostType              domain.PostType
 	Unit                  string
-	Category              string
+	Category              domain.Category
 	TownCode              string
 	Address               string
 	Phone                 string
@@ -37,7 +42,7 @@ type Household struct {
 type Member struct {
 	ID            string `gorm:"primaryKey"`
 	HouseholdID   string
-	Relation      string
+	Relation      domain.Relation
 	DisplayName   string
 	IDNumber      string // sealed at rest
 	IDNumberIndex string
@@ -57,16 +62,16 @@ type Case struct {
 	CaseNumber      string
 	HouseholdID     string
 	SubjectID       string
-	Kind            string
+	Kind            domain.Kind
 	Details         string
 	PlacementYear   *int
-	Status          string
+	Status          domain.Status
 	Assignee        string
 	TownCode        string
-	Priority        int
-	PriorityReasons string
+	Priority        domain.Priority
+	PriorityReasons List[domain.Reason]
 	DueTime         *time.Time
-	OutcomeResult   string
+	OutcomeResult   domain.Result // "" until resolved
 	OutcomeSummary  string
 	StatusReason    string
 	Creator         string
@@ -85,9 +90,9 @@ type HistoryEntry struct {
 	Time          time.Time
 	Actor         string
 	Method        string
-	FromStatus    string
-	ToStatus      string
-	ChangedFields string
+	FromStatus    domain.Status // "" for the entry that created the case
+	ToStatus      domain.Status
+	ChangedFields List[string]
 	Reason        string
 }
 
@@ -116,8 +121,8 @@ func (caseNumberSequence) TableName() string { return "case_number_sequences" }
 type APIKey struct {
 	ID         string `gorm:"primaryKey"`
 	Account    string
-	Roles      string // comma-separated
-	Towns      string // comma-separated
+	Roles      List[principal.Role]
+	Towns      List[string]
 	SecretHash string
 	ExpireTime time.Time
 	RevokeTime *time.Time

@@ -19,9 +19,9 @@ type Webhook struct {
 	URL         string `gorm:"column:url"`
 	// SealedSecret is the HMAC key, sealed: it never leaves the store in
 	// plaintext except through WebhookSecret, for signing.
-	SealedSecret  string `gorm:"column:secret"`
-	ResourceTypes string // comma-separated; empty for all
-	EventTypes    string // comma-separated; empty for all
+	SealedSecret  string       `gorm:"column:secret"`
+	ResourceTypes List[string] // empty for all
+	EventTypes    List[string] // empty for all
 	// DeliveredPosition is the last event position delivered or passed
 	// over by the filters; it only moves forward.
 	DeliveredPosition   int64

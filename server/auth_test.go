@@ -335,14 +335,14 @@ func TestRateLimit(t *testing.T) {
 }
 
 // createKey stores an API key for account and returns the full key.
-func createKey(t *testing.T, store *repository.Store, account, roles string) (id, full string) {
+func createKey(t *testing.T, store *repository.Store, account string, role principal.Role) (id, full string) {
 	t.Helper()
 	id, secret, full, err := authn.NewAPIKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = store.CreateAPIKey(context.Background(), &repository.APIKey{
-		ID: id, Account: account, Roles: roles, SecretHash: authn.HashSecret(secret),
+		ID: id, Account: account, Roles: repository.List[principal.Role]{role}, SecretHash: authn.HashSecret(secret),
 		ExpireTime: time.Now().Add(24 * time.Hour),
 	})
 	if err != nil {

@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-	"strings"
+	"slices"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -41,11 +41,9 @@ func NewAPIKeys(store APIKeyStore, v protovalidate.Validator, o Options) *APIKey
 // eventually stop working.
 const maxKeyLifetime = 2 * 365 * 24 * time.Hour
 
-const rolePrefix = "ROLE_"
-
 func (s *APIKeys) apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
 	out := &pb.ApiKey{
-		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: splitList(k.Towns),
+		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: slices.Clone(k.Towns),
 		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
 		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
 		Approver: k.Approver, ApproveTime: optTimestamp(k.ApproveTime),
@@ -60,8 +58,8 @@ func (s *APIKeys) apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
 	default:
 		out.State = pb.ApiKeyState_API_KEY_STATE_ACTIVE
 	}
-	for _, r := range splitList(k.Roles) {
-		out.Roles = append(out.Roles, enumValue[pb.Role](pb.Role_value, rolePrefix, strings.ToUpper(r)))
+	for _, r := range k.Roles {
+		out.Roles = append(out.Roles, roles.toProto(r))
 	}
 	return out
 }
@@ -78,11 +76,9 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 	case exp.Sub(now) > maxKeyLifetime:
 		return nil, domain.Invalid("api_key.expire_time", "may be at most two years away")
 	}
-	roles := make([]string, len(p.GetRoles()))
-	granted := make([]principal.Role, len(p.GetRoles()))
+	granted := make(repository.List[principal.Role], len(p.GetRoles()))
 	for i, r := range p.GetRoles() {
-		roles[i] = strings.ToLower(enumName(r, rolePrefix))
-		granted[i] = principal.Role(roles[i])
+		granted[i] = roles.fromProto(r)
 	}
 	needsApproval, err := policy.KeyNeedsApproval(granted, s.peopleRoles)
 	if err != nil {
@@ -93,7 +89,7 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 		return nil, err
 	}
 	k := &repository.APIKey{
-		ID: id, Account: p.GetAccount(), Roles: strings.Join(roles, ","), Towns: strings.Join(p.GetTowns(), ","),
+		ID: id, Account: p.GetAccount(), Roles: granted, Towns: slices.Clone(p.GetTowns()),
 		SecretHash: authn.HashSecret(secret), ExpireTime: exp, Creator: s.actor(ctx), NeedsApproval: needsApproval,
 	}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/pagetoken"
 	"github.com/fengdu-county/casework/repository"
@@ -33,7 +34,8 @@ func benchRow(b *testing.B) *repository.Case {
 		ID: "019f21e2-ccf9-7159-9fdf-d68b6029ddab", CaseNumber: "FD-2025-004217",
 		HouseholdID: "01a22678-7efa-735f-9ea3-5b36a6b619c0", SubjectID: "01a22678-94a7-7d42-9ec6-a018f08288ff",
 		Status: "CLOSED", Assignee: "caseworker-101-02", TownCode: "500230101", Priority: 1,
-		PriorityReasons: "BORDER_COASTAL_DEFENCE,HARDSHIP_HOUSEHOLD", DueTime: &due, OutcomeResult: "ACHIEVED",
+		PriorityReasons: repository.List[domain.Reason]{domain.ReasonBorderCoastalDefence, domain.ReasonHardshipHousehold},
+		DueTime:         &due, OutcomeResult: domain.ResultAchieved,
 		OutcomeSummary: "已按优待政策办结", Creator: "caseworker-101-02", Revision: 9, CreateTime: created,
 		UpdateTime: resolved.Add(72 * time.Hour), SubmitTime: &submitted, ResolveTime: &resolved,
 	}

@@ -63,22 +63,15 @@ func (s *Cases) subjectOf(ctx context.Context, householdID, name string, kind do
 		}
 		return nil, err
 	}
-	subject := domain.Subject{Relation: domain.Relation(m.Relation), BirthDate: m.BirthDate, Accompanying: m.Accompanying}
+	subject := domain.Subject{Relation: m.Relation, BirthDate: m.BirthDate, Accompanying: m.Accompanying}
 	if err := domain.CheckSubject(kind, subject, s.now().In(domain.ChinaTime)); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func priorityOf(h *repository.Household) (domain.Priority, string) {
-	p, reasons := domain.ComputePriority(domain.PriorityInput{
-		Category: domain.Category(h.Category), Post: domain.PostType(h.PostType), Hardship: h.Hardship,
-	})
-	names := make([]string, len(reasons))
-	for i, r := range reasons {
-		names[i] = string(r)
-	}
-	return p, strings.Join(names, ",")
+func priorityOf(h *repository.Household) (domain.Priority, []domain.Reason) {
+	return domain.ComputePriority(domain.PriorityInput{Category: h.Category, Post: h.PostType, Hardship: h.Hardship})
 }
 
 // storeDetails writes the case's one detail message into row.
@@ -87,7 +80,7 @@ func storeDetails(row *repository.Case, kind domain.Kind, detail proto.Message) 
 	if err != nil {
 		return err
 	}
-	row.Kind, row.Details, row.PlacementYear = string(kind), string(raw), nil
+	row.Kind, row.Details, row.PlacementYear = kind, string(raw), nil
 	if ep, ok := detail.(*pb.EmploymentPlacement); ok && ep.GetPlacementYear() != 0 {
 		y := int(ep.GetPlacementYear())
 		row.PlacementYear = &y
@@ -133,8 +126,8 @@ func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method s
 	priority, reasons := priorityOf(h)
 	actor := s.actor(ctx)
 	row := &repository.Case{
-		ID: newID(), HouseholdID: hid, SubjectID: m.ID, Status: string(domain.StatusDraft),
-		TownCode: h.TownCode, Priority: int(priority), PriorityReasons: reasons, Creator: actor,
+		ID: newID(), HouseholdID: hid, SubjectID: m.ID, Status: domain.StatusDraft,
+		TownCode: h.TownCode, Priority: priority, PriorityReasons: reasons, Creator: actor,
 	}
 	if err := storeDetails(row, kind, detail); err != nil {
 		return nil, nil, err
@@ -202,9 +195,9 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 		return nil, err
 	}
 	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
-		if !domain.Status(row.Status).Open() {
+		if !row.Status.Open() {
 			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: "cases/" + id,
-				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + row.Status}
+				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
 		}
 		merged, err := caseToProto(row)
 		if err != nil {
@@ -214,7 +207,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			return nil, err
 		}
 		kind, detail := caseDetails(merged)
-		if detail == nil || string(kind) != row.Kind {
+		if detail == nil || kind != row.Kind {
 			return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
 		}
 		if err := s.validate("case", merged); err != nil {
@@ -231,7 +224,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			return nil, err
 		}
 		return &repository.HistoryEntry{Actor: s.actor(ctx), Method: "UpdateCase", FromStatus: row.Status,
-			ToStatus: row.Status, ChangedFields: strings.Join(paths, ",")}, nil
+			ToStatus: row.Status, ChangedFields: paths}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -250,7 +243,7 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 	}
 	actor := s.actor(ctx)
 	c, err := s.store.MutateCase(ctx, id, etag, func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
-		from := domain.Status(row.Status)
+		from := row.Status
 		to, err := domain.Transition(from, action)
 		if err != nil {
 			if p, ok := domain.AsPrecondition(err); ok && p.Subject == "" {
@@ -258,16 +251,16 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 			}
 			return nil, err
 		}
-		h := &repository.HistoryEntry{Actor: actor, Method: method, FromStatus: string(from), ToStatus: string(to), Reason: reason}
+		h := &repository.HistoryEntry{Actor: actor, Method: method, FromStatus: from, ToStatus: to, Reason: reason}
 		if from != to {
-			h.ChangedFields = "status"
+			h.ChangedFields = append(h.ChangedFields, "status")
 		}
 		if apply != nil {
 			if err := apply(ctx, row, h); err != nil {
 				return nil, err
 			}
 		}
-		row.Status = string(to)
+		row.Status = to
 		return h, nil
 	})
 	if err != nil {
@@ -277,12 +270,7 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {
-	for _, f := range fields {
-		if h.ChangedFields != "" {
-			h.ChangedFields += ","
-		}
-		h.ChangedFields += f
-	}
+	h.ChangedFields = append(h.ChangedFields, fields...)
 }
 
 // submitted stamps a (re)submission: the due time is computed from the case
@@ -294,17 +282,16 @@ func (s *Cases) submitted(ctx context.Context, c *repository.Case, e *repository
 	}
 	now := s.now().UTC()
 	schoolYear := ""
-	if c.Kind == string(domain.KindSchoolEnrollment) {
+	if c.Kind == domain.KindSchoolEnrollment {
 		var se pb.SchoolEnrollment
 		if err := detailsUnmarshal.Unmarshal([]byte(c.Details), &se); err != nil {
 			return err
 		}
 		schoolYear = se.GetSchoolYear()
 	}
-	due := domain.DueTime(domain.Kind(c.Kind), now, schoolYear)
+	due := domain.DueTime(c.Kind, now, schoolYear)
 	c.SubmitTime, c.DueTime = &now, &due
-	p, reasons := priorityOf(h)
-	c.Priority, c.PriorityReasons = int(p), reasons
+	c.Priority, c.PriorityReasons = priorityOf(h)
 	addChanged(e, "submit_time", "due_time", "priority")
 	return nil
 }
@@ -356,11 +343,11 @@ func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*p
 			}
 			_, detail := caseDetails(stored)
 			achieved := out.GetResult() != pb.OutcomeResult_OUTCOME_RESULT_NOT_ACHIEVED
-			if err := domain.CheckResolve(domain.Kind(c.Kind), achieved, fieldPresent(stored, detail)); err != nil {
+			if err := domain.CheckResolve(c.Kind, achieved, fieldPresent(stored, detail)); err != nil {
 				return err
 			}
 			now := s.now().UTC()
-			c.OutcomeResult = enumName(out.GetResult(), outcomePrefix)
+			c.OutcomeResult = results.fromProto(out.GetResult())
 			c.OutcomeSummary = out.GetSummary()
 			c.ResolveTime = &now
 			addChanged(e, "outcome", "resolve_time")
@@ -394,7 +381,7 @@ func (s *Cases) ReopenCase(ctx context.Context, req *pb.ReopenCaseRequest) (*pb.
 		func(ctx context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.StatusReason = req.GetReason()
 			addChanged(e, "status_reason")
-			if domain.Status(c.Status) == domain.StatusRejected {
+			if c.Status == domain.StatusRejected {
 				// A rejected case comes back as a fresh submission, with a
 				// new clock.
 				return s.submitted(ctx, c, e)

@@ -1,53 +1,86 @@
 package service
 
 import (
+	"slices"
 	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 
-// Enumerations are stored as their names without the API's prefix
-// (CASE_STATUS_SUBMITTED is stored as SUBMITTED), which are the domain
-// package's values. These two helpers are the whole mapping.
+// Enumerations are stored as the domain package's values, which are the
+// API's names without the enum's prefix (CASE_STATUS_SUBMITTED is stored as
+// SUBMITTED). An enum value below is the whole mapping of one of them; the
+// tests check each against the proto enum, value for value.
 
 type protoEnum interface {
 	~int32
+	protoreflect.Enum
 	String() string
 }
 
-func enumName[E protoEnum](e E, prefix string) string {
-	if e == 0 {
-		return ""
-	}
-	return strings.TrimPrefix(e.String(), prefix)
+// enum maps the domain values D to the proto enum P. lower marks values
+// spelled in lower case (roles, as credentials carry them).
+type enum[D ~string, P protoEnum] struct {
+	prefix string
+	lower  bool
 }
 
-func enumValue[E ~int32](values map[string]int32, prefix, name string) E {
-	if name == "" {
+// toProto returns P's value named by d, or UNSPECIFIED for "" and for a
+// name P does not have.
+func (e enum[D, P]) toProto(d D) P {
+	if d == "" {
 		return 0
 	}
-	return E(values[prefix+name])
+	name := string(d)
+	if e.lower {
+		name = strings.ToUpper(name)
+	}
+	var zero P
+	v := zero.Descriptor().Values().ByName(protoreflect.Name(e.prefix + name))
+	if v == nil {
+		return 0
+	}
+	return P(v.Number())
 }
 
-const (
-	categoryPrefix = "HOUSEHOLD_CATEGORY_"
-	postPrefix     = "POST_TYPE_"
-	branchPrefix   = "SERVICE_BRANCH_"
-	rankPrefix     = "RANK_CATEGORY_"
-	relationPrefix = "RELATION_"
-	statusPrefix   = "CASE_STATUS_"
-	kindPrefix     = "CASE_TYPE_"
-	reasonPrefix   = "PRIORITY_REASON_"
-	outcomePrefix  = "OUTCOME_RESULT_"
+// fromProto returns the domain value p names; "" for UNSPECIFIED.
+func (e enum[D, P]) fromProto(p P) D {
+	if p == 0 {
+		return ""
+	}
+	name := strings.TrimPrefix(p.String(), e.prefix)
+	if e.lower {
+		name = strings.ToLower(name)
+	}
+	return D(name)
+}
+
+var (
+	categories = enum[domain.Category, pb.HouseholdCategory]{prefix: "HOUSEHOLD_CATEGORY_"}
+	postTypes  = enum[domain.PostType, pb.PostType]{prefix: "POST_TYPE_"}
+	branches   = enum[domain.Branch, pb.ServiceBranch]{prefix: "SERVICE_BRANCH_"}
+	ranks      = enum[domain.Rank, pb.RankCategory]{prefix: "RANK_CATEGORY_"}
+	relations  = enum[domain.Relation, pb.Relation]{prefix: "RELATION_"}
+	statuses   = enum[domain.Status, pb.CaseStatus]{prefix: "CASE_STATUS_"}
+	kinds      = enum[domain.Kind, pb.CaseType]{prefix: "CASE_TYPE_"}
+	reasons    = enum[domain.Reason, pb.PriorityReason]{prefix: "PRIORITY_REASON_"}
+	results    = enum[domain.Result, pb.OutcomeResult]{prefix: "OUTCOME_RESULT_"}
+	roles      = enum[principal.Role, pb.Role]{prefix: "ROLE_", lower: true}
 )
+
+// Priorities are stored as their numbers, which the domain and the API
+// share.
+func priorityToProto(p domain.Priority) pb.CasePriority { return pb.CasePriority(p) }
 
 func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 
@@ -81,12 +114,12 @@ func householdToProto(h *repository.Household) *pb.Household {
 		Servicemember: &pb.Servicemember{
 			Name:          h.ServicememberName,
 			IdNumber:      h.ServicememberIDNumber,
-			ServiceBranch: enumValue[pb.ServiceBranch](pb.ServiceBranch_value, branchPrefix, h.ServiceBranch),
-			RankCategory:  enumValue[pb.RankCategory](pb.RankCategory_value, rankPrefix, h.RankCategory),
-			PostType:      enumValue[pb.PostType](pb.PostType_value, postPrefix, h.PostType),
+			ServiceBranch: branches.toProto(h.ServiceBranch),
+			RankCategory:  ranks.toProto(h.RankCategory),
+			PostType:      postTypes.toProto(h.PostType),
 			Unit:          h.Unit,
 		},
-		Category:     enumValue[pb.HouseholdCategory](pb.HouseholdCategory_value, categoryPrefix, h.Category),
+		Category:     categories.toProto(h.Category),
 		TownCode:     h.TownCode,
 		Address:      h.Address,
 		Phone:        h.Phone,
@@ -105,11 +138,11 @@ func householdFromProto(p *pb.Household, h *repository.Household) {
 	sm := p.GetServicemember()
 	h.ServicememberName = sm.GetName()
 	h.ServicememberIDNumber = sm.GetIdNumber()
-	h.ServiceBranch = enumName(sm.GetServiceBranch(), branchPrefix)
-	h.RankCategory = enumName(sm.GetRankCategory(), rankPrefix)
-	h.PostType = enumName(sm.GetPostType(), postPrefix)
+	h.ServiceBranch = branches.fromProto(sm.GetServiceBranch())
+	h.RankCategory = ranks.fromProto(sm.GetRankCategory())
+	h.PostType = postTypes.fromProto(sm.GetPostType())
 	h.Unit = sm.GetUnit()
-	h.Category = enumName(p.GetCategory(), categoryPrefix)
+	h.Category = categories.fromProto(p.GetCategory())
 	h.TownCode = p.GetTownCode()
 	h.Address = p.GetAddress()
 	h.Phone = p.GetPhone()
@@ -120,7 +153,7 @@ func householdFromProto(p *pb.Household, h *repository.Household) {
 func memberToProto(m *repository.Member) *pb.Member {
 	return &pb.Member{
 		Name:         "households/" + m.HouseholdID + "/members/" + m.ID,
-		Relation:     enumValue[pb.Relation](pb.Relation_value, relationPrefix, m.Relation),
+		Relation:     relations.toProto(m.Relation),
 		DisplayName:  m.DisplayName,
 		IdNumber:     m.IDNumber,
 		BirthDate:    dateOf(m.BirthDate),
@@ -135,7 +168,7 @@ func memberToProto(m *repository.Member) *pb.Member {
 // memberFromProto copies the writable fields of p onto m; the birth date
 // must already have been checked by the caller.
 func memberFromProto(p *pb.Member, birth time.Time, m *repository.Member) {
-	m.Relation = enumName(p.GetRelation(), relationPrefix)
+	m.Relation = relations.fromProto(p.GetRelation())
 	m.DisplayName = p.GetDisplayName()
 	m.IDNumber = p.GetIdNumber()
 	m.BirthDate = birth
@@ -162,9 +195,9 @@ func caseDetails(c *pb.Case) (domain.Kind, proto.Message) {
 // names, so the column reads the same as the API's documentation.
 var detailsJSON = protojson.MarshalOptions{UseProtoNames: true}
 
-func setDetails(c *pb.Case, kind string, raw string) error {
+func setDetails(c *pb.Case, kind domain.Kind, raw string) error {
 	var msg proto.Message
-	switch domain.Kind(kind) {
+	switch kind {
 	case domain.KindEmploymentPlacement:
 		d := &pb.EmploymentPlacement{}
 		c.Details, msg = &pb.Case_EmploymentPlacement{EmploymentPlacement: d}, d
@@ -189,11 +222,11 @@ func caseToProto(c *repository.Case) (*pb.Case, error) {
 		CaseNumber:   c.CaseNumber,
 		Household:    "households/" + c.HouseholdID,
 		Subject:      "households/" + c.HouseholdID + "/members/" + c.SubjectID,
-		CaseType:     enumValue[pb.CaseType](pb.CaseType_value, kindPrefix, c.Kind),
-		Status:       enumValue[pb.CaseStatus](pb.CaseStatus_value, statusPrefix, c.Status),
+		CaseType:     kinds.toProto(c.Kind),
+		Status:       statuses.toProto(c.Status),
 		Assignee:     c.Assignee,
 		TownCode:     c.TownCode,
-		Priority:     pb.CasePriority(c.Priority),
+		Priority:     priorityToProto(c.Priority),
 		DueTime:      optTimestamp(c.DueTime),
 		StatusReason: c.StatusReason,
 		Etag:         repository.Etag(c.Revision),
@@ -203,12 +236,12 @@ func caseToProto(c *repository.Case) (*pb.Case, error) {
 		ResolveTime:  optTimestamp(c.ResolveTime),
 		Creator:      c.Creator,
 	}
-	for _, r := range splitList(c.PriorityReasons) {
-		out.PriorityReasons = append(out.PriorityReasons, enumValue[pb.PriorityReason](pb.PriorityReason_value, reasonPrefix, r))
+	for _, r := range c.PriorityReasons {
+		out.PriorityReasons = append(out.PriorityReasons, reasons.toProto(r))
 	}
 	if c.OutcomeResult != "" {
 		out.Outcome = &pb.CaseOutcome{
-			Result:  enumValue[pb.OutcomeResult](pb.OutcomeResult_value, outcomePrefix, c.OutcomeResult),
+			Result:  results.toProto(c.OutcomeResult),
 			Summary: c.OutcomeSummary,
 		}
 	}
@@ -223,9 +256,9 @@ func historyToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
 		Method:        h.Method,
 		Actor:         h.Actor,
 		Time:          timestamp(h.Time),
-		FromStatus:    enumValue[pb.CaseStatus](pb.CaseStatus_value, statusPrefix, h.FromStatus),
-		ToStatus:      enumValue[pb.CaseStatus](pb.CaseStatus_value, statusPrefix, h.ToStatus),
-		ChangedFields: splitList(h.ChangedFields),
+		FromStatus:    statuses.toProto(h.FromStatus),
+		ToStatus:      statuses.toProto(h.ToStatus),
+		ChangedFields: slices.Clone(h.ChangedFields),
 		Reason:        h.Reason,
 	}
 }

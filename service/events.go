@@ -3,8 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -153,12 +153,8 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 
 // EventToProto renders a stored event; webhooks post the same shape.
 func EventToProto(r *repository.EventRecord) *pb.Event {
-	ev := &pb.Event{
+	return &pb.Event{
 		Position: r.Position, Time: timestamppb.New(r.Time), Type: r.Type,
-		Resource: r.Resource, ResourceType: r.ResourceType, Etag: r.Etag,
+		Resource: r.Resource, ResourceType: r.ResourceType, Etag: r.Etag, ChangedFields: slices.Clone(r.ChangedFields),
 	}
-	if r.ChangedFields != "" {
-		ev.ChangedFields = strings.Split(r.ChangedFields, ",")
-	}
-	return ev
 }

@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 	"net/url"
-	"strings"
+	"slices"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -47,7 +47,7 @@ func NewWebhooks(store WebhookStore, v protovalidate.Validator, o Options, allow
 func webhookToProto(w *repository.Webhook) *pb.Webhook {
 	out := &pb.Webhook{
 		Name: "webhooks/" + w.ID, DisplayName: w.DisplayName, Url: w.URL,
-		ResourceTypes: splitList(w.ResourceTypes), EventTypes: splitList(w.EventTypes),
+		ResourceTypes: slices.Clone(w.ResourceTypes), EventTypes: slices.Clone(w.EventTypes),
 		DeliveredPosition: w.DeliveredPosition, State: pb.WebhookState_WEBHOOK_STATE_HEALTHY,
 		ConsecutiveFailures: int32(w.ConsecutiveFailures),
 		LastSuccessTime:     optTimestamp(w.LastSuccessTime), LastFailureTime: optTimestamp(w.LastFailureTime),
@@ -86,7 +86,7 @@ func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookReque
 	}
 	w := &repository.Webhook{
 		ID: newID(), DisplayName: p.GetDisplayName(), URL: p.GetUrl(),
-		ResourceTypes: strings.Join(p.GetResourceTypes(), ","), EventTypes: strings.Join(p.GetEventTypes(), ","),
+		ResourceTypes: slices.Clone(p.GetResourceTypes()), EventTypes: slices.Clone(p.GetEventTypes()),
 		DeliveredPosition: p.GetStartAfter(),
 	}
 	if err := s.store.CreateWebhook(ctx, w, p.GetSecret()); err != nil {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestCreateWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if store.secret != secret || store.created.ResourceTypes != "cases,notes" {
+	if store.secret != secret || !slices.Equal(store.created.ResourceTypes, repository.List[string]{"cases", "notes"}) {
 		t.Fatalf("stored %+v with secret %v", store.created, store.secret == secret)
 	}
 	if got.GetSecret() != "" || got.GetDeliveredPosition() != 7 || got.GetState() != pb.WebhookState_WEBHOOK_STATE_HEALTHY ||

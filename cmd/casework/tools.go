@@ -145,11 +145,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := make([]string, len(rs))
-			for i, r := range rs {
-				names[i] = string(r)
-			}
-			k := &repository.APIKey{ID: id, Account: account, Roles: strings.Join(names, ","), Towns: strings.Join(towns, ","),
+			k := &repository.APIKey{ID: id, Account: account, Roles: rs, Towns: towns,
 				SecretHash: authn.HashSecret(secret), ExpireTime: time.Now().Add(ttl), Creator: audit.FromContext(ctx).Principal,
 				NeedsApproval: needsApproval}
 			if err := store.CreateAPIKey(ctx, k); err != nil {

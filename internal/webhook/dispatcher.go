@@ -37,7 +37,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -275,7 +274,7 @@ func (d *Dispatcher) deliver(ctx context.Context, id string, leaseUntil time.Tim
 			Error: "the webhook's secret cannot be opened"}, "")
 		return
 	}
-	q := repository.EventQuery{Limit: d.opts.BatchSize, ResourceTypes: split(w.ResourceTypes), EventTypes: split(w.EventTypes)}
+	q := repository.EventQuery{Limit: d.opts.BatchSize, ResourceTypes: w.ResourceTypes, EventTypes: w.EventTypes}
 	for ctx.Err() == nil {
 		q.After = pos
 		events, next, err := d.store.ListEvents(ctx, q)
@@ -494,11 +493,4 @@ func errorKind(err error) string {
 		return "connection failed"
 	}
 	return "transport error"
-}
-
-func split(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

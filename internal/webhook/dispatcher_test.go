@@ -100,8 +100,8 @@ func (f *fixture) change() {
 		ID:                    uuid.NewString(),
 		ServicememberName:     "Test servicemember",
 		ServicememberIDNumber: idnumber.Make("500230", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, f.seq), f.seq),
-		PostType:              string(domain.PostRegular),
-		Category:              string(domain.CategoryActiveDutyFamily),
+		PostType:              domain.PostRegular,
+		Category:              domain.CategoryActiveDutyFamily,
 		TownCode:              "500230101",
 	}
 	if err := f.store.CreateHousehold(f.ctx, h); err != nil {
@@ -217,7 +217,7 @@ func TestDispatcher(t *testing.T) {
 			_ = l.Close()
 
 			wA := f.webhook(srvA.URL+"/hook?token=query-secret-a", secretA)
-			wB := f.webhook(srvB.URL, secretB, func(w *repository.Webhook) { w.ResourceTypes = "cases" })
+			wB := f.webhook(srvB.URL, secretB, func(w *repository.Webhook) { w.ResourceTypes = repository.List[string]{"cases"} })
 			wDown := f.webhook(down, "secret-down-"+strings.Repeat("d", 32))
 			if wA.DeliveredPosition != 1 {
 				t.Fatalf("new webhook starts after %d, want the head 1", wA.DeliveredPosition)

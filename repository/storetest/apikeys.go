@@ -19,7 +19,7 @@ func (e *env) apiKeyFor(account string, mods ...func(*repository.APIKey)) (*repo
 	e.t.Helper()
 	id, secret, _, err := authn.NewAPIKey()
 	must(e.t, err, "authn.NewAPIKey")
-	k := &repository.APIKey{ID: id, Account: account, Roles: string(principal.Integration),
+	k := &repository.APIKey{ID: id, Account: account, Roles: repository.List[principal.Role]{principal.Integration},
 		SecretHash: authn.HashSecret(secret), ExpireTime: e.clock.Now().AddDate(1, 0, 0), Creator: "users/test-admin"}
 	for _, m := range mods {
 		m(k)
@@ -45,9 +45,26 @@ func apiKeyIDs(ks []repository.APIKey) []string {
 }
 
 var apiKeyTests = []test{
+	{"RolesAndTownsAreCommaJoinedText", func(t *testing.T, e *env) {
+		k, _ := e.newAPIKey("svc-format", func(k *repository.APIKey) {
+			k.Roles = repository.List[principal.Role]{principal.Integration, principal.Batch}
+			k.Towns = repository.List[string]{townA, townB}
+		})
+		var raw struct{ Roles, Towns string }
+		must(t, e.db.Raw("SELECT roles, towns FROM api_keys WHERE id = ?", k.ID).Scan(&raw).Error, "read the raw key")
+		if raw.Roles != "integration,batch" || raw.Towns != townA+","+townB {
+			t.Fatalf("stored roles %q, towns %q", raw.Roles, raw.Towns)
+		}
+		must(t, e.db.Exec("UPDATE api_keys SET roles = 'batch', towns = '' WHERE id = ?", k.ID).Error, "rewrite the key")
+		got, err := e.s.GetAPIKey(e.ctx, k.ID)
+		must(t, err, "GetAPIKey")
+		if !slices.Equal(got.Roles, repository.List[principal.Role]{principal.Batch}) || got.Towns != nil {
+			t.Fatalf("read back roles %#v, towns %#v", got.Roles, got.Towns)
+		}
+	}},
 	{"ApprovalBySecondAdmin", func(t *testing.T, e *env) {
 		k, secret := e.newAPIKey("svc-people", func(k *repository.APIKey) {
-			k.Roles, k.NeedsApproval = string(principal.Supervisor), true
+			k.Roles, k.NeedsApproval = repository.List[principal.Role]{principal.Supervisor}, true
 		})
 		rec, err := e.s.APIKeyByID(e.ctx, k.ID)
 		must(t, err, "APIKeyByID")
@@ -153,8 +170,8 @@ var apiKeyTests = []test{
 	}},
 	{"Authenticate", func(t *testing.T, e *env) {
 		k, secret := e.newAPIKey("svc-veterans", func(k *repository.APIKey) {
-			k.Roles = "integration,batch"
-			k.Towns = townA + "," + townB
+			k.Roles = repository.List[principal.Role]{principal.Integration, principal.Batch}
+			k.Towns = repository.List[string]{townA, townB}
 		})
 		_, otherSecret := e.newAPIKey("svc-other")
 		byID, err := e.s.APIKeyByID(e.ctx, k.ID)

@@ -138,7 +138,7 @@ var auditTests = []test{
 		e.wantAudited([]string{"assignee", "status"}, func() string {
 			e.clock.Advance(e.step)
 			_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
-				c.Status, c.Assignee = string(domain.StatusSubmitted), "users/test-bob"
+				c.Status, c.Assignee = domain.StatusSubmitted, "users/test-bob"
 				return &repository.HistoryEntry{Actor: who.Principal, Method: "SubmitCase"}, nil
 			})
 			must(t, err, "MutateCase")
@@ -208,9 +208,9 @@ var auditTests = []test{
 		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(9), func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
 		wantErr(t, err, repository.ErrEtagMismatch, "MutateCase with a stale etag")
 		dup := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test dup", ServicememberIDNumber: f.h.ServicememberIDNumber,
-			PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
+			PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA}
 		wantErr(t, e.s.CreateHousehold(e.ctx, dup), repository.ErrAlreadyExists, "CreateHousehold of a duplicate")
-		err = e.s.CreateMember(e.ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: "missing", Relation: string(domain.RelationChild), DisplayName: "Test"})
+		err = e.s.CreateMember(e.ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: "missing", Relation: domain.RelationChild, DisplayName: "Test"})
 		wantErr(t, err, repository.ErrNotFound, "CreateMember in a missing household")
 		err = e.s.CreateCase(e.ctx, e.caseFor(f, func(c *repository.Case) { c.SubjectID = "missing" }), nil)
 		wantErr(t, err, repository.ErrNotFound, "CreateCase for a missing subject")
@@ -254,7 +254,7 @@ var auditTests = []test{
 					return
 				}
 				errs[i] = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: hs[i].ID,
-					Relation: string(domain.RelationChild), DisplayName: "Test child"})
+					Relation: domain.RelationChild, DisplayName: "Test child"})
 			})
 		}
 		close(start)

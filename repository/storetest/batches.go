@@ -18,8 +18,8 @@ func (e *env) batchOf(n int) []*repository.Household {
 	for i := range hs {
 		hs[i] = &repository.Household{
 			ID: uuid.NewString(), ServicememberName: fmt.Sprintf("Batch %d", i), ServicememberIDNumber: e.idNumber(),
-			ServiceBranch: "ARMY", RankCategory: "NCO", PostType: string(domain.PostRegular),
-			Category: string(domain.CategoryActiveDutyFamily), TownCode: townA, Phone: e.phone(),
+			ServiceBranch: "ARMY", RankCategory: "NCO", PostType: domain.PostRegular,
+			Category: domain.CategoryActiveDutyFamily, TownCode: townA, Phone: e.phone(),
 		}
 	}
 	return hs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -70,7 +71,8 @@ var caseTests = []test{
 		f := e.newFamily()
 		due := e.nowStored().Add(72 * time.Hour)
 		c := e.newCase(f, withStatus(domain.StatusSubmitted), withDue(&due), func(c *repository.Case) {
-			c.PlacementYear, c.Assignee, c.Priority, c.PriorityReasons = ptr(2026), "users/a", 1, "MARTYR_FAMILY"
+			c.PlacementYear, c.Assignee, c.Priority = ptr(2026), "users/a", domain.PriorityFirst
+			c.PriorityReasons = repository.List[domain.Reason]{domain.ReasonMartyrFamily}
 			c.SubmitTime = ptr(due.Add(-72 * time.Hour))
 		})
 		now := e.nowStored()
@@ -87,6 +89,59 @@ var caseTests = []test{
 		}
 		_, err = e.s.GetCase(e.ctx, "no-such-case")
 		wantErr(t, err, repository.ErrNotFound, "GetCase of a missing case")
+	}},
+	{"ListsAreCommaJoinedText", func(t *testing.T, e *env) {
+		// Typed lists keep the format the columns always had, so rows
+		// written before the types read the same, and rows written now
+		// read the same to anything that reads the text.
+		reasons := repository.List[domain.Reason]{domain.ReasonMartyrFamily, domain.ReasonHardshipHousehold}
+		c := e.newCase(e.newFamily(), func(c *repository.Case) { c.PriorityReasons = reasons })
+		raw := func(query string, args ...any) string {
+			t.Helper()
+			var s string
+			must(t, e.db.Raw(query, args...).Scan(&s).Error, "%s", query)
+			return s
+		}
+		if got := raw("SELECT priority_reasons FROM cases WHERE id = ?", c.ID); got != "MARTYR_FAMILY,HARDSHIP_HOUSEHOLD" {
+			t.Fatalf("priority_reasons stored as %q", got)
+		}
+		_, err := e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+			return &repository.HistoryEntry{Method: "Test", ChangedFields: repository.List[string]{"status", "due_time"}}, nil
+		})
+		must(t, err, "MutateCase")
+		if got := raw("SELECT changed_fields FROM case_history WHERE case_id = ? ORDER BY id LIMIT 1", c.ID); got != "" {
+			t.Fatalf("the creation entry's empty list stored as %q", got)
+		}
+		if got := raw("SELECT changed_fields FROM case_history WHERE case_id = ? ORDER BY id DESC LIMIT 1", c.ID); got != "status,due_time" {
+			t.Fatalf("changed_fields stored as %q", got)
+		}
+		for _, stored := range []struct {
+			text string
+			want repository.List[domain.Reason]
+		}{
+			{"BORDER_COASTAL_DEFENCE,MISSION_UNIT", repository.List[domain.Reason]{domain.ReasonBorderCoastalDefence, domain.ReasonMissionUnit}},
+			{"MERITORIOUS", repository.List[domain.Reason]{domain.ReasonMeritorious}},
+			{"", nil}, // last: the refused write below must leave it
+		} {
+			text, want := stored.text, stored.want
+			must(t, e.db.Exec("UPDATE cases SET priority_reasons = ? WHERE id = ?", text, c.ID).Error, "write %q", text)
+			got, err := e.s.GetCase(e.ctx, c.ID)
+			must(t, err, "GetCase")
+			if !slices.Equal(got.PriorityReasons, want) || (want == nil) != (got.PriorityReasons == nil) {
+				t.Fatalf("%q read as %#v, want %#v", text, got.PriorityReasons, want)
+			}
+		}
+		// An element holding a comma would read back as two: refused.
+		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+			c.PriorityReasons = repository.List[domain.Reason]{"MARTYR_FAMILY,MISSION_UNIT"}
+			return nil, nil
+		})
+		if err == nil {
+			t.Fatalf("a list element holding a comma was stored")
+		}
+		if got := raw("SELECT priority_reasons FROM cases WHERE id = ?", c.ID); got != "" {
+			t.Fatalf("after the refused write priority_reasons is %q", got)
+		}
 	}},
 	{"CreateNeedsLiveHouseholdAndSubject", func(t *testing.T, e *env) {
 		f, other := e.newFamily(), e.newFamily()
@@ -116,8 +171,8 @@ var caseTests = []test{
 		c := e.newCase(e.newFamily())
 		e.clock.Advance(time.Hour)
 		got, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
-			c.Status, c.Assignee = string(domain.StatusSubmitted), "users/b"
-			return &repository.HistoryEntry{Actor: "users/b", Method: "SubmitCase", FromStatus: "DRAFT", ToStatus: c.Status, ChangedFields: "status,assignee"}, nil
+			c.Status, c.Assignee = domain.StatusSubmitted, "users/b"
+			return &repository.HistoryEntry{Actor: "users/b", Method: "SubmitCase", FromStatus: "DRAFT", ToStatus: c.Status, ChangedFields: repository.List[string]{"status", "assignee"}}, nil
 		})
 		must(t, err, "MutateCase")
 		want := *c
@@ -131,7 +186,7 @@ var caseTests = []test{
 			t.Fatalf("%d history entries, want 2", len(h))
 		}
 		wantEntry := repository.HistoryEntry{ID: h[1].ID, CaseID: c.ID, Time: e.nowStored(), Actor: "users/b", Method: "SubmitCase",
-			FromStatus: "DRAFT", ToStatus: "SUBMITTED", ChangedFields: "status,assignee"}
+			FromStatus: "DRAFT", ToStatus: "SUBMITTED", ChangedFields: repository.List[string]{"status", "assignee"}}
 		sameRow(t, &h[1], &wantEntry, "history entry")
 		// A mutation may record no history entry.
 		_, err = e.s.MutateCase(e.ctx, c.ID, repository.Etag(2), func(_ context.Context, _ *repository.Case) (*repository.HistoryEntry, error) { return nil, nil })
@@ -181,7 +236,7 @@ var caseTests = []test{
 		}
 		// A precondition from the rules comes back as it was returned.
 		_, err = e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
-			_, err := domain.Transition(domain.Status(c.Status), domain.ActionClose)
+			_, err := domain.Transition(c.Status, domain.ActionClose)
 			return nil, err
 		})
 		wantPrecondition(t, err, "ILLEGAL_TRANSITION", "MutateCase with an illegal transition")
@@ -203,7 +258,7 @@ var caseTests = []test{
 			from := domain.StatusDraft
 			for i, st := range steps {
 				got := h[i+1]
-				if got.CaseID != c.ID || got.FromStatus != string(from) || got.ToStatus != string(st) || got.ID <= h[i].ID || got.Time.Before(h[i].Time) {
+				if got.CaseID != c.ID || got.FromStatus != from || got.ToStatus != st || got.ID <= h[i].ID || got.Time.Before(h[i].Time) {
 					t.Fatalf("%s: entry %d is %+v, want %s -> %s after %+v", what, i+1, got, from, st, h[i])
 				}
 				from = st

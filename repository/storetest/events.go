@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ var eventTests = []test{
 				t.Errorf("event %d = %+v, want %+v", i, ev, w)
 			}
 		}
-		if evs[2].ChangedFields != "address" {
+		if !slices.Equal(evs[2].ChangedFields, repository.List[string]{"address"}) {
 			t.Errorf("changed fields = %q, want address (names, never values)", evs[2].ChangedFields)
 		}
 		if head, err := e.s.EventHead(e.ctx); err != nil || head != 3 {

@@ -40,9 +40,9 @@ func (e *env) newHousehold(mods ...func(*repository.Household)) *repository.Hous
 		ServicememberIDNumber: e.idNumber(),
 		ServiceBranch:         "ARMY",
 		RankCategory:          "NCO",
-		PostType:              string(domain.PostRegular),
+		PostType:              domain.PostRegular,
 		Unit:                  "Test unit",
-		Category:              string(domain.CategoryActiveDutyFamily),
+		Category:              domain.CategoryActiveDutyFamily,
 		TownCode:              townA,
 		Address:               "Test address",
 	}
@@ -61,7 +61,7 @@ func (e *env) newMember(h *repository.Household, mods ...func(*repository.Member
 	m := &repository.Member{
 		ID:           uuid.NewString(),
 		HouseholdID:  h.ID,
-		Relation:     string(domain.RelationSpouse),
+		Relation:     domain.RelationSpouse,
 		IDNumber:     e.idNumber(),
 		BirthDate:    time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC),
 		Accompanying: true,
@@ -103,11 +103,11 @@ func (e *env) caseFor(f family, mods ...func(*repository.Case)) *repository.Case
 		ID:          uuid.NewString(),
 		HouseholdID: f.h.ID,
 		SubjectID:   f.m.ID,
-		Kind:        string(domain.KindLegalAid),
+		Kind:        domain.KindLegalAid,
 		Details:     `{"matter":"test"}`,
-		Status:      string(domain.StatusDraft),
+		Status:      domain.StatusDraft,
 		TownCode:    f.h.TownCode,
-		Priority:    int(domain.PriorityNormal),
+		Priority:    domain.PriorityNormal,
 		Creator:     "users/test-creator",
 	}
 	for _, m := range mods {
@@ -122,7 +122,7 @@ func creationEntry(c *repository.Case) *repository.HistoryEntry {
 
 // withStatus, withDue … are case mods.
 func withStatus(s domain.Status) func(*repository.Case) {
-	return func(c *repository.Case) { c.Status = string(s) }
+	return func(c *repository.Case) { c.Status = s }
 }
 
 func withDue(t *time.Time) func(*repository.Case) {
@@ -144,7 +144,7 @@ func (e *env) setStatus(c *repository.Case, s domain.Status) *repository.Case {
 	e.clock.Advance(e.step)
 	got, err := e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		from := c.Status
-		c.Status = string(s)
+		c.Status = s
 		return &repository.HistoryEntry{Actor: "users/test", Method: "SetStatus", FromStatus: from, ToStatus: c.Status}, nil
 	})
 	must(e.t, err, "MutateCase to %s", s)

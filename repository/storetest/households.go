@@ -181,7 +181,7 @@ var uniquenessTests = []test{
 	{"MemberIDNumberPerHousehold", func(t *testing.T, e *env) {
 		h, other := e.newHousehold(), e.newHousehold()
 		m := e.newMember(h)
-		dup := &repository.Member{ID: "dup-member", HouseholdID: h.ID, Relation: string(domain.RelationChild),
+		dup := &repository.Member{ID: "dup-member", HouseholdID: h.ID, Relation: domain.RelationChild,
 			DisplayName: "Test dup", IDNumber: m.IDNumber, BirthDate: m.BirthDate}
 		wantErr(t, e.s.CreateMember(e.ctx, dup), repository.ErrAlreadyExists, "second live member with one ID number")
 		// The same person may be recorded in another household, and members
@@ -310,7 +310,7 @@ var lookupTests = []test{
 var memberTests = []test{
 	{"CreateGetRoundTrip", func(t *testing.T, e *env) {
 		h := e.newHousehold()
-		m := e.newMember(h, func(m *repository.Member) { m.Relation, m.Accompanying = string(domain.RelationChild), false })
+		m := e.newMember(h, func(m *repository.Member) { m.Relation, m.Accompanying = domain.RelationChild, false })
 		now := e.nowStored()
 		if m.Revision != 1 || !m.CreateTime.Equal(now) || !m.UpdateTime.Equal(now) || m.DeleteTime != nil {
 			t.Fatalf("after create: revision %d, create %v, update %v, delete %v", m.Revision, m.CreateTime, m.UpdateTime, m.DeleteTime)
@@ -325,7 +325,7 @@ var memberTests = []test{
 		_, err := e.s.DeleteHousehold(e.ctx, h.ID, "")
 		must(t, err, "DeleteHousehold")
 		for _, hid := range []string{h.ID, "no-such-household"} {
-			m := &repository.Member{ID: "m-" + hid, HouseholdID: hid, Relation: string(domain.RelationSpouse),
+			m := &repository.Member{ID: "m-" + hid, HouseholdID: hid, Relation: domain.RelationSpouse,
 				DisplayName: "Test member", IDNumber: e.idNumber(), BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)}
 			wantErr(t, e.s.CreateMember(e.ctx, m), repository.ErrNotFound, "CreateMember in household %s", hid)
 		}
@@ -472,8 +472,8 @@ var householdListTests = []test{
 		for i := range 12 {
 			all = append(all, e.newHousehold(func(h *repository.Household) {
 				h.TownCode = []string{townA, townB}[i%2]
-				h.Category = string(cats[i%3])
-				h.PostType = string(posts[i%4])
+				h.Category = cats[i%3]
+				h.PostType = posts[i%4]
 				h.Hardship = i%5 == 0
 			}))
 		}

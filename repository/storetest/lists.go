@@ -40,10 +40,10 @@ func (e *env) newCaseMix() caseMix {
 	for range 40 {
 		f := []family{m.fA, m.fB, m.fC}[r.IntN(3)]
 		st, kind := allStatuses[r.IntN(len(allStatuses))], kinds[r.IntN(len(kinds))]
-		assignee, prio := []string{"", "users/a", "users/b"}[r.IntN(3)], 1+r.IntN(3)
+		assignee, prio := []string{"", "users/a", "users/b"}[r.IntN(3)], domain.Priority(1+r.IntN(3))
 		year, due := years[r.IntN(len(years))], dues[r.IntN(len(dues))]
 		add(f, withStatus(st), withDue(due), func(c *repository.Case) {
-			c.Kind, c.Assignee, c.Priority, c.PlacementYear = string(kind), assignee, prio, year
+			c.Kind, c.Assignee, c.Priority, c.PlacementYear = kind, assignee, prio, year
 		})
 	}
 	// The edges of overdue: past due only while the county owes an answer,
@@ -55,12 +55,12 @@ func (e *env) newCaseMix() caseMix {
 	}
 	// One case matches the combined filter; each near miss fails one part.
 	combined := func(c *repository.Case) {
-		c.Status, c.Priority, c.PlacementYear = string(domain.StatusSubmitted), int(domain.PriorityFirst), ptr(2025)
+		c.Status, c.Priority, c.PlacementYear = domain.StatusSubmitted, domain.PriorityFirst, ptr(2025)
 	}
 	add(m.fB, combined)
 	add(m.fA, combined)
 	add(m.fB, combined, withStatus(domain.StatusAccepted))
-	add(m.fB, combined, func(c *repository.Case) { c.Priority = int(domain.PrioritySecond) })
+	add(m.fB, combined, func(c *repository.Case) { c.Priority = domain.PrioritySecond })
 	add(m.fB, combined, func(c *repository.Case) { c.PlacementYear = ptr(2024) })
 	add(m.fB, combined, func(c *repository.Case) { c.PlacementYear = nil })
 	return m
@@ -68,7 +68,7 @@ func (e *env) newCaseMix() caseMix {
 
 func overdueAt(now time.Time) func(*repository.Case) bool {
 	return func(c *repository.Case) bool {
-		return c.DueTime != nil && c.DueTime.Before(now) && domain.Status(c.Status).ClockRunning()
+		return c.DueTime != nil && c.DueTime.Before(now) && c.Status.ClockRunning()
 	}
 }
 

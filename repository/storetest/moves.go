@@ -31,7 +31,7 @@ var scopeRuleTests = []test{
 			}
 			hist := e.history(c.ID)
 			last := hist[len(hist)-1]
-			if last.Method != "UpdateHousehold" || last.ChangedFields != "town_code" || last.Reason == "" {
+			if last.Method != "UpdateHousehold" || !slices.Equal(last.ChangedFields, repository.List[string]{"town_code"}) || last.Reason == "" {
 				t.Errorf("case %s: last history entry %+v, want the move with its reason", c.ID, last)
 			}
 		}
@@ -73,7 +73,7 @@ var scopeRuleTests = []test{
 		a := repository.WithScope(e.ctx, principal.Scope{Towns: []string{townA}})
 		dupOf := func(h *repository.Household) *repository.Household {
 			return &repository.Household{ID: uuid.NewString(), ServicememberName: "Test", ServicememberIDNumber: h.ServicememberIDNumber,
-				PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
+				PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA}
 		}
 		wantErr(t, e.s.CreateHousehold(a, dupOf(w.b.h)), repository.ErrConflictOutOfScope, "single create duplicating town B")
 		wantErr(t, e.s.CreateHousehold(a, dupOf(w.a.h)), repository.ErrAlreadyExists, "single create duplicating town A")

@@ -149,7 +149,7 @@ func scopedWrites(t *testing.T, e *env, ctx context.Context) {
 	err = e.s.DeleteMember(ctx, w.b.h.ID, w.b.m.ID, "")
 	wantErr(t, err, repository.ErrNotFound, "DeleteMember of town B")
 	err = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: w.b.h.ID,
-		Relation: string(domain.RelationChild), DisplayName: "Test intruder", IDNumber: e.idNumber()})
+		Relation: domain.RelationChild, DisplayName: "Test intruder", IDNumber: e.idNumber()})
 	wantErr(t, err, repository.ErrNotFound, "CreateMember in a town B household")
 	_, err = e.s.MutateCase(ctx, w.caseB.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		called = true
@@ -198,7 +198,7 @@ func scopedWritesInto(t *testing.T, e *env, ctx context.Context) {
 	a := e.newHousehold()
 	entries := e.verified()
 	h := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test B", ServicememberIDNumber: e.idNumber(),
-		PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townB}
+		PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townB}
 	wantErr(t, e.s.CreateHousehold(ctx, h), repository.ErrOutOfScope, "CreateHousehold in town B")
 	_, err := e.s.GetHousehold(e.ctx, h.ID, true)
 	wantErr(t, err, repository.ErrNotFound, "the refused household, seen county-wide")
@@ -235,7 +235,7 @@ func scopedWritesInto(t *testing.T, e *env, ctx context.Context) {
 
 	// The same scope writes its own town.
 	own := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test A", ServicememberIDNumber: e.idNumber(),
-		PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
+		PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA}
 	must(t, e.s.CreateHousehold(ctx, own), "CreateHousehold in town A")
 	_, err = e.s.UpdateHousehold(ctx, own.ID, "", func(_ context.Context, h *repository.Household) error { h.Address = "Test 2"; return nil })
 	must(t, err, "UpdateHousehold in town A")
@@ -259,7 +259,7 @@ var unscopedTests = []test{
 				wantErr(t, err, repository.ErrNotFound, "%s: GetMember", name)
 				_, err = e.s.UpdateHousehold(ctx, f.h.ID, "", func(_ context.Context, _ *repository.Household) error { return nil })
 				wantErr(t, err, repository.ErrNotFound, "%s: UpdateHousehold", name)
-				err = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: f.h.ID, Relation: string(domain.RelationChild), DisplayName: "Test"})
+				err = e.s.CreateMember(ctx, &repository.Member{ID: uuid.NewString(), HouseholdID: f.h.ID, Relation: domain.RelationChild, DisplayName: "Test"})
 				wantErr(t, err, repository.ErrNotFound, "%s: CreateMember", name)
 				err = e.s.CreateCase(ctx, e.caseFor(f), nil)
 				wantErr(t, err, repository.ErrNotFound, "%s: CreateCase", name)
@@ -277,7 +277,7 @@ var unscopedTests = []test{
 			}
 			for _, town := range []string{townA, townB} {
 				h := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test", ServicememberIDNumber: e.idNumber(),
-					PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: town}
+					PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: town}
 				wantErr(t, e.s.CreateHousehold(ctx, h), repository.ErrOutOfScope, "%s: CreateHousehold in %s", name, town)
 			}
 		}

@@ -182,9 +182,9 @@ var sealingTests = []test{
 			wantErr(t, err, repository.ErrNotFound, "LookupHousehold of an unknown number")
 		}
 		dup := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test dup", ServicememberIDNumber: hs[0].ServicememberIDNumber,
-			PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townB}
+			PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townB}
 		wantErr(t, e.s.CreateHousehold(e.ctx, dup), repository.ErrAlreadyExists, "second household for a sealed servicemember ID")
-		dupM := &repository.Member{ID: uuid.NewString(), HouseholdID: hs[0].ID, Relation: string(domain.RelationChild),
+		dupM := &repository.Member{ID: uuid.NewString(), HouseholdID: hs[0].ID, Relation: domain.RelationChild,
 			DisplayName: "Test dup", IDNumber: ms[0].IDNumber}
 		wantErr(t, e.s.CreateMember(e.ctx, dupM), repository.ErrAlreadyExists, "second member with a sealed ID number")
 		_, err := e.s.UpdateMember(e.ctx, hs[1].ID, ms[1].ID, "", func(_ context.Context, m *repository.Member) error {
@@ -309,10 +309,10 @@ var rotationTests = []test{
 		)
 		for range 3 {
 			h := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test legacy", ServicememberIDNumber: e.idNumber(),
-				Phone: e.phone(), PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA,
+				Phone: e.phone(), PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA,
 				Revision: 1, CreateTime: now, UpdateTime: now}
 			must(t, e.db.Omit("MemberCount").Create(h).Error, "insert a legacy household")
-			m := &repository.Member{ID: uuid.NewString(), HouseholdID: h.ID, Relation: string(domain.RelationSpouse),
+			m := &repository.Member{ID: uuid.NewString(), HouseholdID: h.ID, Relation: domain.RelationSpouse,
 				DisplayName: "Test legacy", IDNumber: e.idNumber(), Phone: e.phone(), BirthDate: now, Revision: 1,
 				CreateTime: now, UpdateTime: now}
 			must(t, e.db.Create(m).Error, "insert a legacy member")
@@ -365,7 +365,7 @@ var rotationTests = []test{
 			}
 		}
 		dup := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test dup", ServicememberIDNumber: legacy[0].ServicememberIDNumber,
-			PostType: string(domain.PostRegular), Category: string(domain.CategoryVeteran), TownCode: townA}
+			PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA}
 		wantErr(t, e.s.CreateHousehold(e.ctx, dup), repository.ErrAlreadyExists, "household for a resealed legacy servicemember")
 
 		n, err = e.s.Reseal(e.ctx, 2, nil)

@@ -127,7 +127,8 @@ type Backend struct {
 	Store *repository.Store
 	// DB is the store's database. The Sealing, Rotation and AuditTamper
 	// categories read the raw tables through it (no plaintext at rest),
-	// write legacy rows and tamper with the audit log.
+	// write legacy rows and tamper with the audit log; Cases and APIKeys
+	// read and write the text lists are stored as.
 	DB *gorm.DB
 	// Keyring is the store's cipher: Sealing checks stored values against
 	// its active key and Rotation rotates it.

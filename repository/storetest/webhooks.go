@@ -75,7 +75,9 @@ var webhookTests = []test{
 		e.ctx = withRecord(e.ctx, who)
 		var ws []*repository.Webhook
 		e.wantAudited([]string{"created"}, func() string {
-			w, _ := e.newWebhook(func(w *repository.Webhook) { w.ResourceTypes, w.EventTypes = "cases,notes", "CreateCase" })
+			w, _ := e.newWebhook(func(w *repository.Webhook) {
+				w.ResourceTypes, w.EventTypes = repository.List[string]{"cases", "notes"}, repository.List[string]{"CreateCase"}
+			})
 			ws = append(ws, w)
 			return "webhooks/" + w.ID
 		})

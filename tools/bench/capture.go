@@ -102,12 +102,7 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 	if _, err := store.GetMember(ctx, h.id.String(), m.id.String()); err != nil {
 		return nil, err
 	}
-	p, reasons := domain.ComputePriority(domain.PriorityInput{Category: domain.Category(house.Category),
-		Post: domain.PostType(house.PostType), Hardship: house.Hardship})
-	names := make([]string, len(reasons))
-	for i, r := range reasons {
-		names[i] = string(r)
-	}
+	p, reasons := domain.ComputePriority(domain.PriorityInput{Category: house.Category, Post: house.PostType, Hardship: house.Hardship})
 	details, err := detailsJSON.Marshal(&pb.EmploymentPlacement{PlacementYear: placementYear(), Eligible: true,
 		Channel: pb.PlacementChannel_PLACEMENT_CHANNEL_STATE_ENTERPRISE})
 	if err != nil {
@@ -115,10 +110,10 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 	}
 	year := int(placementYear())
 	c := &repository.Case{ID: uuid.Must(uuid.NewV7()).String(), HouseholdID: house.ID, SubjectID: m.id.String(),
-		Kind: string(domain.KindEmploymentPlacement), Details: string(details), PlacementYear: &year,
-		Status: string(domain.StatusDraft), TownCode: house.TownCode, Priority: int(p),
-		PriorityReasons: strings.Join(names, ","), Creator: "bench"}
-	hist := &repository.HistoryEntry{Actor: "bench", Method: "CreateCase", ToStatus: string(domain.StatusDraft)}
+		Kind: domain.KindEmploymentPlacement, Details: string(details), PlacementYear: &year,
+		Status: domain.StatusDraft, TownCode: house.TownCode, Priority: p,
+		PriorityReasons: reasons, Creator: "bench"}
+	hist := &repository.HistoryEntry{Actor: "bench", Method: "CreateCase", ToStatus: domain.StatusDraft}
 	if err := store.CreateCase(ctx, c, hist); err != nil {
 		return nil, err
 	}
