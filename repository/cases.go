@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -82,7 +83,9 @@ type CaseQuery struct {
 func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error {
 	now := s.clock()
 	c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
-	c.normalizeTimes()
+	if err := c.derive(); err != nil {
+		return err
+	}
 	year := now.In(domain.ChinaTime).Year()
 	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		// The household and subject must be live. Locking them keeps a
@@ -183,7 +186,9 @@ func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEnt
 		changes := make([]change, len(cs))
 		for i, c := range cs {
 			c.Revision, c.CreateTime, c.UpdateTime = 1, now, now
-			c.normalizeTimes()
+			if err := c.derive(); err != nil {
+				return err
+			}
 			c.CaseNumber = domain.CaseNumber(s.prefix, year, int(last-int64(len(cs)-1-i)))
 			changes[i] = change{resource: c.resource(), etag: Etag(c.Revision), fields: []string{"created"}}
 		}
@@ -228,6 +233,43 @@ func (s *Store) appendHistory(tx *gorm.DB, caseID string, now time.Time, h *Hist
 	}
 	h.ID, h.CaseID, h.Time = 0, caseID, now
 	return tx.Create(h).Error
+}
+
+// derive makes a case ready to write: its times normalised and the columns
+// its other fields decide filled in. Every write of a case passes here, so
+// those columns cannot disagree with what they are computed from.
+func (c *Case) derive() error {
+	c.normalizeTimes()
+	return c.fillPlacementYear()
+}
+
+// fillPlacementYear copies the placement year of an employment placement's
+// details into the column placement_year filters read; other kinds, and a
+// placement without a year, have none. Details are protojson with proto
+// field names, whose int32 is a JSON number (a string when hand-written,
+// which protojson also reads, so json.Number takes both).
+func (c *Case) fillPlacementYear() error {
+	c.PlacementYear = nil
+	if c.Kind != domain.KindEmploymentPlacement || c.Details == "" {
+		return nil
+	}
+	var d struct {
+		PlacementYear json.Number `json:"placement_year"`
+	}
+	if err := json.Unmarshal([]byte(c.Details), &d); err != nil {
+		return fmt.Errorf("repository: case details: %w", err)
+	}
+	if d.PlacementYear == "" {
+		return nil
+	}
+	y, err := strconv.Atoi(d.PlacementYear.String())
+	if err != nil {
+		return fmt.Errorf("repository: case details: placement_year: %w", err)
+	}
+	if y != 0 {
+		c.PlacementYear = &y
+	}
+	return nil
 }
 
 // normalizeTimes keeps the caller's instants as the store keeps its own: UTC,
@@ -294,7 +336,9 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			if err := allows(ctx, c.TownCode); err != nil {
 				return err
 			}
-			c.normalizeTimes()
+			if err := c.derive(); err != nil {
+				return err
+			}
 			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
 		})
 }

@@ -56,7 +56,9 @@ type Member struct {
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;
-// the fields that lists filter on are columns of their own.
+// the fields that lists filter on are columns of their own. PlacementYear
+// is such a column and no data of its own: the store fills it from Details
+// on every write, replacing whatever the caller left in it.
 type Case struct {
 	ID              string `gorm:"primaryKey"`
 	CaseNumber      string

@@ -74,17 +74,14 @@ func priorityOf(h *repository.Household) (domain.Priority, []domain.Reason) {
 	return domain.ComputePriority(domain.PriorityInput{Category: h.Category, Post: h.PostType, Hardship: h.Hardship})
 }
 
-// storeDetails writes the case's one detail message into row.
+// storeDetails writes the case's one detail message into row. The columns
+// derived from the details are the store's to fill.
 func storeDetails(row *repository.Case, kind domain.Kind, detail proto.Message) error {
 	raw, err := detailsJSON.Marshal(detail)
 	if err != nil {
 		return err
 	}
-	row.Kind, row.Details, row.PlacementYear = kind, string(raw), nil
-	if ep, ok := detail.(*pb.EmploymentPlacement); ok && ep.GetPlacementYear() != 0 {
-		y := int(ep.GetPlacementYear())
-		row.PlacementYear = &y
-	}
+	row.Kind, row.Details = kind, string(raw)
 	return nil
 }
 

@@ -71,8 +71,8 @@ var caseTests = []test{
 		f := e.newFamily()
 		due := e.nowStored().Add(72 * time.Hour)
 		c := e.newCase(f, withStatus(domain.StatusSubmitted), withDue(&due), func(c *repository.Case) {
-			c.PlacementYear, c.Assignee, c.Priority = ptr(2026), "users/a", domain.PriorityFirst
-			c.PriorityReasons = repository.List[domain.Reason]{domain.ReasonMartyrFamily}
+			placedIn(ptr(2026))(c)
+			c.Assignee, c.Priority, c.PriorityReasons = "users/a", domain.PriorityFirst, repository.List[domain.Reason]{domain.ReasonMartyrFamily}
 			c.SubmitTime = ptr(due.Add(-72 * time.Hour))
 		})
 		now := e.nowStored()
@@ -89,6 +89,46 @@ var caseTests = []test{
 		}
 		_, err = e.s.GetCase(e.ctx, "no-such-case")
 		wantErr(t, err, repository.ErrNotFound, "GetCase of a missing case")
+	}},
+	{"PlacementYearFollowsDetails", func(t *testing.T, e *env) {
+		// placement_year is a filter column the store derives from the
+		// details on every write; a value a caller leaves in it is replaced.
+		f := e.newFamily()
+		stray := func(c *repository.Case) { c.PlacementYear = ptr(1999) }
+		wantYear := func(id string, want *int, what string) {
+			t.Helper()
+			got, err := e.s.GetCase(e.ctx, id)
+			must(t, err, "GetCase")
+			if (got.PlacementYear == nil) != (want == nil) || (want != nil && *got.PlacementYear != *want) {
+				t.Fatalf("%s: placement year %v, want %v", what, deref(got.PlacementYear), deref(want))
+			}
+		}
+		c := e.newCase(f, placedIn(ptr(2026)), stray)
+		wantYear(c.ID, ptr(2026), "CreateCase")
+		batch := []*repository.Case{e.caseFor(f, placedIn(ptr(2027)), stray), e.caseFor(f, stray)}
+		must(t, e.s.CreateCases(e.ctx, batch, []*repository.HistoryEntry{creationEntry(batch[0]), creationEntry(batch[1])}), "CreateCases")
+		wantYear(batch[0].ID, ptr(2027), "CreateCases, a placement")
+		wantYear(batch[1].ID, nil, "CreateCases, legal aid")
+		for _, step := range []struct {
+			what    string
+			details string
+			want    *int
+		}{
+			{"MutateCase changing the year", `{"placement_year":2028,"eligible":true}`, ptr(2028)},
+			{"MutateCase leaving the details", "", ptr(2028)},
+			{"MutateCase with a quoted year, as protojson also reads it", `{"placement_year":"2030"}`, ptr(2030)},
+			{"MutateCase removing the year", `{"eligible":true}`, nil},
+		} {
+			_, err := e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+				if step.details != "" {
+					c.Details = step.details
+				}
+				stray(c)
+				return nil, nil
+			})
+			must(t, err, "%s", step.what)
+			wantYear(c.ID, step.want, step.what)
+		}
 	}},
 	{"ListsAreCommaJoinedText", func(t *testing.T, e *env) {
 		// Typed lists keep the format the columns always had, so rows

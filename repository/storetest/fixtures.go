@@ -138,6 +138,25 @@ func withDue(t *time.Time) func(*repository.Case) {
 
 func ptr[T any](v T) *T { return &v }
 
+// deref prints an optional value in a failure message.
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// placedIn makes a case an employment placement for the year in its details
+// (the store derives the placement_year column from them), or, for nil,
+// leaves it as it is.
+func placedIn(year *int) func(*repository.Case) {
+	return func(c *repository.Case) {
+		if year != nil {
+			c.Kind, c.Details = domain.KindEmploymentPlacement, fmt.Sprintf(`{"placement_year":%d}`, *year)
+		}
+	}
+}
+
 // setStatus moves a case to status s through MutateCase.
 func (e *env) setStatus(c *repository.Case, s domain.Status) *repository.Case {
 	e.t.Helper()

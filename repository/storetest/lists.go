@@ -43,8 +43,8 @@ func (e *env) newCaseMix() caseMix {
 		assignee, prio := []string{"", "users/a", "users/b"}[r.IntN(3)], domain.Priority(1+r.IntN(3))
 		year, due := years[r.IntN(len(years))], dues[r.IntN(len(dues))]
 		add(f, withStatus(st), withDue(due), func(c *repository.Case) {
-			c.Kind, c.Assignee, c.Priority, c.PlacementYear = kind, assignee, prio, year
-		})
+			c.Kind, c.Assignee, c.Priority = kind, assignee, prio
+		}, placedIn(year))
 	}
 	// The edges of overdue: past due only while the county owes an answer,
 	// and due exactly now is not yet overdue.
@@ -55,14 +55,15 @@ func (e *env) newCaseMix() caseMix {
 	}
 	// One case matches the combined filter; each near miss fails one part.
 	combined := func(c *repository.Case) {
-		c.Status, c.Priority, c.PlacementYear = domain.StatusSubmitted, domain.PriorityFirst, ptr(2025)
+		c.Status, c.Priority = domain.StatusSubmitted, domain.PriorityFirst
+		placedIn(ptr(2025))(c)
 	}
 	add(m.fB, combined)
 	add(m.fA, combined)
 	add(m.fB, combined, withStatus(domain.StatusAccepted))
 	add(m.fB, combined, func(c *repository.Case) { c.Priority = domain.PrioritySecond })
-	add(m.fB, combined, func(c *repository.Case) { c.PlacementYear = ptr(2024) })
-	add(m.fB, combined, func(c *repository.Case) { c.PlacementYear = nil })
+	add(m.fB, combined, placedIn(ptr(2024)))
+	add(m.fB, combined, func(c *repository.Case) { c.Details = `{}` })
 	return m
 }
 

@@ -108,9 +108,8 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 	if err != nil {
 		return nil, err
 	}
-	year := int(placementYear())
 	c := &repository.Case{ID: uuid.Must(uuid.NewV7()).String(), HouseholdID: house.ID, SubjectID: m.id.String(),
-		Kind: domain.KindEmploymentPlacement, Details: string(details), PlacementYear: &year,
+		Kind: domain.KindEmploymentPlacement, Details: string(details),
 		Status: domain.StatusDraft, TownCode: house.TownCode, Priority: p,
 		PriorityReasons: reasons, Creator: "bench"}
 	hist := &repository.HistoryEntry{Actor: "bench", Method: "CreateCase", ToStatus: domain.StatusDraft}
