@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -11,7 +10,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
-	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -42,26 +41,7 @@ func NewAPIKeys(store APIKeyStore, v protovalidate.Validator, o Options) *APIKey
 const maxKeyLifetime = 2 * 365 * 24 * time.Hour
 
 func (s *APIKeys) apiKeyToProto(k *repository.APIKey) *pb.ApiKey {
-	out := &pb.ApiKey{
-		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: slices.Clone(k.Towns),
-		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
-		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
-		Approver: k.Approver, ApproveTime: optTimestamp(k.ApproveTime),
-	}
-	switch {
-	case k.RevokeTime != nil:
-		out.State = pb.ApiKeyState_API_KEY_STATE_REVOKED
-	case !s.now().Before(k.ExpireTime):
-		out.State = pb.ApiKeyState_API_KEY_STATE_EXPIRED
-	case k.NeedsApproval && k.ApproveTime == nil:
-		out.State = pb.ApiKeyState_API_KEY_STATE_PENDING_APPROVAL
-	default:
-		out.State = pb.ApiKeyState_API_KEY_STATE_ACTIVE
-	}
-	for _, r := range k.Roles {
-		out.Roles = append(out.Roles, roles.toProto(r))
-	}
-	return out
+	return convert.APIKeyToProto(k, s.now())
 }
 
 func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest) (*pb.CreateApiKeyResponse, error) {
@@ -76,11 +56,9 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 	case exp.Sub(now) > maxKeyLifetime:
 		return nil, domain.Invalid("api_key.expire_time", "may be at most two years away")
 	}
-	granted := make(repository.List[principal.Role], len(p.GetRoles()))
-	for i, r := range p.GetRoles() {
-		granted[i] = roles.fromProto(r)
-	}
-	needsApproval, err := policy.KeyNeedsApproval(granted, s.peopleRoles)
+	k := &repository.APIKey{}
+	convert.APIKeyFromProto(p, k)
+	needsApproval, err := policy.KeyNeedsApproval(k.Roles, s.peopleRoles)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +66,7 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 	if err != nil {
 		return nil, err
 	}
-	k := &repository.APIKey{
-		ID: id, Account: p.GetAccount(), Roles: granted, Towns: slices.Clone(p.GetTowns()),
-		SecretHash: authn.HashSecret(secret), ExpireTime: exp, Creator: s.actor(ctx), NeedsApproval: needsApproval,
-	}
+	k.ID, k.SecretHash, k.Creator, k.NeedsApproval = id, authn.HashSecret(secret), s.actor(ctx), needsApproval
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
 	}

@@ -2,12 +2,12 @@ package service
 
 import (
 	"context"
-	"strconv"
 
 	"buf.build/go/protovalidate"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -45,13 +45,8 @@ func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequ
 		return nil, err
 	}
 	resp := &pb.ListAuditLogsResponse{NextPageToken: s.pages.encode(next, query)}
-	for _, r := range rows {
-		resp.AuditLogs = append(resp.AuditLogs, &pb.AuditLog{
-			Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
-			Principal: r.Principal, Roles: splitList(r.Roles), Credential: r.Credential, Method: r.Method,
-			Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
-			Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash, KeyId: r.KeyID,
-		})
+	for i := range rows {
+		resp.AuditLogs = append(resp.AuditLogs, convert.AuditLogToProto(&rows[i]))
 	}
 	return resp, nil
 }
@@ -61,9 +56,5 @@ func (s *AuditLogs) GetAuditLogHead(ctx context.Context, _ *pb.GetAuditLogHeadRe
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.AuditLogHead{Sequence: h.Seq, Hash: h.Hash, KeyId: h.KeyID}
-	if !h.Time.IsZero() {
-		out.Time = timestamp(h.Time)
-	}
-	return out, nil
+	return convert.AuditHeadToProto(h), nil
 }

@@ -8,6 +8,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -89,7 +90,7 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 	}
 	resp := &pb.BatchCreateHouseholdsResponse{Households: make([]*pb.Household, len(rows))}
 	for i, h := range rows {
-		resp.Households[i] = maskHousehold(householdToProto(h))
+		resp.Households[i] = maskHousehold(convert.HouseholdToProto(h))
 	}
 	return resp, nil
 }
@@ -109,7 +110,7 @@ func (s *Households) BatchGetHouseholds(ctx context.Context, req *pb.BatchGetHou
 	}
 	resp := &pb.BatchGetHouseholdsResponse{}
 	for _, h := range ordered {
-		resp.Households = append(resp.Households, maskHousehold(householdToProto(h)))
+		resp.Households = append(resp.Households, maskHousehold(convert.HouseholdToProto(h)))
 	}
 	return resp, nil
 }
@@ -137,7 +138,7 @@ func (s *Cases) BatchCreateCases(ctx context.Context, req *pb.BatchCreateCasesRe
 	}
 	resp := &pb.BatchCreateCasesResponse{Cases: make([]*pb.Case, n)}
 	for i, c := range rows {
-		p, err := caseToProto(c)
+		p, err := convert.CaseToProto(c)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +162,7 @@ func (s *Cases) BatchGetCases(ctx context.Context, req *pb.BatchGetCasesRequest)
 	}
 	resp := &pb.BatchGetCasesResponse{}
 	for _, c := range ordered {
-		p, err := caseToProto(c)
+		p, err := convert.CaseToProto(c)
 		if err != nil {
 			return nil, err
 		}

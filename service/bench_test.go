@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/pagetoken"
 	"github.com/fengdu-county/casework/repository"
@@ -42,7 +43,7 @@ func benchRow(b *testing.B) *repository.Case {
 	detail := &pb.EmploymentPlacement{PlacementYear: 2025, Eligible: true,
 		Channel: pb.PlacementChannel_PLACEMENT_CHANNEL_STATE_ENTERPRISE, Employer: "国网丰都供电公司", Position: "会计",
 		PlacementDate: &date.Date{Year: 2025, Month: 4, Day: 10}}
-	if err := storeDetails(row, "EMPLOYMENT_PLACEMENT", detail); err != nil {
+	if err := convert.StoreDetails(row, "EMPLOYMENT_PLACEMENT", detail); err != nil {
 		b.Fatal(err)
 	}
 	return row
@@ -50,7 +51,7 @@ func benchRow(b *testing.B) *repository.Case {
 
 func benchCase(b *testing.B) *pb.Case {
 	b.Helper()
-	c, err := caseToProto(benchRow(b))
+	c, err := convert.CaseToProto(benchRow(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func BenchmarkCaseToProto(b *testing.B) {
 	row := benchRow(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := caseToProto(row); err != nil {
+		if _, err := convert.CaseToProto(row); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -81,7 +82,7 @@ func BenchmarkStoreDetails(b *testing.B) {
 	detail := benchCase(b).GetEmploymentPlacement()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := storeDetails(row, "EMPLOYMENT_PLACEMENT", detail); err != nil {
+		if err := convert.StoreDetails(row, "EMPLOYMENT_PLACEMENT", detail); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -74,17 +75,6 @@ func priorityOf(h *repository.Household) (domain.Priority, []domain.Reason) {
 	return domain.ComputePriority(domain.PriorityInput{Category: h.Category, Post: h.PostType, Hardship: h.Hardship})
 }
 
-// storeDetails writes the case's one detail message into row. The columns
-// derived from the details are the store's to fill.
-func storeDetails(row *repository.Case, kind domain.Kind, detail proto.Message) error {
-	raw, err := detailsJSON.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	row.Kind, row.Details = kind, string(raw)
-	return nil
-}
-
 func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.Case, error) {
 	row, hist, err := s.newCase(ctx, req, "CreateCase")
 	if err != nil {
@@ -93,7 +83,7 @@ func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.
 	if err := s.store.CreateCase(ctx, row, hist); err != nil {
 		return nil, err
 	}
-	return caseToProto(row)
+	return convert.CaseToProto(row)
 }
 
 // newCase is the case a create request asks for, with its first history
@@ -101,7 +91,7 @@ func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.
 // single and batch creates share it.
 func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method string) (*repository.Case, *repository.HistoryEntry, error) {
 	p := req.GetCase()
-	kind, detail := caseDetails(p)
+	kind, detail := convert.CaseDetails(p)
 	if detail == nil {
 		return nil, nil, domain.Invalid("case.details", "exactly one of employment_placement, school_enrollment, elder_medical_help or legal_aid is required")
 	}
@@ -126,7 +116,7 @@ func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method s
 		ID: newID(), HouseholdID: hid, SubjectID: m.ID, Status: domain.StatusDraft,
 		TownCode: h.TownCode, Priority: priority, PriorityReasons: reasons, Creator: actor,
 	}
-	if err := storeDetails(row, kind, detail); err != nil {
+	if err := convert.StoreDetails(row, kind, detail); err != nil {
 		return nil, nil, err
 	}
 	return row, &repository.HistoryEntry{Actor: actor, Method: method, ToStatus: row.Status}, nil
@@ -141,7 +131,7 @@ func (s *Cases) GetCase(ctx context.Context, req *pb.GetCaseRequest) (*pb.Case, 
 	if err != nil {
 		return nil, err
 	}
-	return caseToProto(c)
+	return convert.CaseToProto(c)
 }
 
 func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.ListCasesResponse, error) {
@@ -166,7 +156,7 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 	}
 	resp := &pb.ListCasesResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		c, err := caseToProto(&rows[i])
+		c, err := convert.CaseToProto(&rows[i])
 		if err != nil {
 			return nil, err
 		}
@@ -196,14 +186,14 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: "cases/" + id,
 				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
 		}
-		merged, err := caseToProto(row)
+		merged, err := convert.CaseToProto(row)
 		if err != nil {
 			return nil, err
 		}
 		if err := applyMask(merged, patch, paths); err != nil {
 			return nil, err
 		}
-		kind, detail := caseDetails(merged)
+		kind, detail := convert.CaseDetails(merged)
 		if detail == nil || kind != row.Kind {
 			return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
 		}
@@ -217,7 +207,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			}
 			row.SubjectID = m.ID
 		}
-		if err := storeDetails(row, kind, detail); err != nil {
+		if err := convert.StoreDetails(row, kind, detail); err != nil {
 			return nil, err
 		}
 		return &repository.HistoryEntry{Actor: s.actor(ctx), Method: "UpdateCase", FromStatus: row.Status,
@@ -226,7 +216,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return caseToProto(c)
+	return convert.CaseToProto(c)
 }
 
 // move is the one path for every state change: the domain's state machine
@@ -263,7 +253,7 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 	if err != nil {
 		return nil, err
 	}
-	return caseToProto(c)
+	return convert.CaseToProto(c)
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {
@@ -280,11 +270,11 @@ func (s *Cases) submitted(ctx context.Context, c *repository.Case, e *repository
 	now := s.now().UTC()
 	schoolYear := ""
 	if c.Kind == domain.KindSchoolEnrollment {
-		var se pb.SchoolEnrollment
-		if err := detailsUnmarshal.Unmarshal([]byte(c.Details), &se); err != nil {
+		stored := &pb.Case{}
+		if err := convert.SetDetails(stored, c.Kind, c.Details); err != nil {
 			return err
 		}
-		schoolYear = se.GetSchoolYear()
+		schoolYear = stored.GetSchoolEnrollment().GetSchoolYear()
 	}
 	due := domain.DueTime(c.Kind, now, schoolYear)
 	c.SubmitTime, c.DueTime = &now, &due
@@ -335,17 +325,16 @@ func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*p
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionResolve, "ResolveCase", "",
 		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			stored := &pb.Case{}
-			if err := setDetails(stored, c.Kind, c.Details); err != nil {
+			if err := convert.SetDetails(stored, c.Kind, c.Details); err != nil {
 				return err
 			}
-			_, detail := caseDetails(stored)
+			_, detail := convert.CaseDetails(stored)
 			achieved := out.GetResult() != pb.OutcomeResult_OUTCOME_RESULT_NOT_ACHIEVED
 			if err := domain.CheckResolve(c.Kind, achieved, fieldPresent(stored, detail)); err != nil {
 				return err
 			}
 			now := s.now().UTC()
-			c.OutcomeResult = results.fromProto(out.GetResult())
-			c.OutcomeSummary = out.GetSummary()
+			convert.OutcomeFromProto(out, c)
 			c.ResolveTime = &now
 			addChanged(e, "outcome", "resolve_time")
 			return nil
@@ -403,11 +392,12 @@ func (s *Cases) CreateNote(ctx context.Context, req *pb.CreateNoteRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	n := &repository.Note{ID: newID(), CaseID: cid, Body: req.GetNote().GetBody(), Author: s.actor(ctx)}
+	n := &repository.Note{ID: newID(), CaseID: cid, Author: s.actor(ctx)}
+	convert.NoteFromProto(req.GetNote(), n)
 	if err := s.store.CreateNote(ctx, n); err != nil {
 		return nil, err
 	}
-	return noteToProto(n), nil
+	return convert.NoteToProto(n), nil
 }
 
 func (s *Cases) ListNotes(ctx context.Context, req *pb.ListNotesRequest) (*pb.ListNotesResponse, error) {
@@ -426,7 +416,7 @@ func (s *Cases) ListNotes(ctx context.Context, req *pb.ListNotesRequest) (*pb.Li
 	}
 	resp := &pb.ListNotesResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Notes = append(resp.Notes, noteToProto(&rows[i]))
+		resp.Notes = append(resp.Notes, convert.NoteToProto(&rows[i]))
 	}
 	return resp, nil
 }
@@ -447,7 +437,7 @@ func (s *Cases) ListCaseHistory(ctx context.Context, req *pb.ListCaseHistoryRequ
 	}
 	resp := &pb.ListCaseHistoryResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Entries = append(resp.Entries, historyToProto(&rows[i]))
+		resp.Entries = append(resp.Entries, convert.HistoryToProto(&rows[i]))
 	}
 	return resp, nil
 }

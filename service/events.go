@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -11,10 +10,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -99,7 +98,7 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 	}
 	resp := &pb.ListEventsResponse{NextAfter: next, HeadPosition: max(head, next)}
 	for i := range rows {
-		resp.Events = append(resp.Events, EventToProto(&rows[i]))
+		resp.Events = append(resp.Events, convert.EventToProto(&rows[i]))
 	}
 	return resp, nil
 }
@@ -133,7 +132,7 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 			return err
 		}
 		for i := range rows {
-			if err := stream.Send(EventToProto(&rows[i])); err != nil {
+			if err := stream.Send(convert.EventToProto(&rows[i])); err != nil {
 				return err
 			}
 		}
@@ -148,13 +147,5 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 			return errWatchStopping
 		case <-tick.C:
 		}
-	}
-}
-
-// EventToProto renders a stored event; webhooks post the same shape.
-func EventToProto(r *repository.EventRecord) *pb.Event {
-	return &pb.Event{
-		Position: r.Position, Time: timestamppb.New(r.Time), Type: r.Type,
-		Resource: r.Resource, ResourceType: r.ResourceType, Etag: r.Etag, ChangedFields: slices.Clone(r.ChangedFields),
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -99,7 +100,7 @@ func TestApplyMask(t *testing.T) {
 	if err := applyMask(c, p, []string{"school_enrollment.assigned_school"}); err != nil {
 		t.Fatal(err)
 	}
-	if kind, _ := caseDetails(c); kind != domain.KindSchoolEnrollment {
+	if kind, _ := convert.CaseDetails(c); kind != domain.KindSchoolEnrollment {
 		t.Fatalf("kind after mask = %s", kind)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/idnumber"
 	"github.com/fengdu-county/casework/repository"
@@ -85,7 +86,7 @@ func (s *Households) CreateHousehold(ctx context.Context, req *pb.CreateHousehol
 	if err := s.store.CreateHousehold(ctx, h); err != nil {
 		return nil, err
 	}
-	return maskHousehold(householdToProto(h)), nil
+	return maskHousehold(convert.HouseholdToProto(h)), nil
 }
 
 // newHousehold is the row a create request asks for, once the rules that
@@ -96,7 +97,7 @@ func (s *Households) newHousehold(req *pb.CreateHouseholdRequest) (*repository.H
 		return nil, err
 	}
 	h := &repository.Household{ID: newID()}
-	householdFromProto(p, h)
+	convert.HouseholdFromProto(p, h)
 	return h, nil
 }
 
@@ -119,7 +120,7 @@ func (s *Households) householdView(ctx context.Context, h *repository.Household,
 	if err != nil {
 		return nil, err
 	}
-	out := householdToProto(h)
+	out := convert.HouseholdToProto(h)
 	if full {
 		return out, nil
 	}
@@ -149,7 +150,7 @@ func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsR
 	}
 	resp := &pb.ListHouseholdsResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Households = append(resp.Households, maskHousehold(householdToProto(&rows[i])))
+		resp.Households = append(resp.Households, maskHousehold(convert.HouseholdToProto(&rows[i])))
 	}
 	return resp, nil
 }
@@ -171,7 +172,7 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 		return nil, err
 	}
 	h, err := s.store.UpdateHousehold(ctx, id, patch.GetEtag(), func(_ context.Context, row *repository.Household) error {
-		merged := householdToProto(row)
+		merged := convert.HouseholdToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
 		}
@@ -185,13 +186,13 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 		if _, err := s.checkIDNumber("household.servicemember.id_number", &merged.Servicemember.IdNumber, true); err != nil {
 			return err
 		}
-		householdFromProto(merged, row)
+		convert.HouseholdFromProto(merged, row)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return maskHousehold(householdToProto(h)), nil
+	return maskHousehold(convert.HouseholdToProto(h)), nil
 }
 
 func (s *Households) DeleteHousehold(ctx context.Context, req *pb.DeleteHouseholdRequest) (*pb.Household, error) {
@@ -203,7 +204,7 @@ func (s *Households) DeleteHousehold(ctx context.Context, req *pb.DeleteHousehol
 	if err != nil {
 		return nil, err
 	}
-	return maskHousehold(householdToProto(h)), nil
+	return maskHousehold(convert.HouseholdToProto(h)), nil
 }
 
 func (s *Households) UndeleteHousehold(ctx context.Context, req *pb.UndeleteHouseholdRequest) (*pb.Household, error) {
@@ -215,7 +216,7 @@ func (s *Households) UndeleteHousehold(ctx context.Context, req *pb.UndeleteHous
 	if err != nil {
 		return nil, err
 	}
-	return maskHousehold(householdToProto(h)), nil
+	return maskHousehold(convert.HouseholdToProto(h)), nil
 }
 
 func (s *Households) LookupHousehold(ctx context.Context, req *pb.LookupHouseholdRequest) (*pb.Household, error) {
@@ -265,7 +266,7 @@ func (s *Households) checkMember(prefix string, m *pb.Member) (birth time.Time, 
 	if err != nil {
 		return birth, err
 	}
-	b, err := timeOfDate(prefix+".birth_date", m.GetBirthDate())
+	b, err := convert.TimeOfDate(prefix+".birth_date", m.GetBirthDate())
 	if err != nil {
 		return birth, err
 	}
@@ -289,11 +290,11 @@ func (s *Households) CreateMember(ctx context.Context, req *pb.CreateMemberReque
 		return nil, err
 	}
 	m := &repository.Member{ID: newID(), HouseholdID: hid}
-	memberFromProto(p, birth, m)
+	convert.MemberFromProto(p, birth, m)
 	if err := s.store.CreateMember(ctx, m); err != nil {
 		return nil, err
 	}
-	return maskMember(memberToProto(m)), nil
+	return maskMember(convert.MemberToProto(m)), nil
 }
 
 func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*pb.Member, error) {
@@ -306,7 +307,7 @@ func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*
 		return nil, err
 	}
 	if req.GetView() != pb.View_VIEW_FULL {
-		return maskMember(memberToProto(m)), nil
+		return maskMember(convert.MemberToProto(m)), nil
 	}
 	// Whether the full view is allowed depends on the household's town.
 	h, err := s.store.GetHousehold(ctx, hid, false)
@@ -316,7 +317,7 @@ func (s *Households) GetMember(ctx context.Context, req *pb.GetMemberRequest) (*
 	if _, err := fullView(ctx, s.store, req.GetView(), req.GetName(), h.TownCode, "id_number", "birth_date", "phone"); err != nil {
 		return nil, err
 	}
-	return memberToProto(m), nil
+	return convert.MemberToProto(m), nil
 }
 
 func (s *Households) ListMembers(ctx context.Context, req *pb.ListMembersRequest) (*pb.ListMembersResponse, error) {
@@ -335,7 +336,7 @@ func (s *Households) ListMembers(ctx context.Context, req *pb.ListMembersRequest
 	}
 	resp := &pb.ListMembersResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Members = append(resp.Members, maskMember(memberToProto(&rows[i])))
+		resp.Members = append(resp.Members, maskMember(convert.MemberToProto(&rows[i])))
 	}
 	return resp, nil
 }
@@ -357,13 +358,13 @@ func (s *Households) UpdateMember(ctx context.Context, req *pb.UpdateMemberReque
 		return nil, err
 	}
 	return withProto(s.store.UpdateMember(ctx, hid, mid, patch.GetEtag(), func(_ context.Context, row *repository.Member) error {
-		merged := memberToProto(row)
+		merged := convert.MemberToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
 		}
 		keepIfMasked(&merged.IdNumber, row.IDNumber, idnumber.Mask)
 		keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
-		keepDateIfMasked(&merged.BirthDate, dateOf(row.BirthDate))
+		keepDateIfMasked(&merged.BirthDate, convert.DateOf(row.BirthDate))
 		if err := s.validate("member", merged); err != nil {
 			return err
 		}
@@ -371,7 +372,7 @@ func (s *Households) UpdateMember(ctx context.Context, req *pb.UpdateMemberReque
 		if err != nil {
 			return err
 		}
-		memberFromProto(merged, birth, row)
+		convert.MemberFromProto(merged, birth, row)
 		return nil
 	}))
 }
@@ -380,7 +381,7 @@ func withProto(m *repository.Member, err error) (*pb.Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	return maskMember(memberToProto(m)), nil
+	return maskMember(convert.MemberToProto(m)), nil
 }
 
 func (s *Households) DeleteMember(ctx context.Context, req *pb.DeleteMemberRequest) (*emptypb.Empty, error) {

@@ -5,15 +5,11 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/pagetoken"
 	"github.com/fengdu-county/casework/repository"
 )
-
-var detailsUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // pager turns repository cursors into opaque, signed page tokens and back.
 type pager struct{ codec *pagetoken.Codec }

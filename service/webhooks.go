@@ -3,15 +3,13 @@ package service
 import (
 	"context"
 	"net/url"
-	"slices"
-	"time"
 
 	"buf.build/go/protovalidate"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -42,24 +40,6 @@ func NewWebhooks(store WebhookStore, v protovalidate.Validator, o Options, allow
 	return &Webhooks{base: newBase(v, o), store: store, allow: allow}
 }
 
-// webhookToProto converts a stored webhook. The secret is never part of
-// an answer: the row holds it sealed, and nothing here opens it.
-func webhookToProto(w *repository.Webhook) *pb.Webhook {
-	out := &pb.Webhook{
-		Name: "webhooks/" + w.ID, DisplayName: w.DisplayName, Url: w.URL,
-		ResourceTypes: slices.Clone(w.ResourceTypes), EventTypes: slices.Clone(w.EventTypes),
-		DeliveredPosition: w.DeliveredPosition, State: pb.WebhookState_WEBHOOK_STATE_HEALTHY,
-		ConsecutiveFailures: int32(w.ConsecutiveFailures),
-		LastSuccessTime:     optTimestamp(w.LastSuccessTime), LastFailureTime: optTimestamp(w.LastFailureTime),
-		LastError: w.LastError, CreateTime: timestamp(w.CreateTime), Etag: repository.Etag(w.Revision),
-	}
-	if w.ConsecutiveFailures > 0 {
-		out.State = pb.WebhookState_WEBHOOK_STATE_FAILING
-		out.NextAttemptTime = optTimestamp(w.NextAttemptTime)
-	}
-	return out
-}
-
 func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookRequest) (*pb.Webhook, error) {
 	p := req.GetWebhook()
 	// protovalidate has checked the form (an https:// URI, the secret's
@@ -84,15 +64,12 @@ func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookReque
 			return nil, domain.Invalid("webhook.start_after", "is past the newest event, position %d", head)
 		}
 	}
-	w := &repository.Webhook{
-		ID: newID(), DisplayName: p.GetDisplayName(), URL: p.GetUrl(),
-		ResourceTypes: slices.Clone(p.GetResourceTypes()), EventTypes: slices.Clone(p.GetEventTypes()),
-		DeliveredPosition: p.GetStartAfter(),
-	}
+	w := &repository.Webhook{ID: newID()}
+	convert.WebhookFromProto(p, w)
 	if err := s.store.CreateWebhook(ctx, w, p.GetSecret()); err != nil {
 		return nil, err
 	}
-	return webhookToProto(w), nil
+	return convert.WebhookToProto(w), nil
 }
 
 func (s *Webhooks) GetWebhook(ctx context.Context, req *pb.GetWebhookRequest) (*pb.Webhook, error) {
@@ -104,7 +81,7 @@ func (s *Webhooks) GetWebhook(ctx context.Context, req *pb.GetWebhookRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return webhookToProto(w), nil
+	return convert.WebhookToProto(w), nil
 }
 
 func (s *Webhooks) ListWebhooks(ctx context.Context, req *pb.ListWebhooksRequest) (*pb.ListWebhooksResponse, error) {
@@ -119,7 +96,7 @@ func (s *Webhooks) ListWebhooks(ctx context.Context, req *pb.ListWebhooksRequest
 	}
 	resp := &pb.ListWebhooksResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		resp.Webhooks = append(resp.Webhooks, webhookToProto(&rows[i]))
+		resp.Webhooks = append(resp.Webhooks, convert.WebhookToProto(&rows[i]))
 	}
 	return resp, nil
 }
@@ -151,13 +128,8 @@ func (s *Webhooks) ListWebhookDeliveries(ctx context.Context, req *pb.ListWebhoo
 		return nil, err
 	}
 	resp := &pb.ListWebhookDeliveriesResponse{NextPageToken: s.pages.encode(next, query)}
-	for _, d := range rows {
-		resp.Deliveries = append(resp.Deliveries, &pb.WebhookDelivery{
-			Name:     "webhooks/" + d.WebhookID + "/deliveries/" + d.ID,
-			Position: d.Position, EventType: d.EventType, Resource: d.Resource, Attempt: int32(d.Attempt),
-			Time: timestamp(d.Time), HttpStatus: int32(d.HTTPStatus), Success: d.Success, Error: d.Error,
-			Duration: durationpb.New(time.Duration(d.DurationMS) * time.Millisecond),
-		})
+	for i := range rows {
+		resp.Deliveries = append(resp.Deliveries, convert.DeliveryToProto(&rows[i]))
 	}
 	return resp, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -112,13 +113,13 @@ func TestCreateWebhook(t *testing.T) {
 func TestWebhookState(t *testing.T) {
 	next := time.Now()
 	w := &repository.Webhook{ID: uuid1, ConsecutiveFailures: 3, NextAttemptTime: &next, LastError: "HTTP 500", Revision: 1}
-	got := webhookToProto(w)
+	got := convert.WebhookToProto(w)
 	if got.GetState() != pb.WebhookState_WEBHOOK_STATE_FAILING || got.GetConsecutiveFailures() != 3 ||
 		got.GetNextAttemptTime() == nil || got.GetLastError() != "HTTP 500" {
 		t.Fatalf("failing webhook: %v", got)
 	}
 	w.ConsecutiveFailures = 0
-	if got := webhookToProto(w); got.GetState() != pb.WebhookState_WEBHOOK_STATE_HEALTHY || got.GetNextAttemptTime() != nil {
+	if got := convert.WebhookToProto(w); got.GetState() != pb.WebhookState_WEBHOOK_STATE_HEALTHY || got.GetNextAttemptTime() != nil {
 		t.Fatalf("healthy webhook: %v", got)
 	}
 	s := NewWebhooks(&fakeWebhooks{}, nil, Options{PageTokenKey: []byte("k")}, egress.Policy{})

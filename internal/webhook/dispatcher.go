@@ -43,9 +43,9 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
-	"github.com/fengdu-county/casework/service"
 )
 
 // Store is what the dispatcher needs from storage.
@@ -352,7 +352,7 @@ const (
 // send POSTs one event and records the attempt.
 func (d *Dispatcher) send(ctx context.Context, w *repository.Webhook, secret []byte, ev repository.EventRecord, attempt int) outcome {
 	// The body is the Event the API's feed returns for the same record.
-	body, err := protojson.Marshal(service.EventToProto(&ev))
+	body, err := protojson.Marshal(convert.EventToProto(&ev))
 	if err != nil {
 		d.log.Error("webhook event encoding", "webhook", w.ID, "position", ev.Position, "error_type", fmt.Sprintf("%T", err))
 		return stopped

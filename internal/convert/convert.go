@@ -1,4 +1,14 @@
-package service
+// Package convert is the one place that knows both the API's messages and
+// the stored rows: it renders rows as messages and copies a message's
+// writable fields onto a row, with the mapping of every stored enumeration.
+//
+// It is a package of its own rather than part of the handlers (service)
+// because the webhook dispatcher needs it too: it posts the very Event the
+// change feed returns, and delivering webhooks must not depend on the
+// handlers. It is not part of the repository because storage keeps the
+// domain's values and nothing of the API: its messages, resource names and
+// enum spellings.
+package convert
 
 import (
 	"slices"
@@ -91,13 +101,14 @@ func optTimestamp(t *time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(*t)
 }
 
-func dateOf(t time.Time) *date.Date {
+// DateOf is a stored calendar date as the API's date.
+func DateOf(t time.Time) *date.Date {
 	return &date.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
 }
 
-// timeOfDate turns a google.type.Date into midnight UTC, refusing dates that
+// TimeOfDate turns a google.type.Date into midnight UTC, refusing dates that
 // are partial or not on the calendar.
-func timeOfDate(field string, d *date.Date) (time.Time, error) {
+func TimeOfDate(field string, d *date.Date) (time.Time, error) {
 	if d == nil || d.Year == 0 || d.Month == 0 || d.Day == 0 {
 		return time.Time{}, domain.Invalid(field, "a full date (year, month and day) is required")
 	}
@@ -108,7 +119,8 @@ func timeOfDate(field string, d *date.Date) (time.Time, error) {
 	return t, nil
 }
 
-func householdToProto(h *repository.Household) *pb.Household {
+// HouseholdToProto renders a household in full; masking is the caller's.
+func HouseholdToProto(h *repository.Household) *pb.Household {
 	return &pb.Household{
 		Name: "households/" + h.ID,
 		Servicemember: &pb.Servicemember{
@@ -133,8 +145,8 @@ func householdToProto(h *repository.Household) *pb.Household {
 	}
 }
 
-// householdFromProto copies the writable fields of p onto h.
-func householdFromProto(p *pb.Household, h *repository.Household) {
+// HouseholdFromProto copies the writable fields of p onto h.
+func HouseholdFromProto(p *pb.Household, h *repository.Household) {
 	sm := p.GetServicemember()
 	h.ServicememberName = sm.GetName()
 	h.ServicememberIDNumber = sm.GetIdNumber()
@@ -150,13 +162,14 @@ func householdFromProto(p *pb.Household, h *repository.Household) {
 	h.HardshipNote = p.GetHardshipNote()
 }
 
-func memberToProto(m *repository.Member) *pb.Member {
+// MemberToProto renders a member in full; masking is the caller's.
+func MemberToProto(m *repository.Member) *pb.Member {
 	return &pb.Member{
 		Name:         "households/" + m.HouseholdID + "/members/" + m.ID,
 		Relation:     relations.toProto(m.Relation),
 		DisplayName:  m.DisplayName,
 		IdNumber:     m.IDNumber,
-		BirthDate:    dateOf(m.BirthDate),
+		BirthDate:    DateOf(m.BirthDate),
 		Phone:        m.Phone,
 		Accompanying: m.Accompanying,
 		Etag:         repository.Etag(m.Revision),
@@ -165,9 +178,9 @@ func memberToProto(m *repository.Member) *pb.Member {
 	}
 }
 
-// memberFromProto copies the writable fields of p onto m; the birth date
+// MemberFromProto copies the writable fields of p onto m; the birth date
 // must already have been checked by the caller.
-func memberFromProto(p *pb.Member, birth time.Time, m *repository.Member) {
+func MemberFromProto(p *pb.Member, birth time.Time, m *repository.Member) {
 	m.Relation = relations.fromProto(p.GetRelation())
 	m.DisplayName = p.GetDisplayName()
 	m.IDNumber = p.GetIdNumber()
@@ -176,8 +189,8 @@ func memberFromProto(p *pb.Member, birth time.Time, m *repository.Member) {
 	m.Accompanying = p.GetAccompanying()
 }
 
-// caseDetails returns the kind and the one detail message that a case sets.
-func caseDetails(c *pb.Case) (domain.Kind, proto.Message) {
+// CaseDetails returns the kind and the one detail message that a case sets.
+func CaseDetails(c *pb.Case) (domain.Kind, proto.Message) {
 	switch d := c.GetDetails().(type) {
 	case *pb.Case_EmploymentPlacement:
 		return domain.KindEmploymentPlacement, d.EmploymentPlacement
@@ -195,7 +208,21 @@ func caseDetails(c *pb.Case) (domain.Kind, proto.Message) {
 // names, so the column reads the same as the API's documentation.
 var detailsJSON = protojson.MarshalOptions{UseProtoNames: true}
 
-func setDetails(c *pb.Case, kind domain.Kind, raw string) error {
+// StoreDetails writes a case's one detail message, and the kind it
+// decides, into row. The columns derived from the details are the store's
+// to fill.
+func StoreDetails(row *repository.Case, kind domain.Kind, detail proto.Message) error {
+	raw, err := detailsJSON.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	row.Kind, row.Details = kind, string(raw)
+	return nil
+}
+
+// SetDetails reads stored details of the kind into c's detail field; a kind
+// it does not know leaves c without details.
+func SetDetails(c *pb.Case, kind domain.Kind, raw string) error {
 	var msg proto.Message
 	switch kind {
 	case domain.KindEmploymentPlacement:
@@ -216,7 +243,8 @@ func setDetails(c *pb.Case, kind domain.Kind, raw string) error {
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(raw), msg)
 }
 
-func caseToProto(c *repository.Case) (*pb.Case, error) {
+// CaseToProto renders a case; it fails only on details that do not parse.
+func CaseToProto(c *repository.Case) (*pb.Case, error) {
 	out := &pb.Case{
 		Name:         "cases/" + c.ID,
 		CaseNumber:   c.CaseNumber,
@@ -245,13 +273,20 @@ func caseToProto(c *repository.Case) (*pb.Case, error) {
 			Summary: c.OutcomeSummary,
 		}
 	}
-	if err := setDetails(out, c.Kind, c.Details); err != nil {
+	if err := SetDetails(out, c.Kind, c.Details); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func historyToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
+// OutcomeFromProto records a resolution's outcome on c.
+func OutcomeFromProto(o *pb.CaseOutcome, c *repository.Case) {
+	c.OutcomeResult = results.fromProto(o.GetResult())
+	c.OutcomeSummary = o.GetSummary()
+}
+
+// HistoryToProto renders one entry of a case's history.
+func HistoryToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
 	return &pb.CaseHistoryEntry{
 		Method:        h.Method,
 		Actor:         h.Actor,
@@ -263,7 +298,8 @@ func historyToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
 	}
 }
 
-func noteToProto(n *repository.Note) *pb.Note {
+// NoteToProto renders a note.
+func NoteToProto(n *repository.Note) *pb.Note {
 	return &pb.Note{
 		Name:       "cases/" + n.CaseID + "/notes/" + n.ID,
 		Body:       n.Body,
@@ -272,9 +308,7 @@ func noteToProto(n *repository.Note) *pb.Note {
 	}
 }
 
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
+// NoteFromProto copies the writable fields of p onto n.
+func NoteFromProto(p *pb.Note, n *repository.Note) {
+	n.Body = p.GetBody()
 }
