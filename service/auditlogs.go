@@ -2,13 +2,13 @@ package service
 
 import (
 	"context"
-	"strconv"
 
 	"buf.build/go/protovalidate"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -47,7 +47,7 @@ func (s *AuditLogs) ListAuditLogs(ctx context.Context, req *pb.ListAuditLogsRequ
 	resp := &pb.ListAuditLogsResponse{NextPageToken: s.pages.encode(next, query)}
 	for _, r := range rows {
 		resp.AuditLogs = append(resp.AuditLogs, &pb.AuditLog{
-			Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
+			Name: names.AuditLog{Seq: r.Seq}.String(), Sequence: r.Seq, Time: timestamp(r.Time),
 			Principal: r.Principal, Roles: splitList(r.Roles), Credential: r.Credential, Method: r.Method,
 			Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
 			Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash, KeyId: r.KeyID,

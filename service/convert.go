@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -77,7 +78,7 @@ func timeOfDate(field string, d *date.Date) (time.Time, error) {
 
 func householdToProto(h *repository.Household) *pb.Household {
 	return &pb.Household{
-		Name: "households/" + h.ID,
+		Name: names.Household{ID: h.ID}.String(),
 		Servicemember: &pb.Servicemember{
 			Name:          h.ServicememberName,
 			IdNumber:      h.ServicememberIDNumber,
@@ -119,7 +120,7 @@ func householdFromProto(p *pb.Household, h *repository.Household) {
 
 func memberToProto(m *repository.Member) *pb.Member {
 	return &pb.Member{
-		Name:         "households/" + m.HouseholdID + "/members/" + m.ID,
+		Name:         names.Member{HouseholdID: m.HouseholdID, ID: m.ID}.String(),
 		Relation:     enumValue[pb.Relation](pb.Relation_value, relationPrefix, m.Relation),
 		DisplayName:  m.DisplayName,
 		IdNumber:     m.IDNumber,
@@ -185,10 +186,10 @@ func setDetails(c *pb.Case, kind string, raw string) error {
 
 func caseToProto(c *repository.Case) (*pb.Case, error) {
 	out := &pb.Case{
-		Name:         "cases/" + c.ID,
+		Name:         names.Case{ID: c.ID}.String(),
 		CaseNumber:   c.CaseNumber,
-		Household:    "households/" + c.HouseholdID,
-		Subject:      "households/" + c.HouseholdID + "/members/" + c.SubjectID,
+		Household:    names.Household{ID: c.HouseholdID}.String(),
+		Subject:      names.Member{HouseholdID: c.HouseholdID, ID: c.SubjectID}.String(),
 		CaseType:     enumValue[pb.CaseType](pb.CaseType_value, kindPrefix, c.Kind),
 		Status:       enumValue[pb.CaseStatus](pb.CaseStatus_value, statusPrefix, c.Status),
 		Assignee:     c.Assignee,
@@ -232,7 +233,7 @@ func historyToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
 
 func noteToProto(n *repository.Note) *pb.Note {
 	return &pb.Note{
-		Name:       "cases/" + n.CaseID + "/notes/" + n.ID,
+		Name:       names.Note{CaseID: n.CaseID, ID: n.ID}.String(),
 		Body:       n.Body,
 		Author:     n.Author,
 		CreateTime: timestamp(n.CreateTime),

@@ -16,6 +16,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -212,7 +213,11 @@ func apiKeyCmd() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			k, err := store.RevokeAPIKey(ctx, strings.TrimPrefix(args[0], "apiKeys/"))
+			id := args[0]
+			if n, err := names.As[names.APIKey](id); err == nil {
+				id = n.ID
+			}
+			k, err := store.RevokeAPIKey(ctx, id)
 			if err != nil {
 				return err
 			}
