@@ -94,7 +94,7 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("keyring: %w", err)
 			}
 			store := newStore(db, dialect, keys, &s)
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			// Rows written before encryption, or under a retired key, are
 			// sealed under the active key before serving.
 			n, err := store.Reseal(repository.WithScope(ctx, principal.Scope{All: true}), 500, nil)
@@ -270,7 +270,7 @@ func migrateCmd() *cobra.Command {
 				return err
 			}
 			if sqlDB, err := db.DB(); err == nil {
-				defer sqlDB.Close()
+				defer func() { _ = sqlDB.Close() }()
 			}
 			action := "up"
 			if len(args) == 1 {

@@ -141,7 +141,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			id, secret, full, err := authn.NewAPIKey()
 			if err != nil {
 				return err
@@ -177,7 +177,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			page := repository.Page{Size: repository.MaxPageSize}
 			for {
 				keys, next, err := store.ListAPIKeys(ctx, page)
@@ -212,7 +212,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			id := args[0]
 			if n, err := names.As[names.APIKey](id); err == nil {
 				id = n.ID
@@ -248,7 +248,7 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			id, err := keys.Rotate()
 			if err != nil {
 				return err
@@ -302,7 +302,7 @@ func auditCmd() *cobra.Command {
 					return err
 				}
 				recorded, err = audit.ReadAnchors(f)
-				f.Close()
+				_ = f.Close()
 				if err != nil {
 					return fmt.Errorf("%s: %w", anchors, err)
 				}
@@ -311,7 +311,7 @@ func auditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			out := cmd.OutOrStdout()
 			var failed []string
 			n, err := store.VerifyAudit(ctx)

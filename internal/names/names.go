@@ -77,7 +77,7 @@ func (n Member) Household() Household { return Household{n.HouseholdID} }
 // Case returns the note's case.
 func (n Note) Case() Case { return Case{n.CaseID} }
 
-// ErrMalformed: the text is not a name this server issues.
+// ErrMalformed refuses a text that is not a name this server issues.
 var ErrMalformed = errors.New("not a resource name of this API")
 
 // kind is one pattern: its collection segments and how each id must look.

@@ -16,7 +16,7 @@ import (
 const (
 	householdSvc = "/casework.v1.HouseholdService/"
 	caseSvc      = "/casework.v1.CaseService/"
-	apiKeySvc    = "/casework.v1.ApiKeyService/"
+	apiKeySvc    = "/casework.v1.ApiKeyService/" //nolint:gosec // a method name's prefix, not a credential
 	auditSvc     = "/casework.v1.AuditService/"
 	eventSvc     = "/casework.v1.EventService/"
 	webhookSvc   = "/casework.v1.WebhookService/"
