@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"gorm.io/gorm"
 
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/sealed"
@@ -116,6 +117,12 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			townTable := towns.Default()
+			if s.TownsFile != "" {
+				if townTable, err = towns.LoadFile(s.TownsFile); err != nil {
+					return fmt.Errorf("--towns-file: %w", err)
+				}
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:            s.GRPCAddr,
 				HTTPAddr:            s.HTTPAddr,
@@ -131,6 +138,7 @@ func serveCmd() *cobra.Command {
 				LookupsPerMinute:    lookupsPerMinute(s.LookupLimit),
 				StreamsPerPrincipal: s.StreamsPerPrincipal,
 				APIKeyPeopleRoles:   s.APIKeyPeopleRoles,
+				Towns:               townTable,
 				EventRetention:      s.EventRetention,
 				RequestIDTTL:        s.RequestIDTTL,
 				Webhooks:            webhooks,

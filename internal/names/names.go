@@ -20,6 +20,9 @@ var (
 	uuidID   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	apiKeyID = regexp.MustCompile(`^[a-z2-7]{12}$`)
 	seqID    = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	// Rule ids and town codes are the county's, not issued per request.
+	policyID = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
+	townCode = regexp.MustCompile(`^[0-9]{9}$`)
 )
 
 // Name is any resource name.
@@ -53,6 +56,15 @@ type Delivery struct{ WebhookID, ID string }
 // AuditLog is `auditLogs/{sequence}`.
 type AuditLog struct{ Seq int64 }
 
+// StatusChange is `households/{household}/statusChanges/{status_change}`.
+type StatusChange struct{ HouseholdID, ID string }
+
+// Policy is `policies/{policy}`: a rule of the table, by its id.
+type Policy struct{ ID string }
+
+// Town is `towns/{town}`: a town or sub-district, by its code.
+type Town struct{ Code string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -61,6 +73,11 @@ func (n APIKey) String() string    { return "apiKeys/" + n.ID }
 func (n Webhook) String() string   { return "webhooks/" + n.ID }
 func (n Delivery) String() string  { return Webhook{n.WebhookID}.String() + "/deliveries/" + n.ID }
 func (n AuditLog) String() string  { return "auditLogs/" + strconv.FormatInt(n.Seq, 10) }
+func (n StatusChange) String() string {
+	return Household{n.HouseholdID}.String() + "/statusChanges/" + n.ID
+}
+func (n Policy) String() string { return "policies/" + n.ID }
+func (n Town) String() string   { return "towns/" + n.Code }
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -70,6 +87,11 @@ func (APIKey) Collection() string    { return "apiKeys/{api_key}" }
 func (Webhook) Collection() string   { return "webhooks/{webhook}" }
 func (Delivery) Collection() string  { return "webhooks/{webhook}/deliveries/{delivery}" }
 func (AuditLog) Collection() string  { return "auditLogs/{sequence}" }
+func (StatusChange) Collection() string {
+	return "households/{household}/statusChanges/{status_change}"
+}
+func (Policy) Collection() string { return "policies/{policy}" }
+func (Town) Collection() string   { return "towns/{town}" }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -95,6 +117,9 @@ var kinds = []kind{
 	{[]string{"apiKeys"}, []*regexp.Regexp{apiKeyID}, func(ids []string) Name { return APIKey{ids[0]} }},
 	{[]string{"webhooks"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Webhook{ids[0]} }},
 	{[]string{"webhooks", "deliveries"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Delivery{ids[0], ids[1]} }},
+	{[]string{"households", "statusChanges"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return StatusChange{ids[0], ids[1]} }},
+	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
+	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}

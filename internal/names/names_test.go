@@ -15,7 +15,7 @@ const (
 func TestRoundTrip(t *testing.T) {
 	for _, n := range []Name{
 		Household{u1}, Member{u1, u2}, Case{u1}, Note{u1, u2}, APIKey{"abcdefghijk2"},
-		Webhook{u1}, Delivery{u1, u2}, AuditLog{42},
+		Webhook{u1}, Delivery{u1, u2}, AuditLog{42}, StatusChange{u1, u2}, Policy{"LEGAL_AID_DECISION_7D"}, Town{"500230101"},
 	} {
 		got, err := Parse(n.String())
 		if err != nil || got != n {
@@ -33,6 +33,7 @@ func TestParseRefuses(t *testing.T) {
 		"cases/" + u1 + "/notes", "apiKeys/ABCDEFGHIJKL", "apiKeys/" + u1, "auditLogs/0", "auditLogs/-1",
 		"households/500230199001011237", "households/" + u1 + "/members/13800000000",
 		"Households/" + u1, "households/" + u1 + "/cases/" + u2, "/households/" + u1,
+		"policies/legal_aid", "policies/", "towns/50023010", "towns/500230199001011237",
 	} {
 		if n, err := Parse(s); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Parse(%q) = %#v, %v; want ErrMalformed", s, n, err)
