@@ -9,6 +9,7 @@ import (
 // Result is how far a resolved case achieved what it asked for.
 type Result string
 
+// The results, stored as-is.
 const (
 	ResultAchieved          Result = "ACHIEVED"
 	ResultPartiallyAchieved Result = "PARTIALLY_ACHIEVED"

@@ -4,6 +4,7 @@ package domain
 // part of the domain's vocabulary so that stored rows hold a checked value.
 type Branch string
 
+// The branches, stored as-is.
 const (
 	BranchArmy             Branch = "ARMY"
 	BranchNavy             Branch = "NAVY"
@@ -24,6 +25,7 @@ func Branches() []Branch {
 // officer, conscript or civilian personnel.
 type Rank string
 
+// The rank categories, stored as-is.
 const (
 	RankOfficer   Rank = "OFFICER"
 	RankNCO       Rank = "NCO"

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -261,28 +260,11 @@ func recvWithin(s pb.EventService_WatchEventsClient, d time.Duration) (*pb.Event
 	go func() { ev, err := s.Recv(); ch <- result{ev, err} }()
 	select {
 	case r := <-ch:
-		if r.err == io.EOF {
+		if errors.Is(r.err, io.EOF) {
 			return nil, errors.New("stream ended")
 		}
 		return r.ev, r.err
 	case <-time.After(d):
 		return nil, errQuiet
 	}
-}
-
-// statusReason reads the ErrorInfo reason of a JSON error body.
-func statusReason(body []byte) string {
-	var st struct {
-		Details []struct {
-			Type   string `json:"@type"`
-			Reason string `json:"reason"`
-		} `json:"details"`
-	}
-	_ = json.Unmarshal(body, &st)
-	for _, d := range st.Details {
-		if d.Reason != "" {
-			return d.Reason
-		}
-	}
-	return ""
 }

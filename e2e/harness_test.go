@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -459,7 +460,8 @@ func wantStatus(t *testing.T, err error, code codes.Code, fragments ...string) *
 	if st.Code() != code {
 		t.Fatalf("code = %v (%q), want %v", st.Code(), st.Message(), code)
 	}
-	if he, isHTTP := err.(*httpError); isHTTP {
+	var he *httpError
+	if errors.As(err, &he) {
 		if want, known := httpStatusOf[code]; known && he.httpStatus != want {
 			t.Fatalf("HTTP status = %d, want %d for %v", he.httpStatus, want, code)
 		}

@@ -190,7 +190,7 @@ func testJSON(t *testing.T, e *env) {
 			var out []byte
 			var err error
 			for try := 0; try < 5; try++ {
-				var n int64 = int64(len(note))
+				n := int64(len(note))
 				var body io.Reader = strings.NewReader(note)
 				if chunked {
 					n, body = -1, io.MultiReader(strings.NewReader(note)) // length unknown: sent chunked

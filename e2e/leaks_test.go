@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,7 +166,7 @@ type watchedStream struct {
 
 func (s *watchedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
-	if err != io.EOF {
+	if !errors.Is(err, io.EOF) {
 		s.w.checkError(s.method, err)
 	}
 	return err
@@ -207,44 +208,51 @@ func (e *env) checkAtRest(t *testing.T) int {
 	tracked := e.leaks.tracked()
 	sealedSeen := 0
 	for _, table := range rawTables {
-		rows, err := e.db.Gorm.Raw("SELECT * FROM " + table).Rows()
-		if err != nil {
-			t.Errorf("read %s: %v", table, err)
-			continue
+		sealedSeen += e.checkTableAtRest(t, table, tracked)
+	}
+	return sealedSeen
+}
+
+// checkTableAtRest is checkAtRest for one table.
+func (e *env) checkTableAtRest(t *testing.T, table string, tracked []string) int {
+	t.Helper()
+	rows, err := e.db.Gorm.Raw("SELECT * FROM " + table).Rows()
+	if err != nil {
+		t.Errorf("read %s: %v", table, err)
+		return 0
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatalf("columns of %s: %v", table, err)
+	}
+	sealedSeen, n := 0, 0
+	for rows.Next() {
+		n++
+		cells := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range cells {
+			ptrs[i] = &cells[i]
 		}
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatalf("columns of %s: %v", table, err)
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("scan %s: %v", table, err)
 		}
-		n := 0
-		for rows.Next() {
-			n++
-			cells := make([]sql.NullString, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range cells {
-				ptrs[i] = &cells[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("scan %s: %v", table, err)
-			}
-			for i, c := range cells {
-				for _, v := range tracked {
-					if strings.Contains(c.String, v) {
-						t.Errorf("%s.%s (row %d) holds the plaintext number %s", table, cols[i], n, idnumber.Mask(v))
-					}
+		for i, c := range cells {
+			for _, v := range tracked {
+				if strings.Contains(c.String, v) {
+					t.Errorf("%s.%s (row %d) holds the plaintext number %s", table, cols[i], n, idnumber.Mask(v))
 				}
-				if slices.Contains(sealedColumns[table], cols[i]) && c.String != "" {
-					sealedSeen++
-					if !strings.HasPrefix(c.String, "sealed:v1:") {
-						t.Errorf("%s.%s (row %d) is not sealed: %.12s…", table, cols[i], n, c.String)
-					}
+			}
+			if slices.Contains(sealedColumns[table], cols[i]) && c.String != "" {
+				sealedSeen++
+				if !strings.HasPrefix(c.String, "sealed:v1:") {
+					t.Errorf("%s.%s (row %d) is not sealed: %.12s…", table, cols[i], n, c.String)
 				}
 			}
 		}
-		if err := rows.Err(); err != nil {
-			t.Errorf("rows of %s: %v", table, err)
-		}
-		_ = rows.Close()
+	}
+	if err := rows.Err(); err != nil {
+		t.Errorf("rows of %s: %v", table, err)
 	}
 	return sealedSeen
 }

@@ -93,12 +93,13 @@ func fullMethod(md protoreflect.MethodDescriptor) string {
 func mayCall(r principal.Role, method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
 	svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/casework.v1.")
-	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds"}
-	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds"}
+	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds", "ListStatusChanges"}
+	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
-	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "CreateNote"}
-	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase"}
+	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "CreateNote",
+		"RequestMaterials", "SupplyMaterials", "FileObjection"}
+	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection"}
 	in := slices.Contains[[]string]
 	switch svc {
 	case "HouseholdService":
@@ -127,6 +128,9 @@ func mayCall(r principal.Role, method string) bool {
 		}
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
+	case "PolicyService", "TownService":
+		// The rules and the towns are the county's published reference.
+		return true
 	case "EventService":
 		// The feed names changes county-wide; caseworkers work in towns.
 		// Nightly jobs poll it; they hold no stream open.

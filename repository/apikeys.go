@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/access/authn"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // CreateAPIKey stores a new key (its secret only as a hash).
@@ -17,7 +18,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 		if err := tx.Create(k).Error; err != nil {
 			return conflict(err, "a live API key for this account")
 		}
-		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"created"})
+		return s.recordChange(ctx, tx, names.APIKey{ID: k.ID}.String(), "", []string{"created"})
 	})
 }
 
@@ -54,7 +55,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 		if err := tx.Model(&k).Update("revoke_time", now).Error; err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"revoke_time"})
+		return s.recordChange(ctx, tx, names.APIKey{ID: k.ID}.String(), "", []string{"revoke_time"})
 	})
 	if err != nil {
 		return nil, err
@@ -75,7 +76,7 @@ func (s *Store) ApproveAPIKey(ctx context.Context, id, approver string) (*APIKey
 		}
 		switch {
 		case !k.NeedsApproval || k.ApproveTime != nil:
-			return errPrecondition("API_KEY_NOT_PENDING", "apiKeys/"+id, "the key does not await approval")
+			return errPrecondition("API_KEY_NOT_PENDING", names.APIKey{ID: id}.String(), "the key does not await approval")
 		case k.Creator == approver:
 			return ErrSelfApproval
 		}
@@ -84,7 +85,7 @@ func (s *Store) ApproveAPIKey(ctx context.Context, id, approver string) (*APIKey
 		if err := tx.Model(&k).Updates(map[string]any{"approver": approver, "approve_time": now}).Error; err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, "apiKeys/"+k.ID, "", []string{"approver", "approve_time"})
+		return s.recordChange(ctx, tx, names.APIKey{ID: k.ID}.String(), "", []string{"approver", "approve_time"})
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // CaseFilter is the schema of ListCases filters. It lives beside the columns
@@ -40,7 +41,8 @@ var caseColumns = map[string]column{
 	"placement_year": plain("cases.placement_year", intValue),
 	"priority":       plain("cases.priority", func(c filter.Condition) any { return int(PriorityByName[c.Value]) }),
 	"household": plain("cases.household_id", func(c filter.Condition) any {
-		return c.Value[len("households/"):]
+		n, _ := names.As[names.Household](c.Value) // the schema has checked it
+		return n.ID
 	}),
 	"overdue": func(c filter.Condition, now time.Time) (string, []any) {
 		running := clockRunningStatuses()
@@ -359,7 +361,7 @@ func (s *Store) CreateNote(ctx context.Context, n *Note) error {
 		}); err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, "cases/"+n.CaseID+"/notes/"+n.ID, "", []string{"created"})
+		return s.recordChange(ctx, tx, names.Note{CaseID: n.CaseID, ID: n.ID}.String(), "", []string{"created"})
 	})
 }
 

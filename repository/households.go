@@ -9,6 +9,7 @@ import (
 
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // HouseholdFilter is the schema of ListHouseholds filters.
@@ -247,7 +248,7 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 			return err
 		}
 		if open > 0 {
-			return errPrecondition("HOUSEHOLD_HAS_OPEN_CASES", "households/"+id,
+			return errPrecondition("HOUSEHOLD_HAS_OPEN_CASES", names.Household{ID: id}.String(),
 				"the household has open cases; close or withdraw them before deleting it")
 		}
 		now := s.clock()

@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 
+	"github.com/fengdu-county/casework/internal/names"
 	"gorm.io/gorm"
 )
 
@@ -91,7 +92,7 @@ func (s *Store) DeleteMember(ctx context.Context, householdID, id, etag string) 
 				return err
 			}
 			if open > 0 {
-				return errPrecondition("MEMBER_HAS_OPEN_CASES", "households/"+householdID+"/members/"+id,
+				return errPrecondition("MEMBER_HAS_OPEN_CASES", names.Member{HouseholdID: householdID, ID: id}.String(),
 					"the member is the subject of open cases; close or withdraw them before deleting the member")
 			}
 			now := s.clock()

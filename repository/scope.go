@@ -3,11 +3,11 @@ package repository
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // ErrOutOfScope: a write would put a row in a town the caller may not see.
@@ -53,24 +53,27 @@ func allows(ctx context.Context, town string) error {
 // belong to no town (API keys, webhooks) are never hidden, so it reports
 // false for them.
 func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
-	parts := strings.Split(name, "/")
+	n, err := names.Parse(name)
+	if err != nil {
+		return false, nil
+	}
 	var q *gorm.DB
 	db := s.conn(ctx)
-	switch {
-	case len(parts) == 2 && parts[0] == "households":
-		q = db.Model(&Household{}).Where("id = ?", parts[1])
-	case len(parts) == 4 && parts[0] == "households" && parts[2] == "members":
-		q = db.Model(&Member{}).Where("id = ? AND household_id = ?", parts[3], parts[1])
-	case len(parts) == 2 && parts[0] == "cases":
-		q = db.Model(&Case{}).Where("id = ?", parts[1])
-	case len(parts) == 4 && parts[0] == "cases" && parts[2] == "notes":
-		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", parts[3], parts[1])
+	switch n := n.(type) {
+	case names.Household:
+		q = db.Model(&Household{}).Where("id = ?", n.ID)
+	case names.Member:
+		q = db.Model(&Member{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
+	case names.Case:
+		q = db.Model(&Case{}).Where("id = ?", n.ID)
+	case names.Note:
+		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
 	default:
 		return false, nil
 	}
-	var n int64
-	if err := q.Limit(1).Count(&n).Error; err != nil {
+	var count int64
+	if err := q.Limit(1).Count(&count).Error; err != nil {
 		return false, err
 	}
-	return n > 0, nil
+	return count > 0, nil
 }

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // Store is the one storage implementation, over either dialect.
@@ -105,13 +106,15 @@ type versioned interface {
 
 func (h *Household) revision() *int64  { return &h.Revision }
 func (h *Household) touch(t time.Time) { h.UpdateTime = t }
-func (h *Household) resource() string  { return "households/" + h.ID }
+func (h *Household) resource() string  { return names.Household{ID: h.ID}.String() }
 func (m *Member) revision() *int64     { return &m.Revision }
 func (m *Member) touch(t time.Time)    { m.UpdateTime = t }
-func (m *Member) resource() string     { return "households/" + m.HouseholdID + "/members/" + m.ID }
-func (c *Case) revision() *int64       { return &c.Revision }
-func (c *Case) touch(t time.Time)      { c.UpdateTime = t }
-func (c *Case) resource() string       { return "cases/" + c.ID }
+func (m *Member) resource() string {
+	return names.Member{HouseholdID: m.HouseholdID, ID: m.ID}.String()
+}
+func (c *Case) revision() *int64  { return &c.Revision }
+func (c *Case) touch(t time.Time) { c.UpdateTime = t }
+func (c *Case) resource() string  { return names.Case{ID: c.ID}.String() }
 
 // update is the one read-modify-write path: it loads the row that selectRow
 // picks under a lock, refuses a stale etag, lets fn change the plaintext row,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
@@ -83,7 +84,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, secret string) er
 		if err := tx.Create(w).Error; err != nil {
 			return conflict(err, "a webhook with this id")
 		}
-		return s.recordChange(ctx, tx, "webhooks/"+w.ID, Etag(w.Revision), []string{"created"})
+		return s.recordChange(ctx, tx, names.Webhook{ID: w.ID}.String(), Etag(w.Revision), []string{"created"})
 	})
 }
 
@@ -122,7 +123,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		if err := tx.Where("id = ?", id).Delete(&Webhook{}).Error; err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, "webhooks/"+id, Etag(w.Revision), []string{"deleted"})
+		return s.recordChange(ctx, tx, names.Webhook{ID: id}.String(), Etag(w.Revision), []string{"deleted"})
 	})
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -41,9 +42,6 @@ type AuthStore interface {
 // requestIDKey is the metadata key (and, through the gateway, the HTTP
 // header) that carries a call's request id both ways.
 const requestIDKey = "x-request-id"
-
-// apiKeyPrefix tells an API key from a JWT in a bearer credential.
-const apiKeyPrefix = "cwk_"
 
 // authenticator admits calls: it proves who is calling, limits their rate,
 // checks the policy table, and hands the handler a context that says who.
@@ -148,7 +146,7 @@ func (a *authenticator) bearer(ctx context.Context, header string) (*principal.P
 	if !strings.EqualFold(scheme, "bearer") || cred == "" {
 		return nil, authn.Refused("authorization must be \"Bearer <token>\"")
 	}
-	if !strings.HasPrefix(cred, apiKeyPrefix) {
+	if !authn.IsAPIKey(cred) {
 		p, err := a.tokens.Verify(ctx, cred)
 		return p, refusal(err)
 	}
@@ -273,34 +271,8 @@ func auditResource(req any) string {
 	return name
 }
 
-// issuedName reports whether name is made of collection names and ids this
-// server issues. The request is not validated yet, so only such a name may
-// go into the audit log: a client cannot slip an ID number or phone number
-// into it this way.
-func issuedName(name string) bool {
-	parts := strings.Split(name, "/")
-	if name == "" || len(parts)%2 != 0 {
-		return false
-	}
-	for i := 0; i < len(parts); i += 2 {
-		if !collectionName.MatchString(parts[i]) || !issuedID(parts[i+1]) {
-			return false
-		}
-	}
-	return true
-}
-
-var (
-	collectionName = regexp.MustCompile(`^[a-z][A-Za-z]{0,31}$`)
-	// apiKeyID is the id part of an API key, as authn.NewAPIKey makes it.
-	apiKeyID = regexp.MustCompile(`^[a-z2-7]{12}$`)
-)
-
-// issuedID reports whether id is one this server issues: a UUID in its
-// canonical form, or an API key id. Neither can be an ID or phone number.
-func issuedID(id string) bool {
-	if u, err := uuid.Parse(id); err == nil && u.String() == id {
-		return true
-	}
-	return apiKeyID.MatchString(id)
-}
+// issuedName reports whether name is a resource name this server issues.
+// The request is not validated yet, so only such a name may go into the
+// audit log: a client cannot slip an ID number or phone number into it this
+// way.
+func issuedName(name string) bool { return names.Issued(name) }

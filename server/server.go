@@ -36,6 +36,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/api/openapi"
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
@@ -82,6 +83,10 @@ type Config struct {
 	// LookupsPerMinute is each principal's budget of LookupHousehold calls
 	// (0: 30). Negative turns the budget off (tests only).
 	LookupsPerMinute int
+	// Towns is the county's table of towns (nil: the one shipped with the
+	// server).
+	Towns *towns.Table
+
 	// APIKeyPeopleRoles lets admins create API keys carrying people's roles
 	// (caseworker, supervisor, auditor, admin), each of which works only
 	// once a second admin approves it.
@@ -199,6 +204,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
+	reference := service.NewReference(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
@@ -220,6 +226,8 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
 		pb.RegisterWebhookServiceServer(g, webhooks)
+		pb.RegisterPolicyServiceServer(g, reference)
+		pb.RegisterTownServiceServer(g, reference)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -356,6 +364,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterWebhookServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterPolicyServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterTownServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 

@@ -11,6 +11,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/convert"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -74,11 +75,11 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *pb.CreateApiKeyRequest)
 }
 
 func (s *APIKeys) GetApiKey(ctx context.Context, req *pb.GetApiKeyRequest) (*pb.ApiKey, error) {
-	ids, err := parseName("name", req.GetName(), "apiKeys")
+	n, err := nameOf[names.APIKey]("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.store.GetAPIKey(ctx, ids[0])
+	k, err := s.store.GetAPIKey(ctx, n.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +104,11 @@ func (s *APIKeys) ListApiKeys(ctx context.Context, req *pb.ListApiKeysRequest) (
 }
 
 func (s *APIKeys) RevokeApiKey(ctx context.Context, req *pb.RevokeApiKeyRequest) (*pb.ApiKey, error) {
-	ids, err := parseName("name", req.GetName(), "apiKeys")
+	n, err := nameOf[names.APIKey]("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.store.RevokeAPIKey(ctx, ids[0])
+	k, err := s.store.RevokeAPIKey(ctx, n.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +116,11 @@ func (s *APIKeys) RevokeApiKey(ctx context.Context, req *pb.RevokeApiKeyRequest)
 }
 
 func (s *APIKeys) ApproveApiKey(ctx context.Context, req *pb.ApproveApiKeyRequest) (*pb.ApiKey, error) {
-	ids, err := parseName("name", req.GetName(), "apiKeys")
+	n, err := nameOf[names.APIKey]("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.store.ApproveAPIKey(ctx, ids[0], s.actor(ctx))
+	k, err := s.store.ApproveAPIKey(ctx, n.ID, s.actor(ctx))
 	if err != nil {
 		return nil, err
 	}

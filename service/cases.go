@@ -12,6 +12,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -183,7 +184,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 	}
 	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		if !row.Status.Open() {
-			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: "cases/" + id,
+			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: names.Case{ID: id}.String(),
 				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
 		}
 		merged, err := convert.CaseToProto(row)
@@ -200,7 +201,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 		if err := s.validate("case", merged); err != nil {
 			return nil, err
 		}
-		if merged.GetSubject() != "households/"+row.HouseholdID+"/members/"+row.SubjectID {
+		if merged.GetSubject() != (names.Member{HouseholdID: row.HouseholdID, ID: row.SubjectID}).String() {
 			m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject(), kind)
 			if err != nil {
 				return nil, err
@@ -234,7 +235,7 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 		to, err := domain.Transition(from, action)
 		if err != nil {
 			if p, ok := domain.AsPrecondition(err); ok && p.Subject == "" {
-				p.Subject = "cases/" + id
+				p.Subject = names.Case{ID: id}.String()
 			}
 			return nil, err
 		}
@@ -314,7 +315,7 @@ func (s *Cases) StartCase(ctx context.Context, req *pb.StartCaseRequest) (*pb.Ca
 		func(_ context.Context, c *repository.Case, _ *repository.HistoryEntry) error {
 			err := domain.CheckStart(c.Assignee)
 			if p, ok := domain.AsPrecondition(err); ok {
-				p.Subject = "cases/" + c.ID
+				p.Subject = names.Case{ID: c.ID}.String()
 			}
 			return err
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/idnumber"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -116,7 +117,7 @@ func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdReque
 // householdView renders h masked, or in full when asked for, allowed and
 // audited.
 func (s *Households) householdView(ctx context.Context, h *repository.Household, view pb.View) (*pb.Household, error) {
-	full, err := fullView(ctx, s.store, view, "households/"+h.ID, h.TownCode, "servicemember.id_number", "phone")
+	full, err := fullView(ctx, s.store, view, names.Household{ID: h.ID}.String(), h.TownCode, "servicemember.id_number", "phone")
 	if err != nil {
 		return nil, err
 	}
@@ -243,13 +244,13 @@ func (s *Households) auditLookup(ctx context.Context, idNumber string, found *re
 	resource, outcome := "", audit.OutcomeOK
 	switch {
 	case lookupErr == nil:
-		resource = "households/" + found.ID
+		resource = names.Household{ID: found.ID}.String()
 	case errors.Is(lookupErr, repository.ErrNotFound):
 		outcome = audit.OutcomeNotFound
 		// Deliberately county-wide, for the record only: the answer stays
 		// "not found".
 		if h, err := s.store.LookupHousehold(principal.WithScope(ctx, principal.Scope{All: true}), idNumber); err == nil {
-			resource, outcome = "households/"+h.ID, audit.OutcomeOutOfScope
+			resource, outcome = names.Household{ID: h.ID}.String(), audit.OutcomeOutOfScope
 		} else if !errors.Is(err, repository.ErrNotFound) {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/convert"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -73,11 +74,11 @@ func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookReque
 }
 
 func (s *Webhooks) GetWebhook(ctx context.Context, req *pb.GetWebhookRequest) (*pb.Webhook, error) {
-	ids, err := parseName("name", req.GetName(), "webhooks")
+	n, err := nameOf[names.Webhook]("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.store.GetWebhook(ctx, ids[0])
+	w, err := s.store.GetWebhook(ctx, n.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,28 +103,28 @@ func (s *Webhooks) ListWebhooks(ctx context.Context, req *pb.ListWebhooksRequest
 }
 
 func (s *Webhooks) DeleteWebhook(ctx context.Context, req *pb.DeleteWebhookRequest) (*emptypb.Empty, error) {
-	ids, err := parseName("name", req.GetName(), "webhooks")
+	n, err := nameOf[names.Webhook]("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteWebhook(ctx, ids[0]); err != nil {
+	if err := s.store.DeleteWebhook(ctx, n.ID); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }
 
 func (s *Webhooks) ListWebhookDeliveries(ctx context.Context, req *pb.ListWebhookDeliveriesRequest) (*pb.ListWebhookDeliveriesResponse, error) {
-	ids, err := parseName("parent", req.GetParent(), "webhooks")
+	n, err := nameOf[names.Webhook]("parent", req.GetParent())
 	if err != nil {
 		return nil, err
 	}
 	// The token is bound to the webhook: it cannot page through another.
-	query := listQuery("webhookDeliveries", ids[0])
+	query := listQuery("webhookDeliveries", n.ID)
 	after, err := s.pages.decode(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := s.store.ListWebhookDeliveries(ctx, ids[0], repository.Page{Size: int(req.GetPageSize()), After: after})
+	rows, next, err := s.store.ListWebhookDeliveries(ctx, n.ID, repository.Page{Size: int(req.GetPageSize()), After: after})
 	if err != nil {
 		return nil, err
 	}

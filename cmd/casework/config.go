@@ -50,6 +50,7 @@ type settings struct {
 	EventRetention      time.Duration
 	RequestIDTTL        time.Duration
 
+	TownsFile         string
 	DebugAddr         string
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
@@ -111,6 +112,8 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 			"for `casework audit verify --anchor`; keep it where whoever can write the database cannot. Empty: anchors go to the log only")
 	duration(fs, &s.AuditAnchorInterval, "audit-anchor-interval", "CASEWORK_AUDIT_ANCHOR_INTERVAL", 5*time.Minute,
 		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
+	str(fs, &s.TownsFile, "towns-file", "CASEWORK_TOWNS_FILE", "",
+		"file listing the county's towns and sub-districts (code, tab, name per line); empty: the table shipped with the server")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"gorm.io/gorm"
 
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/sealed"
@@ -94,7 +95,7 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("keyring: %w", err)
 			}
 			store := newStore(db, dialect, keys, &s)
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			// Rows written before encryption, or under a retired key, are
 			// sealed under the active key before serving.
 			n, err := store.Reseal(repository.WithScope(ctx, principal.Scope{All: true}), 500, nil)
@@ -116,6 +117,12 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			townTable := towns.Default()
+			if s.TownsFile != "" {
+				if townTable, err = towns.LoadFile(s.TownsFile); err != nil {
+					return fmt.Errorf("--towns-file: %w", err)
+				}
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:            s.GRPCAddr,
 				HTTPAddr:            s.HTTPAddr,
@@ -131,6 +138,7 @@ func serveCmd() *cobra.Command {
 				LookupsPerMinute:    lookupsPerMinute(s.LookupLimit),
 				StreamsPerPrincipal: s.StreamsPerPrincipal,
 				APIKeyPeopleRoles:   s.APIKeyPeopleRoles,
+				Towns:               townTable,
 				EventRetention:      s.EventRetention,
 				RequestIDTTL:        s.RequestIDTTL,
 				Webhooks:            webhooks,
@@ -270,7 +278,7 @@ func migrateCmd() *cobra.Command {
 				return err
 			}
 			if sqlDB, err := db.DB(); err == nil {
-				defer sqlDB.Close()
+				defer func() { _ = sqlDB.Close() }()
 			}
 			action := "up"
 			if len(args) == 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/internal/sealed"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -140,7 +141,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			id, secret, full, err := authn.NewAPIKey()
 			if err != nil {
 				return err
@@ -172,7 +173,7 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			page := repository.Page{Size: repository.MaxPageSize}
 			for {
 				keys, next, err := store.ListAPIKeys(ctx, page)
@@ -207,8 +208,12 @@ func apiKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			k, err := store.RevokeAPIKey(ctx, strings.TrimPrefix(args[0], "apiKeys/"))
+			defer func() { _ = store.Close() }()
+			id := args[0]
+			if n, err := names.As[names.APIKey](id); err == nil {
+				id = n.ID
+			}
+			k, err := store.RevokeAPIKey(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -239,7 +244,7 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			id, err := keys.Rotate()
 			if err != nil {
 				return err
@@ -293,7 +298,7 @@ func auditCmd() *cobra.Command {
 					return err
 				}
 				recorded, err = audit.ReadAnchors(f)
-				f.Close()
+				_ = f.Close()
 				if err != nil {
 					return fmt.Errorf("%s: %w", anchors, err)
 				}
@@ -302,7 +307,7 @@ func auditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer func() { _ = store.Close() }()
 			out := cmd.OutOrStdout()
 			var failed []string
 			n, err := store.VerifyAudit(ctx)

@@ -29,6 +29,37 @@ type Town struct {
 	Name string
 }
 
+// Kind is what kind of place a town is.
+type Kind string
+
+// The kinds, told by the code's seventh digit in the statistical division
+// codes: 0 for a sub-district, 1 for a town, 2 for a township.
+const (
+	SubDistrict Kind = "SUB_DISTRICT" // 街道
+	TownKind    Kind = "TOWN"         // 镇
+	Township    Kind = "TOWNSHIP"     // 乡
+)
+
+// Kinds lists every kind of place.
+func Kinds() []Kind { return []Kind{SubDistrict, TownKind, Township} }
+
+// Kind says whether t is a sub-district, a town or a township ("" when its
+// code says none of them).
+func (t Town) Kind() Kind {
+	if len(t.Code) != CodeLength {
+		return ""
+	}
+	switch t.Code[6] {
+	case '0':
+		return SubDistrict
+	case '1':
+		return TownKind
+	case '2':
+		return Township
+	}
+	return ""
+}
+
 // Table is an immutable list of one county's towns, safe for concurrent use.
 type Table struct {
 	county string

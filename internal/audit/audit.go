@@ -109,9 +109,9 @@ var ErrNoAuditKey = errors.New("audit: the keyring holds no audit key")
 func (e *Entry) writeContent(w io.Writer) {
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	w.Write(n[:])
+	_, _ = w.Write(n[:])
 	binary.BigEndian.PutUint64(n[:], uint64(e.Time.UTC().UnixMicro()))
-	w.Write(n[:])
+	_, _ = w.Write(n[:])
 	fields := []string{e.Principal, e.Roles, e.Credential, e.Method, e.Resource, e.Action,
 		e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash}
 	if e.KeyID != "" {
@@ -119,8 +119,8 @@ func (e *Entry) writeContent(w io.Writer) {
 	}
 	for _, f := range fields {
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
-		w.Write(n[:])
-		io.WriteString(w, f)
+		_, _ = w.Write(n[:])
+		_, _ = io.WriteString(w, f)
 	}
 }
 

@@ -2,20 +2,20 @@ package convert
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
 // APIKeyToProto renders a key; its state depends on the time, now.
 func APIKeyToProto(k *repository.APIKey, now time.Time) *pb.ApiKey {
 	out := &pb.ApiKey{
-		Name: "apiKeys/" + k.ID, Account: k.Account, Towns: slices.Clone(k.Towns),
+		Name: names.APIKey{ID: k.ID}.String(), Account: k.Account, Towns: slices.Clone(k.Towns),
 		ExpireTime: timestamp(k.ExpireTime), RevokeTime: optTimestamp(k.RevokeTime),
 		CreateTime: timestamp(k.CreateTime), Creator: k.Creator,
 		Approver: k.Approver, ApproveTime: optTimestamp(k.ApproveTime),
@@ -53,7 +53,7 @@ func APIKeyFromProto(p *pb.ApiKey, k *repository.APIKey) {
 // split only here, for the answer.
 func AuditLogToProto(r *repository.AuditRecord) *pb.AuditLog {
 	return &pb.AuditLog{
-		Name: "auditLogs/" + strconv.FormatInt(r.Seq, 10), Sequence: r.Seq, Time: timestamp(r.Time),
+		Name: names.AuditLog{Seq: r.Seq}.String(), Sequence: r.Seq, Time: timestamp(r.Time),
 		Principal: r.Principal, Roles: splitList(r.Roles), Credential: r.Credential, Method: r.Method,
 		Resource: r.Resource, Action: r.Action, RequestId: r.RequestID, ClientAddress: r.ClientAddr,
 		Outcome: r.Outcome, Fields: splitList(r.Fields), PreviousHash: r.PrevHash, Hash: r.Hash, KeyId: r.KeyID,

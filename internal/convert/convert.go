@@ -24,6 +24,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -122,7 +123,7 @@ func TimeOfDate(field string, d *date.Date) (time.Time, error) {
 // HouseholdToProto renders a household in full; masking is the caller's.
 func HouseholdToProto(h *repository.Household) *pb.Household {
 	return &pb.Household{
-		Name: "households/" + h.ID,
+		Name: names.Household{ID: h.ID}.String(),
 		Servicemember: &pb.Servicemember{
 			Name:          h.ServicememberName,
 			IdNumber:      h.ServicememberIDNumber,
@@ -165,7 +166,7 @@ func HouseholdFromProto(p *pb.Household, h *repository.Household) {
 // MemberToProto renders a member in full; masking is the caller's.
 func MemberToProto(m *repository.Member) *pb.Member {
 	return &pb.Member{
-		Name:         "households/" + m.HouseholdID + "/members/" + m.ID,
+		Name:         names.Member{HouseholdID: m.HouseholdID, ID: m.ID}.String(),
 		Relation:     relations.toProto(m.Relation),
 		DisplayName:  m.DisplayName,
 		IdNumber:     m.IDNumber,
@@ -246,10 +247,10 @@ func SetDetails(c *pb.Case, kind domain.Kind, raw string) error {
 // CaseToProto renders a case; it fails only on details that do not parse.
 func CaseToProto(c *repository.Case) (*pb.Case, error) {
 	out := &pb.Case{
-		Name:         "cases/" + c.ID,
+		Name:         names.Case{ID: c.ID}.String(),
 		CaseNumber:   c.CaseNumber,
-		Household:    "households/" + c.HouseholdID,
-		Subject:      "households/" + c.HouseholdID + "/members/" + c.SubjectID,
+		Household:    names.Household{ID: c.HouseholdID}.String(),
+		Subject:      names.Member{HouseholdID: c.HouseholdID, ID: c.SubjectID}.String(),
 		CaseType:     kinds.toProto(c.Kind),
 		Status:       statuses.toProto(c.Status),
 		Assignee:     c.Assignee,
@@ -301,7 +302,7 @@ func HistoryToProto(h *repository.HistoryEntry) *pb.CaseHistoryEntry {
 // NoteToProto renders a note.
 func NoteToProto(n *repository.Note) *pb.Note {
 	return &pb.Note{
-		Name:       "cases/" + n.CaseID + "/notes/" + n.ID,
+		Name:       names.Note{CaseID: n.CaseID, ID: n.ID}.String(),
 		Body:       n.Body,
 		Author:     n.Author,
 		CreateTime: timestamp(n.CreateTime),

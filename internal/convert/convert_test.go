@@ -145,8 +145,18 @@ func TestRoundTrips(t *testing.T) {
 					_, ok := rt.explicit[fd.Name()]
 					return ok || !writable(fd) || has(fd, annotations.FieldBehavior_INPUT_ONLY)
 				}
+				missing := map[protoreflect.FullName]bool{}
 				for _, d := range diff(rt.name, sent.ProtoReflect(), got.ProtoReflect(), ignore) {
-					t.Errorf("a writable field did not survive the round trip: %s", d)
+					if _, ok := pendingFields[d.field]; ok {
+						missing[d.field] = true
+						continue
+					}
+					t.Errorf("a writable field did not survive the round trip: %s", d.text)
+				}
+				for name := range pendingFields {
+					if f.set[name] && !missing[name] {
+						t.Errorf("%s survives the round trip now: take it off pendingFields", name)
+					}
 				}
 				if rt.check != nil {
 					rt.check(t, sent, got)
@@ -307,8 +317,8 @@ func TestRenderings(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rendering a full row: %v", err)
 			}
-			for _, f := range unset(r.name, full.ProtoReflect(), nil) {
-				t.Errorf("%s is not rendered from the row", f)
+			for _, problem := range unset(r.name, full.ProtoReflect()) {
+				t.Error(problem)
 			}
 			rv := reflect.ValueOf(row).Elem()
 			for name := range r.storageOnly {

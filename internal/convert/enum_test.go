@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -31,6 +32,12 @@ func checkEnum[D ~string, P protoEnum](t *testing.T, e enum[D, P], all []D) prot
 			continue
 		}
 		d := e.fromProto(P(v.Number()))
+		if _, ok := pendingEnumValues[v.FullName()]; ok {
+			if slices.Contains(all, d) {
+				t.Errorf("%s has its domain value now: take it off pendingEnumValues", v.FullName())
+			}
+			continue
+		}
 		if !slices.Contains(all, d) {
 			t.Errorf("%s has no domain value: %q is not one of %q", v.FullName(), d, all)
 		}
@@ -71,6 +78,11 @@ var notStoredAsDomainValues = map[protoreflect.FullName]string{
 	"casework.v1.ElderNeed":               "stored inside the details JSON by its API name",
 	"casework.v1.LegalMatterCategory":     "stored inside the details JSON by its API name",
 	"casework.v1.LegalStage":              "stored inside the details JSON by its API name",
+	"casework.v1.PriorEmployment":         "stored inside the details JSON by its API name",
+	"casework.v1.PlacementRoute":          "stored inside the details JSON by its API name",
+	"casework.v1.EnrolmentPlace":          "stored inside the details JSON by its API name",
+	"casework.v1.SchoolBenefit":           "stored inside the details JSON by its API name",
+	"casework.v1.CostSource":              "stored inside the details JSON by its API name",
 }
 
 func TestEnumsMatchTheDomain(t *testing.T) {
@@ -86,25 +98,39 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, reasons, domain.Reasons()),
 		checkEnum(t, results, domain.Results()),
 		checkEnum(t, roles, principal.Roles),
+		// Served from memory rather than stored, mapped the same way.
+		checkEnum(t, ruleKinds, domain.RuleKinds()),
+		checkEnum(t, townKinds, towns.Kinds()),
 	} {
 		checked[name] = true
 	}
-	// Every enum a stored resource carries is checked above or says why
-	// not: a new one cannot slip by as a bare string.
-	for _, name := range storedEnums() {
-		_, why := notStoredAsDomainValues[name]
-		switch {
-		case checked[name] && why:
-			t.Errorf("%s is checked, and also listed as not stored as domain values", name)
-		case !checked[name] && !why:
+	// Every enum a stored resource carries is checked above, says why not,
+	// or waits for its storage: a new one cannot slip by as a bare string.
+	stored := storedEnums()
+	for _, name := range stored {
+		_, notStored := notStoredAsDomainValues[name]
+		_, pending := pendingEnums[name]
+		switch n := btoi(checked[name]) + btoi(notStored) + btoi(pending); {
+		case n == 0:
 			t.Errorf("%s is carried by a stored resource but has no domain mapping checked here: give it a domain type and an enum mapping, or list why not", name)
+		case n > 1:
+			t.Errorf("%s is in more than one of: checked, not stored as domain values, pending", name)
 		}
 	}
-	for name := range notStoredAsDomainValues {
-		if !slices.Contains(storedEnums(), name) {
-			t.Errorf("%s is listed as not stored, but no stored resource carries it", name)
+	for _, list := range []map[protoreflect.FullName]string{notStoredAsDomainValues, pendingEnums} {
+		for name := range list {
+			if !slices.Contains(stored, name) {
+				t.Errorf("%s is listed, but no stored resource carries it", name)
+			}
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // storedEnums are the enums the messages that render stored rows carry,

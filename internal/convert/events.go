@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -23,7 +24,7 @@ func EventToProto(r *repository.EventRecord) *pb.Event {
 // holds it sealed, and nothing here opens it.
 func WebhookToProto(w *repository.Webhook) *pb.Webhook {
 	out := &pb.Webhook{
-		Name: "webhooks/" + w.ID, DisplayName: w.DisplayName, Url: w.URL,
+		Name: names.Webhook{ID: w.ID}.String(), DisplayName: w.DisplayName, Url: w.URL,
 		ResourceTypes: slices.Clone(w.ResourceTypes), EventTypes: slices.Clone(w.EventTypes),
 		DeliveredPosition: w.DeliveredPosition, State: pb.WebhookState_WEBHOOK_STATE_HEALTHY,
 		ConsecutiveFailures: int32(w.ConsecutiveFailures),
@@ -49,7 +50,7 @@ func WebhookFromProto(p *pb.Webhook, w *repository.Webhook) {
 // DeliveryToProto renders one attempt to deliver an event to a webhook.
 func DeliveryToProto(d *repository.WebhookDelivery) *pb.WebhookDelivery {
 	return &pb.WebhookDelivery{
-		Name:     "webhooks/" + d.WebhookID + "/deliveries/" + d.ID,
+		Name:     names.Delivery{WebhookID: d.WebhookID, ID: d.ID}.String(),
 		Position: d.Position, EventType: d.EventType, Resource: d.Resource, Attempt: int32(d.Attempt),
 		Time: timestamp(d.Time), HttpStatus: int32(d.HTTPStatus), Success: d.Success, Error: d.Error,
 		Duration: durationpb.New(time.Duration(d.DurationMS) * time.Millisecond),

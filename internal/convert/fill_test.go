@@ -33,6 +33,8 @@ type filler struct {
 	// skip leaves a field unset (output-only fields, when filling what a
 	// client may write).
 	skip func(protoreflect.FieldDescriptor) bool
+	// set records the fields filled.
+	set map[protoreflect.FullName]bool
 }
 
 func (f *filler) next() int { f.n++; return f.n }
@@ -50,6 +52,10 @@ func (f *filler) fill(m protoreflect.Message) {
 		if o := fd.ContainingOneof(); o != nil && !o.IsSynthetic() && o.Fields().Get(f.oneof%o.Fields().Len()) != fd {
 			continue
 		}
+		if f.set == nil {
+			f.set = map[protoreflect.FullName]bool{}
+		}
+		f.set[fd.FullName()] = true
 		switch {
 		case fd.IsMap():
 			f.t.Fatalf("%s: the filler does not fill maps yet; teach it before converting one", fd.FullName())
@@ -149,10 +155,16 @@ func writable(fd protoreflect.FieldDescriptor) bool {
 	return !has(fd, annotations.FieldBehavior_OUTPUT_ONLY) && !has(fd, annotations.FieldBehavior_IDENTIFIER)
 }
 
-// diff lists the paths where got differs from want, leaving out the fields
+// difference is a field where got differs from want.
+type difference struct {
+	field protoreflect.FullName
+	text  string
+}
+
+// diff lists the fields where got differs from want, leaving out the fields
 // ignore names.
-func diff(path string, want, got protoreflect.Message, ignore func(protoreflect.FieldDescriptor) bool) []string {
-	var out []string
+func diff(path string, want, got protoreflect.Message, ignore func(protoreflect.FieldDescriptor) bool) []difference {
+	var out []difference
 	fields := want.Descriptor().Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
@@ -165,14 +177,14 @@ func diff(path string, want, got protoreflect.Message, ignore func(protoreflect.
 		case fd.IsList():
 			wl, gl := w.List(), g.List()
 			if wl.Len() != gl.Len() {
-				out = append(out, fmt.Sprintf("%s: %d elements, want %d", p, gl.Len(), wl.Len()))
+				out = append(out, difference{fd.FullName(), fmt.Sprintf("%s: %d elements, want %d", p, gl.Len(), wl.Len())})
 				continue
 			}
 			for j := range wl.Len() {
 				out = append(out, diffValue(fmt.Sprintf("%s[%d]", p, j), fd, wl.Get(j), gl.Get(j), ignore)...)
 			}
 		case fd.Message() != nil && want.Has(fd) != got.Has(fd):
-			out = append(out, fmt.Sprintf("%s: set %v, want %v", p, got.Has(fd), want.Has(fd)))
+			out = append(out, difference{fd.FullName(), fmt.Sprintf("%s: set %v, want %v", p, got.Has(fd), want.Has(fd))})
 		case fd.Message() != nil && !want.Has(fd):
 		default:
 			out = append(out, diffValue(p, fd, w, g, ignore)...)
@@ -181,49 +193,56 @@ func diff(path string, want, got protoreflect.Message, ignore func(protoreflect.
 	return out
 }
 
-func diffValue(path string, fd protoreflect.FieldDescriptor, w, g protoreflect.Value, ignore func(protoreflect.FieldDescriptor) bool) []string {
+func diffValue(path string, fd protoreflect.FieldDescriptor, w, g protoreflect.Value, ignore func(protoreflect.FieldDescriptor) bool) []difference {
 	if fd.Message() != nil {
 		return diff(path, w.Message(), g.Message(), ignore)
 	}
 	if !w.Equal(g) {
-		return []string{fmt.Sprintf("%s: %v, want %v", path, g, w)}
+		return []difference{{fd.FullName(), fmt.Sprintf("%s: %v, want %v", path, g, w)}}
 	}
 	return nil
 }
 
 // unset lists the fields of m (and of the messages of this API in it) that
 // a rendering left at their default; a oneof needs one member. INPUT_ONLY
-// fields are never rendered and are not looked for.
-func unset(path string, m protoreflect.Message, except map[protoreflect.Name]string) []string {
+// fields are never rendered and are not looked for; a pending field must
+// not be rendered, or it is pending no more.
+func unset(path string, m protoreflect.Message) []string {
 	var out []string
 	fields := m.Descriptor().Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		if _, ok := except[fd.Name()]; ok || has(fd, annotations.FieldBehavior_INPUT_ONLY) {
+		if has(fd, annotations.FieldBehavior_INPUT_ONLY) {
 			continue
 		}
 		p := path + "." + string(fd.Name())
+		if _, ok := pendingFields[fd.FullName()]; ok {
+			if m.Has(fd) {
+				out = append(out, p+" is rendered now: take it off pendingFields")
+			}
+			continue
+		}
 		if o := fd.ContainingOneof(); o != nil && !o.IsSynthetic() {
 			if m.WhichOneof(o) == nil {
-				out = append(out, p+" (no member of oneof "+string(o.Name())+")")
+				out = append(out, p+" is not rendered from the row (no member of oneof "+string(o.Name())+")")
 			}
 			if m.WhichOneof(o) != fd {
 				continue
 			}
 		}
 		if !m.Has(fd) {
-			out = append(out, p)
+			out = append(out, p+" is not rendered from the row")
 			continue
 		}
 		if fd.IsList() && fd.Enum() != nil {
 			for j, l := 0, m.Get(fd).List(); j < l.Len(); j++ {
 				if l.Get(j).Enum() == 0 {
-					out = append(out, fmt.Sprintf("%s[%d] (UNSPECIFIED)", p, j))
+					out = append(out, fmt.Sprintf("%s[%d] is rendered as UNSPECIFIED", p, j))
 				}
 			}
 		}
 		if md := fd.Message(); md != nil && !fd.IsList() && strings.HasPrefix(string(md.FullName()), "casework.") {
-			out = append(out, unset(p, m.Get(fd).Message(), nil)...)
+			out = append(out, unset(p, m.Get(fd).Message())...)
 		}
 	}
 	return out

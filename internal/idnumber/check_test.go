@@ -128,7 +128,7 @@ func TestCheckErrors(t *testing.T) {
 				t.Fatalf("Check error = %v, want %v", err, tt.want)
 			}
 			for _, s := range sentinels {
-				if s != tt.want && errors.Is(err, s) {
+				if !errors.Is(s, tt.want) && errors.Is(err, s) {
 					t.Errorf("error also matches %v; kinds must be distinct", s)
 				}
 			}

@@ -135,7 +135,7 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse error = %v, want %v", err, tt.want)
 			}
 			for _, s := range sentinels {
-				if s != tt.want && errors.Is(err, s) {
+				if !errors.Is(s, tt.want) && errors.Is(err, s) {
 					t.Errorf("error also matches %v; kinds must be distinct", s)
 				}
 			}

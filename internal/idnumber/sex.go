@@ -4,6 +4,7 @@ package idnumber
 // as a relation implies it.
 type Sex uint8
 
+// The sexes an ID number's sequence digit tells.
 const (
 	SexUnknown Sex = iota
 	SexMale

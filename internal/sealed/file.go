@@ -22,7 +22,7 @@ func readFile(path string) (*Keyring, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
@@ -119,14 +119,14 @@ func writeAtomic(path string, data []byte, replace bool) error {
 	defer func() {
 		// After a successful rename this fails harmlessly; otherwise it
 		// keeps key material from lingering in stray temp files.
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
@@ -151,6 +151,6 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }

@@ -82,7 +82,7 @@ func Postgres(t testing.TB) DB {
 		}
 		t.Skipf("PostgreSQL unreachable (%v); set %s or start it", err, PostgresURLEnv)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	name := "casework_test_" + randomSuffix()
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create test database: %v", err)
@@ -92,7 +92,7 @@ func Postgres(t testing.TB) DB {
 		if err != nil {
 			return
 		}
-		defer c.Close(context.Background())
+		defer func() { _ = c.Close(context.Background()) }()
 		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	u, err := url.Parse(admin)

@@ -443,7 +443,8 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 		b *= 2
 	}
 	b = min(b, d.opts.MaxBackoff)
-	return b - time.Duration(rand.Int64N(int64(b)/5+1))
+	// Jitter spreads retries out; it needs no unpredictability.
+	return b - time.Duration(rand.Int64N(int64(b)/5+1)) //nolint:gosec // jitter, not a secret
 }
 
 // storeError logs a storage error by its type only: database errors can

@@ -36,7 +36,7 @@ var caseTests = []test{
 		_, err = e.s.UpdateHousehold(ctx, f.h.ID, "", func(ctx context.Context, h *repository.Household) error {
 			cs, _, err := e.s.ListCases(ctx, repository.CaseQuery{})
 			if err != nil || len(cs) != 1 || cs[0].Assignee != "users/inside" {
-				return fmt.Errorf("inside the household's write: %d cases, %v", len(cs), err)
+				return fmt.Errorf("inside the household's write: %d cases: %w", len(cs), err)
 			}
 			h.Address = "Test inside"
 			return nil

@@ -31,7 +31,7 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	out := &loaded{households: len(c.households)}
 
 	// Sealed by the repository's own code, so the rows are what the server

@@ -200,7 +200,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&rep.Postgres); err != nil {
 		return rep, err
 	}
@@ -236,7 +236,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	if first.query, err = recordList(ctx, store, rec, first); err != nil {
 		return rep, err
 	}
@@ -299,7 +299,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	for _, n := range writeClients {
 		add(measure(ctx, nameEcho, n, warm, p.duration, echoOp(healthpb.NewHealthClient(echoConn))))
 	}
-	echoConn.Close()
+	_ = echoConn.Close()
 	stopEcho()
 
 	for _, n := range writeClients {

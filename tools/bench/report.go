@@ -140,7 +140,7 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%d\t\n", padRight(name), res.Clients, res.PerSec, res.P50ms, res.P99ms, res.Errors)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	if imp := r.Import; imp != nil {
 		fmt.Fprintf(w, "\nbatch import: %d households through POST /v1/households:batchCreate, %d a batch, one batch at a time: "+
 			"%d created in %.1f s, %.0f rows/s (batch p50 %.0f ms, p99 %.0f ms)\n",
@@ -169,7 +169,7 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s %s\t\n", q.Name, value, q.Target, verdict)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	for _, res := range r.Results {
 		if res.FirstErr != "" {
 			fmt.Fprintf(w, "first error of %s (%d clients): %s\n", res.Name, res.Clients, trimError(res.FirstErr))

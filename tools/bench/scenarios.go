@@ -88,7 +88,7 @@ func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, tok
 	cfg.MaxConns = serverPoolSize
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, err
 	}
 	md := metadata.Pairs("authorization", "Bearer "+token)
@@ -104,7 +104,7 @@ func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, tok
 }
 
 func (b *bench) close() {
-	b.conn.Close()
+	_ = b.conn.Close()
 	b.pool.Close()
 	b.http.CloseIdleConnections()
 }
@@ -150,7 +150,7 @@ func (b *bench) post(ctx context.Context, path string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
 		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, msg)
@@ -211,7 +211,7 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.Background())
+	defer func() { _ = tx.Rollback(context.Background()) }()
 	var lockedID, lockedTown string
 	if err := tx.QueryRow(ctx, sqlLockHouse, hid, 1).Scan(&lockedID, &lockedTown); err != nil {
 		return err
@@ -329,7 +329,7 @@ func (b *bench) listRaw(p listPage) op {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { rows.Close() }()
 		n := 0
 		for rows.Next() {
 			if _, err := rows.Values(); err != nil {

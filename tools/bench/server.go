@@ -89,7 +89,7 @@ func createDatabase(ctx context.Context, adminURL string) (*database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (d *database) drop() error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.name}.Sanitize()+" WITH (FORCE)")
 	return err
 }
@@ -127,7 +127,7 @@ func freePort() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 
@@ -171,12 +171,12 @@ func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*
 	// server too.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close()
 		return nil, err
 	}
 	go func() {
 		s.exitErr = s.cmd.Wait()
-		logFile.Close()
+		_ = logFile.Close()
 		close(s.exited)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
@@ -184,7 +184,7 @@ func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*
 	for {
 		select {
 		case <-s.exited:
-			return nil, fmt.Errorf("server exited during start: %v\n%s", s.exitErr, s.logTail())
+			return nil, fmt.Errorf("server exited during start: %w\n%s", s.exitErr, s.logTail())
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
@@ -192,7 +192,7 @@ func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*
 		}
 		resp, err := client.Get("http://" + httpAddr + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s, nil
 			}
@@ -227,7 +227,7 @@ func (s *serverProcess) stop() {
 func (s *serverProcess) alive() error {
 	select {
 	case <-s.exited:
-		return fmt.Errorf("server exited: %v\n%s", s.exitErr, s.logTail())
+		return fmt.Errorf("server exited: %w\n%s", s.exitErr, s.logTail())
 	default:
 		return nil
 	}
@@ -273,7 +273,7 @@ func (s *serverProcess) profile(ctx context.Context, name, path string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("pprof %s: %s", name, resp.Status)
 	}
@@ -282,7 +282,7 @@ func (s *serverProcess) profile(ctx context.Context, name, path string) error {
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

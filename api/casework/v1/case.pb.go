@@ -97,31 +97,40 @@ const (
 	CaseStatus_CASE_STATUS_CLOSED      CaseStatus = 6
 	CaseStatus_CASE_STATUS_REJECTED    CaseStatus = 7
 	CaseStatus_CASE_STATUS_WITHDRAWN   CaseStatus = 8
+	// Legal aid: waiting for materials listed by RequestMaterials; the
+	// decision clock is stopped.
+	CaseStatus_CASE_STATUS_AWAITING_MATERIALS CaseStatus = 9
+	// Legal aid ended on a ground of the Legal Aid Law Art 48.
+	CaseStatus_CASE_STATUS_TERMINATED CaseStatus = 10
 )
 
 // Enum value maps for CaseStatus.
 var (
 	CaseStatus_name = map[int32]string{
-		0: "CASE_STATUS_UNSPECIFIED",
-		1: "CASE_STATUS_DRAFT",
-		2: "CASE_STATUS_SUBMITTED",
-		3: "CASE_STATUS_ACCEPTED",
-		4: "CASE_STATUS_IN_PROGRESS",
-		5: "CASE_STATUS_RESOLVED",
-		6: "CASE_STATUS_CLOSED",
-		7: "CASE_STATUS_REJECTED",
-		8: "CASE_STATUS_WITHDRAWN",
+		0:  "CASE_STATUS_UNSPECIFIED",
+		1:  "CASE_STATUS_DRAFT",
+		2:  "CASE_STATUS_SUBMITTED",
+		3:  "CASE_STATUS_ACCEPTED",
+		4:  "CASE_STATUS_IN_PROGRESS",
+		5:  "CASE_STATUS_RESOLVED",
+		6:  "CASE_STATUS_CLOSED",
+		7:  "CASE_STATUS_REJECTED",
+		8:  "CASE_STATUS_WITHDRAWN",
+		9:  "CASE_STATUS_AWAITING_MATERIALS",
+		10: "CASE_STATUS_TERMINATED",
 	}
 	CaseStatus_value = map[string]int32{
-		"CASE_STATUS_UNSPECIFIED": 0,
-		"CASE_STATUS_DRAFT":       1,
-		"CASE_STATUS_SUBMITTED":   2,
-		"CASE_STATUS_ACCEPTED":    3,
-		"CASE_STATUS_IN_PROGRESS": 4,
-		"CASE_STATUS_RESOLVED":    5,
-		"CASE_STATUS_CLOSED":      6,
-		"CASE_STATUS_REJECTED":    7,
-		"CASE_STATUS_WITHDRAWN":   8,
+		"CASE_STATUS_UNSPECIFIED":        0,
+		"CASE_STATUS_DRAFT":              1,
+		"CASE_STATUS_SUBMITTED":          2,
+		"CASE_STATUS_ACCEPTED":           3,
+		"CASE_STATUS_IN_PROGRESS":        4,
+		"CASE_STATUS_RESOLVED":           5,
+		"CASE_STATUS_CLOSED":             6,
+		"CASE_STATUS_REJECTED":           7,
+		"CASE_STATUS_WITHDRAWN":          8,
+		"CASE_STATUS_AWAITING_MATERIALS": 9,
+		"CASE_STATUS_TERMINATED":         10,
 	}
 )
 
@@ -152,14 +161,18 @@ func (CaseStatus) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_case_proto_rawDescGZIP(), []int{1}
 }
 
-// Priority tiers, computed from the household; never typed in.
+// Priority tiers, computed from the household; never typed in. The rules
+// that decided are in the case's policy_basis.
 type CasePriority int32
 
 const (
 	CasePriority_CASE_PRIORITY_UNSPECIFIED CasePriority = 0
-	// Martyrs' families and border/coastal-defence families.
+	// Martyrs' and died-on-duty families; border, coastal-defence and island
+	// families.
 	CasePriority_CASE_PRIORITY_FIRST CasePriority = 1
-	// Mission units, hardship areas and households in hardship.
+	// Mission units, peacekeeping, front-line combat, hardship areas and
+	// special posts; households in hardship; decorated and disabled
+	// servicemembers; survivors of those who died of illness.
 	CasePriority_CASE_PRIORITY_SECOND CasePriority = 2
 	CasePriority_CASE_PRIORITY_NORMAL CasePriority = 3
 )
@@ -211,34 +224,52 @@ func (CasePriority) EnumDescriptor() ([]byte, []int) {
 type PriorityReason int32
 
 const (
-	PriorityReason_PRIORITY_REASON_UNSPECIFIED            PriorityReason = 0
-	PriorityReason_PRIORITY_REASON_MARTYR_FAMILY          PriorityReason = 1
-	PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE PriorityReason = 2
-	PriorityReason_PRIORITY_REASON_MISSION_UNIT           PriorityReason = 3
-	PriorityReason_PRIORITY_REASON_HARDSHIP_AREA          PriorityReason = 4
-	PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD     PriorityReason = 5
-	PriorityReason_PRIORITY_REASON_MERITORIOUS            PriorityReason = 6
+	PriorityReason_PRIORITY_REASON_UNSPECIFIED                PriorityReason = 0
+	PriorityReason_PRIORITY_REASON_MARTYR_FAMILY              PriorityReason = 1
+	PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE     PriorityReason = 2
+	PriorityReason_PRIORITY_REASON_MISSION_UNIT               PriorityReason = 3
+	PriorityReason_PRIORITY_REASON_HARDSHIP_AREA              PriorityReason = 4
+	PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD         PriorityReason = 5
+	PriorityReason_PRIORITY_REASON_MERITORIOUS                PriorityReason = 6
+	PriorityReason_PRIORITY_REASON_DIED_ON_DUTY               PriorityReason = 7
+	PriorityReason_PRIORITY_REASON_ISLAND                     PriorityReason = 8
+	PriorityReason_PRIORITY_REASON_SPECIAL_POST               PriorityReason = 9
+	PriorityReason_PRIORITY_REASON_FRONT_LINE_OR_PEACEKEEPING PriorityReason = 10
+	PriorityReason_PRIORITY_REASON_DISABLED                   PriorityReason = 11
+	PriorityReason_PRIORITY_REASON_DIED_OF_ILLNESS            PriorityReason = 12
 )
 
 // Enum value maps for PriorityReason.
 var (
 	PriorityReason_name = map[int32]string{
-		0: "PRIORITY_REASON_UNSPECIFIED",
-		1: "PRIORITY_REASON_MARTYR_FAMILY",
-		2: "PRIORITY_REASON_BORDER_COASTAL_DEFENCE",
-		3: "PRIORITY_REASON_MISSION_UNIT",
-		4: "PRIORITY_REASON_HARDSHIP_AREA",
-		5: "PRIORITY_REASON_HARDSHIP_HOUSEHOLD",
-		6: "PRIORITY_REASON_MERITORIOUS",
+		0:  "PRIORITY_REASON_UNSPECIFIED",
+		1:  "PRIORITY_REASON_MARTYR_FAMILY",
+		2:  "PRIORITY_REASON_BORDER_COASTAL_DEFENCE",
+		3:  "PRIORITY_REASON_MISSION_UNIT",
+		4:  "PRIORITY_REASON_HARDSHIP_AREA",
+		5:  "PRIORITY_REASON_HARDSHIP_HOUSEHOLD",
+		6:  "PRIORITY_REASON_MERITORIOUS",
+		7:  "PRIORITY_REASON_DIED_ON_DUTY",
+		8:  "PRIORITY_REASON_ISLAND",
+		9:  "PRIORITY_REASON_SPECIAL_POST",
+		10: "PRIORITY_REASON_FRONT_LINE_OR_PEACEKEEPING",
+		11: "PRIORITY_REASON_DISABLED",
+		12: "PRIORITY_REASON_DIED_OF_ILLNESS",
 	}
 	PriorityReason_value = map[string]int32{
-		"PRIORITY_REASON_UNSPECIFIED":            0,
-		"PRIORITY_REASON_MARTYR_FAMILY":          1,
-		"PRIORITY_REASON_BORDER_COASTAL_DEFENCE": 2,
-		"PRIORITY_REASON_MISSION_UNIT":           3,
-		"PRIORITY_REASON_HARDSHIP_AREA":          4,
-		"PRIORITY_REASON_HARDSHIP_HOUSEHOLD":     5,
-		"PRIORITY_REASON_MERITORIOUS":            6,
+		"PRIORITY_REASON_UNSPECIFIED":                0,
+		"PRIORITY_REASON_MARTYR_FAMILY":              1,
+		"PRIORITY_REASON_BORDER_COASTAL_DEFENCE":     2,
+		"PRIORITY_REASON_MISSION_UNIT":               3,
+		"PRIORITY_REASON_HARDSHIP_AREA":              4,
+		"PRIORITY_REASON_HARDSHIP_HOUSEHOLD":         5,
+		"PRIORITY_REASON_MERITORIOUS":                6,
+		"PRIORITY_REASON_DIED_ON_DUTY":               7,
+		"PRIORITY_REASON_ISLAND":                     8,
+		"PRIORITY_REASON_SPECIAL_POST":               9,
+		"PRIORITY_REASON_FRONT_LINE_OR_PEACEKEEPING": 10,
+		"PRIORITY_REASON_DISABLED":                   11,
+		"PRIORITY_REASON_DIED_OF_ILLNESS":            12,
 	}
 )
 
@@ -267,6 +298,685 @@ func (x PriorityReason) Number() protoreflect.EnumNumber {
 // Deprecated: Use PriorityReason.Descriptor instead.
 func (PriorityReason) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_case_proto_rawDescGZIP(), []int{3}
+}
+
+// The spouse's employment before accompanying, which decides the placement
+// route (军人抚恤优待条例 Art 46).
+type PriorEmployment int32
+
+const (
+	PriorEmployment_PRIOR_EMPLOYMENT_UNSPECIFIED PriorEmployment = 0
+	// 公务员
+	PriorEmployment_PRIOR_EMPLOYMENT_CIVIL_SERVANT PriorEmployment = 1
+	// 事业单位工作人员
+	PriorEmployment_PRIOR_EMPLOYMENT_PUBLIC_INSTITUTION PriorEmployment = 2
+	// 企业职工
+	PriorEmployment_PRIOR_EMPLOYMENT_ENTERPRISE PriorEmployment = 3
+	// 无工作
+	PriorEmployment_PRIOR_EMPLOYMENT_NONE PriorEmployment = 4
+)
+
+// Enum value maps for PriorEmployment.
+var (
+	PriorEmployment_name = map[int32]string{
+		0: "PRIOR_EMPLOYMENT_UNSPECIFIED",
+		1: "PRIOR_EMPLOYMENT_CIVIL_SERVANT",
+		2: "PRIOR_EMPLOYMENT_PUBLIC_INSTITUTION",
+		3: "PRIOR_EMPLOYMENT_ENTERPRISE",
+		4: "PRIOR_EMPLOYMENT_NONE",
+	}
+	PriorEmployment_value = map[string]int32{
+		"PRIOR_EMPLOYMENT_UNSPECIFIED":        0,
+		"PRIOR_EMPLOYMENT_CIVIL_SERVANT":      1,
+		"PRIOR_EMPLOYMENT_PUBLIC_INSTITUTION": 2,
+		"PRIOR_EMPLOYMENT_ENTERPRISE":         3,
+		"PRIOR_EMPLOYMENT_NONE":               4,
+	}
+)
+
+func (x PriorEmployment) Enum() *PriorEmployment {
+	p := new(PriorEmployment)
+	*p = x
+	return p
+}
+
+func (x PriorEmployment) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PriorEmployment) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[4].Descriptor()
+}
+
+func (PriorEmployment) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[4]
+}
+
+func (x PriorEmployment) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PriorEmployment.Descriptor instead.
+func (PriorEmployment) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
+// How a spouse is placed.
+type PlacementRoute int32
+
+const (
+	PlacementRoute_PLACEMENT_ROUTE_UNSPECIFIED PlacementRoute = 0
+	// 转任: a former civil servant, to a matching post.
+	PlacementRoute_PLACEMENT_ROUTE_TRANSFER PlacementRoute = 1
+	// 交流: a former public-institution employee, to a matching post.
+	PlacementRoute_PLACEMENT_ROUTE_EXCHANGE PlacementRoute = 2
+	// 职业指导、介绍、培训: everyone else.
+	PlacementRoute_PLACEMENT_ROUTE_EMPLOYMENT_SERVICES PlacementRoute = 3
+	// 双向选择: spouse and employer agree on another suitable post.
+	PlacementRoute_PLACEMENT_ROUTE_MUTUAL_CHOICE PlacementRoute = 4
+	// 定向招聘: the county's targeted recruitment.
+	PlacementRoute_PLACEMENT_ROUTE_TARGETED_RECRUITMENT PlacementRoute = 5
+)
+
+// Enum value maps for PlacementRoute.
+var (
+	PlacementRoute_name = map[int32]string{
+		0: "PLACEMENT_ROUTE_UNSPECIFIED",
+		1: "PLACEMENT_ROUTE_TRANSFER",
+		2: "PLACEMENT_ROUTE_EXCHANGE",
+		3: "PLACEMENT_ROUTE_EMPLOYMENT_SERVICES",
+		4: "PLACEMENT_ROUTE_MUTUAL_CHOICE",
+		5: "PLACEMENT_ROUTE_TARGETED_RECRUITMENT",
+	}
+	PlacementRoute_value = map[string]int32{
+		"PLACEMENT_ROUTE_UNSPECIFIED":          0,
+		"PLACEMENT_ROUTE_TRANSFER":             1,
+		"PLACEMENT_ROUTE_EXCHANGE":             2,
+		"PLACEMENT_ROUTE_EMPLOYMENT_SERVICES":  3,
+		"PLACEMENT_ROUTE_MUTUAL_CHOICE":        4,
+		"PLACEMENT_ROUTE_TARGETED_RECRUITMENT": 5,
+	}
+)
+
+func (x PlacementRoute) Enum() *PlacementRoute {
+	p := new(PlacementRoute)
+	*p = x
+	return p
+}
+
+func (x PlacementRoute) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PlacementRoute) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[5].Descriptor()
+}
+
+func (PlacementRoute) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[5]
+}
+
+func (x PlacementRoute) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PlacementRoute.Descriptor instead.
+func (PlacementRoute) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{5}
+}
+
+// Where a child enrols under 地位法 Art 55 (compulsory schooling and
+// inclusive kindergartens).
+type EnrolmentPlace int32
+
+const (
+	EnrolmentPlace_ENROLMENT_PLACE_UNSPECIFIED EnrolmentPlace = 0
+	// The child's own household registration.
+	EnrolmentPlace_ENROLMENT_PLACE_CHILD_REGISTRATION EnrolmentPlace = 1
+	// A parent's household registration.
+	EnrolmentPlace_ENROLMENT_PLACE_PARENT_REGISTRATION EnrolmentPlace = 2
+	// A grandparent's household registration.
+	EnrolmentPlace_ENROLMENT_PLACE_GRANDPARENT_REGISTRATION EnrolmentPlace = 3
+	// Another legal guardian's household registration.
+	EnrolmentPlace_ENROLMENT_PLACE_GUARDIAN_REGISTRATION EnrolmentPlace = 4
+	// Where the parents live.
+	EnrolmentPlace_ENROLMENT_PLACE_PARENTS_RESIDENCE EnrolmentPlace = 5
+	// The garrison.
+	EnrolmentPlace_ENROLMENT_PLACE_GARRISON EnrolmentPlace = 6
+)
+
+// Enum value maps for EnrolmentPlace.
+var (
+	EnrolmentPlace_name = map[int32]string{
+		0: "ENROLMENT_PLACE_UNSPECIFIED",
+		1: "ENROLMENT_PLACE_CHILD_REGISTRATION",
+		2: "ENROLMENT_PLACE_PARENT_REGISTRATION",
+		3: "ENROLMENT_PLACE_GRANDPARENT_REGISTRATION",
+		4: "ENROLMENT_PLACE_GUARDIAN_REGISTRATION",
+		5: "ENROLMENT_PLACE_PARENTS_RESIDENCE",
+		6: "ENROLMENT_PLACE_GARRISON",
+	}
+	EnrolmentPlace_value = map[string]int32{
+		"ENROLMENT_PLACE_UNSPECIFIED":              0,
+		"ENROLMENT_PLACE_CHILD_REGISTRATION":       1,
+		"ENROLMENT_PLACE_PARENT_REGISTRATION":      2,
+		"ENROLMENT_PLACE_GRANDPARENT_REGISTRATION": 3,
+		"ENROLMENT_PLACE_GUARDIAN_REGISTRATION":    4,
+		"ENROLMENT_PLACE_PARENTS_RESIDENCE":        5,
+		"ENROLMENT_PLACE_GARRISON":                 6,
+	}
+)
+
+func (x EnrolmentPlace) Enum() *EnrolmentPlace {
+	p := new(EnrolmentPlace)
+	*p = x
+	return p
+}
+
+func (x EnrolmentPlace) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EnrolmentPlace) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[6].Descriptor()
+}
+
+func (EnrolmentPlace) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[6]
+}
+
+func (x EnrolmentPlace) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EnrolmentPlace.Descriptor instead.
+func (EnrolmentPlace) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{6}
+}
+
+// What the law gives a child at the case's school stage.
+type SchoolBenefit int32
+
+const (
+	SchoolBenefit_SCHOOL_BENEFIT_UNSPECIFIED SchoolBenefit = 0
+	// Compulsory schooling and inclusive kindergartens: the choice of place.
+	SchoolBenefit_SCHOOL_BENEFIT_PLACE_CHOICE SchoolBenefit = 1
+	// Senior high and secondary vocational: priority under equal conditions.
+	SchoolBenefit_SCHOOL_BENEFIT_PRIORITY_EQUAL_CONDITIONS SchoolBenefit = 2
+	// Martyrs' and died-on-duty children at senior high and above: bonus
+	// points or priority admission.
+	SchoolBenefit_SCHOOL_BENEFIT_BONUS_OR_PRIORITY SchoolBenefit = 3
+)
+
+// Enum value maps for SchoolBenefit.
+var (
+	SchoolBenefit_name = map[int32]string{
+		0: "SCHOOL_BENEFIT_UNSPECIFIED",
+		1: "SCHOOL_BENEFIT_PLACE_CHOICE",
+		2: "SCHOOL_BENEFIT_PRIORITY_EQUAL_CONDITIONS",
+		3: "SCHOOL_BENEFIT_BONUS_OR_PRIORITY",
+	}
+	SchoolBenefit_value = map[string]int32{
+		"SCHOOL_BENEFIT_UNSPECIFIED":               0,
+		"SCHOOL_BENEFIT_PLACE_CHOICE":              1,
+		"SCHOOL_BENEFIT_PRIORITY_EQUAL_CONDITIONS": 2,
+		"SCHOOL_BENEFIT_BONUS_OR_PRIORITY":         3,
+	}
+)
+
+func (x SchoolBenefit) Enum() *SchoolBenefit {
+	p := new(SchoolBenefit)
+	*p = x
+	return p
+}
+
+func (x SchoolBenefit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SchoolBenefit) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[7].Descriptor()
+}
+
+func (SchoolBenefit) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[7]
+}
+
+func (x SchoolBenefit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SchoolBenefit.Descriptor instead.
+func (SchoolBenefit) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{7}
+}
+
+// Where help with medical costs came from.
+type CostSource int32
+
+const (
+	CostSource_COST_SOURCE_UNSPECIFIED CostSource = 0
+	// 医疗保险
+	CostSource_COST_SOURCE_MEDICAL_INSURANCE CostSource = 1
+	// 医疗救助
+	CostSource_COST_SOURCE_MEDICAL_ASSISTANCE CostSource = 2
+	// 县级专项资金
+	CostSource_COST_SOURCE_COUNTY_FUND CostSource = 3
+	CostSource_COST_SOURCE_OTHER       CostSource = 4
+)
+
+// Enum value maps for CostSource.
+var (
+	CostSource_name = map[int32]string{
+		0: "COST_SOURCE_UNSPECIFIED",
+		1: "COST_SOURCE_MEDICAL_INSURANCE",
+		2: "COST_SOURCE_MEDICAL_ASSISTANCE",
+		3: "COST_SOURCE_COUNTY_FUND",
+		4: "COST_SOURCE_OTHER",
+	}
+	CostSource_value = map[string]int32{
+		"COST_SOURCE_UNSPECIFIED":        0,
+		"COST_SOURCE_MEDICAL_INSURANCE":  1,
+		"COST_SOURCE_MEDICAL_ASSISTANCE": 2,
+		"COST_SOURCE_COUNTY_FUND":        3,
+		"COST_SOURCE_OTHER":              4,
+	}
+)
+
+func (x CostSource) Enum() *CostSource {
+	p := new(CostSource)
+	*p = x
+	return p
+}
+
+func (x CostSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CostSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[8].Descriptor()
+}
+
+func (CostSource) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[8]
+}
+
+func (x CostSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CostSource.Descriptor instead.
+func (CostSource) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{8}
+}
+
+// Why a case was withdrawn.
+type WithdrawalReason int32
+
+const (
+	WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED WithdrawalReason = 0
+	// 申请人申请撤回
+	WithdrawalReason_WITHDRAWAL_REASON_APPLICANT_REQUEST WithdrawalReason = 1
+	// 未按期补正材料 (Legal Aid Law Art 43 para 2)
+	WithdrawalReason_WITHDRAWAL_REASON_MATERIALS_NOT_SUPPLIED WithdrawalReason = 2
+	// 迁出本县
+	WithdrawalReason_WITHDRAWAL_REASON_MOVED_AWAY WithdrawalReason = 3
+	// Other: the reason text says what.
+	WithdrawalReason_WITHDRAWAL_REASON_OTHER WithdrawalReason = 4
+)
+
+// Enum value maps for WithdrawalReason.
+var (
+	WithdrawalReason_name = map[int32]string{
+		0: "WITHDRAWAL_REASON_UNSPECIFIED",
+		1: "WITHDRAWAL_REASON_APPLICANT_REQUEST",
+		2: "WITHDRAWAL_REASON_MATERIALS_NOT_SUPPLIED",
+		3: "WITHDRAWAL_REASON_MOVED_AWAY",
+		4: "WITHDRAWAL_REASON_OTHER",
+	}
+	WithdrawalReason_value = map[string]int32{
+		"WITHDRAWAL_REASON_UNSPECIFIED":            0,
+		"WITHDRAWAL_REASON_APPLICANT_REQUEST":      1,
+		"WITHDRAWAL_REASON_MATERIALS_NOT_SUPPLIED": 2,
+		"WITHDRAWAL_REASON_MOVED_AWAY":             3,
+		"WITHDRAWAL_REASON_OTHER":                  4,
+	}
+)
+
+func (x WithdrawalReason) Enum() *WithdrawalReason {
+	p := new(WithdrawalReason)
+	*p = x
+	return p
+}
+
+func (x WithdrawalReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WithdrawalReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[9].Descriptor()
+}
+
+func (WithdrawalReason) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[9]
+}
+
+func (x WithdrawalReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WithdrawalReason.Descriptor instead.
+func (WithdrawalReason) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
+}
+
+// Why a case was rejected.
+type RejectionReason int32
+
+const (
+	RejectionReason_REJECTION_REASON_UNSPECIFIED RejectionReason = 0
+	// 不符合条件
+	RejectionReason_REJECTION_REASON_NOT_ELIGIBLE RejectionReason = 1
+	// 不属于服务（援助）范围
+	RejectionReason_REJECTION_REASON_OUT_OF_SCOPE RejectionReason = 2
+	// 重复申请
+	RejectionReason_REJECTION_REASON_DUPLICATE RejectionReason = 3
+	// 材料虚假
+	RejectionReason_REJECTION_REASON_FALSE_MATERIALS RejectionReason = 4
+	// Other: the reason text says what.
+	RejectionReason_REJECTION_REASON_OTHER RejectionReason = 5
+)
+
+// Enum value maps for RejectionReason.
+var (
+	RejectionReason_name = map[int32]string{
+		0: "REJECTION_REASON_UNSPECIFIED",
+		1: "REJECTION_REASON_NOT_ELIGIBLE",
+		2: "REJECTION_REASON_OUT_OF_SCOPE",
+		3: "REJECTION_REASON_DUPLICATE",
+		4: "REJECTION_REASON_FALSE_MATERIALS",
+		5: "REJECTION_REASON_OTHER",
+	}
+	RejectionReason_value = map[string]int32{
+		"REJECTION_REASON_UNSPECIFIED":     0,
+		"REJECTION_REASON_NOT_ELIGIBLE":    1,
+		"REJECTION_REASON_OUT_OF_SCOPE":    2,
+		"REJECTION_REASON_DUPLICATE":       3,
+		"REJECTION_REASON_FALSE_MATERIALS": 4,
+		"REJECTION_REASON_OTHER":           5,
+	}
+)
+
+func (x RejectionReason) Enum() *RejectionReason {
+	p := new(RejectionReason)
+	*p = x
+	return p
+}
+
+func (x RejectionReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RejectionReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[10].Descriptor()
+}
+
+func (RejectionReason) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[10]
+}
+
+func (x RejectionReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RejectionReason.Descriptor instead.
+func (RejectionReason) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
+}
+
+// The grounds on which legal aid ends (Legal Aid Law Art 48).
+type TerminationGround int32
+
+const (
+	TerminationGround_TERMINATION_GROUND_UNSPECIFIED TerminationGround = 0
+	// 受援人不再符合法律援助条件
+	TerminationGround_TERMINATION_GROUND_NO_LONGER_ELIGIBLE TerminationGround = 1
+	// 案件或者事项依法终止
+	TerminationGround_TERMINATION_GROUND_MATTER_ENDED TerminationGround = 2
+	// 受援人再自行委托律师或者其他代理人
+	TerminationGround_TERMINATION_GROUND_OWN_LAWYER TerminationGround = 3
+	// 受援人有正当理由要求终止法律援助
+	TerminationGround_TERMINATION_GROUND_AT_REQUEST TerminationGround = 4
+	// 受援人利用法律援助从事违法活动
+	TerminationGround_TERMINATION_GROUND_UNLAWFUL_USE TerminationGround = 5
+	// 受援人故意隐瞒与案件有关的重要事实或者提供虚假证据
+	TerminationGround_TERMINATION_GROUND_CONCEALMENT TerminationGround = 6
+	// 法律援助人员发现受援人不符合法律援助条件（或其他法律、法规规定的情形）
+	TerminationGround_TERMINATION_GROUND_OTHER_STATUTORY TerminationGround = 7
+)
+
+// Enum value maps for TerminationGround.
+var (
+	TerminationGround_name = map[int32]string{
+		0: "TERMINATION_GROUND_UNSPECIFIED",
+		1: "TERMINATION_GROUND_NO_LONGER_ELIGIBLE",
+		2: "TERMINATION_GROUND_MATTER_ENDED",
+		3: "TERMINATION_GROUND_OWN_LAWYER",
+		4: "TERMINATION_GROUND_AT_REQUEST",
+		5: "TERMINATION_GROUND_UNLAWFUL_USE",
+		6: "TERMINATION_GROUND_CONCEALMENT",
+		7: "TERMINATION_GROUND_OTHER_STATUTORY",
+	}
+	TerminationGround_value = map[string]int32{
+		"TERMINATION_GROUND_UNSPECIFIED":        0,
+		"TERMINATION_GROUND_NO_LONGER_ELIGIBLE": 1,
+		"TERMINATION_GROUND_MATTER_ENDED":       2,
+		"TERMINATION_GROUND_OWN_LAWYER":         3,
+		"TERMINATION_GROUND_AT_REQUEST":         4,
+		"TERMINATION_GROUND_UNLAWFUL_USE":       5,
+		"TERMINATION_GROUND_CONCEALMENT":        6,
+		"TERMINATION_GROUND_OTHER_STATUTORY":    7,
+	}
+)
+
+func (x TerminationGround) Enum() *TerminationGround {
+	p := new(TerminationGround)
+	*p = x
+	return p
+}
+
+func (x TerminationGround) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TerminationGround) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[11].Descriptor()
+}
+
+func (TerminationGround) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[11]
+}
+
+func (x TerminationGround) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TerminationGround.Descriptor instead.
+func (TerminationGround) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{11}
+}
+
+// What a case's clock measures.
+type ClockKind int32
+
+const (
+	ClockKind_CLOCK_KIND_UNSPECIFIED ClockKind = 0
+	// Legal aid: the decision on the application (7 days).
+	ClockKind_CLOCK_KIND_DECISION ClockKind = 1
+	// Legal aid: assigning a lawyer after the decision (3 days).
+	ClockKind_CLOCK_KIND_ASSIGNMENT ClockKind = 2
+	// The county's service target for the case's kind.
+	ClockKind_CLOCK_KIND_SERVICE_TARGET ClockKind = 3
+	// Legal aid: supplying the materials asked for.
+	ClockKind_CLOCK_KIND_MATERIALS ClockKind = 4
+	// Legal aid: deciding an objection (5 days).
+	ClockKind_CLOCK_KIND_OBJECTION ClockKind = 5
+)
+
+// Enum value maps for ClockKind.
+var (
+	ClockKind_name = map[int32]string{
+		0: "CLOCK_KIND_UNSPECIFIED",
+		1: "CLOCK_KIND_DECISION",
+		2: "CLOCK_KIND_ASSIGNMENT",
+		3: "CLOCK_KIND_SERVICE_TARGET",
+		4: "CLOCK_KIND_MATERIALS",
+		5: "CLOCK_KIND_OBJECTION",
+	}
+	ClockKind_value = map[string]int32{
+		"CLOCK_KIND_UNSPECIFIED":    0,
+		"CLOCK_KIND_DECISION":       1,
+		"CLOCK_KIND_ASSIGNMENT":     2,
+		"CLOCK_KIND_SERVICE_TARGET": 3,
+		"CLOCK_KIND_MATERIALS":      4,
+		"CLOCK_KIND_OBJECTION":      5,
+	}
+)
+
+func (x ClockKind) Enum() *ClockKind {
+	p := new(ClockKind)
+	*p = x
+	return p
+}
+
+func (x ClockKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClockKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[12].Descriptor()
+}
+
+func (ClockKind) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[12]
+}
+
+func (x ClockKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClockKind.Descriptor instead.
+func (ClockKind) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{12}
+}
+
+type ClockState int32
+
+const (
+	ClockState_CLOCK_STATE_UNSPECIFIED ClockState = 0
+	ClockState_CLOCK_STATE_RUNNING     ClockState = 1
+	// Stopped while the county waits for the applicant.
+	ClockState_CLOCK_STATE_PAUSED ClockState = 2
+	// Stopped in time.
+	ClockState_CLOCK_STATE_MET ClockState = 3
+	// Past its due time before it stopped.
+	ClockState_CLOCK_STATE_MISSED ClockState = 4
+)
+
+// Enum value maps for ClockState.
+var (
+	ClockState_name = map[int32]string{
+		0: "CLOCK_STATE_UNSPECIFIED",
+		1: "CLOCK_STATE_RUNNING",
+		2: "CLOCK_STATE_PAUSED",
+		3: "CLOCK_STATE_MET",
+		4: "CLOCK_STATE_MISSED",
+	}
+	ClockState_value = map[string]int32{
+		"CLOCK_STATE_UNSPECIFIED": 0,
+		"CLOCK_STATE_RUNNING":     1,
+		"CLOCK_STATE_PAUSED":      2,
+		"CLOCK_STATE_MET":         3,
+		"CLOCK_STATE_MISSED":      4,
+	}
+)
+
+func (x ClockState) Enum() *ClockState {
+	p := new(ClockState)
+	*p = x
+	return p
+}
+
+func (x ClockState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClockState) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[13].Descriptor()
+}
+
+func (ClockState) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[13]
+}
+
+func (x ClockState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClockState.Descriptor instead.
+func (ClockState) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{13}
+}
+
+type ObjectionResult int32
+
+const (
+	ObjectionResult_OBJECTION_RESULT_UNSPECIFIED ObjectionResult = 0
+	// 维持: the refusal or termination stands.
+	ObjectionResult_OBJECTION_RESULT_UPHELD ObjectionResult = 1
+	// 责令改正: the legal-aid body must correct it; the case comes back.
+	ObjectionResult_OBJECTION_RESULT_CORRECTION_ORDERED ObjectionResult = 2
+)
+
+// Enum value maps for ObjectionResult.
+var (
+	ObjectionResult_name = map[int32]string{
+		0: "OBJECTION_RESULT_UNSPECIFIED",
+		1: "OBJECTION_RESULT_UPHELD",
+		2: "OBJECTION_RESULT_CORRECTION_ORDERED",
+	}
+	ObjectionResult_value = map[string]int32{
+		"OBJECTION_RESULT_UNSPECIFIED":        0,
+		"OBJECTION_RESULT_UPHELD":             1,
+		"OBJECTION_RESULT_CORRECTION_ORDERED": 2,
+	}
+)
+
+func (x ObjectionResult) Enum() *ObjectionResult {
+	p := new(ObjectionResult)
+	*p = x
+	return p
+}
+
+func (x ObjectionResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObjectionResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_case_proto_enumTypes[14].Descriptor()
+}
+
+func (ObjectionResult) Type() protoreflect.EnumType {
+	return &file_casework_v1_case_proto_enumTypes[14]
+}
+
+func (x ObjectionResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObjectionResult.Descriptor instead.
+func (ObjectionResult) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{14}
 }
 
 // Placement channel (安置渠道).
@@ -320,11 +1030,11 @@ func (x PlacementChannel) String() string {
 }
 
 func (PlacementChannel) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[4].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[15].Descriptor()
 }
 
 func (PlacementChannel) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[4]
+	return &file_casework_v1_case_proto_enumTypes[15]
 }
 
 func (x PlacementChannel) Number() protoreflect.EnumNumber {
@@ -333,17 +1043,22 @@ func (x PlacementChannel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PlacementChannel.Descriptor instead.
 func (PlacementChannel) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{15}
 }
 
 type SchoolStage int32
 
 const (
-	SchoolStage_SCHOOL_STAGE_UNSPECIFIED  SchoolStage = 0
+	SchoolStage_SCHOOL_STAGE_UNSPECIFIED SchoolStage = 0
+	// 普惠性幼儿园
 	SchoolStage_SCHOOL_STAGE_KINDERGARTEN SchoolStage = 1
 	SchoolStage_SCHOOL_STAGE_PRIMARY      SchoolStage = 2
 	SchoolStage_SCHOOL_STAGE_JUNIOR_HIGH  SchoolStage = 3
 	SchoolStage_SCHOOL_STAGE_SENIOR_HIGH  SchoolStage = 4
+	// 中等职业学校
+	SchoolStage_SCHOOL_STAGE_SECONDARY_VOCATIONAL SchoolStage = 5
+	// 高等教育
+	SchoolStage_SCHOOL_STAGE_HIGHER_EDUCATION SchoolStage = 6
 )
 
 // Enum value maps for SchoolStage.
@@ -354,13 +1069,17 @@ var (
 		2: "SCHOOL_STAGE_PRIMARY",
 		3: "SCHOOL_STAGE_JUNIOR_HIGH",
 		4: "SCHOOL_STAGE_SENIOR_HIGH",
+		5: "SCHOOL_STAGE_SECONDARY_VOCATIONAL",
+		6: "SCHOOL_STAGE_HIGHER_EDUCATION",
 	}
 	SchoolStage_value = map[string]int32{
-		"SCHOOL_STAGE_UNSPECIFIED":  0,
-		"SCHOOL_STAGE_KINDERGARTEN": 1,
-		"SCHOOL_STAGE_PRIMARY":      2,
-		"SCHOOL_STAGE_JUNIOR_HIGH":  3,
-		"SCHOOL_STAGE_SENIOR_HIGH":  4,
+		"SCHOOL_STAGE_UNSPECIFIED":          0,
+		"SCHOOL_STAGE_KINDERGARTEN":         1,
+		"SCHOOL_STAGE_PRIMARY":              2,
+		"SCHOOL_STAGE_JUNIOR_HIGH":          3,
+		"SCHOOL_STAGE_SENIOR_HIGH":          4,
+		"SCHOOL_STAGE_SECONDARY_VOCATIONAL": 5,
+		"SCHOOL_STAGE_HIGHER_EDUCATION":     6,
 	}
 )
 
@@ -375,11 +1094,11 @@ func (x SchoolStage) String() string {
 }
 
 func (SchoolStage) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[5].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[16].Descriptor()
 }
 
 func (SchoolStage) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[5]
+	return &file_casework_v1_case_proto_enumTypes[16]
 }
 
 func (x SchoolStage) Number() protoreflect.EnumNumber {
@@ -388,7 +1107,7 @@ func (x SchoolStage) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SchoolStage.Descriptor instead.
 func (SchoolStage) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{5}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{16}
 }
 
 // Ground for enrollment priority under the municipal implementing rules.
@@ -400,6 +1119,7 @@ const (
 	EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_BORDER_HARDSHIP_POST EnrollmentPriorityBasis = 2
 	EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_MERITORIOUS          EnrollmentPriorityBasis = 3
 	EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY          EnrollmentPriorityBasis = 4
+	EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_DIED_ON_DUTY_CHILD   EnrollmentPriorityBasis = 5
 )
 
 // Enum value maps for EnrollmentPriorityBasis.
@@ -410,6 +1130,7 @@ var (
 		2: "ENROLLMENT_PRIORITY_BASIS_BORDER_HARDSHIP_POST",
 		3: "ENROLLMENT_PRIORITY_BASIS_MERITORIOUS",
 		4: "ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY",
+		5: "ENROLLMENT_PRIORITY_BASIS_DIED_ON_DUTY_CHILD",
 	}
 	EnrollmentPriorityBasis_value = map[string]int32{
 		"ENROLLMENT_PRIORITY_BASIS_UNSPECIFIED":          0,
@@ -417,6 +1138,7 @@ var (
 		"ENROLLMENT_PRIORITY_BASIS_BORDER_HARDSHIP_POST": 2,
 		"ENROLLMENT_PRIORITY_BASIS_MERITORIOUS":          3,
 		"ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY":          4,
+		"ENROLLMENT_PRIORITY_BASIS_DIED_ON_DUTY_CHILD":   5,
 	}
 )
 
@@ -431,11 +1153,11 @@ func (x EnrollmentPriorityBasis) String() string {
 }
 
 func (EnrollmentPriorityBasis) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[6].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[17].Descriptor()
 }
 
 func (EnrollmentPriorityBasis) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[6]
+	return &file_casework_v1_case_proto_enumTypes[17]
 }
 
 func (x EnrollmentPriorityBasis) Number() protoreflect.EnumNumber {
@@ -444,7 +1166,7 @@ func (x EnrollmentPriorityBasis) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EnrollmentPriorityBasis.Descriptor instead.
 func (EnrollmentPriorityBasis) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{6}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{17}
 }
 
 type ElderNeed int32
@@ -490,11 +1212,11 @@ func (x ElderNeed) String() string {
 }
 
 func (ElderNeed) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[7].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[18].Descriptor()
 }
 
 func (ElderNeed) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[7]
+	return &file_casework_v1_case_proto_enumTypes[18]
 }
 
 func (x ElderNeed) Number() protoreflect.EnumNumber {
@@ -503,7 +1225,7 @@ func (x ElderNeed) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ElderNeed.Descriptor instead.
 func (ElderNeed) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{7}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{18}
 }
 
 type LegalMatterCategory int32
@@ -557,11 +1279,11 @@ func (x LegalMatterCategory) String() string {
 }
 
 func (LegalMatterCategory) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[8].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[19].Descriptor()
 }
 
 func (LegalMatterCategory) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[8]
+	return &file_casework_v1_case_proto_enumTypes[19]
 }
 
 func (x LegalMatterCategory) Number() protoreflect.EnumNumber {
@@ -570,7 +1292,7 @@ func (x LegalMatterCategory) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LegalMatterCategory.Descriptor instead.
 func (LegalMatterCategory) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{8}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{19}
 }
 
 type LegalStage int32
@@ -618,11 +1340,11 @@ func (x LegalStage) String() string {
 }
 
 func (LegalStage) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[9].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[20].Descriptor()
 }
 
 func (LegalStage) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[9]
+	return &file_casework_v1_case_proto_enumTypes[20]
 }
 
 func (x LegalStage) Number() protoreflect.EnumNumber {
@@ -631,7 +1353,7 @@ func (x LegalStage) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LegalStage.Descriptor instead.
 func (LegalStage) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{20}
 }
 
 type OutcomeResult int32
@@ -670,11 +1392,11 @@ func (x OutcomeResult) String() string {
 }
 
 func (OutcomeResult) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_case_proto_enumTypes[10].Descriptor()
+	return file_casework_v1_case_proto_enumTypes[21].Descriptor()
 }
 
 func (OutcomeResult) Type() protoreflect.EnumType {
-	return &file_casework_v1_case_proto_enumTypes[10]
+	return &file_casework_v1_case_proto_enumTypes[21]
 }
 
 func (x OutcomeResult) Number() protoreflect.EnumNumber {
@@ -683,7 +1405,7 @@ func (x OutcomeResult) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeResult.Descriptor instead.
 func (OutcomeResult) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{21}
 }
 
 // 随军家属就业安置.
@@ -691,13 +1413,19 @@ type EmploymentPlacement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The placement year the case counts against.
 	PlacementYear int32 `protobuf:"varint,1,opt,name=placement_year,json=placementYear,proto3" json:"placement_year,omitempty"`
-	// The member meets the year's placement conditions.
+	// Whether a supervisor decided the member eligible (DecideEligibility);
+	// a value sent is ignored.
 	Eligible bool             `protobuf:"varint,2,opt,name=eligible,proto3" json:"eligible,omitempty"`
 	Channel  PlacementChannel `protobuf:"varint,3,opt,name=channel,proto3,enum=casework.v1.PlacementChannel" json:"channel,omitempty"`
 	// Outcome fields: required to resolve as achieved.
 	Employer      string     `protobuf:"bytes,4,opt,name=employer,proto3" json:"employer,omitempty"`
 	Position      string     `protobuf:"bytes,5,opt,name=position,proto3" json:"position,omitempty"`
 	PlacementDate *date.Date `protobuf:"bytes,6,opt,name=placement_date,json=placementDate,proto3" json:"placement_date,omitempty"`
+	// Decides the route.
+	PriorEmployment PriorEmployment `protobuf:"varint,7,opt,name=prior_employment,json=priorEmployment,proto3,enum=casework.v1.PriorEmployment" json:"prior_employment,omitempty"`
+	// Derived from prior_employment (transfer, exchange or employment
+	// services), unless MUTUAL_CHOICE or TARGETED_RECRUITMENT is sent.
+	Route         PlacementRoute `protobuf:"varint,8,opt,name=route,proto3,enum=casework.v1.PlacementRoute" json:"route,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -774,6 +1502,20 @@ func (x *EmploymentPlacement) GetPlacementDate() *date.Date {
 	return nil
 }
 
+func (x *EmploymentPlacement) GetPriorEmployment() PriorEmployment {
+	if x != nil {
+		return x.PriorEmployment
+	}
+	return PriorEmployment_PRIOR_EMPLOYMENT_UNSPECIFIED
+}
+
+func (x *EmploymentPlacement) GetRoute() PlacementRoute {
+	if x != nil {
+		return x.Route
+	}
+	return PlacementRoute_PLACEMENT_ROUTE_UNSPECIFIED
+}
+
 // 军人子女入学优待.
 type SchoolEnrollment struct {
 	state           protoimpl.MessageState  `protogen:"open.v1"`
@@ -784,8 +1526,14 @@ type SchoolEnrollment struct {
 	SchoolYear string `protobuf:"bytes,4,opt,name=school_year,json=schoolYear,proto3" json:"school_year,omitempty"`
 	// Outcome field: required to resolve as achieved.
 	AssignedSchool string `protobuf:"bytes,5,opt,name=assigned_school,json=assignedSchool,proto3" json:"assigned_school,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For compulsory schooling and inclusive kindergartens: where the child
+	// enrols (SCHOOL_PLACE_CHOICE).
+	EnrolmentPlace EnrolmentPlace `protobuf:"varint,6,opt,name=enrolment_place,json=enrolmentPlace,proto3,enum=casework.v1.EnrolmentPlace" json:"enrolment_place,omitempty"`
+	// What the law gives at this stage, derived from the stage and the
+	// household.
+	Benefit       SchoolBenefit `protobuf:"varint,7,opt,name=benefit,proto3,enum=casework.v1.SchoolBenefit" json:"benefit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SchoolEnrollment) Reset() {
@@ -853,16 +1601,36 @@ func (x *SchoolEnrollment) GetAssignedSchool() string {
 	return ""
 }
 
+func (x *SchoolEnrollment) GetEnrolmentPlace() EnrolmentPlace {
+	if x != nil {
+		return x.EnrolmentPlace
+	}
+	return EnrolmentPlace_ENROLMENT_PLACE_UNSPECIFIED
+}
+
+func (x *SchoolEnrollment) GetBenefit() SchoolBenefit {
+	if x != nil {
+		return x.Benefit
+	}
+	return SchoolBenefit_SCHOOL_BENEFIT_UNSPECIFIED
+}
+
 // 老人看病就医.
 type ElderMedicalHelp struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Need            ElderNeed              `protobuf:"varint,1,opt,name=need,proto3,enum=casework.v1.ElderNeed" json:"need,omitempty"`
 	NeedDescription string                 `protobuf:"bytes,2,opt,name=need_description,json=needDescription,proto3" json:"need_description,omitempty"`
 	// Outcome fields: required to resolve as achieved.
-	Hospital      string `protobuf:"bytes,3,opt,name=hospital,proto3" json:"hospital,omitempty"`
-	HelpGiven     string `protobuf:"bytes,4,opt,name=help_given,json=helpGiven,proto3" json:"help_given,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Hospital  string `protobuf:"bytes,3,opt,name=hospital,proto3" json:"hospital,omitempty"`
+	HelpGiven string `protobuf:"bytes,4,opt,name=help_given,json=helpGiven,proto3" json:"help_given,omitempty"`
+	// Help with costs, in fen (1/100 yuan), and where it came from
+	// (ELDER_COST_HELP).
+	CostHelpFen int64      `protobuf:"varint,5,opt,name=cost_help_fen,json=costHelpFen,proto3" json:"cost_help_fen,omitempty"`
+	CostSource  CostSource `protobuf:"varint,6,opt,name=cost_source,json=costSource,proto3,enum=casework.v1.CostSource" json:"cost_source,omitempty"`
+	// The hospital's priority-service channel used (优先窗口、绿色通道).
+	PriorityChannel string `protobuf:"bytes,7,opt,name=priority_channel,json=priorityChannel,proto3" json:"priority_channel,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ElderMedicalHelp) Reset() {
@@ -923,6 +1691,27 @@ func (x *ElderMedicalHelp) GetHelpGiven() string {
 	return ""
 }
 
+func (x *ElderMedicalHelp) GetCostHelpFen() int64 {
+	if x != nil {
+		return x.CostHelpFen
+	}
+	return 0
+}
+
+func (x *ElderMedicalHelp) GetCostSource() CostSource {
+	if x != nil {
+		return x.CostSource
+	}
+	return CostSource_COST_SOURCE_UNSPECIFIED
+}
+
+func (x *ElderMedicalHelp) GetPriorityChannel() string {
+	if x != nil {
+		return x.PriorityChannel
+	}
+	return ""
+}
+
 // 法律援助.
 type LegalAid struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -932,8 +1721,23 @@ type LegalAid struct {
 	// Outcome field: required to resolve as achieved.
 	LawyerOrInstitution string     `protobuf:"bytes,4,opt,name=lawyer_or_institution,json=lawyerOrInstitution,proto3" json:"lawyer_or_institution,omitempty"`
 	Stage               LegalStage `protobuf:"varint,5,opt,name=stage,proto3,enum=casework.v1.LegalStage" json:"stage,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// An entitled beneficiary who showed proof: financial hardship is not
+	// checked (LEGAL_AID_HARDSHIP_NOT_CHECKED); the evidence's reference.
+	HardshipCheckExempt bool   `protobuf:"varint,6,opt,name=hardship_check_exempt,json=hardshipCheckExempt,proto3" json:"hardship_check_exempt,omitempty"`
+	ExemptionEvidence   string `protobuf:"bytes,7,opt,name=exemption_evidence,json=exemptionEvidence,proto3" json:"exemption_evidence,omitempty"`
+	// A martyr's close relative protecting the martyr's personality rights:
+	// no hardship condition at all (LEGAL_AID_MARTYR_RELATIVES).
+	MartyrPersonalityRights bool `protobuf:"varint,8,opt,name=martyr_personality_rights,json=martyrPersonalityRights,proto3" json:"martyr_personality_rights,omitempty"`
+	// When a limitation period or other deadline of the matter ends; with
+	// under 7 days left the matter is urgent (LEGAL_AID_URGENT_FIRST).
+	LimitationDeadline *date.Date `protobuf:"bytes,9,opt,name=limitation_deadline,json=limitationDeadline,proto3" json:"limitation_deadline,omitempty"`
+	// Set from limitation_deadline.
+	Urgent bool `protobuf:"varint,10,opt,name=urgent,proto3" json:"urgent,omitempty"`
+	// What RequestMaterials asked for, and by when.
+	MissingMaterials []string   `protobuf:"bytes,11,rep,name=missing_materials,json=missingMaterials,proto3" json:"missing_materials,omitempty"`
+	MaterialsDueDate *date.Date `protobuf:"bytes,12,opt,name=materials_due_date,json=materialsDueDate,proto3" json:"materials_due_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LegalAid) Reset() {
@@ -1001,6 +1805,371 @@ func (x *LegalAid) GetStage() LegalStage {
 	return LegalStage_LEGAL_STAGE_UNSPECIFIED
 }
 
+func (x *LegalAid) GetHardshipCheckExempt() bool {
+	if x != nil {
+		return x.HardshipCheckExempt
+	}
+	return false
+}
+
+func (x *LegalAid) GetExemptionEvidence() string {
+	if x != nil {
+		return x.ExemptionEvidence
+	}
+	return ""
+}
+
+func (x *LegalAid) GetMartyrPersonalityRights() bool {
+	if x != nil {
+		return x.MartyrPersonalityRights
+	}
+	return false
+}
+
+func (x *LegalAid) GetLimitationDeadline() *date.Date {
+	if x != nil {
+		return x.LimitationDeadline
+	}
+	return nil
+}
+
+func (x *LegalAid) GetUrgent() bool {
+	if x != nil {
+		return x.Urgent
+	}
+	return false
+}
+
+func (x *LegalAid) GetMissingMaterials() []string {
+	if x != nil {
+		return x.MissingMaterials
+	}
+	return nil
+}
+
+func (x *LegalAid) GetMaterialsDueDate() *date.Date {
+	if x != nil {
+		return x.MaterialsDueDate
+	}
+	return nil
+}
+
+// One clock of a case: what it measures, when it is due, and where it
+// stands, with the rule that sets it.
+type CaseClock struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Kind      ClockKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=casework.v1.ClockKind" json:"kind,omitempty"`
+	State     ClockState             `protobuf:"varint,2,opt,name=state,proto3,enum=casework.v1.ClockState" json:"state,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The end of the period: 24:00 China time of its last day where it is
+	// counted in days.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// When it stopped (met, or paused).
+	StopTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=stop_time,json=stopTime,proto3" json:"stop_time,omitempty"`
+	// The rule's id (see PolicyService).
+	Policy        string `protobuf:"bytes,6,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseClock) Reset() {
+	*x = CaseClock{}
+	mi := &file_casework_v1_case_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseClock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseClock) ProtoMessage() {}
+
+func (x *CaseClock) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseClock.ProtoReflect.Descriptor instead.
+func (*CaseClock) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseClock) GetKind() ClockKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ClockKind_CLOCK_KIND_UNSPECIFIED
+}
+
+func (x *CaseClock) GetState() ClockState {
+	if x != nil {
+		return x.State
+	}
+	return ClockState_CLOCK_STATE_UNSPECIFIED
+}
+
+func (x *CaseClock) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CaseClock) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *CaseClock) GetStopTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StopTime
+	}
+	return nil
+}
+
+func (x *CaseClock) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+// An outcome given once, kept when the case was reopened.
+type OutcomeRecord struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Outcome     *CaseOutcome           `protobuf:"bytes,1,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// When a reopening set it aside, and why.
+	ReopenTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=reopen_time,json=reopenTime,proto3" json:"reopen_time,omitempty"`
+	ReopenReason  string                 `protobuf:"bytes,4,opt,name=reopen_reason,json=reopenReason,proto3" json:"reopen_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutcomeRecord) Reset() {
+	*x = OutcomeRecord{}
+	mi := &file_casework_v1_case_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutcomeRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutcomeRecord) ProtoMessage() {}
+
+func (x *OutcomeRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutcomeRecord.ProtoReflect.Descriptor instead.
+func (*OutcomeRecord) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OutcomeRecord) GetOutcome() *CaseOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *OutcomeRecord) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *OutcomeRecord) GetReopenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReopenTime
+	}
+	return nil
+}
+
+func (x *OutcomeRecord) GetReopenReason() string {
+	if x != nil {
+		return x.ReopenReason
+	}
+	return ""
+}
+
+// A supervisor's decision on eligibility.
+type EligibilityDecision struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Eligible bool                   `protobuf:"varint,1,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	// The rule the decision rests on.
+	Policy     string                 `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	Note       string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	Decider    string                 `protobuf:"bytes,4,opt,name=decider,proto3" json:"decider,omitempty"`
+	DecideTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	// For employment placement: the placement year the decision counts in.
+	PlacementYear int32 `protobuf:"varint,6,opt,name=placement_year,json=placementYear,proto3" json:"placement_year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EligibilityDecision) Reset() {
+	*x = EligibilityDecision{}
+	mi := &file_casework_v1_case_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EligibilityDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EligibilityDecision) ProtoMessage() {}
+
+func (x *EligibilityDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EligibilityDecision.ProtoReflect.Descriptor instead.
+func (*EligibilityDecision) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EligibilityDecision) GetEligible() bool {
+	if x != nil {
+		return x.Eligible
+	}
+	return false
+}
+
+func (x *EligibilityDecision) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *EligibilityDecision) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *EligibilityDecision) GetDecider() string {
+	if x != nil {
+		return x.Decider
+	}
+	return ""
+}
+
+func (x *EligibilityDecision) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
+func (x *EligibilityDecision) GetPlacementYear() int32 {
+	if x != nil {
+		return x.PlacementYear
+	}
+	return 0
+}
+
+// An objection to a refused or terminated legal-aid application.
+type Objection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FileTime      *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=file_time,json=fileTime,proto3" json:"file_time,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	Result        ObjectionResult        `protobuf:"varint,3,opt,name=result,proto3,enum=casework.v1.ObjectionResult" json:"result,omitempty"`
+	DecideTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Objection) Reset() {
+	*x = Objection{}
+	mi := &file_casework_v1_case_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Objection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Objection) ProtoMessage() {}
+
+func (x *Objection) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Objection.ProtoReflect.Descriptor instead.
+func (*Objection) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Objection) GetFileTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FileTime
+	}
+	return nil
+}
+
+func (x *Objection) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Objection) GetResult() ObjectionResult {
+	if x != nil {
+		return x.Result
+	}
+	return ObjectionResult_OBJECTION_RESULT_UNSPECIFIED
+}
+
+func (x *Objection) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
 type CaseOutcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        OutcomeResult          `protobuf:"varint,1,opt,name=result,proto3,enum=casework.v1.OutcomeResult" json:"result,omitempty"`
@@ -1011,7 +2180,7 @@ type CaseOutcome struct {
 
 func (x *CaseOutcome) Reset() {
 	*x = CaseOutcome{}
-	mi := &file_casework_v1_case_proto_msgTypes[4]
+	mi := &file_casework_v1_case_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +2192,7 @@ func (x *CaseOutcome) String() string {
 func (*CaseOutcome) ProtoMessage() {}
 
 func (x *CaseOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[4]
+	mi := &file_casework_v1_case_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +2205,7 @@ func (x *CaseOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseOutcome.ProtoReflect.Descriptor instead.
 func (*CaseOutcome) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CaseOutcome) GetResult() OutcomeResult {
@@ -1083,20 +2252,35 @@ type Case struct {
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	Outcome *CaseOutcome           `protobuf:"bytes,16,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// Reason given for the last rejection or reopening.
-	StatusReason  string                 `protobuf:"bytes,17,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
-	Etag          string                 `protobuf:"bytes,18,opt,name=etag,proto3" json:"etag,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	SubmitTime    *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=submit_time,json=submitTime,proto3" json:"submit_time,omitempty"`
-	ResolveTime   *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
-	Creator       string                 `protobuf:"bytes,23,opt,name=creator,proto3" json:"creator,omitempty"`
+	StatusReason string                 `protobuf:"bytes,17,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	Etag         string                 `protobuf:"bytes,18,opt,name=etag,proto3" json:"etag,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime   *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	SubmitTime   *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=submit_time,json=submitTime,proto3" json:"submit_time,omitempty"`
+	ResolveTime  *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	Creator      string                 `protobuf:"bytes,23,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Ids of the rules that decided the case's eligibility, priority and due
+	// times (see PolicyService), so a decision can be explained.
+	PolicyBasis []string `protobuf:"bytes,24,rep,name=policy_basis,json=policyBasis,proto3" json:"policy_basis,omitempty"`
+	// Every clock the case has. due_time is the earliest running one's.
+	Clocks []*CaseClock `protobuf:"bytes,25,rep,name=clocks,proto3" json:"clocks,omitempty"`
+	// Outcomes given before a reopening, oldest first; the current one is
+	// outcome.
+	OutcomeHistory    []*OutcomeRecord     `protobuf:"bytes,26,rep,name=outcome_history,json=outcomeHistory,proto3" json:"outcome_history,omitempty"`
+	Eligibility       *EligibilityDecision `protobuf:"bytes,27,opt,name=eligibility,proto3" json:"eligibility,omitempty"`
+	WithdrawalReason  WithdrawalReason     `protobuf:"varint,28,opt,name=withdrawal_reason,json=withdrawalReason,proto3,enum=casework.v1.WithdrawalReason" json:"withdrawal_reason,omitempty"`
+	RejectionReason   RejectionReason      `protobuf:"varint,29,opt,name=rejection_reason,json=rejectionReason,proto3,enum=casework.v1.RejectionReason" json:"rejection_reason,omitempty"`
+	TerminationGround TerminationGround    `protobuf:"varint,30,opt,name=termination_ground,json=terminationGround,proto3,enum=casework.v1.TerminationGround" json:"termination_ground,omitempty"`
+	Objection         *Objection           `protobuf:"bytes,31,opt,name=objection,proto3" json:"objection,omitempty"`
+	// The name of town_code.
+	TownName      string `protobuf:"bytes,32,opt,name=town_name,json=townName,proto3" json:"town_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_casework_v1_case_proto_msgTypes[5]
+	mi := &file_casework_v1_case_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +2292,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[5]
+	mi := &file_casework_v1_case_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +2305,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{5}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Case) GetName() string {
@@ -1300,6 +2484,69 @@ func (x *Case) GetCreator() string {
 	return ""
 }
 
+func (x *Case) GetPolicyBasis() []string {
+	if x != nil {
+		return x.PolicyBasis
+	}
+	return nil
+}
+
+func (x *Case) GetClocks() []*CaseClock {
+	if x != nil {
+		return x.Clocks
+	}
+	return nil
+}
+
+func (x *Case) GetOutcomeHistory() []*OutcomeRecord {
+	if x != nil {
+		return x.OutcomeHistory
+	}
+	return nil
+}
+
+func (x *Case) GetEligibility() *EligibilityDecision {
+	if x != nil {
+		return x.Eligibility
+	}
+	return nil
+}
+
+func (x *Case) GetWithdrawalReason() WithdrawalReason {
+	if x != nil {
+		return x.WithdrawalReason
+	}
+	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
+func (x *Case) GetRejectionReason() RejectionReason {
+	if x != nil {
+		return x.RejectionReason
+	}
+	return RejectionReason_REJECTION_REASON_UNSPECIFIED
+}
+
+func (x *Case) GetTerminationGround() TerminationGround {
+	if x != nil {
+		return x.TerminationGround
+	}
+	return TerminationGround_TERMINATION_GROUND_UNSPECIFIED
+}
+
+func (x *Case) GetObjection() *Objection {
+	if x != nil {
+		return x.Objection
+	}
+	return nil
+}
+
+func (x *Case) GetTownName() string {
+	if x != nil {
+		return x.TownName
+	}
+	return ""
+}
+
 type isCase_Details interface {
 	isCase_Details()
 }
@@ -1341,7 +2588,7 @@ type Note struct {
 
 func (x *Note) Reset() {
 	*x = Note{}
-	mi := &file_casework_v1_case_proto_msgTypes[6]
+	mi := &file_casework_v1_case_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +2600,7 @@ func (x *Note) String() string {
 func (*Note) ProtoMessage() {}
 
 func (x *Note) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[6]
+	mi := &file_casework_v1_case_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +2613,7 @@ func (x *Note) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Note.ProtoReflect.Descriptor instead.
 func (*Note) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{6}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Note) GetName() string {
@@ -1416,7 +2663,7 @@ type CaseHistoryEntry struct {
 
 func (x *CaseHistoryEntry) Reset() {
 	*x = CaseHistoryEntry{}
-	mi := &file_casework_v1_case_proto_msgTypes[7]
+	mi := &file_casework_v1_case_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +2675,7 @@ func (x *CaseHistoryEntry) String() string {
 func (*CaseHistoryEntry) ProtoMessage() {}
 
 func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[7]
+	mi := &file_casework_v1_case_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +2688,7 @@ func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{7}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CaseHistoryEntry) GetMethod() string {
@@ -1506,7 +2753,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[8]
+	mi := &file_casework_v1_case_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +2765,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[8]
+	mi := &file_casework_v1_case_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +2778,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{8}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateCaseRequest) GetCase() *Case {
@@ -1557,7 +2804,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[9]
+	mi := &file_casework_v1_case_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +2816,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[9]
+	mi := &file_casework_v1_case_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +2829,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetCaseRequest) GetName() string {
@@ -1609,7 +2856,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[10]
+	mi := &file_casework_v1_case_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +2868,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[10]
+	mi := &file_casework_v1_case_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +2881,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCasesRequest) GetPageSize() int32 {
@@ -1675,7 +2922,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[11]
+	mi := &file_casework_v1_case_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +2934,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[11]
+	mi := &file_casework_v1_case_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +2947,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{11}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1729,7 +2976,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[12]
+	mi := &file_casework_v1_case_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +2988,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[12]
+	mi := &file_casework_v1_case_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +3001,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{12}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateCaseRequest) GetCase() *Case {
@@ -1785,7 +3032,7 @@ type SubmitCaseRequest struct {
 
 func (x *SubmitCaseRequest) Reset() {
 	*x = SubmitCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[13]
+	mi := &file_casework_v1_case_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +3044,7 @@ func (x *SubmitCaseRequest) String() string {
 func (*SubmitCaseRequest) ProtoMessage() {}
 
 func (x *SubmitCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[13]
+	mi := &file_casework_v1_case_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +3057,7 @@ func (x *SubmitCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitCaseRequest.ProtoReflect.Descriptor instead.
 func (*SubmitCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{13}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SubmitCaseRequest) GetName() string {
@@ -1848,7 +3095,7 @@ type AcceptCaseRequest struct {
 
 func (x *AcceptCaseRequest) Reset() {
 	*x = AcceptCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[14]
+	mi := &file_casework_v1_case_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +3107,7 @@ func (x *AcceptCaseRequest) String() string {
 func (*AcceptCaseRequest) ProtoMessage() {}
 
 func (x *AcceptCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[14]
+	mi := &file_casework_v1_case_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +3120,7 @@ func (x *AcceptCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcceptCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{14}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AcceptCaseRequest) GetName() string {
@@ -1902,6 +3149,8 @@ type RejectCaseRequest struct {
 	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Required to reject a case already accepted.
+	ReasonCode RejectionReason `protobuf:"varint,5,opt,name=reason_code,json=reasonCode,proto3,enum=casework.v1.RejectionReason" json:"reason_code,omitempty"`
 	// AIP-155: a retry with the same id and the same request returns the
 	// first answer without doing anything again; the same id with a different
 	// request is refused with ALREADY_EXISTS. A UUID is best.
@@ -1912,7 +3161,7 @@ type RejectCaseRequest struct {
 
 func (x *RejectCaseRequest) Reset() {
 	*x = RejectCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[15]
+	mi := &file_casework_v1_case_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +3173,7 @@ func (x *RejectCaseRequest) String() string {
 func (*RejectCaseRequest) ProtoMessage() {}
 
 func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[15]
+	mi := &file_casework_v1_case_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +3186,7 @@ func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseRequest.ProtoReflect.Descriptor instead.
 func (*RejectCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{15}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RejectCaseRequest) GetName() string {
@@ -1959,6 +3208,13 @@ func (x *RejectCaseRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *RejectCaseRequest) GetReasonCode() RejectionReason {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return RejectionReason_REJECTION_REASON_UNSPECIFIED
 }
 
 func (x *RejectCaseRequest) GetRequestId() string {
@@ -1983,7 +3239,7 @@ type AssignCaseRequest struct {
 
 func (x *AssignCaseRequest) Reset() {
 	*x = AssignCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[16]
+	mi := &file_casework_v1_case_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +3251,7 @@ func (x *AssignCaseRequest) String() string {
 func (*AssignCaseRequest) ProtoMessage() {}
 
 func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[16]
+	mi := &file_casework_v1_case_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +3264,7 @@ func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
 func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{16}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AssignCaseRequest) GetName() string {
@@ -2053,7 +3309,7 @@ type StartCaseRequest struct {
 
 func (x *StartCaseRequest) Reset() {
 	*x = StartCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[17]
+	mi := &file_casework_v1_case_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +3321,7 @@ func (x *StartCaseRequest) String() string {
 func (*StartCaseRequest) ProtoMessage() {}
 
 func (x *StartCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[17]
+	mi := &file_casework_v1_case_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +3334,7 @@ func (x *StartCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCaseRequest.ProtoReflect.Descriptor instead.
 func (*StartCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{17}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StartCaseRequest) GetName() string {
@@ -2117,7 +3373,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[18]
+	mi := &file_casework_v1_case_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +3385,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[18]
+	mi := &file_casework_v1_case_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +3398,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{18}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResolveCaseRequest) GetName() string {
@@ -2187,7 +3443,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[19]
+	mi := &file_casework_v1_case_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +3455,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[19]
+	mi := &file_casework_v1_case_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +3468,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{19}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseCaseRequest) GetName() string {
@@ -2251,7 +3507,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[20]
+	mi := &file_casework_v1_case_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +3519,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[20]
+	mi := &file_casework_v1_case_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +3532,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{20}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReopenCaseRequest) GetName() string {
@@ -2308,10 +3564,12 @@ func (x *ReopenCaseRequest) GetRequestId() string {
 }
 
 type WithdrawCaseRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Required with reason_code OTHER.
+	Reason     string           `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	ReasonCode WithdrawalReason `protobuf:"varint,5,opt,name=reason_code,json=reasonCode,proto3,enum=casework.v1.WithdrawalReason" json:"reason_code,omitempty"`
 	// AIP-155: a retry with the same id and the same request returns the
 	// first answer without doing anything again; the same id with a different
 	// request is refused with ALREADY_EXISTS. A UUID is best.
@@ -2322,7 +3580,7 @@ type WithdrawCaseRequest struct {
 
 func (x *WithdrawCaseRequest) Reset() {
 	*x = WithdrawCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[21]
+	mi := &file_casework_v1_case_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +3592,7 @@ func (x *WithdrawCaseRequest) String() string {
 func (*WithdrawCaseRequest) ProtoMessage() {}
 
 func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[21]
+	mi := &file_casework_v1_case_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +3605,7 @@ func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{21}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WithdrawCaseRequest) GetName() string {
@@ -2371,7 +3629,477 @@ func (x *WithdrawCaseRequest) GetReason() string {
 	return ""
 }
 
+func (x *WithdrawCaseRequest) GetReasonCode() WithdrawalReason {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return WithdrawalReason_WITHDRAWAL_REASON_UNSPECIFIED
+}
+
 func (x *WithdrawCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type RequestMaterialsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every material the application lacks: asked for once.
+	MissingMaterials []string `protobuf:"bytes,3,rep,name=missing_materials,json=missingMaterials,proto3" json:"missing_materials,omitempty"`
+	// The last day to supply them (China time); after it the application
+	// counts as withdrawn.
+	DueDate *date.Date `protobuf:"bytes,4,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestMaterialsRequest) Reset() {
+	*x = RequestMaterialsRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestMaterialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestMaterialsRequest) ProtoMessage() {}
+
+func (x *RequestMaterialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestMaterialsRequest.ProtoReflect.Descriptor instead.
+func (*RequestMaterialsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RequestMaterialsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RequestMaterialsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RequestMaterialsRequest) GetMissingMaterials() []string {
+	if x != nil {
+		return x.MissingMaterials
+	}
+	return nil
+}
+
+func (x *RequestMaterialsRequest) GetDueDate() *date.Date {
+	if x != nil {
+		return x.DueDate
+	}
+	return nil
+}
+
+func (x *RequestMaterialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type SupplyMaterialsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupplyMaterialsRequest) Reset() {
+	*x = SupplyMaterialsRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupplyMaterialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupplyMaterialsRequest) ProtoMessage() {}
+
+func (x *SupplyMaterialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupplyMaterialsRequest.ProtoReflect.Descriptor instead.
+func (*SupplyMaterialsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SupplyMaterialsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SupplyMaterialsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *SupplyMaterialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DecideEligibilityRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag     string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Eligible bool                   `protobuf:"varint,3,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	// The rule the decision rests on, a PolicyService id of kind
+	// ELIGIBILITY.
+	Policy string `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
+	Note   string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideEligibilityRequest) Reset() {
+	*x = DecideEligibilityRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideEligibilityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideEligibilityRequest) ProtoMessage() {}
+
+func (x *DecideEligibilityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideEligibilityRequest.ProtoReflect.Descriptor instead.
+func (*DecideEligibilityRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DecideEligibilityRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DecideEligibilityRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *DecideEligibilityRequest) GetEligible() bool {
+	if x != nil {
+		return x.Eligible
+	}
+	return false
+}
+
+func (x *DecideEligibilityRequest) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *DecideEligibilityRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DecideEligibilityRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type TerminateCaseRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Ground TerminationGround      `protobuf:"varint,3,opt,name=ground,proto3,enum=casework.v1.TerminationGround" json:"ground,omitempty"`
+	Reason string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminateCaseRequest) Reset() {
+	*x = TerminateCaseRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminateCaseRequest) ProtoMessage() {}
+
+func (x *TerminateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminateCaseRequest.ProtoReflect.Descriptor instead.
+func (*TerminateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TerminateCaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TerminateCaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *TerminateCaseRequest) GetGround() TerminationGround {
+	if x != nil {
+		return x.Ground
+	}
+	return TerminationGround_TERMINATION_GROUND_UNSPECIFIED
+}
+
+func (x *TerminateCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TerminateCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type FileObjectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Note  string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileObjectionRequest) Reset() {
+	*x = FileObjectionRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileObjectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileObjectionRequest) ProtoMessage() {}
+
+func (x *FileObjectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileObjectionRequest.ProtoReflect.Descriptor instead.
+func (*FileObjectionRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *FileObjectionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileObjectionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *FileObjectionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *FileObjectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DecideObjectionRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag   string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Result ObjectionResult        `protobuf:"varint,3,opt,name=result,proto3,enum=casework.v1.ObjectionResult" json:"result,omitempty"`
+	Note   string                 `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideObjectionRequest) Reset() {
+	*x = DecideObjectionRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideObjectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideObjectionRequest) ProtoMessage() {}
+
+func (x *DecideObjectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideObjectionRequest.ProtoReflect.Descriptor instead.
+func (*DecideObjectionRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DecideObjectionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DecideObjectionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *DecideObjectionRequest) GetResult() ObjectionResult {
+	if x != nil {
+		return x.Result
+	}
+	return ObjectionResult_OBJECTION_RESULT_UNSPECIFIED
+}
+
+func (x *DecideObjectionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DecideObjectionRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
 	}
@@ -2392,7 +4120,7 @@ type CreateNoteRequest struct {
 
 func (x *CreateNoteRequest) Reset() {
 	*x = CreateNoteRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[22]
+	mi := &file_casework_v1_case_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2404,7 +4132,7 @@ func (x *CreateNoteRequest) String() string {
 func (*CreateNoteRequest) ProtoMessage() {}
 
 func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[22]
+	mi := &file_casework_v1_case_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2417,7 +4145,7 @@ func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNoteRequest.ProtoReflect.Descriptor instead.
 func (*CreateNoteRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{22}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateNoteRequest) GetParent() string {
@@ -2452,7 +4180,7 @@ type ListNotesRequest struct {
 
 func (x *ListNotesRequest) Reset() {
 	*x = ListNotesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[23]
+	mi := &file_casework_v1_case_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +4192,7 @@ func (x *ListNotesRequest) String() string {
 func (*ListNotesRequest) ProtoMessage() {}
 
 func (x *ListNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[23]
+	mi := &file_casework_v1_case_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +4205,7 @@ func (x *ListNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotesRequest.ProtoReflect.Descriptor instead.
 func (*ListNotesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{23}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListNotesRequest) GetParent() string {
@@ -2511,7 +4239,7 @@ type ListNotesResponse struct {
 
 func (x *ListNotesResponse) Reset() {
 	*x = ListNotesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[24]
+	mi := &file_casework_v1_case_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +4251,7 @@ func (x *ListNotesResponse) String() string {
 func (*ListNotesResponse) ProtoMessage() {}
 
 func (x *ListNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[24]
+	mi := &file_casework_v1_case_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +4264,7 @@ func (x *ListNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotesResponse.ProtoReflect.Descriptor instead.
 func (*ListNotesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{24}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListNotesResponse) GetNotes() []*Note {
@@ -2564,7 +4292,7 @@ type ListCaseHistoryRequest struct {
 
 func (x *ListCaseHistoryRequest) Reset() {
 	*x = ListCaseHistoryRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[25]
+	mi := &file_casework_v1_case_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +4304,7 @@ func (x *ListCaseHistoryRequest) String() string {
 func (*ListCaseHistoryRequest) ProtoMessage() {}
 
 func (x *ListCaseHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[25]
+	mi := &file_casework_v1_case_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +4317,7 @@ func (x *ListCaseHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{25}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCaseHistoryRequest) GetParent() string {
@@ -2623,7 +4351,7 @@ type ListCaseHistoryResponse struct {
 
 func (x *ListCaseHistoryResponse) Reset() {
 	*x = ListCaseHistoryResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[26]
+	mi := &file_casework_v1_case_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +4363,7 @@ func (x *ListCaseHistoryResponse) String() string {
 func (*ListCaseHistoryResponse) ProtoMessage() {}
 
 func (x *ListCaseHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[26]
+	mi := &file_casework_v1_case_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +4376,7 @@ func (x *ListCaseHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{26}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListCaseHistoryResponse) GetEntries() []*CaseHistoryEntry {
@@ -2678,7 +4406,7 @@ type BatchCreateCasesRequest struct {
 
 func (x *BatchCreateCasesRequest) Reset() {
 	*x = BatchCreateCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[27]
+	mi := &file_casework_v1_case_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2690,7 +4418,7 @@ func (x *BatchCreateCasesRequest) String() string {
 func (*BatchCreateCasesRequest) ProtoMessage() {}
 
 func (x *BatchCreateCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[27]
+	mi := &file_casework_v1_case_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2703,7 +4431,7 @@ func (x *BatchCreateCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateCasesRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{27}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BatchCreateCasesRequest) GetRequests() []*CreateCaseRequest {
@@ -2730,7 +4458,7 @@ type BatchCreateCasesResponse struct {
 
 func (x *BatchCreateCasesResponse) Reset() {
 	*x = BatchCreateCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[28]
+	mi := &file_casework_v1_case_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2742,7 +4470,7 @@ func (x *BatchCreateCasesResponse) String() string {
 func (*BatchCreateCasesResponse) ProtoMessage() {}
 
 func (x *BatchCreateCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[28]
+	mi := &file_casework_v1_case_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2755,7 +4483,7 @@ func (x *BatchCreateCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateCasesResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{28}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BatchCreateCasesResponse) GetCases() []*Case {
@@ -2774,7 +4502,7 @@ type BatchGetCasesRequest struct {
 
 func (x *BatchGetCasesRequest) Reset() {
 	*x = BatchGetCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[29]
+	mi := &file_casework_v1_case_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2786,7 +4514,7 @@ func (x *BatchGetCasesRequest) String() string {
 func (*BatchGetCasesRequest) ProtoMessage() {}
 
 func (x *BatchGetCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[29]
+	mi := &file_casework_v1_case_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2799,7 +4527,7 @@ func (x *BatchGetCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCasesRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{29}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BatchGetCasesRequest) GetNames() []string {
@@ -2819,7 +4547,7 @@ type BatchGetCasesResponse struct {
 
 func (x *BatchGetCasesResponse) Reset() {
 	*x = BatchGetCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[30]
+	mi := &file_casework_v1_case_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2831,7 +4559,7 @@ func (x *BatchGetCasesResponse) String() string {
 func (*BatchGetCasesResponse) ProtoMessage() {}
 
 func (x *BatchGetCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[30]
+	mi := &file_casework_v1_case_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2844,7 +4572,7 @@ func (x *BatchGetCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCasesResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{30}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BatchGetCasesResponse) GetCases() []*Case {
@@ -2858,37 +4586,80 @@ var File_casework_v1_case_proto protoreflect.FileDescriptor
 
 const file_casework_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xae\x02\n" +
+	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xbe\x03\n" +
 	"\x13EmploymentPlacement\x122\n" +
 	"\x0eplacement_year\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xb4\x10(\xd0\x0fR\rplacementYear\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\bR\beligible\x12A\n" +
 	"\achannel\x18\x03 \x01(\x0e2\x1d.casework.v1.PlacementChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12$\n" +
 	"\bemployer\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bemployer\x12$\n" +
 	"\bposition\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bposition\x128\n" +
-	"\x0eplacement_date\x18\x06 \x01(\v2\x11.google.type.DateR\rplacementDate\"\xd8\x02\n" +
+	"\x0eplacement_date\x18\x06 \x01(\v2\x11.google.type.DateR\rplacementDate\x12Q\n" +
+	"\x10prior_employment\x18\a \x01(\x0e2\x1c.casework.v1.PriorEmploymentB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0fpriorEmployment\x12;\n" +
+	"\x05route\x18\b \x01(\x0e2\x1b.casework.v1.PlacementRouteB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05route\"\xe4\x03\n" +
 	"\x10SchoolEnrollment\x12E\n" +
 	"\fschool_stage\x18\x01 \x01(\x0e2\x18.casework.v1.SchoolStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\vschoolStage\x123\n" +
 	"\x10requested_school\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0frequestedSchool\x12U\n" +
 	"\x0epriority_basis\x18\x03 \x01(\x0e2$.casework.v1.EnrollmentPriorityBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\rpriorityBasis\x12>\n" +
 	"\vschool_year\x18\x04 \x01(\tB\x1d\xbaH\x1ar\x182\x16^$|^[0-9]{4}-[0-9]{4}$R\n" +
 	"schoolYear\x121\n" +
-	"\x0fassigned_school\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0eassignedSchool\"\xcc\x01\n" +
+	"\x0fassigned_school\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0eassignedSchool\x12N\n" +
+	"\x0fenrolment_place\x18\x06 \x01(\x0e2\x1b.casework.v1.EnrolmentPlaceB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0eenrolmentPlace\x12:\n" +
+	"\abenefit\x18\a \x01(\x0e2\x1a.casework.v1.SchoolBenefitB\x04\xe2A\x01\x03R\abenefit\"\xf9\x02\n" +
 	"\x10ElderMedicalHelp\x124\n" +
 	"\x04need\x18\x01 \x01(\x0e2\x16.casework.v1.ElderNeedB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04need\x123\n" +
 	"\x10need_description\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x0fneedDescription\x12$\n" +
 	"\bhospital\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bhospital\x12'\n" +
 	"\n" +
-	"help_given\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\thelpGiven\"\xbd\x02\n" +
+	"help_given\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\thelpGiven\x122\n" +
+	"\rcost_help_fen\x18\x05 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00R\vcostHelpFen\x12B\n" +
+	"\vcost_source\x18\x06 \x01(\x0e2\x17.casework.v1.CostSourceB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"costSource\x123\n" +
+	"\x10priority_channel\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0fpriorityChannel\"\xc2\x05\n" +
 	"\bLegalAid\x12S\n" +
 	"\x0fmatter_category\x18\x01 \x01(\x0e2 .casework.v1.LegalMatterCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0ematterCategory\x127\n" +
 	"\x12matter_description\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x11matterDescription\x12,\n" +
 	"\fcounterparty\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\fcounterparty\x12<\n" +
 	"\x15lawyer_or_institution\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x13lawyerOrInstitution\x127\n" +
-	"\x05stage\x18\x05 \x01(\x0e2\x17.casework.v1.LegalStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\"{\n" +
+	"\x05stage\x18\x05 \x01(\x0e2\x17.casework.v1.LegalStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\x122\n" +
+	"\x15hardship_check_exempt\x18\x06 \x01(\bR\x13hardshipCheckExempt\x127\n" +
+	"\x12exemption_evidence\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x11exemptionEvidence\x12:\n" +
+	"\x19martyr_personality_rights\x18\b \x01(\bR\x17martyrPersonalityRights\x12B\n" +
+	"\x13limitation_deadline\x18\t \x01(\v2\x11.google.type.DateR\x12limitationDeadline\x12\x1c\n" +
+	"\x06urgent\x18\n" +
+	" \x01(\bB\x04\xe2A\x01\x03R\x06urgent\x121\n" +
+	"\x11missing_materials\x18\v \x03(\tB\x04\xe2A\x01\x03R\x10missingMaterials\x12E\n" +
+	"\x12materials_due_date\x18\f \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x03R\x10materialsDueDate\"\xa9\x02\n" +
+	"\tCaseClock\x12*\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x16.casework.v1.ClockKindR\x04kind\x12-\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x17.casework.v1.ClockStateR\x05state\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x127\n" +
+	"\tstop_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\x12\x16\n" +
+	"\x06policy\x18\x06 \x01(\tR\x06policy\"\xe4\x01\n" +
+	"\rOutcomeRecord\x122\n" +
+	"\aoutcome\x18\x01 \x01(\v2\x18.casework.v1.CaseOutcomeR\aoutcome\x12=\n" +
+	"\fresolve_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12;\n" +
+	"\vreopen_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reopenTime\x12#\n" +
+	"\rreopen_reason\x18\x04 \x01(\tR\freopenReason\"\xdb\x01\n" +
+	"\x13EligibilityDecision\x12\x1a\n" +
+	"\beligible\x18\x01 \x01(\bR\beligible\x12\x16\n" +
+	"\x06policy\x18\x02 \x01(\tR\x06policy\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12\x18\n" +
+	"\adecider\x18\x04 \x01(\tR\adecider\x12;\n" +
+	"\vdecide_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\x12%\n" +
+	"\x0eplacement_year\x18\x06 \x01(\x05R\rplacementYear\"\xcb\x01\n" +
+	"\tObjection\x127\n" +
+	"\tfile_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bfileTime\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x124\n" +
+	"\x06result\x18\x03 \x01(\x0e2\x1c.casework.v1.ObjectionResultR\x06result\x12;\n" +
+	"\vdecide_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\"{\n" +
 	"\vCaseOutcome\x12B\n" +
 	"\x06result\x18\x01 \x01(\x0e2\x1a.casework.v1.OutcomeResultB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06result\x12(\n" +
-	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xea\n" +
-	"\n" +
+	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xb3\x0f\n" +
 	"\x04Case\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12%\n" +
 	"\vcase_number\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\n" +
@@ -2919,7 +4690,16 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\vsubmit_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"submitTime\x12C\n" +
 	"\fresolve_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vresolveTime\x12\x1e\n" +
-	"\acreator\x18\x17 \x01(\tB\x04\xe2A\x01\x03R\acreator:;\xeaA8\n" +
+	"\acreator\x18\x17 \x01(\tB\x04\xe2A\x01\x03R\acreator\x12'\n" +
+	"\fpolicy_basis\x18\x18 \x03(\tB\x04\xe2A\x01\x03R\vpolicyBasis\x124\n" +
+	"\x06clocks\x18\x19 \x03(\v2\x16.casework.v1.CaseClockB\x04\xe2A\x01\x03R\x06clocks\x12I\n" +
+	"\x0foutcome_history\x18\x1a \x03(\v2\x1a.casework.v1.OutcomeRecordB\x04\xe2A\x01\x03R\x0eoutcomeHistory\x12H\n" +
+	"\veligibility\x18\x1b \x01(\v2 .casework.v1.EligibilityDecisionB\x04\xe2A\x01\x03R\veligibility\x12P\n" +
+	"\x11withdrawal_reason\x18\x1c \x01(\x0e2\x1d.casework.v1.WithdrawalReasonB\x04\xe2A\x01\x03R\x10withdrawalReason\x12M\n" +
+	"\x10rejection_reason\x18\x1d \x01(\x0e2\x1c.casework.v1.RejectionReasonB\x04\xe2A\x01\x03R\x0frejectionReason\x12S\n" +
+	"\x12termination_ground\x18\x1e \x01(\x0e2\x1e.casework.v1.TerminationGroundB\x04\xe2A\x01\x03R\x11terminationGround\x12:\n" +
+	"\tobjection\x18\x1f \x01(\v2\x16.casework.v1.ObjectionB\x04\xe2A\x01\x03R\tobjection\x12!\n" +
+	"\ttown_name\x18  \x01(\tB\x04\xe2A\x01\x03R\btownName:;\xeaA8\n" +
 	"\x1bcasework.fengdu.gov.cn/Case\x12\fcases/{case}*\x05cases2\x04caseB\t\n" +
 	"\adetails\"\xef\x01\n" +
 	"\x04Note\x12\x18\n" +
@@ -2970,11 +4750,13 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa5\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xee\x01\n" +
 	"\x11RejectCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
-	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
+	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12G\n" +
+	"\vreason_code\x18\x05 \x01(\x0e2\x1c.casework.v1.RejectionReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"reasonCode\x12:\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa9\x01\n" +
 	"\x11AssignCaseRequest\x12\x18\n" +
@@ -3005,13 +4787,55 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
 	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xa1\x01\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xf1\x01\n" +
 	"\x13WithdrawCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12 \n" +
-	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06reason\x12:\n" +
+	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06reason\x12N\n" +
+	"\vreason_code\x18\x05 \x01(\x0e2\x1d.casework.v1.WithdrawalReasonB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\n" +
+	"reasonCode\x12:\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc0\x01\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xfd\x01\n" +
+	"\x17RequestMaterialsRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12D\n" +
+	"\x11missing_materials\x18\x03 \x03(\tB\x17\xe2A\x01\x02\xbaH\x10\x92\x01\r\b\x01\x102\"\ar\x05\x10\x01\x18\x80\x02R\x10missingMaterials\x122\n" +
+	"\bdue_date\x18\x04 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x02R\adueDate\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x82\x01\n" +
+	"\x16SupplyMaterialsRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xe5\x01\n" +
+	"\x18DecideEligibilityRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1a\n" +
+	"\beligible\x18\x03 \x01(\bR\beligible\x12%\n" +
+	"\x06policy\x18\x04 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18@R\x06policy\x12\x1c\n" +
+	"\x04note\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x04note\x12:\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xea\x01\n" +
+	"\x14TerminateCaseRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12F\n" +
+	"\x06ground\x18\x03 \x01(\x0e2\x1e.casework.v1.TerminationGroundB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06ground\x12 \n" +
+	"\x06reason\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06reason\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x9e\x01\n" +
+	"\x14FileObjectionRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x04note\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xe6\x01\n" +
+	"\x16DecideObjectionRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12D\n" +
+	"\x06result\x18\x03 \x01(\x0e2\x1c.casework.v1.ObjectionResultB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06result\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x04note\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc0\x01\n" +
 	"\x11CreateNoteRequest\x12<\n" +
 	"\x06parent\x18\x01 \x01(\tB$\xe2A\x01\x02\xfaA\x1d\n" +
 	"\x1bcasework.fengdu.gov.cn/CaseR\x06parent\x121\n" +
@@ -3055,7 +4879,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1eCASE_TYPE_EMPLOYMENT_PLACEMENT\x10\x01\x12\x1f\n" +
 	"\x1bCASE_TYPE_SCHOOL_ENROLLMENT\x10\x02\x12 \n" +
 	"\x1cCASE_TYPE_ELDER_MEDICAL_HELP\x10\x03\x12\x17\n" +
-	"\x13CASE_TYPE_LEGAL_AID\x10\x04*\xf9\x01\n" +
+	"\x13CASE_TYPE_LEGAL_AID\x10\x04*\xb9\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -3066,12 +4890,15 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x14CASE_STATUS_RESOLVED\x10\x05\x12\x16\n" +
 	"\x12CASE_STATUS_CLOSED\x10\x06\x12\x18\n" +
 	"\x14CASE_STATUS_REJECTED\x10\a\x12\x19\n" +
-	"\x15CASE_STATUS_WITHDRAWN\x10\b*z\n" +
+	"\x15CASE_STATUS_WITHDRAWN\x10\b\x12\"\n" +
+	"\x1eCASE_STATUS_AWAITING_MATERIALS\x10\t\x12\x1a\n" +
+	"\x16CASE_STATUS_TERMINATED\x10\n" +
+	"*z\n" +
 	"\fCasePriority\x12\x1d\n" +
 	"\x19CASE_PRIORITY_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CASE_PRIORITY_FIRST\x10\x01\x12\x18\n" +
 	"\x14CASE_PRIORITY_SECOND\x10\x02\x12\x18\n" +
-	"\x14CASE_PRIORITY_NORMAL\x10\x03*\x8e\x02\n" +
+	"\x14CASE_PRIORITY_NORMAL\x10\x03*\xe1\x03\n" +
 	"\x0ePriorityReason\x12\x1f\n" +
 	"\x1bPRIORITY_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dPRIORITY_REASON_MARTYR_FAMILY\x10\x01\x12*\n" +
@@ -3079,7 +4906,87 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1cPRIORITY_REASON_MISSION_UNIT\x10\x03\x12!\n" +
 	"\x1dPRIORITY_REASON_HARDSHIP_AREA\x10\x04\x12&\n" +
 	"\"PRIORITY_REASON_HARDSHIP_HOUSEHOLD\x10\x05\x12\x1f\n" +
-	"\x1bPRIORITY_REASON_MERITORIOUS\x10\x06*\xa1\x02\n" +
+	"\x1bPRIORITY_REASON_MERITORIOUS\x10\x06\x12 \n" +
+	"\x1cPRIORITY_REASON_DIED_ON_DUTY\x10\a\x12\x1a\n" +
+	"\x16PRIORITY_REASON_ISLAND\x10\b\x12 \n" +
+	"\x1cPRIORITY_REASON_SPECIAL_POST\x10\t\x12.\n" +
+	"*PRIORITY_REASON_FRONT_LINE_OR_PEACEKEEPING\x10\n" +
+	"\x12\x1c\n" +
+	"\x18PRIORITY_REASON_DISABLED\x10\v\x12#\n" +
+	"\x1fPRIORITY_REASON_DIED_OF_ILLNESS\x10\f*\xbc\x01\n" +
+	"\x0fPriorEmployment\x12 \n" +
+	"\x1cPRIOR_EMPLOYMENT_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1ePRIOR_EMPLOYMENT_CIVIL_SERVANT\x10\x01\x12'\n" +
+	"#PRIOR_EMPLOYMENT_PUBLIC_INSTITUTION\x10\x02\x12\x1f\n" +
+	"\x1bPRIOR_EMPLOYMENT_ENTERPRISE\x10\x03\x12\x19\n" +
+	"\x15PRIOR_EMPLOYMENT_NONE\x10\x04*\xe3\x01\n" +
+	"\x0ePlacementRoute\x12\x1f\n" +
+	"\x1bPLACEMENT_ROUTE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18PLACEMENT_ROUTE_TRANSFER\x10\x01\x12\x1c\n" +
+	"\x18PLACEMENT_ROUTE_EXCHANGE\x10\x02\x12'\n" +
+	"#PLACEMENT_ROUTE_EMPLOYMENT_SERVICES\x10\x03\x12!\n" +
+	"\x1dPLACEMENT_ROUTE_MUTUAL_CHOICE\x10\x04\x12(\n" +
+	"$PLACEMENT_ROUTE_TARGETED_RECRUITMENT\x10\x05*\xa0\x02\n" +
+	"\x0eEnrolmentPlace\x12\x1f\n" +
+	"\x1bENROLMENT_PLACE_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"ENROLMENT_PLACE_CHILD_REGISTRATION\x10\x01\x12'\n" +
+	"#ENROLMENT_PLACE_PARENT_REGISTRATION\x10\x02\x12,\n" +
+	"(ENROLMENT_PLACE_GRANDPARENT_REGISTRATION\x10\x03\x12)\n" +
+	"%ENROLMENT_PLACE_GUARDIAN_REGISTRATION\x10\x04\x12%\n" +
+	"!ENROLMENT_PLACE_PARENTS_RESIDENCE\x10\x05\x12\x1c\n" +
+	"\x18ENROLMENT_PLACE_GARRISON\x10\x06*\xa4\x01\n" +
+	"\rSchoolBenefit\x12\x1e\n" +
+	"\x1aSCHOOL_BENEFIT_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bSCHOOL_BENEFIT_PLACE_CHOICE\x10\x01\x12,\n" +
+	"(SCHOOL_BENEFIT_PRIORITY_EQUAL_CONDITIONS\x10\x02\x12$\n" +
+	" SCHOOL_BENEFIT_BONUS_OR_PRIORITY\x10\x03*\xa4\x01\n" +
+	"\n" +
+	"CostSource\x12\x1b\n" +
+	"\x17COST_SOURCE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dCOST_SOURCE_MEDICAL_INSURANCE\x10\x01\x12\"\n" +
+	"\x1eCOST_SOURCE_MEDICAL_ASSISTANCE\x10\x02\x12\x1b\n" +
+	"\x17COST_SOURCE_COUNTY_FUND\x10\x03\x12\x15\n" +
+	"\x11COST_SOURCE_OTHER\x10\x04*\xcb\x01\n" +
+	"\x10WithdrawalReason\x12!\n" +
+	"\x1dWITHDRAWAL_REASON_UNSPECIFIED\x10\x00\x12'\n" +
+	"#WITHDRAWAL_REASON_APPLICANT_REQUEST\x10\x01\x12,\n" +
+	"(WITHDRAWAL_REASON_MATERIALS_NOT_SUPPLIED\x10\x02\x12 \n" +
+	"\x1cWITHDRAWAL_REASON_MOVED_AWAY\x10\x03\x12\x1b\n" +
+	"\x17WITHDRAWAL_REASON_OTHER\x10\x04*\xdb\x01\n" +
+	"\x0fRejectionReason\x12 \n" +
+	"\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dREJECTION_REASON_NOT_ELIGIBLE\x10\x01\x12!\n" +
+	"\x1dREJECTION_REASON_OUT_OF_SCOPE\x10\x02\x12\x1e\n" +
+	"\x1aREJECTION_REASON_DUPLICATE\x10\x03\x12$\n" +
+	" REJECTION_REASON_FALSE_MATERIALS\x10\x04\x12\x1a\n" +
+	"\x16REJECTION_REASON_OTHER\x10\x05*\xbe\x02\n" +
+	"\x11TerminationGround\x12\"\n" +
+	"\x1eTERMINATION_GROUND_UNSPECIFIED\x10\x00\x12)\n" +
+	"%TERMINATION_GROUND_NO_LONGER_ELIGIBLE\x10\x01\x12#\n" +
+	"\x1fTERMINATION_GROUND_MATTER_ENDED\x10\x02\x12!\n" +
+	"\x1dTERMINATION_GROUND_OWN_LAWYER\x10\x03\x12!\n" +
+	"\x1dTERMINATION_GROUND_AT_REQUEST\x10\x04\x12#\n" +
+	"\x1fTERMINATION_GROUND_UNLAWFUL_USE\x10\x05\x12\"\n" +
+	"\x1eTERMINATION_GROUND_CONCEALMENT\x10\x06\x12&\n" +
+	"\"TERMINATION_GROUND_OTHER_STATUTORY\x10\a*\xae\x01\n" +
+	"\tClockKind\x12\x1a\n" +
+	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CLOCK_KIND_DECISION\x10\x01\x12\x19\n" +
+	"\x15CLOCK_KIND_ASSIGNMENT\x10\x02\x12\x1d\n" +
+	"\x19CLOCK_KIND_SERVICE_TARGET\x10\x03\x12\x18\n" +
+	"\x14CLOCK_KIND_MATERIALS\x10\x04\x12\x18\n" +
+	"\x14CLOCK_KIND_OBJECTION\x10\x05*\x87\x01\n" +
+	"\n" +
+	"ClockState\x12\x1b\n" +
+	"\x17CLOCK_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CLOCK_STATE_RUNNING\x10\x01\x12\x16\n" +
+	"\x12CLOCK_STATE_PAUSED\x10\x02\x12\x13\n" +
+	"\x0fCLOCK_STATE_MET\x10\x03\x12\x16\n" +
+	"\x12CLOCK_STATE_MISSED\x10\x04*y\n" +
+	"\x0fObjectionResult\x12 \n" +
+	"\x1cOBJECTION_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17OBJECTION_RESULT_UPHELD\x10\x01\x12'\n" +
+	"#OBJECTION_RESULT_CORRECTION_ORDERED\x10\x02*\xa1\x02\n" +
 	"\x10PlacementChannel\x12!\n" +
 	"\x1dPLACEMENT_CHANNEL_UNSPECIFIED\x10\x00\x12(\n" +
 	"$PLACEMENT_CHANNEL_PUBLIC_INSTITUTION\x10\x01\x12&\n" +
@@ -3087,19 +4994,22 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1cPLACEMENT_CHANNEL_ENTERPRISE\x10\x03\x12*\n" +
 	"&PLACEMENT_CHANNEL_TARGETED_RECRUITMENT\x10\x04\x12-\n" +
 	")PLACEMENT_CHANNEL_SELF_EMPLOYMENT_SUPPORT\x10\x05\x12\x1b\n" +
-	"\x17PLACEMENT_CHANNEL_OTHER\x10\x06*\xa0\x01\n" +
+	"\x17PLACEMENT_CHANNEL_OTHER\x10\x06*\xea\x01\n" +
 	"\vSchoolStage\x12\x1c\n" +
 	"\x18SCHOOL_STAGE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SCHOOL_STAGE_KINDERGARTEN\x10\x01\x12\x18\n" +
 	"\x14SCHOOL_STAGE_PRIMARY\x10\x02\x12\x1c\n" +
 	"\x18SCHOOL_STAGE_JUNIOR_HIGH\x10\x03\x12\x1c\n" +
-	"\x18SCHOOL_STAGE_SENIOR_HIGH\x10\x04*\xfa\x01\n" +
+	"\x18SCHOOL_STAGE_SENIOR_HIGH\x10\x04\x12%\n" +
+	"!SCHOOL_STAGE_SECONDARY_VOCATIONAL\x10\x05\x12!\n" +
+	"\x1dSCHOOL_STAGE_HIGHER_EDUCATION\x10\x06*\xac\x02\n" +
 	"\x17EnrollmentPriorityBasis\x12)\n" +
 	"%ENROLLMENT_PRIORITY_BASIS_UNSPECIFIED\x10\x00\x12*\n" +
 	"&ENROLLMENT_PRIORITY_BASIS_MARTYR_CHILD\x10\x01\x122\n" +
 	".ENROLLMENT_PRIORITY_BASIS_BORDER_HARDSHIP_POST\x10\x02\x12)\n" +
 	"%ENROLLMENT_PRIORITY_BASIS_MERITORIOUS\x10\x03\x12)\n" +
-	"%ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY\x10\x04*\xb4\x01\n" +
+	"%ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY\x10\x04\x120\n" +
+	",ENROLLMENT_PRIORITY_BASIS_DIED_ON_DUTY_CHILD\x10\x05*\xb4\x01\n" +
 	"\tElderNeed\x12\x1a\n" +
 	"\x16ELDER_NEED_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cELDER_NEED_HOSPITAL_REFERRAL\x10\x01\x12\x1c\n" +
@@ -3130,7 +5040,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1aOUTCOME_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OUTCOME_RESULT_ACHIEVED\x10\x01\x12%\n" +
 	"!OUTCOME_RESULT_PARTIALLY_ACHIEVED\x10\x02\x12\x1f\n" +
-	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xc3\x0f\n" +
+	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\x98\x15\n" +
 	"\vCaseService\x12_\n" +
 	"\n" +
 	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\x81\x01\n" +
@@ -3153,7 +5063,13 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\tCloseCase\x12\x1d.casework.v1.CloseCaseRequest\x1a\x11.casework.v1.Case\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:close\x12e\n" +
 	"\n" +
 	"ReopenCase\x12\x1e.casework.v1.ReopenCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:reopen\x12k\n" +
-	"\fWithdrawCase\x12 .casework.v1.WithdrawCaseRequest\x1a\x11.casework.v1.Case\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=cases/*}:withdraw\x12w\n" +
+	"\fWithdrawCase\x12 .casework.v1.WithdrawCaseRequest\x1a\x11.casework.v1.Case\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=cases/*}:withdraw\x12{\n" +
+	"\x10RequestMaterials\x12$.casework.v1.RequestMaterialsRequest\x1a\x11.casework.v1.Case\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=cases/*}:requestMaterials\x12x\n" +
+	"\x0fSupplyMaterials\x12#.casework.v1.SupplyMaterialsRequest\x1a\x11.casework.v1.Case\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*}:supplyMaterials\x12~\n" +
+	"\x11DecideEligibility\x12%.casework.v1.DecideEligibilityRequest\x1a\x11.casework.v1.Case\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=cases/*}:decideEligibility\x12n\n" +
+	"\rTerminateCase\x12!.casework.v1.TerminateCaseRequest\x1a\x11.casework.v1.Case\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=cases/*}:terminate\x12r\n" +
+	"\rFileObjection\x12!.casework.v1.FileObjectionRequest\x1a\x11.casework.v1.Case\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=cases/*}:fileObjection\x12x\n" +
+	"\x0fDecideObjection\x12#.casework.v1.DecideObjectionRequest\x1a\x11.casework.v1.Case\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*}:decideObjection\x12w\n" +
 	"\n" +
 	"CreateNote\x12\x1e.casework.v1.CreateNoteRequest\x1a\x11.casework.v1.Note\"6\xdaA\vparent,note\x82\xd3\xe4\x93\x02\":\x04note\"\x1a/v1/{parent=cases/*}/notes\x12w\n" +
 	"\tListNotes\x12\x1d.casework.v1.ListNotesRequest\x1a\x1e.casework.v1.ListNotesResponse\"+\xdaA\x06parent\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{parent=cases/*}/notes\x12\x8b\x01\n" +
@@ -3171,134 +5087,198 @@ func file_casework_v1_case_proto_rawDescGZIP() []byte {
 	return file_casework_v1_case_proto_rawDescData
 }
 
-var file_casework_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_casework_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 22)
+var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_casework_v1_case_proto_goTypes = []any{
 	(CaseType)(0),                    // 0: casework.v1.CaseType
 	(CaseStatus)(0),                  // 1: casework.v1.CaseStatus
 	(CasePriority)(0),                // 2: casework.v1.CasePriority
 	(PriorityReason)(0),              // 3: casework.v1.PriorityReason
-	(PlacementChannel)(0),            // 4: casework.v1.PlacementChannel
-	(SchoolStage)(0),                 // 5: casework.v1.SchoolStage
-	(EnrollmentPriorityBasis)(0),     // 6: casework.v1.EnrollmentPriorityBasis
-	(ElderNeed)(0),                   // 7: casework.v1.ElderNeed
-	(LegalMatterCategory)(0),         // 8: casework.v1.LegalMatterCategory
-	(LegalStage)(0),                  // 9: casework.v1.LegalStage
-	(OutcomeResult)(0),               // 10: casework.v1.OutcomeResult
-	(*EmploymentPlacement)(nil),      // 11: casework.v1.EmploymentPlacement
-	(*SchoolEnrollment)(nil),         // 12: casework.v1.SchoolEnrollment
-	(*ElderMedicalHelp)(nil),         // 13: casework.v1.ElderMedicalHelp
-	(*LegalAid)(nil),                 // 14: casework.v1.LegalAid
-	(*CaseOutcome)(nil),              // 15: casework.v1.CaseOutcome
-	(*Case)(nil),                     // 16: casework.v1.Case
-	(*Note)(nil),                     // 17: casework.v1.Note
-	(*CaseHistoryEntry)(nil),         // 18: casework.v1.CaseHistoryEntry
-	(*CreateCaseRequest)(nil),        // 19: casework.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),           // 20: casework.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),         // 21: casework.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),        // 22: casework.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),        // 23: casework.v1.UpdateCaseRequest
-	(*SubmitCaseRequest)(nil),        // 24: casework.v1.SubmitCaseRequest
-	(*AcceptCaseRequest)(nil),        // 25: casework.v1.AcceptCaseRequest
-	(*RejectCaseRequest)(nil),        // 26: casework.v1.RejectCaseRequest
-	(*AssignCaseRequest)(nil),        // 27: casework.v1.AssignCaseRequest
-	(*StartCaseRequest)(nil),         // 28: casework.v1.StartCaseRequest
-	(*ResolveCaseRequest)(nil),       // 29: casework.v1.ResolveCaseRequest
-	(*CloseCaseRequest)(nil),         // 30: casework.v1.CloseCaseRequest
-	(*ReopenCaseRequest)(nil),        // 31: casework.v1.ReopenCaseRequest
-	(*WithdrawCaseRequest)(nil),      // 32: casework.v1.WithdrawCaseRequest
-	(*CreateNoteRequest)(nil),        // 33: casework.v1.CreateNoteRequest
-	(*ListNotesRequest)(nil),         // 34: casework.v1.ListNotesRequest
-	(*ListNotesResponse)(nil),        // 35: casework.v1.ListNotesResponse
-	(*ListCaseHistoryRequest)(nil),   // 36: casework.v1.ListCaseHistoryRequest
-	(*ListCaseHistoryResponse)(nil),  // 37: casework.v1.ListCaseHistoryResponse
-	(*BatchCreateCasesRequest)(nil),  // 38: casework.v1.BatchCreateCasesRequest
-	(*BatchCreateCasesResponse)(nil), // 39: casework.v1.BatchCreateCasesResponse
-	(*BatchGetCasesRequest)(nil),     // 40: casework.v1.BatchGetCasesRequest
-	(*BatchGetCasesResponse)(nil),    // 41: casework.v1.BatchGetCasesResponse
-	(*date.Date)(nil),                // 42: google.type.Date
-	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 44: google.protobuf.FieldMask
+	(PriorEmployment)(0),             // 4: casework.v1.PriorEmployment
+	(PlacementRoute)(0),              // 5: casework.v1.PlacementRoute
+	(EnrolmentPlace)(0),              // 6: casework.v1.EnrolmentPlace
+	(SchoolBenefit)(0),               // 7: casework.v1.SchoolBenefit
+	(CostSource)(0),                  // 8: casework.v1.CostSource
+	(WithdrawalReason)(0),            // 9: casework.v1.WithdrawalReason
+	(RejectionReason)(0),             // 10: casework.v1.RejectionReason
+	(TerminationGround)(0),           // 11: casework.v1.TerminationGround
+	(ClockKind)(0),                   // 12: casework.v1.ClockKind
+	(ClockState)(0),                  // 13: casework.v1.ClockState
+	(ObjectionResult)(0),             // 14: casework.v1.ObjectionResult
+	(PlacementChannel)(0),            // 15: casework.v1.PlacementChannel
+	(SchoolStage)(0),                 // 16: casework.v1.SchoolStage
+	(EnrollmentPriorityBasis)(0),     // 17: casework.v1.EnrollmentPriorityBasis
+	(ElderNeed)(0),                   // 18: casework.v1.ElderNeed
+	(LegalMatterCategory)(0),         // 19: casework.v1.LegalMatterCategory
+	(LegalStage)(0),                  // 20: casework.v1.LegalStage
+	(OutcomeResult)(0),               // 21: casework.v1.OutcomeResult
+	(*EmploymentPlacement)(nil),      // 22: casework.v1.EmploymentPlacement
+	(*SchoolEnrollment)(nil),         // 23: casework.v1.SchoolEnrollment
+	(*ElderMedicalHelp)(nil),         // 24: casework.v1.ElderMedicalHelp
+	(*LegalAid)(nil),                 // 25: casework.v1.LegalAid
+	(*CaseClock)(nil),                // 26: casework.v1.CaseClock
+	(*OutcomeRecord)(nil),            // 27: casework.v1.OutcomeRecord
+	(*EligibilityDecision)(nil),      // 28: casework.v1.EligibilityDecision
+	(*Objection)(nil),                // 29: casework.v1.Objection
+	(*CaseOutcome)(nil),              // 30: casework.v1.CaseOutcome
+	(*Case)(nil),                     // 31: casework.v1.Case
+	(*Note)(nil),                     // 32: casework.v1.Note
+	(*CaseHistoryEntry)(nil),         // 33: casework.v1.CaseHistoryEntry
+	(*CreateCaseRequest)(nil),        // 34: casework.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),           // 35: casework.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),         // 36: casework.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),        // 37: casework.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),        // 38: casework.v1.UpdateCaseRequest
+	(*SubmitCaseRequest)(nil),        // 39: casework.v1.SubmitCaseRequest
+	(*AcceptCaseRequest)(nil),        // 40: casework.v1.AcceptCaseRequest
+	(*RejectCaseRequest)(nil),        // 41: casework.v1.RejectCaseRequest
+	(*AssignCaseRequest)(nil),        // 42: casework.v1.AssignCaseRequest
+	(*StartCaseRequest)(nil),         // 43: casework.v1.StartCaseRequest
+	(*ResolveCaseRequest)(nil),       // 44: casework.v1.ResolveCaseRequest
+	(*CloseCaseRequest)(nil),         // 45: casework.v1.CloseCaseRequest
+	(*ReopenCaseRequest)(nil),        // 46: casework.v1.ReopenCaseRequest
+	(*WithdrawCaseRequest)(nil),      // 47: casework.v1.WithdrawCaseRequest
+	(*RequestMaterialsRequest)(nil),  // 48: casework.v1.RequestMaterialsRequest
+	(*SupplyMaterialsRequest)(nil),   // 49: casework.v1.SupplyMaterialsRequest
+	(*DecideEligibilityRequest)(nil), // 50: casework.v1.DecideEligibilityRequest
+	(*TerminateCaseRequest)(nil),     // 51: casework.v1.TerminateCaseRequest
+	(*FileObjectionRequest)(nil),     // 52: casework.v1.FileObjectionRequest
+	(*DecideObjectionRequest)(nil),   // 53: casework.v1.DecideObjectionRequest
+	(*CreateNoteRequest)(nil),        // 54: casework.v1.CreateNoteRequest
+	(*ListNotesRequest)(nil),         // 55: casework.v1.ListNotesRequest
+	(*ListNotesResponse)(nil),        // 56: casework.v1.ListNotesResponse
+	(*ListCaseHistoryRequest)(nil),   // 57: casework.v1.ListCaseHistoryRequest
+	(*ListCaseHistoryResponse)(nil),  // 58: casework.v1.ListCaseHistoryResponse
+	(*BatchCreateCasesRequest)(nil),  // 59: casework.v1.BatchCreateCasesRequest
+	(*BatchCreateCasesResponse)(nil), // 60: casework.v1.BatchCreateCasesResponse
+	(*BatchGetCasesRequest)(nil),     // 61: casework.v1.BatchGetCasesRequest
+	(*BatchGetCasesResponse)(nil),    // 62: casework.v1.BatchGetCasesResponse
+	(*date.Date)(nil),                // 63: google.type.Date
+	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 65: google.protobuf.FieldMask
 }
 var file_casework_v1_case_proto_depIdxs = []int32{
-	4,  // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
-	42, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
-	5,  // 2: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
-	6,  // 3: casework.v1.SchoolEnrollment.priority_basis:type_name -> casework.v1.EnrollmentPriorityBasis
-	7,  // 4: casework.v1.ElderMedicalHelp.need:type_name -> casework.v1.ElderNeed
-	8,  // 5: casework.v1.LegalAid.matter_category:type_name -> casework.v1.LegalMatterCategory
-	9,  // 6: casework.v1.LegalAid.stage:type_name -> casework.v1.LegalStage
-	10, // 7: casework.v1.CaseOutcome.result:type_name -> casework.v1.OutcomeResult
-	0,  // 8: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
-	11, // 9: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
-	12, // 10: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
-	13, // 11: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
-	14, // 12: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
-	1,  // 13: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
-	2,  // 14: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
-	3,  // 15: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
-	43, // 16: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
-	15, // 17: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
-	43, // 18: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	43, // 19: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	43, // 20: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
-	43, // 21: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	43, // 22: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
-	43, // 23: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
-	1,  // 24: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
-	1,  // 25: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
-	16, // 26: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
-	16, // 27: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
-	16, // 28: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
-	44, // 29: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15, // 30: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
-	17, // 31: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
-	17, // 32: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
-	18, // 33: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
-	19, // 34: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
-	16, // 35: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
-	16, // 36: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
-	19, // 37: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
-	38, // 38: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
-	40, // 39: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
-	20, // 40: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
-	21, // 41: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
-	23, // 42: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
-	24, // 43: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
-	25, // 44: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
-	26, // 45: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
-	27, // 46: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
-	28, // 47: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
-	29, // 48: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
-	30, // 49: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
-	31, // 50: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
-	32, // 51: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
-	33, // 52: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
-	34, // 53: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
-	36, // 54: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
-	16, // 55: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
-	39, // 56: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
-	41, // 57: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
-	16, // 58: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
-	22, // 59: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
-	16, // 60: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
-	16, // 61: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
-	16, // 62: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
-	16, // 63: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
-	16, // 64: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
-	16, // 65: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
-	16, // 66: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
-	16, // 67: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
-	16, // 68: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
-	16, // 69: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
-	17, // 70: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
-	35, // 71: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
-	37, // 72: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
-	55, // [55:73] is the sub-list for method output_type
-	37, // [37:55] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	15, // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
+	63, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
+	4,  // 2: casework.v1.EmploymentPlacement.prior_employment:type_name -> casework.v1.PriorEmployment
+	5,  // 3: casework.v1.EmploymentPlacement.route:type_name -> casework.v1.PlacementRoute
+	16, // 4: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
+	17, // 5: casework.v1.SchoolEnrollment.priority_basis:type_name -> casework.v1.EnrollmentPriorityBasis
+	6,  // 6: casework.v1.SchoolEnrollment.enrolment_place:type_name -> casework.v1.EnrolmentPlace
+	7,  // 7: casework.v1.SchoolEnrollment.benefit:type_name -> casework.v1.SchoolBenefit
+	18, // 8: casework.v1.ElderMedicalHelp.need:type_name -> casework.v1.ElderNeed
+	8,  // 9: casework.v1.ElderMedicalHelp.cost_source:type_name -> casework.v1.CostSource
+	19, // 10: casework.v1.LegalAid.matter_category:type_name -> casework.v1.LegalMatterCategory
+	20, // 11: casework.v1.LegalAid.stage:type_name -> casework.v1.LegalStage
+	63, // 12: casework.v1.LegalAid.limitation_deadline:type_name -> google.type.Date
+	63, // 13: casework.v1.LegalAid.materials_due_date:type_name -> google.type.Date
+	12, // 14: casework.v1.CaseClock.kind:type_name -> casework.v1.ClockKind
+	13, // 15: casework.v1.CaseClock.state:type_name -> casework.v1.ClockState
+	64, // 16: casework.v1.CaseClock.start_time:type_name -> google.protobuf.Timestamp
+	64, // 17: casework.v1.CaseClock.due_time:type_name -> google.protobuf.Timestamp
+	64, // 18: casework.v1.CaseClock.stop_time:type_name -> google.protobuf.Timestamp
+	30, // 19: casework.v1.OutcomeRecord.outcome:type_name -> casework.v1.CaseOutcome
+	64, // 20: casework.v1.OutcomeRecord.resolve_time:type_name -> google.protobuf.Timestamp
+	64, // 21: casework.v1.OutcomeRecord.reopen_time:type_name -> google.protobuf.Timestamp
+	64, // 22: casework.v1.EligibilityDecision.decide_time:type_name -> google.protobuf.Timestamp
+	64, // 23: casework.v1.Objection.file_time:type_name -> google.protobuf.Timestamp
+	14, // 24: casework.v1.Objection.result:type_name -> casework.v1.ObjectionResult
+	64, // 25: casework.v1.Objection.decide_time:type_name -> google.protobuf.Timestamp
+	21, // 26: casework.v1.CaseOutcome.result:type_name -> casework.v1.OutcomeResult
+	0,  // 27: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
+	22, // 28: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
+	23, // 29: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
+	24, // 30: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
+	25, // 31: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
+	1,  // 32: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
+	2,  // 33: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
+	3,  // 34: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
+	64, // 35: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
+	30, // 36: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
+	64, // 37: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	64, // 38: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	64, // 39: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
+	64, // 40: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	26, // 41: casework.v1.Case.clocks:type_name -> casework.v1.CaseClock
+	27, // 42: casework.v1.Case.outcome_history:type_name -> casework.v1.OutcomeRecord
+	28, // 43: casework.v1.Case.eligibility:type_name -> casework.v1.EligibilityDecision
+	9,  // 44: casework.v1.Case.withdrawal_reason:type_name -> casework.v1.WithdrawalReason
+	10, // 45: casework.v1.Case.rejection_reason:type_name -> casework.v1.RejectionReason
+	11, // 46: casework.v1.Case.termination_ground:type_name -> casework.v1.TerminationGround
+	29, // 47: casework.v1.Case.objection:type_name -> casework.v1.Objection
+	64, // 48: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
+	64, // 49: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 50: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
+	1,  // 51: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
+	31, // 52: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
+	31, // 53: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
+	31, // 54: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
+	65, // 55: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 56: casework.v1.RejectCaseRequest.reason_code:type_name -> casework.v1.RejectionReason
+	30, // 57: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
+	9,  // 58: casework.v1.WithdrawCaseRequest.reason_code:type_name -> casework.v1.WithdrawalReason
+	63, // 59: casework.v1.RequestMaterialsRequest.due_date:type_name -> google.type.Date
+	11, // 60: casework.v1.TerminateCaseRequest.ground:type_name -> casework.v1.TerminationGround
+	14, // 61: casework.v1.DecideObjectionRequest.result:type_name -> casework.v1.ObjectionResult
+	32, // 62: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
+	32, // 63: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
+	33, // 64: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
+	34, // 65: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
+	31, // 66: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
+	31, // 67: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
+	34, // 68: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
+	59, // 69: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
+	61, // 70: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
+	35, // 71: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
+	36, // 72: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
+	38, // 73: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
+	39, // 74: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
+	40, // 75: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
+	41, // 76: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
+	42, // 77: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
+	43, // 78: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
+	44, // 79: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
+	45, // 80: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
+	46, // 81: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
+	47, // 82: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
+	48, // 83: casework.v1.CaseService.RequestMaterials:input_type -> casework.v1.RequestMaterialsRequest
+	49, // 84: casework.v1.CaseService.SupplyMaterials:input_type -> casework.v1.SupplyMaterialsRequest
+	50, // 85: casework.v1.CaseService.DecideEligibility:input_type -> casework.v1.DecideEligibilityRequest
+	51, // 86: casework.v1.CaseService.TerminateCase:input_type -> casework.v1.TerminateCaseRequest
+	52, // 87: casework.v1.CaseService.FileObjection:input_type -> casework.v1.FileObjectionRequest
+	53, // 88: casework.v1.CaseService.DecideObjection:input_type -> casework.v1.DecideObjectionRequest
+	54, // 89: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
+	55, // 90: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
+	57, // 91: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
+	31, // 92: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
+	60, // 93: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
+	62, // 94: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
+	31, // 95: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
+	37, // 96: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
+	31, // 97: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
+	31, // 98: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
+	31, // 99: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
+	31, // 100: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
+	31, // 101: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
+	31, // 102: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
+	31, // 103: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
+	31, // 104: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
+	31, // 105: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
+	31, // 106: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
+	31, // 107: casework.v1.CaseService.RequestMaterials:output_type -> casework.v1.Case
+	31, // 108: casework.v1.CaseService.SupplyMaterials:output_type -> casework.v1.Case
+	31, // 109: casework.v1.CaseService.DecideEligibility:output_type -> casework.v1.Case
+	31, // 110: casework.v1.CaseService.TerminateCase:output_type -> casework.v1.Case
+	31, // 111: casework.v1.CaseService.FileObjection:output_type -> casework.v1.Case
+	31, // 112: casework.v1.CaseService.DecideObjection:output_type -> casework.v1.Case
+	32, // 113: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
+	56, // 114: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
+	58, // 115: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
+	92, // [92:116] is the sub-list for method output_type
+	68, // [68:92] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_case_proto_init() }
@@ -3306,7 +5286,7 @@ func file_casework_v1_case_proto_init() {
 	if File_casework_v1_case_proto != nil {
 		return
 	}
-	file_casework_v1_case_proto_msgTypes[5].OneofWrappers = []any{
+	file_casework_v1_case_proto_msgTypes[9].OneofWrappers = []any{
 		(*Case_EmploymentPlacement)(nil),
 		(*Case_SchoolEnrollment)(nil),
 		(*Case_ElderMedicalHelp)(nil),
@@ -3317,8 +5297,8 @@ func file_casework_v1_case_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_case_proto_rawDesc), len(file_casework_v1_case_proto_rawDesc)),
-			NumEnums:      11,
-			NumMessages:   31,
+			NumEnums:      22,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,24 +19,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CaseService_CreateCase_FullMethodName       = "/casework.v1.CaseService/CreateCase"
-	CaseService_BatchCreateCases_FullMethodName = "/casework.v1.CaseService/BatchCreateCases"
-	CaseService_BatchGetCases_FullMethodName    = "/casework.v1.CaseService/BatchGetCases"
-	CaseService_GetCase_FullMethodName          = "/casework.v1.CaseService/GetCase"
-	CaseService_ListCases_FullMethodName        = "/casework.v1.CaseService/ListCases"
-	CaseService_UpdateCase_FullMethodName       = "/casework.v1.CaseService/UpdateCase"
-	CaseService_SubmitCase_FullMethodName       = "/casework.v1.CaseService/SubmitCase"
-	CaseService_AcceptCase_FullMethodName       = "/casework.v1.CaseService/AcceptCase"
-	CaseService_RejectCase_FullMethodName       = "/casework.v1.CaseService/RejectCase"
-	CaseService_AssignCase_FullMethodName       = "/casework.v1.CaseService/AssignCase"
-	CaseService_StartCase_FullMethodName        = "/casework.v1.CaseService/StartCase"
-	CaseService_ResolveCase_FullMethodName      = "/casework.v1.CaseService/ResolveCase"
-	CaseService_CloseCase_FullMethodName        = "/casework.v1.CaseService/CloseCase"
-	CaseService_ReopenCase_FullMethodName       = "/casework.v1.CaseService/ReopenCase"
-	CaseService_WithdrawCase_FullMethodName     = "/casework.v1.CaseService/WithdrawCase"
-	CaseService_CreateNote_FullMethodName       = "/casework.v1.CaseService/CreateNote"
-	CaseService_ListNotes_FullMethodName        = "/casework.v1.CaseService/ListNotes"
-	CaseService_ListCaseHistory_FullMethodName  = "/casework.v1.CaseService/ListCaseHistory"
+	CaseService_CreateCase_FullMethodName        = "/casework.v1.CaseService/CreateCase"
+	CaseService_BatchCreateCases_FullMethodName  = "/casework.v1.CaseService/BatchCreateCases"
+	CaseService_BatchGetCases_FullMethodName     = "/casework.v1.CaseService/BatchGetCases"
+	CaseService_GetCase_FullMethodName           = "/casework.v1.CaseService/GetCase"
+	CaseService_ListCases_FullMethodName         = "/casework.v1.CaseService/ListCases"
+	CaseService_UpdateCase_FullMethodName        = "/casework.v1.CaseService/UpdateCase"
+	CaseService_SubmitCase_FullMethodName        = "/casework.v1.CaseService/SubmitCase"
+	CaseService_AcceptCase_FullMethodName        = "/casework.v1.CaseService/AcceptCase"
+	CaseService_RejectCase_FullMethodName        = "/casework.v1.CaseService/RejectCase"
+	CaseService_AssignCase_FullMethodName        = "/casework.v1.CaseService/AssignCase"
+	CaseService_StartCase_FullMethodName         = "/casework.v1.CaseService/StartCase"
+	CaseService_ResolveCase_FullMethodName       = "/casework.v1.CaseService/ResolveCase"
+	CaseService_CloseCase_FullMethodName         = "/casework.v1.CaseService/CloseCase"
+	CaseService_ReopenCase_FullMethodName        = "/casework.v1.CaseService/ReopenCase"
+	CaseService_WithdrawCase_FullMethodName      = "/casework.v1.CaseService/WithdrawCase"
+	CaseService_RequestMaterials_FullMethodName  = "/casework.v1.CaseService/RequestMaterials"
+	CaseService_SupplyMaterials_FullMethodName   = "/casework.v1.CaseService/SupplyMaterials"
+	CaseService_DecideEligibility_FullMethodName = "/casework.v1.CaseService/DecideEligibility"
+	CaseService_TerminateCase_FullMethodName     = "/casework.v1.CaseService/TerminateCase"
+	CaseService_FileObjection_FullMethodName     = "/casework.v1.CaseService/FileObjection"
+	CaseService_DecideObjection_FullMethodName   = "/casework.v1.CaseService/DecideObjection"
+	CaseService_CreateNote_FullMethodName        = "/casework.v1.CaseService/CreateNote"
+	CaseService_ListNotes_FullMethodName         = "/casework.v1.CaseService/ListNotes"
+	CaseService_ListCaseHistory_FullMethodName   = "/casework.v1.CaseService/ListCaseHistory"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -65,13 +71,19 @@ type CaseServiceClient interface {
 	UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// DRAFT -> SUBMITTED. Computes the due time.
 	SubmitCase(ctx context.Context, in *SubmitCaseRequest, opts ...grpc.CallOption) (*Case, error)
-	// SUBMITTED -> ACCEPTED.
+	// SUBMITTED -> ACCEPTED. For legal aid this is the decision to grant aid
+	// (LEGAL_AID_DECISION_7D); the lawyer is then due within 3 days
+	// (LEGAL_AID_ASSIGN_3D).
 	AcceptCase(ctx context.Context, in *AcceptCaseRequest, opts ...grpc.CallOption) (*Case, error)
-	// SUBMITTED -> REJECTED, with a reason.
+	// SUBMITTED -> REJECTED, with a reason; ACCEPTED -> REJECTED only with a
+	// reason code (REJECT_AFTER_ACCEPT_REASON). For legal aid, the written
+	// refusal the law requires.
 	RejectCase(ctx context.Context, in *RejectCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case.
 	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*Case, error)
-	// ACCEPTED -> IN_PROGRESS. The case must have an assignee.
+	// ACCEPTED -> IN_PROGRESS. The case must have an assignee. An urgent
+	// legal-aid matter (LEGAL_AID_URGENT_FIRST) may start from SUBMITTED,
+	// before the decision.
 	StartCase(ctx context.Context, in *StartCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// IN_PROGRESS -> RESOLVED, with an outcome. The details must carry the
 	// outcome fields of the case's type.
@@ -80,8 +92,32 @@ type CaseServiceClient interface {
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// RESOLVED, CLOSED -> IN_PROGRESS; REJECTED -> SUBMITTED. With a reason.
 	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*Case, error)
-	// Any open status (DRAFT, SUBMITTED, ACCEPTED, IN_PROGRESS) -> WITHDRAWN.
+	// Any open status (DRAFT, SUBMITTED, AWAITING_MATERIALS, ACCEPTED,
+	// IN_PROGRESS) -> WITHDRAWN, with a reason code (WITHDRAWAL_REASON).
 	WithdrawCase(ctx context.Context, in *WithdrawCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Legal aid, SUBMITTED -> AWAITING_MATERIALS: lists, once, every material
+	// the application lacks and the date by which to supply them
+	// (LEGAL_AID_MATERIALS_ONCE). The decision clock stops; materials not
+	// supplied by then count as withdrawal (LEGAL_AID_MATERIALS_WITHDRAWN),
+	// which the server records by itself, once.
+	RequestMaterials(ctx context.Context, in *RequestMaterialsRequest, opts ...grpc.CallOption) (*Case, error)
+	// Legal aid, AWAITING_MATERIALS -> SUBMITTED: the application is complete;
+	// the 7-day decision clock starts from now.
+	SupplyMaterials(ctx context.Context, in *SupplyMaterialsRequest, opts ...grpc.CallOption) (*Case, error)
+	// A supervisor decides whether the subject is eligible, naming the rule
+	// (a PolicyService id). An employment placement cannot be resolved as
+	// achieved before it is decided eligible (PLACEMENT_ELIGIBILITY_DECIDED);
+	// the placement year counts where it was decided.
+	DecideEligibility(ctx context.Context, in *DecideEligibilityRequest, opts ...grpc.CallOption) (*Case, error)
+	// Legal aid, ACCEPTED or IN_PROGRESS -> TERMINATED on one of the grounds
+	// of the Legal Aid Law Art 48 (LEGAL_AID_TERMINATION).
+	TerminateCase(ctx context.Context, in *TerminateCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Records an objection to a refused or terminated legal-aid application;
+	// it is due to be decided within 5 days (LEGAL_AID_OBJECTION_5D).
+	FileObjection(ctx context.Context, in *FileObjectionRequest, opts ...grpc.CallOption) (*Case, error)
+	// Records the decision on an objection. Ordering correction brings the
+	// case back: a refusal to SUBMITTED, a termination to IN_PROGRESS.
+	DecideObjection(ctx context.Context, in *DecideObjectionRequest, opts ...grpc.CallOption) (*Case, error)
 	CreateNote(ctx context.Context, in *CreateNoteRequest, opts ...grpc.CallOption) (*Note, error)
 	ListNotes(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) (*ListNotesResponse, error)
 	// Every change to the case, oldest first: who, when, which method, from
@@ -247,6 +283,66 @@ func (c *caseServiceClient) WithdrawCase(ctx context.Context, in *WithdrawCaseRe
 	return out, nil
 }
 
+func (c *caseServiceClient) RequestMaterials(ctx context.Context, in *RequestMaterialsRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_RequestMaterials_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) SupplyMaterials(ctx context.Context, in *SupplyMaterialsRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_SupplyMaterials_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) DecideEligibility(ctx context.Context, in *DecideEligibilityRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_DecideEligibility_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) TerminateCase(ctx context.Context, in *TerminateCaseRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_TerminateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) FileObjection(ctx context.Context, in *FileObjectionRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_FileObjection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) DecideObjection(ctx context.Context, in *DecideObjectionRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_DecideObjection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseServiceClient) CreateNote(ctx context.Context, in *CreateNoteRequest, opts ...grpc.CallOption) (*Note, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Note)
@@ -303,13 +399,19 @@ type CaseServiceServer interface {
 	UpdateCase(context.Context, *UpdateCaseRequest) (*Case, error)
 	// DRAFT -> SUBMITTED. Computes the due time.
 	SubmitCase(context.Context, *SubmitCaseRequest) (*Case, error)
-	// SUBMITTED -> ACCEPTED.
+	// SUBMITTED -> ACCEPTED. For legal aid this is the decision to grant aid
+	// (LEGAL_AID_DECISION_7D); the lawyer is then due within 3 days
+	// (LEGAL_AID_ASSIGN_3D).
 	AcceptCase(context.Context, *AcceptCaseRequest) (*Case, error)
-	// SUBMITTED -> REJECTED, with a reason.
+	// SUBMITTED -> REJECTED, with a reason; ACCEPTED -> REJECTED only with a
+	// reason code (REJECT_AFTER_ACCEPT_REASON). For legal aid, the written
+	// refusal the law requires.
 	RejectCase(context.Context, *RejectCaseRequest) (*Case, error)
 	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case.
 	AssignCase(context.Context, *AssignCaseRequest) (*Case, error)
-	// ACCEPTED -> IN_PROGRESS. The case must have an assignee.
+	// ACCEPTED -> IN_PROGRESS. The case must have an assignee. An urgent
+	// legal-aid matter (LEGAL_AID_URGENT_FIRST) may start from SUBMITTED,
+	// before the decision.
 	StartCase(context.Context, *StartCaseRequest) (*Case, error)
 	// IN_PROGRESS -> RESOLVED, with an outcome. The details must carry the
 	// outcome fields of the case's type.
@@ -318,8 +420,32 @@ type CaseServiceServer interface {
 	CloseCase(context.Context, *CloseCaseRequest) (*Case, error)
 	// RESOLVED, CLOSED -> IN_PROGRESS; REJECTED -> SUBMITTED. With a reason.
 	ReopenCase(context.Context, *ReopenCaseRequest) (*Case, error)
-	// Any open status (DRAFT, SUBMITTED, ACCEPTED, IN_PROGRESS) -> WITHDRAWN.
+	// Any open status (DRAFT, SUBMITTED, AWAITING_MATERIALS, ACCEPTED,
+	// IN_PROGRESS) -> WITHDRAWN, with a reason code (WITHDRAWAL_REASON).
 	WithdrawCase(context.Context, *WithdrawCaseRequest) (*Case, error)
+	// Legal aid, SUBMITTED -> AWAITING_MATERIALS: lists, once, every material
+	// the application lacks and the date by which to supply them
+	// (LEGAL_AID_MATERIALS_ONCE). The decision clock stops; materials not
+	// supplied by then count as withdrawal (LEGAL_AID_MATERIALS_WITHDRAWN),
+	// which the server records by itself, once.
+	RequestMaterials(context.Context, *RequestMaterialsRequest) (*Case, error)
+	// Legal aid, AWAITING_MATERIALS -> SUBMITTED: the application is complete;
+	// the 7-day decision clock starts from now.
+	SupplyMaterials(context.Context, *SupplyMaterialsRequest) (*Case, error)
+	// A supervisor decides whether the subject is eligible, naming the rule
+	// (a PolicyService id). An employment placement cannot be resolved as
+	// achieved before it is decided eligible (PLACEMENT_ELIGIBILITY_DECIDED);
+	// the placement year counts where it was decided.
+	DecideEligibility(context.Context, *DecideEligibilityRequest) (*Case, error)
+	// Legal aid, ACCEPTED or IN_PROGRESS -> TERMINATED on one of the grounds
+	// of the Legal Aid Law Art 48 (LEGAL_AID_TERMINATION).
+	TerminateCase(context.Context, *TerminateCaseRequest) (*Case, error)
+	// Records an objection to a refused or terminated legal-aid application;
+	// it is due to be decided within 5 days (LEGAL_AID_OBJECTION_5D).
+	FileObjection(context.Context, *FileObjectionRequest) (*Case, error)
+	// Records the decision on an objection. Ordering correction brings the
+	// case back: a refusal to SUBMITTED, a termination to IN_PROGRESS.
+	DecideObjection(context.Context, *DecideObjectionRequest) (*Case, error)
 	CreateNote(context.Context, *CreateNoteRequest) (*Note, error)
 	ListNotes(context.Context, *ListNotesRequest) (*ListNotesResponse, error)
 	// Every change to the case, oldest first: who, when, which method, from
@@ -379,6 +505,24 @@ func (UnimplementedCaseServiceServer) ReopenCase(context.Context, *ReopenCaseReq
 }
 func (UnimplementedCaseServiceServer) WithdrawCase(context.Context, *WithdrawCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawCase not implemented")
+}
+func (UnimplementedCaseServiceServer) RequestMaterials(context.Context, *RequestMaterialsRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestMaterials not implemented")
+}
+func (UnimplementedCaseServiceServer) SupplyMaterials(context.Context, *SupplyMaterialsRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method SupplyMaterials not implemented")
+}
+func (UnimplementedCaseServiceServer) DecideEligibility(context.Context, *DecideEligibilityRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideEligibility not implemented")
+}
+func (UnimplementedCaseServiceServer) TerminateCase(context.Context, *TerminateCaseRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method TerminateCase not implemented")
+}
+func (UnimplementedCaseServiceServer) FileObjection(context.Context, *FileObjectionRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method FileObjection not implemented")
+}
+func (UnimplementedCaseServiceServer) DecideObjection(context.Context, *DecideObjectionRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideObjection not implemented")
 }
 func (UnimplementedCaseServiceServer) CreateNote(context.Context, *CreateNoteRequest) (*Note, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateNote not implemented")
@@ -680,6 +824,114 @@ func _CaseService_WithdrawCase_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_RequestMaterials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestMaterialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RequestMaterials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RequestMaterials_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RequestMaterials(ctx, req.(*RequestMaterialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_SupplyMaterials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SupplyMaterialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).SupplyMaterials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_SupplyMaterials_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).SupplyMaterials(ctx, req.(*SupplyMaterialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_DecideEligibility_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideEligibilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).DecideEligibility(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_DecideEligibility_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).DecideEligibility(ctx, req.(*DecideEligibilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_TerminateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TerminateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).TerminateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_TerminateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).TerminateCase(ctx, req.(*TerminateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_FileObjection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FileObjectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).FileObjection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_FileObjection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).FileObjection(ctx, req.(*FileObjectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_DecideObjection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideObjectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).DecideObjection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_DecideObjection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).DecideObjection(ctx, req.(*DecideObjectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseService_CreateNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateNoteRequest)
 	if err := dec(in); err != nil {
@@ -800,6 +1052,30 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WithdrawCase",
 			Handler:    _CaseService_WithdrawCase_Handler,
+		},
+		{
+			MethodName: "RequestMaterials",
+			Handler:    _CaseService_RequestMaterials_Handler,
+		},
+		{
+			MethodName: "SupplyMaterials",
+			Handler:    _CaseService_SupplyMaterials_Handler,
+		},
+		{
+			MethodName: "DecideEligibility",
+			Handler:    _CaseService_DecideEligibility_Handler,
+		},
+		{
+			MethodName: "TerminateCase",
+			Handler:    _CaseService_TerminateCase_Handler,
+		},
+		{
+			MethodName: "FileObjection",
+			Handler:    _CaseService_FileObjection_Handler,
+		},
+		{
+			MethodName: "DecideObjection",
+			Handler:    _CaseService_DecideObjection_Handler,
 		},
 		{
 			MethodName: "CreateNote",

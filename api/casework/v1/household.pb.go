@@ -28,8 +28,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// How much of the sensitive fields (ID numbers, phone numbers) a read
-// returns.
+// How much of the sensitive fields (ID, phone and certificate numbers, birth
+// dates) a read returns.
 type View int32
 
 const (
@@ -85,8 +85,12 @@ func (View) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_household_proto_rawDescGZIP(), []int{0}
 }
 
-// Household category (优抚对象类别): decides the household's entitlements and
-// the priority of its cases.
+// Household category (优抚对象类别). Derived from the servicemember's status
+// and honours, for display and filters; the status is what the rules read.
+// Accepted on create in place of a status for clients written before the
+// status existed: ACTIVE_DUTY_FAMILY and MERITORIOUS take the rank category
+// (officer, NCO or conscript) to find the status, VETERAN and MARTYR_FAMILY
+// map to theirs, and OTHER_ENTITLED needs the status itself.
 type HouseholdCategory int32
 
 const (
@@ -150,28 +154,51 @@ func (HouseholdCategory) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_household_proto_rawDescGZIP(), []int{1}
 }
 
-// Where the servicemember serves.
+// Where the servicemember serves, in the categories the law and the county
+// distinguish for priority.
 type PostType int32
 
 const (
 	PostType_POST_TYPE_UNSPECIFIED PostType = 0
-	// 边海防
+	// 边防、海防
 	PostType_POST_TYPE_BORDER_COASTAL_DEFENCE PostType = 1
-	// 任务部队
+	// 执行重大任务的部队
 	PostType_POST_TYPE_MISSION_UNIT PostType = 2
-	// 艰苦边远地区
+	// 高原、艰苦边远地区 (with hardship_grade)
 	PostType_POST_TYPE_HARDSHIP_AREA PostType = 3
 	PostType_POST_TYPE_REGULAR       PostType = 4
+	// 海岛: special, first and second class
+	PostType_POST_TYPE_ISLAND_SPECIAL PostType = 5
+	PostType_POST_TYPE_ISLAND_FIRST   PostType = 6
+	PostType_POST_TYPE_ISLAND_SECOND  PostType = 7
+	// 特殊岗位: flying, surface ships, submarines, special operations
+	PostType_POST_TYPE_FLYING             PostType = 8
+	PostType_POST_TYPE_SURFACE_SHIP       PostType = 9
+	PostType_POST_TYPE_SUBMARINE          PostType = 10
+	PostType_POST_TYPE_SPECIAL_OPERATIONS PostType = 11
+	// 一线作战部队
+	PostType_POST_TYPE_FRONT_LINE_COMBAT PostType = 12
+	// 维和
+	PostType_POST_TYPE_PEACEKEEPING PostType = 13
 )
 
 // Enum value maps for PostType.
 var (
 	PostType_name = map[int32]string{
-		0: "POST_TYPE_UNSPECIFIED",
-		1: "POST_TYPE_BORDER_COASTAL_DEFENCE",
-		2: "POST_TYPE_MISSION_UNIT",
-		3: "POST_TYPE_HARDSHIP_AREA",
-		4: "POST_TYPE_REGULAR",
+		0:  "POST_TYPE_UNSPECIFIED",
+		1:  "POST_TYPE_BORDER_COASTAL_DEFENCE",
+		2:  "POST_TYPE_MISSION_UNIT",
+		3:  "POST_TYPE_HARDSHIP_AREA",
+		4:  "POST_TYPE_REGULAR",
+		5:  "POST_TYPE_ISLAND_SPECIAL",
+		6:  "POST_TYPE_ISLAND_FIRST",
+		7:  "POST_TYPE_ISLAND_SECOND",
+		8:  "POST_TYPE_FLYING",
+		9:  "POST_TYPE_SURFACE_SHIP",
+		10: "POST_TYPE_SUBMARINE",
+		11: "POST_TYPE_SPECIAL_OPERATIONS",
+		12: "POST_TYPE_FRONT_LINE_COMBAT",
+		13: "POST_TYPE_PEACEKEEPING",
 	}
 	PostType_value = map[string]int32{
 		"POST_TYPE_UNSPECIFIED":            0,
@@ -179,6 +206,15 @@ var (
 		"POST_TYPE_MISSION_UNIT":           2,
 		"POST_TYPE_HARDSHIP_AREA":          3,
 		"POST_TYPE_REGULAR":                4,
+		"POST_TYPE_ISLAND_SPECIAL":         5,
+		"POST_TYPE_ISLAND_FIRST":           6,
+		"POST_TYPE_ISLAND_SECOND":          7,
+		"POST_TYPE_FLYING":                 8,
+		"POST_TYPE_SURFACE_SHIP":           9,
+		"POST_TYPE_SUBMARINE":              10,
+		"POST_TYPE_SPECIAL_OPERATIONS":     11,
+		"POST_TYPE_FRONT_LINE_COMBAT":      12,
+		"POST_TYPE_PEACEKEEPING":           13,
 	}
 )
 
@@ -207,6 +243,151 @@ func (x PostType) Number() protoreflect.EnumNumber {
 // Deprecated: Use PostType.Descriptor instead.
 func (PostType) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_household_proto_rawDescGZIP(), []int{2}
+}
+
+// The servicemember's status, as the law distinguishes entitled
+// beneficiaries (军人抚恤优待条例 Art 2, 地位法 Art 42).
+type ServicememberStatus int32
+
+const (
+	ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED ServicememberStatus = 0
+	// 现役军官
+	ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_OFFICER ServicememberStatus = 1
+	// 现役军士
+	ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_NCO ServicememberStatus = 2
+	// 义务兵
+	ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_CONSCRIPT ServicememberStatus = 3
+	// 退役军人
+	ServicememberStatus_SERVICEMEMBER_STATUS_VETERAN ServicememberStatus = 4
+	// 烈士
+	ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR ServicememberStatus = 5
+	// 因公牺牲
+	ServicememberStatus_SERVICEMEMBER_STATUS_DIED_ON_DUTY ServicememberStatus = 6
+	// 病故
+	ServicememberStatus_SERVICEMEMBER_STATUS_DIED_OF_ILLNESS ServicememberStatus = 7
+)
+
+// Enum value maps for ServicememberStatus.
+var (
+	ServicememberStatus_name = map[int32]string{
+		0: "SERVICEMEMBER_STATUS_UNSPECIFIED",
+		1: "SERVICEMEMBER_STATUS_ACTIVE_OFFICER",
+		2: "SERVICEMEMBER_STATUS_ACTIVE_NCO",
+		3: "SERVICEMEMBER_STATUS_ACTIVE_CONSCRIPT",
+		4: "SERVICEMEMBER_STATUS_VETERAN",
+		5: "SERVICEMEMBER_STATUS_MARTYR",
+		6: "SERVICEMEMBER_STATUS_DIED_ON_DUTY",
+		7: "SERVICEMEMBER_STATUS_DIED_OF_ILLNESS",
+	}
+	ServicememberStatus_value = map[string]int32{
+		"SERVICEMEMBER_STATUS_UNSPECIFIED":      0,
+		"SERVICEMEMBER_STATUS_ACTIVE_OFFICER":   1,
+		"SERVICEMEMBER_STATUS_ACTIVE_NCO":       2,
+		"SERVICEMEMBER_STATUS_ACTIVE_CONSCRIPT": 3,
+		"SERVICEMEMBER_STATUS_VETERAN":          4,
+		"SERVICEMEMBER_STATUS_MARTYR":           5,
+		"SERVICEMEMBER_STATUS_DIED_ON_DUTY":     6,
+		"SERVICEMEMBER_STATUS_DIED_OF_ILLNESS":  7,
+	}
+)
+
+func (x ServicememberStatus) Enum() *ServicememberStatus {
+	p := new(ServicememberStatus)
+	*p = x
+	return p
+}
+
+func (x ServicememberStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ServicememberStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[3].Descriptor()
+}
+
+func (ServicememberStatus) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[3]
+}
+
+func (x ServicememberStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ServicememberStatus.Descriptor instead.
+func (ServicememberStatus) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+}
+
+// What kind of change of status a ServicememberStatusChange records.
+type StatusChangeKind int32
+
+const (
+	StatusChangeKind_STATUS_CHANGE_KIND_UNSPECIFIED StatusChangeKind = 0
+	// 退役
+	StatusChangeKind_STATUS_CHANGE_KIND_DISCHARGE StatusChangeKind = 1
+	// 牺牲、病故 (the new status says which)
+	StatusChangeKind_STATUS_CHANGE_KIND_DEATH StatusChangeKind = 2
+	// 评残、调整残疾等级
+	StatusChangeKind_STATUS_CHANGE_KIND_DISABILITY_GRADING StatusChangeKind = 3
+	// 调岗
+	StatusChangeKind_STATUS_CHANGE_KIND_POST_TRANSFER StatusChangeKind = 4
+	// 晋升（义务兵转军士、军士提干）
+	StatusChangeKind_STATUS_CHANGE_KIND_PROMOTION StatusChangeKind = 5
+	// 立功受奖
+	StatusChangeKind_STATUS_CHANGE_KIND_DECORATION StatusChangeKind = 6
+	// A correction of the record, or a change made by UpdateHousehold.
+	StatusChangeKind_STATUS_CHANGE_KIND_CORRECTION StatusChangeKind = 7
+)
+
+// Enum value maps for StatusChangeKind.
+var (
+	StatusChangeKind_name = map[int32]string{
+		0: "STATUS_CHANGE_KIND_UNSPECIFIED",
+		1: "STATUS_CHANGE_KIND_DISCHARGE",
+		2: "STATUS_CHANGE_KIND_DEATH",
+		3: "STATUS_CHANGE_KIND_DISABILITY_GRADING",
+		4: "STATUS_CHANGE_KIND_POST_TRANSFER",
+		5: "STATUS_CHANGE_KIND_PROMOTION",
+		6: "STATUS_CHANGE_KIND_DECORATION",
+		7: "STATUS_CHANGE_KIND_CORRECTION",
+	}
+	StatusChangeKind_value = map[string]int32{
+		"STATUS_CHANGE_KIND_UNSPECIFIED":        0,
+		"STATUS_CHANGE_KIND_DISCHARGE":          1,
+		"STATUS_CHANGE_KIND_DEATH":              2,
+		"STATUS_CHANGE_KIND_DISABILITY_GRADING": 3,
+		"STATUS_CHANGE_KIND_POST_TRANSFER":      4,
+		"STATUS_CHANGE_KIND_PROMOTION":          5,
+		"STATUS_CHANGE_KIND_DECORATION":         6,
+		"STATUS_CHANGE_KIND_CORRECTION":         7,
+	}
+)
+
+func (x StatusChangeKind) Enum() *StatusChangeKind {
+	p := new(StatusChangeKind)
+	*p = x
+	return p
+}
+
+func (x StatusChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StatusChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[4].Descriptor()
+}
+
+func (StatusChangeKind) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[4]
+}
+
+func (x StatusChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StatusChangeKind.Descriptor instead.
+func (StatusChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
 }
 
 type ServiceBranch int32
@@ -257,11 +438,11 @@ func (x ServiceBranch) String() string {
 }
 
 func (ServiceBranch) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[3].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[5].Descriptor()
 }
 
 func (ServiceBranch) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[3]
+	return &file_casework_v1_household_proto_enumTypes[5]
 }
 
 func (x ServiceBranch) Number() protoreflect.EnumNumber {
@@ -270,7 +451,7 @@ func (x ServiceBranch) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ServiceBranch.Descriptor instead.
 func (ServiceBranch) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
 }
 
 type RankCategory int32
@@ -316,11 +497,11 @@ func (x RankCategory) String() string {
 }
 
 func (RankCategory) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[4].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[6].Descriptor()
 }
 
 func (RankCategory) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[4]
+	return &file_casework_v1_household_proto_enumTypes[6]
 }
 
 func (x RankCategory) Number() protoreflect.EnumNumber {
@@ -329,7 +510,7 @@ func (x RankCategory) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RankCategory.Descriptor instead.
 func (RankCategory) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{6}
 }
 
 // A member's relation to the servicemember.
@@ -342,6 +523,11 @@ const (
 	Relation_RELATION_FATHER      Relation = 3
 	Relation_RELATION_MOTHER      Relation = 4
 	Relation_RELATION_OTHER       Relation = 5
+	// 扶养人: the person who raised the servicemember (地位法 Art 68).
+	Relation_RELATION_CARER Relation = 6
+	// A sibling the servicemember supported (由其承担抚养义务的兄弟姐妹), family
+	// of survivors (地位法 Art 68).
+	Relation_RELATION_DEPENDENT_SIBLING Relation = 7
 )
 
 // Enum value maps for Relation.
@@ -353,14 +539,18 @@ var (
 		3: "RELATION_FATHER",
 		4: "RELATION_MOTHER",
 		5: "RELATION_OTHER",
+		6: "RELATION_CARER",
+		7: "RELATION_DEPENDENT_SIBLING",
 	}
 	Relation_value = map[string]int32{
-		"RELATION_UNSPECIFIED": 0,
-		"RELATION_SPOUSE":      1,
-		"RELATION_CHILD":       2,
-		"RELATION_FATHER":      3,
-		"RELATION_MOTHER":      4,
-		"RELATION_OTHER":       5,
+		"RELATION_UNSPECIFIED":       0,
+		"RELATION_SPOUSE":            1,
+		"RELATION_CHILD":             2,
+		"RELATION_FATHER":            3,
+		"RELATION_MOTHER":            4,
+		"RELATION_OTHER":             5,
+		"RELATION_CARER":             6,
+		"RELATION_DEPENDENT_SIBLING": 7,
 	}
 )
 
@@ -375,11 +565,11 @@ func (x Relation) String() string {
 }
 
 func (Relation) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[5].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[7].Descriptor()
 }
 
 func (Relation) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[5]
+	return &file_casework_v1_household_proto_enumTypes[7]
 }
 
 func (x Relation) Number() protoreflect.EnumNumber {
@@ -388,7 +578,7 @@ func (x Relation) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Relation.Descriptor instead.
 func (Relation) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
 }
 
 // The servicemember the household is registered for.
@@ -402,7 +592,18 @@ type Servicemember struct {
 	RankCategory  RankCategory  `protobuf:"varint,4,opt,name=rank_category,json=rankCategory,proto3,enum=casework.v1.RankCategory" json:"rank_category,omitempty"`
 	PostType      PostType      `protobuf:"varint,5,opt,name=post_type,json=postType,proto3,enum=casework.v1.PostType" json:"post_type,omitempty"`
 	// Unit designation as the family knows it. Sensitive.
-	Unit          string `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	Unit string `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Required on create unless a category says it (see HouseholdCategory).
+	// Changed later by ChangeServicememberStatus, which keeps the history.
+	Status ServicememberStatus `protobuf:"varint,7,opt,name=status,proto3,enum=casework.v1.ServicememberStatus" json:"status,omitempty"`
+	// 残疾等级 1 (most severe) to 10; 0 when not disabled.
+	DisabilityGrade int32 `protobuf:"varint,8,opt,name=disability_grade,json=disabilityGrade,proto3" json:"disability_grade,omitempty"`
+	// 功臣、英模: a decorated servicemember, with the honour.
+	Decorated bool   `protobuf:"varint,9,opt,name=decorated,proto3" json:"decorated,omitempty"`
+	Honour    string `protobuf:"bytes,10,opt,name=honour,proto3" json:"honour,omitempty"`
+	// For POST_TYPE_HARDSHIP_AREA: the area's hardship grade (1 to 6); 0
+	// otherwise.
+	HardshipGrade int32 `protobuf:"varint,11,opt,name=hardship_grade,json=hardshipGrade,proto3" json:"hardship_grade,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -479,13 +680,114 @@ func (x *Servicemember) GetUnit() string {
 	return ""
 }
 
+func (x *Servicemember) GetStatus() ServicememberStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *Servicemember) GetDisabilityGrade() int32 {
+	if x != nil {
+		return x.DisabilityGrade
+	}
+	return 0
+}
+
+func (x *Servicemember) GetDecorated() bool {
+	if x != nil {
+		return x.Decorated
+	}
+	return false
+}
+
+func (x *Servicemember) GetHonour() string {
+	if x != nil {
+		return x.Honour
+	}
+	return ""
+}
+
+func (x *Servicemember) GetHardshipGrade() int32 {
+	if x != nil {
+		return x.HardshipGrade
+	}
+	return 0
+}
+
+// The military's approval of a family's accompaniment (随军), by a political
+// department at regiment level or above (军人抚恤优待条例 Art 46).
+type AccompanimentApproval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 批准文号
+	Number      string     `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	ApproveDate *date.Date `protobuf:"bytes,2,opt,name=approve_date,json=approveDate,proto3" json:"approve_date,omitempty"`
+	// 批准单位
+	ApprovingUnit string `protobuf:"bytes,3,opt,name=approving_unit,json=approvingUnit,proto3" json:"approving_unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccompanimentApproval) Reset() {
+	*x = AccompanimentApproval{}
+	mi := &file_casework_v1_household_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccompanimentApproval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccompanimentApproval) ProtoMessage() {}
+
+func (x *AccompanimentApproval) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccompanimentApproval.ProtoReflect.Descriptor instead.
+func (*AccompanimentApproval) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AccompanimentApproval) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *AccompanimentApproval) GetApproveDate() *date.Date {
+	if x != nil {
+		return x.ApproveDate
+	}
+	return nil
+}
+
+func (x *AccompanimentApproval) GetApprovingUnit() string {
+	if x != nil {
+		return x.ApprovingUnit
+	}
+	return ""
+}
+
 // A military household.
 type Household struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name, `households/{household}`.
-	Name          string            `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Servicemember *Servicemember    `protobuf:"bytes,2,opt,name=servicemember,proto3" json:"servicemember,omitempty"`
-	Category      HouseholdCategory `protobuf:"varint,3,opt,name=category,proto3,enum=casework.v1.HouseholdCategory" json:"category,omitempty"`
+	Name          string         `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Servicemember *Servicemember `protobuf:"bytes,2,opt,name=servicemember,proto3" json:"servicemember,omitempty"`
+	// Derived from servicemember.status and decorated; on create it may stand
+	// in for the status (see HouseholdCategory).
+	Category HouseholdCategory `protobuf:"varint,3,opt,name=category,proto3,enum=casework.v1.HouseholdCategory" json:"category,omitempty"`
 	// Town or sub-district code (乡镇/街道), 9 digits of the national
 	// administrative division code.
 	TownCode string `protobuf:"bytes,4,opt,name=town_code,json=townCode,proto3" json:"town_code,omitempty"`
@@ -501,14 +803,25 @@ type Household struct {
 	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Set while the household is soft-deleted.
-	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	// The accompaniment (随军) approval, when the family has one.
+	AccompanimentApproval *AccompanimentApproval `protobuf:"bytes,14,opt,name=accompaniment_approval,json=accompanimentApproval,proto3" json:"accompaniment_approval,omitempty"`
+	// The family qualifies for accompaniment but settled at home (条例 Art 48).
+	SettledAtHome bool `protobuf:"varint,15,opt,name=settled_at_home,json=settledAtHome,proto3" json:"settled_at_home,omitempty"`
+	// 优待证 number. Sensitive: sealed at rest, masked like an ID number.
+	PreferentialCertificateNumber string `protobuf:"bytes,16,opt,name=preferential_certificate_number,json=preferentialCertificateNumber,proto3" json:"preferential_certificate_number,omitempty"`
+	// The name of town_code, from the county's table of towns.
+	TownName string `protobuf:"bytes,17,opt,name=town_name,json=townName,proto3" json:"town_name,omitempty"`
+	// Ids of the rules that decide this household's priority tier, e.g.
+	// PRIORITY_BORDER_ISLAND (see PolicyService).
+	PriorityBasis []string `protobuf:"bytes,18,rep,name=priority_basis,json=priorityBasis,proto3" json:"priority_basis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Household) Reset() {
 	*x = Household{}
-	mi := &file_casework_v1_household_proto_msgTypes[1]
+	mi := &file_casework_v1_household_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +833,7 @@ func (x *Household) String() string {
 func (*Household) ProtoMessage() {}
 
 func (x *Household) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[1]
+	mi := &file_casework_v1_household_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +846,7 @@ func (x *Household) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Household.ProtoReflect.Descriptor instead.
 func (*Household) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{1}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Household) GetName() string {
@@ -627,6 +940,175 @@ func (x *Household) GetDeleteTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Household) GetAccompanimentApproval() *AccompanimentApproval {
+	if x != nil {
+		return x.AccompanimentApproval
+	}
+	return nil
+}
+
+func (x *Household) GetSettledAtHome() bool {
+	if x != nil {
+		return x.SettledAtHome
+	}
+	return false
+}
+
+func (x *Household) GetPreferentialCertificateNumber() string {
+	if x != nil {
+		return x.PreferentialCertificateNumber
+	}
+	return ""
+}
+
+func (x *Household) GetTownName() string {
+	if x != nil {
+		return x.TownName
+	}
+	return ""
+}
+
+func (x *Household) GetPriorityBasis() []string {
+	if x != nil {
+		return x.PriorityBasis
+	}
+	return nil
+}
+
+// One change of the servicemember's status, with the date it took effect.
+type ServicememberStatusChange struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Name                string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Kind                StatusChangeKind       `protobuf:"varint,2,opt,name=kind,proto3,enum=casework.v1.StatusChangeKind" json:"kind,omitempty"`
+	EffectiveDate       *date.Date             `protobuf:"bytes,3,opt,name=effective_date,json=effectiveDate,proto3" json:"effective_date,omitempty"`
+	FromStatus          ServicememberStatus    `protobuf:"varint,4,opt,name=from_status,json=fromStatus,proto3,enum=casework.v1.ServicememberStatus" json:"from_status,omitempty"`
+	ToStatus            ServicememberStatus    `protobuf:"varint,5,opt,name=to_status,json=toStatus,proto3,enum=casework.v1.ServicememberStatus" json:"to_status,omitempty"`
+	FromPostType        PostType               `protobuf:"varint,6,opt,name=from_post_type,json=fromPostType,proto3,enum=casework.v1.PostType" json:"from_post_type,omitempty"`
+	ToPostType          PostType               `protobuf:"varint,7,opt,name=to_post_type,json=toPostType,proto3,enum=casework.v1.PostType" json:"to_post_type,omitempty"`
+	FromDisabilityGrade int32                  `protobuf:"varint,8,opt,name=from_disability_grade,json=fromDisabilityGrade,proto3" json:"from_disability_grade,omitempty"`
+	ToDisabilityGrade   int32                  `protobuf:"varint,9,opt,name=to_disability_grade,json=toDisabilityGrade,proto3" json:"to_disability_grade,omitempty"`
+	// Free text: the order's number, what happened.
+	Note          string                 `protobuf:"bytes,10,opt,name=note,proto3" json:"note,omitempty"`
+	Recorder      string                 `protobuf:"bytes,11,opt,name=recorder,proto3" json:"recorder,omitempty"`
+	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServicememberStatusChange) Reset() {
+	*x = ServicememberStatusChange{}
+	mi := &file_casework_v1_household_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServicememberStatusChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServicememberStatusChange) ProtoMessage() {}
+
+func (x *ServicememberStatusChange) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServicememberStatusChange.ProtoReflect.Descriptor instead.
+func (*ServicememberStatusChange) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ServicememberStatusChange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServicememberStatusChange) GetKind() StatusChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StatusChangeKind_STATUS_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *ServicememberStatusChange) GetEffectiveDate() *date.Date {
+	if x != nil {
+		return x.EffectiveDate
+	}
+	return nil
+}
+
+func (x *ServicememberStatusChange) GetFromStatus() ServicememberStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *ServicememberStatusChange) GetToStatus() ServicememberStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *ServicememberStatusChange) GetFromPostType() PostType {
+	if x != nil {
+		return x.FromPostType
+	}
+	return PostType_POST_TYPE_UNSPECIFIED
+}
+
+func (x *ServicememberStatusChange) GetToPostType() PostType {
+	if x != nil {
+		return x.ToPostType
+	}
+	return PostType_POST_TYPE_UNSPECIFIED
+}
+
+func (x *ServicememberStatusChange) GetFromDisabilityGrade() int32 {
+	if x != nil {
+		return x.FromDisabilityGrade
+	}
+	return 0
+}
+
+func (x *ServicememberStatusChange) GetToDisabilityGrade() int32 {
+	if x != nil {
+		return x.ToDisabilityGrade
+	}
+	return 0
+}
+
+func (x *ServicememberStatusChange) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ServicememberStatusChange) GetRecorder() string {
+	if x != nil {
+		return x.Recorder
+	}
+	return ""
+}
+
+func (x *ServicememberStatusChange) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
 // A member of a household: spouse, child, parent or other.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -643,7 +1125,16 @@ type Member struct {
 	// Sensitive.
 	Phone string `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
 	// 随军: approved to live with the servicemember at the garrison.
-	Accompanying  bool                   `protobuf:"varint,7,opt,name=accompanying,proto3" json:"accompanying,omitempty"`
+	Accompanying bool `protobuf:"varint,7,opt,name=accompanying,proto3" json:"accompanying,omitempty"`
+	// An adult child (or other family) who cannot live independently
+	// (不能独立生活), family under 地位法 Arts 42 and 68.
+	CannotLiveIndependently bool `protobuf:"varint,11,opt,name=cannot_live_independently,json=cannotLiveIndependently,proto3" json:"cannot_live_independently,omitempty"`
+	// The ID number given was a 15-digit first-generation number, converted
+	// to 18 digits (rule ID_NUMBER_15_DIGIT).
+	IdNumberConverted bool `protobuf:"varint,12,opt,name=id_number_converted,json=idNumberConverted,proto3" json:"id_number_converted,omitempty"`
+	// Checks that found something doubtful without refusing it, e.g.
+	// ID_NUMBER_SEX_MATCHES_RELATION when a father's number is a woman's.
+	Warnings      []string               `protobuf:"bytes,13,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	Etag          string                 `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
@@ -653,7 +1144,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_casework_v1_household_proto_msgTypes[2]
+	mi := &file_casework_v1_household_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +1156,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[2]
+	mi := &file_casework_v1_household_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +1169,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{2}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Member) GetName() string {
@@ -730,6 +1221,27 @@ func (x *Member) GetAccompanying() bool {
 	return false
 }
 
+func (x *Member) GetCannotLiveIndependently() bool {
+	if x != nil {
+		return x.CannotLiveIndependently
+	}
+	return false
+}
+
+func (x *Member) GetIdNumberConverted() bool {
+	if x != nil {
+		return x.IdNumberConverted
+	}
+	return false
+}
+
+func (x *Member) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 func (x *Member) GetEtag() string {
 	if x != nil {
 		return x.Etag
@@ -764,7 +1276,7 @@ type CreateHouseholdRequest struct {
 
 func (x *CreateHouseholdRequest) Reset() {
 	*x = CreateHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[3]
+	mi := &file_casework_v1_household_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +1288,7 @@ func (x *CreateHouseholdRequest) String() string {
 func (*CreateHouseholdRequest) ProtoMessage() {}
 
 func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[3]
+	mi := &file_casework_v1_household_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +1301,7 @@ func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateHouseholdRequest) GetHousehold() *Household {
@@ -816,7 +1328,7 @@ type GetHouseholdRequest struct {
 
 func (x *GetHouseholdRequest) Reset() {
 	*x = GetHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[4]
+	mi := &file_casework_v1_household_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1340,7 @@ func (x *GetHouseholdRequest) String() string {
 func (*GetHouseholdRequest) ProtoMessage() {}
 
 func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[4]
+	mi := &file_casework_v1_household_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1353,7 @@ func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetHouseholdRequest) GetName() string {
@@ -864,7 +1376,7 @@ type ListHouseholdsRequest struct {
 	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: comparisons joined by AND. Fields: town_code, category,
-	// post_type, hardship.
+	// status (the servicemember's), post_type, hardship.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// `create_time` or `create_time desc`.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
@@ -875,7 +1387,7 @@ type ListHouseholdsRequest struct {
 
 func (x *ListHouseholdsRequest) Reset() {
 	*x = ListHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[5]
+	mi := &file_casework_v1_household_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1399,7 @@ func (x *ListHouseholdsRequest) String() string {
 func (*ListHouseholdsRequest) ProtoMessage() {}
 
 func (x *ListHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[5]
+	mi := &file_casework_v1_household_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1412,7 @@ func (x *ListHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*ListHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListHouseholdsRequest) GetPageSize() int32 {
@@ -948,7 +1460,7 @@ type ListHouseholdsResponse struct {
 
 func (x *ListHouseholdsResponse) Reset() {
 	*x = ListHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[6]
+	mi := &file_casework_v1_household_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1472,7 @@ func (x *ListHouseholdsResponse) String() string {
 func (*ListHouseholdsResponse) ProtoMessage() {}
 
 func (x *ListHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[6]
+	mi := &file_casework_v1_household_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1485,7 @@ func (x *ListHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*ListHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{6}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListHouseholdsResponse) GetHouseholds() []*Household {
@@ -1003,7 +1515,7 @@ type UpdateHouseholdRequest struct {
 
 func (x *UpdateHouseholdRequest) Reset() {
 	*x = UpdateHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[7]
+	mi := &file_casework_v1_household_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1527,7 @@ func (x *UpdateHouseholdRequest) String() string {
 func (*UpdateHouseholdRequest) ProtoMessage() {}
 
 func (x *UpdateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[7]
+	mi := &file_casework_v1_household_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1540,7 @@ func (x *UpdateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*UpdateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateHouseholdRequest) GetHousehold() *Household {
@@ -1056,7 +1568,7 @@ type DeleteHouseholdRequest struct {
 
 func (x *DeleteHouseholdRequest) Reset() {
 	*x = DeleteHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[8]
+	mi := &file_casework_v1_household_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1580,7 @@ func (x *DeleteHouseholdRequest) String() string {
 func (*DeleteHouseholdRequest) ProtoMessage() {}
 
 func (x *DeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[8]
+	mi := &file_casework_v1_household_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1593,7 @@ func (x *DeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*DeleteHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{8}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteHouseholdRequest) GetName() string {
@@ -1112,7 +1624,7 @@ type UndeleteHouseholdRequest struct {
 
 func (x *UndeleteHouseholdRequest) Reset() {
 	*x = UndeleteHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[9]
+	mi := &file_casework_v1_household_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1636,7 @@ func (x *UndeleteHouseholdRequest) String() string {
 func (*UndeleteHouseholdRequest) ProtoMessage() {}
 
 func (x *UndeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[9]
+	mi := &file_casework_v1_household_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1649,7 @@ func (x *UndeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{9}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UndeleteHouseholdRequest) GetName() string {
@@ -1171,7 +1683,7 @@ type LookupHouseholdRequest struct {
 
 func (x *LookupHouseholdRequest) Reset() {
 	*x = LookupHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[10]
+	mi := &file_casework_v1_household_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1695,7 @@ func (x *LookupHouseholdRequest) String() string {
 func (*LookupHouseholdRequest) ProtoMessage() {}
 
 func (x *LookupHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[10]
+	mi := &file_casework_v1_household_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1708,7 @@ func (x *LookupHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*LookupHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{10}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LookupHouseholdRequest) GetIdNumber() string {
@@ -1227,7 +1739,7 @@ type CreateMemberRequest struct {
 
 func (x *CreateMemberRequest) Reset() {
 	*x = CreateMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[11]
+	mi := &file_casework_v1_household_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1751,7 @@ func (x *CreateMemberRequest) String() string {
 func (*CreateMemberRequest) ProtoMessage() {}
 
 func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[11]
+	mi := &file_casework_v1_household_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1764,7 @@ func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMemberRequest.ProtoReflect.Descriptor instead.
 func (*CreateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{11}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateMemberRequest) GetParent() string {
@@ -1286,7 +1798,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[12]
+	mi := &file_casework_v1_household_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1810,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[12]
+	mi := &file_casework_v1_household_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1823,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{12}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetMemberRequest) GetName() string {
@@ -1340,7 +1852,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[13]
+	mi := &file_casework_v1_household_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1864,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[13]
+	mi := &file_casework_v1_household_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1877,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{13}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListMembersRequest) GetParent() string {
@@ -1399,7 +1911,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[14]
+	mi := &file_casework_v1_household_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1923,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[14]
+	mi := &file_casework_v1_household_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1936,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{14}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -1453,7 +1965,7 @@ type UpdateMemberRequest struct {
 
 func (x *UpdateMemberRequest) Reset() {
 	*x = UpdateMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[15]
+	mi := &file_casework_v1_household_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +1977,7 @@ func (x *UpdateMemberRequest) String() string {
 func (*UpdateMemberRequest) ProtoMessage() {}
 
 func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[15]
+	mi := &file_casework_v1_household_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,7 +1990,7 @@ func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{15}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateMemberRequest) GetMember() *Member {
@@ -1505,7 +2017,7 @@ type DeleteMemberRequest struct {
 
 func (x *DeleteMemberRequest) Reset() {
 	*x = DeleteMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[16]
+	mi := &file_casework_v1_household_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +2029,7 @@ func (x *DeleteMemberRequest) String() string {
 func (*DeleteMemberRequest) ProtoMessage() {}
 
 func (x *DeleteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[16]
+	mi := &file_casework_v1_household_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +2042,7 @@ func (x *DeleteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{16}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteMemberRequest) GetName() string {
@@ -1543,6 +2055,240 @@ func (x *DeleteMemberRequest) GetName() string {
 func (x *DeleteMemberRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+type ChangeServicememberStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The household's current etag, if given, must match.
+	Etag string           `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Kind StatusChangeKind `protobuf:"varint,3,opt,name=kind,proto3,enum=casework.v1.StatusChangeKind" json:"kind,omitempty"`
+	// When the change took effect (a date in China time); not in the future.
+	EffectiveDate *date.Date `protobuf:"bytes,4,opt,name=effective_date,json=effectiveDate,proto3" json:"effective_date,omitempty"`
+	// The new values; an unset field keeps its value.
+	Status   ServicememberStatus `protobuf:"varint,5,opt,name=status,proto3,enum=casework.v1.ServicememberStatus" json:"status,omitempty"`
+	PostType PostType            `protobuf:"varint,6,opt,name=post_type,json=postType,proto3,enum=casework.v1.PostType" json:"post_type,omitempty"`
+	// -1 keeps the grade; 0 clears it.
+	DisabilityGrade int32  `protobuf:"varint,7,opt,name=disability_grade,json=disabilityGrade,proto3" json:"disability_grade,omitempty"`
+	Note            string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155.
+	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// For DECORATION: the honour.
+	Honour        string `protobuf:"bytes,10,opt,name=honour,proto3" json:"honour,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeServicememberStatusRequest) Reset() {
+	*x = ChangeServicememberStatusRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeServicememberStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeServicememberStatusRequest) ProtoMessage() {}
+
+func (x *ChangeServicememberStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeServicememberStatusRequest.ProtoReflect.Descriptor instead.
+func (*ChangeServicememberStatusRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ChangeServicememberStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ChangeServicememberStatusRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ChangeServicememberStatusRequest) GetKind() StatusChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StatusChangeKind_STATUS_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *ChangeServicememberStatusRequest) GetEffectiveDate() *date.Date {
+	if x != nil {
+		return x.EffectiveDate
+	}
+	return nil
+}
+
+func (x *ChangeServicememberStatusRequest) GetStatus() ServicememberStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *ChangeServicememberStatusRequest) GetPostType() PostType {
+	if x != nil {
+		return x.PostType
+	}
+	return PostType_POST_TYPE_UNSPECIFIED
+}
+
+func (x *ChangeServicememberStatusRequest) GetDisabilityGrade() int32 {
+	if x != nil {
+		return x.DisabilityGrade
+	}
+	return 0
+}
+
+func (x *ChangeServicememberStatusRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ChangeServicememberStatusRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ChangeServicememberStatusRequest) GetHonour() string {
+	if x != nil {
+		return x.Honour
+	}
+	return ""
+}
+
+type ListStatusChangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStatusChangesRequest) Reset() {
+	*x = ListStatusChangesRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStatusChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStatusChangesRequest) ProtoMessage() {}
+
+func (x *ListStatusChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStatusChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListStatusChangesRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListStatusChangesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListStatusChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListStatusChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListStatusChangesResponse struct {
+	state         protoimpl.MessageState       `protogen:"open.v1"`
+	StatusChanges []*ServicememberStatusChange `protobuf:"bytes,1,rep,name=status_changes,json=statusChanges,proto3" json:"status_changes,omitempty"`
+	NextPageToken string                       `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStatusChangesResponse) Reset() {
+	*x = ListStatusChangesResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStatusChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStatusChangesResponse) ProtoMessage() {}
+
+func (x *ListStatusChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStatusChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListStatusChangesResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListStatusChangesResponse) GetStatusChanges() []*ServicememberStatusChange {
+	if x != nil {
+		return x.StatusChanges
+	}
+	return nil
+}
+
+func (x *ListStatusChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
 	}
 	return ""
 }
@@ -1560,7 +2306,7 @@ type BatchCreateHouseholdsRequest struct {
 
 func (x *BatchCreateHouseholdsRequest) Reset() {
 	*x = BatchCreateHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[17]
+	mi := &file_casework_v1_household_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +2318,7 @@ func (x *BatchCreateHouseholdsRequest) String() string {
 func (*BatchCreateHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchCreateHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[17]
+	mi := &file_casework_v1_household_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +2331,7 @@ func (x *BatchCreateHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{17}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BatchCreateHouseholdsRequest) GetRequests() []*CreateHouseholdRequest {
@@ -1612,7 +2358,7 @@ type BatchCreateHouseholdsResponse struct {
 
 func (x *BatchCreateHouseholdsResponse) Reset() {
 	*x = BatchCreateHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[18]
+	mi := &file_casework_v1_household_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +2370,7 @@ func (x *BatchCreateHouseholdsResponse) String() string {
 func (*BatchCreateHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchCreateHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[18]
+	mi := &file_casework_v1_household_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +2383,7 @@ func (x *BatchCreateHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{18}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BatchCreateHouseholdsResponse) GetHouseholds() []*Household {
@@ -1656,7 +2402,7 @@ type BatchGetHouseholdsRequest struct {
 
 func (x *BatchGetHouseholdsRequest) Reset() {
 	*x = BatchGetHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[19]
+	mi := &file_casework_v1_household_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +2414,7 @@ func (x *BatchGetHouseholdsRequest) String() string {
 func (*BatchGetHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[19]
+	mi := &file_casework_v1_household_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +2427,7 @@ func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{19}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BatchGetHouseholdsRequest) GetNames() []string {
@@ -1701,7 +2447,7 @@ type BatchGetHouseholdsResponse struct {
 
 func (x *BatchGetHouseholdsResponse) Reset() {
 	*x = BatchGetHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[20]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +2459,7 @@ func (x *BatchGetHouseholdsResponse) String() string {
 func (*BatchGetHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[20]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +2472,7 @@ func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{20}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BatchGetHouseholdsResponse) GetHouseholds() []*Household {
@@ -1740,19 +2486,30 @@ var File_casework_v1_household_proto protoreflect.FileDescriptor
 
 const file_casework_v1_household_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xce\x02\n" +
+	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xba\x04\n" +
 	"\rServicemember\x12!\n" +
 	"\x04name\x18\x01 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18@R\x04name\x12!\n" +
 	"\tid_number\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12K\n" +
 	"\x0eservice_branch\x18\x03 \x01(\x0e2\x1a.casework.v1.ServiceBranchB\b\xbaH\x05\x82\x01\x02\x10\x01R\rserviceBranch\x12H\n" +
 	"\rrank_category\x18\x04 \x01(\x0e2\x19.casework.v1.RankCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\frankCategory\x12B\n" +
 	"\tpost_type\x18\x05 \x01(\x0e2\x15.casework.v1.PostTypeB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\bpostType\x12\x1c\n" +
-	"\x04unit\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04unit\"\x90\t\n" +
+	"\x04unit\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04unit\x12B\n" +
+	"\x06status\x18\a \x01(\x0e2 .casework.v1.ServicememberStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x124\n" +
+	"\x10disability_grade\x18\b \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x0fdisabilityGrade\x12\x1c\n" +
+	"\tdecorated\x18\t \x01(\bR\tdecorated\x12 \n" +
+	"\x06honour\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06honour\x120\n" +
+	"\x0ehardship_grade\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x06(\x00R\rhardshipGrade\"\x9f\x01\n" +
+	"\x15AccompanimentApproval\x12\x1f\n" +
+	"\x06number\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06number\x124\n" +
+	"\fapprove_date\x18\x02 \x01(\v2\x11.google.type.DateR\vapproveDate\x12/\n" +
+	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xbf\v\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\rservicemember\x12J\n" +
-	"\bcategory\x18\x03 \x01(\x0e2\x1e.casework.v1.HouseholdCategoryB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\bcategory\x122\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\rservicemember\x12D\n" +
+	"\bcategory\x18\x03 \x01(\x0e2\x1e.casework.v1.HouseholdCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x122\n" +
 	"\ttown_code\x18\x04 \x01(\tB\x15\xe2A\x01\x02\xbaH\x0er\f2\n" +
 	"^[0-9]{9}$R\btownCode\x12\"\n" +
 	"\aaddress\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\aaddress\x121\n" +
@@ -1767,9 +2524,32 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12A\n" +
 	"\vdelete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"deleteTime:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
+	"deleteTime\x12Y\n" +
+	"\x16accompaniment_approval\x18\x0e \x01(\v2\".casework.v1.AccompanimentApprovalR\x15accompanimentApproval\x12&\n" +
+	"\x0fsettled_at_home\x18\x0f \x01(\bR\rsettledAtHome\x12`\n" +
+	"\x1fpreferential_certificate_number\x18\x10 \x01(\tB\x18\xbaH\x15r\x13\x18 2\x0f^[0-9A-Za-z-]*$R\x1dpreferentialCertificateNumber\x12!\n" +
+	"\ttown_name\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\btownName\x12+\n" +
+	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
-	"households2\thousehold\"\xbb\x04\n" +
+	"households2\thousehold\"\xf7\x05\n" +
+	"\x19ServicememberStatusChange\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.casework.v1.StatusChangeKindR\x04kind\x128\n" +
+	"\x0eeffective_date\x18\x03 \x01(\v2\x11.google.type.DateR\reffectiveDate\x12A\n" +
+	"\vfrom_status\x18\x04 \x01(\x0e2 .casework.v1.ServicememberStatusR\n" +
+	"fromStatus\x12=\n" +
+	"\tto_status\x18\x05 \x01(\x0e2 .casework.v1.ServicememberStatusR\btoStatus\x12;\n" +
+	"\x0efrom_post_type\x18\x06 \x01(\x0e2\x15.casework.v1.PostTypeR\ffromPostType\x127\n" +
+	"\fto_post_type\x18\a \x01(\x0e2\x15.casework.v1.PostTypeR\n" +
+	"toPostType\x122\n" +
+	"\x15from_disability_grade\x18\b \x01(\x05R\x13fromDisabilityGrade\x12.\n" +
+	"\x13to_disability_grade\x18\t \x01(\x05R\x11toDisabilityGrade\x12\x12\n" +
+	"\x04note\x18\n" +
+	" \x01(\tR\x04note\x12\x1a\n" +
+	"\brecorder\x18\v \x01(\tR\brecorder\x12;\n" +
+	"\vrecord_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime:\x89\x01\xeaA\x85\x01\n" +
+	"0casework.fengdu.gov.cn/ServicememberStatusChange\x124households/{household}/statusChanges/{status_change}*\rstatusChanges2\fstatusChange\"\xcf\x05\n" +
 	"\x06Member\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12A\n" +
 	"\brelation\x18\x02 \x01(\x0e2\x15.casework.v1.RelationB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\brelation\x120\n" +
@@ -1778,7 +2558,10 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\n" +
 	"birth_date\x18\x05 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x02R\tbirthDate\x121\n" +
 	"\x05phone\x18\x06 \x01(\tB\x1b\xbaH\x18r\x16\x18\x142\x12^$|^[0-9+-]{5,20}$R\x05phone\x12\"\n" +
-	"\faccompanying\x18\a \x01(\bR\faccompanying\x12\x12\n" +
+	"\faccompanying\x18\a \x01(\bR\faccompanying\x12:\n" +
+	"\x19cannot_live_independently\x18\v \x01(\bR\x17cannotLiveIndependently\x124\n" +
+	"\x13id_number_converted\x18\f \x01(\bB\x04\xe2A\x01\x03R\x11idNumberConverted\x12 \n" +
+	"\bwarnings\x18\r \x03(\tB\x04\xe2A\x01\x03R\bwarnings\x12\x12\n" +
 	"\x04etag\x18\b \x01(\tR\x04etag\x12A\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12A\n" +
@@ -1855,7 +2638,32 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x13DeleteMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb4\x04\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb5\x04\n" +
+	" ChangeServicememberStatusRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1d.casework.v1.StatusChangeKindB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12>\n" +
+	"\x0eeffective_date\x18\x04 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x02R\reffectiveDate\x12B\n" +
+	"\x06status\x18\x05 \x01(\x0e2 .casework.v1.ServicememberStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12<\n" +
+	"\tpost_type\x18\x06 \x01(\x0e2\x15.casework.v1.PostTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\bpostType\x12=\n" +
+	"\x10disability_grade\x18\a \x01(\x05B\x12\xbaH\x0f\x1a\r\x18\n" +
+	"(\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01R\x0fdisabilityGrade\x12\x1c\n" +
+	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\x04note\x12:\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\x12 \n" +
+	"\x06honour\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06honour\"\xa5\x01\n" +
+	"\x18ListStatusChangesRequest\x12A\n" +
+	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x92\x01\n" +
+	"\x19ListStatusChangesResponse\x12M\n" +
+	"\x0estatus_changes\x18\x01 \x03(\v2&.casework.v1.ServicememberStatusChangeR\rstatusChanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x04\n" +
 	"\x1cBatchCreateHouseholdsRequest\x12P\n" +
 	"\brequests\x18\x01 \x03(\v2#.casework.v1.CreateHouseholdRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
 	"\n" +
@@ -1881,13 +2689,41 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x1aHOUSEHOLD_CATEGORY_VETERAN\x10\x02\x12$\n" +
 	" HOUSEHOLD_CATEGORY_MARTYR_FAMILY\x10\x03\x12\"\n" +
 	"\x1eHOUSEHOLD_CATEGORY_MERITORIOUS\x10\x04\x12%\n" +
-	"!HOUSEHOLD_CATEGORY_OTHER_ENTITLED\x10\x05*\x9b\x01\n" +
+	"!HOUSEHOLD_CATEGORY_OTHER_ENTITLED\x10\x05*\x9c\x03\n" +
 	"\bPostType\x12\x19\n" +
 	"\x15POST_TYPE_UNSPECIFIED\x10\x00\x12$\n" +
 	" POST_TYPE_BORDER_COASTAL_DEFENCE\x10\x01\x12\x1a\n" +
 	"\x16POST_TYPE_MISSION_UNIT\x10\x02\x12\x1b\n" +
 	"\x17POST_TYPE_HARDSHIP_AREA\x10\x03\x12\x15\n" +
-	"\x11POST_TYPE_REGULAR\x10\x04*\x81\x02\n" +
+	"\x11POST_TYPE_REGULAR\x10\x04\x12\x1c\n" +
+	"\x18POST_TYPE_ISLAND_SPECIAL\x10\x05\x12\x1a\n" +
+	"\x16POST_TYPE_ISLAND_FIRST\x10\x06\x12\x1b\n" +
+	"\x17POST_TYPE_ISLAND_SECOND\x10\a\x12\x14\n" +
+	"\x10POST_TYPE_FLYING\x10\b\x12\x1a\n" +
+	"\x16POST_TYPE_SURFACE_SHIP\x10\t\x12\x17\n" +
+	"\x13POST_TYPE_SUBMARINE\x10\n" +
+	"\x12 \n" +
+	"\x1cPOST_TYPE_SPECIAL_OPERATIONS\x10\v\x12\x1f\n" +
+	"\x1bPOST_TYPE_FRONT_LINE_COMBAT\x10\f\x12\x1a\n" +
+	"\x16POST_TYPE_PEACEKEEPING\x10\r*\xc8\x02\n" +
+	"\x13ServicememberStatus\x12$\n" +
+	" SERVICEMEMBER_STATUS_UNSPECIFIED\x10\x00\x12'\n" +
+	"#SERVICEMEMBER_STATUS_ACTIVE_OFFICER\x10\x01\x12#\n" +
+	"\x1fSERVICEMEMBER_STATUS_ACTIVE_NCO\x10\x02\x12)\n" +
+	"%SERVICEMEMBER_STATUS_ACTIVE_CONSCRIPT\x10\x03\x12 \n" +
+	"\x1cSERVICEMEMBER_STATUS_VETERAN\x10\x04\x12\x1f\n" +
+	"\x1bSERVICEMEMBER_STATUS_MARTYR\x10\x05\x12%\n" +
+	"!SERVICEMEMBER_STATUS_DIED_ON_DUTY\x10\x06\x12(\n" +
+	"$SERVICEMEMBER_STATUS_DIED_OF_ILLNESS\x10\a*\xaf\x02\n" +
+	"\x10StatusChangeKind\x12\"\n" +
+	"\x1eSTATUS_CHANGE_KIND_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cSTATUS_CHANGE_KIND_DISCHARGE\x10\x01\x12\x1c\n" +
+	"\x18STATUS_CHANGE_KIND_DEATH\x10\x02\x12)\n" +
+	"%STATUS_CHANGE_KIND_DISABILITY_GRADING\x10\x03\x12$\n" +
+	" STATUS_CHANGE_KIND_POST_TRANSFER\x10\x04\x12 \n" +
+	"\x1cSTATUS_CHANGE_KIND_PROMOTION\x10\x05\x12!\n" +
+	"\x1dSTATUS_CHANGE_KIND_DECORATION\x10\x06\x12!\n" +
+	"\x1dSTATUS_CHANGE_KIND_CORRECTION\x10\a*\x81\x02\n" +
 	"\rServiceBranch\x12\x1e\n" +
 	"\x1aSERVICE_BRANCH_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SERVICE_BRANCH_ARMY\x10\x01\x12\x17\n" +
@@ -1902,14 +2738,16 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x15RANK_CATEGORY_OFFICER\x10\x01\x12\x15\n" +
 	"\x11RANK_CATEGORY_NCO\x10\x02\x12\x1b\n" +
 	"\x17RANK_CATEGORY_CONSCRIPT\x10\x03\x12\x1a\n" +
-	"\x16RANK_CATEGORY_CIVILIAN\x10\x04*\x8b\x01\n" +
+	"\x16RANK_CATEGORY_CIVILIAN\x10\x04*\xbf\x01\n" +
 	"\bRelation\x12\x18\n" +
 	"\x14RELATION_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fRELATION_SPOUSE\x10\x01\x12\x12\n" +
 	"\x0eRELATION_CHILD\x10\x02\x12\x13\n" +
 	"\x0fRELATION_FATHER\x10\x03\x12\x13\n" +
 	"\x0fRELATION_MOTHER\x10\x04\x12\x12\n" +
-	"\x0eRELATION_OTHER\x10\x052\xbc\x0e\n" +
+	"\x0eRELATION_OTHER\x10\x05\x12\x12\n" +
+	"\x0eRELATION_CARER\x10\x06\x12\x1e\n" +
+	"\x1aRELATION_DEPENDENT_SIBLING\x10\a2\xfe\x10\n" +
 	"\x10HouseholdService\x12}\n" +
 	"\x0fCreateHousehold\x12#.casework.v1.CreateHouseholdRequest\x1a\x16.casework.v1.Household\"-\xdaA\thousehold\x82\xd3\xe4\x93\x02\x1b:\thousehold\"\x0e/v1/households\x12p\n" +
 	"\fGetHousehold\x12 .casework.v1.GetHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=households/*}\x12t\n" +
@@ -1924,7 +2762,9 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\tGetMember\x12\x1d.casework.v1.GetMemberRequest\x1a\x13.casework.v1.Member\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=households/*/members/*}\x12\x84\x01\n" +
 	"\vListMembers\x12\x1f.casework.v1.ListMembersRequest\x1a .casework.v1.ListMembersResponse\"2\xdaA\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=households/*}/members\x12\x94\x01\n" +
 	"\fUpdateMember\x12 .casework.v1.UpdateMemberRequest\x1a\x13.casework.v1.Member\"M\xdaA\x12member,update_mask\x82\xd3\xe4\x93\x022:\x06member2(/v1/{member.name=households/*/members/*}\x12z\n" +
-	"\fDeleteMember\x12 .casework.v1.DeleteMemberRequest\x1a\x16.google.protobuf.Empty\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#*!/v1/{name=households/*/members/*}B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\fDeleteMember\x12 .casework.v1.DeleteMemberRequest\x1a\x16.google.protobuf.Empty\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#*!/v1/{name=households/*/members/*}\x12\xa0\x01\n" +
+	"\x19ChangeServicememberStatus\x12-.casework.v1.ChangeServicememberStatusRequest\x1a\x16.casework.v1.Household\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/{name=households/*}:changeServicememberStatus\x12\x9c\x01\n" +
+	"\x11ListStatusChanges\x12%.casework.v1.ListStatusChangesRequest\x1a&.casework.v1.ListStatusChangesResponse\"8\xdaA\x06parent\x82\xd3\xe4\x93\x02)\x12'/v1/{parent=households/*}/statusChangesB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_household_proto_rawDescOnce sync.Once
@@ -1938,101 +2778,127 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 	return file_casework_v1_household_proto_rawDescData
 }
 
-var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_casework_v1_household_proto_goTypes = []any{
-	(View)(0),                             // 0: casework.v1.View
-	(HouseholdCategory)(0),                // 1: casework.v1.HouseholdCategory
-	(PostType)(0),                         // 2: casework.v1.PostType
-	(ServiceBranch)(0),                    // 3: casework.v1.ServiceBranch
-	(RankCategory)(0),                     // 4: casework.v1.RankCategory
-	(Relation)(0),                         // 5: casework.v1.Relation
-	(*Servicemember)(nil),                 // 6: casework.v1.Servicemember
-	(*Household)(nil),                     // 7: casework.v1.Household
-	(*Member)(nil),                        // 8: casework.v1.Member
-	(*CreateHouseholdRequest)(nil),        // 9: casework.v1.CreateHouseholdRequest
-	(*GetHouseholdRequest)(nil),           // 10: casework.v1.GetHouseholdRequest
-	(*ListHouseholdsRequest)(nil),         // 11: casework.v1.ListHouseholdsRequest
-	(*ListHouseholdsResponse)(nil),        // 12: casework.v1.ListHouseholdsResponse
-	(*UpdateHouseholdRequest)(nil),        // 13: casework.v1.UpdateHouseholdRequest
-	(*DeleteHouseholdRequest)(nil),        // 14: casework.v1.DeleteHouseholdRequest
-	(*UndeleteHouseholdRequest)(nil),      // 15: casework.v1.UndeleteHouseholdRequest
-	(*LookupHouseholdRequest)(nil),        // 16: casework.v1.LookupHouseholdRequest
-	(*CreateMemberRequest)(nil),           // 17: casework.v1.CreateMemberRequest
-	(*GetMemberRequest)(nil),              // 18: casework.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),            // 19: casework.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),           // 20: casework.v1.ListMembersResponse
-	(*UpdateMemberRequest)(nil),           // 21: casework.v1.UpdateMemberRequest
-	(*DeleteMemberRequest)(nil),           // 22: casework.v1.DeleteMemberRequest
-	(*BatchCreateHouseholdsRequest)(nil),  // 23: casework.v1.BatchCreateHouseholdsRequest
-	(*BatchCreateHouseholdsResponse)(nil), // 24: casework.v1.BatchCreateHouseholdsResponse
-	(*BatchGetHouseholdsRequest)(nil),     // 25: casework.v1.BatchGetHouseholdsRequest
-	(*BatchGetHouseholdsResponse)(nil),    // 26: casework.v1.BatchGetHouseholdsResponse
-	(*timestamppb.Timestamp)(nil),         // 27: google.protobuf.Timestamp
-	(*date.Date)(nil),                     // 28: google.type.Date
-	(*fieldmaskpb.FieldMask)(nil),         // 29: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                 // 30: google.protobuf.Empty
+	(View)(0),                                // 0: casework.v1.View
+	(HouseholdCategory)(0),                   // 1: casework.v1.HouseholdCategory
+	(PostType)(0),                            // 2: casework.v1.PostType
+	(ServicememberStatus)(0),                 // 3: casework.v1.ServicememberStatus
+	(StatusChangeKind)(0),                    // 4: casework.v1.StatusChangeKind
+	(ServiceBranch)(0),                       // 5: casework.v1.ServiceBranch
+	(RankCategory)(0),                        // 6: casework.v1.RankCategory
+	(Relation)(0),                            // 7: casework.v1.Relation
+	(*Servicemember)(nil),                    // 8: casework.v1.Servicemember
+	(*AccompanimentApproval)(nil),            // 9: casework.v1.AccompanimentApproval
+	(*Household)(nil),                        // 10: casework.v1.Household
+	(*ServicememberStatusChange)(nil),        // 11: casework.v1.ServicememberStatusChange
+	(*Member)(nil),                           // 12: casework.v1.Member
+	(*CreateHouseholdRequest)(nil),           // 13: casework.v1.CreateHouseholdRequest
+	(*GetHouseholdRequest)(nil),              // 14: casework.v1.GetHouseholdRequest
+	(*ListHouseholdsRequest)(nil),            // 15: casework.v1.ListHouseholdsRequest
+	(*ListHouseholdsResponse)(nil),           // 16: casework.v1.ListHouseholdsResponse
+	(*UpdateHouseholdRequest)(nil),           // 17: casework.v1.UpdateHouseholdRequest
+	(*DeleteHouseholdRequest)(nil),           // 18: casework.v1.DeleteHouseholdRequest
+	(*UndeleteHouseholdRequest)(nil),         // 19: casework.v1.UndeleteHouseholdRequest
+	(*LookupHouseholdRequest)(nil),           // 20: casework.v1.LookupHouseholdRequest
+	(*CreateMemberRequest)(nil),              // 21: casework.v1.CreateMemberRequest
+	(*GetMemberRequest)(nil),                 // 22: casework.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),               // 23: casework.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),              // 24: casework.v1.ListMembersResponse
+	(*UpdateMemberRequest)(nil),              // 25: casework.v1.UpdateMemberRequest
+	(*DeleteMemberRequest)(nil),              // 26: casework.v1.DeleteMemberRequest
+	(*ChangeServicememberStatusRequest)(nil), // 27: casework.v1.ChangeServicememberStatusRequest
+	(*ListStatusChangesRequest)(nil),         // 28: casework.v1.ListStatusChangesRequest
+	(*ListStatusChangesResponse)(nil),        // 29: casework.v1.ListStatusChangesResponse
+	(*BatchCreateHouseholdsRequest)(nil),     // 30: casework.v1.BatchCreateHouseholdsRequest
+	(*BatchCreateHouseholdsResponse)(nil),    // 31: casework.v1.BatchCreateHouseholdsResponse
+	(*BatchGetHouseholdsRequest)(nil),        // 32: casework.v1.BatchGetHouseholdsRequest
+	(*BatchGetHouseholdsResponse)(nil),       // 33: casework.v1.BatchGetHouseholdsResponse
+	(*date.Date)(nil),                        // 34: google.type.Date
+	(*timestamppb.Timestamp)(nil),            // 35: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 36: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                    // 37: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
-	3,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
-	4,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
+	5,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
+	6,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
 	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
-	6,  // 3: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
-	1,  // 4: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	27, // 5: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	27, // 6: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	27, // 7: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
-	5,  // 8: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	28, // 9: casework.v1.Member.birth_date:type_name -> google.type.Date
-	27, // 10: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	27, // 11: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 12: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
-	0,  // 13: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
-	7,  // 14: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
-	7,  // 15: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	29, // 16: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 17: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
-	8,  // 18: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
-	0,  // 19: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
-	8,  // 20: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
-	8,  // 21: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	29, // 22: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 23: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
-	7,  // 24: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
-	7,  // 25: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
-	9,  // 26: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	10, // 27: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	11, // 28: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	13, // 29: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	14, // 30: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	15, // 31: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	16, // 32: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	23, // 33: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
-	25, // 34: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
-	17, // 35: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	18, // 36: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	19, // 37: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	21, // 38: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	22, // 39: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	7,  // 40: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	7,  // 41: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	12, // 42: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	7,  // 43: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	7,  // 44: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	7,  // 45: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	7,  // 46: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	24, // 47: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
-	26, // 48: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
-	8,  // 49: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	8,  // 50: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	20, // 51: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	8,  // 52: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	30, // 53: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	40, // [40:54] is the sub-list for method output_type
-	26, // [26:40] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	3,  // 3: casework.v1.Servicemember.status:type_name -> casework.v1.ServicememberStatus
+	34, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
+	8,  // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
+	1,  // 6: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
+	35, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	35, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	35, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	9,  // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
+	4,  // 11: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
+	34, // 12: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
+	3,  // 13: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
+	3,  // 14: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
+	2,  // 15: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
+	2,  // 16: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
+	35, // 17: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
+	7,  // 18: casework.v1.Member.relation:type_name -> casework.v1.Relation
+	34, // 19: casework.v1.Member.birth_date:type_name -> google.type.Date
+	35, // 20: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	35, // 21: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	10, // 22: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
+	0,  // 23: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
+	10, // 24: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
+	10, // 25: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
+	36, // 26: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 27: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
+	12, // 28: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
+	0,  // 29: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
+	12, // 30: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
+	12, // 31: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
+	36, // 32: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 33: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
+	34, // 34: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
+	3,  // 35: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
+	2,  // 36: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
+	11, // 37: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
+	13, // 38: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
+	10, // 39: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
+	10, // 40: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
+	13, // 41: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	14, // 42: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	15, // 43: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	17, // 44: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	18, // 45: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	19, // 46: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	20, // 47: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	30, // 48: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
+	32, // 49: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
+	21, // 50: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	22, // 51: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	23, // 52: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	25, // 53: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	26, // 54: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	27, // 55: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
+	28, // 56: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
+	10, // 57: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	10, // 58: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	16, // 59: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	10, // 60: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	10, // 61: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	10, // 62: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	10, // 63: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	31, // 64: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	33, // 65: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	12, // 66: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	12, // 67: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	24, // 68: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	12, // 69: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	37, // 70: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	10, // 71: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
+	29, // 72: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
+	57, // [57:73] is the sub-list for method output_type
+	41, // [41:57] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }
@@ -2045,8 +2911,8 @@ func file_casework_v1_household_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   21,
+			NumEnums:      8,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -731,6 +731,104 @@ func local_request_HouseholdService_DeleteMember_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+func request_HouseholdService_ChangeServicememberStatus_0(ctx context.Context, marshaler runtime.Marshaler, client HouseholdServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ChangeServicememberStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ChangeServicememberStatus(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_HouseholdService_ChangeServicememberStatus_0(ctx context.Context, marshaler runtime.Marshaler, server HouseholdServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ChangeServicememberStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.ChangeServicememberStatus(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_HouseholdService_ListStatusChanges_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_HouseholdService_ListStatusChanges_0(ctx context.Context, marshaler runtime.Marshaler, client HouseholdServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListStatusChangesRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["parent"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "parent")
+	}
+	protoReq.Parent, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "parent", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_HouseholdService_ListStatusChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListStatusChanges(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_HouseholdService_ListStatusChanges_0(ctx context.Context, marshaler runtime.Marshaler, server HouseholdServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListStatusChangesRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["parent"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "parent")
+	}
+	protoReq.Parent, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "parent", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_HouseholdService_ListStatusChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListStatusChanges(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterHouseholdServiceHandlerServer registers the http handlers for service HouseholdService to "mux".
 // UnaryRPC     :call HouseholdServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1017,6 +1115,46 @@ func RegisterHouseholdServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_HouseholdService_DeleteMember_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_HouseholdService_ChangeServicememberStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/casework.v1.HouseholdService/ChangeServicememberStatus", runtime.WithHTTPPathPattern("/v1/{name=households/*}:changeServicememberStatus"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_HouseholdService_ChangeServicememberStatus_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_HouseholdService_ChangeServicememberStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_HouseholdService_ListStatusChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/casework.v1.HouseholdService/ListStatusChanges", runtime.WithHTTPPathPattern("/v1/{parent=households/*}/statusChanges"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_HouseholdService_ListStatusChanges_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_HouseholdService_ListStatusChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1295,39 +1433,77 @@ func RegisterHouseholdServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_HouseholdService_DeleteMember_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_HouseholdService_ChangeServicememberStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/casework.v1.HouseholdService/ChangeServicememberStatus", runtime.WithHTTPPathPattern("/v1/{name=households/*}:changeServicememberStatus"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_HouseholdService_ChangeServicememberStatus_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_HouseholdService_ChangeServicememberStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_HouseholdService_ListStatusChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/casework.v1.HouseholdService/ListStatusChanges", runtime.WithHTTPPathPattern("/v1/{parent=households/*}/statusChanges"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_HouseholdService_ListStatusChanges_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_HouseholdService_ListStatusChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_HouseholdService_CreateHousehold_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, ""))
-	pattern_HouseholdService_GetHousehold_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, ""))
-	pattern_HouseholdService_ListHouseholds_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, ""))
-	pattern_HouseholdService_UpdateHousehold_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "household.name"}, ""))
-	pattern_HouseholdService_DeleteHousehold_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, ""))
-	pattern_HouseholdService_UndeleteHousehold_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, "undelete"))
-	pattern_HouseholdService_LookupHousehold_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "lookup"))
-	pattern_HouseholdService_BatchCreateHouseholds_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "batchCreate"))
-	pattern_HouseholdService_BatchGetHouseholds_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "batchGet"))
-	pattern_HouseholdService_CreateMember_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "households", "parent", "members"}, ""))
-	pattern_HouseholdService_GetMember_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "name"}, ""))
-	pattern_HouseholdService_ListMembers_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "households", "parent", "members"}, ""))
-	pattern_HouseholdService_UpdateMember_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "member.name"}, ""))
-	pattern_HouseholdService_DeleteMember_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "name"}, ""))
+	pattern_HouseholdService_CreateHousehold_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, ""))
+	pattern_HouseholdService_GetHousehold_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, ""))
+	pattern_HouseholdService_ListHouseholds_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, ""))
+	pattern_HouseholdService_UpdateHousehold_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "household.name"}, ""))
+	pattern_HouseholdService_DeleteHousehold_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, ""))
+	pattern_HouseholdService_UndeleteHousehold_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, "undelete"))
+	pattern_HouseholdService_LookupHousehold_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "lookup"))
+	pattern_HouseholdService_BatchCreateHouseholds_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "batchCreate"))
+	pattern_HouseholdService_BatchGetHouseholds_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "households"}, "batchGet"))
+	pattern_HouseholdService_CreateMember_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "households", "parent", "members"}, ""))
+	pattern_HouseholdService_GetMember_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "name"}, ""))
+	pattern_HouseholdService_ListMembers_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "households", "parent", "members"}, ""))
+	pattern_HouseholdService_UpdateMember_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "member.name"}, ""))
+	pattern_HouseholdService_DeleteMember_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "households", "members", "name"}, ""))
+	pattern_HouseholdService_ChangeServicememberStatus_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "households", "name"}, "changeServicememberStatus"))
+	pattern_HouseholdService_ListStatusChanges_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "households", "parent", "statusChanges"}, ""))
 )
 
 var (
-	forward_HouseholdService_CreateHousehold_0       = runtime.ForwardResponseMessage
-	forward_HouseholdService_GetHousehold_0          = runtime.ForwardResponseMessage
-	forward_HouseholdService_ListHouseholds_0        = runtime.ForwardResponseMessage
-	forward_HouseholdService_UpdateHousehold_0       = runtime.ForwardResponseMessage
-	forward_HouseholdService_DeleteHousehold_0       = runtime.ForwardResponseMessage
-	forward_HouseholdService_UndeleteHousehold_0     = runtime.ForwardResponseMessage
-	forward_HouseholdService_LookupHousehold_0       = runtime.ForwardResponseMessage
-	forward_HouseholdService_BatchCreateHouseholds_0 = runtime.ForwardResponseMessage
-	forward_HouseholdService_BatchGetHouseholds_0    = runtime.ForwardResponseMessage
-	forward_HouseholdService_CreateMember_0          = runtime.ForwardResponseMessage
-	forward_HouseholdService_GetMember_0             = runtime.ForwardResponseMessage
-	forward_HouseholdService_ListMembers_0           = runtime.ForwardResponseMessage
-	forward_HouseholdService_UpdateMember_0          = runtime.ForwardResponseMessage
-	forward_HouseholdService_DeleteMember_0          = runtime.ForwardResponseMessage
+	forward_HouseholdService_CreateHousehold_0           = runtime.ForwardResponseMessage
+	forward_HouseholdService_GetHousehold_0              = runtime.ForwardResponseMessage
+	forward_HouseholdService_ListHouseholds_0            = runtime.ForwardResponseMessage
+	forward_HouseholdService_UpdateHousehold_0           = runtime.ForwardResponseMessage
+	forward_HouseholdService_DeleteHousehold_0           = runtime.ForwardResponseMessage
+	forward_HouseholdService_UndeleteHousehold_0         = runtime.ForwardResponseMessage
+	forward_HouseholdService_LookupHousehold_0           = runtime.ForwardResponseMessage
+	forward_HouseholdService_BatchCreateHouseholds_0     = runtime.ForwardResponseMessage
+	forward_HouseholdService_BatchGetHouseholds_0        = runtime.ForwardResponseMessage
+	forward_HouseholdService_CreateMember_0              = runtime.ForwardResponseMessage
+	forward_HouseholdService_GetMember_0                 = runtime.ForwardResponseMessage
+	forward_HouseholdService_ListMembers_0               = runtime.ForwardResponseMessage
+	forward_HouseholdService_UpdateMember_0              = runtime.ForwardResponseMessage
+	forward_HouseholdService_DeleteMember_0              = runtime.ForwardResponseMessage
+	forward_HouseholdService_ChangeServicememberStatus_0 = runtime.ForwardResponseMessage
+	forward_HouseholdService_ListStatusChanges_0         = runtime.ForwardResponseMessage
 )

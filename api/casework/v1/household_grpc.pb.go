@@ -20,20 +20,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HouseholdService_CreateHousehold_FullMethodName       = "/casework.v1.HouseholdService/CreateHousehold"
-	HouseholdService_GetHousehold_FullMethodName          = "/casework.v1.HouseholdService/GetHousehold"
-	HouseholdService_ListHouseholds_FullMethodName        = "/casework.v1.HouseholdService/ListHouseholds"
-	HouseholdService_UpdateHousehold_FullMethodName       = "/casework.v1.HouseholdService/UpdateHousehold"
-	HouseholdService_DeleteHousehold_FullMethodName       = "/casework.v1.HouseholdService/DeleteHousehold"
-	HouseholdService_UndeleteHousehold_FullMethodName     = "/casework.v1.HouseholdService/UndeleteHousehold"
-	HouseholdService_LookupHousehold_FullMethodName       = "/casework.v1.HouseholdService/LookupHousehold"
-	HouseholdService_BatchCreateHouseholds_FullMethodName = "/casework.v1.HouseholdService/BatchCreateHouseholds"
-	HouseholdService_BatchGetHouseholds_FullMethodName    = "/casework.v1.HouseholdService/BatchGetHouseholds"
-	HouseholdService_CreateMember_FullMethodName          = "/casework.v1.HouseholdService/CreateMember"
-	HouseholdService_GetMember_FullMethodName             = "/casework.v1.HouseholdService/GetMember"
-	HouseholdService_ListMembers_FullMethodName           = "/casework.v1.HouseholdService/ListMembers"
-	HouseholdService_UpdateMember_FullMethodName          = "/casework.v1.HouseholdService/UpdateMember"
-	HouseholdService_DeleteMember_FullMethodName          = "/casework.v1.HouseholdService/DeleteMember"
+	HouseholdService_CreateHousehold_FullMethodName           = "/casework.v1.HouseholdService/CreateHousehold"
+	HouseholdService_GetHousehold_FullMethodName              = "/casework.v1.HouseholdService/GetHousehold"
+	HouseholdService_ListHouseholds_FullMethodName            = "/casework.v1.HouseholdService/ListHouseholds"
+	HouseholdService_UpdateHousehold_FullMethodName           = "/casework.v1.HouseholdService/UpdateHousehold"
+	HouseholdService_DeleteHousehold_FullMethodName           = "/casework.v1.HouseholdService/DeleteHousehold"
+	HouseholdService_UndeleteHousehold_FullMethodName         = "/casework.v1.HouseholdService/UndeleteHousehold"
+	HouseholdService_LookupHousehold_FullMethodName           = "/casework.v1.HouseholdService/LookupHousehold"
+	HouseholdService_BatchCreateHouseholds_FullMethodName     = "/casework.v1.HouseholdService/BatchCreateHouseholds"
+	HouseholdService_BatchGetHouseholds_FullMethodName        = "/casework.v1.HouseholdService/BatchGetHouseholds"
+	HouseholdService_CreateMember_FullMethodName              = "/casework.v1.HouseholdService/CreateMember"
+	HouseholdService_GetMember_FullMethodName                 = "/casework.v1.HouseholdService/GetMember"
+	HouseholdService_ListMembers_FullMethodName               = "/casework.v1.HouseholdService/ListMembers"
+	HouseholdService_UpdateMember_FullMethodName              = "/casework.v1.HouseholdService/UpdateMember"
+	HouseholdService_DeleteMember_FullMethodName              = "/casework.v1.HouseholdService/DeleteMember"
+	HouseholdService_ChangeServicememberStatus_FullMethodName = "/casework.v1.HouseholdService/ChangeServicememberStatus"
+	HouseholdService_ListStatusChanges_FullMethodName         = "/casework.v1.HouseholdService/ListStatusChanges"
 )
 
 // HouseholdServiceClient is the client API for HouseholdService service.
@@ -74,6 +76,15 @@ type HouseholdServiceClient interface {
 	// Soft-deletes a member. A member who is the subject of an open case cannot
 	// be deleted.
 	DeleteMember(ctx context.Context, in *DeleteMemberRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Records a change of the servicemember's status (discharge, death,
+	// disability grading, transfer of post…) with the date it took effect.
+	// The change is kept as history, and the priority of the household's open
+	// cases is evaluated again, with a history entry on each case whose
+	// priority changes (rule STATUS_CHANGE_REEVALUATES_PRIORITY).
+	ChangeServicememberStatus(ctx context.Context, in *ChangeServicememberStatusRequest, opts ...grpc.CallOption) (*Household, error)
+	// The servicemember's status changes, oldest first, including those an
+	// update of the household made.
+	ListStatusChanges(ctx context.Context, in *ListStatusChangesRequest, opts ...grpc.CallOption) (*ListStatusChangesResponse, error)
 }
 
 type householdServiceClient struct {
@@ -224,6 +235,26 @@ func (c *householdServiceClient) DeleteMember(ctx context.Context, in *DeleteMem
 	return out, nil
 }
 
+func (c *householdServiceClient) ChangeServicememberStatus(ctx context.Context, in *ChangeServicememberStatusRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_ChangeServicememberStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) ListStatusChanges(ctx context.Context, in *ListStatusChangesRequest, opts ...grpc.CallOption) (*ListStatusChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStatusChangesResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_ListStatusChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseholdServiceServer is the server API for HouseholdService service.
 // All implementations must embed UnimplementedHouseholdServiceServer
 // for forward compatibility.
@@ -262,6 +293,15 @@ type HouseholdServiceServer interface {
 	// Soft-deletes a member. A member who is the subject of an open case cannot
 	// be deleted.
 	DeleteMember(context.Context, *DeleteMemberRequest) (*emptypb.Empty, error)
+	// Records a change of the servicemember's status (discharge, death,
+	// disability grading, transfer of post…) with the date it took effect.
+	// The change is kept as history, and the priority of the household's open
+	// cases is evaluated again, with a history entry on each case whose
+	// priority changes (rule STATUS_CHANGE_REEVALUATES_PRIORITY).
+	ChangeServicememberStatus(context.Context, *ChangeServicememberStatusRequest) (*Household, error)
+	// The servicemember's status changes, oldest first, including those an
+	// update of the household made.
+	ListStatusChanges(context.Context, *ListStatusChangesRequest) (*ListStatusChangesResponse, error)
 	mustEmbedUnimplementedHouseholdServiceServer()
 }
 
@@ -313,6 +353,12 @@ func (UnimplementedHouseholdServiceServer) UpdateMember(context.Context, *Update
 }
 func (UnimplementedHouseholdServiceServer) DeleteMember(context.Context, *DeleteMemberRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteMember not implemented")
+}
+func (UnimplementedHouseholdServiceServer) ChangeServicememberStatus(context.Context, *ChangeServicememberStatusRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangeServicememberStatus not implemented")
+}
+func (UnimplementedHouseholdServiceServer) ListStatusChanges(context.Context, *ListStatusChangesRequest) (*ListStatusChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStatusChanges not implemented")
 }
 func (UnimplementedHouseholdServiceServer) mustEmbedUnimplementedHouseholdServiceServer() {}
 func (UnimplementedHouseholdServiceServer) testEmbeddedByValue()                          {}
@@ -587,6 +633,42 @@ func _HouseholdService_DeleteMember_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HouseholdService_ChangeServicememberStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangeServicememberStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).ChangeServicememberStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_ChangeServicememberStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).ChangeServicememberStatus(ctx, req.(*ChangeServicememberStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_ListStatusChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStatusChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).ListStatusChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_ListStatusChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).ListStatusChanges(ctx, req.(*ListStatusChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HouseholdService_ServiceDesc is the grpc.ServiceDesc for HouseholdService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -649,6 +731,14 @@ var HouseholdService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteMember",
 			Handler:    _HouseholdService_DeleteMember_Handler,
+		},
+		{
+			MethodName: "ChangeServicememberStatus",
+			Handler:    _HouseholdService_ChangeServicememberStatus_Handler,
+		},
+		{
+			MethodName: "ListStatusChanges",
+			Handler:    _HouseholdService_ListStatusChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

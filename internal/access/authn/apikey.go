@@ -28,6 +28,10 @@ const base32Lower = "abcdefghijklmnopqrstuvwxyz234567"
 
 var lowerBase32 = base32.NewEncoding(base32Lower).WithPadding(base32.NoPadding)
 
+// IsAPIKey tells an API key from a token in a bearer credential: by its
+// prefix, which a JWT (base64url of a JSON header) never has.
+func IsAPIKey(cred string) bool { return strings.HasPrefix(cred, apiKeyPrefix) }
+
 // NewAPIKey returns a fresh key: its id, its secret and the full string to
 // hand out once. Store only the id and HashSecret(secret).
 func NewAPIKey() (id, secret, full string, err error) {

@@ -19,7 +19,7 @@ import (
 // does not prove who the caller is". Test with errors.Is.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
-// ErrMissingCredentials: the call came with no credential at all.
+// ErrMissingCredentials refuses a call that came with no credential at all.
 var ErrMissingCredentials = errors.New("missing credentials")
 
 func unauthenticated(reason string) error {

@@ -100,7 +100,7 @@ func createKey(dataDir, path string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authn: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	err = pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

@@ -16,10 +16,12 @@ import (
 const (
 	householdSvc = "/casework.v1.HouseholdService/"
 	caseSvc      = "/casework.v1.CaseService/"
-	apiKeySvc    = "/casework.v1.ApiKeyService/"
+	apiKeySvc    = "/casework.v1.ApiKeyService/" //nolint:gosec // a method name's prefix, not a credential
 	auditSvc     = "/casework.v1.AuditService/"
 	eventSvc     = "/casework.v1.EventService/"
 	webhookSvc   = "/casework.v1.WebhookService/"
+	policySvc    = "/casework.v1.PolicyService/"
+	townSvc      = "/casework.v1.TownService/"
 )
 
 var (
@@ -46,6 +48,9 @@ var (
 	// feed is county-wide, so it needs a county-wide scope (see
 	// CountyWideOnly).
 	followers = roles(principal.Supervisor, principal.Auditor, principal.Integration, principal.Batch)
+	// everyone may read the rules and the towns: they are the county's
+	// published reference, and no personal data.
+	everyone = roles(principal.Roles...)
 	// watchers hold the feed open as a stream; nightly jobs poll instead.
 	watchers = roles(principal.Supervisor, principal.Auditor, principal.Integration)
 	// anchorers read the audit chain's head to record it outside the
@@ -71,25 +76,40 @@ var Table = map[string][]principal.Role{
 	householdSvc + "ListMembers":           readers,
 	householdSvc + "UpdateMember":          registrars,
 	householdSvc + "DeleteMember":          removers,
+	// A change of status (discharge, death, disability grading) is a fact
+	// about the household that the register's keepers record.
+	householdSvc + "ChangeServicememberStatus": registrars,
+	householdSvc + "ListStatusChanges":         readers,
 
-	caseSvc + "CreateCase":       openers,
-	caseSvc + "BatchCreateCases": openers,
-	caseSvc + "BatchGetCases":    readers,
-	caseSvc + "GetCase":          readers,
-	caseSvc + "ListCases":        readers,
-	caseSvc + "UpdateCase":       workers,
-	caseSvc + "SubmitCase":       workers,
-	caseSvc + "AcceptCase":       deciders,
-	caseSvc + "RejectCase":       deciders,
-	caseSvc + "AssignCase":       workers,
-	caseSvc + "StartCase":        workers,
-	caseSvc + "ResolveCase":      workers,
-	caseSvc + "CloseCase":        deciders,
-	caseSvc + "ReopenCase":       deciders,
-	caseSvc + "WithdrawCase":     workers,
-	caseSvc + "CreateNote":       workers,
-	caseSvc + "ListNotes":        readers,
-	caseSvc + "ListCaseHistory":  readers,
+	caseSvc + "CreateCase":        openers,
+	caseSvc + "BatchCreateCases":  openers,
+	caseSvc + "BatchGetCases":     readers,
+	caseSvc + "GetCase":           readers,
+	caseSvc + "ListCases":         readers,
+	caseSvc + "UpdateCase":        workers,
+	caseSvc + "SubmitCase":        workers,
+	caseSvc + "AcceptCase":        deciders,
+	caseSvc + "RejectCase":        deciders,
+	caseSvc + "AssignCase":        workers,
+	caseSvc + "StartCase":         workers,
+	caseSvc + "ResolveCase":       workers,
+	caseSvc + "CloseCase":         deciders,
+	caseSvc + "ReopenCase":        deciders,
+	caseSvc + "WithdrawCase":      workers,
+	caseSvc + "CreateNote":        workers,
+	caseSvc + "ListNotes":         readers,
+	caseSvc + "ListCaseHistory":   readers,
+	caseSvc + "RequestMaterials":  workers,
+	caseSvc + "SupplyMaterials":   workers,
+	caseSvc + "DecideEligibility": deciders,
+	caseSvc + "TerminateCase":     deciders,
+	caseSvc + "FileObjection":     workers,
+	// The justice administration decides; a supervisor records it.
+	caseSvc + "DecideObjection": deciders,
+
+	policySvc + "ListPolicies": everyone,
+	policySvc + "GetPolicy":    everyone,
+	townSvc + "ListTowns":      everyone,
 
 	apiKeySvc + "CreateApiKey":  admins,
 	apiKeySvc + "GetApiKey":     admins,

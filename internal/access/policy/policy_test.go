@@ -56,6 +56,8 @@ func expected(role principal.Role, method string) bool {
 	isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "BatchGet")
 	isDelete := strings.HasPrefix(name, "Delete") || strings.HasPrefix(name, "Undelete")
 	switch svc {
+	case "/casework.v1.PolicyService", "/casework.v1.TownService":
+		return true
 	case "/casework.v1.ApiKeyService", "/casework.v1.WebhookService":
 		return role == principal.Admin
 	case "/casework.v1.AuditService":
@@ -78,7 +80,8 @@ func expected(role principal.Role, method string) bool {
 		}
 		return false
 	case "/casework.v1.CaseService":
-		decision := map[string]bool{"AcceptCase": true, "RejectCase": true, "CloseCase": true, "ReopenCase": true}[name]
+		decision := map[string]bool{"AcceptCase": true, "RejectCase": true, "CloseCase": true, "ReopenCase": true,
+			"DecideEligibility": true, "TerminateCase": true, "DecideObjection": true}[name]
 		switch role {
 		case principal.Supervisor:
 			return true

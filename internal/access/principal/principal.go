@@ -38,6 +38,7 @@ func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 // Kind tells people from systems.
 type Kind string
 
+// The kinds of principal.
 const (
 	User    Kind = "user"    // a person, through an OIDC or local token
 	Service Kind = "service" // a system, through an API key or client certificate
