@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Category is the household's entitlement category (优抚对象 type).
 type Category string
 
@@ -28,7 +30,9 @@ const (
 
 // PostTypes lists every post type.
 func PostTypes() []PostType {
-	return []PostType{PostBorderCoastalDefence, PostMissionUnit, PostHardshipArea, PostRegular}
+	return []PostType{PostBorderCoastalDefence, PostMissionUnit, PostHardshipArea, PostRegular,
+		PostIslandSpecial, PostIslandFirst, PostIslandSecond, PostFlying, PostSurfaceShip, PostSubmarine,
+		PostSpecialOperations, PostFrontLineCombat, PostPeacekeeping}
 }
 
 // Priority is a case's service tier; a lower number is served first.
@@ -48,12 +52,18 @@ func Priorities() []Priority { return []Priority{PriorityFirst, PrioritySecond, 
 type Reason string
 
 const (
-	ReasonMartyrFamily         Reason = "MARTYR_FAMILY"
-	ReasonBorderCoastalDefence Reason = "BORDER_COASTAL_DEFENCE"
-	ReasonMissionUnit          Reason = "MISSION_UNIT"
-	ReasonHardshipArea         Reason = "HARDSHIP_AREA"
-	ReasonHardshipHousehold    Reason = "HARDSHIP_HOUSEHOLD"
-	ReasonMeritorious          Reason = "MERITORIOUS"
+	ReasonMartyrFamily            Reason = "MARTYR_FAMILY"
+	ReasonBorderCoastalDefence    Reason = "BORDER_COASTAL_DEFENCE"
+	ReasonMissionUnit             Reason = "MISSION_UNIT"
+	ReasonHardshipArea            Reason = "HARDSHIP_AREA"
+	ReasonHardshipHousehold       Reason = "HARDSHIP_HOUSEHOLD"
+	ReasonMeritorious             Reason = "MERITORIOUS"
+	ReasonDiedOnDuty              Reason = "DIED_ON_DUTY"
+	ReasonIsland                  Reason = "ISLAND"
+	ReasonSpecialPost             Reason = "SPECIAL_POST"
+	ReasonFrontLineOrPeacekeeping Reason = "FRONT_LINE_OR_PEACEKEEPING"
+	ReasonDisabled                Reason = "DISABLED"
+	ReasonDiedOfIllness           Reason = "DIED_OF_ILLNESS"
 )
 
 // Reasons lists every reason, in the order ComputePriority reports them:
@@ -66,45 +76,58 @@ func Reasons() []Reason {
 	return out
 }
 
-// PriorityInput is what priority depends on.
-type PriorityInput struct {
-	Category Category
-	Post     PostType
-	// Hardship marks a household the county has found to be in difficulty.
-	Hardship bool
-}
-
-// priorityRule ties one reason to its test and tier. The slice order below is
-// the order reasons are reported in.
+// priorityRule ties one reason to its test, its tier and the rule of the
+// table it applies. The slice order is the order reasons are reported in.
 type priorityRule struct {
 	reason  Reason
 	tier    Priority
-	applies func(PriorityInput) bool
+	rule    RuleID
+	applies func(Household) bool
 }
 
-// priorityRules follows the county's tiers: martyrs' families and border /
-// coastal-defence troops first; mission units, hardship posts, households in
-// difficulty and decorated servicemembers (功臣/英模) second.
+// serving reads a post only while the servicemember serves: a veteran's or
+// a martyr's last post no longer decides anything.
+func serving(test func(PostType) bool) func(Household) bool {
+	return func(h Household) bool { return h.Status.Active() && test(h.Post) }
+}
+
+// priorityRules are the county's tiers (see the rule table): martyrs' and
+// died-on-duty families and border, coastal-defence and island families
+// first; mission units, front-line combat and peacekeeping, hardship areas
+// and special posts, households in difficulty, decorated and disabled
+// servicemembers and the survivors of those who died of illness second.
 var priorityRules = []priorityRule{
-	{ReasonMartyrFamily, PriorityFirst, func(in PriorityInput) bool { return in.Category == CategoryMartyrFamily }},
-	{ReasonBorderCoastalDefence, PriorityFirst, func(in PriorityInput) bool { return in.Post == PostBorderCoastalDefence }},
-	{ReasonMissionUnit, PrioritySecond, func(in PriorityInput) bool { return in.Post == PostMissionUnit }},
-	{ReasonHardshipArea, PrioritySecond, func(in PriorityInput) bool { return in.Post == PostHardshipArea }},
-	{ReasonHardshipHousehold, PrioritySecond, func(in PriorityInput) bool { return in.Hardship }},
-	{ReasonMeritorious, PrioritySecond, func(in PriorityInput) bool { return in.Category == CategoryMeritorious }},
+	{ReasonMartyrFamily, PriorityFirst, RulePriorityMartyrDiedOnDuty, func(h Household) bool { return h.Status == ServiceMartyr }},
+	{ReasonDiedOnDuty, PriorityFirst, RulePriorityMartyrDiedOnDuty, func(h Household) bool { return h.Status == ServiceDiedOnDuty }},
+	{ReasonBorderCoastalDefence, PriorityFirst, RulePriorityBorderIsland, serving(func(p PostType) bool { return p == PostBorderCoastalDefence })},
+	{ReasonIsland, PriorityFirst, RulePriorityBorderIsland, serving(PostType.Island)},
+	{ReasonMissionUnit, PrioritySecond, RulePriorityMission, serving(func(p PostType) bool { return p == PostMissionUnit })},
+	{ReasonFrontLineOrPeacekeeping, PrioritySecond, RulePriorityMission, serving(func(p PostType) bool {
+		return p == PostFrontLineCombat || p == PostPeacekeeping
+	})},
+	{ReasonHardshipArea, PrioritySecond, RulePriorityHardshipPost, serving(func(p PostType) bool { return p == PostHardshipArea })},
+	{ReasonSpecialPost, PrioritySecond, RulePriorityHardshipPost, serving(PostType.Special)},
+	{ReasonHardshipHousehold, PrioritySecond, RulePriorityHardshipHH, func(h Household) bool { return h.Hardship }},
+	{ReasonMeritorious, PrioritySecond, RulePriorityDecorated, func(h Household) bool { return h.Decorated }},
+	{ReasonDisabled, PrioritySecond, RulePriorityDisabled, func(h Household) bool { return h.DisabilityGrade > 0 }},
+	{ReasonDiedOfIllness, PrioritySecond, RulePriorityDiedOfIllness, func(h Household) bool { return h.Status == ServiceDiedOfIllness }},
 }
 
-// ComputePriority returns the case's tier and every reason that applies, not
-// only the deciding one, so caseworkers can see the whole picture. A normal
-// case has no reasons and gets nil.
-func ComputePriority(in PriorityInput) (Priority, []Reason) {
+// ComputePriority returns the tier of a household's cases, every reason that
+// applies (not only the deciding one, so caseworkers see the whole picture)
+// and the rules those reasons come from. A normal household has no reasons.
+func ComputePriority(h Household) (Priority, []Reason, []RuleID) {
 	p := PriorityNormal
 	var reasons []Reason
+	var basis []RuleID
 	for _, r := range priorityRules {
-		if r.applies(in) {
+		if r.applies(h) {
 			reasons = append(reasons, r.reason)
+			if !slices.Contains(basis, r.rule) {
+				basis = append(basis, r.rule)
+			}
 			p = min(p, r.tier)
 		}
 	}
-	return p, reasons
+	return p, reasons, basis
 }

@@ -6,44 +6,79 @@ import (
 )
 
 func TestComputePriority(t *testing.T) {
+	active := func(post PostType) Household { return Household{Status: ServiceActiveNCO, Post: post} }
 	tests := []struct {
 		name    string
-		in      PriorityInput
+		in      Household
 		want    Priority
 		reasons []Reason
+		basis   []RuleID
 	}{
-		{"plain active duty", PriorityInput{Category: CategoryActiveDutyFamily, Post: PostRegular}, PriorityNormal, nil},
-		{"empty input", PriorityInput{}, PriorityNormal, nil},
-		{"veteran", PriorityInput{Category: CategoryVeteran}, PriorityNormal, nil},
-		{"other entitled", PriorityInput{Category: CategoryOtherEntitled, Post: PostRegular}, PriorityNormal, nil},
-		{"martyr family", PriorityInput{Category: CategoryMartyrFamily}, PriorityFirst, []Reason{ReasonMartyrFamily}},
-		{"border post", PriorityInput{Category: CategoryActiveDutyFamily, Post: PostBorderCoastalDefence}, PriorityFirst, []Reason{ReasonBorderCoastalDefence}},
-		{"mission unit", PriorityInput{Post: PostMissionUnit}, PrioritySecond, []Reason{ReasonMissionUnit}},
-		{"hardship area", PriorityInput{Post: PostHardshipArea}, PrioritySecond, []Reason{ReasonHardshipArea}},
-		{"hardship household", PriorityInput{Category: CategoryVeteran, Hardship: true}, PrioritySecond, []Reason{ReasonHardshipHousehold}},
-		{"meritorious", PriorityInput{Category: CategoryMeritorious}, PrioritySecond, []Reason{ReasonMeritorious}},
-		{"martyr + border + hardship, all listed",
-			PriorityInput{Category: CategoryMartyrFamily, Post: PostBorderCoastalDefence, Hardship: true},
-			PriorityFirst, []Reason{ReasonMartyrFamily, ReasonBorderCoastalDefence, ReasonHardshipHousehold}},
+		{"plain active duty", active(PostRegular), PriorityNormal, nil, nil},
+		{"empty input", Household{}, PriorityNormal, nil, nil},
+		{"veteran", Household{Status: ServiceVeteran}, PriorityNormal, nil, nil},
+		{"a veteran's last post decides nothing", Household{Status: ServiceVeteran, Post: PostBorderCoastalDefence}, PriorityNormal, nil, nil},
+		{"martyr family", Household{Status: ServiceMartyr}, PriorityFirst, []Reason{ReasonMartyrFamily}, []RuleID{RulePriorityMartyrDiedOnDuty}},
+		{"died on duty", Household{Status: ServiceDiedOnDuty}, PriorityFirst, []Reason{ReasonDiedOnDuty}, []RuleID{RulePriorityMartyrDiedOnDuty}},
+		{"died of illness", Household{Status: ServiceDiedOfIllness}, PrioritySecond, []Reason{ReasonDiedOfIllness}, []RuleID{RulePriorityDiedOfIllness}},
+		{"border post", active(PostBorderCoastalDefence), PriorityFirst, []Reason{ReasonBorderCoastalDefence}, []RuleID{RulePriorityBorderIsland}},
+		{"island, second class", active(PostIslandSecond), PriorityFirst, []Reason{ReasonIsland}, []RuleID{RulePriorityBorderIsland}},
+		{"mission unit", active(PostMissionUnit), PrioritySecond, []Reason{ReasonMissionUnit}, []RuleID{RulePriorityMission}},
+		{"peacekeeping", active(PostPeacekeeping), PrioritySecond, []Reason{ReasonFrontLineOrPeacekeeping}, []RuleID{RulePriorityMission}},
+		{"hardship area", active(PostHardshipArea), PrioritySecond, []Reason{ReasonHardshipArea}, []RuleID{RulePriorityHardshipPost}},
+		{"submarine", active(PostSubmarine), PrioritySecond, []Reason{ReasonSpecialPost}, []RuleID{RulePriorityHardshipPost}},
+		{"hardship household", Household{Status: ServiceVeteran, Hardship: true}, PrioritySecond, []Reason{ReasonHardshipHousehold}, []RuleID{RulePriorityHardshipHH}},
+		{"decorated", Household{Status: ServiceActiveOfficer, Decorated: true}, PrioritySecond, []Reason{ReasonMeritorious}, []RuleID{RulePriorityDecorated}},
+		{"disabled veteran", Household{Status: ServiceVeteran, DisabilityGrade: 4}, PrioritySecond, []Reason{ReasonDisabled}, []RuleID{RulePriorityDisabled}},
+		{"martyr + border + hardship, all listed, a martyr's post read no more",
+			Household{Status: ServiceMartyr, Post: PostBorderCoastalDefence, Hardship: true},
+			PriorityFirst, []Reason{ReasonMartyrFamily, ReasonHardshipHousehold}, []RuleID{RulePriorityMartyrDiedOnDuty, RulePriorityHardshipHH}},
 		{"second-tier reasons keep first tier",
-			PriorityInput{Category: CategoryMartyrFamily, Post: PostMissionUnit},
-			PriorityFirst, []Reason{ReasonMartyrFamily, ReasonMissionUnit}},
-		{"meritorious at hardship area in hardship",
-			PriorityInput{Category: CategoryMeritorious, Post: PostHardshipArea, Hardship: true},
-			PrioritySecond, []Reason{ReasonHardshipArea, ReasonHardshipHousehold, ReasonMeritorious}},
-		{"meritorious at border",
-			PriorityInput{Category: CategoryMeritorious, Post: PostBorderCoastalDefence},
-			PriorityFirst, []Reason{ReasonBorderCoastalDefence, ReasonMeritorious}},
+			Household{Status: ServiceActiveOfficer, Post: PostBorderCoastalDefence, Decorated: true, Hardship: true},
+			PriorityFirst, []Reason{ReasonBorderCoastalDefence, ReasonHardshipHousehold, ReasonMeritorious},
+			[]RuleID{RulePriorityBorderIsland, RulePriorityHardshipHH, RulePriorityDecorated}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, reasons := ComputePriority(tt.in)
+			got, reasons, basis := ComputePriority(tt.in)
 			if got != tt.want {
 				t.Errorf("priority = %d, want %d", got, tt.want)
 			}
 			if !slices.Equal(reasons, tt.reasons) || (tt.reasons == nil) != (reasons == nil) {
 				t.Errorf("reasons = %#v, want %#v", reasons, tt.reasons)
 			}
+			if !slices.Equal(basis, tt.basis) {
+				t.Errorf("basis = %v, want %v", basis, tt.basis)
+			}
 		})
+	}
+}
+
+func TestStatusFromCategory(t *testing.T) {
+	for _, tt := range []struct {
+		c         Category
+		r         Rank
+		want      ServiceStatus
+		decorated bool
+		ok        bool
+	}{
+		{CategoryActiveDutyFamily, RankOfficer, ServiceActiveOfficer, false, true},
+		{CategoryActiveDutyFamily, RankConscript, ServiceActiveConscript, false, true},
+		{CategoryActiveDutyFamily, "", "", false, false},
+		{CategoryMeritorious, RankNCO, ServiceActiveNCO, true, true},
+		{CategoryVeteran, "", ServiceVeteran, false, true},
+		{CategoryMartyrFamily, RankNCO, ServiceMartyr, false, true},
+		{CategoryOtherEntitled, RankNCO, "", false, false},
+	} {
+		st, dec, ok := StatusFromCategory(tt.c, tt.r)
+		if st != tt.want || dec != tt.decorated || ok != tt.ok {
+			t.Errorf("StatusFromCategory(%s, %s) = %s %v %v", tt.c, tt.r, st, dec, ok)
+		}
+		if ok {
+			h := Household{Status: st, Decorated: dec}
+			if got := h.Category(); got != tt.c {
+				t.Errorf("%s round-trips as category %s", tt.c, got)
+			}
+		}
 	}
 }

@@ -52,7 +52,13 @@ func (s Status) ClockRunning() bool {
 // ClockRunningStatuses lists the statuses for which ClockRunning is true, for
 // building the "overdue" query filter.
 func ClockRunningStatuses() []Status {
-	return []Status{StatusSubmitted, StatusAccepted, StatusInProgress}
+	var out []Status
+	for _, s := range statuses {
+		if s.ClockRunning() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Action is something a caseworker or applicant does to a case.

@@ -38,9 +38,15 @@ const (
 	RelationFather Relation = "FATHER"
 	RelationMother Relation = "MOTHER"
 	RelationOther  Relation = "OTHER"
+	// RelationCarer is the person who raised the servicemember (扶养人).
+	RelationCarer Relation = "CARER"
+	// RelationDependentSibling is a sibling the servicemember supported,
+	// family of survivors (地位法 Art 68).
+	RelationDependentSibling Relation = "DEPENDENT_SIBLING"
 )
 
-var relations = []Relation{RelationSpouse, RelationChild, RelationFather, RelationMother, RelationOther}
+var relations = []Relation{RelationSpouse, RelationChild, RelationFather, RelationMother, RelationOther,
+	RelationCarer, RelationDependentSibling}
 
 // Relations lists every relation.
 func Relations() []Relation { return slices.Clone(relations) }

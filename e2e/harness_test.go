@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/idnumber"
+	"github.com/fengdu-county/casework/internal/testclock"
 	"github.com/fengdu-county/casework/internal/testdb"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
@@ -104,34 +104,12 @@ func TestE2E(t *testing.T) {
 // dates, school ages and case-number years are the same on every run.
 var clockBase = time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC) // 10:00 in China
 
-// clock runs from clockBase at the speed of real time, and can be advanced
-// to make cases overdue. The server and its store share one.
-type clock struct {
-	started time.Time
-	mu      sync.Mutex
-	offset  time.Duration
-}
-
-func newClock() *clock { return &clock{started: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return clockBase.Add(time.Since(c.started) + c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // env is one running server on a fresh database, and the clients that reach
 // it. conn and http authenticate as supervisorUser, who may make every
 // household and case call in every town.
 type env struct {
 	db       testdb.DB
-	clock    *clock
+	clock    *testclock.Clock   // runs from clockBase at the speed of real time
 	signer   *authn.LocalSigner // mints the tokens the servers accept
 	keyDir   string             // holds the signer's key file
 	httpBase string             // "http://127.0.0.1:port"
@@ -156,7 +134,7 @@ func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
 	if err != nil {
 		t.Fatalf("local signer: %v", err)
 	}
-	e := &env{clock: newClock(), signer: signer, keyDir: keyDir, logs: &logBuffer{}, leaks: newLeakWatch()}
+	e := &env{clock: testclock.Running(clockBase), signer: signer, keyDir: keyDir, logs: &logBuffer{}, leaks: newLeakWatch()}
 	// Registered first, so it runs last: after every server of the env has
 	// stopped and written its last log line.
 	t.Cleanup(func() { e.checkLeaks(t) })

@@ -45,7 +45,7 @@ var caseColumns = map[string]column{
 		return n.ID
 	}),
 	"overdue": func(c filter.Condition, now time.Time) (string, []any) {
-		running := clockRunningStatuses()
+		running := enumNames(domain.ClockRunningStatuses())
 		if c.Bool {
 			return "cases.due_time < ? AND cases.status IN ?", []any{now, running}
 		}
@@ -59,16 +59,6 @@ func enumNames[T ~string](values []T) []string {
 	out := make([]string, len(values))
 	for i, v := range values {
 		out[i] = string(v)
-	}
-	return out
-}
-
-func clockRunningStatuses() []string {
-	var out []string
-	for _, s := range domain.Statuses() {
-		if s.ClockRunning() {
-			out = append(out, string(s))
-		}
 	}
 	return out
 }

@@ -39,25 +39,8 @@ var pendingFields = map[protoreflect.FullName]string{
 // pendingEnumValues are API values of stored enumerations that the domain
 // has no value for yet.
 var pendingEnumValues = map[protoreflect.FullName]string{
-	"casework.v1.POST_TYPE_ISLAND_SPECIAL":                   issue11,
-	"casework.v1.POST_TYPE_ISLAND_FIRST":                     issue11,
-	"casework.v1.POST_TYPE_ISLAND_SECOND":                    issue11,
-	"casework.v1.POST_TYPE_FLYING":                           issue11,
-	"casework.v1.POST_TYPE_SURFACE_SHIP":                     issue11,
-	"casework.v1.POST_TYPE_SUBMARINE":                        issue11,
-	"casework.v1.POST_TYPE_SPECIAL_OPERATIONS":               issue11,
-	"casework.v1.POST_TYPE_FRONT_LINE_COMBAT":                issue11,
-	"casework.v1.POST_TYPE_PEACEKEEPING":                     issue11,
-	"casework.v1.RELATION_CARER":                             issue11,
-	"casework.v1.RELATION_DEPENDENT_SIBLING":                 issue11,
-	"casework.v1.CASE_STATUS_AWAITING_MATERIALS":             issue11,
-	"casework.v1.CASE_STATUS_TERMINATED":                     issue11,
-	"casework.v1.PRIORITY_REASON_DIED_ON_DUTY":               issue11,
-	"casework.v1.PRIORITY_REASON_ISLAND":                     issue11,
-	"casework.v1.PRIORITY_REASON_SPECIAL_POST":               issue11,
-	"casework.v1.PRIORITY_REASON_FRONT_LINE_OR_PEACEKEEPING": issue11,
-	"casework.v1.PRIORITY_REASON_DISABLED":                   issue11,
-	"casework.v1.PRIORITY_REASON_DIED_OF_ILLNESS":            issue11,
+	"casework.v1.CASE_STATUS_AWAITING_MATERIALS": issue11,
+	"casework.v1.CASE_STATUS_TERMINATED":         issue11,
 }
 
 // pendingEnums are enums of stored resources with no domain type and no

@@ -418,7 +418,7 @@ var memberTests = []test{
 var preconditionTests = []test{
 	{"DeleteMemberWithOpenCase", func(t *testing.T, e *env) {
 		h := e.newHousehold()
-		for _, st := range allStatuses {
+		for _, st := range domain.Statuses() {
 			m := e.newMember(h)
 			e.newCase(family{h, m}, withStatus(st))
 			err := e.s.DeleteMember(e.ctx, h.ID, m.ID, "")
@@ -440,7 +440,7 @@ var preconditionTests = []test{
 		must(t, e.s.DeleteMember(e.ctx, f.h.ID, f.m.ID, ""), "DeleteMember after withdrawal")
 	}},
 	{"DeleteHouseholdWithOpenCases", func(t *testing.T, e *env) {
-		for _, st := range allStatuses {
+		for _, st := range domain.Statuses() {
 			f := e.newFamily()
 			e.newCase(f, withStatus(domain.StatusClosed))
 			e.newCase(f, withStatus(st))
@@ -457,11 +457,6 @@ var preconditionTests = []test{
 			sameRow(t, got, &want, "household after refused delete")
 		}
 	}},
-}
-
-var allStatuses = []domain.Status{
-	domain.StatusDraft, domain.StatusSubmitted, domain.StatusAccepted, domain.StatusInProgress,
-	domain.StatusResolved, domain.StatusClosed, domain.StatusRejected, domain.StatusWithdrawn,
 }
 
 var householdListTests = []test{

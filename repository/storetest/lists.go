@@ -39,7 +39,7 @@ func (e *env) newCaseMix() caseMix {
 	}
 	for range 40 {
 		f := []family{m.fA, m.fB, m.fC}[r.IntN(3)]
-		st, kind := allStatuses[r.IntN(len(allStatuses))], kinds[r.IntN(len(kinds))]
+		st, kind := domain.Statuses()[r.IntN(len(domain.Statuses()))], kinds[r.IntN(len(kinds))]
 		assignee, prio := []string{"", "users/a", "users/b"}[r.IntN(3)], domain.Priority(1+r.IntN(3))
 		year, due := years[r.IntN(len(years))], dues[r.IntN(len(dues))]
 		add(f, withStatus(st), withDue(due), func(c *repository.Case) {
@@ -48,7 +48,7 @@ func (e *env) newCaseMix() caseMix {
 	}
 	// The edges of overdue: past due only while the county owes an answer,
 	// and due exactly now is not yet overdue.
-	for _, st := range allStatuses {
+	for _, st := range domain.Statuses() {
 		add(m.fA, withStatus(st), withDue(ptr(q.Add(-time.Microsecond))))
 		add(m.fA, withStatus(st), withDue(&q))
 		add(m.fB, withStatus(st), withDue(nil))

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/sealed"
+	"github.com/fengdu-county/casework/internal/testclock"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -178,7 +178,7 @@ type env struct {
 	s     *repository.Store
 	db    *gorm.DB
 	keys  *sealed.Keyring
-	clock *Clock
+	clock *testclock.Clock
 	// step is how far the clock moves before each fixture is created, so
 	// fixtures get distinct, increasing times unless a test sets it to 0.
 	step time.Duration
@@ -196,40 +196,10 @@ func newEnv(t *testing.T, open func(t *testing.T) Backend) *env {
 	if b.Store == nil || b.DB == nil || b.Keyring == nil {
 		t.Fatal("storetest: open returned a Backend without its Store, DB or Keyring")
 	}
-	c := NewClock(epoch)
+	c := testclock.Stopped(epoch)
 	repository.WithClock(c.Now)(b.Store)
 	return &env{t: t, ctx: repository.WithScope(context.Background(), principal.Scope{All: true}),
 		s: b.Store, db: b.DB, keys: b.Keyring, clock: c, step: time.Second}
-}
-
-// Clock is a settable clock for repository.WithClock, safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now reports the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Advance moves the clock on by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // stored is how the store records an instant: UTC, microsecond precision.

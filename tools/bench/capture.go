@@ -102,7 +102,7 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 	if _, err := store.GetMember(ctx, h.id.String(), m.id.String()); err != nil {
 		return nil, err
 	}
-	p, reasons := domain.ComputePriority(domain.PriorityInput{Category: house.Category, Post: house.PostType, Hardship: house.Hardship})
+	p, reasons, _ := domain.ComputePriority(domain.FromCategory(house.Category, house.RankCategory, house.PostType, house.Hardship))
 	details, err := detailsJSON.Marshal(&pb.EmploymentPlacement{PlacementYear: placementYear(), Eligible: true,
 		Channel: pb.PlacementChannel_PLACEMENT_CHANNEL_STATE_ENTERPRISE})
 	if err != nil {

@@ -262,7 +262,7 @@ func (c *county) fillHousehold(rng *rand.Rand, h *household, townIdx int, create
 		h.hardship = true
 		h.hardshipNote = hardshipNotes[rng.IntN(len(hardshipNotes))]
 	}
-	p, reasons := domain.ComputePriority(domain.PriorityInput{Category: category, Post: post, Hardship: h.hardship})
+	p, reasons, _ := domain.ComputePriority(domain.FromCategory(category, domain.Rank(h.rank), post, h.hardship))
 	names := make([]string, len(reasons))
 	for i, r := range reasons {
 		names[i] = string(r)

@@ -190,10 +190,11 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 		return fmt.Errorf("read member: %w", err)
 	}
 	category, _ := house["category"].(string)
+	rank, _ := house["rank_category"].(string)
 	post, _ := house["post_type"].(string)
 	hardship, _ := house["hardship"].(bool)
 	town, _ := house["town_code"].(string)
-	p, reasons := domain.ComputePriority(domain.PriorityInput{Category: domain.Category(category), Post: domain.PostType(post), Hardship: hardship})
+	p, reasons, _ := domain.ComputePriority(domain.FromCategory(domain.Category(category), domain.Rank(rank), domain.PostType(post), hardship))
 	names := make([]string, len(reasons))
 	for i, r := range reasons {
 		names[i] = string(r)
