@@ -16,6 +16,9 @@ import (
 type Violation struct {
 	Field       string
 	Description string
+	// Rule is the rule of the table the field breaks, when one does; the
+	// answer names it (BadRequest's reason) so a client can explain it.
+	Rule RuleID
 }
 
 // ValidationError reports bad input; callers map it to INVALID_ARGUMENT with a
