@@ -159,7 +159,10 @@ func badRequest(vs []domain.Violation) *status.Status {
 	br := &errdetails.BadRequest{}
 	msg := "invalid argument"
 	for i, v := range vs {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		// The reason is the rule of the table the field breaks, when one
+		// does: a stable id a client can show or look up (GET /v1/policies).
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field,
+			Description: v.Description, Reason: string(v.Rule)})
 		if i == 0 {
 			msg = v.Field + ": " + v.Description
 		}
@@ -202,7 +205,7 @@ func batchStatus(e *domain.BatchError) *status.Status {
 			if b, ok := d.(*errdetails.BadRequest); ok {
 				for _, v := range b.GetFieldViolations() {
 					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-						Field: prefix + "." + v.GetField(), Description: v.GetDescription(),
+						Field: prefix + "." + v.GetField(), Description: v.GetDescription(), Reason: v.GetReason(),
 					})
 					listed = true
 				}

@@ -110,6 +110,33 @@ func TestBadRequestNamesTheField(t *testing.T) {
 	t.Fatalf("no BadRequest detail naming the field: %v", st.Details())
 }
 
+// TestBadRequestNamesTheRule: a violation of a rule of the table carries
+// the rule's id as its reason, in a batch too; one of no rule has none.
+func TestBadRequestNamesTheRule(t *testing.T) {
+	reasons := func(err error) []string {
+		var out []string
+		for _, d := range status.Convert(ToStatus(err)).Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					out = append(out, v.GetReason())
+				}
+			}
+		}
+		return out
+	}
+	refused := domain.Refuse(domain.RuleTownCode, "household.town_code", "is not one of the county's towns")
+	if got := reasons(refused); len(got) != 1 || got[0] != string(domain.RuleTownCode) {
+		t.Errorf("reasons %q, want [%s]", got, domain.RuleTownCode)
+	}
+	if got := reasons(domain.Invalid("x", "bad")); len(got) != 1 || got[0] != "" {
+		t.Errorf("a violation of no rule has reasons %q", got)
+	}
+	batch := &domain.BatchError{Items: []domain.ItemError{{Index: 2, Err: refused}}}
+	if got := reasons(batch); len(got) != 1 || got[0] != string(domain.RuleTownCode) {
+		t.Errorf("batch reasons %q, want [%s]", got, domain.RuleTownCode)
+	}
+}
+
 func TestBatchNamesEachItem(t *testing.T) {
 	err := &domain.BatchError{Items: []domain.ItemError{
 		{Index: 1, Err: domain.Invalid("household.town_code", "bad")},
