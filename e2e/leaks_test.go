@@ -192,7 +192,7 @@ func (e *env) checkLeaks(t *testing.T) {
 
 // sealedColumns are the columns that hold ID and phone numbers, sealed.
 var sealedColumns = map[string][]string{
-	"households":  {"servicemember_id_number", "phone"},
+	"households":  {"servicemember_id_number", "phone", "preferential_certificate_number"},
 	"members":     {"id_number", "phone"},
 	"request_ids": {"response"},
 }

@@ -161,6 +161,33 @@ func Migrate(ctx context.Context, db *gorm.DB, dialect Dialect, log *slog.Logger
 	return nil
 }
 
+// MigrateTo brings the schema to version: up to it, or down to it when the
+// database is newer, as rolling a release back needs. A migration undone
+// drops what it added, and the data in it.
+func MigrateTo(ctx context.Context, db *gorm.DB, dialect Dialect, version int64, log *slog.Logger) error {
+	provider, err := migrationProvider(db, dialect)
+	if err != nil {
+		return err
+	}
+	current, err := provider.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("repository: migrate: %w", err)
+	}
+	var results []*goose.MigrationResult
+	if version < current {
+		results, err = provider.DownTo(ctx, version)
+	} else {
+		results, err = provider.UpTo(ctx, version)
+	}
+	for _, r := range results {
+		log.Info("migration applied", "version", r.Source.Version, "direction", r.Direction, "file", filepath.Base(r.Source.Path))
+	}
+	if err != nil {
+		return fmt.Errorf("repository: migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
 // MigrationStatus reports the applied schema version and the newest one
 // this build carries.
 func MigrationStatus(ctx context.Context, db *gorm.DB, dialect Dialect) (current, latest int64, err error) {

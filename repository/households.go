@@ -16,6 +16,7 @@ import (
 var HouseholdFilter = filter.Schema{
 	"town_code": {Kind: filter.KindString, Check: townCode},
 	"category":  {Kind: filter.KindEnum, Prefix: "HOUSEHOLD_CATEGORY_", Values: enumNames(domain.Categories())},
+	"status":    {Kind: filter.KindEnum, Prefix: "SERVICEMEMBER_STATUS_", Values: enumNames(domain.ServiceStatuses())},
 	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: enumNames(domain.PostTypes())},
 	"hardship":  {Kind: filter.KindBool},
 }
@@ -23,6 +24,7 @@ var HouseholdFilter = filter.Schema{
 var householdColumns = map[string]column{
 	"town_code": plain("households.town_code", stringValue),
 	"category":  plain("households.category", stringValue),
+	"status":    plain("households.servicemember_status", stringValue),
 	"post_type": plain("households.post_type", stringValue),
 	"hardship":  plain("households.hardship", boolValue),
 }

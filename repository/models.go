@@ -30,10 +30,25 @@ type Household struct {
 	Phone                 string
 	Hardship              bool
 	HardshipNote          string
-	Revision              int64
-	CreateTime            time.Time
-	UpdateTime            time.Time
-	DeleteTime            *time.Time
+	// ServicememberStatus is "" only on rows from before statuses existed
+	// whose category said none (see docs/migrations.md); Category is then
+	// theirs, otherwise it is derived from the status and Decorated.
+	ServicememberStatus domain.ServiceStatus
+	DisabilityGrade     int
+	Decorated           bool
+	Honour              string
+	HardshipGrade       int
+	// The accompaniment (随军) approval; ApprovalDate is a calendar date.
+	ApprovalNumber string
+	ApprovalDate   *time.Time
+	ApprovalUnit   string
+	SettledAtHome  bool
+	// PreferentialCertificateNumber (优待证) is sealed at rest.
+	PreferentialCertificateNumber string
+	Revision                      int64
+	CreateTime                    time.Time
+	UpdateTime                    time.Time
+	DeleteTime                    *time.Time
 	// MemberCount is computed on read, not stored.
 	MemberCount int `gorm:"->;-:migration"`
 }
@@ -49,10 +64,16 @@ type Member struct {
 	BirthDate     time.Time
 	Phone         string
 	Accompanying  bool
-	Revision      int64
-	CreateTime    time.Time
-	UpdateTime    time.Time
-	DeleteTime    *time.Time
+	// CannotLiveIndependently marks an adult who cannot live independently
+	// (不能独立生活), family under 地位法 Arts 42 and 68.
+	CannotLiveIndependently bool
+	// IDNumberConverted: the number was given as a 15-digit one and stored
+	// converted to 18 digits.
+	IDNumberConverted bool
+	Revision          int64
+	CreateTime        time.Time
+	UpdateTime        time.Time
+	DeleteTime        *time.Time
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;
@@ -99,6 +120,25 @@ type HistoryEntry struct {
 }
 
 func (HistoryEntry) TableName() string { return "case_history" }
+
+// StatusChange is a recorded change of a household's servicemember status
+// (households/{h}/statusChanges/{id}), kept as the household's history.
+type StatusChange struct {
+	ID          string `gorm:"primaryKey"`
+	HouseholdID string
+	Kind        domain.StatusChangeKind
+	// EffectiveDate is the calendar date the change took effect.
+	EffectiveDate       time.Time
+	FromStatus          domain.ServiceStatus
+	ToStatus            domain.ServiceStatus
+	FromPostType        domain.PostType
+	ToPostType          domain.PostType
+	FromDisabilityGrade int
+	ToDisabilityGrade   int
+	Note                string
+	Recorder            string
+	RecordTime          time.Time
+}
 
 // Note is a caseworker's note on a case.
 type Note struct {
@@ -174,7 +214,7 @@ func (auditHead) TableName() string { return "audit_head" }
 func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
-		&Webhook{}, &WebhookDelivery{}}
+		&Webhook{}, &WebhookDelivery{}, &StatusChange{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -115,26 +116,37 @@ func (s *Store) resealValues(ctx context.Context, c sealedValue, batch int, prog
 }
 
 // sealedTable describes a table with sealed columns: its ID-number column
-// and blind index, and the phone column beside them.
+// and blind index, and the other sealed columns beside them (the phone, the
+// certificate number).
 type sealedTable struct {
 	name, idColumn, indexColumn, duplicate string
+	others                                 []string
 	model                                  any
 	reseal                                 func(s *Store, tx *gorm.DB, ids []string, t sealedTable) error
 }
 
 var sealedTables = []sealedTable{
 	{name: "households", idColumn: "servicemember_id_number", indexColumn: "servicemember_id_index",
-		duplicate: duplicateHousehold, model: &Household{}, reseal: resealRows[Household]},
-	{name: "members", idColumn: "id_number", indexColumn: "id_number_index",
+		others: []string{"phone", "preferential_certificate_number"}, duplicate: duplicateHousehold, model: &Household{},
+		reseal: resealRows[Household]},
+	{name: "members", idColumn: "id_number", indexColumn: "id_number_index", others: []string{"phone"},
 		duplicate: duplicateMember, model: &Member{}, reseal: resealRows[Member]},
 }
+
+// sealedColumns are the table's sealed columns.
+func (t sealedTable) sealedColumns() []string { return append([]string{t.idColumn}, t.others...) }
 
 // stale selects the rows with a value not sealed under the active key (the
 // pattern), or an ID number without its index.
 func (t sealedTable) stale(db *gorm.DB, pattern string) *gorm.DB {
-	return db.Model(t.model).Where(
-		"("+t.idColumn+" <> '' AND "+t.idColumn+" NOT LIKE ?) OR (phone <> '' AND phone NOT LIKE ?) OR ("+
-			t.idColumn+" <> '' AND "+t.indexColumn+" = '')", pattern, pattern)
+	var conds []string
+	var args []any
+	for _, c := range t.sealedColumns() {
+		conds = append(conds, "("+c+" <> '' AND "+c+" NOT LIKE ?)")
+		args = append(args, pattern)
+	}
+	conds = append(conds, "("+t.idColumn+" <> '' AND "+t.indexColumn+" = '')")
+	return db.Model(t.model).Where(strings.Join(conds, " OR "), args...)
 }
 
 // resealRows opens and seals again the rows with ids, writing back only the
@@ -155,7 +167,7 @@ func resealRows[T any, P interface {
 		if err := row.seal(s.cipher); err != nil {
 			return err
 		}
-		if err := tx.Model(row).Select(t.idColumn, "phone", t.indexColumn).Updates(row).Error; err != nil {
+		if err := tx.Model(row).Select(append(t.sealedColumns(), t.indexColumn)).Updates(row).Error; err != nil {
 			return conflict(err, t.duplicate)
 		}
 	}

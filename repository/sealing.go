@@ -27,12 +27,13 @@ type Cipher interface {
 const (
 	sealServicememberID = "households.servicemember_id_number"
 	sealHouseholdPhone  = "households.phone"
+	sealCertificate     = "households.preferential_certificate_number"
 	sealMemberID        = "members.id_number"
 	sealMemberPhone     = "members.phone"
 	indexIDNumber       = "id_number"
 )
 
-// SealHousehold seals h's ID and phone numbers and sets its blind index,
+// SealHousehold seals h's ID, phone and certificate numbers and sets its blind index,
 // exactly as the store does before writing: for tools that load rows in
 // bulk (tools/bench) and must write what the server would.
 func SealHousehold(c Cipher, h *Household) error { return h.seal(c) }
@@ -48,11 +49,15 @@ type sealable interface {
 
 func (h *Household) seal(c Cipher) error {
 	h.ServicememberIDIndex = c.Index(h.ServicememberIDNumber, indexIDNumber)
-	return sealAll(c, field{&h.ServicememberIDNumber, sealServicememberID}, field{&h.Phone, sealHouseholdPhone})
+	return sealAll(c, h.sealed()...)
 }
 
-func (h *Household) open(c Cipher) error {
-	return openAll(c, field{&h.ServicememberIDNumber, sealServicememberID}, field{&h.Phone, sealHouseholdPhone})
+func (h *Household) open(c Cipher) error { return openAll(c, h.sealed()...) }
+
+// sealed lists a household's sealed fields, each with its own context.
+func (h *Household) sealed() []field {
+	return []field{{&h.ServicememberIDNumber, sealServicememberID}, {&h.Phone, sealHouseholdPhone},
+		{&h.PreferentialCertificateNumber, sealCertificate}}
 }
 
 func (m *Member) seal(c Cipher) error {

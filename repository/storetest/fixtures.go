@@ -325,6 +325,17 @@ func (e *env) withPhone(h *repository.Household) { h.Phone = e.phone() }
 
 func (e *env) memberPhone(m *repository.Member) { m.Phone = e.phone() }
 
+// certificate returns a synthetic 优待证 number no other fixture of the test
+// has; withCertificate gives a household one.
+func (e *env) certificate() string {
+	e.seq++
+	return fmt.Sprintf("CQ-YDZ-%06d", e.seq)
+}
+
+func (e *env) withCertificate(h *repository.Household) {
+	h.PreferentialCertificateNumber = e.certificate()
+}
+
 // auditLog reads the whole audit log through ListAuditLogs, oldest first.
 func (e *env) auditLog() []repository.AuditRecord {
 	e.t.Helper()

@@ -16,6 +16,11 @@ var householdTests = []test{
 	{"CreateGetRoundTrip", func(t *testing.T, e *env) {
 		h := e.newHousehold(func(h *repository.Household) {
 			h.Hardship, h.HardshipNote, h.Phone = true, "test note", "000-0000"
+			// Every column of the servicemember's status and the register.
+			h.ServicememberStatus, h.PostType, h.HardshipGrade = domain.ServiceActiveOfficer, domain.PostHardshipArea, 5
+			h.DisabilityGrade, h.Decorated, h.Honour = 7, true, "Test honour"
+			h.ApprovalNumber, h.ApprovalDate, h.ApprovalUnit = "Test approval 1", ptr(time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)), "Test unit"
+			h.SettledAtHome, h.PreferentialCertificateNumber = true, e.certificate()
 		})
 		now := e.nowStored()
 		if h.Revision != 1 || !h.CreateTime.Equal(now) || !h.UpdateTime.Equal(now) || h.DeleteTime != nil {
@@ -310,7 +315,9 @@ var lookupTests = []test{
 var memberTests = []test{
 	{"CreateGetRoundTrip", func(t *testing.T, e *env) {
 		h := e.newHousehold()
-		m := e.newMember(h, func(m *repository.Member) { m.Relation, m.Accompanying = domain.RelationChild, false })
+		m := e.newMember(h, func(m *repository.Member) {
+			m.Relation, m.Accompanying, m.CannotLiveIndependently, m.IDNumberConverted = domain.RelationChild, false, true, true
+		})
 		now := e.nowStored()
 		if m.Revision != 1 || !m.CreateTime.Equal(now) || !m.UpdateTime.Equal(now) || m.DeleteTime != nil {
 			t.Fatalf("after create: revision %d, create %v, update %v, delete %v", m.Revision, m.CreateTime, m.UpdateTime, m.DeleteTime)

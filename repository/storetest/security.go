@@ -18,7 +18,7 @@ import (
 // indexColumn the blind index of each table's ID number.
 var (
 	sealedColumns = map[string][]string{
-		"households": {"servicemember_id_number", "phone"},
+		"households": {"servicemember_id_number", "phone", "preferential_certificate_number"},
 		"members":    {"id_number", "phone"},
 	}
 	indexColumn = map[string]string{"households": "servicemember_id_index", "members": "id_number_index"}
@@ -72,8 +72,9 @@ func (e *env) checkAtRest(plaintexts []string, key string) int {
 	return checked
 }
 
-// sensitiveFixtures creates n households with a phone, each with a member
-// with a phone, and returns them with every ID and phone number they hold.
+// sensitiveFixtures creates n households with a phone and a certificate
+// number, each with a member with a phone, and returns them with every ID,
+// phone and certificate number they hold.
 func (e *env) sensitiveFixtures(n int) ([]*repository.Household, []*repository.Member, []string) {
 	e.t.Helper()
 	var (
@@ -82,10 +83,10 @@ func (e *env) sensitiveFixtures(n int) ([]*repository.Household, []*repository.M
 		secrets []string
 	)
 	for range n {
-		h := e.newHousehold(e.withPhone)
+		h := e.newHousehold(e.withPhone, e.withCertificate)
 		m := e.newMember(h, e.memberPhone)
 		hs, ms = append(hs, h), append(ms, m)
-		secrets = append(secrets, h.ServicememberIDNumber, h.Phone, m.IDNumber, m.Phone)
+		secrets = append(secrets, h.ServicememberIDNumber, h.Phone, h.PreferentialCertificateNumber, m.IDNumber, m.Phone)
 	}
 	return hs, ms, secrets
 }
@@ -96,20 +97,22 @@ var sealingTests = []test{
 		// Optional fields stay empty rather than sealing "".
 		bare := e.newMember(hs[0], func(m *repository.Member) { m.IDNumber = "" })
 
-		rows := e.rawRows("SELECT id, servicemember_id_number, phone, servicemember_id_index FROM households")
+		rows := e.rawRows("SELECT id, servicemember_id_number, phone, preferential_certificate_number, servicemember_id_index FROM households")
 		if len(rows) != len(hs) {
 			t.Fatalf("%d raw households, want %d", len(rows), len(hs))
 		}
 		for _, r := range rows {
-			if !strings.HasPrefix(r["servicemember_id_number"], "sealed:v1:") || !strings.HasPrefix(r["phone"], "sealed:v1:") {
-				t.Fatalf("household %s: ID or phone number not sealed at rest", r["id"])
+			for _, col := range []string{"servicemember_id_number", "phone", "preferential_certificate_number"} {
+				if !strings.HasPrefix(r[col], "sealed:v1:") {
+					t.Fatalf("household %s: %s not sealed at rest", r["id"], col)
+				}
 			}
 			if len(r["servicemember_id_index"]) < 32 {
 				t.Fatalf("household %s: blind index %q is missing or short", r["id"], r["servicemember_id_index"])
 			}
 		}
-		if n := e.checkAtRest(secrets, e.keys.ActiveKeyID()); n != 4*len(hs) {
-			t.Fatalf("%d sealed values at rest, want %d", n, 4*len(hs))
+		if n := e.checkAtRest(secrets, e.keys.ActiveKeyID()); n != 5*len(hs) {
+			t.Fatalf("%d sealed values at rest, want %d", n, 5*len(hs))
 		}
 		raw := e.rawTable("members")[bare.ID]
 		if raw["id_number"] != "" || raw["phone"] != "" || raw["id_number_index"] != "" {
@@ -140,7 +143,7 @@ var sealingTests = []test{
 		e.checkAtRest(append(secrets, newID, newPhone, newMemberPhone), e.keys.ActiveKeyID())
 		got, err := e.s.GetHousehold(e.ctx, hs[1].ID, false)
 		must(t, err, "GetHousehold")
-		if got.ServicememberIDNumber != newID || got.Phone != newPhone {
+		if got.ServicememberIDNumber != newID || got.Phone != newPhone || got.PreferentialCertificateNumber != hs[1].PreferentialCertificateNumber {
 			t.Fatal("GetHousehold does not return the updated plaintext")
 		}
 		gotM, err := e.s.GetMember(e.ctx, ms[1].HouseholdID, ms[1].ID)
@@ -150,7 +153,8 @@ var sealingTests = []test{
 		}
 		listed := e.allHouseholds(repository.HouseholdQuery{})
 		for _, h := range listed {
-			if strings.HasPrefix(h.ServicememberIDNumber, "sealed:") || strings.HasPrefix(h.Phone, "sealed:") {
+			if strings.HasPrefix(h.ServicememberIDNumber, "sealed:") || strings.HasPrefix(h.Phone, "sealed:") ||
+				strings.HasPrefix(h.PreferentialCertificateNumber, "sealed:") {
 				t.Fatalf("ListHouseholds returned sealed values for %s", h.ID)
 			}
 		}
@@ -164,6 +168,11 @@ var sealingTests = []test{
 		}
 		if strings.Contains(err.Error(), hs[2].ServicememberIDNumber) {
 			t.Fatal("the error names the plaintext ID number")
+		}
+		// The certificate number has its own context too.
+		must(t, e.db.Exec("UPDATE households SET preferential_certificate_number = phone WHERE id = ?", hs[0].ID).Error, "swap columns")
+		if _, err := e.s.GetHousehold(e.ctx, hs[0].ID, false); err == nil {
+			t.Fatal("GetHousehold opened a phone number copied into the certificate column")
 		}
 	}},
 	{"LookupAndUniquenessThroughIndex", func(t *testing.T, e *env) {
@@ -230,8 +239,8 @@ var rotationTests = []test{
 		if !slices.Equal(progress, want) {
 			t.Fatalf("progress %v, want %v", progress, want)
 		}
-		if got := e.checkAtRest(secrets, rotated); got != 20 {
-			t.Fatalf("%d sealed values under the new key, want 20", got)
+		if got := e.checkAtRest(secrets, rotated); got != 25 {
+			t.Fatalf("%d sealed values under the new key, want 25", got)
 		}
 		for table, rows := range before {
 			after := e.rawTable(table)
@@ -309,7 +318,8 @@ var rotationTests = []test{
 		)
 		for range 3 {
 			h := &repository.Household{ID: uuid.NewString(), ServicememberName: "Test legacy", ServicememberIDNumber: e.idNumber(),
-				Phone: e.phone(), PostType: domain.PostRegular, Category: domain.CategoryVeteran, TownCode: townA,
+				Phone: e.phone(), PreferentialCertificateNumber: e.certificate(), PostType: domain.PostRegular,
+				Category: domain.CategoryVeteran, ServicememberStatus: domain.ServiceVeteran, TownCode: townA,
 				Revision: 1, CreateTime: now, UpdateTime: now}
 			must(t, e.db.Omit("MemberCount").Create(h).Error, "insert a legacy household")
 			m := &repository.Member{ID: uuid.NewString(), HouseholdID: h.ID, Relation: domain.RelationSpouse,
@@ -317,7 +327,7 @@ var rotationTests = []test{
 				CreateTime: now, UpdateTime: now}
 			must(t, e.db.Create(m).Error, "insert a legacy member")
 			legacy, members = append(legacy, h), append(members, m)
-			secrets = append(secrets, h.ServicememberIDNumber, h.Phone, m.IDNumber, m.Phone)
+			secrets = append(secrets, h.ServicememberIDNumber, h.Phone, h.PreferentialCertificateNumber, m.IDNumber, m.Phone)
 		}
 		rawLegacy := e.rawTable("households")[legacy[0].ID]
 		if rawLegacy["servicemember_id_number"] != legacy[0].ServicememberIDNumber || rawLegacy["servicemember_id_index"] != "" {
@@ -339,8 +349,8 @@ var rotationTests = []test{
 		if !slices.Equal(progress, want) {
 			t.Fatalf("progress %v, want %v", progress, want)
 		}
-		if got := e.checkAtRest(secrets, e.keys.ActiveKeyID()); got != 2+4*len(legacy) {
-			t.Fatalf("%d sealed values, want %d", got, 2+4*len(legacy))
+		if got := e.checkAtRest(secrets, e.keys.ActiveKeyID()); got != 2+5*len(legacy) {
+			t.Fatalf("%d sealed values, want %d", got, 2+5*len(legacy))
 		}
 		if after := e.rawTable("households")[sealedH.ID]; after["servicemember_id_number"] != sealedBefore["servicemember_id_number"] ||
 			after["phone"] != sealedBefore["phone"] {
@@ -355,7 +365,8 @@ var rotationTests = []test{
 			}
 			got, err := e.s.GetHousehold(e.ctx, h.ID, false)
 			must(t, err, "GetHousehold")
-			if got.ServicememberIDNumber != h.ServicememberIDNumber || got.Phone != h.Phone || got.Revision != 1 || !got.UpdateTime.Equal(now) {
+			if got.ServicememberIDNumber != h.ServicememberIDNumber || got.Phone != h.Phone ||
+				got.PreferentialCertificateNumber != h.PreferentialCertificateNumber || got.Revision != 1 || !got.UpdateTime.Equal(now) {
 				t.Fatalf("legacy household after reseal: revision %d, update %v; want the same plaintext, revision 1 and %v", got.Revision, got.UpdateTime, now)
 			}
 			gotM, err := e.s.GetMember(e.ctx, h.ID, members[i].ID)

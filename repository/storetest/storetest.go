@@ -60,6 +60,7 @@ const (
 	RequestIDs     Category = "RequestIDs"
 	Batches        Category = "Batches"
 	Webhooks       Category = "Webhooks"
+	StatusChanges  Category = "StatusChanges"
 )
 
 // Options adjust the suite for one backend.
@@ -109,6 +110,7 @@ func suite() []group {
 		{RequestIDs, requestTests},
 		{Batches, batchTests},
 		{Webhooks, webhookTests},
+		{StatusChanges, statusChangeTests},
 	}
 }
 
