@@ -199,7 +199,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	lookups := newLookupGuard(lookupsPerMinute, log, store.AppendAudit)
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles}
-	households := service.NewHouseholds(store, validator, opts)
+	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)

@@ -90,7 +90,7 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 	}
 	resp := &pb.BatchCreateHouseholdsResponse{Households: make([]*pb.Household, len(rows))}
 	for i, h := range rows {
-		resp.Households[i] = maskHousehold(convert.HouseholdToProto(h))
+		resp.Households[i] = maskHousehold(s.render(h))
 	}
 	return resp, nil
 }
@@ -110,7 +110,7 @@ func (s *Households) BatchGetHouseholds(ctx context.Context, req *pb.BatchGetHou
 	}
 	resp := &pb.BatchGetHouseholdsResponse{}
 	for _, h := range ordered {
-		resp.Households = append(resp.Households, maskHousehold(convert.HouseholdToProto(h)))
+		resp.Households = append(resp.Households, maskHousehold(s.render(h)))
 	}
 	return resp, nil
 }

@@ -69,9 +69,10 @@ func (s *Cases) subjectOf(ctx context.Context, householdID, name string, kind do
 	return m, nil
 }
 
-// householdFacts is what the rules read of a stored household.
+// householdFacts is what the rules read of a stored household: its stored
+// status, post, disability, honours, hardship, settlement and approval.
 func householdFacts(h *repository.Household) domain.Household {
-	return domain.FromCategory(h.Category, h.RankCategory, h.PostType, h.Hardship)
+	return h.Facts()
 }
 
 func priorityOf(h *repository.Household) (domain.Priority, []domain.Reason) {

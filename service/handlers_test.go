@@ -51,7 +51,7 @@ func newHandlers(t *testing.T) *handlers {
 	p := &principal.Principal{ID: "users/sup", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}
 	ctx := principal.WithScope(principal.NewContext(context.Background(), p), principal.Scope{All: true})
 	ctx = audit.NewContext(ctx, &audit.Record{Principal: p.ID, Roles: "supervisor", Credential: "test", Method: "test"})
-	return &handlers{t: t, households: NewHouseholds(store, v, opts), cases: NewCases(store, v, opts), ctx: ctx}
+	return &handlers{t: t, households: NewHouseholds(store, nil, v, opts), cases: NewCases(store, v, opts), ctx: ctx}
 }
 
 func (h *handlers) idNumber(birth time.Time) string {

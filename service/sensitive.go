@@ -44,6 +44,7 @@ func maskHousehold(h *pb.Household) *pb.Household {
 		sm.IdNumber = idnumber.Mask(sm.IdNumber)
 	}
 	h.Phone = idnumber.MaskPhone(h.Phone)
+	h.PreferentialCertificateNumber = idnumber.Mask(h.PreferentialCertificateNumber)
 	return h
 }
 

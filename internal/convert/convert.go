@@ -23,6 +23,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
@@ -87,7 +88,26 @@ var (
 	reasons    = enum[domain.Reason, pb.PriorityReason]{prefix: "PRIORITY_REASON_"}
 	results    = enum[domain.Result, pb.OutcomeResult]{prefix: "OUTCOME_RESULT_"}
 	roles      = enum[principal.Role, pb.Role]{prefix: "ROLE_", lower: true}
+
+	serviceStatuses = enum[domain.ServiceStatus, pb.ServicememberStatus]{prefix: "SERVICEMEMBER_STATUS_"}
+	changeKinds     = enum[domain.StatusChangeKind, pb.StatusChangeKind]{prefix: "STATUS_CHANGE_KIND_"}
 )
+
+// ServiceStatusOf is the stored status a request's status names; "" for
+// UNSPECIFIED.
+func ServiceStatusOf(p pb.ServicememberStatus) domain.ServiceStatus {
+	return serviceStatuses.fromProto(p)
+}
+
+// PostTypeOf is the stored post type a request's post type names; "" for
+// UNSPECIFIED.
+func PostTypeOf(p pb.PostType) domain.PostType { return postTypes.fromProto(p) }
+
+// StatusChangeKindOf is the stored kind a request's kind names; "" for
+// UNSPECIFIED.
+func StatusChangeKindOf(p pb.StatusChangeKind) domain.StatusChangeKind {
+	return changeKinds.fromProto(p)
+}
 
 // Priorities are stored as their numbers, which the domain and the API
 // share.
@@ -120,33 +140,72 @@ func TimeOfDate(field string, d *date.Date) (time.Time, error) {
 	return t, nil
 }
 
-// HouseholdToProto renders a household in full; masking is the caller's.
-func HouseholdToProto(h *repository.Household) *pb.Household {
-	return &pb.Household{
-		Name: names.Household{ID: h.ID}.String(),
-		Servicemember: &pb.Servicemember{
-			Name:          h.ServicememberName,
-			IdNumber:      h.ServicememberIDNumber,
-			ServiceBranch: branches.toProto(h.ServiceBranch),
-			RankCategory:  ranks.toProto(h.RankCategory),
-			PostType:      postTypes.toProto(h.PostType),
-			Unit:          h.Unit,
-		},
-		Category:     categories.toProto(h.Category),
-		TownCode:     h.TownCode,
-		Address:      h.Address,
-		Phone:        h.Phone,
-		Hardship:     h.Hardship,
-		HardshipNote: h.HardshipNote,
-		MemberCount:  int32(h.MemberCount),
-		Etag:         repository.Etag(h.Revision),
-		CreateTime:   timestamp(h.CreateTime),
-		UpdateTime:   timestamp(h.UpdateTime),
-		DeleteTime:   optTimestamp(h.DeleteTime),
+// TownName is the name of the town with code in table (nil: the table
+// shipped with the program), or "" for a code the table does not have: a
+// record from before the town was taken off the table still renders.
+// Every answer that carries a town code carries its name from here.
+func TownName(table *towns.Table, code string) string {
+	if table == nil {
+		table = towns.Default()
 	}
+	return table.Name(code)
 }
 
-// HouseholdFromProto copies the writable fields of p onto h.
+// HouseholdToProto renders a household in full, its town named from table
+// and its priority basis computed from its facts; masking is the caller's.
+func HouseholdToProto(h *repository.Household, table *towns.Table) *pb.Household {
+	_, _, basis := domain.ComputePriority(h.Facts())
+	out := &pb.Household{
+		Name: names.Household{ID: h.ID}.String(),
+		Servicemember: &pb.Servicemember{
+			Name:            h.ServicememberName,
+			IdNumber:        h.ServicememberIDNumber,
+			ServiceBranch:   branches.toProto(h.ServiceBranch),
+			RankCategory:    ranks.toProto(h.RankCategory),
+			PostType:        postTypes.toProto(h.PostType),
+			Unit:            h.Unit,
+			Status:          serviceStatuses.toProto(h.ServicememberStatus),
+			DisabilityGrade: int32(h.DisabilityGrade),
+			Decorated:       h.Decorated,
+			Honour:          h.Honour,
+			HardshipGrade:   int32(h.HardshipGrade),
+		},
+		Category:                      categories.toProto(h.Category),
+		TownCode:                      h.TownCode,
+		TownName:                      TownName(table, h.TownCode),
+		Address:                       h.Address,
+		Phone:                         h.Phone,
+		Hardship:                      h.Hardship,
+		HardshipNote:                  h.HardshipNote,
+		SettledAtHome:                 h.SettledAtHome,
+		PreferentialCertificateNumber: h.PreferentialCertificateNumber,
+		PriorityBasis:                 ruleIDs(basis),
+		MemberCount:                   int32(h.MemberCount),
+		Etag:                          repository.Etag(h.Revision),
+		CreateTime:                    timestamp(h.CreateTime),
+		UpdateTime:                    timestamp(h.UpdateTime),
+		DeleteTime:                    optTimestamp(h.DeleteTime),
+	}
+	if h.ApprovalNumber != "" || h.ApprovalDate != nil || h.ApprovalUnit != "" {
+		out.AccompanimentApproval = &pb.AccompanimentApproval{Number: h.ApprovalNumber, ApprovingUnit: h.ApprovalUnit}
+		if h.ApprovalDate != nil {
+			out.AccompanimentApproval.ApproveDate = DateOf(*h.ApprovalDate)
+		}
+	}
+	return out
+}
+
+func ruleIDs(ids []domain.RuleID) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, string(id))
+	}
+	return out
+}
+
+// HouseholdFromProto copies the writable fields of p onto h. An approval
+// date that is not a whole calendar date is dropped: the caller checks it
+// first (ApprovalDate).
 func HouseholdFromProto(p *pb.Household, h *repository.Household) {
 	sm := p.GetServicemember()
 	h.ServicememberName = sm.GetName()
@@ -155,28 +214,58 @@ func HouseholdFromProto(p *pb.Household, h *repository.Household) {
 	h.RankCategory = ranks.fromProto(sm.GetRankCategory())
 	h.PostType = postTypes.fromProto(sm.GetPostType())
 	h.Unit = sm.GetUnit()
+	h.ServicememberStatus = serviceStatuses.fromProto(sm.GetStatus())
+	h.DisabilityGrade = int(sm.GetDisabilityGrade())
+	h.Decorated = sm.GetDecorated()
+	h.Honour = sm.GetHonour()
+	h.HardshipGrade = int(sm.GetHardshipGrade())
 	h.Category = categories.fromProto(p.GetCategory())
 	h.TownCode = p.GetTownCode()
 	h.Address = p.GetAddress()
 	h.Phone = p.GetPhone()
 	h.Hardship = p.GetHardship()
 	h.HardshipNote = p.GetHardshipNote()
+	a := p.GetAccompanimentApproval()
+	h.ApprovalNumber, h.ApprovalUnit, h.ApprovalDate = a.GetNumber(), a.GetApprovingUnit(), nil
+	if d, err := TimeOfDate("", a.GetApproveDate()); err == nil {
+		h.ApprovalDate = &d
+	}
+	h.SettledAtHome = p.GetSettledAtHome()
+	h.PreferentialCertificateNumber = p.GetPreferentialCertificateNumber()
+}
+
+// ApprovalDate checks the approval date a household sends, if any, naming
+// it by its path under prefix ("household").
+func ApprovalDate(prefix string, p *pb.Household) error {
+	d := p.GetAccompanimentApproval().GetApproveDate()
+	if d == nil {
+		return nil
+	}
+	_, err := TimeOfDate(prefix+".accompaniment_approval.approve_date", d)
+	return err
 }
 
 // MemberToProto renders a member in full; masking is the caller's.
-func MemberToProto(m *repository.Member) *pb.Member {
-	return &pb.Member{
-		Name:         names.Member{HouseholdID: m.HouseholdID, ID: m.ID}.String(),
-		Relation:     relations.toProto(m.Relation),
-		DisplayName:  m.DisplayName,
-		IdNumber:     m.IDNumber,
-		BirthDate:    DateOf(m.BirthDate),
-		Phone:        m.Phone,
-		Accompanying: m.Accompanying,
-		Etag:         repository.Etag(m.Revision),
-		CreateTime:   timestamp(m.CreateTime),
-		UpdateTime:   timestamp(m.UpdateTime),
+// servicemember is the household's servicemember's ID number, which the
+// sex of a spouse's number is compared with for the warnings ("" when not
+// known: a spouse is then not compared).
+func MemberToProto(m *repository.Member, servicemember string) *pb.Member {
+	out := &pb.Member{
+		Name:                    names.Member{HouseholdID: m.HouseholdID, ID: m.ID}.String(),
+		Relation:                relations.toProto(m.Relation),
+		DisplayName:             m.DisplayName,
+		IdNumber:                m.IDNumber,
+		BirthDate:               DateOf(m.BirthDate),
+		Phone:                   m.Phone,
+		Accompanying:            m.Accompanying,
+		CannotLiveIndependently: m.CannotLiveIndependently,
+		IdNumberConverted:       m.IDNumberConverted,
+		Etag:                    repository.Etag(m.Revision),
+		CreateTime:              timestamp(m.CreateTime),
+		UpdateTime:              timestamp(m.UpdateTime),
 	}
+	out.Warnings = ruleIDs(domain.MemberWarnings(m.Relation, m.IDNumber, servicemember))
+	return out
 }
 
 // MemberFromProto copies the writable fields of p onto m; the birth date
@@ -188,6 +277,25 @@ func MemberFromProto(p *pb.Member, birth time.Time, m *repository.Member) {
 	m.BirthDate = birth
 	m.Phone = p.GetPhone()
 	m.Accompanying = p.GetAccompanying()
+	m.CannotLiveIndependently = p.GetCannotLiveIndependently()
+}
+
+// StatusChangeToProto renders a recorded change of status.
+func StatusChangeToProto(c *repository.StatusChange) *pb.ServicememberStatusChange {
+	return &pb.ServicememberStatusChange{
+		Name:                names.StatusChange{HouseholdID: c.HouseholdID, ID: c.ID}.String(),
+		Kind:                changeKinds.toProto(c.Kind),
+		EffectiveDate:       DateOf(c.EffectiveDate),
+		FromStatus:          serviceStatuses.toProto(c.FromStatus),
+		ToStatus:            serviceStatuses.toProto(c.ToStatus),
+		FromPostType:        postTypes.toProto(c.FromPostType),
+		ToPostType:          postTypes.toProto(c.ToPostType),
+		FromDisabilityGrade: int32(c.FromDisabilityGrade),
+		ToDisabilityGrade:   int32(c.ToDisabilityGrade),
+		Note:                c.Note,
+		Recorder:            c.Recorder,
+		RecordTime:          timestamp(c.RecordTime),
+	}
 }
 
 // CaseDetails returns the kind and the one detail message that a case sets.

@@ -98,6 +98,8 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, reasons, domain.Reasons()),
 		checkEnum(t, results, domain.Results()),
 		checkEnum(t, roles, principal.Roles),
+		checkEnum(t, serviceStatuses, domain.ServiceStatuses()),
+		checkEnum(t, changeKinds, domain.StatusChangeKinds()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),
@@ -156,7 +158,8 @@ func storedEnums() []protoreflect.FullName {
 		}
 	}
 	for _, m := range []protoreflect.ProtoMessage{&pb.Household{}, &pb.Member{}, &pb.Case{}, &pb.CaseHistoryEntry{},
-		&pb.Note{}, &pb.Event{}, &pb.ApiKey{}, &pb.Webhook{}, &pb.WebhookDelivery{}, &pb.AuditLog{}, &pb.AuditLogHead{}} {
+		&pb.Note{}, &pb.Event{}, &pb.ApiKey{}, &pb.Webhook{}, &pb.WebhookDelivery{}, &pb.AuditLog{}, &pb.AuditLogHead{},
+		&pb.ServicememberStatusChange{}} {
 		walk(m.ProtoReflect().Descriptor())
 	}
 	return out

@@ -269,6 +269,9 @@ var domainValues = map[reflect.Type][]any{
 	reflect.TypeFor[domain.Reason]():   anys(domain.Reasons()),
 	reflect.TypeFor[domain.Result]():   anys(domain.Results()),
 	reflect.TypeFor[principal.Role]():  anys(principal.Roles),
+
+	reflect.TypeFor[domain.ServiceStatus]():    anys(domain.ServiceStatuses()),
+	reflect.TypeFor[domain.StatusChangeKind](): anys(domain.StatusChangeKinds()),
 }
 
 func anys[T any](vs []T) []any {

@@ -12,28 +12,15 @@ const issue11 = "issue 11: the contract came first; storage and conversion follo
 
 // pendingFields are fields no conversion carries yet.
 var pendingFields = map[protoreflect.FullName]string{
-	"casework.v1.Servicemember.status":                      issue11,
-	"casework.v1.Servicemember.disability_grade":            issue11,
-	"casework.v1.Servicemember.decorated":                   issue11,
-	"casework.v1.Servicemember.honour":                      issue11,
-	"casework.v1.Servicemember.hardship_grade":              issue11,
-	"casework.v1.Household.accompaniment_approval":          issue11,
-	"casework.v1.Household.settled_at_home":                 issue11,
-	"casework.v1.Household.preferential_certificate_number": issue11,
-	"casework.v1.Household.town_name":                       issue11,
-	"casework.v1.Household.priority_basis":                  issue11,
-	"casework.v1.Member.cannot_live_independently":          issue11,
-	"casework.v1.Member.id_number_converted":                issue11,
-	"casework.v1.Member.warnings":                           issue11,
-	"casework.v1.Case.policy_basis":                         issue11,
-	"casework.v1.Case.clocks":                               issue11,
-	"casework.v1.Case.outcome_history":                      issue11,
-	"casework.v1.Case.eligibility":                          issue11,
-	"casework.v1.Case.withdrawal_reason":                    issue11,
-	"casework.v1.Case.rejection_reason":                     issue11,
-	"casework.v1.Case.termination_ground":                   issue11,
-	"casework.v1.Case.objection":                            issue11,
-	"casework.v1.Case.town_name":                            issue11,
+	"casework.v1.Case.policy_basis":       issue11,
+	"casework.v1.Case.clocks":             issue11,
+	"casework.v1.Case.outcome_history":    issue11,
+	"casework.v1.Case.eligibility":        issue11,
+	"casework.v1.Case.withdrawal_reason":  issue11,
+	"casework.v1.Case.rejection_reason":   issue11,
+	"casework.v1.Case.termination_ground": issue11,
+	"casework.v1.Case.objection":          issue11,
+	"casework.v1.Case.town_name":          issue11,
 }
 
 // pendingEnumValues are API values of stored enumerations that the domain
@@ -46,11 +33,10 @@ var pendingEnumValues = map[protoreflect.FullName]string{
 // pendingEnums are enums of stored resources with no domain type and no
 // mapping yet.
 var pendingEnums = map[protoreflect.FullName]string{
-	"casework.v1.ServicememberStatus": issue11,
-	"casework.v1.ClockKind":           issue11,
-	"casework.v1.ClockState":          issue11,
-	"casework.v1.WithdrawalReason":    issue11,
-	"casework.v1.RejectionReason":     issue11,
-	"casework.v1.TerminationGround":   issue11,
-	"casework.v1.ObjectionResult":     issue11,
+	"casework.v1.ClockKind":         issue11,
+	"casework.v1.ClockState":        issue11,
+	"casework.v1.WithdrawalReason":  issue11,
+	"casework.v1.RejectionReason":   issue11,
+	"casework.v1.TerminationGround": issue11,
+	"casework.v1.ObjectionResult":   issue11,
 }
