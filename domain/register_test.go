@@ -13,7 +13,6 @@ import (
 // now is 2 March 2026, 01:00 UTC: already 09:00 on the 2nd in China.
 var registerNow = time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 
-
 // violations returns the fields and rules err names; it fails unless err
 // is a ValidationError (or nil).
 func violations(t *testing.T, err error) (fields []string, rules []RuleID) {
