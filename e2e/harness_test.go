@@ -75,6 +75,7 @@ var scenarios = []scenario{
 	{"security_batch_oracle", testBatchCreateOracle},
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
+	{"household_rules", testHouseholdRules},
 }
 
 var dialects = []struct {
@@ -509,7 +510,9 @@ func dateOf(t time.Time) *date.Date {
 	return &date.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
 }
 
-// newHousehold is a valid regular active-duty household; mods change it.
+// newHousehold is a valid regular active-duty household of an NCO; mods
+// change it. It sends the status and, as older clients did, the category:
+// the status decides, and the category is derived from it.
 func (e *env) newHousehold(mods ...func(*pb.Household)) *pb.Household {
 	h := &pb.Household{
 		Servicemember: &pb.Servicemember{
@@ -518,6 +521,7 @@ func (e *env) newHousehold(mods ...func(*pb.Household)) *pb.Household {
 			ServiceBranch: pb.ServiceBranch_SERVICE_BRANCH_ARMY,
 			RankCategory:  pb.RankCategory_RANK_CATEGORY_NCO,
 			PostType:      pb.PostType_POST_TYPE_REGULAR,
+			Status:        pb.ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_NCO,
 		},
 		Category: pb.HouseholdCategory_HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY,
 		TownCode: "500230101",

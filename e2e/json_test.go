@@ -61,7 +61,7 @@ func str(o obj, keys ...string) string {
 func testJSON(t *testing.T, e *env) {
 	smID := e.idNumber(servicememberBirth)
 	household := fmt.Sprintf(`{"servicemember":{"name":"刘强","idNumber":%q,"serviceBranch":"SERVICE_BRANCH_NAVY",
-		"postType":"POST_TYPE_BORDER_COASTAL_DEFENCE"},"category":"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY",
+		"postType":"POST_TYPE_BORDER_COASTAL_DEFENCE","status":"SERVICEMEMBER_STATUS_ACTIVE_OFFICER"},
 		"townCode":"500230102","hardship":true}`, smID)
 
 	t.Run("bad_input", func(t *testing.T) {
@@ -95,7 +95,9 @@ func testJSON(t *testing.T, e *env) {
 	h := e.wantJSON(t, "POST", "/v1/households", household, http.StatusOK, 0)
 	hName := str(h, "name")
 	if !strings.HasPrefix(hName, "households/") || str(h, "servicemember", "postType") != "POST_TYPE_BORDER_COASTAL_DEFENCE" ||
-		str(h, "etag") == "" || str(h, "createTime") == "" || h["memberCount"] == nil || str(h, "townCode") != "500230102" {
+		str(h, "etag") == "" || str(h, "createTime") == "" || h["memberCount"] == nil || str(h, "townCode") != "500230102" ||
+		str(h, "townName") != "社坛镇" || str(h, "category") != "HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY" ||
+		str(h, "servicemember", "status") != "SERVICEMEMBER_STATUS_ACTIVE_OFFICER" {
 		t.Fatalf("household JSON: %v", h)
 	}
 	e.wantJSON(t, "POST", "/v1/households", household, http.StatusConflict, codes.AlreadyExists)

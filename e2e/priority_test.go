@@ -20,8 +20,20 @@ func testPriorityAndDue(t *testing.T, e *env) {
 			priority pb.CasePriority
 			reasons  []pb.PriorityReason
 		}{
-			{"martyr_family", func(h *pb.Household) { h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY },
-				pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"martyr_family", func(h *pb.Household) {
+				h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"martyr_family_by_legacy_category", func(h *pb.Household) {
+				h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_UNSPECIFIED
+				h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"died_of_illness", func(h *pb.Household) {
+				h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_DIED_OF_ILLNESS
+			}, pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_DIED_OF_ILLNESS}},
+			{"disabled_veteran", func(h *pb.Household) {
+				h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_VETERAN
+				h.Servicemember.DisabilityGrade = 5
+			}, pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_DISABLED}},
 			{"border", func(h *pb.Household) { h.Servicemember.PostType = pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE },
 				pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE}},
 			{"mission_unit", func(h *pb.Household) { h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT },
@@ -30,11 +42,17 @@ func testPriorityAndDue(t *testing.T, e *env) {
 				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_AREA}},
 			{"hardship_household", func(h *pb.Household) { h.Hardship = true },
 				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD}},
+			// A martyr's last post decides nothing more: posts count while
+			// the servicemember serves (domain.ComputePriority).
 			{"martyr_and_mission", func(h *pb.Household) {
-				h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY
+				h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR
 				h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT
-			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{
-				pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY, pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT}},
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"decorated_on_a_mission", func(h *pb.Household) {
+				h.Servicemember.Decorated, h.Servicemember.Honour = true, "二等功"
+				h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT
+			}, pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{
+				pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT, pb.PriorityReason_PRIORITY_REASON_MERITORIOUS}},
 			{"regular", nil, pb.CasePriority_CASE_PRIORITY_NORMAL, nil},
 		}
 		for _, tt := range tests {
