@@ -231,5 +231,3 @@ func testHouseholdRules(t *testing.T, e *env) {
 		})
 	})
 }
-
-
