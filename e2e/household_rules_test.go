@@ -201,9 +201,16 @@ func testHouseholdRules(t *testing.T, e *env) {
 				EffectiveDate: dateOf(tomorrow)})).fails(t, codes.InvalidArgument)
 			wantRule(t, st, "effective_date", "STATUS_CHANGE_REEVALUATES_PRIORITY")
 
-			h := must(c.ChangeServicememberStatus(&pb.ChangeServicememberStatusRequest{Name: f.household.GetName(),
+			death := &pb.ChangeServicememberStatusRequest{Name: f.household.GetName(),
 				Kind: pb.StatusChangeKind_STATUS_CHANGE_KIND_DEATH, Status: pb.ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR,
-				EffectiveDate: dateOf(yesterday), Note: "烈士评定通知", DisabilityGrade: -1})).ok(t)
+				EffectiveDate: dateOf(yesterday), Note: "烈士评定通知", DisabilityGrade: -1,
+				RequestId: "death-" + strings.TrimPrefix(f.household.GetName(), "households/")}
+			h := must(c.ChangeServicememberStatus(death)).ok(t)
+			// A retry with the same request id is answered from the record:
+			// the change is not made, nor recorded, twice (AIP-155).
+			if again := must(c.ChangeServicememberStatus(death)).ok(t); again.GetEtag() != h.GetEtag() {
+				t.Errorf("a retried change answered etag %s, want the first answer's %s", again.GetEtag(), h.GetEtag())
+			}
 			if h.GetServicemember().GetStatus() != pb.ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR ||
 				h.GetCategory() != pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY {
 				t.Errorf("household after the death: %v %v", h.GetServicemember().GetStatus(), h.GetCategory())
