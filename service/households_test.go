@@ -389,3 +389,17 @@ func TestLegacyCategoryUpdate(t *testing.T) {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"category"}}})
 	wantRefused(t, err, "household.category", "")
 }
+
+// TestCarerAndDependentSibling: the relations 地位法 Art 68 adds are
+// accepted and kept.
+func TestCarerAndDependentSibling(t *testing.T) {
+	h := newHandlers(t)
+	hh := h.household("500230101")
+	for _, rel := range []pb.Relation{pb.Relation_RELATION_CARER, pb.Relation_RELATION_DEPENDENT_SIBLING} {
+		m, _ := h.member(hh.GetName(), rel, time.Date(1970, 2, 3, 0, 0, 0, 0, time.UTC))
+		got, err := h.households.GetMember(h.ctx, &pb.GetMemberRequest{Name: m.GetName()})
+		if err != nil || got.GetRelation() != rel {
+			t.Errorf("%v stored as %v (%v)", rel, got.GetRelation(), err)
+		}
+	}
+}
