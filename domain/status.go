@@ -9,6 +9,7 @@ import (
 // must never be renamed.
 type Status string
 
+// The statuses, stored as-is.
 const (
 	StatusDraft      Status = "DRAFT"
 	StatusSubmitted  Status = "SUBMITTED"
@@ -64,6 +65,7 @@ func ClockRunningStatuses() []Status {
 // Action is something a caseworker or applicant does to a case.
 type Action string
 
+// The actions of the state machine.
 const (
 	ActionSubmit   Action = "submit"
 	ActionAccept   Action = "accept"

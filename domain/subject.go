@@ -9,6 +9,7 @@ import (
 // Kind is the kind of service a case asks for.
 type Kind string
 
+// The kinds, stored as-is.
 const (
 	KindEmploymentPlacement Kind = "EMPLOYMENT_PLACEMENT"
 	KindSchoolEnrollment    Kind = "SCHOOL_ENROLLMENT"
@@ -32,6 +33,7 @@ func (k Kind) words() string {
 // Relation is how a household member is related to the servicemember.
 type Relation string
 
+// The relations, stored as-is.
 const (
 	RelationSpouse Relation = "SPOUSE"
 	RelationChild  Relation = "CHILD"

@@ -98,6 +98,7 @@ type HistoryEntry struct {
 	Reason        string
 }
 
+// TableName names HistoryEntry's table for gorm.
 func (HistoryEntry) TableName() string { return "case_history" }
 
 // Note is a caseworker's note on a case.
@@ -109,6 +110,7 @@ type Note struct {
 	CreateTime time.Time
 }
 
+// TableName names Note's table for gorm.
 func (Note) TableName() string { return "case_notes" }
 
 // caseNumberSequence holds the last case number handed out in a year.
@@ -117,6 +119,7 @@ type caseNumberSequence struct {
 	LastValue int64
 }
 
+// TableName names caseNumberSequence's table for gorm.
 func (caseNumberSequence) TableName() string { return "case_number_sequences" }
 
 // APIKey is a system's credential; only the hash of its secret is kept.
@@ -158,6 +161,7 @@ type AuditRecord struct {
 	Hash  string
 }
 
+// TableName names AuditRecord's table for gorm.
 func (AuditRecord) TableName() string { return "audit_log" }
 
 // auditHead is the last link of the audit chain.
@@ -167,6 +171,7 @@ type auditHead struct {
 	Hash string
 }
 
+// TableName names auditHead's table for gorm.
 func (auditHead) TableName() string { return "audit_head" }
 
 // Models lists every persisted model; the schema test checks each against the

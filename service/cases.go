@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"buf.build/go/protovalidate"
 
@@ -57,7 +58,7 @@ func (s *Cases) subjectOf(ctx context.Context, householdID, name string, kind do
 	}
 	m, err := s.store.GetMember(ctx, hid, mid)
 	if err != nil {
-		if err == repository.ErrNotFound {
+		if errors.Is(err, repository.ErrNotFound) {
 			return nil, domain.Invalid("case.subject", "no such member in the household")
 		}
 		return nil, err
@@ -105,7 +106,7 @@ func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method s
 	}
 	h, err := s.store.GetHousehold(ctx, hid, false)
 	if err != nil {
-		if err == repository.ErrNotFound {
+		if errors.Is(err, repository.ErrNotFound) {
 			return nil, nil, domain.Invalid("case.household", "no such household")
 		}
 		return nil, nil, err

@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -62,8 +63,8 @@ func (b base) validate(prefix string, msg proto.Message) error {
 	if err == nil {
 		return nil
 	}
-	pv, ok := err.(*protovalidate.ValidationError)
-	if !ok {
+	var pv *protovalidate.ValidationError
+	if !errors.As(err, &pv) {
 		return err
 	}
 	return &domain.ValidationError{Violations: apierr.Violations(pv, prefix+".")}
