@@ -75,6 +75,7 @@ var scenarios = []scenario{
 	{"security_batch_oracle", testBatchCreateOracle},
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
+	{"reference", testReference},
 }
 
 var dialects = []struct {
