@@ -473,3 +473,16 @@ func CasePriority(k Kind, h Household) (Priority, []Reason, []RuleID) {
 	}
 	return p, reasons, rules
 }
+
+// The sources of help with medical costs.
+const (
+	CostMedicalInsurance  CostSource = "MEDICAL_INSURANCE"
+	CostMedicalAssistance CostSource = "MEDICAL_ASSISTANCE"
+	CostCountyFund        CostSource = "COUNTY_FUND"
+	CostOther             CostSource = "OTHER"
+)
+
+// CostSources lists every source.
+func CostSources() []CostSource {
+	return []CostSource{CostMedicalInsurance, CostMedicalAssistance, CostCountyFund, CostOther}
+}
