@@ -347,10 +347,13 @@ func PolicyBasis(decided, priority []RuleID, clocks Clocks) []RuleID {
 
 // DecidedRules keeps the eligibility and procedure rules of a stored basis: the
 // part a change of priority or clocks leaves as it was.
-func DecidedRules(basis []RuleID) []RuleID {
+func DecidedRules(basis []RuleID) []RuleID { return RulesOfKind(basis, KindEligibility, KindProcedure) }
+
+// RulesOfKind keeps the rules of basis of the given kinds, in order.
+func RulesOfKind(basis []RuleID, kinds ...RuleKind) []RuleID {
 	var out []RuleID
 	for _, id := range basis {
-		if r, ok := RuleByID(id); ok && (r.Kind == KindEligibility || r.Kind == KindProcedure) {
+		if r, ok := RuleByID(id); ok && slices.Contains(kinds, r.Kind) {
 			out = append(out, id)
 		}
 	}
