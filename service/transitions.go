@@ -267,13 +267,13 @@ func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*p
 			}
 			_, detail := convert.CaseDetails(stored)
 			achieved := out.GetResult() != pb.OutcomeResult_OUTCOME_RESULT_NOT_ACHIEVED
+			if err := domain.CheckResolve(c.Kind, achieved, fieldPresent(stored, detail)); err != nil {
+				return err
+			}
 			if err := domain.CheckPlacementDecided(c.Kind, achieved, c.Eligibility.V); err != nil {
 				if p, ok := domain.AsPrecondition(err); ok {
 					p.Subject = names.Case{ID: c.ID}.String()
 				}
-				return err
-			}
-			if err := domain.CheckResolve(c.Kind, achieved, fieldPresent(stored, detail)); err != nil {
 				return err
 			}
 			now := s.now().UTC()
