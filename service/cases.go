@@ -259,6 +259,12 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			return nil, err
 		}
 		rules, err := s.eligible(h, m, merged)
+		if _, ok := domain.AsNotEligible(err); ok && row.Status != domain.StatusDraft && m.ID == row.SubjectID {
+			// Eligibility was settled at submission; a household that
+			// changed since (a discharge, say) does not stop the county
+			// recording what it did for the same subject.
+			rules, err = nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}

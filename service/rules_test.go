@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
@@ -323,4 +324,32 @@ func TestTerminationAndObjection(t *testing.T) {
 	if p, ok := domain.AsPrecondition(err); !ok || p.Type != "LEGAL_AID_ONLY" {
 		t.Errorf("materials for a medical-help case: %v", err)
 	}
+}
+
+// TestUpdateAfterTheHouseholdChanged: eligibility is settled at submission;
+// a household that changed since (the servicemember discharged) does not
+// stop the county recording what it did for the same subject, while a new
+// case for it is refused.
+func TestUpdateAfterTheHouseholdChanged(t *testing.T) {
+	h := newHandlers(t)
+	hh := h.household("500230101")
+	spouse, _ := h.member(hh.GetName(), pb.Relation_RELATION_SPOUSE, time.Date(1992, 7, 3, 0, 0, 0, 0, time.UTC))
+	job := func() *pb.Case {
+		return &pb.Case{Household: hh.GetName(), Subject: spouse.GetName(),
+			Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: &pb.EmploymentPlacement{PlacementYear: 2026}}}
+	}
+	c := got(h.cases.CreateCase(h.ctx, &pb.CreateCaseRequest{Case: job()})).ok(t)
+	c = got(h.cases.SubmitCase(h.ctx, &pb.SubmitCaseRequest{Name: c.GetName()})).ok(t)
+	stored := got(h.households.GetHousehold(h.ctx, &pb.GetHouseholdRequest{Name: hh.GetName()})).ok(t)
+	stored.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_VETERAN
+	got(h.households.UpdateHousehold(h.ctx, &pb.UpdateHouseholdRequest{Household: stored,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"category"}}})).ok(t)
+	c = got(h.cases.UpdateCase(h.ctx, &pb.UpdateCaseRequest{Case: &pb.Case{Name: c.GetName(), Etag: c.GetEtag(),
+		Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: &pb.EmploymentPlacement{Employer: "丰都县某公司"}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"employment_placement.employer"}}})).ok(t)
+	if c.GetEmploymentPlacement().GetEmployer() != "丰都县某公司" {
+		t.Errorf("employer %q", c.GetEmploymentPlacement().GetEmployer())
+	}
+	_, err := h.cases.CreateCase(h.ctx, &pb.CreateCaseRequest{Case: job()})
+	wantRefusal(t, err, domain.RulePlacementActiveOnly)
 }
