@@ -60,7 +60,7 @@ func str(o obj, keys ...string) string {
 // frontend or a batch job does, and checks the wire names and error shapes.
 func testJSON(t *testing.T, e *env) {
 	smID := e.idNumber(servicememberBirth)
-	household := fmt.Sprintf(`{"servicemember":{"name":"刘强","idNumber":%q,"serviceBranch":"SERVICE_BRANCH_NAVY",
+	household := fmt.Sprintf(`{"servicemember":{"name":"刘强","idNumber":%q,"serviceBranch":"SERVICE_BRANCH_NAVY","rankCategory":"RANK_CATEGORY_OFFICER",
 		"postType":"POST_TYPE_BORDER_COASTAL_DEFENCE"},"category":"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY",
 		"townCode":"500230102","hardship":true}`, smID)
 

@@ -76,12 +76,24 @@ type Case struct {
 	OutcomeResult   domain.Result // "" until resolved
 	OutcomeSummary  string
 	StatusReason    string
-	Creator         string
-	Revision        int64
-	CreateTime      time.Time
-	UpdateTime      time.Time
-	SubmitTime      *time.Time
-	ResolveTime     *time.Time
+	// PolicyBasis lists the rules that decided the case's eligibility,
+	// priority and due times.
+	PolicyBasis List[domain.RuleID]
+	// Clocks are the case's periods; DueTime is the earliest running
+	// one's due, kept as a column for the overdue filter and ordering.
+	Clocks            JSON[domain.Clocks]
+	OutcomeHistory    JSON[[]domain.OutcomeRecord]
+	Eligibility       JSON[*domain.EligibilityDecision]
+	WithdrawalReason  domain.WithdrawalReason
+	RejectionReason   domain.RejectionReason
+	TerminationGround domain.TerminationGround
+	Objection         JSON[*domain.Objection]
+	Creator           string
+	Revision          int64
+	CreateTime        time.Time
+	UpdateTime        time.Time
+	SubmitTime        *time.Time
+	ResolveTime       *time.Time
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as

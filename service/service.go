@@ -31,6 +31,9 @@ type Options struct {
 	// APIKeyPeopleRoles lets API keys carry people's roles, each key
 	// working only once a second admin approves it (see policy).
 	APIKeyPeopleRoles bool
+	// Deadlines counts the cases' periods: the holiday calendar and the
+	// county's terms (zero: the defaults on the shipped calendar).
+	Deadlines domain.Deadlines
 }
 
 type base struct {
