@@ -30,11 +30,17 @@ func testPriorityAndDue(t *testing.T, e *env) {
 				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_AREA}},
 			{"hardship_household", func(h *pb.Household) { h.Hardship = true },
 				pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD}},
+			// A martyr's last post decides nothing: the post tiers are for
+			// families of servicemembers who serve.
 			{"martyr_and_mission", func(h *pb.Household) {
 				h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_MARTYR_FAMILY
 				h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}},
+			{"border_and_hardship_household", func(h *pb.Household) {
+				h.Servicemember.PostType = pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE
+				h.Hardship = true
 			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{
-				pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY, pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT}},
+				pb.PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE, pb.PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD}},
 			{"regular", nil, pb.CasePriority_CASE_PRIORITY_NORMAL, nil},
 		}
 		for _, tt := range tests {
