@@ -5,7 +5,7 @@
 GO ?= go
 IMAGE := $(or $(TMPDIR),/tmp)/casework-image.binpb
 
-.PHONY: run test generate check-generated lint breaking build image bench
+.PHONY: run test generate check-generated lint golint race breaking build image bench
 
 run:
 	$(GO) run ./cmd/casework serve
@@ -18,6 +18,20 @@ build:
 # instead of skipping when PostgreSQL is unreachable.
 test:
 	$(GO) test -count=1 -v -timeout 30m ./...
+
+# golangci-lint with the deliberate set of .golangci.yml, at a pinned
+# version (installed from the Go module proxy on first use).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+golint:
+	@test -x $(GOBIN)/golangci-lint && $(GOBIN)/golangci-lint version 2>/dev/null | grep -q $(patsubst v%,%,$(GOLANGCI_LINT_VERSION)) || \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(GOBIN)/golangci-lint run ./...
+
+# The race detector on the packages where goroutines meet: the server, the
+# webhook dispatcher, token caches, the handlers and the store.
+race:
+	$(GO) test -race -count=1 ./server/... ./internal/webhook/... ./internal/access/authn/... ./service/... ./repository/...
 
 image:
 	$(GO) run ./tools/protoimage -root proto -o $(IMAGE)

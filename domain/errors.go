@@ -48,9 +48,34 @@ type PreconditionError struct {
 	// Subject is what the precondition is about, e.g. "cases/123" or a field.
 	Subject     string
 	Description string
+	// Rule is the rule of the table that refuses, when one does.
+	Rule RuleID
 }
 
 func (e *PreconditionError) Error() string { return e.Description }
+
+// NotEligibleError refuses a case the law does not give its subject, naming
+// the rule that decides; callers map it to FAILED_PRECONDITION with the
+// reason NOT_ELIGIBLE and the rule's id. A field that contradicts the
+// household is a ValidationError instead, naming the fields.
+type NotEligibleError struct {
+	Rule        RuleID
+	Description string
+}
+
+func (e *NotEligibleError) Error() string { return e.Description + " (" + string(e.Rule) + ")" }
+
+// notEligible builds a NotEligibleError.
+func notEligible(rule RuleID, format string, args ...any) error {
+	return &NotEligibleError{Rule: rule, Description: fmt.Sprintf(format, args...)}
+}
+
+// AsNotEligible reports whether err is (or wraps) a NotEligibleError.
+func AsNotEligible(err error) (*NotEligibleError, bool) {
+	var n *NotEligibleError
+	ok := errors.As(err, &n)
+	return n, ok
+}
 
 // AsValidation reports whether err is (or wraps) a ValidationError.
 func AsValidation(err error) (*ValidationError, bool) {

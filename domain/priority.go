@@ -5,6 +5,7 @@ import "slices"
 // Category is the household's entitlement category (优抚对象 type).
 type Category string
 
+// The categories, stored as-is.
 const (
 	CategoryActiveDutyFamily Category = "ACTIVE_DUTY_FAMILY"
 	CategoryVeteran          Category = "VETERAN"
@@ -21,6 +22,8 @@ func Categories() []Category {
 // PostType is the kind of post the servicemember serves at.
 type PostType string
 
+// The post types of the first version, stored as-is; household.go has the
+// rest.
 const (
 	PostBorderCoastalDefence PostType = "BORDER_COASTAL_DEFENCE"
 	PostMissionUnit          PostType = "MISSION_UNIT"
@@ -38,6 +41,7 @@ func PostTypes() []PostType {
 // Priority is a case's service tier; a lower number is served first.
 type Priority int
 
+// The tiers.
 const (
 	PriorityFirst  Priority = 1
 	PrioritySecond Priority = 2
@@ -51,6 +55,7 @@ func Priorities() []Priority { return []Priority{PriorityFirst, PrioritySecond, 
 // Reason is one ground for raised priority.
 type Reason string
 
+// The reasons, stored as-is.
 const (
 	ReasonMartyrFamily            Reason = "MARTYR_FAMILY"
 	ReasonBorderCoastalDefence    Reason = "BORDER_COASTAL_DEFENCE"

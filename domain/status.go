@@ -9,6 +9,7 @@ import (
 // must never be renamed.
 type Status string
 
+// The statuses, stored as-is.
 const (
 	StatusDraft      Status = "DRAFT"
 	StatusSubmitted  Status = "SUBMITTED"
@@ -18,11 +19,17 @@ const (
 	StatusClosed     Status = "CLOSED"
 	StatusRejected   Status = "REJECTED"
 	StatusWithdrawn  Status = "WITHDRAWN"
+	// StatusAwaitingMaterials: a legal-aid application lacks materials the
+	// county listed (法律援助法 Art 43 para 2); the decision clock is stopped.
+	StatusAwaitingMaterials Status = "AWAITING_MATERIALS"
+	// StatusTerminated: legal aid ended on a ground of 法律援助法 Art 48.
+	StatusTerminated Status = "TERMINATED"
 )
 
 var statuses = []Status{
 	StatusDraft, StatusSubmitted, StatusAccepted, StatusInProgress,
 	StatusResolved, StatusClosed, StatusRejected, StatusWithdrawn,
+	StatusAwaitingMaterials, StatusTerminated,
 }
 
 // Statuses lists every status, in lifecycle order: the list the API's enum
@@ -33,37 +40,20 @@ func Statuses() []Status { return slices.Clone(statuses) }
 func (s Status) Valid() bool { return slices.Contains(statuses, s) }
 
 // Open reports whether the case details may still be edited: once a case is
-// resolved, rejected or withdrawn its record is what was decided on.
+// resolved, rejected, withdrawn or terminated its record is what was
+// decided on.
 func (s Status) Open() bool {
-	return s == StatusDraft || s.ClockRunning()
-}
-
-// ClockRunning reports whether the county owes the family an answer, so the
-// due time applies and the case can be overdue. A draft has not reached the
-// county yet; every later state has an answer.
-func (s Status) ClockRunning() bool {
 	switch s {
-	case StatusSubmitted, StatusAccepted, StatusInProgress:
+	case StatusDraft, StatusSubmitted, StatusAwaitingMaterials, StatusAccepted, StatusInProgress:
 		return true
 	}
 	return false
 }
 
-// ClockRunningStatuses lists the statuses for which ClockRunning is true, for
-// building the "overdue" query filter.
-func ClockRunningStatuses() []Status {
-	var out []Status
-	for _, s := range statuses {
-		if s.ClockRunning() {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // Action is something a caseworker or applicant does to a case.
 type Action string
 
+// The actions of the state machine.
 const (
 	ActionSubmit   Action = "submit"
 	ActionAccept   Action = "accept"
@@ -74,6 +64,17 @@ const (
 	ActionClose    Action = "close"
 	ActionReopen   Action = "reopen"
 	ActionWithdraw Action = "withdraw"
+	// Legal aid's own steps (法律援助法 Arts 43, 44, 48, 49).
+	ActionRequestMaterials Action = "request materials for"
+	ActionSupplyMaterials  Action = "supply materials for"
+	ActionStartUrgent      Action = "urgently start"
+	ActionTerminate        Action = "terminate"
+	ActionFileObjection    Action = "file an objection to"
+	ActionUpholdObjection  Action = "uphold the decision on"
+	ActionCorrect          Action = "order the correction of"
+	// ActionDecideEligibility records a supervisor's decision; it is
+	// bookkeeping and leaves the status alone.
+	ActionDecideEligibility Action = "decide the eligibility of"
 )
 
 // actionOrder fixes the order Allowed reports actions in, so its output is
@@ -81,7 +82,16 @@ const (
 var actionOrder = []Action{
 	ActionSubmit, ActionAccept, ActionReject, ActionAssign, ActionStart,
 	ActionResolve, ActionClose, ActionReopen, ActionWithdraw,
+	ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent, ActionTerminate,
+	ActionFileObjection, ActionUpholdObjection, ActionCorrect, ActionDecideEligibility,
 }
+
+// Actions lists every action, in a fixed order.
+func Actions() []Action { return slices.Clone(actionOrder) }
+
+// legalAidOnly are the actions the Legal Aid Law gives legal aid alone.
+var legalAidOnly = []Action{ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent,
+	ActionTerminate, ActionFileObjection, ActionUpholdObjection, ActionCorrect}
 
 // transitions is the case state machine: for each action, the statuses it is
 // legal in and where it leads. It is the only place the rules are written;
@@ -89,7 +99,8 @@ var actionOrder = []Action{
 var transitions = map[Action]map[Status]Status{
 	ActionSubmit: {StatusDraft: StatusSubmitted},
 	ActionAccept: {StatusSubmitted: StatusAccepted},
-	ActionReject: {StatusSubmitted: StatusRejected},
+	// Rejecting an accepted case needs a reason code (CheckReject).
+	ActionReject: {StatusSubmitted: StatusRejected, StatusAccepted: StatusRejected},
 	// Assigning (or re-assigning) a caseworker is bookkeeping, not progress,
 	// so it leaves the status alone.
 	ActionAssign: {
@@ -109,11 +120,44 @@ var transitions = map[Action]map[Status]Status{
 	},
 	// The family may withdraw at any time until the county has answered.
 	ActionWithdraw: {
-		StatusDraft:      StatusWithdrawn,
-		StatusSubmitted:  StatusWithdrawn,
-		StatusAccepted:   StatusWithdrawn,
-		StatusInProgress: StatusWithdrawn,
+		StatusDraft:             StatusWithdrawn,
+		StatusSubmitted:         StatusWithdrawn,
+		StatusAwaitingMaterials: StatusWithdrawn,
+		StatusAccepted:          StatusWithdrawn,
+		StatusInProgress:        StatusWithdrawn,
 	},
+	// Incomplete materials are asked for once, while the application
+	// waits for its decision; supplying them makes it complete again.
+	ActionRequestMaterials: {StatusSubmitted: StatusAwaitingMaterials},
+	ActionSupplyMaterials:  {StatusAwaitingMaterials: StatusSubmitted},
+	// An urgent matter (Art 44) may start before the decision.
+	ActionStartUrgent: {StatusSubmitted: StatusInProgress},
+	ActionTerminate:   {StatusAccepted: StatusTerminated, StatusInProgress: StatusTerminated},
+	// An objection is recorded on the refused or terminated case, which
+	// stays where it is until the objection is decided: upheld, nothing
+	// moves; correction ordered, a refusal comes back for a new decision
+	// and a termination back to work.
+	ActionFileObjection:   {StatusRejected: StatusRejected, StatusTerminated: StatusTerminated},
+	ActionUpholdObjection: {StatusRejected: StatusRejected, StatusTerminated: StatusTerminated},
+	ActionCorrect:         {StatusRejected: StatusSubmitted, StatusTerminated: StatusInProgress},
+	ActionDecideEligibility: {
+		StatusSubmitted:         StatusSubmitted,
+		StatusAwaitingMaterials: StatusAwaitingMaterials,
+		StatusAccepted:          StatusAccepted,
+		StatusInProgress:        StatusInProgress,
+	},
+}
+
+// CheckKind refuses an action the case's kind does not have: materials,
+// urgent starts, termination and objections are the Legal Aid Law's.
+func CheckKind(k Kind, a Action) error {
+	if k != KindLegalAid && slices.Contains(legalAidOnly, a) {
+		return &PreconditionError{
+			Type:        "LEGAL_AID_ONLY",
+			Description: fmt.Sprintf("only a legal-aid case can %s; this is %s %s case", a, article(k.words()), k.words()),
+		}
+	}
+	return nil
 }
 
 // Transition returns the status a case in status from moves to when a is

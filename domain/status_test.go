@@ -8,11 +8,14 @@ import (
 var allStatuses = []Status{
 	StatusDraft, StatusSubmitted, StatusAccepted, StatusInProgress,
 	StatusResolved, StatusClosed, StatusRejected, StatusWithdrawn,
+	StatusAwaitingMaterials, StatusTerminated,
 }
 
 var allActions = []Action{
 	ActionSubmit, ActionAccept, ActionReject, ActionAssign, ActionStart,
 	ActionResolve, ActionClose, ActionReopen, ActionWithdraw,
+	ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent, ActionTerminate,
+	ActionFileObjection, ActionUpholdObjection, ActionCorrect, ActionDecideEligibility,
 }
 
 // legal is the state machine written out again, edge by edge, from the
@@ -23,28 +26,69 @@ var legal = map[Status]map[Action]Status{
 		ActionWithdraw: StatusWithdrawn,
 	},
 	StatusSubmitted: {
-		ActionAccept:   StatusAccepted,
-		ActionReject:   StatusRejected,
-		ActionAssign:   StatusSubmitted,
-		ActionWithdraw: StatusWithdrawn,
+		ActionAccept:            StatusAccepted,
+		ActionReject:            StatusRejected,
+		ActionAssign:            StatusSubmitted,
+		ActionWithdraw:          StatusWithdrawn,
+		ActionRequestMaterials:  StatusAwaitingMaterials,
+		ActionStartUrgent:       StatusInProgress,
+		ActionDecideEligibility: StatusSubmitted,
+	},
+	StatusAwaitingMaterials: {
+		ActionSupplyMaterials:   StatusSubmitted,
+		ActionWithdraw:          StatusWithdrawn,
+		ActionDecideEligibility: StatusAwaitingMaterials,
 	},
 	StatusAccepted: {
-		ActionAssign:   StatusAccepted,
-		ActionStart:    StatusInProgress,
-		ActionWithdraw: StatusWithdrawn,
+		ActionAssign:            StatusAccepted,
+		ActionStart:             StatusInProgress,
+		ActionWithdraw:          StatusWithdrawn,
+		ActionReject:            StatusRejected, // REJECT_AFTER_ACCEPT_REASON
+		ActionTerminate:         StatusTerminated,
+		ActionDecideEligibility: StatusAccepted,
 	},
 	StatusInProgress: {
-		ActionAssign:   StatusInProgress,
-		ActionResolve:  StatusResolved,
-		ActionWithdraw: StatusWithdrawn,
+		ActionAssign:            StatusInProgress,
+		ActionResolve:           StatusResolved,
+		ActionWithdraw:          StatusWithdrawn,
+		ActionTerminate:         StatusTerminated,
+		ActionDecideEligibility: StatusInProgress,
 	},
 	StatusResolved: {
 		ActionClose:  StatusClosed,
 		ActionReopen: StatusInProgress,
 	},
-	StatusClosed:    {ActionReopen: StatusInProgress},
-	StatusRejected:  {ActionReopen: StatusSubmitted},
+	StatusClosed: {ActionReopen: StatusInProgress},
+	StatusRejected: {
+		ActionReopen:          StatusSubmitted,
+		ActionFileObjection:   StatusRejected,
+		ActionUpholdObjection: StatusRejected,
+		ActionCorrect:         StatusSubmitted,
+	},
+	StatusTerminated: {
+		ActionFileObjection:   StatusTerminated,
+		ActionUpholdObjection: StatusTerminated,
+		ActionCorrect:         StatusInProgress,
+	},
 	StatusWithdrawn: {},
+}
+
+// TestLegalAidOnlyActions: the Legal Aid Law's steps are refused to the
+// other kinds, and the common steps to none.
+func TestLegalAidOnlyActions(t *testing.T) {
+	only := []Action{ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent, ActionTerminate,
+		ActionFileObjection, ActionUpholdObjection, ActionCorrect}
+	for _, k := range Kinds() {
+		for _, a := range allActions {
+			err := CheckKind(k, a)
+			refused := k != KindLegalAid && slices.Contains(only, a)
+			if p, ok := AsPrecondition(err); refused && (!ok || p.Type != "LEGAL_AID_ONLY") {
+				t.Errorf("CheckKind(%s, %s) = %v, want LEGAL_AID_ONLY", k, a, err)
+			} else if !refused && err != nil {
+				t.Errorf("CheckKind(%s, %s) = %v, want nil", k, a, err)
+			}
+		}
+	}
 }
 
 func TestTransitionMatrix(t *testing.T) {
@@ -97,19 +141,21 @@ func TestAllowedMatchesMatrix(t *testing.T) {
 
 func TestStatusPredicates(t *testing.T) {
 	tests := []struct {
-		s                  Status
-		valid, open, clock bool
+		s           Status
+		valid, open bool
 	}{
-		{StatusDraft, true, true, false},
-		{StatusSubmitted, true, true, true},
-		{StatusAccepted, true, true, true},
-		{StatusInProgress, true, true, true},
-		{StatusResolved, true, false, false},
-		{StatusClosed, true, false, false},
-		{StatusRejected, true, false, false},
-		{StatusWithdrawn, true, false, false},
-		{"", false, false, false},
-		{"draft", false, false, false},
+		{StatusDraft, true, true},
+		{StatusSubmitted, true, true},
+		{StatusAwaitingMaterials, true, true},
+		{StatusAccepted, true, true},
+		{StatusInProgress, true, true},
+		{StatusResolved, true, false},
+		{StatusClosed, true, false},
+		{StatusRejected, true, false},
+		{StatusWithdrawn, true, false},
+		{StatusTerminated, true, false},
+		{"", false, false},
+		{"draft", false, false},
 	}
 	for _, tt := range tests {
 		if got := tt.s.Valid(); got != tt.valid {
@@ -118,21 +164,6 @@ func TestStatusPredicates(t *testing.T) {
 		if got := tt.s.Open(); got != tt.open {
 			t.Errorf("%q.Open() = %v, want %v", tt.s, got, tt.open)
 		}
-		if got := tt.s.ClockRunning(); got != tt.clock {
-			t.Errorf("%q.ClockRunning() = %v, want %v", tt.s, got, tt.clock)
-		}
-	}
-}
-
-func TestClockRunningStatuses(t *testing.T) {
-	var want []Status
-	for _, s := range allStatuses {
-		if s.ClockRunning() {
-			want = append(want, s)
-		}
-	}
-	if got := ClockRunningStatuses(); !slices.Equal(got, want) {
-		t.Errorf("ClockRunningStatuses() = %v, want %v", got, want)
 	}
 }
 

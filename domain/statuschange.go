@@ -159,28 +159,42 @@ func (c StatusChange) Cause(fields ...string) string {
 type Reprioritization struct {
 	Priority Priority
 	Reasons  []Reason
-	// Basis is the rules the new tier rests on, and
-	// STATUS_CHANGE_REEVALUATES_PRIORITY, which re-evaluated it.
-	Basis []RuleID
+	// Priority rules are the rules the new tier rests on (CasePriority's);
+	// Basis is the case's policy basis with them in place of the old ones
+	// and STATUS_CHANGE_REEVALUATES_PRIORITY, which re-evaluated it, among
+	// the rules of its procedure.
+	PriorityRules []RuleID
+	Basis         []RuleID
 	// Why is the case's history entry's reason: the old and new tier, the
 	// new reasons, the cause and the rule.
 	Why string
 }
 
+// OpenCase is what re-evaluating a case's priority reads of it.
+type OpenCase struct {
+	Kind     Kind
+	Status   Status
+	Priority Priority
+	Reasons  []Reason
+	Basis    []RuleID
+	Clocks   Clocks
+}
+
 // ReevaluatePriority applies rule STATUS_CHANGE_REEVALUATES_PRIORITY: when
 // a household's status, post, disability, honours or hardship change, each
-// of its open cases (status, with priority and reasons as stored) takes the
-// priority the household now has. ok is false for a case that is not open,
-// whose record of what was decided stands, and for one whose priority and
-// reasons are already the household's. cause is StatusChange.Cause's.
-func ReevaluatePriority(status Status, priority Priority, reasons []Reason, after Household, cause string) (Reprioritization, bool) {
-	if !status.Open() {
+// of its open cases takes the priority the household now has
+// (CasePriority). ok is false for a case that is not open, whose record of
+// what was decided stands, and for one whose priority and reasons are
+// already the household's. cause is StatusChange.Cause's.
+func ReevaluatePriority(c OpenCase, after Household, cause string) (Reprioritization, bool) {
+	if !c.Status.Open() {
 		return Reprioritization{}, false
 	}
-	p, rs, basis := ComputePriority(after)
-	if p == priority && slices.Equal(rs, reasons) {
+	p, rs, rules := CasePriority(c.Kind, after)
+	if p == c.Priority && slices.Equal(rs, c.Reasons) {
 		return Reprioritization{}, false
 	}
+	priority := c.Priority
 	names := make([]string, len(rs))
 	for i, r := range rs {
 		names[i] = string(r)
@@ -189,8 +203,9 @@ func ReevaluatePriority(status Status, priority Priority, reasons []Reason, afte
 	if len(names) > 0 {
 		because = strings.Join(names, ", ")
 	}
+	decided := append(DecidedRules(c.Basis), RuleStatusChangeReprio)
 	return Reprioritization{
-		Priority: p, Reasons: rs, Basis: append(basis, RuleStatusChangeReprio),
+		Priority: p, Reasons: rs, PriorityRules: rules, Basis: PolicyBasis(decided, rules, c.Clocks),
 		Why: fmt.Sprintf("priority %s → %s (reasons: %s): %s; rule %s",
 			tierName(priority), tierName(p), because, cause, RuleStatusChangeReprio),
 	}, true

@@ -88,12 +88,19 @@ func TestReevaluatePriority(t *testing.T) {
 	martyr := Household{Status: ServiceMartyr}
 	t.Run("an open case takes the household's new priority, saying why", func(t *testing.T) {
 		for _, st := range []Status{StatusDraft, StatusSubmitted, StatusAccepted, StatusInProgress} {
-			r, ok := ReevaluatePriority(st, PriorityNormal, nil, martyr, cause)
+			r, ok := ReevaluatePriority(OpenCase{Kind: KindLegalAid, Status: st, Priority: PriorityNormal,
+				Basis: []RuleID{RuleLegalAidAnyMember, RuleLegalAidPriority, RuleLegalAidDecision}}, martyr, cause)
 			if !ok || r.Priority != PriorityFirst || !slices.Equal(r.Reasons, []Reason{ReasonMartyrFamily}) {
 				t.Fatalf("%s: %+v %v", st, r, ok)
 			}
-			if !slices.Equal(r.Basis, []RuleID{RulePriorityMartyrDiedOnDuty, RuleStatusChangeReprio}) {
-				t.Errorf("basis %v", r.Basis)
+			if !slices.Equal(r.PriorityRules, []RuleID{RulePriorityMartyrDiedOnDuty, RuleLegalAidPriority}) {
+				t.Errorf("priority rules %v", r.PriorityRules)
+			}
+			// The case's basis keeps what decided its eligibility, takes the
+			// new priority's rules and the rule that re-evaluated it; the
+			// clocks' rules come from its clocks (none here).
+			if want := []RuleID{RuleLegalAidAnyMember, RuleStatusChangeReprio, RulePriorityMartyrDiedOnDuty, RuleLegalAidPriority}; !slices.Equal(r.Basis, want) {
+				t.Errorf("basis %v, want %v", r.Basis, want)
 			}
 			for _, part := range []string{"NORMAL → FIRST", "MARTYR_FAMILY", "DEATH effective 2026-03-01", "servicemember_status", string(RuleStatusChangeReprio)} {
 				if !strings.Contains(r.Why, part) {
@@ -104,24 +111,24 @@ func TestReevaluatePriority(t *testing.T) {
 	})
 	t.Run("a decided case keeps its record", func(t *testing.T) {
 		for _, st := range []Status{StatusResolved, StatusClosed, StatusRejected, StatusWithdrawn} {
-			if r, ok := ReevaluatePriority(st, PriorityNormal, nil, martyr, cause); ok {
+			if r, ok := ReevaluatePriority(OpenCase{Status: st, Priority: PriorityNormal}, martyr, cause); ok {
 				t.Errorf("%s re-evaluated: %+v", st, r)
 			}
 		}
 	})
 	t.Run("nothing to change", func(t *testing.T) {
-		if r, ok := ReevaluatePriority(StatusSubmitted, PriorityFirst, []Reason{ReasonMartyrFamily}, martyr, cause); ok {
+		if r, ok := ReevaluatePriority(OpenCase{Status: StatusSubmitted, Priority: PriorityFirst, Reasons: []Reason{ReasonMartyrFamily}}, martyr, cause); ok {
 			t.Errorf("re-evaluated to the same: %+v", r)
 		}
 	})
 	t.Run("same tier, other reasons", func(t *testing.T) {
-		r, ok := ReevaluatePriority(StatusSubmitted, PriorityFirst, []Reason{ReasonBorderCoastalDefence}, martyr, cause)
+		r, ok := ReevaluatePriority(OpenCase{Status: StatusSubmitted, Priority: PriorityFirst, Reasons: []Reason{ReasonBorderCoastalDefence}}, martyr, cause)
 		if !ok || !strings.Contains(r.Why, "FIRST → FIRST") {
 			t.Errorf("%+v %v", r, ok)
 		}
 	})
 	t.Run("a drop in priority, with no reason left", func(t *testing.T) {
-		r, ok := ReevaluatePriority(StatusAccepted, PriorityFirst, []Reason{ReasonBorderCoastalDefence}, Household{Status: ServiceVeteran}, cause)
+		r, ok := ReevaluatePriority(OpenCase{Status: StatusAccepted, Priority: PriorityFirst, Reasons: []Reason{ReasonBorderCoastalDefence}}, Household{Status: ServiceVeteran}, cause)
 		if !ok || r.Priority != PriorityNormal || r.Reasons != nil || !strings.Contains(r.Why, "reasons: none") {
 			t.Errorf("%+v %v", r, ok)
 		}

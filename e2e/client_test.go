@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -334,8 +335,53 @@ func (c *client) Reopen(name, reason string) (*pb.Case, error) {
 	return c.transition("Reopen", &pb.ReopenCaseRequest{Name: name, Reason: reason})
 }
 
+// Withdraw withdraws at the applicant's request (WITHDRAWAL_REASON).
 func (c *client) Withdraw(name, reason string) (*pb.Case, error) {
-	return c.transition("Withdraw", &pb.WithdrawCaseRequest{Name: name, Reason: reason})
+	return c.WithdrawFor(name, pb.WithdrawalReason_WITHDRAWAL_REASON_APPLICANT_REQUEST, reason)
+}
+
+func (c *client) WithdrawFor(name string, code pb.WithdrawalReason, reason string) (*pb.Case, error) {
+	return c.transition("Withdraw", &pb.WithdrawCaseRequest{Name: name, Reason: reason, ReasonCode: code})
+}
+
+// RejectFor rejects with a reason code, as rejecting an accepted case needs.
+func (c *client) RejectFor(name string, code pb.RejectionReason, reason string) (*pb.Case, error) {
+	return c.transition("Reject", &pb.RejectCaseRequest{Name: name, Reason: reason, ReasonCode: code})
+}
+
+// custom calls a custom method whose RPC is method and whose HTTP verb is
+// verb (":requestMaterials").
+func (c *client) custom(method, verb string, req interface {
+	proto.Message
+	GetName() string
+}) (*pb.Case, error) {
+	out := &pb.Case{}
+	return out, c.call("CaseService/"+method, post(req.GetName()+":"+verb, req), req, out)
+}
+
+func (c *client) RequestMaterials(name string, materials []string, due *date.Date) (*pb.Case, error) {
+	return c.custom("RequestMaterials", "requestMaterials", &pb.RequestMaterialsRequest{Name: name, MissingMaterials: materials, DueDate: due})
+}
+
+func (c *client) SupplyMaterials(name string) (*pb.Case, error) {
+	return c.custom("SupplyMaterials", "supplyMaterials", &pb.SupplyMaterialsRequest{Name: name})
+}
+
+func (c *client) DecideEligibility(name string, eligible bool, policy, note string) (*pb.Case, error) {
+	return c.custom("DecideEligibility", "decideEligibility",
+		&pb.DecideEligibilityRequest{Name: name, Eligible: eligible, Policy: policy, Note: note})
+}
+
+func (c *client) Terminate(name string, ground pb.TerminationGround, reason string) (*pb.Case, error) {
+	return c.custom("TerminateCase", "terminate", &pb.TerminateCaseRequest{Name: name, Ground: ground, Reason: reason})
+}
+
+func (c *client) FileObjection(name, note string) (*pb.Case, error) {
+	return c.custom("FileObjection", "fileObjection", &pb.FileObjectionRequest{Name: name, Note: note})
+}
+
+func (c *client) DecideObjection(name string, result pb.ObjectionResult, note string) (*pb.Case, error) {
+	return c.custom("DecideObjection", "decideObjection", &pb.DecideObjectionRequest{Name: name, Result: result, Note: note})
 }
 
 func (c *client) CreateNote(parent, body string) (*pb.Note, error) {

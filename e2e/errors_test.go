@@ -157,14 +157,22 @@ func caseSubjects(t *testing.T, e *env, c *client, f family) {
 	other := e.family(t, c)
 	foreign := legalAidCase(f, other.child)
 	noDetails := &pb.Case{Household: f.household.GetName(), Subject: f.spouse.GetName()}
-	for name, cs := range map[string]*pb.Case{
-		"school_for_spouse": spouseSchool, "elder_help_for_child": childElder,
-		"employment_for_child": childJob, "other_household": foreign,
+	// A member the service is not for is refused by its rule.
+	for name, tc := range map[string]struct {
+		cs   *pb.Case
+		rule string
+	}{
+		"school_for_spouse":    {spouseSchool, "SCHOOL_CHILD"},
+		"elder_help_for_child": {childElder, "ELDER_PARENTS_AND_CARERS"},
+		"employment_for_child": {childJob, "PLACEMENT_OFFICER_NCO_SPOUSE"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantViolation(t, must(c.CreateCase(cs)).fails(t, codes.InvalidArgument), "case.subject")
+			wantRuleInfo(t, must(c.CreateCase(tc.cs)).fails(t, codes.FailedPrecondition, tc.rule), tc.rule)
 		})
 	}
+	t.Run("other_household", func(t *testing.T) {
+		wantViolation(t, must(c.CreateCase(foreign)).fails(t, codes.InvalidArgument), "case.subject")
+	})
 	must(c.CreateCase(noDetails)).fails(t, codes.InvalidArgument)
 	unknownHousehold := legalAidCase(f, f.spouse)
 	unknownHousehold.Household = "households/" + uuid.NewString()
@@ -172,7 +180,7 @@ func caseSubjects(t *testing.T, e *env, c *client, f family) {
 	// Changing the subject by PATCH is held to the same rules.
 	cs := must(c.CreateCase(schoolCase(f))).ok(t)
 	patch := &pb.Case{Name: cs.GetName(), Etag: cs.GetEtag(), Subject: f.father.GetName()}
-	wantViolation(t, must(c.UpdateCase(patch, "subject")).fails(t, codes.InvalidArgument), "case.subject")
+	must(c.UpdateCase(patch, "subject")).fails(t, codes.FailedPrecondition, "SCHOOL_CHILD")
 	must(c.Withdraw(cs.GetName(), "")).ok(t)
 	// None of the refused cases exists.
 	all, _ := c.allCases(&pb.ListCasesRequest{Filter: `household = "` + f.household.GetName() + `"`, PageSize: 100})

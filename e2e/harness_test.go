@@ -75,6 +75,12 @@ var scenarios = []scenario{
 	{"security_batch_oracle", testBatchCreateOracle},
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
+	{"reference", testReference},
+	{"rules_legal_aid_clocks", testLegalAidClocks},
+	{"rules_objection_termination", testObjectionAndTermination},
+	{"rules_placement", testPlacementRules},
+	{"rules_reopen_keeps_outcome", testReopenKeepsOutcome},
+	{"rules_materials_lapse", testMaterialsLapse},
 	{"household_rules", testHouseholdRules},
 }
 
@@ -475,6 +481,21 @@ func wantViolation(t *testing.T, st *status.Status, field string) {
 		}
 	}
 	t.Errorf("field violations %q do not name %q (message %q)", got, field, st.Message())
+}
+
+// wantRuleInfo fails unless the status's ErrorInfo names rule in its
+// metadata: a refusal by a rule of the table says which.
+func wantRuleInfo(t *testing.T, st *status.Status, rule string) {
+	t.Helper()
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			if info.GetMetadata()["rule"] != rule {
+				t.Errorf("ErrorInfo %v does not name rule %s", info, rule)
+			}
+			return
+		}
+	}
+	t.Errorf("no ErrorInfo in %v", st.Details())
 }
 
 // --- fixtures ----------------------------------------------------------------

@@ -221,6 +221,10 @@ func testHouseholdRules(t *testing.T, e *env) {
 				got.GetStatus() != submitted || got.GetEtag() == cs.GetEtag() {
 				t.Errorf("case after the death: %v %v %v etag %s", got.GetPriority(), got.GetPriorityReasons(), got.GetStatus(), got.GetEtag())
 			}
+			if !slices.Contains(got.GetPolicyBasis(), "STATUS_CHANGE_REEVALUATES_PRIORITY") ||
+				!slices.Contains(got.GetPolicyBasis(), "PRIORITY_MARTYR_DIED_ON_DUTY") || !slices.Contains(got.GetPolicyBasis(), "LEGAL_AID_DECISION_7D") {
+				t.Errorf("policy basis after the death: %v", got.GetPolicyBasis())
+			}
 			entries := must(c.History(cs.GetName())).ok(t).GetEntries()
 			last := entries[len(entries)-1]
 			if last.GetMethod() != "ChangeServicememberStatus" || last.GetActor() != supervisorUser ||

@@ -141,7 +141,8 @@ func schoolLife(t *testing.T, c *client, f family) {
 	cs = must(c.Accept(n)).ok(t)
 	wantStatusIs(t, cs, accepted)
 	illegal(t, c, cs, c.Accept)
-	illegal(t, c, cs, func(n string) (*pb.Case, error) { return c.Reject(n, "too late") })
+	// Rejecting an accepted case needs a reason code.
+	must(c.Reject(n, "too late")).fails(t, codes.FailedPrecondition, "REJECT_AFTER_ACCEPT_REASON")
 	// Work cannot start on an unowned case.
 	must(c.Start(n)).fails(t, codes.FailedPrecondition, "assigned")
 
@@ -258,6 +259,10 @@ func employmentLife(t *testing.T, c *client, f family) {
 	if ep := cs.GetEmploymentPlacement(); ep.GetPlacementYear() != 2026 || ep.GetEmployer() != "丰都县人民医院" {
 		t.Errorf("after PATCH: %v", ep)
 	}
+	// Achieved only once a supervisor decided the spouse eligible.
+	st := must(c.Resolve(n, achieved("安置到县人民医院"))).fails(t, codes.FailedPrecondition, "PLACEMENT_ELIGIBILITY_DECIDED")
+	wantRuleInfo(t, st, "PLACEMENT_ELIGIBILITY_DECIDED")
+	must(c.DecideEligibility(n, true, "PLACEMENT_OFFICER_NCO_SPOUSE", "随军批准文号已核")).ok(t)
 	cs = must(c.Resolve(n, achieved("安置到县人民医院"))).ok(t)
 	wantStatusIs(t, cs, resolved)
 	cs = must(c.Close(n)).ok(t)
@@ -269,6 +274,7 @@ func employmentLife(t *testing.T, c *client, f family) {
 		{"AssignCase", accepted, accepted},
 		{"StartCase", accepted, inProgress},
 		{"UpdateCase", inProgress, inProgress},
+		{"DecideEligibility", inProgress, inProgress},
 		{"ResolveCase", inProgress, resolved},
 		{"CloseCase", resolved, closed},
 	})
@@ -313,7 +319,7 @@ func legalAidLife(t *testing.T, c *client, f family) {
 	illegal(t, c, cs, c.Accept)
 	illegal(t, c, cs, func(n string) (*pb.Case, error) { return c.Withdraw(n, "") })
 
-	c.e.clock.Advance(time.Second) // the resubmission gets a new clock
+	c.e.clock.Advance(24 * time.Hour) // the resubmission gets a new clock, counted from its own day
 	cs = must(c.Reopen(n, "补充了材料")).ok(t)
 	wantStatusIs(t, cs, submitted)
 	if !cs.GetDueTime().AsTime().After(firstDue) {

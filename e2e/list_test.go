@@ -183,9 +183,10 @@ func testFilters(t *testing.T, e *env) {
 	t.Run("order", func(t *testing.T) {
 		e.eachClient(t, func(t *testing.T, c *client) {
 			got, _ := c.allCases(&pb.ListCasesRequest{OrderBy: "due_time", PageSize: 4})
-			// elder2 (3d), legal1 (7d), then school1 and school2 (30d, in
-			// submit order), job2 (90d), and the draft without one.
-			wantOrder(t, "due_time", got, elder2, legal1, school1, school2, job2, elder1)
+			// legal1 (7 days), school1 (30 days), job2 (the end of the
+			// year's placement plan), then the cases no clock runs for:
+			// the draft, the rejection and the withdrawal, in id order.
+			wantOrder(t, "due_time", got, legal1, school1, job2, elder1, school2, elder2)
 			var last time.Time
 			for _, cs := range got {
 				if cs.GetDueTime() == nil {

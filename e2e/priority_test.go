@@ -53,6 +53,11 @@ func testPriorityAndDue(t *testing.T, e *env) {
 				h.Servicemember.PostType = pb.PostType_POST_TYPE_MISSION_UNIT
 			}, pb.CasePriority_CASE_PRIORITY_SECOND, []pb.PriorityReason{
 				pb.PriorityReason_PRIORITY_REASON_MISSION_UNIT, pb.PriorityReason_PRIORITY_REASON_MERITORIOUS}},
+			{"border_and_hardship_household", func(h *pb.Household) {
+				h.Servicemember.PostType = pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE
+				h.Hardship = true
+			}, pb.CasePriority_CASE_PRIORITY_FIRST, []pb.PriorityReason{
+				pb.PriorityReason_PRIORITY_REASON_BORDER_COASTAL_DEFENCE, pb.PriorityReason_PRIORITY_REASON_HARDSHIP_HOUSEHOLD}},
 			{"regular", nil, pb.CasePriority_CASE_PRIORITY_NORMAL, nil},
 		}
 		for _, tt := range tests {
@@ -95,17 +100,27 @@ func testPriorityAndDue(t *testing.T, e *env) {
 			}
 		})
 
+		// Due times as the law and the county count them from a submission
+		// on Monday 2 March 2026 (clockBase, China time): legal aid's
+		// decision 7 days (Civil Code day counting), medical help 3 days,
+		// school enrolment 30 days, a placement the end of its year's plan.
 		t.Run("due_times", func(t *testing.T) {
+			e.setClock(clockBase)
 			f := e.family(t, c)
+			endOf := func(y int, m time.Month, d int) time.Time {
+				return time.Date(y, m, d+1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).UTC()
+			}
 			for _, tt := range []struct {
 				name string
 				cs   *pb.Case
-				term time.Duration
+				kind pb.ClockKind
+				rule string
+				due  time.Time
 			}{
-				{"legal_aid_7_days", legalAidCase(f, f.child), 7 * day24},
-				{"elder_medical_help_3_days", elderCase(f), 3 * day24},
-				{"employment_placement_90_days", employmentCase(f), 90 * day24},
-				{"school_enrollment_30_days", schoolCase(f), 30 * day24},
+				{"legal_aid_7_days", legalAidCase(f, f.child), pb.ClockKind_CLOCK_KIND_DECISION, "LEGAL_AID_DECISION_7D", endOf(2026, 3, 9)},
+				{"elder_medical_help_3_days", elderCase(f), pb.ClockKind_CLOCK_KIND_SERVICE_TARGET, "ELDER_SERVICE_TARGET", endOf(2026, 3, 5)},
+				{"employment_placement_plan_end", employmentCase(f), pb.ClockKind_CLOCK_KIND_SERVICE_TARGET, "PLACEMENT_PLAN_END", endOf(2026, 12, 31)},
+				{"school_enrollment_30_days", schoolCase(f), pb.ClockKind_CLOCK_KIND_SERVICE_TARGET, "SCHOOL_SERVICE_TARGET", endOf(2026, 4, 1)},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					cs := must(c.CreateCase(tt.cs)).ok(t)
@@ -122,20 +137,27 @@ func testPriorityAndDue(t *testing.T, e *env) {
 							st, sub.GetDueTime().AsTime(), stored.GetSubmitTime().AsTime(), stored.GetDueTime().AsTime())
 					}
 					for _, got := range []*pb.Case{sub, stored} {
-						if d := got.GetDueTime().AsTime().Sub(got.GetSubmitTime().AsTime()); d != tt.term {
-							t.Errorf("dueTime - submitTime = %v, want %v", d, tt.term)
+						if !got.GetDueTime().AsTime().Equal(tt.due) {
+							t.Errorf("dueTime %v, want %v", got.GetDueTime().AsTime(), tt.due)
+						}
+						if len(got.GetClocks()) != 1 || got.GetClocks()[0].GetKind() != tt.kind || got.GetClocks()[0].GetPolicy() != tt.rule ||
+							got.GetClocks()[0].GetState() != pb.ClockState_CLOCK_STATE_RUNNING {
+							t.Errorf("clocks %v, want one running %s by %s", got.GetClocks(), tt.kind, tt.rule)
+						}
+						if !slices.Contains(got.GetPolicyBasis(), tt.rule) {
+							t.Errorf("policy basis %v lacks %s", got.GetPolicyBasis(), tt.rule)
 						}
 					}
 				})
 			}
-			// The school year caps the due time at the start of term (31
-			// August, China time) when that comes first.
+			// The school year caps the due time at the start of term (the
+			// end of 31 August, China time) when that comes first.
 			e.clock.Advance(time.Date(2026, 8, 20, 2, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
 			sc := schoolCase(f)
 			sc.GetSchoolEnrollment().SchoolYear = "2026-2027"
 			cs := must(c.CreateCase(sc)).ok(t)
 			sub := must(c.Submit(cs.GetName(), "")).ok(t)
-			if want := time.Date(2026, 8, 31, 15, 59, 59, 0, time.UTC); !sub.GetDueTime().AsTime().Equal(want) {
+			if want := endOf(2026, 8, 31); !sub.GetDueTime().AsTime().Equal(want) {
 				t.Errorf("school year 2026-2027 submitted 20 Aug: dueTime %v, want %v", sub.GetDueTime().AsTime(), want)
 			}
 		})

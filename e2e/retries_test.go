@@ -283,9 +283,9 @@ func testBatch(t *testing.T, e *env) {
 		{Case: &pb.Case{Household: f.household.GetName(), Subject: f.father.GetName(), Details: schoolCase(f).GetDetails()}},
 		{Case: elderCase(f), RequestId: "inner"},
 	}})
-	st = wantStatus(t, err, codes.InvalidArgument)
+	st = wantStatus(t, err, codes.InvalidArgument, "SCHOOL_CHILD")
 	v = fieldViolations(st)
-	if len(v) != 2 || !strings.HasPrefix(v[0], "requests[1].case.subject") || !strings.HasPrefix(v[1], "requests[2].request_id") {
+	if len(v) != 2 || v[0] != "requests[1]" || !strings.HasPrefix(v[1], "requests[2].request_id") {
 		t.Errorf("case batch violations = %v", v)
 	}
 	ok := must(cases.BatchCreateCases(ctxFor(t), &pb.BatchCreateCasesRequest{Requests: []*pb.CreateCaseRequest{

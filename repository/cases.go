@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/names"
@@ -44,12 +46,13 @@ var caseColumns = map[string]column{
 		n, _ := names.As[names.Household](c.Value) // the schema has checked it
 		return n.ID
 	}),
+	// due_time is the earliest running clock's due, and empty when no
+	// clock runs, so a case nobody owes an answer is never overdue.
 	"overdue": func(c filter.Condition, now time.Time) (string, []any) {
-		running := enumNames(domain.ClockRunningStatuses())
 		if c.Bool {
-			return "cases.due_time < ? AND cases.status IN ?", []any{now, running}
+			return "cases.due_time < ?", []any{now}
 		}
-		return "(cases.due_time IS NULL OR cases.due_time >= ? OR cases.status NOT IN ?)", []any{now, running}
+		return "(cases.due_time IS NULL OR cases.due_time >= ?)", []any{now}
 	},
 }
 
@@ -237,12 +240,22 @@ func (c *Case) derive() error {
 
 // fillPlacementYear copies the placement year of an employment placement's
 // details into the column placement_year filters read; other kinds, and a
-// placement without a year, have none. Details are protojson with proto
+// placement without a year, have none. Once a supervisor has decided the
+// placement eligible it counts in the year decided
+// (PLACEMENT_ELIGIBILITY_DECIDED). Details are protojson with proto
 // field names, whose int32 is a JSON number (a string when hand-written,
 // which protojson also reads, so json.Number takes both).
 func (c *Case) fillPlacementYear() error {
 	c.PlacementYear = nil
-	if c.Kind != domain.KindEmploymentPlacement || c.Details == "" {
+	if c.Kind != domain.KindEmploymentPlacement {
+		return nil
+	}
+	if d := c.Eligibility.V; d != nil && d.Eligible && d.PlacementYear != 0 {
+		y := d.PlacementYear
+		c.PlacementYear = &y
+		return nil
+	}
+	if c.Details == "" {
 		return nil
 	}
 	var d struct {
@@ -274,6 +287,40 @@ func (c *Case) normalizeTimes() {
 			t := (*p).UTC().Truncate(time.Microsecond)
 			*p = &t
 		}
+	}
+	// The instants inside the JSON columns too, so every time a case
+	// shows has the store's precision.
+	norm := func(t *time.Time) { *t = t.UTC().Truncate(time.Microsecond) }
+	normPtr := func(p **time.Time) {
+		if *p != nil {
+			t := **p
+			norm(&t)
+			*p = &t
+		}
+	}
+	clocks := slices.Clone(c.Clocks.V)
+	for i := range clocks {
+		norm(&clocks[i].Start)
+		norm(&clocks[i].Due)
+		normPtr(&clocks[i].Stop)
+	}
+	c.Clocks.V = clocks
+	history := slices.Clone(c.OutcomeHistory.V)
+	for i := range history {
+		norm(&history[i].ResolveTime)
+		norm(&history[i].ReopenTime)
+	}
+	c.OutcomeHistory.V = history
+	if d := c.Eligibility.V; d != nil {
+		e := *d
+		norm(&e.DecideTime)
+		c.Eligibility.V = &e
+	}
+	if o := c.Objection.V; o != nil {
+		e := *o
+		norm(&e.FileTime)
+		normPtr(&e.DecideTime)
+		c.Objection.V = &e
 	}
 }
 
@@ -440,3 +487,54 @@ func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, t
 	}
 	return s.recordChanges(ctx, tx, changes)
 }
+
+// WithdrawLapsedMaterials records, for every legal-aid application whose
+// missing materials were not supplied by their last day, the withdrawal the
+// law presumes (法律援助法 Art 43 para 2, LEGAL_AID_MATERIALS_WITHDRAWN):
+// WITHDRAWN with reason MATERIALS_NOT_SUPPLIED, every clock stopped, and a
+// history entry by "system". Each case moves by a conditional update on its
+// revision, so several servers sweeping at once withdraw each case once:
+// the others find it changed and leave it. It returns how many this call
+// withdrew. Being the county's own rule, it reaches every town.
+func (s *Store) WithdrawLapsedMaterials(ctx context.Context, now time.Time) (int, error) {
+	ctx = WithScope(ctx, principal.Scope{All: true})
+	var due []Case
+	if err := s.conn(ctx).Select("id", "revision").
+		Where("status = ? AND due_time <= ?", domain.StatusAwaitingMaterials, now.UTC()).
+		Order("due_time").Limit(sweepBatch).Find(&due).Error; err != nil {
+		return 0, err
+	}
+	withdrawn := 0
+	for _, d := range due {
+		_, err := s.MutateCase(ctx, d.ID, Etag(d.Revision), func(_ context.Context, c *Case) (*HistoryEntry, error) {
+			clocks := c.Clocks.V
+			if c.Status != domain.StatusAwaitingMaterials || !domain.MaterialsLapsed(clocks, now) {
+				return nil, errNotLapsed
+			}
+			m, _ := clocks.Get(domain.ClockMaterials)
+			from := c.Status
+			c.Status, c.WithdrawalReason = domain.StatusWithdrawn, domain.WithdrawMaterialsNotSupplied
+			c.Clocks.V = domain.LapseMaterials(clocks, now)
+			c.DueTime = c.Clocks.V.Due()
+			c.StatusReason = fmt.Sprintf("materials not supplied by %s: the application counts as withdrawn (%s)",
+				m.Due.In(domain.ChinaTime).AddDate(0, 0, -1).Format(time.DateOnly), domain.RuleMaterialsWithdrawn)
+			return &HistoryEntry{Actor: "system", Method: "WithdrawCase", FromStatus: from, ToStatus: c.Status,
+				ChangedFields: List[string]{"status", "withdrawal_reason", "clocks", "due_time", "status_reason"},
+				Reason:        c.StatusReason}, nil
+		})
+		switch {
+		case err == nil:
+			withdrawn++
+		case errors.Is(err, ErrEtagMismatch), errors.Is(err, errNotLapsed), errors.Is(err, ErrNotFound):
+			// Another server got there first, or the case moved on.
+		default:
+			return withdrawn, err
+		}
+	}
+	return withdrawn, nil
+}
+
+// sweepBatch bounds one sweep; the next takes the rest.
+const sweepBatch = 500
+
+var errNotLapsed = errors.New("repository: the case's materials have not lapsed")

@@ -27,6 +27,7 @@ import (
 // Dialect names a supported database.
 type Dialect string
 
+// The dialects the store runs on.
 const (
 	Postgres Dialect = "postgres"
 	SQLite   Dialect = "sqlite"
@@ -71,7 +72,7 @@ func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
 		}
 		db, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
 	default:
-		return nil, "", errors.New("repository: database URL must start with postgres://, postgresql:// or sqlite:")
+		return nil, "", errors.New("repository: the database URL must start with postgres://, postgresql:// or sqlite")
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("repository: open %s: %w", dialect, err)

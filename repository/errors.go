@@ -3,13 +3,13 @@ package repository
 import "errors"
 
 var (
-	// ErrNotFound: no live row has that name (or it belongs to another parent).
+	// ErrNotFound means: no live row has that name (or it belongs to another parent).
 	ErrNotFound = errors.New("not found")
-	// ErrAlreadyExists: a uniqueness rule would be broken.
+	// ErrAlreadyExists means: a uniqueness rule would be broken.
 	ErrAlreadyExists = errors.New("already exists")
-	// ErrEtagMismatch: the caller's etag is stale; the change was not applied.
+	// ErrEtagMismatch means: the caller's etag is stale; the change was not applied.
 	ErrEtagMismatch = errors.New("etag does not match the stored resource")
-	// ErrConflictOutOfScope: a uniqueness rule would be broken by a record
+	// ErrConflictOutOfScope means: a uniqueness rule would be broken by a record
 	// in a town the caller may not reach. Which record, and even which item
 	// of a batch, is not said: a town's caseworker must not learn who is
 	// registered elsewhere in the county.

@@ -22,6 +22,7 @@ type EventRecord struct {
 	ChangedFields List[string]
 }
 
+// TableName names EventRecord's table for gorm.
 func (EventRecord) TableName() string { return "events" }
 
 type eventHead struct {
@@ -30,9 +31,10 @@ type eventHead struct {
 	PrunedThrough int64
 }
 
+// TableName names eventHead's table for gorm.
 func (eventHead) TableName() string { return "event_head" }
 
-// ErrEventsPruned: the events after the asked position are partly gone to
+// ErrEventsPruned means: the events after the asked position are partly gone to
 // retention; the client must resynchronise from a fresh read.
 var ErrEventsPruned = errors.New("events pruned")
 

@@ -97,12 +97,24 @@ type Case struct {
 	OutcomeResult   domain.Result // "" until resolved
 	OutcomeSummary  string
 	StatusReason    string
-	Creator         string
-	Revision        int64
-	CreateTime      time.Time
-	UpdateTime      time.Time
-	SubmitTime      *time.Time
-	ResolveTime     *time.Time
+	// PolicyBasis lists the rules that decided the case's eligibility,
+	// priority and due times.
+	PolicyBasis List[domain.RuleID]
+	// Clocks are the case's periods; DueTime is the earliest running
+	// one's due, kept as a column for the overdue filter and ordering.
+	Clocks            JSON[domain.Clocks]
+	OutcomeHistory    JSON[[]domain.OutcomeRecord]
+	Eligibility       JSON[*domain.EligibilityDecision]
+	WithdrawalReason  domain.WithdrawalReason
+	RejectionReason   domain.RejectionReason
+	TerminationGround domain.TerminationGround
+	Objection         JSON[*domain.Objection]
+	Creator           string
+	Revision          int64
+	CreateTime        time.Time
+	UpdateTime        time.Time
+	SubmitTime        *time.Time
+	ResolveTime       *time.Time
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as
@@ -119,6 +131,7 @@ type HistoryEntry struct {
 	Reason        string
 }
 
+// TableName names HistoryEntry's table for gorm.
 func (HistoryEntry) TableName() string { return "case_history" }
 
 // StatusChange is a recorded change of a household's servicemember status
@@ -149,6 +162,7 @@ type Note struct {
 	CreateTime time.Time
 }
 
+// TableName names Note's table for gorm.
 func (Note) TableName() string { return "case_notes" }
 
 // caseNumberSequence holds the last case number handed out in a year.
@@ -157,6 +171,7 @@ type caseNumberSequence struct {
 	LastValue int64
 }
 
+// TableName names caseNumberSequence's table for gorm.
 func (caseNumberSequence) TableName() string { return "case_number_sequences" }
 
 // APIKey is a system's credential; only the hash of its secret is kept.
@@ -198,6 +213,7 @@ type AuditRecord struct {
 	Hash  string
 }
 
+// TableName names AuditRecord's table for gorm.
 func (AuditRecord) TableName() string { return "audit_log" }
 
 // auditHead is the last link of the audit chain.
@@ -207,6 +223,7 @@ type auditHead struct {
 	Hash string
 }
 
+// TableName names auditHead's table for gorm.
 func (auditHead) TableName() string { return "audit_head" }
 
 // Models lists every persisted model; the schema test checks each against the

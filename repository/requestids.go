@@ -24,6 +24,7 @@ type RequestRecord struct {
 	ExpireTime time.Time
 }
 
+// TableName names RequestRecord's table for gorm.
 func (RequestRecord) TableName() string { return "request_ids" }
 
 const (
@@ -47,7 +48,7 @@ func (s *Store) requestIDKey(requestID string) string {
 	return s.cipher.Index(requestID, indexRequestID)
 }
 
-// ErrRequestRecorded: another request with the same principal and request id
+// ErrRequestRecorded means: another request with the same principal and request id
 // committed first.
 var ErrRequestRecorded = errors.New("request id already recorded")
 

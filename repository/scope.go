@@ -10,7 +10,7 @@ import (
 	"github.com/fengdu-county/casework/internal/names"
 )
 
-// ErrOutOfScope: a write would put a row in a town the caller may not see.
+// ErrOutOfScope means: a write would put a row in a town the caller may not see.
 // Reads never return it: another town's rows are simply not found.
 var ErrOutOfScope = errors.New("outside the caller's towns")
 

@@ -55,7 +55,7 @@ type WebhookDelivery struct {
 
 const sealWebhookSecret = "webhooks.secret"
 
-// ErrLeaseLost: another server holds the webhook's lease now; the caller
+// ErrLeaseLost means: another server holds the webhook's lease now; the caller
 // must stop delivering it.
 var ErrLeaseLost = errors.New("webhook lease lost")
 

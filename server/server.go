@@ -36,6 +36,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/api/openapi"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
@@ -101,6 +102,14 @@ type Config struct {
 	// besides the system's roots for receivers with private certificates.
 	WebhookCAFile string
 
+	// Deadlines counts the cases' periods: the holiday calendar and the
+	// county's terms (zero: the defaults on the shipped calendar).
+	Deadlines domain.Deadlines
+	// MaintenanceInterval is how often each server prunes old events and
+	// request ids and withdraws the legal-aid applications whose materials
+	// lapsed (0: 5 minutes).
+	MaintenanceInterval time.Duration
+
 	// AuditAnchorInterval is how often the audit chain's head is anchored:
 	// logged, and appended to AuditAnchorFile when that is set (0: never).
 	AuditAnchorInterval time.Duration
@@ -120,6 +129,7 @@ type Store interface {
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 	PruneRequests(ctx context.Context) (int64, error)
+	WithdrawLapsedMaterials(ctx context.Context, now time.Time) (int, error)
 	Ping(ctx context.Context) error
 }
 
@@ -198,7 +208,8 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		lookupsPerMinute = 30
 	}
 	lookups := newLookupGuard(lookupsPerMinute, log, store.AppendAudit)
-	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles}
+	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
+		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
@@ -536,12 +547,24 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // maintain prunes, every few minutes, change-feed events older than the
-// retention and request ids past their time. Every server does it; the
-// deletes are idempotent, so several servers doing it at once is harmless.
+// retention and request ids past their time, and withdraws the legal-aid
+// applications whose missing materials did not come by their last day
+// (LEGAL_AID_MATERIALS_WITHDRAWN). Every server does it; the deletes are
+// idempotent and each withdrawal a conditional update, so several servers
+// doing it at once is harmless: a case is withdrawn once.
 func (s *Server) maintain(ctx context.Context) {
-	tick := time.NewTicker(5 * time.Minute)
+	every := s.cfg.MaintenanceInterval
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
+		if n, err := s.store.WithdrawLapsedMaterials(ctx, s.cfg.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("withdrawing applications whose materials lapsed", "error_type", fmt.Sprintf("%T", err))
+		} else if n > 0 {
+			s.log.Info("withdrew applications whose materials lapsed", "count", n)
+		}
 		if s.cfg.EventRetention > 0 {
 			if n, err := s.store.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.EventRetention)); err != nil && ctx.Err() == nil {
 				s.log.Error("pruning events", "error_type", fmt.Sprintf("%T", err))

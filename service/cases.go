@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"buf.build/go/protovalidate"
 
@@ -32,12 +33,18 @@ type CaseStore interface {
 type Cases struct {
 	pb.UnimplementedCaseServiceServer
 	base
-	store CaseStore
+	store     CaseStore
+	deadlines domain.Deadlines
 }
 
 // NewCases builds the case service.
 func NewCases(store CaseStore, v protovalidate.Validator, o Options) *Cases {
-	return &Cases{base: newBase(v, o), store: store}
+	d := o.Deadlines
+	if d.Calendar == nil {
+		def := domain.DefaultDeadlines()
+		d.Calendar = def.Calendar
+	}
+	return &Cases{base: newBase(v, o), store: store, deadlines: d}
 }
 
 var caseUpdatable = updatable{
@@ -46,8 +53,8 @@ var caseUpdatable = updatable{
 }
 
 // subjectOf loads the subject member named by name and checks that it
-// belongs to the household and fits the case type.
-func (s *Cases) subjectOf(ctx context.Context, householdID, name string, kind domain.Kind) (*repository.Member, error) {
+// belongs to the household; eligible checks that it fits the case.
+func (s *Cases) subjectOf(ctx context.Context, householdID, name string) (*repository.Member, error) {
 	hid, mid, err := memberIDs("case.subject", name)
 	if err != nil {
 		return nil, err
@@ -57,16 +64,43 @@ func (s *Cases) subjectOf(ctx context.Context, householdID, name string, kind do
 	}
 	m, err := s.store.GetMember(ctx, hid, mid)
 	if err != nil {
-		if err == repository.ErrNotFound {
+		if errors.Is(err, repository.ErrNotFound) {
 			return nil, domain.Invalid("case.subject", "no such member in the household")
 		}
 		return nil, err
 	}
-	subject := domain.Subject{Relation: m.Relation, BirthDate: m.BirthDate, Accompanying: m.Accompanying}
-	if err := domain.CheckSubject(kind, subject, s.now().In(domain.ChinaTime)); err != nil {
+	return m, nil
+}
+
+// subjectFacts is what the rules read of a stored member.
+func subjectFacts(m *repository.Member) domain.Subject {
+	return domain.Subject{Relation: m.Relation, BirthDate: m.BirthDate, Accompanying: m.Accompanying}
+}
+
+// eligible applies the eligibility rules to the case p asks for, for member
+// m of household h, and writes what they derive onto p's details (the
+// placement route, the school basis and benefit, urgency). It returns the
+// rules that decided.
+func (s *Cases) eligible(h *repository.Household, m *repository.Member, p *pb.Case) ([]domain.RuleID, error) {
+	d, err := domain.CheckEligibility(householdFacts(h), subjectFacts(m), convert.Request(p), s.now().In(domain.ChinaTime))
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	convert.ApplyDecided(p, d)
+	return d.Rules, nil
+}
+
+// keepServerFields puts back, on the details p carries, the fields the
+// server alone sets (from stored, nil for a new case): a client's value for
+// them is ignored.
+func keepServerFields(p, stored *pb.Case) {
+	switch d := p.GetDetails().(type) {
+	case *pb.Case_EmploymentPlacement:
+		d.EmploymentPlacement.Eligible = stored.GetEmploymentPlacement().GetEligible()
+	case *pb.Case_LegalAid:
+		d.LegalAid.MissingMaterials = stored.GetLegalAid().GetMissingMaterials()
+		d.LegalAid.MaterialsDueDate = stored.GetLegalAid().GetMaterialsDueDate()
+	}
 }
 
 // householdFacts is what the rules read of a stored household: its stored
@@ -75,9 +109,12 @@ func householdFacts(h *repository.Household) domain.Household {
 	return h.Facts()
 }
 
-func priorityOf(h *repository.Household) (domain.Priority, []domain.Reason) {
-	p, reasons, _ := domain.ComputePriority(householdFacts(h))
-	return p, reasons
+// prioritize sets the case's tier and reasons from its household as it is
+// now, and returns the rules they come from.
+func prioritize(c *repository.Case, h *repository.Household) []domain.RuleID {
+	p, reasons, rules := domain.CasePriority(c.Kind, householdFacts(h))
+	c.Priority, c.PriorityReasons = p, reasons
+	return rules
 }
 
 func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.Case, error) {
@@ -106,21 +143,26 @@ func (s *Cases) newCase(ctx context.Context, req *pb.CreateCaseRequest, method s
 	}
 	h, err := s.store.GetHousehold(ctx, hid, false)
 	if err != nil {
-		if err == repository.ErrNotFound {
+		if errors.Is(err, repository.ErrNotFound) {
 			return nil, nil, domain.Invalid("case.household", "no such household")
 		}
 		return nil, nil, err
 	}
-	m, err := s.subjectOf(ctx, hid, p.GetSubject(), kind)
+	m, err := s.subjectOf(ctx, hid, p.GetSubject())
 	if err != nil {
 		return nil, nil, err
 	}
-	priority, reasons := priorityOf(h)
+	keepServerFields(p, nil)
+	rules, err := s.eligible(h, m, p)
+	if err != nil {
+		return nil, nil, err
+	}
 	actor := s.actor(ctx)
 	row := &repository.Case{
 		ID: newID(), HouseholdID: hid, SubjectID: m.ID, Status: domain.StatusDraft,
-		TownCode: h.TownCode, Priority: priority, PriorityReasons: reasons, Creator: actor,
+		TownCode: h.TownCode, Kind: kind, Creator: actor,
 	}
+	row.PolicyBasis = domain.PolicyBasis(rules, prioritize(row, h), nil)
 	if err := convert.StoreDetails(row, kind, detail); err != nil {
 		return nil, nil, err
 	}
@@ -205,16 +247,34 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 		if err := s.validate("case", merged); err != nil {
 			return nil, err
 		}
-		if merged.GetSubject() != (names.Member{HouseholdID: row.HouseholdID, ID: row.SubjectID}).String() {
-			m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject(), kind)
-			if err != nil {
-				return nil, err
-			}
-			row.SubjectID = m.ID
+		stored, err := convert.CaseToProto(row)
+		if err != nil {
+			return nil, err
 		}
+		keepServerFields(merged, stored)
+		m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject())
+		if err != nil {
+			return nil, err
+		}
+		h, err := s.store.GetHousehold(ctx, row.HouseholdID, true)
+		if err != nil {
+			return nil, err
+		}
+		rules, err := s.eligible(h, m, merged)
+		if _, ok := domain.AsNotEligible(err); ok && row.Status != domain.StatusDraft && m.ID == row.SubjectID {
+			// Eligibility was settled at submission; a household that
+			// changed since (a discharge, say) does not stop the county
+			// recording what it did for the same subject.
+			rules, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		row.SubjectID = m.ID
 		if err := convert.StoreDetails(row, kind, detail); err != nil {
 			return nil, err
 		}
+		s.rebasis(row, rules)
 		return &repository.HistoryEntry{Actor: s.actor(ctx), Method: "UpdateCase", FromStatus: row.Status,
 			ToStatus: row.Status, ChangedFields: paths}, nil
 	})

@@ -33,14 +33,20 @@ type handlers struct {
 	cases      *Cases
 	ctx        context.Context
 	seq        int
+	store      *repository.Store
 }
 
 var handlerNow = time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)
 
 func newHandlers(t *testing.T) *handlers {
 	t.Helper()
+	return newHandlersAt(t, func() time.Time { return handlerNow })
+}
+
+// newHandlersAt is newHandlers on the clock now.
+func newHandlersAt(t *testing.T, now func() time.Time) *handlers {
+	t.Helper()
 	db := testdb.SQLite(t)
-	now := func() time.Time { return handlerNow }
 	store := db.Store(repository.WithClock(now))
 	v, err := protovalidate.New()
 	if err != nil {
@@ -51,7 +57,7 @@ func newHandlers(t *testing.T) *handlers {
 	p := &principal.Principal{ID: "users/sup", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}
 	ctx := principal.WithScope(principal.NewContext(context.Background(), p), principal.Scope{All: true})
 	ctx = audit.NewContext(ctx, &audit.Record{Principal: p.ID, Roles: "supervisor", Credential: "test", Method: "test"})
-	return &handlers{t: t, households: NewHouseholds(store, nil, v, opts), cases: NewCases(store, v, opts), ctx: ctx}
+	return &handlers{t: t, households: NewHouseholds(store, nil, v, opts), cases: NewCases(store, v, opts), ctx: ctx, store: store}
 }
 
 func (h *handlers) idNumber(birth time.Time) string {

@@ -369,23 +369,29 @@ func (s *Households) statusChanged(ctx context.Context, before, after *repositor
 	}
 	facts, cause := after.Facts(), c.Cause(fields...)
 	for _, oc := range cases {
-		if _, ok := domain.ReevaluatePriority(oc.Status, oc.Priority, oc.PriorityReasons, facts, cause); !ok {
+		if _, ok := domain.ReevaluatePriority(openCase(&oc), facts, cause); !ok {
 			continue
 		}
 		_, err := s.store.MutateCase(ctx, oc.ID, "", func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
-			r, ok := domain.ReevaluatePriority(row.Status, row.Priority, row.PriorityReasons, facts, cause)
+			r, ok := domain.ReevaluatePriority(openCase(row), facts, cause)
 			if !ok {
 				return nil, errPriorityStands
 			}
-			row.Priority, row.PriorityReasons = r.Priority, r.Reasons
+			row.Priority, row.PriorityReasons, row.PolicyBasis = r.Priority, r.Reasons, r.Basis
 			return &repository.HistoryEntry{Actor: s.actor(ctx), Method: method, FromStatus: row.Status, ToStatus: row.Status,
-				ChangedFields: repository.List[string]{"priority", "priority_reasons"}, Reason: r.Why}, nil
+				ChangedFields: repository.List[string]{"priority", "priority_reasons", "policy_basis"}, Reason: r.Why}, nil
 		})
 		if err != nil && !errors.Is(err, errPriorityStands) {
 			return err
 		}
 	}
 	return nil
+}
+
+// openCase is what re-evaluating its priority reads of a stored case.
+func openCase(c *repository.Case) domain.OpenCase {
+	return domain.OpenCase{Kind: c.Kind, Status: c.Status, Priority: c.Priority, Reasons: c.PriorityReasons,
+		Basis: c.PolicyBasis, Clocks: c.Clocks.V}
 }
 
 // errPriorityStands leaves a case untouched that, locked, turned out to

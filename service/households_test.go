@@ -314,6 +314,9 @@ func TestStatusChangeReprioritisesOpenCases(t *testing.T) {
 		!slices.Equal(c.GetPriorityReasons(), []pb.PriorityReason{pb.PriorityReason_PRIORITY_REASON_MARTYR_FAMILY}) {
 		t.Fatalf("open case after the change: %v %v (%v)", c.GetPriority(), c.GetPriorityReasons(), err)
 	}
+	if !slices.Contains(c.GetPolicyBasis(), string(domain.RuleStatusChangeReprio)) || !slices.Contains(c.GetPolicyBasis(), string(domain.RulePriorityMartyrDiedOnDuty)) {
+		t.Errorf("policy basis after the change: %v", c.GetPolicyBasis())
+	}
 	hist, err := h.cases.ListCaseHistory(h.ctx, &pb.ListCaseHistoryRequest{Parent: open.GetName()})
 	if err != nil {
 		t.Fatal(err)

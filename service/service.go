@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -30,6 +31,9 @@ type Options struct {
 	// APIKeyPeopleRoles lets API keys carry people's roles, each key
 	// working only once a second admin approves it (see policy).
 	APIKeyPeopleRoles bool
+	// Deadlines counts the cases' periods: the holiday calendar and the
+	// county's terms (zero: the defaults on the shipped calendar).
+	Deadlines domain.Deadlines
 }
 
 type base struct {
@@ -62,8 +66,8 @@ func (b base) validate(prefix string, msg proto.Message) error {
 	if err == nil {
 		return nil
 	}
-	pv, ok := err.(*protovalidate.ValidationError)
-	if !ok {
+	var pv *protovalidate.ValidationError
+	if !errors.As(err, &pv) {
 		return err
 	}
 	return &domain.ValidationError{Violations: apierr.Violations(pv, prefix+".")}

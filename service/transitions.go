@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -19,9 +20,17 @@ import (
 // history entry.
 
 // move is the one path for every state change: the domain's state machine
-// decides whether the action is allowed from the stored status, then apply
-// makes the action's own changes, all in one transaction with its history.
+// decides whether the action is allowed from the stored status and for the
+// case's kind, then apply makes the action's own changes; the clocks'
+// due time and the policy basis follow, all in one transaction with its
+// history.
 func (s *Cases) move(ctx context.Context, name, etag string, action domain.Action, method, reason string,
+	apply func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
+	return s.moveBy(ctx, name, etag, func(*repository.Case) domain.Action { return action }, method, reason, apply)
+}
+
+// moveBy is move with the action chosen from the stored case.
+func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*repository.Case) domain.Action, method, reason string,
 	apply func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
 	id, err := caseID("name", name)
 	if err != nil {
@@ -30,7 +39,11 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 	actor := s.actor(ctx)
 	c, err := s.store.MutateCase(ctx, id, etag, func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		from := row.Status
+		action := pick(row)
 		to, err := domain.Transition(from, action)
+		if err == nil {
+			err = domain.CheckKind(row.Kind, action)
+		}
 		if err != nil {
 			if p, ok := domain.AsPrecondition(err); ok && p.Subject == "" {
 				p.Subject = names.Case{ID: id}.String()
@@ -41,12 +54,17 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 		if from != to {
 			h.ChangedFields = append(h.ChangedFields, "status")
 		}
+		before := row.Clocks.V
 		if apply != nil {
 			if err := apply(ctx, row, h); err != nil {
 				return nil, err
 			}
 		}
 		row.Status = to
+		s.rebasis(row, nil)
+		if !slices.Equal(before, row.Clocks.V) {
+			addChanged(h, "clocks", "due_time")
+		}
 		return h, nil
 	})
 	if err != nil {
@@ -56,29 +74,100 @@ func (s *Cases) move(ctx context.Context, name, etag string, action domain.Actio
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {
-	h.ChangedFields = append(h.ChangedFields, fields...)
+	for _, f := range fields {
+		if !slices.Contains(h.ChangedFields, f) {
+			h.ChangedFields = append(h.ChangedFields, f)
+		}
+	}
 }
 
-// submitted stamps a (re)submission: the due time is computed from the case
-// type, and the priority from the household as it is now.
+// rebasis recomputes the case's due time from its clocks and its policy
+// basis: decided, when given, replaces the rules that decided eligibility
+// (nil keeps those stored), the priority rules are kept, and the clocks'
+// rules and those the case's record rests on are added.
+func (s *Cases) rebasis(c *repository.Case, decided []domain.RuleID) {
+	if decided == nil {
+		decided = domain.DecidedRules(c.PolicyBasis)
+	}
+	decided = append(slices.Clone(decided), recordRules(c)...)
+	c.PolicyBasis = domain.PolicyBasis(decided, domain.RulesOfKind(c.PolicyBasis, domain.KindPriority), c.Clocks.V)
+	c.DueTime = c.Clocks.V.Due()
+}
+
+// recordRules are the rules the case's record shows were applied: the
+// eligibility decision's, a withdrawal's reason code, a termination's
+// ground, a reopening that kept an outcome.
+func recordRules(c *repository.Case) []domain.RuleID {
+	var out []domain.RuleID
+	if d := c.Eligibility.V; d != nil {
+		out = append(out, d.Rule)
+		if c.Kind == domain.KindEmploymentPlacement {
+			out = append(out, domain.RulePlacementDecision)
+		}
+	}
+	if c.WithdrawalReason != "" {
+		out = append(out, domain.RuleWithdrawalReason)
+	}
+	if c.TerminationGround != "" {
+		out = append(out, domain.RuleLegalAidTermination)
+	}
+	if len(c.OutcomeHistory.V) > 0 {
+		out = append(out, domain.RuleReopenKeepsOutcome)
+	}
+	return out
+}
+
+// details renders a stored case's details.
+func details(c *repository.Case) (*pb.Case, error) {
+	stored := &pb.Case{}
+	if err := convert.SetDetails(stored, c.Kind, c.Details); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// placementYear is the year an employment placement counts in: the
+// eligibility decision's, else the one its details give (0: none).
+func placementYear(c *repository.Case, p *pb.Case) int {
+	if d := c.Eligibility.V; d != nil && d.PlacementYear != 0 {
+		return d.PlacementYear
+	}
+	return int(p.GetEmploymentPlacement().GetPlacementYear())
+}
+
+// submitted stamps a (re)submission: the subject must still be eligible
+// (the household may have changed since the draft), the clocks start from
+// the case type's rules, and the priority is computed from the household as
+// it is now.
 func (s *Cases) submitted(ctx context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 	h, err := s.store.GetHousehold(ctx, c.HouseholdID, true)
 	if err != nil {
 		return err
 	}
-	now := s.now().UTC()
-	schoolYear := ""
-	if c.Kind == domain.KindSchoolEnrollment {
-		stored := &pb.Case{}
-		if err := convert.SetDetails(stored, c.Kind, c.Details); err != nil {
-			return err
-		}
-		schoolYear = stored.GetSchoolEnrollment().GetSchoolYear()
+	m, err := s.store.GetMember(ctx, c.HouseholdID, c.SubjectID)
+	if err != nil {
+		return err
 	}
-	due := domain.DueTime(c.Kind, now, schoolYear)
-	c.SubmitTime, c.DueTime = &now, &due
-	c.Priority, c.PriorityReasons = priorityOf(h)
-	addChanged(e, "submit_time", "due_time", "priority")
+	stored, err := details(c)
+	if err != nil {
+		return err
+	}
+	rules, err := s.eligible(h, m, stored)
+	if err != nil {
+		return err
+	}
+	_, detail := convert.CaseDetails(stored)
+	if err := convert.StoreDetails(c, c.Kind, detail); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	for _, clock := range s.deadlines.Submitted(c.Kind, now, stored.GetSchoolEnrollment().GetSchoolYear(), placementYear(c, stored)) {
+		c.Clocks.V = c.Clocks.V.Set(clock)
+	}
+	c.SubmitTime = &now
+	c.PolicyBasis = domain.PolicyBasis(rules, prioritize(c, h), nil)
+	s.rebasis(c, rules)
+	addChanged(e, "submit_time", "due_time", "priority", "clocks", "policy_basis")
 	return nil
 }
 
@@ -86,32 +175,81 @@ func (s *Cases) SubmitCase(ctx context.Context, req *pb.SubmitCaseRequest) (*pb.
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionSubmit, "SubmitCase", "", s.submitted)
 }
 
+// AcceptCase is, for legal aid, the decision to grant aid: the decision
+// clock stops and the 3-day clock for assigning a lawyer starts (met at
+// once when the case already has its lawyer).
 func (s *Cases) AcceptCase(ctx context.Context, req *pb.AcceptCaseRequest) (*pb.Case, error) {
-	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAccept, "AcceptCase", "", nil)
-}
-
-func (s *Cases) RejectCase(ctx context.Context, req *pb.RejectCaseRequest) (*pb.Case, error) {
-	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionReject, "RejectCase", req.GetReason(),
-		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
-			c.StatusReason = req.GetReason()
-			addChanged(e, "status_reason")
+	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAccept, "AcceptCase", "",
+		func(_ context.Context, c *repository.Case, _ *repository.HistoryEntry) error {
+			if c.Kind != domain.KindLegalAid {
+				return nil
+			}
+			now := s.now().UTC()
+			c.Clocks.V = c.Clocks.V.Stop(domain.ClockDecision, now).Set(s.deadlines.Assignment(now))
+			if c.Assignee != "" {
+				c.Clocks.V = c.Clocks.V.Stop(domain.ClockAssignment, now)
+			}
 			return nil
 		})
 }
 
+// RejectCase refuses an application, or (with a reason code) a case
+// already accepted; every clock stops.
+func (s *Cases) RejectCase(ctx context.Context, req *pb.RejectCaseRequest) (*pb.Case, error) {
+	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionReject, "RejectCase", req.GetReason(),
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
+			code := convert.RejectionReason(req.GetReasonCode())
+			if err := domain.CheckReject(c.Status, code); err != nil {
+				if p, ok := domain.AsPrecondition(err); ok {
+					p.Subject = names.Case{ID: c.ID}.String()
+				}
+				return err
+			}
+			c.StatusReason, c.RejectionReason = req.GetReason(), code
+			c.Clocks.V = c.Clocks.V.StopAll(s.now().UTC())
+			addChanged(e, "status_reason", "rejection_reason")
+			return nil
+		})
+}
+
+// AssignCase sets the assignee; for legal aid it meets the assignment clock.
 func (s *Cases) AssignCase(ctx context.Context, req *pb.AssignCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAssign, "AssignCase", "",
 		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			c.Assignee = req.GetAssignee()
+			c.Clocks.V = c.Clocks.V.Stop(domain.ClockAssignment, s.now().UTC())
 			addChanged(e, "assignee")
 			return nil
 		})
 }
 
+// StartCase starts work on an accepted case; an urgent legal-aid matter
+// (LEGAL_AID_URGENT_FIRST) may start from SUBMITTED, before the decision,
+// which the history flags: aid begins first, so the decision clock stops.
 func (s *Cases) StartCase(ctx context.Context, req *pb.StartCaseRequest) (*pb.Case, error) {
-	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionStart, "StartCase", "",
-		func(_ context.Context, c *repository.Case, _ *repository.HistoryEntry) error {
+	pick := func(c *repository.Case) domain.Action {
+		if c.Status == domain.StatusSubmitted && c.Kind == domain.KindLegalAid {
+			return domain.ActionStartUrgent
+		}
+		return domain.ActionStart
+	}
+	return s.moveBy(ctx, req.GetName(), req.GetEtag(), pick, "StartCase", "",
+		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 			err := domain.CheckStart(c.Assignee)
+			if c.Status == domain.StatusSubmitted {
+				stored, derr := details(c)
+				if derr != nil {
+					return derr
+				}
+				req := convert.Request(stored)
+				now := s.now()
+				err = domain.CheckUrgentStart(domain.Urgent(req.LimitationDeadline, now), c.Assignee)
+				if err == nil {
+					c.Clocks.V = c.Clocks.V.Stop(domain.ClockDecision, now.UTC())
+					c.PolicyBasis = append(c.PolicyBasis, domain.RuleLegalAidUrgent)
+					e.Reason = "urgent: started before the decision (" + string(domain.RuleLegalAidUrgent) + ")"
+				}
+			}
 			if p, ok := domain.AsPrecondition(err); ok {
 				p.Subject = names.Case{ID: c.ID}.String()
 			}
@@ -123,8 +261,8 @@ func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*p
 	out := req.GetOutcome()
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionResolve, "ResolveCase", "",
 		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
-			stored := &pb.Case{}
-			if err := convert.SetDetails(stored, c.Kind, c.Details); err != nil {
+			stored, err := details(c)
+			if err != nil {
 				return err
 			}
 			_, detail := convert.CaseDetails(stored)
@@ -132,9 +270,16 @@ func (s *Cases) ResolveCase(ctx context.Context, req *pb.ResolveCaseRequest) (*p
 			if err := domain.CheckResolve(c.Kind, achieved, fieldPresent(stored, detail)); err != nil {
 				return err
 			}
+			if err := domain.CheckPlacementDecided(c.Kind, achieved, c.Eligibility.V); err != nil {
+				if p, ok := domain.AsPrecondition(err); ok {
+					p.Subject = names.Case{ID: c.ID}.String()
+				}
+				return err
+			}
 			now := s.now().UTC()
 			convert.OutcomeFromProto(out, c)
 			c.ResolveTime = &now
+			c.Clocks.V = c.Clocks.V.StopAll(now)
 			addChanged(e, "outcome", "resolve_time")
 			return nil
 		})
@@ -161,6 +306,9 @@ func (s *Cases) CloseCase(ctx context.Context, req *pb.CloseCaseRequest) (*pb.Ca
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionClose, "CloseCase", "", nil)
 }
 
+// ReopenCase sends a refusal back for a new decision, or a resolved case
+// back to work; the outcome it sets aside is kept in the outcome history
+// (REOPEN_KEEPS_OUTCOME), and a kind with a service target starts a new one.
 func (s *Cases) ReopenCase(ctx context.Context, req *pb.ReopenCaseRequest) (*pb.Case, error) {
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionReopen, "ReopenCase", req.GetReason(),
 		func(ctx context.Context, c *repository.Case, e *repository.HistoryEntry) error {
@@ -171,17 +319,34 @@ func (s *Cases) ReopenCase(ctx context.Context, req *pb.ReopenCaseRequest) (*pb.
 				// new clock.
 				return s.submitted(ctx, c, e)
 			}
+			now := s.now().UTC()
+			history, _ := domain.SetAside(c.OutcomeHistory.V, c.OutcomeResult, c.OutcomeSummary, c.ResolveTime, now, req.GetReason())
+			c.OutcomeHistory.V = history
 			c.OutcomeResult, c.OutcomeSummary, c.ResolveTime = "", "", nil
-			addChanged(e, "outcome", "resolve_time")
+			stored, err := details(c)
+			if err != nil {
+				return err
+			}
+			if clock, ok := s.deadlines.ServiceTarget(c.Kind, now, stored.GetSchoolEnrollment().GetSchoolYear(), placementYear(c, stored)); ok {
+				c.Clocks.V = c.Clocks.V.Set(clock)
+			}
+			addChanged(e, "outcome", "resolve_time", "outcome_history")
 			return nil
 		})
 }
 
+// WithdrawCase records a withdrawal with its reason code (WITHDRAWAL_REASON);
+// every clock stops.
 func (s *Cases) WithdrawCase(ctx context.Context, req *pb.WithdrawCaseRequest) (*pb.Case, error) {
+	code := convert.WithdrawalReason(req.GetReasonCode())
+	if err := domain.CheckWithdrawal(code, req.GetReason()); err != nil {
+		return nil, err
+	}
 	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionWithdraw, "WithdrawCase", req.GetReason(),
 		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
-			c.StatusReason = req.GetReason()
-			addChanged(e, "status_reason")
+			c.StatusReason, c.WithdrawalReason = req.GetReason(), code
+			c.Clocks.V = c.Clocks.V.StopAll(s.now().UTC())
+			addChanged(e, "status_reason", "withdrawal_reason")
 			return nil
 		})
 }

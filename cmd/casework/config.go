@@ -51,6 +51,11 @@ type settings struct {
 	RequestIDTTL        time.Duration
 
 	TownsFile         string
+	HolidaysDir       string
+	ElderTermDays     int
+	SchoolTermDays    int
+	PlacementPlanEnd  string
+	MaintenanceEvery  time.Duration
 	DebugAddr         string
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
@@ -114,6 +119,16 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
 	str(fs, &s.TownsFile, "towns-file", "CASEWORK_TOWNS_FILE", "",
 		"file listing the county's towns and sub-districts (code, tab, name per line); empty: the table shipped with the server")
+	str(fs, &s.HolidaysDir, "holidays-dir", "CASEWORK_HOLIDAYS_DIR", "",
+		"directory of YYYY.json statutory holiday schedules (domain/calendar/holidays/README.md) for years after those shipped, or corrections; a year the calendar lacks is a startup warning and counted in calendar days")
+	integer(fs, &s.ElderTermDays, "elder-term-days", "CASEWORK_ELDER_TERM_DAYS", 3,
+		"county policy: days to serve a medical-help case (ELDER_SERVICE_TARGET), counted as the Civil Code counts days")
+	integer(fs, &s.SchoolTermDays, "school-term-days", "CASEWORK_SCHOOL_TERM_DAYS", 30,
+		"county policy: days to serve a school-enrolment case, never past 31 August before the school year (SCHOOL_SERVICE_TARGET)")
+	str(fs, &s.PlacementPlanEnd, "placement-plan-end", "CASEWORK_PLACEMENT_PLAN_END", "12-31",
+		"county policy: MM-DD the year's employment placement plan ends; a placement is due by then (PLACEMENT_PLAN_END)")
+	duration(fs, &s.MaintenanceEvery, "maintenance-interval", "CASEWORK_MAINTENANCE_INTERVAL", 5*time.Minute,
+		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")

@@ -123,6 +123,10 @@ func serveCmd() *cobra.Command {
 					return fmt.Errorf("--towns-file: %w", err)
 				}
 			}
+			deadlines, err := s.deadlines(time.Now(), log)
+			if err != nil {
+				return err
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:            s.GRPCAddr,
 				HTTPAddr:            s.HTTPAddr,
@@ -143,6 +147,9 @@ func serveCmd() *cobra.Command {
 				RequestIDTTL:        s.RequestIDTTL,
 				Webhooks:            webhooks,
 				WebhookCAFile:       s.WebhookCA,
+
+				Deadlines:           deadlines,
+				MaintenanceInterval: s.MaintenanceEvery,
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,

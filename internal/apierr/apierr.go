@@ -121,9 +121,15 @@ func toStatus(err error) *status.Status {
 		return badRequest(Violations(pv, ""))
 	}
 	if p, ok := domain.AsPrecondition(err); ok {
-		return Status(codes.FailedPrecondition, p.Type, p.Description,
+		return ruleStatus(p.Type, p.Rule, p.Description,
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 				Type: p.Type, Subject: p.Subject, Description: p.Description,
+			}}})
+	}
+	if n, ok := domain.AsNotEligible(err); ok {
+		return ruleStatus(ReasonNotEligible, n.Rule, n.Error(),
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: ReasonNotEligible, Subject: string(n.Rule), Description: n.Description,
 			}}})
 	}
 	var batch *domain.BatchError
@@ -136,6 +142,25 @@ func toStatus(err error) *status.Status {
 		}
 	}
 	return Status(codes.Internal, "INTERNAL", "internal error")
+}
+
+// ReasonNotEligible is the ErrorInfo reason of a case the law does not give
+// its subject; the metadata's "rule" names the rule that decides.
+const ReasonNotEligible = "NOT_ELIGIBLE"
+
+// ruleStatus is a FAILED_PRECONDITION whose ErrorInfo names, under
+// metadata "rule", the rule of the table that refuses (when one does), so a
+// client can show the rule without parsing the message.
+func ruleStatus(reason string, rule domain.RuleID, msg string, details ...protoadapt.MessageV1) *status.Status {
+	info := &errdetails.ErrorInfo{Reason: reason, Domain: Domain}
+	if rule != "" {
+		info.Metadata = map[string]string{"rule": string(rule)}
+	}
+	st := status.New(codes.FailedPrecondition, msg)
+	if d, err := st.WithDetails(append([]protoadapt.MessageV1{info}, details...)...); err == nil {
+		return d
+	}
+	return st
 }
 
 // withInfo gives a status made elsewhere (by grpc-go itself, say) the

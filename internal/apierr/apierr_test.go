@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"buf.build/go/protovalidate"
@@ -97,6 +98,39 @@ func TestToStatus(t *testing.T) {
 				t.Errorf("message %q, want %q", st.Message(), tc.message)
 			}
 		})
+	}
+}
+
+// TestRuleRefusals: a refusal by a rule of the table carries the rule's id
+// in the ErrorInfo's metadata and in the message; eligibility's reason is
+// NOT_ELIGIBLE, a procedure's its own type.
+func TestRuleRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		reason string
+		rule   domain.RuleID
+	}{
+		{&domain.NotEligibleError{Rule: domain.RulePlacementNoConscript, Description: "a conscript's family cannot accompany"},
+			ReasonNotEligible, domain.RulePlacementNoConscript},
+		{&domain.PreconditionError{Type: "REASON_CODE_REQUIRED", Rule: domain.RuleRejectAfterAccept,
+			Description: "rejecting an accepted case needs a reason code (REJECT_AFTER_ACCEPT_REASON)"},
+			"REASON_CODE_REQUIRED", domain.RuleRejectAfterAccept},
+	} {
+		st := status.Convert(ToStatus(tc.err))
+		if st.Code() != codes.FailedPrecondition {
+			t.Errorf("%v: code %v", tc.err, st.Code())
+		}
+		i := info(t, st)
+		if i.GetReason() != tc.reason || i.GetMetadata()["rule"] != string(tc.rule) {
+			t.Errorf("%v: ErrorInfo %v, want reason %s and rule %s", tc.err, i, tc.reason, tc.rule)
+		}
+		if !strings.Contains(st.Message(), string(tc.rule)) {
+			t.Errorf("message %q does not name %s", st.Message(), tc.rule)
+		}
+	}
+	// A precondition of no rule has no metadata.
+	if m := info(t, status.Convert(ToStatus(&domain.PreconditionError{Type: "X", Description: "x"}))).GetMetadata(); len(m) != 0 {
+		t.Errorf("metadata %v on a precondition of no rule", m)
 	}
 }
 

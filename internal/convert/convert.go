@@ -382,6 +382,7 @@ func CaseToProto(c *repository.Case) (*pb.Case, error) {
 			Summary: c.OutcomeSummary,
 		}
 	}
+	renderRules(c, out)
 	if err := SetDetails(out, c.Kind, c.Details); err != nil {
 		return nil, err
 	}

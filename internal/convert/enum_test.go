@@ -100,6 +100,12 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, roles, principal.Roles),
 		checkEnum(t, serviceStatuses, domain.ServiceStatuses()),
 		checkEnum(t, changeKinds, domain.StatusChangeKinds()),
+		checkEnum(t, clockKinds, domain.ClockKinds()),
+		checkEnum(t, clockStates, domain.ClockStates()),
+		checkEnum(t, withdrawalReasons, domain.WithdrawalReasons()),
+		checkEnum(t, rejectionReasons, domain.RejectionReasons()),
+		checkEnum(t, terminationGrounds, domain.TerminationGrounds()),
+		checkEnum(t, objectionResults, domain.ObjectionResults()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),
@@ -126,6 +132,18 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDetailEnums holds the enums the eligibility rules read from the
+// details (stored there by their API names) to the domain's values, so a
+// value added on either side cannot be read as "" by the rules.
+func TestDetailEnums(t *testing.T) {
+	checkEnum(t, priorEmployments, domain.PriorEmployments())
+	checkEnum(t, placementRoutes, domain.PlacementRoutes())
+	checkEnum(t, schoolStages, domain.SchoolStages())
+	checkEnum(t, enrollmentBases, domain.EnrollmentBases())
+	checkEnum(t, schoolBenefits, domain.SchoolBenefits())
+	checkEnum(t, costSources, domain.CostSources())
 }
 
 func btoi(b bool) int {

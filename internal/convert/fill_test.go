@@ -270,8 +270,14 @@ var domainValues = map[reflect.Type][]any{
 	reflect.TypeFor[domain.Result]():   anys(domain.Results()),
 	reflect.TypeFor[principal.Role]():  anys(principal.Roles),
 
-	reflect.TypeFor[domain.ServiceStatus]():    anys(domain.ServiceStatuses()),
-	reflect.TypeFor[domain.StatusChangeKind](): anys(domain.StatusChangeKinds()),
+	reflect.TypeFor[domain.ServiceStatus]():     anys(domain.ServiceStatuses()),
+	reflect.TypeFor[domain.StatusChangeKind]():  anys(domain.StatusChangeKinds()),
+	reflect.TypeFor[domain.ClockKind]():         anys(domain.ClockKinds()),
+	reflect.TypeFor[domain.ClockState]():        anys(domain.ClockStates()),
+	reflect.TypeFor[domain.WithdrawalReason]():  anys(domain.WithdrawalReasons()),
+	reflect.TypeFor[domain.RejectionReason]():   anys(domain.RejectionReasons()),
+	reflect.TypeFor[domain.TerminationGround](): anys(domain.TerminationGrounds()),
+	reflect.TypeFor[domain.ObjectionResult]():   anys(domain.ObjectionResults()),
 }
 
 func anys[T any](vs []T) []any {
@@ -307,6 +313,15 @@ func (f *rowFiller) set(name string, v reflect.Value) {
 		p := reflect.New(v.Type().Elem())
 		f.set(name, p.Elem())
 		v.Set(p)
+		return
+	case v.Kind() == reflect.Struct:
+		// A value kept as JSON (repository.JSON) and the domain's structs
+		// inside it.
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				f.set(name+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		}
 		return
 	case v.Kind() == reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)

@@ -69,7 +69,7 @@ func (e *env) newCaseMix() caseMix {
 
 func overdueAt(now time.Time) func(*repository.Case) bool {
 	return func(c *repository.Case) bool {
-		return c.DueTime != nil && c.DueTime.Before(now) && c.Status.ClockRunning()
+		return c.DueTime != nil && c.DueTime.Before(now)
 	}
 }
 

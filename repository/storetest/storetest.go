@@ -41,6 +41,7 @@ const (
 	Members        Category = "Members"
 	Preconditions  Category = "Preconditions"
 	Cases          Category = "Cases"
+	CaseRules      Category = "CaseRules"
 	Concurrency    Category = "Concurrency"
 	CaseFilters    Category = "CaseFilters"
 	Ordering       Category = "Ordering"
@@ -91,6 +92,7 @@ func suite() []group {
 		{Members, memberTests},
 		{Preconditions, preconditionTests},
 		{Cases, caseTests},
+		{CaseRules, caseRuleTests},
 		{Concurrency, concurrencyTests},
 		{CaseFilters, caseFilterTests},
 		{Ordering, orderingTests},

@@ -508,13 +508,22 @@ func (c *county) pickSubject(rng *rand.Rand, kind domain.Kind, t time.Time) (mem
 	}
 	for range 12 {
 		ref := pool[rng.IntN(len(pool))]
-		_, m := c.member(ref)
-		s := domain.Subject{Relation: m.relation, BirthDate: m.birth, Accompanying: m.accompanying}
-		if m.created.Before(t) && domain.CheckSubject(kind, s, t.In(domain.ChinaTime)) == nil {
+		h, m := c.member(ref)
+		if m.created.Before(t) && eligible(h, m, kind, t) == nil {
 			return ref, true
 		}
 	}
 	return memberRef{}, false
+}
+
+// eligible applies the server's eligibility rules to a generated subject of
+// a case of kind opened at t: the generator opens only cases the server
+// would.
+func eligible(h *household, m *member, kind domain.Kind, t time.Time) error {
+	facts := domain.FromCategory(domain.Category(h.category), domain.Rank(h.rank), domain.PostType(h.post), h.hardship)
+	s := domain.Subject{Relation: m.relation, BirthDate: m.birth, Accompanying: m.accompanying}
+	_, err := domain.CheckEligibility(facts, s, domain.Request{Kind: kind}, t.In(domain.ChinaTime))
+	return err
 }
 
 // caseAt generates case i of the schedule. It depends only on the county,
@@ -595,7 +604,7 @@ func (c *county) caseAt(s *caseSchedule, i int) *generated {
 			if se, ok := detail.(*pb.SchoolEnrollment); ok {
 				schoolYear = se.GetSchoolYear()
 			}
-			due := domain.DueTime(kind, t, schoolYear).Truncate(time.Microsecond)
+			due := domain.DefaultDeadlines().Submitted(kind, t, schoolYear, 0).Due().Truncate(time.Microsecond)
 			g.submitTime, g.dueTime = &t, &due
 		case domain.ActionAccept:
 			row.time, row.method, row.actor = step(time.Hour, 5*d), "AcceptCase", supervisor(rng)

@@ -84,8 +84,7 @@ func TestCasesFollowTheRules(t *testing.T) {
 		if want := g.createTime.In(domain.ChinaTime).Format("2006"); !strings.Contains(g.caseNumber, "-"+want+"-") {
 			t.Fatalf("case %s created in %s", g.caseNumber, want)
 		}
-		s := domain.Subject{Relation: g.subject.relation, BirthDate: g.subject.birth, Accompanying: g.subject.accompanying}
-		if err := domain.CheckSubject(g.kind, s, g.createTime.In(domain.ChinaTime)); err != nil {
+		if err := eligible(g.household, g.subject, g.kind, g.createTime); err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
 		if !g.subject.created.Before(g.createTime) {
