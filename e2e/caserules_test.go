@@ -217,14 +217,20 @@ func testObjectionAndTermination(t *testing.T, e *env) {
 // and counted in the year decided.
 func testPlacementRules(t *testing.T, e *env) {
 	e.eachClient(t, func(t *testing.T, c *client) {
-		conscript := e.family(t, c, func(h *pb.Household) { h.Servicemember.RankCategory = pb.RankCategory_RANK_CATEGORY_CONSCRIPT })
+		conscript := e.family(t, c, func(h *pb.Household) {
+			h.Servicemember.RankCategory = pb.RankCategory_RANK_CATEGORY_CONSCRIPT
+			h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_CONSCRIPT
+		})
 		st := must(c.CreateCase(employmentCase(conscript))).fails(t, codes.FailedPrecondition, "PLACEMENT_NO_CONSCRIPT_SPOUSE")
 		wantRuleInfo(t, st, "PLACEMENT_NO_CONSCRIPT_SPOUSE")
-		veteran := e.family(t, c, func(h *pb.Household) { h.Category = pb.HouseholdCategory_HOUSEHOLD_CATEGORY_VETERAN })
+		veteran := e.family(t, c, func(h *pb.Household) { h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_VETERAN })
 		wantRuleInfo(t, must(c.CreateCase(employmentCase(veteran))).fails(t, codes.FailedPrecondition, "PLACEMENT_ACTIVE_DUTY_HOUSEHOLD"),
 			"PLACEMENT_ACTIVE_DUTY_HOUSEHOLD")
 
-		f := e.family(t, c, func(h *pb.Household) { h.Servicemember.RankCategory = pb.RankCategory_RANK_CATEGORY_OFFICER })
+		f := e.family(t, c, func(h *pb.Household) {
+			h.Servicemember.RankCategory = pb.RankCategory_RANK_CATEGORY_OFFICER
+			h.Servicemember.Status = pb.ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_OFFICER
+		})
 		job := employmentCase(f)
 		job.GetEmploymentPlacement().PlacementYear = 2025
 		job.GetEmploymentPlacement().PriorEmployment = pb.PriorEmployment_PRIOR_EMPLOYMENT_PUBLIC_INSTITUTION
