@@ -8,6 +8,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -296,7 +297,7 @@ func TestStatusChangeReprioritisesOpenCases(t *testing.T) {
 	wantRefused(t, err, "effective_date", domain.RuleStatusChangeReprio)
 	_, err = change(&pb.ChangeServicememberStatusRequest{Kind: pb.StatusChangeKind_STATUS_CHANGE_KIND_DEATH,
 		Status: pb.ServicememberStatus_SERVICEMEMBER_STATUS_MARTYR, EffectiveDate: &date.Date{Year: 2026, Month: 3, Day: 1}, Etag: "v9"})
-	if err != repository.ErrEtagMismatch {
+	if !errors.Is(err, repository.ErrEtagMismatch) {
 		t.Fatalf("a stale etag: %v", err)
 	}
 	got, err := change(&pb.ChangeServicememberStatusRequest{Kind: pb.StatusChangeKind_STATUS_CHANGE_KIND_DEATH, Etag: hh.GetEtag(),
