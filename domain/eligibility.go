@@ -62,7 +62,7 @@ const (
 	BenefitBonusOrPriority SchoolBenefit = "BONUS_OR_PRIORITY"
 )
 
-// Value lists, for the conversions' tests.
+// PriorEmployments lists the prior employments, for the conversions' tests.
 func PriorEmployments() []PriorEmployment {
 	return []PriorEmployment{PriorCivilServant, PriorPublicInstitution, PriorEnterprise, PriorNone}
 }
@@ -210,12 +210,12 @@ func checkPlacement(h Household, s Subject, r Request, now time.Time) (Decided, 
 				"employment placement needs an accompaniment approval from a regiment-level political department, or a family settled at home (条例 Art 48)")
 		}
 	case ServiceMartyr, ServiceDiedOnDuty:
-		if ok, rules := family(h, s.Relation); !ok || AgeAt(s.BirthDate, now) < 18 {
+		ok, rules := family(h, s.Relation)
+		if !ok || AgeAt(s.BirthDate, now) < 18 {
 			return d, notEligible(RulePlacementSurvivors,
 				"placement of survivors is for an adult family member of a martyr or of a servicemember who died on duty")
-		} else {
-			d.apply(rules...)
 		}
+		d.apply(rules...)
 		d.apply(RulePlacementSurvivors)
 	default:
 		return d, notEligible(RulePlacementActiveOnly,

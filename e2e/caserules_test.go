@@ -186,7 +186,7 @@ func testObjectionAndTermination(t *testing.T, e *env) {
 		// A fresh decision clock from the 8th: the 15th.
 		wantClockIs(t, cs, pb.ClockKind_CLOCK_KIND_DECISION, pb.ClockState_CLOCK_STATE_RUNNING, endOfDay(2026, 10, 15))
 
-		cs = must(c.Accept(n)).ok(t)
+		must(c.Accept(n)).ok(t)
 		must(c.Assign(n, "律师-02")).ok(t)
 		must(c.Start(n)).ok(t)
 		cs = must(c.Terminate(n, pb.TerminationGround_TERMINATION_GROUND_OWN_LAWYER, "受援人自行委托律师")).ok(t)

@@ -211,7 +211,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
 		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
-	cases := service.NewCases(store, validator, opts)
+	cases := service.NewCases(store, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)

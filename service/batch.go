@@ -138,7 +138,7 @@ func (s *Cases) BatchCreateCases(ctx context.Context, req *pb.BatchCreateCasesRe
 	}
 	resp := &pb.BatchCreateCasesResponse{Cases: make([]*pb.Case, n)}
 	for i, c := range rows {
-		p, err := convert.CaseToProto(c)
+		p, err := convert.CaseToProto(c, s.towns)
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +162,7 @@ func (s *Cases) BatchGetCases(ctx context.Context, req *pb.BatchGetCasesRequest)
 	}
 	resp := &pb.BatchGetCasesResponse{}
 	for _, c := range ordered {
-		p, err := convert.CaseToProto(c)
+		p, err := convert.CaseToProto(c, s.towns)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/domain/towns"
 	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/names"
@@ -34,17 +35,18 @@ type Cases struct {
 	pb.UnimplementedCaseServiceServer
 	base
 	store     CaseStore
+	towns     *towns.Table
 	deadlines domain.Deadlines
 }
 
 // NewCases builds the case service.
-func NewCases(store CaseStore, v protovalidate.Validator, o Options) *Cases {
+func NewCases(store CaseStore, t *towns.Table, v protovalidate.Validator, o Options) *Cases {
 	d := o.Deadlines
 	if d.Calendar == nil {
 		def := domain.DefaultDeadlines()
 		d.Calendar = def.Calendar
 	}
-	return &Cases{base: newBase(v, o), store: store, deadlines: d}
+	return &Cases{base: newBase(v, o), store: store, towns: t, deadlines: d}
 }
 
 var caseUpdatable = updatable{
@@ -74,7 +76,8 @@ func (s *Cases) subjectOf(ctx context.Context, householdID, name string) (*repos
 
 // subjectFacts is what the rules read of a stored member.
 func subjectFacts(m *repository.Member) domain.Subject {
-	return domain.Subject{Relation: m.Relation, BirthDate: m.BirthDate, Accompanying: m.Accompanying}
+	return domain.Subject{Relation: m.Relation, BirthDate: m.BirthDate, Accompanying: m.Accompanying,
+		CannotLiveIndependently: m.CannotLiveIndependently}
 }
 
 // eligible applies the eligibility rules to the case p asks for, for member
@@ -125,7 +128,7 @@ func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.
 	if err := s.store.CreateCase(ctx, row, hist); err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(row)
+	return convert.CaseToProto(row, s.towns)
 }
 
 // newCase is the case a create request asks for, with its first history
@@ -178,7 +181,7 @@ func (s *Cases) GetCase(ctx context.Context, req *pb.GetCaseRequest) (*pb.Case, 
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c)
+	return convert.CaseToProto(c, s.towns)
 }
 
 func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.ListCasesResponse, error) {
@@ -203,7 +206,7 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 	}
 	resp := &pb.ListCasesResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		c, err := convert.CaseToProto(&rows[i])
+		c, err := convert.CaseToProto(&rows[i], s.towns)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +236,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: names.Case{ID: id}.String(),
 				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
 		}
-		merged, err := convert.CaseToProto(row)
+		merged, err := convert.CaseToProto(row, s.towns)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +250,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 		if err := s.validate("case", merged); err != nil {
 			return nil, err
 		}
-		stored, err := convert.CaseToProto(row)
+		stored, err := convert.CaseToProto(row, s.towns)
 		if err != nil {
 			return nil, err
 		}
@@ -281,5 +284,5 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c)
+	return convert.CaseToProto(c, s.towns)
 }

@@ -57,7 +57,7 @@ func newHandlersAt(t *testing.T, now func() time.Time) *handlers {
 	p := &principal.Principal{ID: "users/sup", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}
 	ctx := principal.WithScope(principal.NewContext(context.Background(), p), principal.Scope{All: true})
 	ctx = audit.NewContext(ctx, &audit.Record{Principal: p.ID, Roles: "supervisor", Credential: "test", Method: "test"})
-	return &handlers{t: t, households: NewHouseholds(store, nil, v, opts), cases: NewCases(store, v, opts), ctx: ctx, store: store}
+	return &handlers{t: t, households: NewHouseholds(store, nil, v, opts), cases: NewCases(store, nil, v, opts), ctx: ctx, store: store}
 }
 
 func (h *handlers) idNumber(birth time.Time) string {

@@ -70,7 +70,7 @@ func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*reposi
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c)
+	return convert.CaseToProto(c, s.towns)
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {

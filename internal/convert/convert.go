@@ -352,9 +352,11 @@ func SetDetails(c *pb.Case, kind domain.Kind, raw string) error {
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(raw), msg)
 }
 
-// CaseToProto renders a case; it fails only on details that do not parse.
-func CaseToProto(c *repository.Case) (*pb.Case, error) {
+// CaseToProto renders a case, naming its town from table (nil: the shipped
+// table); it fails only on details that do not parse.
+func CaseToProto(c *repository.Case, table *towns.Table) (*pb.Case, error) {
 	out := &pb.Case{
+		TownName:     TownName(table, c.TownCode),
 		Name:         names.Case{ID: c.ID}.String(),
 		CaseNumber:   c.CaseNumber,
 		Household:    names.Household{ID: c.HouseholdID}.String(),

@@ -76,7 +76,7 @@ var roundTrips = []roundTrip{
 			if err := StoreDetails(&c, kind, detail); err != nil {
 				return nil, err
 			}
-			return CaseToProto(&c)
+			return CaseToProto(&c, nil)
 		},
 		check: func(t *testing.T, sent, got proto.Message) {
 			if kind, _ := CaseDetails(sent.(*pb.Case)); kinds.toProto(kind) != got.(*pb.Case).GetCaseType() {
@@ -90,7 +90,7 @@ var roundTrips = []roundTrip{
 		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
 			var c repository.Case
 			OutcomeFromProto(p.(*pb.CaseOutcome), &c)
-			out, err := CaseToProto(&c)
+			out, err := CaseToProto(&c, nil)
 			return out.GetOutcome(), err
 		},
 	},
@@ -310,8 +310,10 @@ func renderings() []rendering {
 				if err := StoreDetails(row.(*repository.Case), k, detail); err != nil {
 					t.Fatal(err)
 				}
+				// town_name is the name of a town the table has.
+				row.(*repository.Case).TownCode = "500230101"
 			},
-			render: func(row any) (proto.Message, error) { return CaseToProto(row.(*repository.Case)) },
+			render: func(row any) (proto.Message, error) { return CaseToProto(row.(*repository.Case), nil) },
 			storageOnly: map[string]string{
 				"PlacementYear": "a filter column the store derives from the details",
 			},

@@ -12,7 +12,6 @@ const issue11 = "issue 11: the contract came first; storage and conversion follo
 
 // pendingFields are fields no conversion carries yet.
 var pendingFields = map[protoreflect.FullName]string{
-	"casework.v1.Case.town_name": issue11,
 }
 
 // pendingEnumValues are API values of stored enumerations that the domain

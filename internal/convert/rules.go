@@ -31,7 +31,8 @@ var (
 	costSources      = enum[domain.CostSource, pb.CostSource]{prefix: "COST_SOURCE_"}
 )
 
-// The reason codes a request carries, as the domain names them.
+// WithdrawalReason is a request's withdrawal reason code as the domain
+// names it; the functions below do the same for the other codes.
 func WithdrawalReason(p pb.WithdrawalReason) domain.WithdrawalReason {
 	return withdrawalReasons.fromProto(p)
 }
