@@ -11,8 +11,7 @@ import "google.golang.org/protobuf/reflect/protoreflect"
 const issue11 = "issue 11: the contract came first; storage and conversion follow"
 
 // pendingFields are fields no conversion carries yet.
-var pendingFields = map[protoreflect.FullName]string{
-}
+var pendingFields = map[protoreflect.FullName]string{}
 
 // pendingEnumValues are API values of stored enumerations that the domain
 // has no value for yet.
