@@ -76,6 +76,7 @@ var scenarios = []scenario{
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
 	{"reference", testReference},
+	{"rules_each", testEachRule},
 	{"rules_legal_aid_clocks", testLegalAidClocks},
 	{"rules_objection_termination", testObjectionAndTermination},
 	{"rules_placement", testPlacementRules},
@@ -94,12 +95,16 @@ var dialects = []struct {
 
 // TestE2E runs every scenario against a real server on each dialect.
 func TestE2E(t *testing.T) {
+	// After every scenario of every dialect: each rule of the table was
+	// seen at work (rulewatch_test.go).
+	t.Cleanup(func() { checkRulesSeen(t) })
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			for _, s := range scenarios {
 				t.Run(s.name, func(t *testing.T) {
 					t.Parallel()
+					defer scenariosRun.Add(1)
 					s.run(t, start(t, d.open))
 				})
 			}
@@ -186,7 +191,7 @@ func (e *env) dialAddr(t *testing.T, addr, token string) *grpc.ClientConn {
 	t.Helper()
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(e.leaks.unaryInterceptor),
+		grpc.WithChainUnaryInterceptor(e.leaks.unaryInterceptor, rulesSeen.unaryInterceptor),
 		grpc.WithChainStreamInterceptor(e.leaks.streamInterceptor),
 	}
 	if token != "" {
@@ -232,10 +237,15 @@ func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		b.leaks.check("URL "+r.Method+" "+r.URL.Path, r.URL.String())
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err != nil || b.leaks == nil || resp.StatusCode < 300 {
+	if err != nil {
 		return resp, err
 	}
-	return b.leaks.checkResponse(r, resp)
+	if b.leaks != nil && resp.StatusCode >= 300 {
+		if resp, err = b.leaks.checkResponse(r, resp); err != nil {
+			return resp, err
+		}
+	}
+	return rulesSeen.fromHTTP(resp)
 }
 
 // serve starts a server for store on random ports, in-process, and waits

@@ -808,7 +808,9 @@ type Household struct {
 	AccompanimentApproval *AccompanimentApproval `protobuf:"bytes,14,opt,name=accompaniment_approval,json=accompanimentApproval,proto3" json:"accompaniment_approval,omitempty"`
 	// The family qualifies for accompaniment but settled at home (条例 Art 48).
 	SettledAtHome bool `protobuf:"varint,15,opt,name=settled_at_home,json=settledAtHome,proto3" json:"settled_at_home,omitempty"`
-	// 优待证 number. Sensitive: sealed at rest, masked like an ID number.
+	// 优待证 number: at most 32 letters, digits and hyphens (rule
+	// PREFERENTIAL_CERTIFICATE, which names itself in a refusal). Sensitive:
+	// sealed at rest, masked like an ID number.
 	PreferentialCertificateNumber string `protobuf:"bytes,16,opt,name=preferential_certificate_number,json=preferentialCertificateNumber,proto3" json:"preferential_certificate_number,omitempty"`
 	// The name of town_code, from the county's table of towns.
 	TownName string `protobuf:"bytes,17,opt,name=town_name,json=townName,proto3" json:"town_name,omitempty"`
@@ -2504,7 +2506,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x15AccompanimentApproval\x12\x1f\n" +
 	"\x06number\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06number\x124\n" +
 	"\fapprove_date\x18\x02 \x01(\v2\x11.google.type.DateR\vapproveDate\x12/\n" +
-	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xbf\v\n" +
+	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xa5\v\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
@@ -2526,8 +2528,8 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vdelete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"deleteTime\x12Y\n" +
 	"\x16accompaniment_approval\x18\x0e \x01(\v2\".casework.v1.AccompanimentApprovalR\x15accompanimentApproval\x12&\n" +
-	"\x0fsettled_at_home\x18\x0f \x01(\bR\rsettledAtHome\x12`\n" +
-	"\x1fpreferential_certificate_number\x18\x10 \x01(\tB\x18\xbaH\x15r\x13\x18 2\x0f^[0-9A-Za-z-]*$R\x1dpreferentialCertificateNumber\x12!\n" +
+	"\x0fsettled_at_home\x18\x0f \x01(\bR\rsettledAtHome\x12F\n" +
+	"\x1fpreferential_certificate_number\x18\x10 \x01(\tR\x1dpreferentialCertificateNumber\x12!\n" +
 	"\ttown_name\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\btownName\x12+\n" +
 	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
