@@ -8,7 +8,6 @@ import "google.golang.org/protobuf/reflect/protoreflect"
 // them is dropped. They are listed, not hidden: the tests skip each while
 // it is missing and fail as soon as a conversion carries it, so that the
 // entry is taken off with the work that closes it.
-const issue11 = "issue 11: the contract came first; storage and conversion follow"
 
 // pendingFields are fields no conversion carries yet.
 var pendingFields = map[protoreflect.FullName]string{}
