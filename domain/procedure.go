@@ -30,10 +30,10 @@ func WithdrawalReasons() []WithdrawalReason {
 // known code, and for OTHER the reason in words.
 func CheckWithdrawal(code WithdrawalReason, text string) error {
 	if !slices.Contains(WithdrawalReasons(), code) {
-		return Invalid("reason_code", "a withdrawal needs its reason code (%s)", RuleWithdrawalReason)
+		return Refuse(RuleWithdrawalReason, "reason_code", "a withdrawal needs its reason code")
 	}
 	if code == WithdrawOther && text == "" {
-		return Invalid("reason", "a withdrawal for another reason says what it is (%s)", RuleWithdrawalReason)
+		return Refuse(RuleWithdrawalReason, "reason", "a withdrawal for another reason says what it is")
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func TerminationGrounds() []TerminationGround {
 // (LEGAL_AID_TERMINATION).
 func CheckTermination(g TerminationGround) error {
 	if !slices.Contains(TerminationGrounds(), g) {
-		return Invalid("ground", "legal aid ends only on a ground of 法律援助法 Art 48 (%s)", RuleLegalAidTermination)
+		return Refuse(RuleLegalAidTermination, "ground", "legal aid ends only on a ground of 法律援助法 Art 48")
 	}
 	return nil
 }

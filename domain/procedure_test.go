@@ -13,6 +13,15 @@ func wantRule(t *testing.T, err error, typ string, rule RuleID) {
 	}
 }
 
+// wantFieldRule checks err refuses field naming rule.
+func wantFieldRule(t *testing.T, err error, field string, rule RuleID) {
+	t.Helper()
+	v, ok := AsValidation(err)
+	if !ok || v.Violations[0].Field != field || v.Violations[0].Rule != rule {
+		t.Fatalf("error = %v, want a violation of %s under %s", err, field, rule)
+	}
+}
+
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
 	v, ok := AsValidation(err)
@@ -32,8 +41,8 @@ func TestCheckWithdrawal(t *testing.T) {
 			t.Errorf("%s: %v", c, err)
 		}
 	}
-	wantField(t, CheckWithdrawal("", "搬家"), "reason_code")
-	wantField(t, CheckWithdrawal(WithdrawOther, ""), "reason")
+	wantFieldRule(t, CheckWithdrawal("", "搬家"), "reason_code", RuleWithdrawalReason)
+	wantFieldRule(t, CheckWithdrawal(WithdrawOther, ""), "reason", RuleWithdrawalReason)
 }
 
 // REJECT_AFTER_ACCEPT_REASON.
@@ -55,7 +64,7 @@ func TestCheckTermination(t *testing.T) {
 			t.Errorf("%s: %v", g, err)
 		}
 	}
-	wantField(t, CheckTermination("BORED"), "ground")
+	wantFieldRule(t, CheckTermination("BORED"), "ground", RuleLegalAidTermination)
 }
 
 // LEGAL_AID_OBJECTION_5D: one objection waits at a time, decided within 5

@@ -85,6 +85,38 @@ func TestRuleTable(t *testing.T) {
 	}
 }
 
+// TestEveryRuleHasAUnitTest: every rule constant is named by some test of
+// this package, with cases from its article.
+func TestEveryRuleHasAUnitTest(t *testing.T) {
+	declared, _ := ruleConstants(t)
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if f == "rules_test.go" {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok {
+				tested[id.Name] = true
+			}
+			return true
+		})
+	}
+	for name, id := range declared {
+		if !tested[name] {
+			t.Errorf("rule %s (%s) is named by no unit test", id, name)
+		}
+	}
+}
+
 func valuesOf(m map[string]RuleID) []RuleID {
 	var out []RuleID
 	for _, v := range m {

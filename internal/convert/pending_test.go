@@ -2,12 +2,12 @@ package convert
 
 import "google.golang.org/protobuf/reflect/protoreflect"
 
-// The contract of issue 11 came before its storage and handlers ("handlers
-// follow"): the fields and enum values below are in the API but no row
-// holds them and no conversion carries them, so today a client's value for
-// them is dropped. They are listed, not hidden: the tests skip each while
-// it is missing and fail as soon as a conversion carries it, so that the
-// entry is taken off with the work that closes it.
+// A contract may come before its storage and handlers. Fields and enum
+// values that are in the API while no row holds them and no conversion
+// carries them (so a client's value for them would be dropped) are listed
+// here, not hidden: the tests skip each while it is missing and fail as
+// soon as a conversion carries it, so that the entry is taken off with the
+// work that closes it. Empty: everything the API has is carried.
 
 // pendingFields are fields no conversion carries yet.
 var pendingFields = map[protoreflect.FullName]string{}
