@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
+
+	countytowns "github.com/fengdu-county/casework/domain/towns"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
@@ -31,32 +34,26 @@ type town struct {
 	weight     float64 // share of the county's families
 }
 
-// towns: the county seat (名山街道) is far larger than the mountain
-// townships, as in the real county. Codes are synthetic nine-digit ones.
+// towns are the county's own (domain/towns), with their share of the
+// families: the county seat (名山街道) is far larger than the mountain
+// townships, as in the real county.
 var towns = func() []town {
-	names := []string{"名山街道", "三合街道", "高家镇", "兴义镇", "湛普镇", "树人镇", "社坛镇", "许明寺镇",
-		"董家镇", "三元镇", "龙河镇", "包鸾镇", "虎威镇", "十直镇", "龙孔镇", "暨龙镇", "南天湖镇", "江池镇",
-		"仁沙镇", "青龙乡", "太平坝乡", "都督乡", "栗子乡", "三建乡", "武平镇", "双路镇", "兴龙镇", "保合镇",
-		"仙女湖镇", "双龙镇"}
-	out := make([]town, len(names))
-	for i, n := range names {
-		w := 71.0 / 27
-		switch i {
-		case 0:
-			w = 15
-		case 1:
-			w = 8
-		case 2:
-			w = 6
+	share := map[string]float64{"名山街道": 15, "三合街道": 8, "高家镇": 6}
+	list := countytowns.Default().List()
+	out := make([]town, len(list))
+	for i, t := range list {
+		w, ok := share[t.Name]
+		if !ok {
+			w = 71.0 / float64(len(list)-len(share))
 		}
-		out[i] = town{code: fmt.Sprintf("500230%03d", 101+i), name: n, weight: w}
+		out[i] = town{code: t.Code, name: t.Name, weight: w}
 	}
 	return out
 }()
 
 // listTown is the town of the list benchmark's filter: the county seat,
 // where the caseload is largest.
-var listTown = towns[0].code
+var listTown = towns[slices.IndexFunc(towns, func(t town) bool { return t.name == "名山街道" })].code
 
 const countyRegion = "500230" // the region code of the county's ID numbers
 
@@ -65,6 +62,8 @@ type household struct {
 	town                               int
 	name, idNumber                     string
 	branch, rank, post, unit, category string
+	status                             domain.ServiceStatus
+	decorated                          bool
 	address, phone                     string
 	hardship                           bool
 	hardshipNote                       string
@@ -196,9 +195,11 @@ var (
 	postWeights     = []float64{8, 10, 12, 70}
 	branches        = []string{"ARMY", "NAVY", "AIR_FORCE", "ROCKET_FORCE", "STRATEGIC_SUPPORT", "ARMED_POLICE", "OTHER"}
 	branchWeights   = []float64{50, 10, 12, 8, 5, 12, 3}
-	ranks           = []string{"OFFICER", "NCO", "CONSCRIPT", "CIVILIAN"}
-	rankWeights     = []float64{25, 55, 18, 2}
-	hardshipNotes   = []string{"家庭成员重病", "因灾致困", "子女多就学负担重", "配偶无固定收入"}
+	// Civilian personnel (文职人员) are not servicemembers: no status of the
+	// register fits them, so the county has none.
+	ranks         = []string{"OFFICER", "NCO", "CONSCRIPT"}
+	rankWeights   = []float64{25, 57, 18}
+	hardshipNotes = []string{"家庭成员重病", "因灾致困", "子女多就学负担重", "配偶无固定收入"}
 )
 
 // registerStart and registerEnd bound when the county's families were
@@ -253,6 +254,13 @@ func (c *county) fillHousehold(rng *rand.Rand, h *household, townIdx int, create
 	h.unit = fmt.Sprintf("%05d部队", 31000+rng.IntN(66000))
 	category := categories[weighted(rng, categoryWeights...)]
 	h.category = string(category)
+	// The status the category and rank say; the other entitled are the
+	// survivors of servicemembers who died of illness.
+	st, decorated, ok := domain.StatusFromCategory(category, domain.Rank(h.rank))
+	if !ok {
+		st = domain.ServiceDiedOfIllness
+	}
+	h.status, h.decorated = st, decorated
 	t := towns[townIdx]
 	h.address = fmt.Sprintf("%s%d社区%d号", t.name, 1+rng.IntN(12), 1+rng.IntN(400))
 	if rng.IntN(10) != 0 {
@@ -262,7 +270,7 @@ func (c *county) fillHousehold(rng *rand.Rand, h *household, townIdx int, create
 		h.hardship = true
 		h.hardshipNote = hardshipNotes[rng.IntN(len(hardshipNotes))]
 	}
-	p, reasons, _ := domain.ComputePriority(domain.FromCategory(category, domain.Rank(h.rank), post, h.hardship))
+	p, reasons, _ := domain.ComputePriority(h.facts())
 	names := make([]string, len(reasons))
 	for i, r := range reasons {
 		names[i] = string(r)
@@ -520,10 +528,15 @@ func (c *county) pickSubject(rng *rand.Rand, kind domain.Kind, t time.Time) (mem
 // a case of kind opened at t: the generator opens only cases the server
 // would.
 func eligible(h *household, m *member, kind domain.Kind, t time.Time) error {
-	facts := domain.FromCategory(domain.Category(h.category), domain.Rank(h.rank), domain.PostType(h.post), h.hardship)
 	s := domain.Subject{Relation: m.relation, BirthDate: m.birth, Accompanying: m.accompanying}
-	_, err := domain.CheckEligibility(facts, s, domain.Request{Kind: kind}, t.In(domain.ChinaTime))
+	_, err := domain.CheckEligibility(h.facts(), s, domain.Request{Kind: kind}, t.In(domain.ChinaTime))
 	return err
+}
+
+// facts is what the rules read of a generated household, as the server
+// reads the stored one: the status its category and rank say.
+func (h *household) facts() domain.Household {
+	return domain.Household{Status: h.status, Post: domain.PostType(h.post), Decorated: h.decorated, Hardship: h.hardship}
 }
 
 // caseAt generates case i of the schedule. It depends only on the county,

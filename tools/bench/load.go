@@ -54,13 +54,14 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "servicemember_name",
 		"servicemember_id_number", "servicemember_id_index", "service_branch", "rank_category", "post_type", "unit",
 		"category", "town_code", "address", "phone", "hardship", "hardship_note", "revision", "create_time",
-		"update_time", "delete_time"},
+		"update_time", "delete_time", "servicemember_status", "decorated"},
 		pgx.CopyFromSlice(len(c.households), func(i int) ([]any, error) {
 			h := &c.households[i]
 			sealed := sealHousehold(h.idNumber, h.phone)
 			return []any{h.id.String(), h.name, sealed.ServicememberIDNumber, sealed.ServicememberIDIndex,
 				h.branch, h.rank, h.post, h.unit, h.category, towns[h.town].code, h.address, sealed.Phone,
-				h.hardship, h.hardshipNote, int64(1), h.created, h.created, nil}, nil
+				h.hardship, h.hardshipNote, int64(1), h.created, h.created, nil,
+				string(h.status), h.decorated}, nil
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("copy households: %w", err)

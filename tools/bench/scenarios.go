@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,7 +48,7 @@ const (
 	sqlLockMember   = `SELECT "id" FROM "members" WHERE id = $1 AND household_id = $2 AND delete_time IS NULL LIMIT $3 FOR UPDATE`
 	sqlSeqInsert    = `INSERT INTO case_number_sequences (year, last_value) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING`
 	sqlSeqNext      = `UPDATE case_number_sequences SET last_value = last_value + $1 WHERE year = $2 RETURNING last_value`
-	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","creator","revision","create_time","update_time","submit_time","resolve_time") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`
+	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","revision","create_time","update_time","submit_time","resolve_time") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)`
 	sqlHistory      = `INSERT INTO "case_history" ("case_id","time","actor","method","from_status","to_status","changed_fields","reason") VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING "id"`
 	sqlAuditLock    = `SELECT * FROM "audit_head" WHERE "audit_head"."id" = $1 LIMIT $2 FOR UPDATE`
 	sqlAuditUpdate  = `UPDATE "audit_head" SET "hash"=$1,"seq"=$2 WHERE id = 1`
@@ -70,6 +71,9 @@ type bench struct {
 	pool       *pgxpool.Pool // the raw baselines' connections
 	// keys hash the raw baseline's audit entries as the server's do.
 	keys *sealed.Keyring
+	// placeable are the spouses the rules let have a placement case today.
+	placeableOnce sync.Once
+	placeable     []memberRef
 }
 
 // serverPoolSize is the server's connection pool on PostgreSQL
@@ -114,9 +118,18 @@ func pick(worker, i, n int) int {
 	return rand.New(rand.NewPCG(uint64(worker)+1, uint64(i))).IntN(n)
 }
 
-// subject is the spouse a new employment-placement case is opened for.
+// subject is the spouse a new employment-placement case is opened for: one
+// the rules let have one today.
 func (b *bench) subject(worker, i int) (*household, *member) {
-	return b.county.member(b.county.spouses[pick(worker, i, len(b.county.spouses))])
+	b.placeableOnce.Do(func() {
+		now := time.Now()
+		for _, ref := range b.county.spouses {
+			if h, m := b.county.member(ref); eligible(h, m, domain.KindEmploymentPlacement, now) == nil {
+				b.placeable = append(b.placeable, ref)
+			}
+		}
+	})
+	return b.county.member(b.placeable[pick(worker, i, len(b.placeable))])
 }
 
 func placementYear() int32 { return int32(time.Now().In(domain.ChinaTime).Year()) }
@@ -194,10 +207,20 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	post, _ := house["post_type"].(string)
 	hardship, _ := house["hardship"].(bool)
 	town, _ := house["town_code"].(string)
-	p, reasons, _ := domain.ComputePriority(domain.FromCategory(domain.Category(category), domain.Rank(rank), domain.PostType(post), hardship))
+	facts := domain.FromCategory(domain.Category(category), domain.Rank(rank), domain.PostType(post), hardship)
+	p, reasons, priorityBasis := domain.ComputePriority(facts)
 	names := make([]string, len(reasons))
 	for i, r := range reasons {
 		names[i] = string(r)
+	}
+	decided, err := domain.CheckEligibility(facts, domain.Subject{Relation: m.relation, BirthDate: m.birth, Accompanying: m.accompanying},
+		domain.Request{Kind: domain.KindEmploymentPlacement}, time.Now().In(domain.ChinaTime))
+	if err != nil {
+		return err
+	}
+	var basis []string
+	for _, r := range domain.PolicyBasis(decided.Rules, priorityBasis, nil) {
+		basis = append(basis, string(r))
 	}
 	year := int(placementYear())
 	details, err := detailsJSON.Marshal(&pb.EmploymentPlacement{PlacementYear: int32(year), Eligible: true,
@@ -229,7 +252,8 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	}
 	if _, err := tx.Exec(ctx, sqlInsertCase, id, domain.CaseNumber("FD", year, int(seq)), hid, mid,
 		string(domain.KindEmploymentPlacement), string(details), year, string(domain.StatusDraft), "", town, int(p),
-		strings.Join(names, ","), nil, "", "", "", "bench", int64(1), now, now, nil, nil); err != nil {
+		strings.Join(names, ","), nil, "", "", "", strings.Join(basis, ","), "", "", "", "", "", "", "",
+		"bench", int64(1), now, now, nil, nil); err != nil {
 		return err
 	}
 	var historyID int64
@@ -469,6 +493,8 @@ func (b *bench) batchImport(ctx context.Context, n, batch int) (importResult, er
 					ServiceBranch: pb.ServiceBranch(pb.ServiceBranch_value["SERVICE_BRANCH_"+h.branch]),
 					RankCategory:  pb.RankCategory(pb.RankCategory_value["RANK_CATEGORY_"+h.rank]),
 					PostType:      pb.PostType(pb.PostType_value["POST_TYPE_"+h.post]),
+					Status:        pb.ServicememberStatus(pb.ServicememberStatus_value["SERVICEMEMBER_STATUS_"+string(h.status)]),
+					Decorated:     h.decorated,
 					Unit:          h.unit},
 				Category: pb.HouseholdCategory(pb.HouseholdCategory_value["HOUSEHOLD_CATEGORY_"+h.category]),
 				TownCode: towns[h.town].code, Address: h.address, Phone: h.phone,
