@@ -77,6 +77,7 @@ var scenarios = []scenario{
 	{"security_refusals_audited", testRefusalsAudited},
 	{"reference", testReference},
 	{"rules_each", testEachRule},
+	{"newcomer_trips", testNewcomerTrips},
 	{"rules_legal_aid_clocks", testLegalAidClocks},
 	{"rules_objection_termination", testObjectionAndTermination},
 	{"rules_placement", testPlacementRules},

@@ -100,10 +100,39 @@ func gatewayErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshal
 	var fromServer *serverStatus
 	if errors.As(err, &fromServer) {
 		retryAfter(w, fromServer.st)
-		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, fromServer.st.Err())
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, wwwAuthenticate(w, fromServer.st), r, fromServer.st.Err())
 		return
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, gatewayStatus(ctx, err).Err())
+}
+
+// wwwAuthenticate gives a 401 the challenge RFC 6750 asks of a bearer
+// credential: the scheme alone when none came, and error="invalid_token"
+// when one came and was refused. The reason stays in the body: a header is
+// read by proxies and logged more often than a body. The gateway's own
+// handler sets the header to the status message, so the challenge is put
+// in as the status line is written, over it.
+func wwwAuthenticate(w http.ResponseWriter, st *status.Status) http.ResponseWriter {
+	if st.Code() != codes.Unauthenticated {
+		return w
+	}
+	challenge := `Bearer realm="casework"`
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() != "MISSING_CREDENTIALS" {
+			challenge += `, error="invalid_token"`
+		}
+	}
+	return &challengeWriter{ResponseWriter: w, challenge: challenge}
+}
+
+type challengeWriter struct {
+	http.ResponseWriter
+	challenge string
+}
+
+func (w *challengeWriter) WriteHeader(code int) {
+	w.Header().Set("WWW-Authenticate", w.challenge)
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // retryAfter adds a Retry-After header to a rate-limit refusal from the

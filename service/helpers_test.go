@@ -140,3 +140,17 @@ func TestPagerRoundTripAndQueryBinding(t *testing.T) {
 		t.Fatal("query fingerprints of different requests collide")
 	}
 }
+
+func TestMaskPathsTakeJSONNames(t *testing.T) {
+	patch := &pb.Case{}
+	got, err := maskPaths(&fieldmaskpb.FieldMask{Paths: []string{"schoolEnrollment.assignedSchool", "legal_aid.stage"}}, patch, caseUpdatable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"school_enrollment.assigned_school", "legal_aid.stage"}; !slices.Equal(got, want) {
+		t.Errorf("paths %v, want %v", got, want)
+	}
+	if _, err := maskPaths(&fieldmaskpb.FieldMask{Paths: []string{"schoolEnrollment.noSuchField"}}, patch, caseUpdatable); err != nil {
+		t.Errorf("a top-level field that may be updated with an unknown sub-field passes maskPaths (applyMask refuses it): %v", err)
+	}
+}

@@ -34,6 +34,7 @@ func maskPaths(mask *fieldmaskpb.FieldMask, patch proto.Message, allowed updatab
 		}
 	default:
 		for i, p := range mask.GetPaths() {
+			p = protoPath(patch.ProtoReflect().Descriptor(), p)
 			if p == "etag" {
 				continue
 			}
@@ -78,4 +79,28 @@ func applyMask(dst, src proto.Message, paths []string) error {
 		}
 	}
 	return nil
+}
+
+// protoPath spells a field-mask path with the proto's field names. A JSON
+// client writes the mask the way the JSON mapping writes field names
+// (`schoolEnrollment.assignedSchool` in a query string), where a gRPC
+// client writes `school_enrollment.assigned_school`; both mean the same
+// fields. A segment that names no field is left as it is, to be refused.
+func protoPath(md protoreflect.MessageDescriptor, path string) string {
+	parts := strings.Split(path, ".")
+	for i, part := range parts {
+		if md == nil {
+			break
+		}
+		fd := md.Fields().ByName(protoreflect.Name(part))
+		if fd == nil {
+			fd = md.Fields().ByJSONName(part)
+		}
+		if fd == nil {
+			break
+		}
+		parts[i] = string(fd.Name())
+		md = fd.Message()
+	}
+	return strings.Join(parts, ".")
 }

@@ -187,7 +187,12 @@ func TestOperatorCommands(t *testing.T) {
 	t.Setenv("CASEWORK_LOG_LEVEL", "error")
 	run(t, "migrate", "--data-dir", dir)
 
-	tok := strings.TrimSpace(run(t, "token", "--data-dir", dir, "--user", "u1", "--roles", "caseworker", "--towns", "500230001"))
+	// No key yet (the server makes it on its first start): refused, naming
+	// the directory, unless asked to make one.
+	if out, err := runErr(t, "token", "--data-dir", dir, "--user", "u1", "--roles", "caseworker"); err == nil || !strings.Contains(err.Error()+out, dir) {
+		t.Fatalf("token with no key in %s: %v %q, want a refusal naming the directory", dir, err, out)
+	}
+	tok := strings.TrimSpace(run(t, "token", "--data-dir", dir, "--new-key", "--user", "u1", "--roles", "caseworker", "--towns", "500230001"))
 	if strings.Count(tok, ".") != 2 {
 		t.Fatalf("token is not a JWT: %q", tok)
 	}

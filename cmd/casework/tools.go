@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,11 +51,12 @@ func parseRoles(list []string) ([]principal.Role, error) {
 
 func tokenCmd() *cobra.Command {
 	var (
-		s     settings
-		who   string
-		roles []string
-		towns []string
-		ttl   time.Duration
+		s      settings
+		who    string
+		roles  []string
+		towns  []string
+		ttl    time.Duration
+		newKey bool
 	)
 	cmd := &cobra.Command{
 		Use:   "token",
@@ -65,7 +68,18 @@ func tokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			signer, err := authn.LoadOrCreateLocalSigner(s.DataDir)
+			dir, _ := filepath.Abs(s.DataDir)
+			load := authn.LoadLocalSigner
+			if newKey {
+				load = authn.LoadOrCreateLocalSigner
+			}
+			signer, err := load(s.DataDir)
+			if errors.Is(err, fs.ErrNotExist) {
+				// A new key here would sign tokens the server refuses: it
+				// knows only the key in its own data directory.
+				return fmt.Errorf("no local signing key in %s: the server creates it on its first start; "+
+					"run this command with the server's --data-dir (or CASEWORK_DATA_DIR), or --new-key to create one", dir)
+			}
 			if err != nil {
 				return err
 			}
@@ -82,6 +96,7 @@ func tokenCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&roles, "roles", []string{string(principal.Caseworker)}, "roles: caseworker, supervisor, auditor, admin, integration, batch")
 	cmd.Flags().StringSliceVar(&towns, "towns", nil, "town codes a caseworker may see")
 	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "lifetime, at most 24h")
+	cmd.Flags().BoolVar(&newKey, "new-key", false, "create the local signing key in --data-dir if there is none (the server creates it on its first start)")
 	return cmd
 }
 

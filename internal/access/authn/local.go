@@ -61,6 +61,17 @@ func LoadOrCreateLocalSigner(dataDir string) (*LocalSigner, error) {
 	return newLocalSigner(key)
 }
 
+// LoadLocalSigner loads the key LoadOrCreateLocalSigner made, and fails
+// (with an error that errors.Is fs.ErrNotExist) when there is none: a
+// token signed with a key the server does not have would be refused.
+func LoadLocalSigner(dataDir string) (*LocalSigner, error) {
+	key, err := readKey(filepath.Join(dataDir, localKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return newLocalSigner(key)
+}
+
 func readKey(path string) (*ecdsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
