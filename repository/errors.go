@@ -17,8 +17,12 @@ var (
 )
 
 // ConflictError wraps ErrAlreadyExists with what collided, in words that
-// carry no personal data.
-type ConflictError struct{ What string }
+// carry no personal data, and the name of the existing record when the
+// caller may see it (empty otherwise).
+type ConflictError struct {
+	What     string
+	Resource string
+}
 
 func (e *ConflictError) Error() string { return e.What + " already exists" }
 func (e *ConflictError) Unwrap() error { return ErrAlreadyExists }

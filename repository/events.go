@@ -53,11 +53,16 @@ func resourceType(resource string) string {
 	return ""
 }
 
+// EventTypeServer is the type of an event of a change the server made by
+// itself, in no call (a legal-aid application withdrawn when its materials
+// lapsed).
+const EventTypeServer = "Change"
+
 // eventType is the short name of the method that made a change
 // ("/casework.v1.CaseService/SubmitCase" → "SubmitCase").
 func eventType(r *audit.Record) string {
 	if r == nil || r.Method == "" {
-		return "Change"
+		return EventTypeServer
 	}
 	m := r.Method
 	if i := strings.LastIndexAny(m, "/ "); i >= 0 {

@@ -78,15 +78,19 @@ func (s *Store) householdConflict(ctx context.Context, err error, index string) 
 	if !errors.Is(err, gorm.ErrDuplicatedKey) {
 		return err
 	}
-	var towns []string
-	if qErr := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index = ? AND delete_time IS NULL", index).
-		Limit(1).Pluck("town_code", &towns).Error; qErr != nil {
+	var existing []Household
+	if qErr := s.conn(ctx).Model(&Household{}).Select("id", "town_code").
+		Where("servicemember_id_index = ? AND delete_time IS NULL", index).Limit(1).Find(&existing).Error; qErr != nil {
 		return qErr
 	}
-	if len(towns) == 1 && !scopeOf(ctx).Allows(towns[0]) {
+	if len(existing) == 1 && !scopeOf(ctx).Allows(existing[0].TownCode) {
 		return ErrConflictOutOfScope
 	}
-	return &ConflictError{What: duplicateHousehold}
+	conflict := &ConflictError{What: duplicateHousehold}
+	if len(existing) == 1 {
+		conflict.Resource = names.Household{ID: existing[0].ID}.String()
+	}
+	return conflict
 }
 
 // CreateHouseholds inserts a batch of households, all or none, as one

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
@@ -108,7 +109,8 @@ func (a *authenticator) admit(ctx context.Context, method string, req any, trust
 	}
 	if !policy.Allowed(p, method) {
 		a.auditRefusal(ctx, auditResource(req), audit.OutcomeDenied)
-		return nil, fmt.Errorf("%w: none of the caller's roles may call %s", policy.ErrDenied, method)
+		return nil, apierr.About(fmt.Errorf("%w: none of the caller's roles may call %s", policy.ErrDenied, method),
+			"method", method)
 	}
 	scope, err := policy.Admit(p, method)
 	if err != nil {
@@ -205,7 +207,7 @@ func certificateAccount(ctx context.Context) (string, bool) {
 
 // rateLimited refuses a call for now, saying when to come back.
 func rateLimited(d time.Duration) error {
-	return apierr.New(codes.ResourceExhausted, "RATE_LIMITED", "rate limit exceeded: slow down and retry after the given delay",
+	return apierr.New(codes.ResourceExhausted, pb.ErrorReason_RATE_LIMITED, "rate limit exceeded: slow down and retry after the given delay",
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
 }
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -118,7 +119,7 @@ func wwwAuthenticate(w http.ResponseWriter, st *status.Status) http.ResponseWrit
 	}
 	challenge := `Bearer realm="casework"`
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() != "MISSING_CREDENTIALS" {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() != pb.ErrorReason_MISSING_CREDENTIALS.String() {
 			challenge += `, error="invalid_token"`
 		}
 	}
@@ -163,19 +164,19 @@ func gatewayStatus(ctx context.Context, err error) *status.Status {
 	case codes.InvalidArgument:
 		return invalidRequest(describeInvalid(ctx, st.Message()))
 	case codes.NotFound:
-		return apierr.Status(codes.NotFound, "ROUTE_NOT_FOUND", "no API route matches this path")
+		return apierr.Status(codes.NotFound, pb.ErrorReason_ROUTE_NOT_FOUND, "no API route matches this path")
 	case codes.Unimplemented:
-		return apierr.Status(codes.Unimplemented, "METHOD_NOT_ALLOWED", "this path does not take this HTTP method")
+		return apierr.Status(codes.Unimplemented, pb.ErrorReason_METHOD_NOT_ALLOWED, "this path does not take this HTTP method")
 	case codes.Internal, codes.Unknown:
-		return apierr.Status(codes.Internal, "GATEWAY_ERROR", "internal error")
+		return apierr.Status(codes.Internal, pb.ErrorReason_GATEWAY_ERROR, "internal error")
 	default:
-		return apierr.Status(st.Code(), "GATEWAY_ERROR", "the request could not be handled")
+		return apierr.Status(st.Code(), pb.ErrorReason_GATEWAY_ERROR, "the request could not be handled")
 	}
 }
 
 // invalidRequest is the answer to a request the gateway could not read.
 func invalidRequest(field, problem string) *status.Status {
-	return apierr.Status(codes.InvalidArgument, "MALFORMED_REQUEST", field+": "+problem,
+	return apierr.Status(codes.InvalidArgument, pb.ErrorReason_MALFORMED_REQUEST, field+": "+problem,
 		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: problem}}})
 }
 

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/repository"
@@ -33,7 +34,7 @@ type RequestStore interface {
 const ReplayHeader = "idempotent-replay"
 
 // errRequestIDReused: the request id was used for a different request.
-var errRequestIDReused = apierr.New(codes.AlreadyExists, "REQUEST_ID_REUSED",
+var errRequestIDReused = apierr.New(codes.AlreadyExists, pb.ErrorReason_REQUEST_ID_REUSED,
 	"this request id was already used for a different request; use a new id for a new request")
 
 // requestIDField is the AIP-155 field every create and custom method has.

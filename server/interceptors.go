@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/service"
 )
@@ -86,7 +87,7 @@ func withContext(ss grpc.ServerStream, ctx context.Context) grpc.ServerStream {
 }
 
 // errPanic stands for a handler that panicked.
-var errPanic = apierr.New(codes.Internal, "INTERNAL", "internal error")
+var errPanic = apierr.New(codes.Internal, pb.ErrorReason_INTERNAL, "internal error")
 
 // recoverUnary turns a panic into INTERNAL instead of killing the server.
 // The stack goes to the log; the panic value does not, as it may hold

@@ -449,7 +449,7 @@ func limitBody(next http.Handler, max int64) http.Handler {
 
 // errBodyTooLarge refuses a body declared larger than the limit before
 // anything reads it.
-var errBodyTooLarge = apierr.New(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "request body too large")
+var errBodyTooLarge = apierr.New(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "request body too large")
 
 // writeStatus writes err as the gateway writes errors, a google.rpc.Status
 // in JSON, for the few refused before the gateway sees the request.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
@@ -81,7 +82,7 @@ func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor
 		p := principal.FromContext(ctx)
 		release, ok := a.streams.acquire(p.ID)
 		if !ok {
-			return apierr.New(codes.ResourceExhausted, "TOO_MANY_STREAMS",
+			return apierr.New(codes.ResourceExhausted, pb.ErrorReason_TOO_MANY_STREAMS,
 				fmt.Sprintf("too many open streams: at most %d per caller; close one first", a.streams.max))
 		}
 		defer release()
@@ -89,7 +90,7 @@ func (a *authenticator) stream(trustForwarded bool) grpc.StreamServerInterceptor
 		defer stop()
 		err = handler(srv, withContext(ss, ctx))
 		if cause := context.Cause(ctx); errors.Is(cause, errCredentialEnded) {
-			return apierr.New(codes.Unauthenticated, "CREDENTIAL_ENDED", cause.Error())
+			return apierr.New(codes.Unauthenticated, pb.ErrorReason_CREDENTIAL_ENDED, cause.Error())
 		}
 		return err
 	}

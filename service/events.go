@@ -3,15 +3,22 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"buf.build/go/protovalidate"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/repository"
@@ -61,7 +68,7 @@ func (s *Events) Stop() {
 	}
 }
 
-var errWatchStopping = apierr.New(codes.Unavailable, "SERVER_STOPPING", "the server is stopping; resume from your last position")
+var errWatchStopping = apierr.New(codes.Unavailable, pb.ErrorReason_SERVER_STOPPING, "the server is stopping; resume from your last position")
 
 // positionAheadError: a client asked for a position the feed has not
 // reached, as after a restore from an older backup.
@@ -71,7 +78,7 @@ type positionAheadError struct{ head int64 }
 // asked for, which is the client's number and is never repeated.
 // GRPCStatus answers it as OUT_OF_RANGE.
 func (e *positionAheadError) GRPCStatus() *status.Status {
-	return apierr.Status(codes.OutOfRange, "POSITION_AHEAD", e.Error())
+	return apierr.Status(codes.OutOfRange, pb.ErrorReason_POSITION_AHEAD, e.Error())
 }
 
 func (e *positionAheadError) Error() string {
@@ -79,6 +86,9 @@ func (e *positionAheadError) Error() string {
 }
 
 func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb.ListEventsResponse, error) {
+	if err := checkEventTypes(req.GetEventTypes()); err != nil {
+		return nil, err
+	}
 	head, err := s.store.EventHead(ctx)
 	if err != nil {
 		return nil, err
@@ -104,6 +114,9 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 }
 
 func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_WatchEventsServer) error {
+	if err := checkEventTypes(req.GetEventTypes()); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	head, err := s.store.EventHead(ctx)
 	if err != nil {
@@ -148,4 +161,58 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 		case <-tick.C:
 		}
 	}
+}
+
+// feedServices are the services whose methods change the resources the
+// feed carries (households, members, cases, notes).
+var feedServices = []protoreflect.ServiceDescriptor{
+	pb.File_casework_v1_household_proto.Services().ByName("HouseholdService"),
+	pb.File_casework_v1_case_proto.Services().ByName("CaseService"),
+}
+
+// EventTypes lists every Event.type the feed can hold, sorted: the
+// methods of the feed's services that change something (those bound to an
+// HTTP verb other than GET, except the reads AIP-131/231 name by verb:
+// lookups and batch reads sent as POST) and the server's own changes. It is
+// read from the contract, so a new method is a new type without a second
+// list.
+var EventTypes = sync.OnceValue(func() []string {
+	types := []string{repository.EventTypeServer}
+	for _, svc := range feedServices {
+		methods := svc.Methods()
+		for i := range methods.Len() {
+			m := methods.Get(i)
+			rule, _ := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
+			if rule != nil && rule.GetGet() == "" && !isRead(string(m.Name())) {
+				types = append(types, string(m.Name()))
+			}
+		}
+	}
+	slices.Sort(types)
+	return types
+})
+
+// readVerbs begin the names of methods that read, whatever HTTP verb
+// carries them.
+var readVerbs = []string{"Get", "List", "Lookup", "BatchGet", "BatchLookup", "Watch"}
+
+func isRead(method string) bool {
+	return slices.ContainsFunc(readVerbs, func(v string) bool { return strings.HasPrefix(method, v) })
+}
+
+// checkEventTypes refuses an event type the feed never holds, which would
+// otherwise filter every event out and look like a quiet feed. The value
+// is named by its position, not repeated.
+func checkEventTypes(types []string) error {
+	var vs []domain.Violation
+	for i, t := range types {
+		if !slices.Contains(EventTypes(), t) {
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("event_types[%d]", i),
+				Description: "is not an event type; the feed's types are " + strings.Join(EventTypes(), ", ")})
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return &domain.ValidationError{Violations: vs}
 }

@@ -6,12 +6,18 @@
 // on the reason rather than on the text. Errors that belong to no package
 // below the handlers (a refused credential, a rate limit, a server
 // stopping) are *Error values that carry their status with them.
+//
+// Every reason is a value of the contract's ErrorReason enum
+// (proto/casework/v1/errors.proto): New and Status take the enum, so no
+// reason string is written anywhere else, and the domain's precondition
+// types are looked up in it (a test holds every one to the enum).
 package apierr
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"buf.build/go/protovalidate"
@@ -21,9 +27,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -31,10 +39,16 @@ import (
 const Domain = "casework.fengdu.gov.cn"
 
 // Status is a status with the ErrorInfo of reason first among its details.
-func Status(c codes.Code, reason, msg string, details ...protoadapt.MessageV1) *status.Status {
+func Status(c codes.Code, reason pb.ErrorReason, msg string, details ...protoadapt.MessageV1) *status.Status {
+	return statusWith(c, reason, nil, msg, details...)
+}
+
+// statusWith is Status with the ErrorInfo's metadata; nil metadata is
+// sent as none.
+func statusWith(c codes.Code, reason pb.ErrorReason, md map[string]string, msg string, details ...protoadapt.MessageV1) *status.Status {
 	st := status.New(c, msg)
-	all := append([]protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: Domain}}, details...)
-	if d, err := st.WithDetails(all...); err == nil {
+	info := &errdetails.ErrorInfo{Reason: reason.String(), Domain: Domain, Metadata: md}
+	if d, err := st.WithDetails(append([]protoadapt.MessageV1{info}, details...)...); err == nil {
 		return d
 	}
 	return st
@@ -44,13 +58,13 @@ func Status(c codes.Code, reason, msg string, details ...protoadapt.MessageV1) *
 // is shown to the client, so it must never hold a submitted value.
 type Error struct {
 	code    codes.Code
-	reason  string
+	reason  pb.ErrorReason
 	msg     string
 	details []protoadapt.MessageV1
 }
 
 // New returns an error answered with code, reason and msg.
-func New(c codes.Code, reason, msg string, details ...protoadapt.MessageV1) *Error {
+func New(c codes.Code, reason pb.ErrorReason, msg string, details ...protoadapt.MessageV1) *Error {
 	return &Error{code: c, reason: reason, msg: msg, details: details}
 }
 
@@ -60,7 +74,27 @@ func (e *Error) Error() string { return e.msg }
 func (e *Error) GRPCStatus() *status.Status { return Status(e.code, e.reason, e.msg, e.details...) }
 
 // Reason is the ErrorInfo reason e is answered with.
-func (e *Error) Reason() string { return e.reason }
+func (e *Error) Reason() pb.ErrorReason { return e.reason }
+
+// annotated adds ErrorInfo metadata to the answer to an error, naming what
+// the error is about (AIP-193) where the error itself does not carry it.
+type annotated struct {
+	err error
+	md  map[string]string
+}
+
+func (a *annotated) Error() string { return a.err.Error() }
+func (a *annotated) Unwrap() error { return a.err }
+
+// About returns err whose answer's ErrorInfo names, under key, what it is
+// about: "method" for a method refused, "resource" for a resource name.
+// The value is shown to the client, so it is never a submitted value.
+func About(err error, key, value string) error {
+	if err == nil {
+		return nil
+	}
+	return &annotated{err: err, md: map[string]string{key: value}}
+}
 
 // rule maps a sentinel error, matched with errors.Is, to its answer. A
 // rule without a message shows the error's own text, which the packages
@@ -68,7 +102,7 @@ func (e *Error) Reason() string { return e.reason }
 type rule struct {
 	err    error
 	code   codes.Code
-	reason string
+	reason pb.ErrorReason
 	msg    func(error) string
 }
 
@@ -78,24 +112,24 @@ func own(err error) string                { return err.Error() }
 // rules is the mapping of every sentinel error, in the order they are
 // tried (a more specific error before one it wraps).
 var rules = []rule{
-	{authn.ErrMissingCredentials, codes.Unauthenticated, "MISSING_CREDENTIALS", own},
-	{authn.ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED", func(err error) string {
+	{authn.ErrMissingCredentials, codes.Unauthenticated, pb.ErrorReason_MISSING_CREDENTIALS, own},
+	{authn.ErrUnauthenticated, codes.Unauthenticated, pb.ErrorReason_UNAUTHENTICATED, func(err error) string {
 		return "invalid credentials: " + strings.TrimPrefix(err.Error(), authn.ErrUnauthenticated.Error()+": ")
 	}},
-	{policy.ErrDenied, codes.PermissionDenied, "PERMISSION_DENIED", own},
-	{policy.ErrNeedsCountyWide, codes.PermissionDenied, "FEED_NEEDS_COUNTY_WIDE", own},
-	{policy.ErrNoFullView, codes.PermissionDenied, "FULL_VIEW_DENIED", own},
-	{policy.ErrRoleNotGrantable, codes.PermissionDenied, "ROLE_NOT_GRANTABLE", own},
-	{repository.ErrSelfApproval, codes.PermissionDenied, "SELF_APPROVAL", own},
-	{repository.ErrConflictOutOfScope, codes.PermissionDenied, "CONFLICT_OUTSIDE_SCOPE", own},
-	{repository.ErrOutOfScope, codes.PermissionDenied, "OUT_OF_SCOPE", fixed("the resource would be outside your towns")},
-	{repository.ErrEventsPruned, codes.FailedPrecondition, "EVENTS_PRUNED",
+	{policy.ErrDenied, codes.PermissionDenied, pb.ErrorReason_PERMISSION_DENIED, own},
+	{policy.ErrNeedsCountyWide, codes.PermissionDenied, pb.ErrorReason_FEED_NEEDS_COUNTY_WIDE, own},
+	{policy.ErrNoFullView, codes.PermissionDenied, pb.ErrorReason_FULL_VIEW_DENIED, own},
+	{policy.ErrRoleNotGrantable, codes.PermissionDenied, pb.ErrorReason_ROLE_NOT_GRANTABLE, own},
+	{repository.ErrSelfApproval, codes.PermissionDenied, pb.ErrorReason_SELF_APPROVAL, own},
+	{repository.ErrConflictOutOfScope, codes.PermissionDenied, pb.ErrorReason_CONFLICT_OUTSIDE_SCOPE, own},
+	{repository.ErrOutOfScope, codes.PermissionDenied, pb.ErrorReason_OUT_OF_SCOPE, fixed("the resource would be outside your towns")},
+	{repository.ErrEventsPruned, codes.FailedPrecondition, pb.ErrorReason_EVENTS_PRUNED,
 		fixed("events after this position have been removed by retention; resynchronise: read the resources again, then follow the feed from its head position")},
-	{repository.ErrNotFound, codes.NotFound, "NOT_FOUND", fixed("resource not found")},
-	{repository.ErrEtagMismatch, codes.Aborted, "ETAG_MISMATCH", fixed("the etag does not match the stored resource; read it again and retry")},
-	{repository.ErrAlreadyExists, codes.AlreadyExists, "ALREADY_EXISTS", own},
-	{context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED", fixed("deadline exceeded")},
-	{context.Canceled, codes.Canceled, "CANCELED", fixed("request canceled")},
+	{repository.ErrNotFound, codes.NotFound, pb.ErrorReason_NOT_FOUND, fixed("resource not found")},
+	{repository.ErrEtagMismatch, codes.Aborted, pb.ErrorReason_ETAG_MISMATCH, fixed("the etag does not match the stored resource; read it again and retry")},
+	{repository.ErrAlreadyExists, codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS, own},
+	{context.DeadlineExceeded, codes.DeadlineExceeded, pb.ErrorReason_DEADLINE_EXCEEDED, fixed("deadline exceeded")},
+	{context.Canceled, codes.Canceled, pb.ErrorReason_CANCELED, fixed("request canceled")},
 }
 
 // ToStatus maps err to the status the client gets. Handlers return their
@@ -110,6 +144,10 @@ func ToStatus(err error) error {
 }
 
 func toStatus(err error) *status.Status {
+	var a *annotated
+	if errors.As(err, &a) {
+		return withMetadata(toStatus(a.err), a.md)
+	}
 	if st, ok := status.FromError(err); ok {
 		return withInfo(st)
 	}
@@ -121,55 +159,70 @@ func toStatus(err error) *status.Status {
 		return badRequest(Violations(pv, ""))
 	}
 	if p, ok := domain.AsPrecondition(err); ok {
-		return ruleStatus(p.Type, p.Rule, p.Description,
+		return ruleStatus(preconditionReason(p.Type), p.Rule, p.Subject, p.Description,
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 				Type: p.Type, Subject: p.Subject, Description: p.Description,
 			}}})
 	}
 	if n, ok := domain.AsNotEligible(err); ok {
-		return ruleStatus(ReasonNotEligible, n.Rule, n.Error(),
+		return ruleStatus(pb.ErrorReason_NOT_ELIGIBLE, n.Rule, "", n.Error(),
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: ReasonNotEligible, Subject: string(n.Rule), Description: n.Description,
+				Type: pb.ErrorReason_NOT_ELIGIBLE.String(), Subject: string(n.Rule), Description: n.Description,
 			}}})
 	}
 	var batch *domain.BatchError
 	if errors.As(err, &batch) {
 		return batchStatus(batch)
 	}
+	var conflict *repository.ConflictError
+	if errors.As(err, &conflict) && conflict.Resource != "" {
+		// Only a record the caller may see is named (the repository leaves
+		// the name out otherwise), and by its name, never its ID number.
+		return statusWith(codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS,
+			map[string]string{"resource": conflict.Resource}, err.Error())
+	}
 	for _, r := range rules {
 		if errors.Is(err, r.err) {
 			return Status(r.code, r.reason, r.msg(err))
 		}
 	}
-	return Status(codes.Internal, "INTERNAL", "internal error")
+	return Status(codes.Internal, pb.ErrorReason_INTERNAL, "internal error")
 }
 
-// ReasonNotEligible is the ErrorInfo reason of a case the law does not give
-// its subject; the metadata's "rule" names the rule that decides.
-const ReasonNotEligible = "NOT_ELIGIBLE"
+// preconditionReason is the reason of a domain precondition's type: the
+// domain names its refusals in the words of the enum, without depending on
+// the API. A type missing from the enum is answered with the generic
+// FAILED_PRECONDITION (TestPreconditionTypesAreReasons fails first).
+func preconditionReason(typ string) pb.ErrorReason {
+	if v, ok := pb.ErrorReason_value[typ]; ok {
+		return pb.ErrorReason(v)
+	}
+	return pb.ErrorReason_FAILED_PRECONDITION
+}
 
 // ruleStatus is a FAILED_PRECONDITION whose ErrorInfo names, under
 // metadata "rule", the rule of the table that refuses (when one does), so a
-// client can show the rule without parsing the message.
-func ruleStatus(reason string, rule domain.RuleID, msg string, details ...protoadapt.MessageV1) *status.Status {
-	info := &errdetails.ErrorInfo{Reason: reason, Domain: Domain}
+// client can show the rule without parsing the message, and under
+// "resource" the resource it is about, when the subject is one.
+func ruleStatus(reason pb.ErrorReason, rule domain.RuleID, subject, msg string, details ...protoadapt.MessageV1) *status.Status {
+	md := map[string]string{}
 	if rule != "" {
-		info.Metadata = map[string]string{"rule": string(rule)}
+		md["rule"] = string(rule)
 	}
-	st := status.New(codes.FailedPrecondition, msg)
-	if d, err := st.WithDetails(append([]protoadapt.MessageV1{info}, details...)...); err == nil {
-		return d
+	if names.Issued(subject) {
+		md["resource"] = subject
 	}
-	return st
+	if len(md) == 0 {
+		md = nil
+	}
+	return statusWith(codes.FailedPrecondition, reason, md, msg, details...)
 }
 
 // withInfo gives a status made elsewhere (by grpc-go itself, say) the
-// ErrorInfo every answer carries.
+// ErrorInfo every answer carries, its reason the name of its code.
 func withInfo(st *status.Status) *status.Status {
-	for _, d := range st.Details() {
-		if _, ok := d.(*errdetails.ErrorInfo); ok {
-			return st
-		}
+	if infoOf(st) != nil {
+		return st
 	}
 	var details []protoadapt.MessageV1
 	for _, d := range st.Details() {
@@ -177,32 +230,96 @@ func withInfo(st *status.Status) *status.Status {
 			details = append(details, m)
 		}
 	}
-	return Status(st.Code(), st.Code().String(), st.Message(), details...)
+	return Status(st.Code(), CodeReason(st.Code()), st.Message(), details...)
 }
 
+// CodeReason is the generic reason of a status code, for statuses that
+// carry no more specific one: the code's name, which the enum lists.
+func CodeReason(c codes.Code) pb.ErrorReason {
+	if c == codes.Canceled {
+		return pb.ErrorReason_CANCELED // google.rpc.Code spells it CANCELLED
+	}
+	if v, ok := pb.ErrorReason_value[code.Code(c).String()]; ok {
+		return pb.ErrorReason(v)
+	}
+	return pb.ErrorReason_UNKNOWN
+}
+
+func infoOf(st *status.Status) *errdetails.ErrorInfo {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// withMetadata adds md to st's ErrorInfo, keeping what it has.
+func withMetadata(st *status.Status, md map[string]string) *status.Status {
+	info := infoOf(st)
+	if info == nil {
+		return st
+	}
+	all := map[string]string{}
+	for k, v := range md {
+		all[k] = v
+	}
+	for k, v := range info.GetMetadata() {
+		all[k] = v
+	}
+	var details []protoadapt.MessageV1
+	for _, d := range st.Details() {
+		if m, ok := d.(protoadapt.MessageV1); ok && d != info {
+			details = append(details, m)
+		}
+	}
+	reason := pb.ErrorReason(pb.ErrorReason_value[info.GetReason()])
+	return statusWith(st.Code(), reason, all, st.Message(), details...)
+}
+
+// badRequest answers invalid fields. Each violation's reason is an
+// ErrorReason: RULE_VIOLATED when the field breaks a rule of the table
+// (its description ends "(rule ID)", and the ErrorInfo's metadata "rules"
+// lists the rules, "rule" the first), INVALID_FIELD otherwise.
 func badRequest(vs []domain.Violation) *status.Status {
 	br := &errdetails.BadRequest{}
 	msg := "invalid argument"
+	var rules []string
 	for i, v := range vs {
-		// The reason is the rule of the table the field breaks, when one
-		// does: a stable id a client can show or look up (GET /v1/policies).
+		reason := pb.ErrorReason_INVALID_FIELD
+		if v.Rule != "" {
+			reason = pb.ErrorReason_RULE_VIOLATED
+			if !slices.Contains(rules, string(v.Rule)) {
+				rules = append(rules, string(v.Rule))
+			}
+		}
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field,
-			Description: v.Description, Reason: string(v.Rule)})
+			Description: v.Description, Reason: reason.String()})
 		if i == 0 {
 			msg = v.Field + ": " + v.Description
 		}
 	}
-	return Status(codes.InvalidArgument, "INVALID_ARGUMENT", msg, br)
+	var md map[string]string
+	if len(rules) > 0 {
+		md = map[string]string{"rule": rules[0], "rules": strings.Join(rules, ",")}
+	}
+	return statusWith(codes.InvalidArgument, pb.ErrorReason_INVALID_ARGUMENT, md, msg, br)
 }
 
 // Violations names protovalidate's violations by their field paths, under
-// prefix when the validated message sits inside a request.
+// prefix when the validated message sits inside a request. The constraint's
+// id ends the description, as a rule's id does, so a client can tell a
+// missing field from one too long without parsing the prose.
 func Violations(pv *protovalidate.ValidationError, prefix string) []domain.Violation {
 	out := make([]domain.Violation, 0, len(pv.Violations))
 	for _, v := range pv.Violations {
+		desc := v.Proto.GetMessage()
+		if id := v.Proto.GetRuleId(); id != "" {
+			desc += " (constraint " + id + ")"
+		}
 		out = append(out, domain.Violation{
 			Field:       prefix + protovalidate.FieldPathString(v.Proto.GetField()),
-			Description: v.Proto.GetMessage(),
+			Description: desc,
 		})
 	}
 	return out
@@ -237,21 +354,20 @@ func batchStatus(e *domain.BatchError) *status.Status {
 			}
 		}
 		if !listed {
+			reason := CodeReason(st.Code())
+			if info := infoOf(st); info != nil {
+				reason = pb.ErrorReason(pb.ErrorReason_value[info.GetReason()])
+			}
 			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field: prefix, Description: code.Code(st.Code()).String() + ": " + st.Message(),
+				Field: prefix, Description: code.Code(st.Code()).String() + ": " + st.Message(), Reason: reason.String(),
 			})
 		}
 	}
 	first := br.FieldViolations[0]
 	msg := fmt.Sprintf("%d of the batch's items were refused, nothing was created; first: %s: %s",
 		len(e.Items), first.GetField(), first.GetDescription())
-	st := status.New(common, msg)
-	if d, err := st.WithDetails(
-		&errdetails.ErrorInfo{Reason: "BATCH_ITEMS_REFUSED", Domain: Domain, Metadata: map[string]string{"refused": fmt.Sprint(len(e.Items))}},
-		br); err == nil {
-		st = d
-	}
-	return st
+	return statusWith(common, pb.ErrorReason_BATCH_ITEMS_REFUSED,
+		map[string]string{"refused": fmt.Sprint(len(e.Items))}, msg, br)
 }
 
 // Fault reports whether err is the server's (or the deadline's) rather than

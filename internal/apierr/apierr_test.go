@@ -42,10 +42,10 @@ func TestEveryRule(t *testing.T) {
 	for _, r := range rules {
 		err := fmt.Errorf("wrapped: %w", r.err)
 		st := status.Convert(ToStatus(err))
-		if st.Code() != r.code || info(t, st).GetReason() != r.reason {
+		if st.Code() != r.code || info(t, st).GetReason() != r.reason.String() {
 			t.Errorf("%v: %v %s, want %v %s", r.err, st.Code(), info(t, st).GetReason(), r.code, r.reason)
 		}
-		if r.reason == "" || st.Message() == "" {
+		if r.reason == pb.ErrorReason_ERROR_REASON_UNSPECIFIED || st.Message() == "" {
 			t.Errorf("%v: empty reason or message", r.err)
 		}
 	}
@@ -73,8 +73,8 @@ func TestToStatus(t *testing.T) {
 		{"missing credentials", authn.ErrMissingCredentials, codes.Unauthenticated, "MISSING_CREDENTIALS", "missing credentials"},
 		{"refused credential", authn.Refused("token expired"), codes.Unauthenticated, "UNAUTHENTICATED", "invalid credentials: token expired"},
 		{"policy", fmt.Errorf("%w: none of the caller's roles may call X", policy.ErrDenied), codes.PermissionDenied, "PERMISSION_DENIED", ""},
-		{"typed error", New(codes.ResourceExhausted, "RATE_LIMITED", "slow down", &errdetails.RetryInfo{RetryDelay: durationpb.New(1)}), codes.ResourceExhausted, "RATE_LIMITED", "slow down"},
-		{"grpc-go's own status gets an ErrorInfo", status.Error(codes.ResourceExhausted, "grpc: received message larger than max"), codes.ResourceExhausted, "ResourceExhausted", ""},
+		{"typed error", New(codes.ResourceExhausted, pb.ErrorReason_RATE_LIMITED, "slow down", &errdetails.RetryInfo{RetryDelay: durationpb.New(1)}), codes.ResourceExhausted, "RATE_LIMITED", "slow down"},
+		{"grpc-go's own status gets an ErrorInfo", status.Error(codes.ResourceExhausted, "grpc: received message larger than max"), codes.ResourceExhausted, "RESOURCE_EXHAUSTED", ""},
 		{"deadline", context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "deadline exceeded"},
 		{"unknown, quoting a value", errors.New(`duplicate key value (id_number)=(500230199001011237)`), codes.Internal, "INTERNAL", "internal error"},
 	}
@@ -111,7 +111,7 @@ func TestRuleRefusals(t *testing.T) {
 		rule   domain.RuleID
 	}{
 		{&domain.NotEligibleError{Rule: domain.RulePlacementNoConscript, Description: "a conscript's family cannot accompany"},
-			ReasonNotEligible, domain.RulePlacementNoConscript},
+			"NOT_ELIGIBLE", domain.RulePlacementNoConscript},
 		{&domain.PreconditionError{Type: "REASON_CODE_REQUIRED", Rule: domain.RuleRejectAfterAccept,
 			Description: "rejecting an accepted case needs a reason code (REJECT_AFTER_ACCEPT_REASON)"},
 			"REASON_CODE_REQUIRED", domain.RuleRejectAfterAccept},
@@ -144,8 +144,10 @@ func TestBadRequestNamesTheField(t *testing.T) {
 	t.Fatalf("no BadRequest detail naming the field: %v", st.Details())
 }
 
-// TestBadRequestNamesTheRule: a violation of a rule of the table carries
-// the rule's id as its reason, in a batch too; one of no rule has none.
+// TestBadRequestNamesTheRule: every field violation's reason is an
+// ErrorReason: RULE_VIOLATED for a rule of the table, whose id the
+// description ends with and the ErrorInfo's metadata lists, in a batch too;
+// INVALID_FIELD for one of no rule.
 func TestBadRequestNamesTheRule(t *testing.T) {
 	reasons := func(err error) []string {
 		var out []string
@@ -158,16 +160,76 @@ func TestBadRequestNamesTheRule(t *testing.T) {
 		}
 		return out
 	}
+	rule := pb.ErrorReason_RULE_VIOLATED.String()
 	refused := domain.Refuse(domain.RuleTownCode, "household.town_code", "is not one of the county's towns")
-	if got := reasons(refused); len(got) != 1 || got[0] != string(domain.RuleTownCode) {
-		t.Errorf("reasons %q, want [%s]", got, domain.RuleTownCode)
+	if got := reasons(refused); len(got) != 1 || got[0] != rule {
+		t.Errorf("reasons %q, want [%s]", got, rule)
 	}
-	if got := reasons(domain.Invalid("x", "bad")); len(got) != 1 || got[0] != "" {
+	st := status.Convert(ToStatus(refused))
+	if md := info(t, st).GetMetadata(); md["rule"] != string(domain.RuleTownCode) || md["rules"] != string(domain.RuleTownCode) {
+		t.Errorf("metadata %v does not name rule %s", md, domain.RuleTownCode)
+	}
+	if !strings.Contains(st.Message(), "(rule "+string(domain.RuleTownCode)+")") {
+		t.Errorf("message %q does not name the rule", st.Message())
+	}
+	if got := reasons(domain.Invalid("x", "bad")); len(got) != 1 || got[0] != pb.ErrorReason_INVALID_FIELD.String() {
 		t.Errorf("a violation of no rule has reasons %q", got)
 	}
-	batch := &domain.BatchError{Items: []domain.ItemError{{Index: 2, Err: refused}}}
-	if got := reasons(batch); len(got) != 1 || got[0] != string(domain.RuleTownCode) {
-		t.Errorf("batch reasons %q, want [%s]", got, domain.RuleTownCode)
+	batch := &domain.BatchError{Items: []domain.ItemError{{Index: 2, Err: refused}, {Index: 3, Err: repository.ErrNotFound}}}
+	if got := reasons(batch); len(got) != 2 || got[0] != rule || got[1] != "NOT_FOUND" {
+		t.Errorf("batch reasons %q, want [%s NOT_FOUND]", got, rule)
+	}
+}
+
+// TestProtovalidateViolations: a constraint's violation is INVALID_FIELD,
+// its description ending with the constraint's id.
+func TestProtovalidateViolations(t *testing.T) {
+	v, err := protovalidate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := status.Convert(ToStatus(v.Validate(&pb.ListCasesRequest{PageSize: 9999})))
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			fv := br.GetFieldViolations()[0]
+			if fv.GetReason() != pb.ErrorReason_INVALID_FIELD.String() || !strings.Contains(fv.GetDescription(), "(constraint int32.") {
+				t.Errorf("violation %v", fv)
+			}
+			return
+		}
+	}
+	t.Fatalf("no BadRequest in %v", st.Details())
+}
+
+// TestMetadataNamesTheResource: an existing household the caller may see
+// is named in ALREADY_EXISTS, a case in a refused transition, a method in a
+// refused call.
+func TestMetadataNamesTheResource(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		key, want string
+	}{
+		{&repository.ConflictError{What: "a live household", Resource: "households/h1"}, "resource", "households/h1"},
+		{&domain.PreconditionError{Type: "ILLEGAL_TRANSITION", Subject: "cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d", Description: "cannot"}, "resource", "cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d"},
+		{About(fmt.Errorf("%w: no", policy.ErrDenied), "method", "/casework.v1.CaseService/AcceptCase"), "method", "/casework.v1.CaseService/AcceptCase"},
+	} {
+		if got := info(t, status.Convert(ToStatus(tc.err))).GetMetadata()[tc.key]; got != tc.want {
+			t.Errorf("%v: metadata %s = %q, want %q", tc.err, tc.key, got, tc.want)
+		}
+	}
+	// A conflict the caller may not see names nothing.
+	if md := info(t, status.Convert(ToStatus(&repository.ConflictError{What: "x"}))).GetMetadata(); len(md) != 0 {
+		t.Errorf("metadata %v on an unnamed conflict", md)
+	}
+}
+
+// TestCodeReasons: a status made by grpc-go itself is given the reason
+// named after its code, for every code.
+func TestCodeReasons(t *testing.T) {
+	for c := codes.Code(1); c <= codes.Unauthenticated; c++ {
+		if r := CodeReason(c); r == pb.ErrorReason_ERROR_REASON_UNSPECIFIED || (r == pb.ErrorReason_UNKNOWN && c != codes.Unknown) {
+			t.Errorf("code %v has no reason of its own", c)
+		}
 	}
 }
 
@@ -199,7 +261,7 @@ func TestFault(t *testing.T) {
 		domain.Invalid("x", "bad"):             false,
 		context.DeadlineExceeded:               true,
 		errors.New("connection reset"):         true,
-		New(codes.Unavailable, "STOPPING", ""): true,
+		New(codes.Unavailable, pb.ErrorReason_SERVER_STOPPING, ""): true,
 	} {
 		if got := Fault(err); got != want {
 			t.Errorf("Fault(%v) = %v, want %v", err, got, want)

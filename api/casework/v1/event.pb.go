@@ -138,7 +138,11 @@ type WatchEventsRequest struct {
 	FromNow bool `protobuf:"varint,2,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
 	// Only these resource types (see Event.resource_type); empty for all.
 	ResourceTypes []string `protobuf:"bytes,3,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
-	// Only these event types (see Event.type); empty for all.
+	// Only these event types (see Event.type); empty for all. Each is the
+	// name of a method of HouseholdService or CaseService that changes
+	// something ("CreateCase", "SubmitCase"...), or "Change" for a change the
+	// server made by itself; any other is INVALID_ARGUMENT naming it and
+	// listing the allowed ones, so a typo is never an empty feed.
 	EventTypes    []string `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -212,6 +216,8 @@ type ListEventsRequest struct {
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// As in WatchEventsRequest.
 	ResourceTypes []string `protobuf:"bytes,3,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
+	// As in WatchEventsRequest: only these event types; empty for all; an
+	// unknown one is INVALID_ARGUMENT.
 	EventTypes    []string `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
