@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,27 +30,49 @@ func (c *client) ListStatusChanges(parent string, size int32, token string) (*pb
 		&pb.ListStatusChangesRequest{Parent: parent, PageSize: size, PageToken: token}, out)
 }
 
-// violationReasons maps each field of the status's BadRequest to its
-// reason: the id of the rule the field breaks.
-func violationReasons(st *status.Status) map[string]string {
+// violationRules maps each field of the status's BadRequest that breaks a
+// rule of the table to the rule's id, checking that the violation's reason
+// is RULE_VIOLATED, the description ends with the id, and the ErrorInfo's
+// metadata lists it among the rules.
+func violationRules(t *testing.T, st *status.Status) map[string]string {
+	t.Helper()
 	out := map[string]string{}
+	var listed []string
 	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				out[v.GetField()] = v.GetReason()
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			listed = strings.Split(d.GetMetadata()["rules"], ",")
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				m := ruleInDescription.FindStringSubmatch(v.GetDescription())
+				if m == nil {
+					continue
+				}
+				if v.GetReason() != pb.ErrorReason_RULE_VIOLATED.String() {
+					t.Errorf("%s breaks rule %s but its reason is %q", v.GetField(), m[1], v.GetReason())
+				}
+				out[v.GetField()] = m[1]
 			}
+		}
+	}
+	for field, rule := range out {
+		if !slices.Contains(listed, rule) {
+			t.Errorf("%s: rule %s missing from the ErrorInfo's rules %v", field, rule, listed)
 		}
 	}
 	return out
 }
 
+// ruleInDescription finds the rule id a violation's description ends with.
+var ruleInDescription = regexp.MustCompile(`\(rule ([A-Z0-9_]+)\)$`)
+
 // wantRule checks that the refusal names field and the rule, in the
-// violation's reason and in the message a person reads.
+// violation (its reason RULE_VIOLATED) and in the message a person reads.
 func wantRule(t *testing.T, st *status.Status, field, rule string) {
 	t.Helper()
 	wantViolation(t, st, field)
-	if got := violationReasons(st)[field]; got != rule {
-		t.Errorf("%s: reason %q, want rule %s", field, got, rule)
+	if got := violationRules(t, st)[field]; got != rule {
+		t.Errorf("%s: rule %q, want %s", field, got, rule)
 	}
 	if !strings.Contains(st.Message(), rule) {
 		t.Errorf("message %q does not name rule %s", st.Message(), rule)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,9 +79,8 @@ func (w *ruleWatch) fromStatus(transport string, st *status.Status) {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			w.add(transport, d.GetMetadata()["rule"])
-		case *errdetails.BadRequest:
-			for _, v := range d.GetFieldViolations() {
-				w.add(transport, v.GetReason())
+			for _, r := range strings.Split(d.GetMetadata()["rules"], ",") {
+				w.add(transport, r)
 			}
 		}
 	}
@@ -112,9 +112,12 @@ func (w *ruleWatch) fromJSON(v any) {
 			case k == "metadata":
 				if md, ok := x.(map[string]any); ok {
 					w.jsonStrings(md["rule"])
+					if rules, ok := md["rules"].(string); ok {
+						for _, r := range strings.Split(rules, ",") {
+							w.add("http", r)
+						}
+					}
 				}
-			case k == "reason":
-				w.jsonStrings(x)
 			default:
 				w.fromJSON(x)
 			}

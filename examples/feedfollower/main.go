@@ -24,14 +24,12 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	caseworkv1 "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/api/client"
 )
 
 func main() {
@@ -65,17 +63,15 @@ func run(ctx context.Context, addr, out string, useTLS bool, types string) error
 	}
 	defer f.Close()
 
-	creds := insecure.NewCredentials()
-	if useTLS {
-		creds = credentials.NewClientTLSFromCert(nil, "")
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(token(os.Getenv("CASEWORK_TOKEN"))))
+	// The client's retry policy covers the call that opens the stream; a
+	// stream that breaks later is resumed below, from the last event
+	// written. A watch has no deadline: it is meant to stay open.
+	conn, err := client.Dial(addr, client.Options{Insecure: !useTLS, Token: os.Getenv("CASEWORK_TOKEN")})
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	feed := caseworkv1.NewEventServiceClient(conn)
+	feed := conn.Events()
 
 	var filter []string
 	if types != "" {
@@ -159,15 +155,3 @@ func resumePoint(out string) (int64, error) {
 	}
 	return ev.GetPosition(), nil
 }
-
-// token sends the credential on every call.
-type token string
-
-func (t token) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	if t == "" {
-		return nil, nil
-	}
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
-}
-
-func (token) RequireTransportSecurity() bool { return false }
