@@ -229,7 +229,9 @@ func (c *Conn) Households() caseworkv1.HouseholdServiceClient {
 }
 
 // Cases is cases, their notes and history.
-func (c *Conn) Cases() caseworkv1.CaseServiceClient { return caseworkv1.NewCaseServiceClient(c.ClientConn) }
+func (c *Conn) Cases() caseworkv1.CaseServiceClient {
+	return caseworkv1.NewCaseServiceClient(c.ClientConn)
+}
 
 // Events is the change feed.
 func (c *Conn) Events() caseworkv1.EventServiceClient {
@@ -257,7 +259,9 @@ func (c *Conn) Policies() caseworkv1.PolicyServiceClient {
 }
 
 // Towns is the county's towns.
-func (c *Conn) Towns() caseworkv1.TownServiceClient { return caseworkv1.NewTownServiceClient(c.ClientConn) }
+func (c *Conn) Towns() caseworkv1.TownServiceClient {
+	return caseworkv1.NewTownServiceClient(c.ClientConn)
+}
 
 // Reason is the ErrorReason of an error from a casework call: its
 // ErrorInfo's reason, ERROR_REASON_UNSPECIFIED for an error without one

@@ -257,10 +257,10 @@ func TestBatchNamesEachItem(t *testing.T) {
 
 func TestFault(t *testing.T) {
 	for err, want := range map[error]bool{
-		repository.ErrNotFound:                 false,
-		domain.Invalid("x", "bad"):             false,
-		context.DeadlineExceeded:               true,
-		errors.New("connection reset"):         true,
+		repository.ErrNotFound:                                     false,
+		domain.Invalid("x", "bad"):                                 false,
+		context.DeadlineExceeded:                                   true,
+		errors.New("connection reset"):                             true,
 		New(codes.Unavailable, pb.ErrorReason_SERVER_STOPPING, ""): true,
 	} {
 		if got := Fault(err); got != want {
