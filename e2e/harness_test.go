@@ -65,6 +65,7 @@ var scenarios = []scenario{
 	{"batch", testBatch},
 	{"example_feedfollower", testExampleFeedFollower},
 	{"example_batch_import", testExampleBatchImport},
+	{"example_from_release", testExampleFromRelease},
 	{"webhooks", testWebhooks},
 	{"webhooks_two_servers", testWebhooksTwoServers},
 	{"security_masked_view", testMaskedViewRebuildsNothing},
