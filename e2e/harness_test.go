@@ -66,6 +66,7 @@ var scenarios = []scenario{
 	{"example_feedfollower", testExampleFeedFollower},
 	{"example_batch_import", testExampleBatchImport},
 	{"example_from_release", testExampleFromRelease},
+	{"error_reasons", testErrorReasons},
 	{"webhooks", testWebhooks},
 	{"webhooks_two_servers", testWebhooksTwoServers},
 	{"security_masked_view", testMaskedViewRebuildsNothing},
@@ -468,7 +469,40 @@ func wantStatus(t *testing.T, err error, code codes.Code, fragments ...string) *
 			t.Errorf("message %q does not contain %q", st.Message(), f)
 		}
 	}
+	wantReasons(t, st)
 	return st
+}
+
+// wantReasons fails unless st carries an ErrorInfo of the casework domain
+// whose reason, and every field violation's reason, is a value of the
+// contract's ErrorReason: every error the suite meets holds the enum to
+// what the server sends.
+func wantReasons(t *testing.T, st *status.Status) {
+	t.Helper()
+	known := func(r string) bool {
+		v, ok := pb.ErrorReason_value[r]
+		return ok && v != 0
+	}
+	var info *errdetails.ErrorInfo
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				if !known(v.GetReason()) {
+					t.Errorf("field violation %s has reason %q, not a value of ErrorReason", v.GetField(), v.GetReason())
+				}
+			}
+		}
+	}
+	if info == nil {
+		t.Errorf("%v %q carries no ErrorInfo", st.Code(), st.Message())
+		return
+	}
+	if info.GetDomain() != "casework.fengdu.gov.cn" || !known(info.GetReason()) {
+		t.Errorf("ErrorInfo %v: the reason is not a value of ErrorReason, or the domain is not ours", info)
+	}
 }
 
 // fieldViolations lists the fields of the status's BadRequest detail.

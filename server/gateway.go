@@ -177,7 +177,8 @@ func gatewayStatus(ctx context.Context, err error) *status.Status {
 // invalidRequest is the answer to a request the gateway could not read.
 func invalidRequest(field, problem string) *status.Status {
 	return apierr.Status(codes.InvalidArgument, pb.ErrorReason_MALFORMED_REQUEST, field+": "+problem,
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: problem}}})
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: problem,
+			Reason: pb.ErrorReason_INVALID_FIELD.String()}}})
 }
 
 // The generated handlers' own messages for path parameters; they name the

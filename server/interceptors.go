@@ -62,8 +62,19 @@ func serverOptions(chain []step) []grpc.ServerOption {
 			stream = append(stream, s.stream)
 		}
 	}
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...),
+		grpc.UnknownServiceHandler(unknownMethod)}
 }
+
+// errUnknownMethod answers a method the server does not have.
+var errUnknownMethod = apierr.New(codes.Unimplemented, pb.ErrorReason_METHOD_NOT_ALLOWED,
+	"this server has no such method; the client may be newer than the server")
+
+// unknownMethod answers a method no service registers, through the stream
+// interceptors like any call, so the answer carries an ErrorInfo as every
+// answer does (grpc-go's own has none). The policy, which refuses any
+// method it does not list, refuses it first unless the table lists it.
+func unknownMethod(any, grpc.ServerStream) error { return errUnknownMethod }
 
 // wrappedStream gives a handler a stream with another context, or with
 // each received message checked.
