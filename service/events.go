@@ -86,7 +86,7 @@ func (e *positionAheadError) Error() string {
 }
 
 func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb.ListEventsResponse, error) {
-	if err := checkEventTypes(req.GetEventTypes()); err != nil {
+	if err := checkEventTypes("event_types", req.GetEventTypes()); err != nil {
 		return nil, err
 	}
 	head, err := s.store.EventHead(ctx)
@@ -114,7 +114,7 @@ func (s *Events) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb
 }
 
 func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_WatchEventsServer) error {
-	if err := checkEventTypes(req.GetEventTypes()); err != nil {
+	if err := checkEventTypes("event_types", req.GetEventTypes()); err != nil {
 		return err
 	}
 	ctx := stream.Context()
@@ -201,13 +201,14 @@ func isRead(method string) bool {
 }
 
 // checkEventTypes refuses an event type the feed never holds, which would
-// otherwise filter every event out and look like a quiet feed. The value
+// otherwise filter every event out and look like a quiet feed (or a
+// webhook that never delivers); field names the list. The value
 // is named by its position, not repeated.
-func checkEventTypes(types []string) error {
+func checkEventTypes(field string, types []string) error {
 	var vs []domain.Violation
 	for i, t := range types {
 		if !slices.Contains(EventTypes(), t) {
-			vs = append(vs, domain.Violation{Field: fmt.Sprintf("event_types[%d]", i),
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("%s[%d]", field, i),
 				Description: "is not an event type; the feed's types are " + strings.Join(EventTypes(), ", ")})
 		}
 	}

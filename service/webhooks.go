@@ -56,6 +56,9 @@ func (s *Webhooks) CreateWebhook(ctx context.Context, req *pb.CreateWebhookReque
 		return nil, domain.Invalid("webhook.url", "must not name a loopback, private, link-local or other internal address "+
 			"unless the server's webhook allow-list lists it")
 	}
+	if err := checkEventTypes("webhook.event_types", p.GetEventTypes()); err != nil {
+		return nil, err
+	}
 	if after := p.GetStartAfter(); after > 0 {
 		head, err := s.store.EventHead(ctx)
 		if err != nil {

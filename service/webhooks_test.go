@@ -84,6 +84,7 @@ func TestCreateWebhook(t *testing.T) {
 		"start past the head":    {func(w *pb.Webhook) { w.StartAfter = 8 }, "webhook.start_after"},
 		"loopback, in decimal":   {func(w *pb.Webhook) { w.Url = "https://2130706433/hook" }, "webhook.url"},
 		"cloud metadata":         {func(w *pb.Webhook) { w.Url = "https://169.254.169.254/latest" }, "webhook.url"},
+		"misspelt event type":    {func(w *pb.Webhook) { w.EventTypes = []string{"CreateCase", "CreateCsae"} }, "webhook.event_types[1]"},
 	} {
 		_, err := s.CreateWebhook(ctx, req(tc.mod))
 		v, ok := domain.AsValidation(err)

@@ -88,7 +88,8 @@ type Webhook struct {
 	Secret string `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
 	// Only events of these resource types; empty for all.
 	ResourceTypes []string `protobuf:"bytes,5,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
-	// Only events of these types; empty for all.
+	// Only events of these types (see WatchEventsRequest.event_types); empty
+	// for all. An unknown type is INVALID_ARGUMENT.
 	EventTypes []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	// Deliveries start after this position; 0 (the default) means the newest
 	// event at creation, so a new webhook does not replay history.
