@@ -28,6 +28,7 @@ golint:
 	@test -x $(GOBIN)/golangci-lint && $(GOBIN)/golangci-lint version 2>/dev/null | grep -q $(patsubst v%,%,$(GOLANGCI_LINT_VERSION)) || \
 		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	$(GOBIN)/golangci-lint run ./...
+	cd api && $(GOBIN)/golangci-lint run ./client/...
 
 # The race detector on the packages where goroutines meet: the server, the
 # webhook dispatcher, token caches, the handlers and the store.
