@@ -83,7 +83,10 @@ func (e *serverStatus) GRPCStatus() *status.Status { return e.st }
 // markServerErrors is the gateway connection's client interceptor.
 func markServerErrors(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if err := invoker(ctx, method, req, reply, cc, opts...); err != nil {
-		return &serverStatus{st: status.Convert(err)}
+		// A status grpc-go made in transport (a message over the size
+		// limit, a connection lost) has no ErrorInfo: it is given the one
+		// of its code, as every answer carries one.
+		return &serverStatus{st: status.Convert(apierr.ToStatus(err))}
 	}
 	return nil
 }

@@ -184,7 +184,10 @@ const (
 	// An error whose cause is unknown. Not retryable.
 	ErrorReason_UNKNOWN ErrorReason = 49
 	// A resource limit of the runtime (a message over the size limit).
-	// Not retryable unchanged.
+	// Not retryable unchanged. Over gRPC, a message larger than the server's
+	// --max-request-bytes is refused by grpc-go before any of the server's
+	// code sees it: that answer (RESOURCE_EXHAUSTED, "grpc: received message
+	// larger than max") is the only one without an ErrorInfo.
 	ErrorReason_RESOURCE_EXHAUSTED ErrorReason = 50
 	// The method does not exist on this server. Not retryable.
 	ErrorReason_UNIMPLEMENTED ErrorReason = 51
