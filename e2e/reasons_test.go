@@ -103,6 +103,14 @@ func testErrorReasons(t *testing.T, e *env) {
 		}
 	})
 
+	t.Run("miss_names_the_resource", func(t *testing.T) {
+		name := "cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d"
+		st := must(pb.NewCaseServiceClient(e.conn).GetCase(ctxFor(t), &pb.GetCaseRequest{Name: name})).fails(t, codes.NotFound)
+		if got := reason(st).GetMetadata()["resource"]; got != name {
+			t.Errorf("NOT_FOUND names %q, want %s", got, name)
+		}
+	})
+
 	t.Run("grpc_unknown_method", func(t *testing.T) {
 		err := e.conn.Invoke(ctxFor(t), "/casework.v1.CaseService/NoSuchMethod", &pb.GetCaseRequest{}, &pb.Case{})
 		st := status.Convert(err)

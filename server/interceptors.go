@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
 )
 
@@ -201,11 +203,25 @@ func mapError(ctx context.Context, log *slog.Logger, method string, err error) e
 	return mapped
 }
 
+// aboutResource names, in the ErrorInfo's metadata "resource" (AIP-193), the
+// resource a miss or a stale etag is about, when the request names one
+// resource: the name the caller sent, which the server issued, so it tells
+// the caller nothing new (a name in another town is a miss like any other).
+func aboutResource(err error, req any) error {
+	if !errors.Is(err, repository.ErrNotFound) && !errors.Is(err, repository.ErrEtagMismatch) {
+		return err
+	}
+	if names := requestNames(req); len(names) == 1 {
+		return apierr.About(err, "resource", names[0])
+	}
+	return err
+}
+
 func mapErrorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil {
-			return nil, mapError(ctx, log, info.FullMethod, err)
+			return nil, mapError(ctx, log, info.FullMethod, aboutResource(err, req))
 		}
 		return resp, nil
 	}

@@ -97,10 +97,12 @@ const (
 	// gRPC method does not exist. Not retryable.
 	ErrorReason_METHOD_NOT_ALLOWED ErrorReason = 17
 	// 404: the resource does not exist, was deleted, or is in a town outside
-	// the caller's. Not retryable. Metadata "resource" names it when known.
+	// the caller's. Not retryable. Metadata "resource" names it when the
+	// request names one resource.
 	ErrorReason_NOT_FOUND ErrorReason = 18
 	// 409 (ABORTED): the etag sent is not the stored one. Not retryable
 	// blindly: read the resource again, reapply the change, send the new etag.
+	// Metadata "resource" names it.
 	ErrorReason_ETAG_MISMATCH ErrorReason = 19
 	// 409: a uniqueness rule would be broken (one live household per
 	// servicemember, one live member per ID number, one live key per account).
