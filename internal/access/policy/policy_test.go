@@ -74,7 +74,7 @@ func expected(role principal.Role, method string) bool {
 		case principal.Batch:
 			return !isDelete
 		case principal.Integration:
-			return isRead || name == "LookupHousehold"
+			return isRead || name == "LookupHousehold" || name == "BatchLookupHouseholds"
 		case principal.Auditor:
 			return isRead
 		}
