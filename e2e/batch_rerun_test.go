@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
 const (
@@ -237,6 +239,22 @@ func testBatchLookup(t *testing.T, e *env) {
 			t.Errorf("a batch past the lookup budget: %v", err)
 		}
 	})
+
+	// A caseworker of town A: a number registered in town B is answered as
+	// unknown, and the batch is one audit record that counts, never names.
+	sup := e.grpcClient(t)
+	a, b := e.family(t, sup, func(h *pb.Household) { h.TownCode = townA }), e.family(t, sup, func(h *pb.Household) { h.TownCode = townB })
+	const user = "batch-lookup-caseworker"
+	cw := &client{name: "grpc", t: t, e: e, conn: e.dial(t, e.token(t, user, []principal.Role{principal.Caseworker}, townA))}
+	resp := must(cw.BatchLookupHouseholds(a.spouse.GetIdNumber(), b.spouse.GetIdNumber(), e.idNumber(servicememberBirth))).ok(t)
+	if res := resp.GetResults(); res[0].GetHousehold().GetName() != a.household.GetName() || res[1].GetHousehold() != nil || res[2].GetHousehold() != nil {
+		t.Errorf("a caseworker of town A looked up %v", resp)
+	}
+	logs := auditEntries(t, e, `principal = "`+user+`" AND action = "lookup"`)
+	if len(logs) != 1 || logs[0].GetOutcome() != "OUT_OF_SCOPE" || logs[0].GetResource() != "" ||
+		!slices.Equal(logs[0].GetFields(), []string{"id_numbers=3", "found=1", "out_of_scope=1"}) {
+		t.Errorf("the batch lookup was audited as %v", logs)
+	}
 }
 
 func testBatchCreateMembers(t *testing.T, e *env) {

@@ -236,3 +236,18 @@ func TestKeyGrants(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchUpdateNeedsUpdateRights: BatchCreateHouseholds in UPDATE mode
+// changes registered households as UpdateHousehold does, so whoever may
+// call the one must be allowed the other; and a batch lookup is a lookup.
+func TestBatchUpdateNeedsUpdateRights(t *testing.T) {
+	for batch, single := range map[string]string{
+		householdSvc + "BatchCreateHouseholds": householdSvc + "UpdateHousehold",
+		householdSvc + "BatchLookupHouseholds": householdSvc + "LookupHousehold",
+		householdSvc + "BatchCreateMembers":    householdSvc + "CreateMember",
+	} {
+		if !slices.Equal(Table[batch], Table[single]) {
+			t.Errorf("%s is allowed to %v, %s to %v", batch, Table[batch], single, Table[single])
+		}
+	}
+}
