@@ -126,10 +126,12 @@ func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
 }
 
 // batchOutcome counts a batch of lookups towards the caller's streak: one
-// that found nothing at all is as many misses as it held numbers; one that
-// found something leaves the streak as it was, since a file of numbers
-// mixes registered and new ones and its misses say little, while a search
-// through candidates cannot reset its streak by adding one known number.
+// that found nothing is a miss, one that found something leaves the streak
+// as it was. The budget already counts every number; a file of new families
+// often finds none, and one batch must not lock a nightly job out for an
+// hour, while a search through candidates that keeps finding nothing is
+// still slowed down after a few batches. A batch that finds something does
+// not reset the streak, or one known number would.
 func (g *lookupGuard) batchOutcome(ctx context.Context, id string, resp any) {
 	r, ok := resp.(interface {
 		GetResults() []*pb.HouseholdLookupResult
@@ -142,9 +144,7 @@ func (g *lookupGuard) batchOutcome(ctx context.Context, id string, resp any) {
 			return
 		}
 	}
-	for range r.GetResults() {
-		g.miss(ctx, id, time.Now())
-	}
+	g.miss(ctx, id, time.Now())
 }
 
 // wait is how long p must still wait after a streak of misses.
