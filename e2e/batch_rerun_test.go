@@ -157,6 +157,18 @@ func testBatchRerun(t *testing.T, e *env) {
 		if e.countHouseholds(t) != before+1 {
 			t.Errorf("partial success created %d households, want 1", e.countHouseholds(t)-before)
 		}
+		// A row that breaks the contract's field rules is refused alone
+		// too; the batch's own fields still refuse the batch.
+		unnamed := e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = "" })
+		fine := e.newHousehold()
+		alone := must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{
+			Requests: items(fine, unnamed), AllowPartialSuccess: true})).ok(t)
+		wantOutcomes(t, alone, created, refusedIt)
+		wantViolation(t, status.FromProto(alone.GetResults()[1].GetError()), "requests[1].household.servicemember.name")
+		must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: items(e.newHousehold()), AllowPartialSuccess: true,
+			RequestId: "not a valid id"})).fails(t, codes.InvalidArgument)
+		st = must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: items(e.newHousehold(), unnamed)})).fails(t, codes.InvalidArgument)
+		wantViolation(t, st, "requests[1].household.servicemember.name")
 
 		// With UPDATE too, a refused row is refused alone when partial
 		// success is allowed.

@@ -88,7 +88,17 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 	rows := make([]*repository.Household, len(req.GetRequests()))
 	var refused domain.BatchError
 	for i, r := range req.GetRequests() {
-		h, err := s.newHousehold(r)
+		var err error
+		if req.GetAllowPartialSuccess() {
+			// The server checked the batch's own fields only (see
+			// server.partialBatch): each item's rules are checked here,
+			// so that one breaking them is refused alone.
+			err = s.validate("", r)
+		}
+		var h *repository.Household
+		if err == nil {
+			h, err = s.newHousehold(r)
+		}
 		if err == nil {
 			err = noItemRequestID(r)
 		}
