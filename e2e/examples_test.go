@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
@@ -172,28 +175,40 @@ func checkExactlyOnce(t *testing.T, evs []*pb.Event, total int) {
 // the script retries with the same request id and nothing is created twice.
 func testExampleBatchImport(t *testing.T, e *env) {
 	dir := t.TempDir()
-	var items []string
+	var rows []*pb.Household
 	for range 20 {
-		b, err := protojson.Marshal(&pb.CreateHouseholdRequest{Household: e.newHousehold()})
-		if err != nil {
+		rows = append(rows, e.newHousehold())
+	}
+	write := func(name string, hs []*pb.Household) string {
+		var items []string
+		for _, h := range hs {
+			b, err := protojson.Marshal(&pb.CreateHouseholdRequest{Household: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, string(b))
+		}
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte("{\n  \"requests\": [\n"+strings.Join(items, ",\n")+"\n  ]\n}\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		items = append(items, string(b))
+		return file
 	}
-	file := filepath.Join(dir, "households.json")
-	if err := os.WriteFile(file, []byte("{\n  \"requests\": [\n"+strings.Join(items, ",\n")+"\n  ]\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := write("households.json", rows)
 	proxy := lossyProxy(t, e.httpBase, 1)
 	script, err := filepath.Abs(filepath.Join("..", "examples", "batch-import.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := e.roleToken(t, principal.Batch)
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Fatalf("examples/batch-import.sh needs jq: %v", err)
+	}
+	var env []string // more of the script's settings, for a run
 	run := func(args ...string) (string, string, error) {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.Command("bash", append([]string{script}, args...)...)
-		cmd.Env = append(os.Environ(), "CASEWORK_URL="+proxy, "CASEWORK_TOKEN="+token)
+		cmd.Env = append(append(os.Environ(), "CASEWORK_URL="+proxy, "CASEWORK_TOKEN="+token), env...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		return stdout.String(), stderr.String(), err
@@ -227,6 +242,40 @@ func testExampleBatchImport(t *testing.T, e *env) {
 	}
 	if n := e.countHouseholds(t); n != 20 {
 		t.Errorf("%d households after a refused batch, want 20", n)
+	}
+
+	// The file changes: two phones, three new rows. Re-run with UPDATE,
+	// it reports each row, and the unchanged ones write nothing.
+	changed := slices.Clone(rows)
+	for _, i := range []int{3, 11} {
+		changed[i] = proto.Clone(rows[i]).(*pb.Household)
+		changed[i].Phone = fmt.Sprintf("1390000%04d", i)
+	}
+	for range 3 {
+		changed = append(changed, e.newHousehold())
+	}
+	head := e.eventHead(t)
+	env = []string{"CASEWORK_EXISTING=UPDATE"}
+	stdout, stderr, err = run(write("changed.json", changed))
+	if err != nil || !strings.Contains(stdout, "created 3 households, updated 2, unchanged 18, skipped 0, refused 0") {
+		t.Fatalf("re-run with UPDATE: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+	}
+	for _, want := range []string{"row 0: unchanged households/", "row 3: updated households/", "row 11: updated households/", "row 22: created households/"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("re-run output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if n, events := e.countHouseholds(t), e.eventHead(t)-head; n != 23 || events != 5 {
+		t.Errorf("after the re-run: %d households, %d events; want 23 and 5 (3 created, 2 updated)", n, events)
+	}
+
+	// With partial success a refused row is reported and the rest written.
+	env = []string{"CASEWORK_EXISTING=SKIP", "CASEWORK_PARTIAL=1"}
+	wrong := e.newHousehold(func(h *pb.Household) { h.Servicemember.IdNumber = "500230199004120000" })
+	stdout, stderr, err = run(write("partial.json", []*pb.Household{rows[0], wrong, e.newHousehold()}))
+	if err != nil || !strings.Contains(stdout, "created 1 households, updated 0, unchanged 0, skipped 1, refused 1") ||
+		!strings.Contains(stdout, "row 1: refused INVALID_ARGUMENT (requests[1].household.servicemember.id_number)") {
+		t.Fatalf("partial run: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
 }
 

@@ -63,6 +63,7 @@ var scenarios = []scenario{
 	{"feed_resume", testFeedResume},
 	{"idempotency", testIdempotency},
 	{"batch", testBatch},
+	{"batch_rerun", testBatchRerun},
 	{"example_feedfollower", testExampleFeedFollower},
 	{"example_batch_import", testExampleBatchImport},
 	{"example_from_release", testExampleFromRelease},

@@ -427,13 +427,13 @@ func testLeakInputs(t *testing.T, e *env) {
 		}
 		before := e.countHouseholds(t)
 		for _, tc := range []struct{ what, path, body, field string }{
-			{"ID number as a JSON number", "/v1/households", household(`"idNumber":`+n, ""), "household.servicemember.id_number"},
-			{"ID number in a list", "/v1/households", household(`"idNumber":[`+n+`]`, ""), "household.servicemember.id_number"},
+			{"ID number as a JSON number", "/v1/households", household(`"idNumber":`+n, ""), "household.servicemember.idNumber"},
+			{"ID number in a list", "/v1/households", household(`"idNumber":[`+n+`]`, ""), "household.servicemember.idNumber"},
 			{"phone as a JSON number", "/v1/households", household(fmt.Sprintf(`"idNumber":%q`, id()), `,"phone":`+p), "household.phone"},
-			{"ID number as an enum", "/v1/households", household(fmt.Sprintf(`"idNumber":%q,"serviceBranch":%q`, id(), n), ""), "household.servicemember.service_branch"},
-			{"lookup by a JSON number", "/v1/households:lookup", `{"idNumber":` + n + `}`, "id_number"},
+			{"ID number as an enum", "/v1/households", household(fmt.Sprintf(`"idNumber":%q,"serviceBranch":%q`, id(), n), ""), "household.servicemember.serviceBranch"},
+			{"lookup by a JSON number", "/v1/households:lookup", `{"idNumber":` + n + `}`, "idNumber"},
 			{"batch item", "/v1/households:batchCreate", `{"requests":[{"household":` + household(`"idNumber":`+n, "") + `}]}`,
-				"requests[0].household.servicemember.id_number"},
+				"requests[0].household.servicemember.idNumber"},
 		} {
 			code, out := e.jsonHTTP(t, "POST", tc.path, tc.body)
 			gatewayRefused(t, tc.what, code, out, tc.field)

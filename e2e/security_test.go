@@ -94,24 +94,25 @@ func mayCall(r principal.Role, method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
 	svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/casework.v1.")
 	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds", "ListStatusChanges"}
-	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus"}
+	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus", "BatchCreateMembers"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
 	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "CreateNote",
 		"RequestMaterials", "SupplyMaterials", "FileObjection"}
 	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection"}
 	in := slices.Contains[[]string]
+	isLookup := name == "LookupHousehold" || name == "BatchLookupHouseholds"
 	switch svc {
 	case "HouseholdService":
 		// Lookups by ID number are for roles with a working need to find a
 		// family; nightly imports correct records but never remove them.
 		switch r {
 		case principal.Caseworker, principal.Supervisor:
-			return in(householdReads, name) || in(householdWrites, name) || in(householdRemovals, name) || name == "LookupHousehold"
+			return in(householdReads, name) || in(householdWrites, name) || in(householdRemovals, name) || isLookup
 		case principal.Batch:
-			return in(householdReads, name) || in(householdWrites, name) || name == "LookupHousehold"
+			return in(householdReads, name) || in(householdWrites, name) || isLookup
 		case principal.Integration:
-			return in(householdReads, name) || name == "LookupHousehold"
+			return in(householdReads, name) || isLookup
 		case principal.Auditor:
 			return in(householdReads, name)
 		}

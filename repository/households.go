@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"gorm.io/gorm"
@@ -319,4 +320,81 @@ func (s *Store) GetHouseholds(ctx context.Context, ids []string) ([]Household, e
 		return nil, err
 	}
 	return rows, s.openRows(rows)
+}
+
+// HouseholdsByServicemember finds, for each ID number, the live household
+// in the caller's towns registered for that servicemember: the household a
+// create of the same servicemember would conflict with. The answer is
+// parallel to idNumbers, nil where there is none. A household outside the
+// caller's towns is not found here; a create of it is refused as
+// CreateHouseholds refuses it.
+func (s *Store) HouseholdsByServicemember(ctx context.Context, idNumbers []string) ([]*Household, error) {
+	return s.householdsByIndex(ctx, idNumbers, func(q *gorm.DB, idx []string) (*gorm.DB, error) {
+		return q.Where("households.servicemember_id_index IN ?", idx), nil
+	}, func(h *Household) []string { return []string{h.ServicememberIDIndex} })
+}
+
+// LookupHouseholds is LookupHousehold for many numbers in a few queries:
+// for each ID number, the live household in the caller's towns whose
+// servicemember or one of whose live members has it (the oldest, when
+// several do), or nil. The numbers are compared through the blind index
+// only.
+func (s *Store) LookupHouseholds(ctx context.Context, idNumbers []string) ([]*Household, error) {
+	memberOf := map[string][]string{} // household id -> member indexes asked for
+	match := func(q *gorm.DB, idx []string) (*gorm.DB, error) {
+		// The members' indexes tell which number found which household.
+		var ms []Member
+		if err := s.conn(ctx).Model(&Member{}).Select("household_id", "id_number_index").
+			Where("id_number_index IN ? AND delete_time IS NULL", idx).Find(&ms).Error; err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			memberOf[m.HouseholdID] = append(memberOf[m.HouseholdID], m.IDNumberIndex)
+		}
+		return q.Where("households.servicemember_id_index IN ? OR EXISTS (SELECT 1 FROM members m WHERE m.household_id = households.id AND m.id_number_index IN ? AND m.delete_time IS NULL)", idx, idx), nil
+	}
+	return s.householdsByIndex(ctx, idNumbers, match, func(h *Household) []string {
+		return append([]string{h.ServicememberIDIndex}, memberOf[h.ID]...)
+	})
+}
+
+// householdsByIndex reads the live households in the caller's towns that
+// where picks for chunks of blind indexes, and answers, parallel to
+// idNumbers, the oldest household whose keys include each number's index.
+func (s *Store) householdsByIndex(ctx context.Context, idNumbers []string, where func(q *gorm.DB, idx []string) (*gorm.DB, error),
+	keys func(*Household) []string) ([]*Household, error) {
+	indexes := make([]string, len(idNumbers))
+	wanted := map[string]bool{}
+	for i, n := range idNumbers {
+		if indexes[i] = s.cipher.Index(n, indexIDNumber); indexes[i] != "" {
+			wanted[indexes[i]] = true
+		}
+	}
+	all := slices.Collect(maps.Keys(wanted))
+	found := map[string]*Household{} // index -> oldest household it finds
+	for chunk := range slices.Chunk(all, 500) {
+		var rows []Household
+		q, err := where(s.households(ctx).Where("households.delete_time IS NULL"), chunk)
+		if err != nil {
+			return nil, err
+		}
+		if err := q.Order("households.create_time, households.id").Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		if err := s.openRows(rows); err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			for _, k := range keys(&rows[i]) {
+				if _, seen := found[k]; !seen && wanted[k] {
+					found[k] = &rows[i]
+				}
+			}
+		}
+	}
+	out := make([]*Household, len(idNumbers))
+	for i, idx := range indexes {
+		out[i] = found[idx]
+	}
+	return out, nil
 }

@@ -123,11 +123,18 @@ func (c *Case) resource() string  { return names.Case{ID: c.ID}.String() }
 // the transaction, so store calls it makes read and write inside it (and on
 // SQLite's single connection do not wait for it). An error from fn rolls
 // everything back, so a refused change changes nothing.
+//
+// A change that leaves every stored field as it was writes nothing either:
+// the transaction is rolled back (with whatever fn wrote beside the row), so
+// there is no new etag, no audit entry, no feed event and so no webhook
+// delivery, and the row comes back as it is stored. A nightly job that sends
+// the same file again must not make every record look changed.
 func update[T any, P interface {
 	*T
 	versioned
 }](ctx context.Context, s *Store, selectRow func(*gorm.DB) *gorm.DB, etag string, fn func(ctx context.Context, row P) error) (P, error) {
 	row := P(new(T))
+	var stored T
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		if err := s.forUpdate(selectRow(tx)).Take(row).Error; err != nil {
@@ -145,6 +152,10 @@ func update[T any, P interface {
 			return err
 		}
 		fields := changedFields(&before, row)
+		if len(fields) == 0 {
+			stored = before
+			return errUnchanged
+		}
 		*row.revision() = old + 1
 		row.touch(s.clock())
 		if err := s.sealRow(row); err != nil {
@@ -162,11 +173,19 @@ func update[T any, P interface {
 		}
 		return s.openRow(row)
 	})
+	if errors.Is(err, errUnchanged) {
+		*row = stored
+		return row, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return row, nil
 }
+
+// errUnchanged rolls back a read-modify-write that changed nothing; update
+// answers it with the stored row.
+var errUnchanged = errors.New("nothing changed")
 
 // writableColumns names every column of model's table that a write may set,
 // zero values included; fields computed on read (gorm's "->" permission)

@@ -75,7 +75,7 @@ func targetDescriptor(v any) protoreflect.MessageDescriptor {
 // locate finds where raw stops fitting md by asking protojson about ever
 // smaller parts of it, field by field, so the rules are protojson's own and
 // only the description is ours. It returns the field's path below path
-// (proto names, "requests[0].household.servicemember.id_number") and what
+// (JSON names, "requests[0].household.servicemember.idNumber") and what
 // is wrong there, or found == false if raw fits.
 func locate(raw []byte, md protoreflect.MessageDescriptor, path string, o protojson.UnmarshalOptions) (string, string, bool) {
 	if fits(raw, md, o) {
@@ -106,7 +106,9 @@ func locate(raw []byte, md protoreflect.MessageDescriptor, path string, o protoj
 			// The key is the client's text, so it is not repeated.
 			return path, "has a field the API does not have", true
 		}
-		sub := joinPath(path, string(fd.Name()))
+		// Named as the JSON mapping names it: the client wrote JSON, and
+		// finds `requests[412].household.servicemember.serviceBranch` in it.
+		sub := joinPath(path, fd.JSONName())
 		if seen[fd.Number()] {
 			return sub, "is given more than once", true
 		}

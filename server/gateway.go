@@ -247,13 +247,20 @@ func bodyField(ctx context.Context) string {
 	if rule == nil {
 		return ""
 	}
+	body := rule.GetBody()
 	pattern, _ := runtime.HTTPPathPattern(ctx)
 	for _, b := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 		if rulePath(b) == pattern {
-			return b.GetBody()
+			body = b.GetBody()
+			break
 		}
 	}
-	return rule.GetBody()
+	// Paths in the body are JSON names (the decoder's), so is the field
+	// the body fills.
+	if fd := md.Input().Fields().ByName(protoreflect.Name(body)); fd != nil {
+		return fd.JSONName()
+	}
+	return body
 }
 
 func rulePath(r *annotations.HttpRule) string {
@@ -297,7 +304,7 @@ func joinPath(prefix, path string) string {
 // and neither holds ": ".
 type fieldError struct {
 	where   string // "body" or "query"
-	path    string // proto field names from the body's or request's root; "" for the whole
+	path    string // from the body's or request's root: JSON names in the body, proto names in the query; "" for the whole
 	problem string
 }
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
@@ -245,7 +246,24 @@ func check(v protovalidate.Validator, req any) error {
 	if err := service.CheckText(m); err != nil {
 		return err
 	}
+	if p, ok := m.(partialBatch); ok && p.GetAllowPartialSuccess() {
+		return v.Validate(m, protovalidate.WithFilter(ownFields(m)))
+	}
 	return v.Validate(m)
+}
+
+// partialBatch is an AIP-233 batch request whose caller allows partial
+// success: its handler checks each item's rules itself, so that a refused
+// item is reported in its result instead of refusing the whole batch.
+type partialBatch interface{ GetAllowPartialSuccess() bool }
+
+// ownFields checks the rules of m's own fields (how many items, the
+// request id) and none of the messages inside them.
+func ownFields(m proto.Message) protovalidate.Filter {
+	top := m.ProtoReflect().Descriptor()
+	return protovalidate.FilterFunc(func(msg protoreflect.Message, _ protoreflect.Descriptor) bool {
+		return msg.Descriptor() == top
+	})
 }
 
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {

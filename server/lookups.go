@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
+	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -21,6 +24,10 @@ import (
 // far below the general rate limit, and a caller who keeps missing is
 // slowed down and reported.
 const lookupMethod = "/casework.v1.HouseholdService/LookupHousehold"
+
+// batchLookupMethod looks up many numbers at once; each of them counts
+// against the same budget as a single lookup.
+const batchLookupMethod = "/casework.v1.HouseholdService/BatchLookupHouseholds"
 
 const (
 	// missesBeforeSlowdown is how many lookups in a row may find nothing
@@ -39,7 +46,7 @@ const (
 // gets up to n budgets, which still makes a search through candidates
 // take hours, and every miss is in the audit log whichever server saw it.
 type lookupGuard struct {
-	budget *limiters
+	budget roleLimits
 	log    *slog.Logger
 	audit  func(ctx context.Context, e *audit.Entry) error
 
@@ -53,32 +60,62 @@ type missStreak struct {
 	last   time.Time
 }
 
-// newLookupGuard allows perMinute lookups per principal (0: no budget of
-// their own beyond the general limit).
-func newLookupGuard(perMinute int, log *slog.Logger, appendAudit func(context.Context, *audit.Entry) error) *lookupGuard {
+// newLookupGuard allows perMinute lookups per principal, batchPerMinute
+// to a principal of the batch role alone (<= 0: no budget of their own
+// beyond the general limit).
+func newLookupGuard(perMinute, batchPerMinute int, log *slog.Logger, appendAudit func(context.Context, *audit.Entry) error) *lookupGuard {
 	g := &lookupGuard{log: log, audit: appendAudit, streaks: map[string]*missStreak{}}
 	if perMinute > 0 {
-		g.budget = newLimiters(float64(perMinute)/60, perMinute)
+		g.budget.people = newLimiters(float64(perMinute)/60, perMinute)
+	}
+	if batchPerMinute > 0 {
+		g.budget.batch = newLimiters(float64(batchPerMinute)/60, batchPerMinute)
 	}
 	return g
+}
+
+// errLookupBatchTooLarge: the batch holds more numbers than the caller's
+// budget allows in a minute, so no wait would let it through.
+var errLookupBatchTooLarge = apierr.New(codes.ResourceExhausted, "LOOKUP_BATCH_TOO_LARGE",
+	"the batch holds more ID numbers than the caller's lookup budget allows per minute: send smaller batches")
+
+// lookupCount is how many lookups req makes: one per ID number of a batch,
+// one for a single lookup, none for any other method.
+func lookupCount(method string, req any) int {
+	switch method {
+	case lookupMethod:
+		return 1
+	case batchLookupMethod:
+		if r, ok := req.(interface{ GetIdNumbers() []string }); ok {
+			return max(1, len(r.GetIdNumbers()))
+		}
+		return 1
+	}
+	return 0
 }
 
 // unary applies the guard to lookups; every other method passes.
 func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		p := principal.FromContext(ctx)
-		if info.FullMethod != lookupMethod || p == nil {
+		n := lookupCount(info.FullMethod, req)
+		if n == 0 || p == nil {
 			return handler(ctx, req)
 		}
 		now := time.Now()
 		if d := g.wait(p.ID, now); d > 0 {
 			return nil, rateLimited(d)
 		}
-		if d := g.budget.delay(p.ID, now); d > 0 {
+		switch d := g.budget.of(p).delayN(p.ID, now, n); {
+		case d < 0:
+			return nil, errLookupBatchTooLarge
+		case d > 0:
 			return nil, rateLimited(d)
 		}
 		resp, err := handler(ctx, req)
 		switch {
+		case err == nil && info.FullMethod == batchLookupMethod:
+			g.batchOutcome(ctx, p.ID, resp)
 		case err == nil:
 			g.hit(p.ID)
 		case errors.Is(err, repository.ErrNotFound):
@@ -86,6 +123,28 @@ func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
 		}
 		return resp, err
 	}
+}
+
+// batchOutcome counts a batch of lookups towards the caller's streak: one
+// that found nothing is a miss, one that found something leaves the streak
+// as it was. The budget already counts every number; a file of new families
+// often finds none, and one batch must not lock a nightly job out for an
+// hour, while a search through candidates that keeps finding nothing is
+// still slowed down after a few batches. A batch that finds something does
+// not reset the streak, or one known number would.
+func (g *lookupGuard) batchOutcome(ctx context.Context, id string, resp any) {
+	r, ok := resp.(interface {
+		GetResults() []*pb.HouseholdLookupResult
+	})
+	if !ok {
+		return
+	}
+	for _, res := range r.GetResults() {
+		if res.GetHousehold() != nil {
+			return
+		}
+	}
+	g.miss(ctx, id, time.Now())
 }
 
 // wait is how long p must still wait after a streak of misses.

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -68,6 +69,11 @@ type Config struct {
 	// limit), with bursts of up to RateBurst (0: one second's worth).
 	RateLimit float64
 	RateBurst int
+	// BatchRateLimit and BatchRateBurst are the same for principals that
+	// hold the batch role alone (nightly imports); 0 takes RateLimit's and
+	// RateBurst's value. Each principal still has a bucket of its own.
+	BatchRateLimit float64
+	BatchRateBurst int
 
 	// EventRetention is how long change-feed events are kept (0: forever).
 	EventRetention time.Duration
@@ -81,9 +87,12 @@ type Config struct {
 	// key is read again, so that revoking it ends the stream (0: 5s).
 	StreamsPerPrincipal int
 	StreamRecheck       time.Duration
-	// LookupsPerMinute is each principal's budget of LookupHousehold calls
-	// (0: 30). Negative turns the budget off (tests only).
-	LookupsPerMinute int
+	// LookupsPerMinute is each principal's budget of lookups by ID number
+	// (0: 30), each number of a BatchLookupHouseholds counting as one.
+	// Negative turns the budget off (tests only). BatchLookupsPerMinute is
+	// the batch role's (0: LookupsPerMinute's).
+	LookupsPerMinute      int
+	BatchLookupsPerMinute int
 	// Towns is the county's table of towns (nil: the one shipped with the
 	// server).
 	Towns *towns.Table
@@ -195,9 +204,12 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
-		tokens:  authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
-		store:   store,
-		limits:  newLimiters(cfg.RateLimit, cfg.RateBurst),
+		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
+		store:  store,
+		limits: roleLimits{
+			people: newLimiters(cfg.RateLimit, cfg.RateBurst),
+			batch:  newLimiters(cmp.Or(cfg.BatchRateLimit, cfg.RateLimit), cmp.Or(cfg.BatchRateBurst, cfg.RateBurst)),
+		},
 		streams: newStreamSlots(cfg.StreamsPerPrincipal),
 		recheck: cfg.StreamRecheck,
 		now:     cfg.Now,
@@ -207,7 +219,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if lookupsPerMinute == 0 {
 		lookupsPerMinute = 30
 	}
-	lookups := newLookupGuard(lookupsPerMinute, log, store.AppendAudit)
+	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), log, store.AppendAudit)
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
 		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)

@@ -34,6 +34,14 @@ type HouseholdStore interface {
 	LookupHousehold(ctx context.Context, idNumber string) (*repository.Household, error)
 	GetHouseholds(ctx context.Context, ids []string) ([]repository.Household, error)
 	CreateHouseholds(ctx context.Context, hs []*repository.Household) error
+	// HouseholdsByServicemember and LookupHouseholds answer, parallel to
+	// the ID numbers asked, the household in the caller's towns each
+	// belongs to (as the servicemember's; or as anyone's), nil for none.
+	HouseholdsByServicemember(ctx context.Context, idNumbers []string) ([]*repository.Household, error)
+	LookupHouseholds(ctx context.Context, idNumbers []string) ([]*repository.Household, error)
+	// InTx joins the store calls made with fn's context into one
+	// transaction: a batch is all or nothing.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Auditor
 	CreateMember(ctx context.Context, m *repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
@@ -231,50 +239,59 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 		return nil, err
 	}
 	return s.masked(s.store.UpdateHousehold(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Household) error {
-		before := *row
-		merged := s.render(row)
-		if err := applyMask(merged, patch, paths); err != nil {
-			return err
-		}
-		if merged.Servicemember != nil {
-			keepIfMasked(&merged.Servicemember.IdNumber, row.ServicememberIDNumber, idnumber.Mask)
-		}
-		keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
-		keepIfMasked(&merged.PreferentialCertificateNumber, row.PreferentialCertificateNumber, idnumber.Mask)
-		if err := s.validate("household", merged); err != nil {
-			return err
-		}
-		if merged.GetTownCode() != row.TownCode {
-			if err := domain.CheckTownCode("household.town_code", merged.GetTownCode(), s.towns); err != nil {
-				return err
-			}
-		}
-		// A number stored before is not checked again: it passed the rules
-		// of its day, and a record must stay editable.
-		if n := idnumber.Normalize(merged.Servicemember.GetIdNumber()); n != row.ServicememberIDNumber {
-			if _, err := s.checkIDNumber("household.servicemember.id_number", &merged.Servicemember.IdNumber, true); err != nil {
-				return err
-			}
-		}
-		if err := checkHouseholdFields(merged); err != nil {
-			return err
-		}
-		convert.HouseholdFromProto(merged, row)
-		r, err := updatedRecord(&before, row)
-		if err != nil {
-			return err
-		}
-		if err := domain.CheckHousehold("household", r, s.now()); err != nil {
-			return err
-		}
-		row.SetRecord(r)
-		if fields := factFields(&before, row); len(fields) > 0 {
-			c := domain.StatusChange{Kind: domain.ChangeCorrection, Effective: domain.Today(s.now()),
-				Status: row.ServicememberStatus, Post: row.PostType, DisabilityGrade: row.DisabilityGrade}
-			return s.statusChanged(ctx, &before, row, c, "recorded by UpdateHousehold: "+strings.Join(fields, ", "), "UpdateHousehold", fields)
-		}
-		return nil
+		return s.changeHousehold(ctx, row, patch, paths, "UpdateHousehold")
 	}))
+}
+
+// changeHousehold applies patch's fields under paths to the stored row,
+// under every rule of UpdateHousehold; method names the call in the status
+// history a change of the servicemember's facts records. ctx is the
+// household's transaction's. A change that leaves the row as it was is
+// written by nobody (see repository's update).
+func (s *Households) changeHousehold(ctx context.Context, row *repository.Household, patch *pb.Household, paths []string, method string) error {
+	before := *row
+	merged := s.render(row)
+	if err := applyMask(merged, patch, paths); err != nil {
+		return err
+	}
+	if merged.Servicemember != nil {
+		keepIfMasked(&merged.Servicemember.IdNumber, row.ServicememberIDNumber, idnumber.Mask)
+	}
+	keepIfMasked(&merged.Phone, row.Phone, idnumber.MaskPhone)
+	keepIfMasked(&merged.PreferentialCertificateNumber, row.PreferentialCertificateNumber, idnumber.Mask)
+	if err := s.validate("household", merged); err != nil {
+		return err
+	}
+	if merged.GetTownCode() != row.TownCode {
+		if err := domain.CheckTownCode("household.town_code", merged.GetTownCode(), s.towns); err != nil {
+			return err
+		}
+	}
+	// A number stored before is not checked again: it passed the rules
+	// of its day, and a record must stay editable.
+	if n := idnumber.Normalize(merged.Servicemember.GetIdNumber()); n != row.ServicememberIDNumber {
+		if _, err := s.checkIDNumber("household.servicemember.id_number", &merged.Servicemember.IdNumber, true); err != nil {
+			return err
+		}
+	}
+	if err := checkHouseholdFields(merged); err != nil {
+		return err
+	}
+	convert.HouseholdFromProto(merged, row)
+	r, err := updatedRecord(&before, row)
+	if err != nil {
+		return err
+	}
+	if err := domain.CheckHousehold("household", r, s.now()); err != nil {
+		return err
+	}
+	row.SetRecord(r)
+	if fields := factFields(&before, row); len(fields) > 0 {
+		c := domain.StatusChange{Kind: domain.ChangeCorrection, Effective: domain.Today(s.now()),
+			Status: row.ServicememberStatus, Post: row.PostType, DisabilityGrade: row.DisabilityGrade}
+		return s.statusChanged(ctx, &before, row, c, "recorded by "+method+": "+strings.Join(fields, ", "), method, fields)
+	}
+	return nil
 }
 
 // updatedRecord is the record an update leaves, its status decided: the

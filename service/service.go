@@ -60,7 +60,8 @@ func newBase(v protovalidate.Validator, o Options) base {
 }
 
 // validate checks msg against its protovalidate rules, naming violations by
-// their path in the request (prefix, e.g. "household").
+// their path in the request (prefix, e.g. "household"; "" when msg is what
+// the paths start from, as a batch's item).
 func (b base) validate(prefix string, msg proto.Message) error {
 	err := b.validator.Validate(msg)
 	if err == nil {
@@ -70,7 +71,10 @@ func (b base) validate(prefix string, msg proto.Message) error {
 	if !errors.As(err, &pv) {
 		return err
 	}
-	return &domain.ValidationError{Violations: apierr.Violations(pv, prefix+".")}
+	if prefix != "" {
+		prefix += "."
+	}
+	return &domain.ValidationError{Violations: apierr.Violations(pv, prefix)}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -45,7 +45,10 @@ type settings struct {
 	TLSClientCA         string
 	RateLimit           float64
 	RateBurst           int
+	BatchRateLimit      float64
+	BatchRateBurst      int
 	LookupLimit         int
+	BatchLookupLimit    int
 	StreamsPerPrincipal int
 	EventRetention      time.Duration
 	RequestIDTTL        time.Duration
@@ -95,8 +98,13 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"PEM CA bundle: gRPC clients may authenticate with a certificate it signed, whose common name is an API key's account")
 	float(fs, &s.RateLimit, "rate-limit", "CASEWORK_RATE_LIMIT", 50, "requests per second allowed to each principal; 0 disables")
 	integer(fs, &s.RateBurst, "rate-burst", "CASEWORK_RATE_BURST", 100, "burst allowed above --rate-limit")
+	float(fs, &s.BatchRateLimit, "batch-rate-limit", "CASEWORK_BATCH_RATE_LIMIT", 0,
+		"requests per second allowed to each principal of the batch role alone (nightly imports); 0: as --rate-limit")
+	integer(fs, &s.BatchRateBurst, "batch-rate-burst", "CASEWORK_BATCH_RATE_BURST", 0, "burst allowed above --batch-rate-limit; 0: as --rate-burst")
 	integer(fs, &s.LookupLimit, "lookup-limit", "CASEWORK_LOOKUP_LIMIT", 30,
-		"household lookups by ID number allowed to each principal per minute (0: no budget beyond --rate-limit); a caller whose lookups keep missing is slowed down further")
+		"household lookups by ID number allowed to each principal per minute, each number of a batch lookup counting as one (0: no budget beyond --rate-limit); a caller whose lookups keep missing is slowed down further")
+	integer(fs, &s.BatchLookupLimit, "batch-lookup-limit", "CASEWORK_BATCH_LOOKUP_LIMIT", 0,
+		"lookups by ID number allowed per minute to each principal of the batch role alone, and so the largest batch lookup it may send; 0: as --lookup-limit")
 	integer(fs, &s.StreamsPerPrincipal, "max-streams-per-principal", "CASEWORK_MAX_STREAMS_PER_PRINCIPAL", 8,
 		"open change-feed streams each principal may hold on one server")
 	duration(fs, &s.EventRetention, "event-retention", "CASEWORK_EVENT_RETENTION", 30*24*time.Hour,

@@ -23,6 +23,7 @@ import (
 	"buf.build/go/protovalidate"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
@@ -368,6 +369,34 @@ func batchStatus(e *domain.BatchError) *status.Status {
 		len(e.Items), first.GetField(), first.GetDescription())
 	return statusWith(common, pb.ErrorReason_BATCH_ITEMS_REFUSED,
 		map[string]string{"refused": fmt.Sprint(len(e.Items))}, msg, br)
+}
+
+// ItemStatus is the status of one refused item of a batch that allows
+// partial success (AIP-233): what a single call would have answered, with
+// its field violations named under `requests[i]` as a refused batch names
+// them.
+func ItemStatus(i int, err error) *spb.Status {
+	st := toStatus(err)
+	prefix := fmt.Sprintf("requests[%d]", i)
+	var details []protoadapt.MessageV1
+	for _, d := range st.Details() {
+		if b, ok := d.(*errdetails.BadRequest); ok {
+			named := &errdetails.BadRequest{}
+			for _, v := range b.GetFieldViolations() {
+				named.FieldViolations = append(named.FieldViolations, &errdetails.BadRequest_FieldViolation{
+					Field: prefix + "." + v.GetField(), Description: v.GetDescription(), Reason: v.GetReason()})
+			}
+			d = named
+		}
+		if m, ok := d.(protoadapt.MessageV1); ok {
+			details = append(details, m)
+		}
+	}
+	out := status.New(st.Code(), st.Message())
+	if d, err := out.WithDetails(details...); err == nil {
+		out = d
+	}
+	return out.Proto()
 }
 
 // Fault reports whether err is the server's (or the deadline's) rather than

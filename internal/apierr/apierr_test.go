@@ -268,3 +268,27 @@ func TestFault(t *testing.T) {
 		}
 	}
 }
+
+// TestItemStatus: a refused item of a partial batch answers what a single
+// call would, its fields named under requests[i], with its ErrorInfo.
+func TestItemStatus(t *testing.T) {
+	st := status.FromProto(ItemStatus(3, domain.Invalid("household.phone", "is too long")))
+	if st.Code() != codes.InvalidArgument || info(t, st).GetReason() != "INVALID_ARGUMENT" {
+		t.Errorf("item status %v", st.Proto())
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) != 1 || fields[0] != "requests[3].household.phone" {
+		t.Errorf("item violations %v, want requests[3].household.phone", fields)
+	}
+	exists := status.FromProto(ItemStatus(0, &repository.ConflictError{What: "a live household for this servicemember"}))
+	if exists.Code() != codes.AlreadyExists || info(t, exists).GetReason() != "ALREADY_EXISTS" {
+		t.Errorf("conflicting item status %v", exists.Proto())
+	}
+}

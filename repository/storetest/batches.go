@@ -155,4 +155,40 @@ var batchTests = []test{
 			t.Errorf("%d cases after refused batches, want 0", len(got))
 		}
 	}},
+	{"FindByServicememberAndLookupMany", func(t *testing.T, e *env) {
+		a := e.newFamily(e.withPhone)
+		b := e.newFamily(inTown(townB))
+		gone := e.newHousehold()
+		_, err := e.s.DeleteHousehold(e.ctx, gone.ID, "")
+		must(t, err, "DeleteHousehold")
+		unknown := e.idNumber()
+		asked := []string{a.h.ServicememberIDNumber, a.m.IDNumber, b.h.ServicememberIDNumber, gone.ServicememberIDNumber, unknown, "", a.h.ServicememberIDNumber}
+		ids := func(hs []*repository.Household) []string {
+			out := make([]string, len(hs))
+			for i, h := range hs {
+				if h != nil {
+					out[i] = h.ID
+				}
+			}
+			return out
+		}
+		// As the servicemember only: a member's number is no conflict.
+		byMember, err := e.s.HouseholdsByServicemember(e.ctx, asked)
+		must(t, err, "HouseholdsByServicemember")
+		sameIDs(t, ids(byMember), []string{a.h.ID, "", b.h.ID, "", "", "", a.h.ID}, "households by servicemember")
+		if byMember[0] != nil && byMember[0].Phone != a.h.Phone {
+			t.Errorf("HouseholdsByServicemember answered a sealed phone")
+		}
+		found, err := e.s.LookupHouseholds(e.ctx, asked)
+		must(t, err, "LookupHouseholds")
+		sameIDs(t, ids(found), []string{a.h.ID, a.h.ID, b.h.ID, "", "", "", a.h.ID}, "households looked up")
+		// Within the caller's towns only.
+		scoped := repository.WithScope(e.ctx, principal.Scope{Towns: []string{townA}})
+		found, err = e.s.LookupHouseholds(scoped, asked)
+		must(t, err, "LookupHouseholds in town A")
+		sameIDs(t, ids(found), []string{a.h.ID, a.h.ID, "", "", "", "", a.h.ID}, "households looked up in town A")
+		byMember, err = e.s.HouseholdsByServicemember(scoped, asked)
+		must(t, err, "HouseholdsByServicemember in town A")
+		sameIDs(t, ids(byMember), []string{a.h.ID, "", "", "", "", "", a.h.ID}, "households by servicemember in town A")
+	}},
 }

@@ -146,6 +146,7 @@ var caseTests = []test{
 			t.Fatalf("priority_reasons stored as %q", got)
 		}
 		_, err := e.s.MutateCase(e.ctx, c.ID, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+			c.Status = domain.StatusSubmitted // a mutation that changes nothing records nothing
 			return &repository.HistoryEntry{Method: "Test", ChangedFields: repository.List[string]{"status", "due_time"}}, nil
 		})
 		must(t, err, "MutateCase")

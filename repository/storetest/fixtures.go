@@ -375,3 +375,13 @@ func (e *env) rawRows(query string, args ...any) []map[string]string {
 	}
 	return out
 }
+
+// eventHead is the sequence number of the feed's last event.
+func (e *env) eventHead() int64 {
+	e.t.Helper()
+	head, err := e.s.EventHead(e.ctx)
+	if err != nil {
+		e.t.Fatalf("EventHead: %v", err)
+	}
+	return head
+}

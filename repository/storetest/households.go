@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -236,22 +237,74 @@ var etagTests = []test{
 		must(t, err, "GetHousehold(showDeleted)")
 		sameRow(t, got, deleted, "household after stale undelete")
 	}},
-	{"EveryWriteBumpsRevision", func(t *testing.T, e *env) {
+	{"EveryChangeBumpsRevision", func(t *testing.T, e *env) {
 		h := e.newHousehold()
 		for want := int64(2); want <= 4; want++ {
 			e.clock.Advance(time.Second)
-			got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(want-1), func(_ context.Context, _ *repository.Household) error { return nil })
+			got, err := e.s.UpdateHousehold(e.ctx, h.ID, repository.Etag(want-1), func(_ context.Context, h *repository.Household) error {
+				h.Address = fmt.Sprintf("address %d", want)
+				return nil
+			})
 			must(t, err, "UpdateHousehold %d", want)
 			if got.Revision != want || !got.UpdateTime.Equal(e.nowStored()) || !got.CreateTime.Equal(h.CreateTime) {
 				t.Fatalf("update %d: revision %d, update %v, create %v", want, got.Revision, got.UpdateTime, got.CreateTime)
 			}
 		}
 		// An empty etag skips the check but still bumps the revision.
-		got, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, _ *repository.Household) error { return nil })
+		got, err := e.s.UpdateHousehold(e.ctx, h.ID, "", func(_ context.Context, h *repository.Household) error {
+			h.Address = "address 5"
+			return nil
+		})
 		must(t, err, "UpdateHousehold without etag")
 		if got.Revision != 5 {
 			t.Fatalf("revision %d, want 5", got.Revision)
 		}
+	}},
+	{"NoChangeWritesNothing", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		c := e.newCase(f)
+		e.clock.Advance(time.Minute)
+		audits, events := len(e.auditLog()), e.eventHead()
+		history := len(e.history(c.ID))
+		// Each callback sets every field to what it already holds, the
+		// way a handler that copies a request onto the row does.
+		h, err := e.s.UpdateHousehold(e.ctx, f.h.ID, repository.Etag(1), func(_ context.Context, h *repository.Household) error {
+			h.Address, h.Phone = f.h.Address, f.h.Phone
+			return nil
+		})
+		must(t, err, "UpdateHousehold")
+		if h.Revision != 1 || !h.UpdateTime.Equal(f.h.UpdateTime) {
+			t.Errorf("household after an update that changes nothing: revision %d, update %v", h.Revision, h.UpdateTime)
+		}
+		m, err := e.s.UpdateMember(e.ctx, f.h.ID, f.m.ID, repository.Etag(1), func(_ context.Context, m *repository.Member) error {
+			m.BirthDate, m.Phone = f.m.BirthDate, f.m.Phone
+			return nil
+		})
+		must(t, err, "UpdateMember")
+		if m.Revision != 1 || !m.UpdateTime.Equal(f.m.UpdateTime) {
+			t.Errorf("member after an update that changes nothing: revision %d, update %v", m.Revision, m.UpdateTime)
+		}
+		// What the callback wrote beside the row goes too: a history entry
+		// that records no change is no history.
+		got, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+			return &repository.HistoryEntry{Actor: "users/b", Method: "UpdateCase", FromStatus: c.Status, ToStatus: c.Status}, nil
+		})
+		must(t, err, "MutateCase")
+		if got.Revision != 1 || !got.UpdateTime.Equal(c.UpdateTime) {
+			t.Errorf("case after a mutation that changes nothing: revision %d, update %v", got.Revision, got.UpdateTime)
+		}
+		if n := len(e.history(c.ID)); n != history {
+			t.Errorf("%d history entries after a mutation that changes nothing, want %d", n, history)
+		}
+		if n := len(e.auditLog()); n != audits {
+			t.Errorf("%d audit entries after updates that change nothing, want %d", n, audits)
+		}
+		if head := e.eventHead(); head != events {
+			t.Errorf("event head %d after updates that change nothing, want %d", head, events)
+		}
+		// A stale etag is still refused: nothing changed is not "anything goes".
+		_, err = e.s.UpdateHousehold(e.ctx, f.h.ID, repository.Etag(7), func(_ context.Context, _ *repository.Household) error { return nil })
+		wantErr(t, err, repository.ErrEtagMismatch, "UpdateHousehold with a stale etag and no change")
 	}},
 	{"MemberStaleEtag", func(t *testing.T, e *env) {
 		h := e.newHousehold()

@@ -5040,12 +5040,12 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1aOUTCOME_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OUTCOME_RESULT_ACHIEVED\x10\x01\x12%\n" +
 	"!OUTCOME_RESULT_PARTIALLY_ACHIEVED\x10\x02\x12\x1f\n" +
-	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\x98\x15\n" +
+	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xb2\x15\n" +
 	"\vCaseService\x12_\n" +
 	"\n" +
 	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\x81\x01\n" +
-	"\x10BatchCreateCases\x12$.casework.v1.BatchCreateCasesRequest\x1a%.casework.v1.BatchCreateCasesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/cases:batchCreate\x12r\n" +
-	"\rBatchGetCases\x12!.casework.v1.BatchGetCasesRequest\x1a\".casework.v1.BatchGetCasesResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases:batchGet\x12\\\n" +
+	"\x10BatchCreateCases\x12$.casework.v1.BatchCreateCasesRequest\x1a%.casework.v1.BatchCreateCasesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/cases:batchCreate\x12\x8b\x01\n" +
+	"\rBatchGetCases\x12!.casework.v1.BatchGetCasesRequest\x1a\".casework.v1.BatchGetCasesResponse\"3\x82\xd3\xe4\x93\x02-Z\x17:\x01*\"\x12/v1/cases:batchGet\x12\x12/v1/cases:batchGet\x12\\\n" +
 	"\aGetCase\x12\x1b.casework.v1.GetCaseRequest\x1a\x11.casework.v1.Case\"!\xdaA\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=cases/*}\x12`\n" +
 	"\tListCases\x12\x1d.casework.v1.ListCasesRequest\x1a\x1e.casework.v1.ListCasesResponse\"\x14\xdaA\x00\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12y\n" +
 	"\n" +

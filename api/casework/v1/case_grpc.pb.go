@@ -62,7 +62,9 @@ type CaseServiceClient interface {
 	// `requests[i]...` in its BadRequest detail.
 	BatchCreateCases(ctx context.Context, in *BatchCreateCasesRequest, opts ...grpc.CallOption) (*BatchCreateCasesResponse, error)
 	// Reads up to 1000 cases by name, in the order asked (AIP-231). If any is
-	// missing or outside the caller's towns, the call fails NOT_FOUND.
+	// missing or outside the caller's towns, the call fails NOT_FOUND. The
+	// names go in the query (GET) or, since a thousand of them make a URL
+	// longer than proxies accept, in a JSON body (POST).
 	BatchGetCases(ctx context.Context, in *BatchGetCasesRequest, opts ...grpc.CallOption) (*BatchGetCasesResponse, error)
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
@@ -390,7 +392,9 @@ type CaseServiceServer interface {
 	// `requests[i]...` in its BadRequest detail.
 	BatchCreateCases(context.Context, *BatchCreateCasesRequest) (*BatchCreateCasesResponse, error)
 	// Reads up to 1000 cases by name, in the order asked (AIP-231). If any is
-	// missing or outside the caller's towns, the call fails NOT_FOUND.
+	// missing or outside the caller's towns, the call fails NOT_FOUND. The
+	// names go in the query (GET) or, since a thousand of them make a URL
+	// longer than proxies accept, in a JSON body (POST).
 	BatchGetCases(context.Context, *BatchGetCasesRequest) (*BatchGetCasesResponse, error)
 	GetCase(context.Context, *GetCaseRequest) (*Case, error)
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)

@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -579,6 +580,133 @@ func (x Relation) Number() protoreflect.EnumNumber {
 // Deprecated: Use Relation.Descriptor instead.
 func (Relation) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
+}
+
+// What to do with an item whose servicemember already has a live
+// household in the caller's towns.
+type BatchCreateHouseholdsRequest_ExistingMode int32
+
+const (
+	// The same as EXISTING_MODE_FAIL.
+	BatchCreateHouseholdsRequest_EXISTING_MODE_UNSPECIFIED BatchCreateHouseholdsRequest_ExistingMode = 0
+	// The item is refused (ALREADY_EXISTS), as a single create would be.
+	BatchCreateHouseholdsRequest_EXISTING_MODE_FAIL BatchCreateHouseholdsRequest_ExistingMode = 1
+	// The item is left alone and its result names the existing household
+	// (SKIPPED).
+	BatchCreateHouseholdsRequest_EXISTING_MODE_SKIP BatchCreateHouseholdsRequest_ExistingMode = 2
+	// The item's fields are applied to the existing household under the
+	// rules of UpdateHousehold (the same checks, access and history), as if
+	// every updatable field were in the mask: UPDATED with the new etag, or
+	// UNCHANGED, writing nothing, when the household already says so.
+	BatchCreateHouseholdsRequest_EXISTING_MODE_UPDATE BatchCreateHouseholdsRequest_ExistingMode = 3
+)
+
+// Enum value maps for BatchCreateHouseholdsRequest_ExistingMode.
+var (
+	BatchCreateHouseholdsRequest_ExistingMode_name = map[int32]string{
+		0: "EXISTING_MODE_UNSPECIFIED",
+		1: "EXISTING_MODE_FAIL",
+		2: "EXISTING_MODE_SKIP",
+		3: "EXISTING_MODE_UPDATE",
+	}
+	BatchCreateHouseholdsRequest_ExistingMode_value = map[string]int32{
+		"EXISTING_MODE_UNSPECIFIED": 0,
+		"EXISTING_MODE_FAIL":        1,
+		"EXISTING_MODE_SKIP":        2,
+		"EXISTING_MODE_UPDATE":      3,
+	}
+)
+
+func (x BatchCreateHouseholdsRequest_ExistingMode) Enum() *BatchCreateHouseholdsRequest_ExistingMode {
+	p := new(BatchCreateHouseholdsRequest_ExistingMode)
+	*p = x
+	return p
+}
+
+func (x BatchCreateHouseholdsRequest_ExistingMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BatchCreateHouseholdsRequest_ExistingMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[8].Descriptor()
+}
+
+func (BatchCreateHouseholdsRequest_ExistingMode) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[8]
+}
+
+func (x BatchCreateHouseholdsRequest_ExistingMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BatchCreateHouseholdsRequest_ExistingMode.Descriptor instead.
+func (BatchCreateHouseholdsRequest_ExistingMode) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{22, 0}
+}
+
+type BatchCreateHouseholdResult_Outcome int32
+
+const (
+	BatchCreateHouseholdResult_OUTCOME_UNSPECIFIED BatchCreateHouseholdResult_Outcome = 0
+	// A new household was registered.
+	BatchCreateHouseholdResult_OUTCOME_CREATED BatchCreateHouseholdResult_Outcome = 1
+	// EXISTING_MODE_UPDATE: the existing household was changed.
+	BatchCreateHouseholdResult_OUTCOME_UPDATED BatchCreateHouseholdResult_Outcome = 2
+	// EXISTING_MODE_UPDATE: the existing household already said so; nothing
+	// was written.
+	BatchCreateHouseholdResult_OUTCOME_UNCHANGED BatchCreateHouseholdResult_Outcome = 3
+	// EXISTING_MODE_SKIP: the existing household was left alone.
+	BatchCreateHouseholdResult_OUTCOME_SKIPPED BatchCreateHouseholdResult_Outcome = 4
+	// The item was refused (see error); with allow_partial_success the
+	// others were still written.
+	BatchCreateHouseholdResult_OUTCOME_REFUSED BatchCreateHouseholdResult_Outcome = 5
+)
+
+// Enum value maps for BatchCreateHouseholdResult_Outcome.
+var (
+	BatchCreateHouseholdResult_Outcome_name = map[int32]string{
+		0: "OUTCOME_UNSPECIFIED",
+		1: "OUTCOME_CREATED",
+		2: "OUTCOME_UPDATED",
+		3: "OUTCOME_UNCHANGED",
+		4: "OUTCOME_SKIPPED",
+		5: "OUTCOME_REFUSED",
+	}
+	BatchCreateHouseholdResult_Outcome_value = map[string]int32{
+		"OUTCOME_UNSPECIFIED": 0,
+		"OUTCOME_CREATED":     1,
+		"OUTCOME_UPDATED":     2,
+		"OUTCOME_UNCHANGED":   3,
+		"OUTCOME_SKIPPED":     4,
+		"OUTCOME_REFUSED":     5,
+	}
+)
+
+func (x BatchCreateHouseholdResult_Outcome) Enum() *BatchCreateHouseholdResult_Outcome {
+	p := new(BatchCreateHouseholdResult_Outcome)
+	*p = x
+	return p
+}
+
+func (x BatchCreateHouseholdResult_Outcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BatchCreateHouseholdResult_Outcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[9].Descriptor()
+}
+
+func (BatchCreateHouseholdResult_Outcome) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[9]
+}
+
+func (x BatchCreateHouseholdResult_Outcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BatchCreateHouseholdResult_Outcome.Descriptor instead.
+func (BatchCreateHouseholdResult_Outcome) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{24, 0}
 }
 
 // The servicemember the household is registered for.
@@ -2301,9 +2429,15 @@ type BatchCreateHouseholdsRequest struct {
 	// be empty (the batch has one).
 	Requests []*CreateHouseholdRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
 	// AIP-155, for the batch as a whole.
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId    string                                    `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExistingMode BatchCreateHouseholdsRequest_ExistingMode `protobuf:"varint,3,opt,name=existing_mode,json=existingMode,proto3,enum=casework.v1.BatchCreateHouseholdsRequest_ExistingMode" json:"existing_mode,omitempty"`
+	// AIP-233 partial success: write the items that pass and report the
+	// refused ones in their results, instead of refusing the whole batch.
+	// Errors that are not an item's (a database fault, a deadline) still fail
+	// the call as a whole.
+	AllowPartialSuccess bool `protobuf:"varint,4,opt,name=allow_partial_success,json=allowPartialSuccess,proto3" json:"allow_partial_success,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *BatchCreateHouseholdsRequest) Reset() {
@@ -2350,10 +2484,28 @@ func (x *BatchCreateHouseholdsRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *BatchCreateHouseholdsRequest) GetExistingMode() BatchCreateHouseholdsRequest_ExistingMode {
+	if x != nil {
+		return x.ExistingMode
+	}
+	return BatchCreateHouseholdsRequest_EXISTING_MODE_UNSPECIFIED
+}
+
+func (x *BatchCreateHouseholdsRequest) GetAllowPartialSuccess() bool {
+	if x != nil {
+		return x.AllowPartialSuccess
+	}
+	return false
+}
+
 type BatchCreateHouseholdsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// In the order of the requests, masked.
-	Households    []*Household `protobuf:"bytes,1,rep,name=households,proto3" json:"households,omitempty"`
+	// The household of every item that has one (all but the REFUSED), in the
+	// order of the requests, masked. Without existing_mode and partial
+	// success that is one per request, as it always was.
+	Households []*Household `protobuf:"bytes,1,rep,name=households,proto3" json:"households,omitempty"`
+	// One per request, in the order of the requests.
+	Results       []*BatchCreateHouseholdResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2395,6 +2547,86 @@ func (x *BatchCreateHouseholdsResponse) GetHouseholds() []*Household {
 	return nil
 }
 
+func (x *BatchCreateHouseholdsResponse) GetResults() []*BatchCreateHouseholdResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What became of one item of a BatchCreateHouseholds.
+type BatchCreateHouseholdResult struct {
+	state   protoimpl.MessageState             `protogen:"open.v1"`
+	Outcome BatchCreateHouseholdResult_Outcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=casework.v1.BatchCreateHouseholdResult_Outcome" json:"outcome,omitempty"`
+	// The household created, updated, unchanged or skipped.
+	Household string `protobuf:"bytes,2,opt,name=household,proto3" json:"household,omitempty"`
+	// Its etag after the call.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// For REFUSED: why, as a single call's error would say it (code, message,
+	// ErrorInfo with its reason, BadRequest with the item's fields).
+	Error         *status.Status `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHouseholdResult) Reset() {
+	*x = BatchCreateHouseholdResult{}
+	mi := &file_casework_v1_household_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHouseholdResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHouseholdResult) ProtoMessage() {}
+
+func (x *BatchCreateHouseholdResult) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHouseholdResult.ProtoReflect.Descriptor instead.
+func (*BatchCreateHouseholdResult) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *BatchCreateHouseholdResult) GetOutcome() BatchCreateHouseholdResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return BatchCreateHouseholdResult_OUTCOME_UNSPECIFIED
+}
+
+func (x *BatchCreateHouseholdResult) GetHousehold() string {
+	if x != nil {
+		return x.Household
+	}
+	return ""
+}
+
+func (x *BatchCreateHouseholdResult) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *BatchCreateHouseholdResult) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 type BatchGetHouseholdsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
@@ -2404,7 +2636,7 @@ type BatchGetHouseholdsRequest struct {
 
 func (x *BatchGetHouseholdsRequest) Reset() {
 	*x = BatchGetHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[24]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2416,7 +2648,7 @@ func (x *BatchGetHouseholdsRequest) String() string {
 func (*BatchGetHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[24]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2429,7 +2661,7 @@ func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{24}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BatchGetHouseholdsRequest) GetNames() []string {
@@ -2449,7 +2681,7 @@ type BatchGetHouseholdsResponse struct {
 
 func (x *BatchGetHouseholdsResponse) Reset() {
 	*x = BatchGetHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[25]
+	mi := &file_casework_v1_household_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2693,7 @@ func (x *BatchGetHouseholdsResponse) String() string {
 func (*BatchGetHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[25]
+	mi := &file_casework_v1_household_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2706,7 @@ func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{25}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BatchGetHouseholdsResponse) GetHouseholds() []*Household {
@@ -2484,11 +2716,257 @@ func (x *BatchGetHouseholdsResponse) GetHouseholds() []*Household {
 	return nil
 }
 
+type BatchLookupHouseholdsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// National ID numbers (18 characters, or 15 for a first-generation card).
+	// Sensitive: they travel in the body only.
+	IdNumbers     []string `protobuf:"bytes,1,rep,name=id_numbers,json=idNumbers,proto3" json:"id_numbers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchLookupHouseholdsRequest) Reset() {
+	*x = BatchLookupHouseholdsRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchLookupHouseholdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchLookupHouseholdsRequest) ProtoMessage() {}
+
+func (x *BatchLookupHouseholdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchLookupHouseholdsRequest.ProtoReflect.Descriptor instead.
+func (*BatchLookupHouseholdsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BatchLookupHouseholdsRequest) GetIdNumbers() []string {
+	if x != nil {
+		return x.IdNumbers
+	}
+	return nil
+}
+
+type BatchLookupHouseholdsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per ID number, in the order asked. The numbers are not repeated.
+	Results       []*HouseholdLookupResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchLookupHouseholdsResponse) Reset() {
+	*x = BatchLookupHouseholdsResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchLookupHouseholdsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchLookupHouseholdsResponse) ProtoMessage() {}
+
+func (x *BatchLookupHouseholdsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchLookupHouseholdsResponse.ProtoReflect.Descriptor instead.
+func (*BatchLookupHouseholdsResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BatchLookupHouseholdsResponse) GetResults() []*HouseholdLookupResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What a lookup found for one ID number.
+type HouseholdLookupResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The live household in the caller's towns that the number belongs to,
+	// masked; unset when there is none (or none the caller may see).
+	Household     *Household `protobuf:"bytes,1,opt,name=household,proto3" json:"household,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdLookupResult) Reset() {
+	*x = HouseholdLookupResult{}
+	mi := &file_casework_v1_household_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdLookupResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdLookupResult) ProtoMessage() {}
+
+func (x *HouseholdLookupResult) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdLookupResult.ProtoReflect.Descriptor instead.
+func (*HouseholdLookupResult) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *HouseholdLookupResult) GetHousehold() *Household {
+	if x != nil {
+		return x.Household
+	}
+	return nil
+}
+
+type BatchCreateMembersRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Each item is a whole CreateMemberRequest; its parent must be empty or
+	// the batch's, and its request_id empty (the batch has one).
+	Requests []*CreateMemberRequest `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty"`
+	// AIP-155, for the batch as a whole.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateMembersRequest) Reset() {
+	*x = BatchCreateMembersRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateMembersRequest) ProtoMessage() {}
+
+func (x *BatchCreateMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateMembersRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateMembersRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BatchCreateMembersRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *BatchCreateMembersRequest) GetRequests() []*CreateMemberRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *BatchCreateMembersRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type BatchCreateMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the requests, masked.
+	Members       []*Member `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateMembersResponse) Reset() {
+	*x = BatchCreateMembersResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateMembersResponse) ProtoMessage() {}
+
+func (x *BatchCreateMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateMembersResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateMembersResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BatchCreateMembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 var File_casework_v1_household_proto protoreflect.FileDescriptor
 
 const file_casework_v1_household_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xba\x04\n" +
+	"\x1bcasework/v1/household.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xba\x04\n" +
 	"\rServicemember\x12!\n" +
 	"\x04name\x18\x01 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18@R\x04name\x12!\n" +
 	"\tid_number\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12K\n" +
@@ -2665,22 +3143,58 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x92\x01\n" +
 	"\x19ListStatusChangesResponse\x12M\n" +
 	"\x0estatus_changes\x18\x01 \x03(\v2&.casework.v1.ServicememberStatusChangeR\rstatusChanges\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc8\x06\n" +
 	"\x1cBatchCreateHouseholdsRequest\x12P\n" +
 	"\brequests\x18\x01 \x03(\v2#.casework.v1.CreateHouseholdRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:\x85\x03\x92A\x81\x032\xfe\x02{\"requestId\": \"nightly-2026-03-02\", \"requests\": [{\"household\": {\"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"500230199004120017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"13800000000\"}}]}\"W\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\x12e\n" +
+	"\rexisting_mode\x18\x03 \x01(\x0e26.casework.v1.BatchCreateHouseholdsRequest.ExistingModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\fexistingMode\x122\n" +
+	"\x15allow_partial_success\x18\x04 \x01(\bR\x13allowPartialSuccess\"w\n" +
+	"\fExistingMode\x12\x1d\n" +
+	"\x19EXISTING_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12EXISTING_MODE_FAIL\x10\x01\x12\x16\n" +
+	"\x12EXISTING_MODE_SKIP\x10\x02\x12\x18\n" +
+	"\x14EXISTING_MODE_UPDATE\x10\x03:\x85\x03\x92A\x81\x032\xfe\x02{\"requestId\": \"nightly-2026-03-02\", \"requests\": [{\"household\": {\"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"500230199004120017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"13800000000\"}}]}\"\x9a\x01\n" +
 	"\x1dBatchCreateHouseholdsResponse\x126\n" +
 	"\n" +
 	"households\x18\x01 \x03(\v2\x16.casework.v1.HouseholdR\n" +
-	"households\"g\n" +
+	"households\x12A\n" +
+	"\aresults\x18\x02 \x03(\v2'.casework.v1.BatchCreateHouseholdResultR\aresults\"\xfa\x02\n" +
+	"\x1aBatchCreateHouseholdResult\x12I\n" +
+	"\aoutcome\x18\x01 \x01(\x0e2/.casework.v1.BatchCreateHouseholdResult.OutcomeR\aoutcome\x12C\n" +
+	"\thousehold\x18\x02 \x01(\tB%\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\thousehold\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12(\n" +
+	"\x05error\x18\x04 \x01(\v2\x12.google.rpc.StatusR\x05error\"\x8d\x01\n" +
+	"\aOutcome\x12\x17\n" +
+	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fOUTCOME_CREATED\x10\x01\x12\x13\n" +
+	"\x0fOUTCOME_UPDATED\x10\x02\x12\x15\n" +
+	"\x11OUTCOME_UNCHANGED\x10\x03\x12\x13\n" +
+	"\x0fOUTCOME_SKIPPED\x10\x04\x12\x13\n" +
+	"\x0fOUTCOME_REFUSED\x10\x05\"g\n" +
 	"\x19BatchGetHouseholdsRequest\x12J\n" +
 	"\x05names\x18\x01 \x03(\tB4\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/Household\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\x05names\"T\n" +
 	"\x1aBatchGetHouseholdsResponse\x126\n" +
 	"\n" +
 	"households\x18\x01 \x03(\v2\x16.casework.v1.HouseholdR\n" +
-	"households*<\n" +
+	"households\"N\n" +
+	"\x1cBatchLookupHouseholdsRequest\x12.\n" +
+	"\n" +
+	"id_numbers\x18\x01 \x03(\tB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tidNumbers\"]\n" +
+	"\x1dBatchLookupHouseholdsResponse\x12<\n" +
+	"\aresults\x18\x01 \x03(\v2\".casework.v1.HouseholdLookupResultR\aresults\"M\n" +
+	"\x15HouseholdLookupResult\x124\n" +
+	"\thousehold\x18\x01 \x01(\v2\x16.casework.v1.HouseholdR\thousehold\"\xe9\x01\n" +
+	"\x19BatchCreateMembersRequest\x12A\n" +
+	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x06parent\x12M\n" +
+	"\brequests\x18\x02 \x03(\v2 .casework.v1.CreateMemberRequestB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"K\n" +
+	"\x1aBatchCreateMembersResponse\x12-\n" +
+	"\amembers\x18\x01 \x03(\v2\x13.casework.v1.MemberR\amembers*<\n" +
 	"\x04View\x12\x14\n" +
 	"\x10VIEW_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vVIEW_MASKED\x10\x01\x12\r\n" +
@@ -2749,7 +3263,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fRELATION_MOTHER\x10\x04\x12\x12\n" +
 	"\x0eRELATION_OTHER\x10\x05\x12\x12\n" +
 	"\x0eRELATION_CARER\x10\x06\x12\x1e\n" +
-	"\x1aRELATION_DEPENDENT_SIBLING\x10\a2\xfe\x10\n" +
+	"\x1aRELATION_DEPENDENT_SIBLING\x10\a2\xd6\x13\n" +
 	"\x10HouseholdService\x12}\n" +
 	"\x0fCreateHousehold\x12#.casework.v1.CreateHouseholdRequest\x1a\x16.casework.v1.Household\"-\xdaA\thousehold\x82\xd3\xe4\x93\x02\x1b:\thousehold\"\x0e/v1/households\x12p\n" +
 	"\fGetHousehold\x12 .casework.v1.GetHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=households/*}\x12t\n" +
@@ -2758,8 +3272,10 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fDeleteHousehold\x12#.casework.v1.DeleteHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19*\x17/v1/{name=households/*}\x12\x7f\n" +
 	"\x11UndeleteHousehold\x12%.casework.v1.UndeleteHouseholdRequest\x1a\x16.casework.v1.Household\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=households/*}:undelete\x12p\n" +
 	"\x0fLookupHousehold\x12#.casework.v1.LookupHouseholdRequest\x1a\x16.casework.v1.Household\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/households:lookup\x12\x95\x01\n" +
-	"\x15BatchCreateHouseholds\x12).casework.v1.BatchCreateHouseholdsRequest\x1a*.casework.v1.BatchCreateHouseholdsResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/households:batchCreate\x12\x86\x01\n" +
-	"\x12BatchGetHouseholds\x12&.casework.v1.BatchGetHouseholdsRequest\x1a'.casework.v1.BatchGetHouseholdsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/households:batchGet\x12\x88\x01\n" +
+	"\x15BatchCreateHouseholds\x12).casework.v1.BatchCreateHouseholdsRequest\x1a*.casework.v1.BatchCreateHouseholdsResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/households:batchCreate\x12\xa4\x01\n" +
+	"\x12BatchGetHouseholds\x12&.casework.v1.BatchGetHouseholdsRequest\x1a'.casework.v1.BatchGetHouseholdsResponse\"=\x82\xd3\xe4\x93\x027Z\x1c:\x01*\"\x17/v1/households:batchGet\x12\x17/v1/households:batchGet\x12\x95\x01\n" +
+	"\x15BatchLookupHouseholds\x12).casework.v1.BatchLookupHouseholdsRequest\x1a*.casework.v1.BatchLookupHouseholdsResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/households:batchLookup\x12\x9f\x01\n" +
+	"\x12BatchCreateMembers\x12&.casework.v1.BatchCreateMembersRequest\x1a'.casework.v1.BatchCreateMembersResponse\"8\x82\xd3\xe4\x93\x022:\x01*\"-/v1/{parent=households/*}/members:batchCreate\x12\x88\x01\n" +
 	"\fCreateMember\x12 .casework.v1.CreateMemberRequest\x1a\x13.casework.v1.Member\"A\xdaA\rparent,member\x82\xd3\xe4\x93\x02+:\x06member\"!/v1/{parent=households/*}/members\x12q\n" +
 	"\tGetMember\x12\x1d.casework.v1.GetMemberRequest\x1a\x13.casework.v1.Member\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=households/*/members/*}\x12\x84\x01\n" +
 	"\vListMembers\x12\x1f.casework.v1.ListMembersRequest\x1a .casework.v1.ListMembersResponse\"2\xdaA\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=households/*}/members\x12\x94\x01\n" +
@@ -2780,127 +3296,148 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 	return file_casework_v1_household_proto_rawDescData
 }
 
-var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_casework_v1_household_proto_goTypes = []any{
-	(View)(0),                                // 0: casework.v1.View
-	(HouseholdCategory)(0),                   // 1: casework.v1.HouseholdCategory
-	(PostType)(0),                            // 2: casework.v1.PostType
-	(ServicememberStatus)(0),                 // 3: casework.v1.ServicememberStatus
-	(StatusChangeKind)(0),                    // 4: casework.v1.StatusChangeKind
-	(ServiceBranch)(0),                       // 5: casework.v1.ServiceBranch
-	(RankCategory)(0),                        // 6: casework.v1.RankCategory
-	(Relation)(0),                            // 7: casework.v1.Relation
-	(*Servicemember)(nil),                    // 8: casework.v1.Servicemember
-	(*AccompanimentApproval)(nil),            // 9: casework.v1.AccompanimentApproval
-	(*Household)(nil),                        // 10: casework.v1.Household
-	(*ServicememberStatusChange)(nil),        // 11: casework.v1.ServicememberStatusChange
-	(*Member)(nil),                           // 12: casework.v1.Member
-	(*CreateHouseholdRequest)(nil),           // 13: casework.v1.CreateHouseholdRequest
-	(*GetHouseholdRequest)(nil),              // 14: casework.v1.GetHouseholdRequest
-	(*ListHouseholdsRequest)(nil),            // 15: casework.v1.ListHouseholdsRequest
-	(*ListHouseholdsResponse)(nil),           // 16: casework.v1.ListHouseholdsResponse
-	(*UpdateHouseholdRequest)(nil),           // 17: casework.v1.UpdateHouseholdRequest
-	(*DeleteHouseholdRequest)(nil),           // 18: casework.v1.DeleteHouseholdRequest
-	(*UndeleteHouseholdRequest)(nil),         // 19: casework.v1.UndeleteHouseholdRequest
-	(*LookupHouseholdRequest)(nil),           // 20: casework.v1.LookupHouseholdRequest
-	(*CreateMemberRequest)(nil),              // 21: casework.v1.CreateMemberRequest
-	(*GetMemberRequest)(nil),                 // 22: casework.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),               // 23: casework.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),              // 24: casework.v1.ListMembersResponse
-	(*UpdateMemberRequest)(nil),              // 25: casework.v1.UpdateMemberRequest
-	(*DeleteMemberRequest)(nil),              // 26: casework.v1.DeleteMemberRequest
-	(*ChangeServicememberStatusRequest)(nil), // 27: casework.v1.ChangeServicememberStatusRequest
-	(*ListStatusChangesRequest)(nil),         // 28: casework.v1.ListStatusChangesRequest
-	(*ListStatusChangesResponse)(nil),        // 29: casework.v1.ListStatusChangesResponse
-	(*BatchCreateHouseholdsRequest)(nil),     // 30: casework.v1.BatchCreateHouseholdsRequest
-	(*BatchCreateHouseholdsResponse)(nil),    // 31: casework.v1.BatchCreateHouseholdsResponse
-	(*BatchGetHouseholdsRequest)(nil),        // 32: casework.v1.BatchGetHouseholdsRequest
-	(*BatchGetHouseholdsResponse)(nil),       // 33: casework.v1.BatchGetHouseholdsResponse
-	(*date.Date)(nil),                        // 34: google.type.Date
-	(*timestamppb.Timestamp)(nil),            // 35: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 36: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                    // 37: google.protobuf.Empty
+	(View)(0),                // 0: casework.v1.View
+	(HouseholdCategory)(0),   // 1: casework.v1.HouseholdCategory
+	(PostType)(0),            // 2: casework.v1.PostType
+	(ServicememberStatus)(0), // 3: casework.v1.ServicememberStatus
+	(StatusChangeKind)(0),    // 4: casework.v1.StatusChangeKind
+	(ServiceBranch)(0),       // 5: casework.v1.ServiceBranch
+	(RankCategory)(0),        // 6: casework.v1.RankCategory
+	(Relation)(0),            // 7: casework.v1.Relation
+	(BatchCreateHouseholdsRequest_ExistingMode)(0), // 8: casework.v1.BatchCreateHouseholdsRequest.ExistingMode
+	(BatchCreateHouseholdResult_Outcome)(0),        // 9: casework.v1.BatchCreateHouseholdResult.Outcome
+	(*Servicemember)(nil),                          // 10: casework.v1.Servicemember
+	(*AccompanimentApproval)(nil),                  // 11: casework.v1.AccompanimentApproval
+	(*Household)(nil),                              // 12: casework.v1.Household
+	(*ServicememberStatusChange)(nil),              // 13: casework.v1.ServicememberStatusChange
+	(*Member)(nil),                                 // 14: casework.v1.Member
+	(*CreateHouseholdRequest)(nil),                 // 15: casework.v1.CreateHouseholdRequest
+	(*GetHouseholdRequest)(nil),                    // 16: casework.v1.GetHouseholdRequest
+	(*ListHouseholdsRequest)(nil),                  // 17: casework.v1.ListHouseholdsRequest
+	(*ListHouseholdsResponse)(nil),                 // 18: casework.v1.ListHouseholdsResponse
+	(*UpdateHouseholdRequest)(nil),                 // 19: casework.v1.UpdateHouseholdRequest
+	(*DeleteHouseholdRequest)(nil),                 // 20: casework.v1.DeleteHouseholdRequest
+	(*UndeleteHouseholdRequest)(nil),               // 21: casework.v1.UndeleteHouseholdRequest
+	(*LookupHouseholdRequest)(nil),                 // 22: casework.v1.LookupHouseholdRequest
+	(*CreateMemberRequest)(nil),                    // 23: casework.v1.CreateMemberRequest
+	(*GetMemberRequest)(nil),                       // 24: casework.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),                     // 25: casework.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),                    // 26: casework.v1.ListMembersResponse
+	(*UpdateMemberRequest)(nil),                    // 27: casework.v1.UpdateMemberRequest
+	(*DeleteMemberRequest)(nil),                    // 28: casework.v1.DeleteMemberRequest
+	(*ChangeServicememberStatusRequest)(nil),       // 29: casework.v1.ChangeServicememberStatusRequest
+	(*ListStatusChangesRequest)(nil),               // 30: casework.v1.ListStatusChangesRequest
+	(*ListStatusChangesResponse)(nil),              // 31: casework.v1.ListStatusChangesResponse
+	(*BatchCreateHouseholdsRequest)(nil),           // 32: casework.v1.BatchCreateHouseholdsRequest
+	(*BatchCreateHouseholdsResponse)(nil),          // 33: casework.v1.BatchCreateHouseholdsResponse
+	(*BatchCreateHouseholdResult)(nil),             // 34: casework.v1.BatchCreateHouseholdResult
+	(*BatchGetHouseholdsRequest)(nil),              // 35: casework.v1.BatchGetHouseholdsRequest
+	(*BatchGetHouseholdsResponse)(nil),             // 36: casework.v1.BatchGetHouseholdsResponse
+	(*BatchLookupHouseholdsRequest)(nil),           // 37: casework.v1.BatchLookupHouseholdsRequest
+	(*BatchLookupHouseholdsResponse)(nil),          // 38: casework.v1.BatchLookupHouseholdsResponse
+	(*HouseholdLookupResult)(nil),                  // 39: casework.v1.HouseholdLookupResult
+	(*BatchCreateMembersRequest)(nil),              // 40: casework.v1.BatchCreateMembersRequest
+	(*BatchCreateMembersResponse)(nil),             // 41: casework.v1.BatchCreateMembersResponse
+	(*date.Date)(nil),                              // 42: google.type.Date
+	(*timestamppb.Timestamp)(nil),                  // 43: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                  // 44: google.protobuf.FieldMask
+	(*status.Status)(nil),                          // 45: google.rpc.Status
+	(*emptypb.Empty)(nil),                          // 46: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
 	5,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
 	6,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
 	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
 	3,  // 3: casework.v1.Servicemember.status:type_name -> casework.v1.ServicememberStatus
-	34, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
-	8,  // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
+	42, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
+	10, // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
 	1,  // 6: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	35, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	35, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	35, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
-	9,  // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
+	43, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	43, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	43, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	11, // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
 	4,  // 11: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
-	34, // 12: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
+	42, // 12: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
 	3,  // 13: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
 	3,  // 14: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
 	2,  // 15: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
 	2,  // 16: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
-	35, // 17: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
+	43, // 17: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
 	7,  // 18: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	34, // 19: casework.v1.Member.birth_date:type_name -> google.type.Date
-	35, // 20: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	35, // 21: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	10, // 22: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
+	42, // 19: casework.v1.Member.birth_date:type_name -> google.type.Date
+	43, // 20: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	43, // 21: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	12, // 22: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
 	0,  // 23: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
-	10, // 24: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
-	10, // 25: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	36, // 26: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 24: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
+	12, // 25: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
+	44, // 26: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 27: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
-	12, // 28: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
+	14, // 28: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
 	0,  // 29: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
-	12, // 30: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
-	12, // 31: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	36, // 32: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 30: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
+	14, // 31: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
+	44, // 32: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 33: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
-	34, // 34: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
+	42, // 34: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
 	3,  // 35: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
 	2,  // 36: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
-	11, // 37: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
-	13, // 38: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
-	10, // 39: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
-	10, // 40: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
-	13, // 41: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	14, // 42: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	15, // 43: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	17, // 44: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	18, // 45: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	19, // 46: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	20, // 47: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	30, // 48: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
-	32, // 49: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
-	21, // 50: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	22, // 51: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	23, // 52: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	25, // 53: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	26, // 54: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	27, // 55: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
-	28, // 56: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
-	10, // 57: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	10, // 58: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	16, // 59: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	10, // 60: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	10, // 61: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	10, // 62: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	10, // 63: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	31, // 64: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
-	33, // 65: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
-	12, // 66: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	12, // 67: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	24, // 68: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	12, // 69: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	37, // 70: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	10, // 71: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
-	29, // 72: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
-	57, // [57:73] is the sub-list for method output_type
-	41, // [41:57] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	13, // 37: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
+	15, // 38: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
+	8,  // 39: casework.v1.BatchCreateHouseholdsRequest.existing_mode:type_name -> casework.v1.BatchCreateHouseholdsRequest.ExistingMode
+	12, // 40: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
+	34, // 41: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
+	9,  // 42: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
+	45, // 43: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
+	12, // 44: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
+	39, // 45: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
+	12, // 46: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
+	23, // 47: casework.v1.BatchCreateMembersRequest.requests:type_name -> casework.v1.CreateMemberRequest
+	14, // 48: casework.v1.BatchCreateMembersResponse.members:type_name -> casework.v1.Member
+	15, // 49: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	16, // 50: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	17, // 51: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	19, // 52: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	20, // 53: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	21, // 54: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	22, // 55: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	32, // 56: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
+	35, // 57: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
+	37, // 58: casework.v1.HouseholdService.BatchLookupHouseholds:input_type -> casework.v1.BatchLookupHouseholdsRequest
+	40, // 59: casework.v1.HouseholdService.BatchCreateMembers:input_type -> casework.v1.BatchCreateMembersRequest
+	23, // 60: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	24, // 61: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	25, // 62: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	27, // 63: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	28, // 64: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	29, // 65: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
+	30, // 66: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
+	12, // 67: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	12, // 68: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	18, // 69: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	12, // 70: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	12, // 71: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	12, // 72: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	12, // 73: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	33, // 74: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	36, // 75: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	38, // 76: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
+	41, // 77: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
+	14, // 78: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	14, // 79: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	26, // 80: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	14, // 81: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	46, // 82: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	12, // 83: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
+	31, // 84: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
+	67, // [67:85] is the sub-list for method output_type
+	49, // [49:67] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }
@@ -2913,8 +3450,8 @@ func file_casework_v1_household_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   26,
+			NumEnums:      10,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,8 @@ const (
 	HouseholdService_LookupHousehold_FullMethodName           = "/casework.v1.HouseholdService/LookupHousehold"
 	HouseholdService_BatchCreateHouseholds_FullMethodName     = "/casework.v1.HouseholdService/BatchCreateHouseholds"
 	HouseholdService_BatchGetHouseholds_FullMethodName        = "/casework.v1.HouseholdService/BatchGetHouseholds"
+	HouseholdService_BatchLookupHouseholds_FullMethodName     = "/casework.v1.HouseholdService/BatchLookupHouseholds"
+	HouseholdService_BatchCreateMembers_FullMethodName        = "/casework.v1.HouseholdService/BatchCreateMembers"
 	HouseholdService_CreateMember_FullMethodName              = "/casework.v1.HouseholdService/CreateMember"
 	HouseholdService_GetMember_FullMethodName                 = "/casework.v1.HouseholdService/GetMember"
 	HouseholdService_ListMembers_FullMethodName               = "/casework.v1.HouseholdService/ListMembers"
@@ -62,13 +64,29 @@ type HouseholdServiceClient interface {
 	// servicemember's or a member's. The ID number travels in the body so that
 	// it never appears in a URL or an access log.
 	LookupHousehold(ctx context.Context, in *LookupHouseholdRequest, opts ...grpc.CallOption) (*Household, error)
-	// Creates up to 1000 households at once, all or nothing (AIP-233): if any
-	// item is refused, none is created and the error names every refused item
-	// as `requests[i]...` in its BadRequest detail.
+	// Creates up to 1000 households at once (AIP-233). By default all or
+	// nothing: if any item is refused, none is created and the error names
+	// every refused item as `requests[i]...` in its BadRequest detail. A
+	// nightly job that re-runs a changed file says what to do with rows whose
+	// servicemember is already registered (existing_mode), and may ask for
+	// the items that pass to be written even when others are refused
+	// (allow_partial_success); the answer has one result per item.
 	BatchCreateHouseholds(ctx context.Context, in *BatchCreateHouseholdsRequest, opts ...grpc.CallOption) (*BatchCreateHouseholdsResponse, error)
 	// Reads up to 1000 households by name, in the order asked (AIP-231). If
 	// any is missing or outside the caller's towns, the call fails NOT_FOUND.
+	// The names go in the query (GET) or, since a thousand of them make a URL
+	// longer than proxies accept, in a JSON body (POST).
 	BatchGetHouseholds(ctx context.Context, in *BatchGetHouseholdsRequest, opts ...grpc.CallOption) (*BatchGetHouseholdsResponse, error)
+	// Finds, for up to 1000 ID numbers at once, the live household each
+	// belongs to, within the caller's towns: LookupHousehold for a file of
+	// numbers. Each number counts against the caller's lookup budget, and the
+	// batch is one record in the audit log (the numbers themselves are never
+	// recorded). The numbers travel in the body, never in a URL.
+	BatchLookupHouseholds(ctx context.Context, in *BatchLookupHouseholdsRequest, opts ...grpc.CallOption) (*BatchLookupHouseholdsResponse, error)
+	// Adds up to 1000 members to one household at once, all or nothing
+	// (AIP-233): if any item is refused, none is created and the error names
+	// every refused item as `requests[i]...`.
+	BatchCreateMembers(ctx context.Context, in *BatchCreateMembersRequest, opts ...grpc.CallOption) (*BatchCreateMembersResponse, error)
 	CreateMember(ctx context.Context, in *CreateMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	GetMember(ctx context.Context, in *GetMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
@@ -185,6 +203,26 @@ func (c *householdServiceClient) BatchGetHouseholds(ctx context.Context, in *Bat
 	return out, nil
 }
 
+func (c *householdServiceClient) BatchLookupHouseholds(ctx context.Context, in *BatchLookupHouseholdsRequest, opts ...grpc.CallOption) (*BatchLookupHouseholdsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchLookupHouseholdsResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_BatchLookupHouseholds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) BatchCreateMembers(ctx context.Context, in *BatchCreateMembersRequest, opts ...grpc.CallOption) (*BatchCreateMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateMembersResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_BatchCreateMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *householdServiceClient) CreateMember(ctx context.Context, in *CreateMemberRequest, opts ...grpc.CallOption) (*Member, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
@@ -279,13 +317,29 @@ type HouseholdServiceServer interface {
 	// servicemember's or a member's. The ID number travels in the body so that
 	// it never appears in a URL or an access log.
 	LookupHousehold(context.Context, *LookupHouseholdRequest) (*Household, error)
-	// Creates up to 1000 households at once, all or nothing (AIP-233): if any
-	// item is refused, none is created and the error names every refused item
-	// as `requests[i]...` in its BadRequest detail.
+	// Creates up to 1000 households at once (AIP-233). By default all or
+	// nothing: if any item is refused, none is created and the error names
+	// every refused item as `requests[i]...` in its BadRequest detail. A
+	// nightly job that re-runs a changed file says what to do with rows whose
+	// servicemember is already registered (existing_mode), and may ask for
+	// the items that pass to be written even when others are refused
+	// (allow_partial_success); the answer has one result per item.
 	BatchCreateHouseholds(context.Context, *BatchCreateHouseholdsRequest) (*BatchCreateHouseholdsResponse, error)
 	// Reads up to 1000 households by name, in the order asked (AIP-231). If
 	// any is missing or outside the caller's towns, the call fails NOT_FOUND.
+	// The names go in the query (GET) or, since a thousand of them make a URL
+	// longer than proxies accept, in a JSON body (POST).
 	BatchGetHouseholds(context.Context, *BatchGetHouseholdsRequest) (*BatchGetHouseholdsResponse, error)
+	// Finds, for up to 1000 ID numbers at once, the live household each
+	// belongs to, within the caller's towns: LookupHousehold for a file of
+	// numbers. Each number counts against the caller's lookup budget, and the
+	// batch is one record in the audit log (the numbers themselves are never
+	// recorded). The numbers travel in the body, never in a URL.
+	BatchLookupHouseholds(context.Context, *BatchLookupHouseholdsRequest) (*BatchLookupHouseholdsResponse, error)
+	// Adds up to 1000 members to one household at once, all or nothing
+	// (AIP-233): if any item is refused, none is created and the error names
+	// every refused item as `requests[i]...`.
+	BatchCreateMembers(context.Context, *BatchCreateMembersRequest) (*BatchCreateMembersResponse, error)
 	CreateMember(context.Context, *CreateMemberRequest) (*Member, error)
 	GetMember(context.Context, *GetMemberRequest) (*Member, error)
 	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
@@ -338,6 +392,12 @@ func (UnimplementedHouseholdServiceServer) BatchCreateHouseholds(context.Context
 }
 func (UnimplementedHouseholdServiceServer) BatchGetHouseholds(context.Context, *BatchGetHouseholdsRequest) (*BatchGetHouseholdsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchGetHouseholds not implemented")
+}
+func (UnimplementedHouseholdServiceServer) BatchLookupHouseholds(context.Context, *BatchLookupHouseholdsRequest) (*BatchLookupHouseholdsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchLookupHouseholds not implemented")
+}
+func (UnimplementedHouseholdServiceServer) BatchCreateMembers(context.Context, *BatchCreateMembersRequest) (*BatchCreateMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateMembers not implemented")
 }
 func (UnimplementedHouseholdServiceServer) CreateMember(context.Context, *CreateMemberRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateMember not implemented")
@@ -543,6 +603,42 @@ func _HouseholdService_BatchGetHouseholds_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HouseholdService_BatchLookupHouseholds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchLookupHouseholdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).BatchLookupHouseholds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_BatchLookupHouseholds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).BatchLookupHouseholds(ctx, req.(*BatchLookupHouseholdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_BatchCreateMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).BatchCreateMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_BatchCreateMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).BatchCreateMembers(ctx, req.(*BatchCreateMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HouseholdService_CreateMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateMemberRequest)
 	if err := dec(in); err != nil {
@@ -711,6 +807,14 @@ var HouseholdService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BatchGetHouseholds",
 			Handler:    _HouseholdService_BatchGetHouseholds_Handler,
+		},
+		{
+			MethodName: "BatchLookupHouseholds",
+			Handler:    _HouseholdService_BatchLookupHouseholds_Handler,
+		},
+		{
+			MethodName: "BatchCreateMembers",
+			Handler:    _HouseholdService_BatchCreateMembers_Handler,
 		},
 		{
 			MethodName: "CreateMember",

@@ -71,6 +71,8 @@ var Table = map[string][]principal.Role{
 	householdSvc + "LookupHousehold":       lookers,
 	householdSvc + "BatchCreateHouseholds": registrars,
 	householdSvc + "BatchGetHouseholds":    readers,
+	householdSvc + "BatchLookupHouseholds": lookers,
+	householdSvc + "BatchCreateMembers":    registrars,
 	householdSvc + "CreateMember":          registrars,
 	householdSvc + "GetMember":             readers,
 	householdSvc + "ListMembers":           readers,

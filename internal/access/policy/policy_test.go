@@ -74,7 +74,7 @@ func expected(role principal.Role, method string) bool {
 		case principal.Batch:
 			return !isDelete
 		case principal.Integration:
-			return isRead || name == "LookupHousehold"
+			return isRead || name == "LookupHousehold" || name == "BatchLookupHouseholds"
 		case principal.Auditor:
 			return isRead
 		}
@@ -233,6 +233,21 @@ func TestKeyGrants(t *testing.T) {
 		approval, err := KeyNeedsApproval(tt.roles, tt.peopleRoles)
 		if approval != tt.approval || (err != nil) != tt.refused {
 			t.Errorf("%v (people roles %v): approval %v, err %v; want %v, refused %v", tt.roles, tt.peopleRoles, approval, err, tt.approval, tt.refused)
+		}
+	}
+}
+
+// TestBatchUpdateNeedsUpdateRights: BatchCreateHouseholds in UPDATE mode
+// changes registered households as UpdateHousehold does, so whoever may
+// call the one must be allowed the other; and a batch lookup is a lookup.
+func TestBatchUpdateNeedsUpdateRights(t *testing.T) {
+	for batch, single := range map[string]string{
+		householdSvc + "BatchCreateHouseholds": householdSvc + "UpdateHousehold",
+		householdSvc + "BatchLookupHouseholds": householdSvc + "LookupHousehold",
+		householdSvc + "BatchCreateMembers":    householdSvc + "CreateMember",
+	} {
+		if !slices.Equal(Table[batch], Table[single]) {
+			t.Errorf("%s is allowed to %v, %s to %v", batch, Table[batch], single, Table[single])
 		}
 	}
 }
