@@ -76,7 +76,7 @@ func newLookupGuard(perMinute, batchPerMinute int, log *slog.Logger, appendAudit
 
 // errLookupBatchTooLarge: the batch holds more numbers than the caller's
 // budget allows in a minute, so no wait would let it through.
-var errLookupBatchTooLarge = apierr.New(codes.ResourceExhausted, "LOOKUP_BATCH_TOO_LARGE",
+var errLookupBatchTooLarge = apierr.New(codes.ResourceExhausted, pb.ErrorReason_LOOKUP_BATCH_TOO_LARGE,
 	"the batch holds more ID numbers than the caller's lookup budget allows per minute: send smaller batches")
 
 // lookupCount is how many lookups req makes: one per ID number of a batch,

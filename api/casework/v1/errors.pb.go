@@ -201,6 +201,10 @@ const (
 	ErrorReason_ABORTED ErrorReason = 54
 	// Unrecoverable data loss. Not retryable.
 	ErrorReason_DATA_LOSS ErrorReason = 55
+	// 429 (RESOURCE_EXHAUSTED): a batch lookup holds more ID numbers than the
+	// caller's lookup budget allows in a minute, so no wait would let it
+	// through. Not retryable unchanged: send smaller batches.
+	ErrorReason_LOOKUP_BATCH_TOO_LARGE ErrorReason = 56
 )
 
 // Enum value maps for ErrorReason.
@@ -262,6 +266,7 @@ var (
 		53: "FAILED_PRECONDITION",
 		54: "ABORTED",
 		55: "DATA_LOSS",
+		56: "LOOKUP_BATCH_TOO_LARGE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -320,6 +325,7 @@ var (
 		"FAILED_PRECONDITION":         53,
 		"ABORTED":                     54,
 		"DATA_LOSS":                   55,
+		"LOOKUP_BATCH_TOO_LARGE":      56,
 	}
 )
 
@@ -354,7 +360,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xcf\t\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xeb\t\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -413,7 +419,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\fOUT_OF_RANGE\x104\x12\x17\n" +
 	"\x13FAILED_PRECONDITION\x105\x12\v\n" +
 	"\aABORTED\x106\x12\r\n" +
-	"\tDATA_LOSS\x107B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\tDATA_LOSS\x107\x12\x1a\n" +
+	"\x16LOOKUP_BATCH_TOO_LARGE\x108B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
