@@ -48,7 +48,7 @@ func TestOpenAPIComplete(t *testing.T) {
 					t.Errorf("%s %s: no %s response", method, path, code)
 					continue
 				}
-				if ref, _ := r["schema"].(map[string]any)["$ref"].(string); ref != "#/definitions/rpcStatus" {
+				if ref, _ := r["schema"].(map[string]any)["$ref"].(string); ref != "#/definitions/Status" {
 					t.Errorf("%s %s: %s answer is not a google.rpc.Status", method, path, code)
 				}
 			}
@@ -75,7 +75,7 @@ func TestOpenAPIComplete(t *testing.T) {
 	if bindings < 40 {
 		t.Errorf("only %d HTTP bindings found", bindings)
 	}
-	for _, name := range []string{"v1CaseStatus", "v1WebhookState", "v1View"} {
+	for _, name := range []string{"CaseStatus", "WebhookState", "View"} {
 		if d, ok := doc.Definitions[name]; !ok || len(d.Enum) == 0 || d.Enum[0] == "0" {
 			t.Errorf("enum %s is not listed by name: %+v", name, d)
 		}
@@ -98,8 +98,17 @@ func httpRule(r *annotations.HttpRule) (string, string) {
 	return "", ""
 }
 
-var pathParam = regexp.MustCompile(`\{[^}]*\}`)
+var (
+	pathParam    = regexp.MustCompile(`\{[^}=]*\}`)
+	pathTemplate = regexp.MustCompile(`\{[^}=]*=([^}]*)\}`)
+)
 
-// normalizePath compares templates by shape: every variable is "{}", and a
-// proto template's variable pattern ("{name=cases/*}") counts as one.
-func normalizePath(p string) string { return pathParam.ReplaceAllString(p, "{}") }
+// normalizePath compares paths by shape: every variable is "{}", and a
+// proto template's variable pattern is expanded as the document writes it
+// ("{name=cases/*}" is "cases/{}", as "/v1/cases/{case}" is).
+func normalizePath(p string) string {
+	p = pathTemplate.ReplaceAllStringFunc(p, func(v string) string {
+		return strings.ReplaceAll(pathTemplate.FindStringSubmatch(v)[1], "*", "{}")
+	})
+	return pathParam.ReplaceAllString(p, "{}")
+}
