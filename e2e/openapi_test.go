@@ -15,7 +15,7 @@ import (
 	"github.com/fengdu-county/casework/api/openapi"
 )
 
-// TestOpenAPIComplete holds the OpenAPI document to what a frontend vendor
+// TestOpenAPIComplete holds the OpenAPI v2 document to what a frontend vendor
 // needs to generate a client from it: every HTTP binding of every RPC is a
 // path, every operation names the bearer scheme and types its errors as
 // google.rpc.Status, and enums are listed by name.
@@ -32,7 +32,7 @@ func TestOpenAPIComplete(t *testing.T) {
 			Enum []string `json:"enum"`
 		} `json:"definitions"`
 	}
-	if err := json.Unmarshal(openapi.JSON, &doc); err != nil {
+	if err := json.Unmarshal(openapi.V2, &doc); err != nil {
 		t.Fatalf("the OpenAPI document is not JSON: %v", err)
 	}
 	if doc.SecurityDefinitions["bearer"] == nil || len(doc.Security) == 0 {
