@@ -52,31 +52,18 @@ func addErrorSchemas(schemas openapi3.Schemas, api *protoAPI) {
 	errorInfo.Description = "Every error carries one: the reason a client branches on."
 	schemas["ErrorInfo"] = &openapi3.SchemaRef{Value: errorInfo}
 
-	violation := obj(map[string]*openapi3.SchemaRef{
-		"field":       str("The field in the API's words, e.g. `requests[2].household.townCode`."),
-		"description": str("What is wrong with it; it never repeats the value sent."),
-		"reason":      ref("ErrorReason"),
-	}, "field", "description")
-	schemas["FieldViolation"] = &openapi3.SchemaRef{Value: violation}
-	badRequest := obj(map[string]*openapi3.SchemaRef{
-		"@type":           typeTag("BadRequest"),
-		"fieldViolations": {Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, Items: ref("FieldViolation")}},
-	}, "@type", "fieldViolations")
-	badRequest.Description = "Names each field of the request that was refused."
-	schemas["BadRequest"] = &openapi3.SchemaRef{Value: badRequest}
-
-	precondition := obj(map[string]*openapi3.SchemaRef{
-		"type":        str("The kind of precondition, e.g. `STATUS`."),
-		"subject":     str("What it is about, e.g. a resource name."),
-		"description": str("How it failed."),
-	}, "type")
-	schemas["PreconditionViolation"] = &openapi3.SchemaRef{Value: precondition}
-	preconditionFailure := obj(map[string]*openapi3.SchemaRef{
-		"@type":      typeTag("PreconditionFailure"),
-		"violations": {Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, Items: ref("PreconditionViolation")}},
-	}, "@type", "violations")
-	preconditionFailure.Description = "The state the resource must be in for the call, e.g. a case's status for a transition."
-	schemas["PreconditionFailure"] = &openapi3.SchemaRef{Value: preconditionFailure}
+	listDetail(schemas, "BadRequest", "Names each field of the request that was refused.",
+		"fieldViolations", "FieldViolation", obj(map[string]*openapi3.SchemaRef{
+			"field":       str("The field in the API's words, e.g. `requests[2].household.townCode`."),
+			"description": str("What is wrong with it; it never repeats the value sent."),
+			"reason":      ref("ErrorReason"),
+		}, "field", "description"))
+	listDetail(schemas, "PreconditionFailure", "The state the resource must be in for the call, e.g. a case's status for a transition.",
+		"violations", "PreconditionViolation", obj(map[string]*openapi3.SchemaRef{
+			"type":        str("The kind of precondition, e.g. `STATUS`."),
+			"subject":     str("What it is about, e.g. a resource name."),
+			"description": str("How it failed."),
+		}, "type"))
 
 	retryInfo := obj(map[string]*openapi3.SchemaRef{
 		"@type":      typeTag("RetryInfo"),
@@ -94,6 +81,18 @@ func addErrorSchemas(schemas openapi3.Schemas, api *protoAPI) {
 	}, "code", "message", "details")
 	st.Description = "A google.rpc.Status: every error of the API."
 	schemas["Status"] = &openapi3.SchemaRef{Value: st}
+}
+
+// listDetail adds a detail that is a list of items (BadRequest's field
+// violations, PreconditionFailure's violations) and the items' schema.
+func listDetail(schemas openapi3.Schemas, name, desc, list, itemName string, item *openapi3.Schema) {
+	schemas[itemName] = &openapi3.SchemaRef{Value: item}
+	d := obj(map[string]*openapi3.SchemaRef{
+		"@type": typeTag(name),
+		list:    {Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, Items: ref(itemName)}},
+	}, "@type", list)
+	d.Description = desc
+	schemas[name] = &openapi3.SchemaRef{Value: d}
 }
 
 // responseHeaders are the headers the server sends (server/gateway.go,
