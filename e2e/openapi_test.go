@@ -230,6 +230,12 @@ func TestOpenAPI3Contract(t *testing.T) {
 			}
 		}
 	}
+	// Path variables are named as the resource patterns name them.
+	for _, p := range []string{"/v1/cases/{case}:submit", "/v1/households/{household}/members/{member}", "/v1/policies/{policy}"} {
+		if paths[p] == nil {
+			t.Errorf("no path %s", p)
+		}
+	}
 	if conflict := get(paths, "/v1/cases/{case}", "get", "responses", "409"); conflict != nil {
 		t.Errorf("GetCase answers 409: %v", conflict)
 	}

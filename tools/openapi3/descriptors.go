@@ -68,16 +68,6 @@ func loadAPI(path string) (*protoAPI, error) {
 	return api, nil
 }
 
-// message finds a message of the image by full name.
-func (a *protoAPI) message(name protoreflect.FullName) protoreflect.MessageDescriptor {
-	d, err := a.files.FindDescriptorByName(name)
-	if err != nil {
-		return nil
-	}
-	md, _ := d.(protoreflect.MessageDescriptor)
-	return md
-}
-
 // errorReasons is the ErrorReason enum's values with their comments, nil
 // when the protos have no such enum.
 func (a *protoAPI) errorReasons() (names, docs []string) {
