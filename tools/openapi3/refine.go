@@ -181,7 +181,7 @@ func refineOperation(op *openapi3.Operation, method, path string, m protoreflect
 		mt.Example = ex.example(mt.Schema, write, 0)
 	}
 	if ok := op.Responses.Value("200"); ok != nil && ok.Value != nil {
-		ok.Value.Description = ptr("The " + lowerFirst(resultNoun(m)) + ".")
+		ok.Value.Description = ptr(answerWords(m))
 		if mt := ok.Value.Content.Get("application/json"); mt != nil {
 			mt.Example = ex.example(mt.Schema, read, 0)
 		}
@@ -240,9 +240,10 @@ func kindOf(m protoreflect.MethodDescriptor, path string) opKind {
 	return k
 }
 
-// words is an operation's summary (its comment's first sentence) and
-// description (the whole comment). A method without a comment is a
-// standard method, described as AIP-131..135 define it.
+// words is an operation's summary (its comment's first sentence, or its
+// first clause when the sentence is long) and description (the whole
+// comment). A method without a comment is a standard method, described as
+// AIP-131..135 define it.
 func words(m protoreflect.MethodDescriptor) (summary, description string) {
 	c := strings.Join(strings.Fields(comment(m)), " ")
 	if c == "" {
@@ -253,35 +254,53 @@ func words(m protoreflect.MethodDescriptor) (summary, description string) {
 		summary = c[:i+1]
 	}
 	if len(summary) > 100 {
-		summary = splitName(string(m.Name())) + "."
+		if i := strings.IndexAny(summary, ":;"); i >= 15 && i <= 100 {
+			summary = strings.TrimSpace(summary[:i]) + "."
+		} else {
+			summary = capitalize(splitName(string(m.Name()))) + "."
+		}
 	}
 	return summary, c
 }
 
+// standardWords describes a method that has no comment by its verb and
+// the resource it names ("GetApiKey": "Gets an api key by name.").
 func standardWords(m protoreflect.MethodDescriptor) string {
 	name := string(m.Name())
-	res := resultNoun(m)
-	switch {
-	case strings.HasPrefix(name, "Get"):
-		return "Gets " + article(res) + " by name. The answer carries the resource's current etag."
-	case strings.HasPrefix(name, "List"):
-		return "Lists " + splitName(strings.TrimPrefix(name, "List")) + ", a page at a time: pass the answer's nextPageToken as pageToken for the next page."
-	case strings.HasPrefix(name, "Create"):
-		return "Creates " + article(res) + ". A request id makes the call safe to retry."
-	case strings.HasPrefix(name, "Update"):
-		return "Updates the fields of " + article(res) + " that the body sends (or updateMask names). The etag must match the stored one."
-	case strings.HasPrefix(name, "Delete"):
-		return "Deletes " + article(res) + "."
-	case strings.HasPrefix(name, "Undelete"):
-		return "Brings back " + article(res) + " that was deleted."
+	for _, w := range []struct{ verb, text string }{
+		{"Get", "Gets %s by name. The answer carries the resource's current etag."},
+		{"Create", "Creates %s. A request id makes the call safe to retry."},
+		{"Update", "Updates the fields of %s that the body sends (or updateMask names). The etag must match the stored one."},
+		{"Delete", "Deletes %s."},
+		{"Undelete", "Brings back %s that was deleted."},
+	} {
+		if noun, ok := strings.CutPrefix(name, w.verb); ok {
+			return fmt.Sprintf(w.text, article(splitName(noun)))
+		}
 	}
-	return splitName(name) + "."
+	if noun, ok := strings.CutPrefix(name, "List"); ok {
+		return "Lists " + splitName(noun) + ". A page at a time: pass the answer's nextPageToken as pageToken for the next page."
+	}
+	return capitalize(splitName(name)) + "."
 }
 
-// resultNoun is what a method returns, in words ("case", "list cases
-// response").
-func resultNoun(m protoreflect.MethodDescriptor) string {
-	return splitName(string(m.Output().Name()))
+// answerWords describes a successful answer.
+func answerWords(m protoreflect.MethodDescriptor) string {
+	out := m.Output()
+	switch {
+	case out.FullName() == "google.protobuf.Empty":
+		return "Done; the body is an empty object."
+	case strings.HasPrefix(string(m.Name()), "List"):
+		return "A page of " + splitName(strings.TrimPrefix(string(m.Name()), "List")) + "."
+	}
+	return "The " + splitName(string(out.Name())) + "."
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func splitName(s string) string {
@@ -300,13 +319,6 @@ func article(noun string) string {
 		return "an " + noun
 	}
 	return "a " + noun
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }
 
 func ptr[T any](v T) *T { return &v }
