@@ -41,9 +41,12 @@ race:
 image:
 	$(GO) run ./tools/protoimage -root proto -o $(IMAGE)
 
+# The OpenAPI 3.1 document is made from the v2 one and the image by
+# tools/openapi3, never by hand.
 generate: image
-	rm -rf api/casework api/openapi/casework.swagger.json
+	rm -rf api/casework api/openapi/casework.swagger.json api/openapi/casework.openapi.json
 	$(GO) tool buf generate $(IMAGE) --path casework
+	$(GO) run ./tools/openapi3 -v2 api/openapi/casework.swagger.json -image $(IMAGE) -o api/openapi/casework.openapi.json
 	$(GO) tool buf lint $(IMAGE) --path casework
 
 lint: image

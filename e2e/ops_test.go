@@ -69,23 +69,27 @@ func testHealth(t *testing.T, e *env) {
 			t.Errorf("GET %s: HTTP %d: %s", path, code, body)
 		}
 	}
-	code, body := e.jsonHTTP(t, "GET", "/openapi.json", "")
-	if code != http.StatusOK {
-		t.Fatalf("GET /openapi.json: HTTP %d", code)
-	}
-	var doc struct {
-		Swagger string                     `json:"swagger"`
-		Paths   map[string]json.RawMessage `json:"paths"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatalf("/openapi.json is not JSON: %v", err)
-	}
-	if doc.Swagger == "" {
-		t.Errorf(`/openapi.json has no "swagger" key`)
-	}
-	for _, p := range []string{"/v1/cases", "/v1/households", "/v1/households:lookup"} {
-		if _, ok := doc.Paths[p]; !ok {
-			t.Errorf("/openapi.json has no path %s", p)
+	// The OpenAPI documents: 3.1 at /openapi.json, v2 at /openapi-v2.json.
+	for path, version := range map[string]string{"/openapi.json": "openapi", "/openapi-v2.json": "swagger"} {
+		code, body := e.jsonHTTP(t, "GET", path, "")
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d", path, code)
+		}
+		var doc struct {
+			OpenAPI string                     `json:"openapi"`
+			Swagger string                     `json:"swagger"`
+			Paths   map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatalf("%s is not JSON: %v", path, err)
+		}
+		if got := map[string]string{"openapi": doc.OpenAPI, "swagger": doc.Swagger}[version]; version == "openapi" && got != "3.1.0" || version == "swagger" && got != "2.0" {
+			t.Errorf("%s: %q is %q", path, version, got)
+		}
+		for _, p := range []string{"/v1/cases", "/v1/households", "/v1/households:lookup", "/v1/cases/{case}:submit"} {
+			if _, ok := doc.Paths[p]; !ok {
+				t.Errorf("%s has no path %s", path, p)
+			}
 		}
 	}
 

@@ -192,7 +192,7 @@ func TestNoCredentials(t *testing.T) {
 	if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health Check = %v, %v; want SERVING", r, err)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.json", "/openapi-v2.json"} {
 		resp, body := ts.get(t, nil, path, "")
 		wantHTTP(t, resp, body, http.StatusOK)
 	}

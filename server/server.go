@@ -409,10 +409,14 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	fixed("/readyz", s.ready)
-	fixed("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapi.JSON)
-	})
+	// The OpenAPI documents: 3.1 at the usual name, and v2 for tools
+	// that read only v2.
+	for path, doc := range map[string][]byte{"/openapi.json": openapi.V3, "/openapi-v2.json": openapi.V2} {
+		fixed(path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(doc)
+		})
+	}
 	mux.Handle("/v1/", gw)
 	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
 }

@@ -25,8 +25,10 @@ var File_casework_v1_openapi_proto protoreflect.FileDescriptor
 
 const file_casework_v1_openapi_proto_rawDesc = "" +
 	"\n" +
-	"\x19casework/v1/openapi.proto\x12\vcasework.v1\x1a.protoc-gen-openapiv2/options/annotations.protoB\xf7\f\x92A\xb5\f\x12\x9f\x02\n" +
-	"\bcasework\x12\x8e\x02Casework for a county's services to military families: households and their members, and cases of employment placement, school enrollment, elder medical help and legal aid. Errors are google.rpc.Status with details; ID and phone numbers are masked unless view=VIEW_FULL.2\x02v1*\x02\x02\x012\x10application/json:\x10application/jsonR\xa8\x02\n" +
+	"\x19casework/v1/openapi.proto\x12\vcasework.v1\x1a.protoc-gen-openapiv2/options/annotations.protoB\xf3\x0f\x92A\xb1\x0f\x12\xfc\x02\n" +
+	"\bcasework\x12\x8e\x02Casework for a county's services to military families: households and their members, and cases of employment placement, school enrollment, elder medical help and legal aid. Errors are google.rpc.Status with details; ID and phone numbers are masked unless view=VIEW_FULL.\"\x1d\n" +
+	"\x1bFengdu County casework team*<\n" +
+	":Proprietary: Fengdu County government, all rights reserved2\x02v1*\x02\x02\x012\x10application/json:\x10application/jsonR\xa8\x02\n" +
 	"\x03400\x12\xa0\x02\n" +
 	"\x85\x02Invalid argument (code 3): a BadRequest detail names each field, e.g. `requests[2].household.town_code`; or a failed precondition (code 9, PreconditionFailure and ErrorInfo details, e.g. EVENTS_PRUNED); or a position out of range (code 11). Nothing was changed.\x12\x16\n" +
 	"\x14\x1a\x12.google.rpc.StatusRE\n" +
@@ -47,9 +49,9 @@ const file_casework_v1_openapi_proto_rawDesc = "" +
 	"\x14\x1a\x12.google.rpc.StatusR\x8f\x01\n" +
 	"\x03503\x12\x87\x01\n" +
 	"mThe server is stopping or the database is unreachable (code 14); retry, with the same request id for changes.\x12\x16\n" +
-	"\x14\x1a\x12.google.rpc.StatusZ\xa8\x01\n" +
-	"\xa5\x01\n" +
-	"\x06bearer\x12\x9a\x01\b\x02\x12\x84\x01`Bearer <token>`: an OpenID Connect access token of the county's identity provider (caseworkers), or an API key `cwk_…` (systems).\x1a\rAuthorization \x02b\f\n" +
+	"\x14\x1a\x12.google.rpc.StatusZ\xc7\x03\n" +
+	"\xc4\x03\n" +
+	"\x06bearer\x12\xb9\x03\b\x02\x12\xa3\x03`Authorization: Bearer <token>`. People send an OpenID Connect access token of the county's identity provider; on the embedded default a developer mints a short-lived one with `casework token --user demo-supervisor --roles supervisor,caseworker`, run where the server keeps its data. Systems send an API key `cwk_…`, which an admin creates with `POST /v1/apiKeys` and another admin approves; its secret is shown once.\x1a\rAuthorization \x02b\f\n" +
 	"\n" +
 	"\n" +
 	"\x06bearer\x12\x00Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
