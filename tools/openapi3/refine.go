@@ -61,6 +61,11 @@ func refine(doc *openapi3.T, doc2 *openapi2.T, api *protoAPI) error {
 		for method, op := range item.Operations() {
 			m := api.methods[op.OperationID]
 			if m == nil {
+				// protoc-gen-openapiv2 numbers a method's additional
+				// bindings (BatchGetHouseholds2 is its POST form).
+				m = api.methods[strings.TrimRight(op.OperationID, "0123456789")]
+			}
+			if m == nil {
 				return fmt.Errorf("%s %s: operation %q is no method of %s", method, path, op.OperationID, pkg)
 			}
 			for _, p := range op.Parameters {
