@@ -219,7 +219,7 @@ func TestOpenAPI3Contract(t *testing.T) {
 			if takesID != strings.Contains(conflict, "REQUEST_ID_REUSED") {
 				t.Errorf("%s: takes a request id %v, but its 409 is %q", where, takesID, conflict)
 			}
-			if takesID && get(responses, "200", "headers", "Grpc-Metadata-Idempotent-Replay") == nil {
+			if takesID && get(responses, "200", "headers", "Idempotent-Replay") == nil {
 				t.Errorf("%s: takes a request id but declares no replay header", where)
 			}
 			if method == "patch" {

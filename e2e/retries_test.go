@@ -88,7 +88,7 @@ func testIdempotency(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 		names = append(names, got.GetName())
-		if replay := h.Get("Grpc-Metadata-Idempotent-Replay"); (i == 1) != (replay == "true") {
+		if replay := h.Get("Idempotent-Replay"); (i == 1) != (replay == "true") || replay != h.Get("Grpc-Metadata-Idempotent-Replay") {
 			t.Errorf("POST %d: replay header %q", i, replay)
 		}
 	}

@@ -34,6 +34,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/api/openapi"
@@ -369,6 +370,7 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		runtime.WithMiddlewares(routeTemplate),
 		runtime.WithIncomingHeaderMatcher(requestIDIn),
 		runtime.WithOutgoingHeaderMatcher(requestIDOut),
+		runtime.WithForwardResponseOption(replayHeader),
 	)
 	ctx := context.Background()
 	if err := pb.RegisterHouseholdServiceHandler(ctx, gw, conn); err != nil {
@@ -437,6 +439,16 @@ func requestIDOut(key string) (string, bool) {
 		return "X-Request-Id", true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// replayHeader answers a replayed call with Idempotent-Replay: true, the
+// name the contract documents, besides the gateway's
+// Grpc-Metadata-Idempotent-Replay that earlier clients read.
+func replayHeader(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok && len(md.HeaderMD.Get(ReplayHeader)) > 0 {
+		w.Header().Set("Idempotent-Replay", md.HeaderMD.Get(ReplayHeader)[0])
+	}
+	return nil
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -110,7 +110,9 @@ func responseHeaders() openapi3.Headers {
 			&openapi3.Schema{Type: &openapi3.Types{"integer"}, Min: ptr(1.0)}, 2),
 		"WWW-Authenticate": h("The bearer challenge of RFC 6750: `error=\"invalid_token\"` when a credential came and was refused.",
 			&openapi3.Schema{Type: &openapi3.Types{"string"}}, `Bearer realm="casework", error="invalid_token"`),
-		"Grpc-Metadata-Idempotent-Replay": h("`true` when the answer is the recorded answer to an earlier call with the same request id, not a new change.",
+		"Idempotent-Replay": h("`true` when the answer is the recorded answer to an earlier call with the same request id, not a new change.",
+			&openapi3.Schema{Type: &openapi3.Types{"string"}, Enum: []any{"true"}}, "true"),
+		"Grpc-Metadata-Idempotent-Replay": h("The same as `Idempotent-Replay`, under the gateway's prefix for gRPC metadata; kept for clients written before `Idempotent-Replay`.",
 			&openapi3.Schema{Type: &openapi3.Types{"string"}, Enum: []any{"true"}}, "true"),
 	}
 }

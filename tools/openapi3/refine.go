@@ -192,6 +192,7 @@ func refineOperation(op *openapi3.Operation, method, path string, m protoreflect
 		}
 		ok.Value.Headers = openapi3.Headers{"X-Request-Id": {Ref: "#/components/headers/X-Request-Id"}}
 		if kind.requestID {
+			ok.Value.Headers["Idempotent-Replay"] = &openapi3.HeaderRef{Ref: "#/components/headers/Idempotent-Replay"}
 			ok.Value.Headers["Grpc-Metadata-Idempotent-Replay"] = &openapi3.HeaderRef{Ref: "#/components/headers/Grpc-Metadata-Idempotent-Replay"}
 		}
 	}
