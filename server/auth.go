@@ -144,9 +144,9 @@ func (a *authenticator) authenticate(ctx context.Context, md metadata.MD) (*prin
 }
 
 func (a *authenticator) bearer(ctx context.Context, header string) (*principal.Principal, error) {
-	scheme, cred, _ := strings.Cut(header, " ")
-	if !strings.EqualFold(scheme, "bearer") || cred == "" {
-		return nil, authn.Refused("authorization must be \"Bearer <token>\"")
+	cred, err := bearerCredential(header)
+	if err != nil {
+		return nil, err
 	}
 	if !authn.IsAPIKey(cred) {
 		p, err := a.tokens.Verify(ctx, cred)
@@ -162,6 +162,19 @@ func (a *authenticator) bearer(ctx context.Context, header string) (*principal.P
 	}
 	p, err := rec.Principal(a.now(), secret)
 	return p, refusal(err)
+}
+
+// bearerCredential is the credential of an Authorization header, or why
+// the header holds none.
+func bearerCredential(header string) (string, error) {
+	if header == "" {
+		return "", authn.ErrMissingCredentials
+	}
+	scheme, cred, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "bearer") || cred == "" {
+		return "", authn.Refused("authorization must be \"Bearer <token>\"")
+	}
+	return cred, nil
 }
 
 func (a *authenticator) certificate(ctx context.Context, account string) (*principal.Principal, error) {

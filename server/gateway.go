@@ -67,6 +67,22 @@ func routeTemplate(next runtime.HandlerFunc) runtime.HandlerFunc {
 	}
 }
 
+// credentialFirst refuses a call that brings no bearer credential before
+// the gateway decodes its body, so a caller without one is answered 401
+// whatever it sent, never a 400 about the body. HTTP callers come only
+// with bearer credentials (client certificates are gRPC's); proving the
+// credential is left to the interceptors, which do it once for both
+// transports.
+func credentialFirst(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if _, err := bearerCredential(r.Header.Get("Authorization")); err != nil {
+			writeStatus(wwwAuthenticate(w, status.Convert(apierr.ToStatus(err))), http.StatusUnauthorized, err)
+			return
+		}
+		next(w, r, params)
+	}
+}
+
 // --- telling the services' errors from the gateway's ------------------------
 
 // serverStatus is an error that came back over the gateway's connection to

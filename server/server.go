@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
@@ -367,7 +368,7 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		}),
 		runtime.SetQueryParameterParser(&quietQuery{}),
 		runtime.WithErrorHandler(gatewayErrors),
-		runtime.WithMiddlewares(routeTemplate),
+		runtime.WithMiddlewares(routeTemplate, credentialFirst),
 		runtime.WithIncomingHeaderMatcher(requestIDIn),
 		runtime.WithOutgoingHeaderMatcher(requestIDOut),
 		runtime.WithForwardResponseOption(replayHeader),
@@ -493,12 +494,27 @@ func writeStatus(w http.ResponseWriter, httpCode int, err error) {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code      int
+	requestID string
+	wrote     bool
 }
 
+// WriteHeader answers with the call's X-Request-Id unless the services
+// already did: answers the gateway makes itself (a body it cannot decode,
+// an unknown path) carry one too.
 func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
+	if !r.wrote && r.Header().Get("X-Request-Id") == "" {
+		r.Header().Set("X-Request-Id", r.requestID)
+	}
+	r.code, r.wrote = code, true
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 // accessLog logs method, route, status and duration. The route is the
@@ -510,7 +526,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		r, rt := withRoute(r)
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		// One id for the whole call: the caller's when it is sane, which
+		// the gateway then passes on to the services.
+		id := requestID(metadata.Pairs(requestIDKey, r.Header.Get("X-Request-Id")))
+		r.Header.Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK, requestID: id}
 		next.ServeHTTP(rec, r)
 		template := rt.template
 		if template == "" {
