@@ -99,12 +99,11 @@ func CampaignMustBe(subject string, have, want CampaignState) error {
 	if have == want {
 		return nil
 	}
-	typ := "CAMPAIGN_NOT_OPEN"
+	desc := fmt.Sprintf("the campaign is %s; this needs it %s", have, want)
 	if want == CampaignDraft {
-		typ = "CAMPAIGN_NOT_DRAFT"
+		return &PreconditionError{Type: "CAMPAIGN_NOT_DRAFT", Subject: subject, Description: desc}
 	}
-	return &PreconditionError{Type: typ, Subject: subject,
-		Description: fmt.Sprintf("the campaign is %s; this needs it %s", have, want)}
+	return &PreconditionError{Type: "CAMPAIGN_NOT_OPEN", Subject: subject, Description: desc}
 }
 
 // CampaignTransition checks a move of the campaign's state: DRAFT -> OPEN

@@ -135,6 +135,7 @@ type Store interface {
 	service.EventStore
 	RequestStore
 	service.WebhookStore
+	service.CampaignStore
 	webhook.Store
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
@@ -230,6 +231,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
 	reference := service.NewReference(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
+	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -252,6 +254,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterWebhookServiceServer(g, webhooks)
 		pb.RegisterPolicyServiceServer(g, reference)
 		pb.RegisterTownServiceServer(g, reference)
+		pb.RegisterCampaignServiceServer(g, campaigns)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -395,6 +398,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterTownServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterCampaignServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 
