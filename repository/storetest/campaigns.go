@@ -129,7 +129,8 @@ var campaignTests = []test{
 		}
 		outside := f.all[5]
 		scoped := repository.WithScope(e.ctx, principal.Scope{Towns: []string{townA, townC}})
-		out, c, err := e.s.AddCampaignTargets(scoped, f.c.ID, []string{later.ID, f.targets[0], uuid.NewString(), outside.ID, f.all[4].ID})
+		already := f.all[0].ID // town A's border household, a target
+		out, c, err := e.s.AddCampaignTargets(scoped, f.c.ID, []string{later.ID, already, uuid.NewString(), outside.ID, f.all[4].ID})
 		must(t, err, "AddCampaignTargets")
 		want := []repository.AddOutcome{repository.TargetAddedNow, repository.TargetAlready, repository.TargetNotFound,
 			repository.TargetOutsideTowns, repository.TargetNotFound} // the last is town B's, outside the caller's towns
