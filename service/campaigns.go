@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"buf.build/go/protovalidate"
 
@@ -245,11 +246,12 @@ func (s *Campaigns) ListCampaignTargets(ctx context.Context, req *pb.ListCampaig
 }
 
 func (s *Campaigns) GetCampaignCoverage(ctx context.Context, req *pb.GetCampaignCoverageRequest) (*pb.CampaignCoverage, error) {
-	n, err := nameOf[names.CampaignCoverage]("name", req.GetName())
-	if err != nil {
-		return nil, err
+	parent, ok := strings.CutSuffix(req.GetName(), "/coverage")
+	id, err := campaignID("name", parent)
+	if !ok || err != nil {
+		return nil, domain.Invalid("name", "must be a resource name of the form %s", names.CampaignCoverage{}.Collection())
 	}
-	c, rows, err := s.store.CampaignCoverage(ctx, n.CampaignID)
+	c, rows, err := s.store.CampaignCoverage(ctx, id)
 	if err != nil {
 		return nil, err
 	}
