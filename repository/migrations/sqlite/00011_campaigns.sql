@@ -25,6 +25,8 @@ CREATE INDEX campaigns_create ON campaigns (create_time, id);
 
 -- The towns a campaign covers, one row each, so that the caller's scope is
 -- a plain IN on an index.
+-- (The composite keys are written without a space after the comma, as in
+-- 00004: the SQLite migrator's reading of the DDL sees both columns then.)
 CREATE TABLE campaign_towns (
     campaign_id TEXT NOT NULL REFERENCES campaigns (id),
     town_code   TEXT NOT NULL,
