@@ -46,10 +46,11 @@ func allows(ctx context.Context, town string) error {
 	return nil
 }
 
-// ResourceExists reports whether the named household, member, case or note
-// exists in any town, deleted or not. It ignores the caller's scope on
-// purpose and answers nothing else: the server uses it only to record, in
-// the audit log, that a 404 hid a resource of another town. Resources that
+// ResourceExists reports whether the named household, member, case, note,
+// campaign or visit exists in any town, deleted or not. It ignores the
+// caller's scope on purpose and answers nothing else: the server uses it
+// only to record, in the audit log, that a 404 hid a resource of another
+// town. Resources that
 // belong to no town (API keys, webhooks) are never hidden, so it reports
 // false for them.
 func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
@@ -68,6 +69,10 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Case{}).Where("id = ?", n.ID)
 	case names.Note:
 		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
+	case names.Campaign:
+		q = db.Model(&Campaign{}).Where("id = ?", n.ID)
+	case names.Visit:
+		q = db.Model(&CampaignVisit{}).Where("id = ? AND campaign_id = ?", n.ID, n.CampaignID)
 	default:
 		return false, nil
 	}

@@ -159,6 +159,9 @@ var campaignTests = []test{
 		if _, err := e.s.GetCampaign(repository.WithScope(e.ctx, principal.Scope{Towns: []string{townC}}), c.ID); !errors.Is(err, repository.ErrNotFound) {
 			t.Fatalf("a town-C caller reads a campaign of A and B: %v", err)
 		}
+		if ok, err := e.s.ResourceExists(e.ctx, names.Campaign{ID: c.ID}.String()); err != nil || !ok {
+			t.Fatalf("ResourceExists of a campaign: %v, %v", ok, err)
+		}
 		_, err := e.s.OpenCampaign(a, c.ID, "")
 		wantErr(t, err, repository.ErrOutOfScope, "a town-A caller opening a campaign of A and B")
 		wantErr(t, e.s.CreateCampaign(a, &repository.Campaign{ID: uuid.NewString(), TownCodes: []string{townA, townB}}),
