@@ -105,14 +105,7 @@ func (v *CampaignVisit) resource() string {
 // the caller's scope: a town's staff see the county's campaigns, and
 // within them (targets, visits, coverage) only their towns.
 func campaignsInScope(ctx context.Context, q *gorm.DB) *gorm.DB {
-	s := scopeOf(ctx)
-	switch {
-	case s.All:
-		return q
-	case len(s.Towns) == 0:
-		return q.Where("1 = 0")
-	}
-	return q.Where("EXISTS (SELECT 1 FROM campaign_towns ct WHERE ct.campaign_id = campaigns.id AND ct.town_code IN ?)", s.Towns)
+	return scopedBy(ctx, q, "EXISTS (SELECT 1 FROM campaign_towns ct WHERE ct.campaign_id = campaigns.id AND ct.town_code IN ?)")
 }
 
 // allowsAll reports whether the call may change a campaign of these towns:

@@ -28,6 +28,13 @@ func scopeOf(ctx context.Context) principal.Scope { return principal.ScopeFrom(c
 // the query itself, so lists never carry other towns' rows and a row of
 // another town is "not found", with no hint that it exists.
 func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
+	return scopedBy(ctx, q, column+" IN ?")
+}
+
+// scopedBy limits q by cond, a condition whose one parameter is the
+// scope's towns; the whole county needs no condition, and no towns
+// reach nothing.
+func scopedBy(ctx context.Context, q *gorm.DB, cond string) *gorm.DB {
 	s := scopeOf(ctx)
 	switch {
 	case s.All:
@@ -35,7 +42,7 @@ func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
 	case len(s.Towns) == 0:
 		return q.Where("1 = 0")
 	}
-	return q.Where(column+" IN ?", s.Towns)
+	return q.Where(cond, s.Towns)
 }
 
 // allows reports whether the call may write a row of town.
