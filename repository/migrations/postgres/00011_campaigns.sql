@@ -33,8 +33,9 @@ CREATE TABLE campaign_towns (
 CREATE INDEX campaign_towns_town ON campaign_towns (town_code, campaign_id);
 
 -- The frozen target list. visit_id is the first (not follow-up) visit, ''
--- until there is one; coverage is one grouped scan of (campaign_id,
--- town_code).
+-- until there is one. Coverage is one grouped scan of the index
+-- (campaign_id, town_code, visit_id), which covers it while the campaign is
+-- open; a town's unvisited households are a range of it in household order.
 CREATE TABLE campaign_targets (
     campaign_id  TEXT NOT NULL REFERENCES campaigns (id),
     household_id TEXT NOT NULL REFERENCES households (id),
@@ -45,7 +46,7 @@ CREATE TABLE campaign_targets (
     add_time     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (campaign_id, household_id)
 );
-CREATE INDEX campaign_targets_town ON campaign_targets (campaign_id, town_code, household_id);
+CREATE INDEX campaign_targets_town ON campaign_targets (campaign_id, town_code, visit_id, household_id);
 
 CREATE TABLE campaign_visits (
     id           TEXT PRIMARY KEY,
