@@ -199,7 +199,14 @@ func testCampaigns(t *testing.T, e *env) {
 		must(e.as(t, c, townSupervisor).CreateCampaign(own, "")).ok(t)
 		bad := armyDay2026()
 		bad.EndDate = dateOf(day(2026, 7, 1))
-		wantViolation(t, must(c.CreateCampaign(bad, "")).fails(t, codes.InvalidArgument), "campaign.end_date")
+		bad.TownCodes = []string{campaignTown1, "500230999"}
+		bad.TargetRule = &pb.TargetRule{}
+		st = must(c.CreateCampaign(bad, "")).fails(t, codes.InvalidArgument)
+		wantViolation(t, st, "campaign.town_codes[1]")
+		bad.TownCodes = nil
+		st = must(c.CreateCampaign(bad, "")).fails(t, codes.InvalidArgument)
+		wantViolation(t, st, "campaign.end_date")
+		wantViolation(t, st, "campaign.target_rule")
 
 		rid := "army-day-" + c.name
 		cp := must(c.CreateCampaign(armyDay2026(), rid)).ok(t)

@@ -61,8 +61,9 @@ type CampaignServiceClient interface {
 	// households that lack one.
 	CloseCampaign(ctx context.Context, in *CloseCampaignRequest, opts ...grpc.CallOption) (*Campaign, error)
 	// Adds households to an OPEN campaign's target list explicitly, each
-	// reported by itself: added, already a target, or not found (absent,
-	// deleted, or outside the caller's or the campaign's towns).
+	// reported by itself: added, already a target, not found (absent,
+	// deleted, or outside the caller's towns), or outside the campaign's
+	// towns.
 	AddCampaignTargets(ctx context.Context, in *AddCampaignTargetsRequest, opts ...grpc.CallOption) (*AddCampaignTargetsResponse, error)
 	// The campaign's targets in the caller's towns, by household. Filter on
 	// `visited` and `town_code` to list the households not yet visited:
@@ -236,8 +237,9 @@ type CampaignServiceServer interface {
 	// households that lack one.
 	CloseCampaign(context.Context, *CloseCampaignRequest) (*Campaign, error)
 	// Adds households to an OPEN campaign's target list explicitly, each
-	// reported by itself: added, already a target, or not found (absent,
-	// deleted, or outside the caller's or the campaign's towns).
+	// reported by itself: added, already a target, not found (absent,
+	// deleted, or outside the caller's towns), or outside the campaign's
+	// towns.
 	AddCampaignTargets(context.Context, *AddCampaignTargetsRequest) (*AddCampaignTargetsResponse, error)
 	// The campaign's targets in the caller's towns, by household. Filter on
 	// `visited` and `town_code` to list the households not yet visited:
