@@ -127,6 +127,17 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Auditor:
 			return in(caseReads, name)
 		}
+	case "CampaignService":
+		// Supervisors plan, open and close; caseworkers record visits.
+		campaignReads := []string{"GetCampaign", "ListCampaigns", "ListCampaignTargets", "GetCampaignCoverage", "GetVisit", "ListVisits"}
+		switch r {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return in(campaignReads, name) || name == "CreateVisit"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return in(campaignReads, name)
+		}
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
 	case "PolicyService", "TownService":

@@ -28,6 +28,13 @@ func scopeOf(ctx context.Context) principal.Scope { return principal.ScopeFrom(c
 // the query itself, so lists never carry other towns' rows and a row of
 // another town is "not found", with no hint that it exists.
 func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
+	return scopedBy(ctx, q, column+" IN ?")
+}
+
+// scopedBy limits q by cond, a condition whose one parameter is the
+// scope's towns; the whole county needs no condition, and no towns
+// reach nothing.
+func scopedBy(ctx context.Context, q *gorm.DB, cond string) *gorm.DB {
 	s := scopeOf(ctx)
 	switch {
 	case s.All:
@@ -35,7 +42,7 @@ func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
 	case len(s.Towns) == 0:
 		return q.Where("1 = 0")
 	}
-	return q.Where(column+" IN ?", s.Towns)
+	return q.Where(cond, s.Towns)
 }
 
 // allows reports whether the call may write a row of town.
@@ -46,10 +53,11 @@ func allows(ctx context.Context, town string) error {
 	return nil
 }
 
-// ResourceExists reports whether the named household, member, case or note
-// exists in any town, deleted or not. It ignores the caller's scope on
-// purpose and answers nothing else: the server uses it only to record, in
-// the audit log, that a 404 hid a resource of another town. Resources that
+// ResourceExists reports whether the named household, member, case, note,
+// campaign or visit exists in any town, deleted or not. It ignores the
+// caller's scope on purpose and answers nothing else: the server uses it
+// only to record, in the audit log, that a 404 hid a resource of another
+// town. Resources that
 // belong to no town (API keys, webhooks) are never hidden, so it reports
 // false for them.
 func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
@@ -68,6 +76,10 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Case{}).Where("id = ?", n.ID)
 	case names.Note:
 		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
+	case names.Campaign:
+		q = db.Model(&Campaign{}).Where("id = ?", n.ID)
+	case names.Visit:
+		q = db.Model(&CampaignVisit{}).Where("id = ? AND campaign_id = ?", n.ID, n.CampaignID)
 	default:
 		return false, nil
 	}

@@ -136,6 +136,7 @@ type Store interface {
 	service.EventStore
 	RequestStore
 	service.WebhookStore
+	service.CampaignStore
 	webhook.Store
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
@@ -231,6 +232,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
 	reference := service.NewReference(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
+	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -253,6 +255,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterWebhookServiceServer(g, webhooks)
 		pb.RegisterPolicyServiceServer(g, reference)
 		pb.RegisterTownServiceServer(g, reference)
+		pb.RegisterCampaignServiceServer(g, campaigns)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -396,6 +399,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterTownServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterCampaignServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 

@@ -108,6 +108,7 @@ var Services = []string{
 	"casework.v1.WebhookService",
 	"casework.v1.PolicyService",
 	"casework.v1.TownService",
+	"casework.v1.CampaignService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads
@@ -261,6 +262,11 @@ func (c *Conn) Policies() caseworkv1.PolicyServiceClient {
 // Towns is the county's towns.
 func (c *Conn) Towns() caseworkv1.TownServiceClient {
 	return caseworkv1.NewTownServiceClient(c.ClientConn)
+}
+
+// Campaigns is the festival-visit campaigns: targets, visits, coverage.
+func (c *Conn) Campaigns() caseworkv1.CampaignServiceClient {
+	return caseworkv1.NewCampaignServiceClient(c.ClientConn)
 }
 
 // Reason is the ErrorReason of an error from a casework call: its

@@ -171,6 +171,10 @@ func toStatus(err error) *status.Status {
 				Type: pb.ErrorReason_NOT_ELIGIBLE.String(), Subject: string(n.Rule), Description: n.Description,
 			}}})
 	}
+	var gaps *domain.MissingGapReasons
+	if errors.As(err, &gaps) {
+		return gapsStatus(gaps)
+	}
 	var batch *domain.BatchError
 	if errors.As(err, &batch) {
 		return batchStatus(batch)
@@ -188,6 +192,19 @@ func toStatus(err error) *status.Status {
 		}
 	}
 	return Status(codes.Internal, pb.ErrorReason_INTERNAL, "internal error")
+}
+
+// gapsStatus refuses closing a campaign with unvisited targets that lack
+// a reason: one PreconditionFailure violation per household named.
+func gapsStatus(g *domain.MissingGapReasons) *status.Status {
+	pf := &errdetails.PreconditionFailure{}
+	for _, h := range g.Households {
+		pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+			Type: pb.ErrorReason_GAP_REASONS_MISSING.String(), Subject: h,
+			Description: "not visited, and no reason given in gap_reasons",
+		})
+	}
+	return ruleStatus(pb.ErrorReason_GAP_REASONS_MISSING, "", g.Campaign, g.Error(), pf)
 }
 
 // preconditionReason is the reason of a domain precondition's type: the

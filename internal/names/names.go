@@ -65,6 +65,19 @@ type Policy struct{ ID string }
 // Town is `towns/{town}`: a town or sub-district, by its code.
 type Town struct{ Code string }
 
+// Campaign is `campaigns/{campaign}`.
+type Campaign struct{ ID string }
+
+// Visit is `campaigns/{campaign}/visits/{visit}`.
+type Visit struct{ CampaignID, ID string }
+
+// CampaignTarget is `campaigns/{campaign}/targets/{target}`, the target's
+// id being its household's.
+type CampaignTarget struct{ CampaignID, HouseholdID string }
+
+// CampaignCoverage is `campaigns/{campaign}/coverage`, a singleton.
+type CampaignCoverage struct{ CampaignID string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -76,8 +89,14 @@ func (n AuditLog) String() string  { return "auditLogs/" + strconv.FormatInt(n.S
 func (n StatusChange) String() string {
 	return Household{n.HouseholdID}.String() + "/statusChanges/" + n.ID
 }
-func (n Policy) String() string { return "policies/" + n.ID }
-func (n Town) String() string   { return "towns/" + n.Code }
+func (n Policy) String() string   { return "policies/" + n.ID }
+func (n Town) String() string     { return "towns/" + n.Code }
+func (n Campaign) String() string { return "campaigns/" + n.ID }
+func (n Visit) String() string    { return Campaign{n.CampaignID}.String() + "/visits/" + n.ID }
+func (n CampaignTarget) String() string {
+	return Campaign{n.CampaignID}.String() + "/targets/" + n.HouseholdID
+}
+func (n CampaignCoverage) String() string { return Campaign{n.CampaignID}.String() + "/coverage" }
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -90,8 +109,14 @@ func (AuditLog) Collection() string  { return "auditLogs/{sequence}" }
 func (StatusChange) Collection() string {
 	return "households/{household}/statusChanges/{status_change}"
 }
-func (Policy) Collection() string { return "policies/{policy}" }
-func (Town) Collection() string   { return "towns/{town}" }
+func (Policy) Collection() string   { return "policies/{policy}" }
+func (Town) Collection() string     { return "towns/{town}" }
+func (Campaign) Collection() string { return "campaigns/{campaign}" }
+func (Visit) Collection() string    { return "campaigns/{campaign}/visits/{visit}" }
+func (CampaignTarget) Collection() string {
+	return "campaigns/{campaign}/targets/{target}"
+}
+func (CampaignCoverage) Collection() string { return "campaigns/{campaign}/coverage" }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -120,6 +145,9 @@ var kinds = []kind{
 	{[]string{"households", "statusChanges"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return StatusChange{ids[0], ids[1]} }},
 	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
 	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
+	{[]string{"campaigns"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Campaign{ids[0]} }},
+	{[]string{"campaigns", "visits"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Visit{ids[0], ids[1]} }},
+	{[]string{"campaigns", "targets"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return CampaignTarget{ids[0], ids[1]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}

@@ -205,6 +205,19 @@ const (
 	// caller's lookup budget allows in a minute, so no wait would let it
 	// through. Not retryable unchanged: send smaller batches.
 	ErrorReason_LOOKUP_BATCH_TOO_LARGE ErrorReason = 56
+	// 400 (FAILED_PRECONDITION): the campaign is not in DRAFT, so its rule,
+	// towns and dates are fixed. Metadata "resource" names the campaign.
+	ErrorReason_CAMPAIGN_NOT_DRAFT ErrorReason = 57
+	// 400 (FAILED_PRECONDITION): the campaign is not OPEN: visits and added
+	// targets are recorded only while it is. Metadata "resource" names it.
+	ErrorReason_CAMPAIGN_NOT_OPEN ErrorReason = 58
+	// 400 (FAILED_PRECONDITION): the household is not a target of the
+	// campaign; add it with AddCampaignTargets first.
+	ErrorReason_NOT_A_TARGET ErrorReason = 59
+	// 400 (FAILED_PRECONDITION): closing a campaign with targets not visited
+	// needs a reason for each; the PreconditionFailure names (up to 100)
+	// the households that lack one.
+	ErrorReason_GAP_REASONS_MISSING ErrorReason = 60
 )
 
 // Enum value maps for ErrorReason.
@@ -267,6 +280,10 @@ var (
 		54: "ABORTED",
 		55: "DATA_LOSS",
 		56: "LOOKUP_BATCH_TOO_LARGE",
+		57: "CAMPAIGN_NOT_DRAFT",
+		58: "CAMPAIGN_NOT_OPEN",
+		59: "NOT_A_TARGET",
+		60: "GAP_REASONS_MISSING",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -326,6 +343,10 @@ var (
 		"ABORTED":                     54,
 		"DATA_LOSS":                   55,
 		"LOOKUP_BATCH_TOO_LARGE":      56,
+		"CAMPAIGN_NOT_DRAFT":          57,
+		"CAMPAIGN_NOT_OPEN":           58,
+		"NOT_A_TARGET":                59,
+		"GAP_REASONS_MISSING":         60,
 	}
 )
 
@@ -360,7 +381,8 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xeb\t\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xc5\n" +
+	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -420,7 +442,11 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x13FAILED_PRECONDITION\x105\x12\v\n" +
 	"\aABORTED\x106\x12\r\n" +
 	"\tDATA_LOSS\x107\x12\x1a\n" +
-	"\x16LOOKUP_BATCH_TOO_LARGE\x108B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x16LOOKUP_BATCH_TOO_LARGE\x108\x12\x16\n" +
+	"\x12CAMPAIGN_NOT_DRAFT\x109\x12\x15\n" +
+	"\x11CAMPAIGN_NOT_OPEN\x10:\x12\x10\n" +
+	"\fNOT_A_TARGET\x10;\x12\x17\n" +
+	"\x13GAP_REASONS_MISSING\x10<B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

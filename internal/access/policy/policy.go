@@ -22,6 +22,7 @@ const (
 	webhookSvc   = "/casework.v1.WebhookService/"
 	policySvc    = "/casework.v1.PolicyService/"
 	townSvc      = "/casework.v1.TownService/"
+	campaignSvc  = "/casework.v1.CampaignService/"
 )
 
 var (
@@ -108,6 +109,22 @@ var Table = map[string][]principal.Role{
 	caseSvc + "FileObjection":     workers,
 	// The justice administration decides; a supervisor records it.
 	caseSvc + "DecideObjection": deciders,
+
+	// Festival-visit campaigns: a supervisor plans, opens and closes one
+	// (county-wide, or within the towns the credential names, for every
+	// town the campaign covers); caseworkers record visits in their towns.
+	campaignSvc + "CreateCampaign":      deciders,
+	campaignSvc + "GetCampaign":         readers,
+	campaignSvc + "ListCampaigns":       readers,
+	campaignSvc + "UpdateCampaign":      deciders,
+	campaignSvc + "OpenCampaign":        deciders,
+	campaignSvc + "CloseCampaign":       deciders,
+	campaignSvc + "AddCampaignTargets":  deciders,
+	campaignSvc + "ListCampaignTargets": readers,
+	campaignSvc + "GetCampaignCoverage": readers,
+	campaignSvc + "CreateVisit":         workers,
+	campaignSvc + "GetVisit":            readers,
+	campaignSvc + "ListVisits":          readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,
