@@ -21,6 +21,11 @@ const (
 	FestivalOther          Festival = "OTHER"
 )
 
+// Festivals lists every festival.
+func Festivals() []Festival {
+	return []Festival{FestivalArmyDay, FestivalSpringFestival, FestivalOther}
+}
+
 // CampaignState is where a campaign is in its life. Stored as-is.
 type CampaignState string
 
@@ -31,6 +36,11 @@ const (
 	CampaignClosed CampaignState = "CLOSED"
 )
 
+// CampaignStates lists every state.
+func CampaignStates() []CampaignState {
+	return []CampaignState{CampaignDraft, CampaignOpen, CampaignClosed}
+}
+
 // VisitForm is how a visit was made. Stored as-is.
 type VisitForm string
 
@@ -40,6 +50,9 @@ const (
 	VisitPhone    VisitForm = "PHONE"     // 电话
 )
 
+// VisitForms lists every form.
+func VisitForms() []VisitForm { return []VisitForm{VisitInPerson, VisitPhone} }
+
 // TargetSource says how a household became a target. Stored as-is.
 type TargetSource string
 
@@ -48,6 +61,9 @@ const (
 	TargetByRule TargetSource = "RULE"  // chosen by the rule at opening
 	TargetAdded  TargetSource = "ADDED" // added by hand afterwards
 )
+
+// TargetSources lists every source.
+func TargetSources() []TargetSource { return []TargetSource{TargetByRule, TargetAdded} }
 
 // TargetRule chooses a campaign's targets: a household matches when its
 // servicemember's post type is one of PostTypes, or its category is one of

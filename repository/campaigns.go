@@ -341,6 +341,11 @@ const (
 	TargetOutsideTowns AddOutcome = "OUTSIDE_CAMPAIGN"
 )
 
+// AddOutcomes lists every outcome.
+func AddOutcomes() []AddOutcome {
+	return []AddOutcome{TargetAddedNow, TargetAlready, TargetNotFound, TargetOutsideTowns}
+}
+
 // AddCampaignTargets adds households to an OPEN campaign's targets, each
 // reported in the order asked. A household outside the caller's towns is
 // not found, as everywhere; one of the caller's towns the campaign does not

@@ -103,6 +103,32 @@ var roundTrips = []roundTrip{
 		},
 	},
 	{
+		name: "Campaign", msg: &pb.Campaign{},
+		explicit: map[protoreflect.Name]string{"etag": etagIsTheHandlers},
+		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
+			var c repository.Campaign
+			if err := CampaignFromProto("campaign", p.(*pb.Campaign), &c); err != nil {
+				return nil, err
+			}
+			return CampaignToProto(&c), nil
+		},
+	},
+	{
+		name: "Visit", msg: &pb.Visit{},
+		explicit: map[protoreflect.Name]string{
+			"household": "a resource name the handler resolves to the row's household id; rendered from it",
+		},
+		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
+			day, err := TimeOfDate("visit.visit_date", p.(*pb.Visit).GetVisitDate())
+			if err != nil {
+				return nil, err
+			}
+			var v repository.CampaignVisit
+			VisitFromProto(p.(*pb.Visit), day, &v)
+			return VisitToProto(&v), nil
+		},
+	},
+	{
 		name: "ApiKey", msg: &pb.ApiKey{},
 		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
 			var k repository.APIKey

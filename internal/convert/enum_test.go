@@ -106,6 +106,12 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, rejectionReasons, domain.RejectionReasons()),
 		checkEnum(t, terminationGrounds, domain.TerminationGrounds()),
 		checkEnum(t, objectionResults, domain.ObjectionResults()),
+		checkEnum(t, festivals, domain.Festivals()),
+		checkEnum(t, campaignStates, domain.CampaignStates()),
+		checkEnum(t, visitForms, domain.VisitForms()),
+		checkEnum(t, targetSources, domain.TargetSources()),
+		// An answer's, not stored; mapped the same way.
+		checkEnum(t, addOutcomes, repository.AddOutcomes()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),
@@ -177,7 +183,7 @@ func storedEnums() []protoreflect.FullName {
 	}
 	for _, m := range []protoreflect.ProtoMessage{&pb.Household{}, &pb.Member{}, &pb.Case{}, &pb.CaseHistoryEntry{},
 		&pb.Note{}, &pb.Event{}, &pb.ApiKey{}, &pb.Webhook{}, &pb.WebhookDelivery{}, &pb.AuditLog{}, &pb.AuditLogHead{},
-		&pb.ServicememberStatusChange{}} {
+		&pb.ServicememberStatusChange{}, &pb.Campaign{}, &pb.CampaignTarget{}, &pb.Visit{}, &pb.CampaignCoverage{}} {
 		walk(m.ProtoReflect().Descriptor())
 	}
 	return out
