@@ -20,6 +20,10 @@ var HouseholdFilter = filter.Schema{
 	"status":    {Kind: filter.KindEnum, Prefix: "SERVICEMEMBER_STATUS_", Values: enumNames(domain.ServiceStatuses())},
 	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: enumNames(domain.PostTypes())},
 	"hardship":  {Kind: filter.KindBool},
+	// The household ledger's contact policy (see ledger.go).
+	"next_contact_due": {Kind: filter.KindString, Check: calendarDate,
+		Ops: []filter.Op{filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe, filter.OpEq}},
+	"contact_overdue": {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{
@@ -28,6 +32,10 @@ var householdColumns = map[string]column{
 	"status":    plain("households.servicemember_status", stringValue),
 	"post_type": plain("households.post_type", stringValue),
 	"hardship":  plain("households.hardship", boolValue),
+	// A household no class applies to has no due date and is never found
+	// by a comparison with one.
+	"next_contact_due": plain("households.next_contact_due", stringValue),
+	"contact_overdue":  contactOverdue,
 }
 
 // HouseholdQuery asks for a page of households.
@@ -60,6 +68,9 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 	}
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
+			return err
+		}
+		if err := s.setContactDue(tx, h); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, h.resource(), Etag(h.Revision), []string{"created"})
@@ -172,6 +183,9 @@ func (s *Store) CreateHouseholds(ctx context.Context, hs []*Household) error {
 		// still meets the unique index: the batch fails as a whole.
 		if err := tx.Omit("MemberCount").CreateInBatches(hs, insertBatch).Error; err != nil {
 			return conflict(err, duplicateHousehold)
+		}
+		if err := s.setContactDues(tx, hs); err != nil {
+			return err
 		}
 		return s.recordChanges(ctx, tx, changes)
 	})

@@ -51,6 +51,10 @@ type Household struct {
 	DeleteTime                    *time.Time
 	// MemberCount is computed on read, not stored.
 	MemberCount int `gorm:"->;-:migration"`
+	// NextContactDue (YYYY-MM-DD) is computed from the contact policy, the
+	// household's class and its latest contact; the store writes it after
+	// every write that may move it (refreshContactDue), whatever the row held.
+	NextContactDue *string
 }
 
 // Member is a row of members.
@@ -231,7 +235,7 @@ func (auditHead) TableName() string { return "audit_head" }
 func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
-		&Webhook{}, &WebhookDelivery{}, &StatusChange{}}
+		&Webhook{}, &WebhookDelivery{}, &StatusChange{}, &Contact{}, &Assistance{}, &ContactPolicy{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -68,6 +68,10 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Case{}).Where("id = ?", n.ID)
 	case names.Note:
 		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
+	case names.Contact:
+		q = db.Model(&Contact{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
+	case names.Assistance:
+		q = db.Model(&Assistance{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
 	default:
 		return false, nil
 	}

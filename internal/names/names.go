@@ -65,6 +65,18 @@ type Policy struct{ ID string }
 // Town is `towns/{town}`: a town or sub-district, by its code.
 type Town struct{ Code string }
 
+// Contact is a contact with a household (the household ledger).
+type Contact struct{ HouseholdID, ID string }
+
+// Assistance is hardship assistance given to a household.
+type Assistance struct{ HouseholdID, ID string }
+
+// ContactPolicy is the county's contact policy, a singleton.
+type ContactPolicy struct{}
+
+// Ledger is a household's ledger, read whole.
+type Ledger struct{ HouseholdID string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -78,6 +90,14 @@ func (n StatusChange) String() string {
 }
 func (n Policy) String() string { return "policies/" + n.ID }
 func (n Town) String() string   { return "towns/" + n.Code }
+func (n Contact) String() string {
+	return Household{n.HouseholdID}.String() + "/contacts/" + n.ID
+}
+func (n Assistance) String() string {
+	return Household{n.HouseholdID}.String() + "/assistance/" + n.ID
+}
+func (ContactPolicy) String() string { return "contactPolicy" }
+func (n Ledger) String() string      { return Household{n.HouseholdID}.String() + "/ledger" }
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -92,6 +112,14 @@ func (StatusChange) Collection() string {
 }
 func (Policy) Collection() string { return "policies/{policy}" }
 func (Town) Collection() string   { return "towns/{town}" }
+func (Contact) Collection() string {
+	return "households/{household}/contacts/{contact}"
+}
+func (Assistance) Collection() string {
+	return "households/{household}/assistance/{assistance}"
+}
+func (ContactPolicy) Collection() string { return "contactPolicy" }
+func (Ledger) Collection() string        { return "households/{household}/ledger" }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -120,6 +148,8 @@ var kinds = []kind{
 	{[]string{"households", "statusChanges"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return StatusChange{ids[0], ids[1]} }},
 	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
 	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
+	{[]string{"households", "contacts"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Contact{ids[0], ids[1]} }},
+	{[]string{"households", "assistance"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Assistance{ids[0], ids[1]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}
@@ -128,6 +158,15 @@ var kinds = []kind{
 
 // Parse reads any name this server issues.
 func Parse(s string) (Name, error) {
+	switch s {
+	case ContactPolicy{}.String():
+		return ContactPolicy{}, nil
+	}
+	if h, ok := strings.CutSuffix(s, "/ledger"); ok {
+		if n, err := As[Household](h); err == nil {
+			return Ledger{n.ID}, nil
+		}
+	}
 	parts := strings.Split(s, "/")
 	for _, k := range kinds {
 		if ids, ok := k.match(parts); ok {

@@ -3,10 +3,10 @@
 -- belong to a household; the contact policy is one row; every household
 -- carries the day it is next due a contact, kept by the store on every
 -- write that moves it, so that the overdue list is an index range.
+-- Calendar dates are kept as YYYY-MM-DD text on both databases.
 CREATE TABLE contacts (
     id           TEXT NOT NULL PRIMARY KEY,
     household_id TEXT NOT NULL REFERENCES households (id),
-    -- Calendar dates are kept as YYYY-MM-DD text on both databases.
     contact_date TEXT NOT NULL,
     channel      TEXT NOT NULL,
     recorded_by  TEXT NOT NULL,
@@ -44,7 +44,7 @@ VALUES (1, 90, 30, 1, CURRENT_TIMESTAMP);
 
 -- YYYY-MM-DD, NULL when no class of the policy applies.
 ALTER TABLE households ADD COLUMN next_contact_due TEXT NULL;
-CREATE INDEX households_next_contact_due ON households (next_contact_due, id) WHERE next_contact_due IS NOT NULL AND delete_time IS NULL;
+CREATE INDEX households_next_contact_due ON households (next_contact_due, id);
 -- No household has a contact yet: each is due from the day it was
 -- registered (China time) by the default policy's shortest interval.
 UPDATE households SET next_contact_due = to_char((create_time AT TIME ZONE 'Asia/Shanghai')::date + CASE WHEN hardship THEN 30 ELSE 90 END, 'YYYY-MM-DD')
