@@ -21,9 +21,8 @@ var HouseholdFilter = filter.Schema{
 	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: enumNames(domain.PostTypes())},
 	"hardship":  {Kind: filter.KindBool},
 	// The household ledger's contact policy (see ledger.go).
-	"next_contact_due": {Kind: filter.KindString, Check: calendarDate,
-		Ops: []filter.Op{filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe, filter.OpEq}},
-	"contact_overdue": {Kind: filter.KindBool},
+	"next_contact_due": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
+	"contact_overdue":  {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{

@@ -131,7 +131,7 @@ func (s *Store) GetContact(ctx context.Context, householdID, id string) (*Contac
 // ContactFilter is the schema of ListContacts filters.
 var ContactFilter = filter.Schema{
 	"channel":      {Kind: filter.KindEnum, Prefix: "CONTACT_CHANNEL_", Values: enumNames(domain.ContactChannels())},
-	"contact_date": {Kind: filter.KindString, Check: calendarDate},
+	"contact_date": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
 }
 
 var contactColumns = map[string]column{
@@ -142,13 +142,16 @@ var contactColumns = map[string]column{
 // AssistanceFilter is the schema of ListAssistance filters.
 var AssistanceFilter = filter.Schema{
 	"kind":            {Kind: filter.KindEnum, Prefix: "ASSISTANCE_KIND_", Values: enumNames(domain.AssistanceKinds())},
-	"assistance_date": {Kind: filter.KindString, Check: calendarDate},
+	"assistance_date": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
 }
 
 var assistanceColumns = map[string]column{
 	"kind":            plain("assistance.kind", stringValue),
 	"assistance_date": plain("assistance.assistance_date", stringValue),
 }
+
+// dateOps compare calendar dates.
+var dateOps = []filter.Op{filter.OpEq, filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe}
 
 // calendarDate accepts a date written YYYY-MM-DD.
 func calendarDate(v string) string {
