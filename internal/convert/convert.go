@@ -185,6 +185,7 @@ func HouseholdToProto(h *repository.Household, table *towns.Table) *pb.Household
 		CreateTime:                    timestamp(h.CreateTime),
 		UpdateTime:                    timestamp(h.UpdateTime),
 		DeleteTime:                    optTimestamp(h.DeleteTime),
+		NextContactDue:                optDateOfText(h.NextContactDue),
 	}
 	if h.ApprovalNumber != "" || h.ApprovalDate != nil || h.ApprovalUnit != "" {
 		out.AccompanimentApproval = &pb.AccompanimentApproval{Number: h.ApprovalNumber, ApprovingUnit: h.ApprovalUnit}

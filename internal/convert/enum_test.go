@@ -106,6 +106,8 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, rejectionReasons, domain.RejectionReasons()),
 		checkEnum(t, terminationGrounds, domain.TerminationGrounds()),
 		checkEnum(t, objectionResults, domain.ObjectionResults()),
+		checkEnum(t, channels, domain.ContactChannels()),
+		checkEnum(t, assistanceKinds, domain.AssistanceKinds()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),
