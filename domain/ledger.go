@@ -104,4 +104,6 @@ func CheckLedgerDate(field, date string, now time.Time) error {
 type FollowUp struct {
 	Text string `json:"text"`
 	Due  string `json:"due,omitempty"`
+	// Case names the case the follow-up opened, if it opened one.
+	Case string `json:"case,omitempty"`
 }

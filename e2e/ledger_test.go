@@ -219,6 +219,42 @@ func testLedger(t *testing.T, e *env) {
 			}
 		}
 
+		// A follow-up opens a case in the contact's transaction, under
+		// CreateCase's rules: a refused case records nothing.
+		school := schoolCase(f)
+		school.Household = ""
+		bad := proto.Clone(school).(*pb.Case)
+		bad.Subject = f.household.GetName() + "/members/01890000-0000-7000-8000-000000000000"
+		st := must(c.CreateContact(h, &pb.Contact{ContactDate: ymd(2026, 3, 2), Channel: pb.ContactChannel_CONTACT_CHANNEL_VIDEO,
+			FollowUps: []*pb.FollowUp{{Text: "入学申请", OpenCase: bad}}}, "")).fails(t, codes.InvalidArgument)
+		wantViolation(t, st, "contact.follow_ups[0].open_case.subject")
+		if n := must(c.GetHouseholdLedger(h)).ok(t).GetContactCount(); n != 2 {
+			t.Errorf("a refused follow-up case left a contact: %d contacts", n)
+		}
+		opener := must(c.CreateContact(h, &pb.Contact{ContactDate: ymd(2026, 3, 2), Channel: pb.ContactChannel_CONTACT_CHANNEL_VIDEO,
+			FollowUps: []*pb.FollowUp{{Text: "入学申请", OpenCase: school}, {Text: "回访"}}}, "")).ok(t)
+		opened := opener.GetFollowUps()[0].GetOpenedCase()
+		if !strings.HasPrefix(opened, "cases/") || opener.GetFollowUps()[1].GetOpenedCase() != "" {
+			t.Fatalf("follow-ups after opening a case: %v", opener.GetFollowUps())
+		}
+		oc := must(c.GetCase(opened)).ok(t)
+		if oc.GetSourceContact() != opener.GetName() || oc.GetSubject() != f.child.GetName() || oc.GetStatus() != pb.CaseStatus_CASE_STATUS_DRAFT ||
+			oc.GetHousehold() != h || oc.GetPriority() == pb.CasePriority_CASE_PRIORITY_UNSPECIFIED {
+			t.Errorf("the opened case = %v", oc)
+		}
+		if n := must(c.GetHouseholdLedger(h)).ok(t).GetOpenCaseCount(); n != 2 {
+			t.Errorf("the ledger shows %d open cases, want 2", n)
+		}
+		// Its follow-ups stand: the case it opened stays named.
+		change := proto.Clone(opener).(*pb.Contact)
+		change.FollowUps = nil
+		must(c.UpdateContact(change, "follow_ups")).fails(t, codes.InvalidArgument)
+		change = proto.Clone(opener).(*pb.Contact)
+		change.Raised = "已受理"
+		if got := must(c.UpdateContact(change, "raised")).ok(t); got.GetFollowUps()[0].GetOpenedCase() != opened {
+			t.Errorf("an update of another field lost the opened case: %v", got.GetFollowUps())
+		}
+
 		// Town scope: a caseworker of another town sees none of it.
 		other := c.as(e.token(t, "ledger-caseworker-b", []principal.Role{principal.Caseworker}, townB))
 		must(other.GetContact(first.GetName())).fails(t, codes.NotFound)
@@ -265,15 +301,15 @@ func testLedger(t *testing.T, e *env) {
 	for _, ev := range events.GetEvents() {
 		types[ev.GetResourceType()+"/"+ev.GetType()]++
 	}
-	for _, want := range []string{"contacts/CreateContact", "contacts/UpdateContact", "assistance/CreateAssistance", "contactPolicy/UpdateContactPolicy"} {
+	for _, want := range []string{"contacts/CreateContact", "contacts/UpdateContact", "assistance/CreateAssistance", "contactPolicy/UpdateContactPolicy", "cases/CreateContact"} {
 		if types[want] == 0 {
 			t.Errorf("the feed has no %s event: %v", want, types)
 		}
 	}
 	out := &pb.ListEventsResponse{}
 	req := &pb.ListEventsRequest{ResourceTypes: []string{"contacts"}, EventTypes: []string{"CreateContact", "UpdateContact"}}
-	if err := c.call("EventService/ListEvents", route{}, req, out); err != nil || len(out.GetEvents()) != 6 {
-		t.Errorf("ListEvents of contacts: %d events, %v (want 6: two contacts and an update per transport)", len(out.GetEvents()), err)
+	if err := c.call("EventService/ListEvents", route{}, req, out); err != nil || len(out.GetEvents()) != 10 {
+		t.Errorf("ListEvents of contacts: %d events, %v (want 10: three contacts and two updates per transport)", len(out.GetEvents()), err)
 	}
 }
 

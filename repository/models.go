@@ -114,11 +114,13 @@ type Case struct {
 	TerminationGround domain.TerminationGround
 	Objection         JSON[*domain.Objection]
 	Creator           string
-	Revision          int64
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	SubmitTime        *time.Time
-	ResolveTime       *time.Time
+	// SourceContact names the contact whose follow-up opened the case.
+	SourceContact string
+	Revision      int64
+	CreateTime    time.Time
+	UpdateTime    time.Time
+	SubmitTime    *time.Time
+	ResolveTime   *time.Time
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as

@@ -226,7 +226,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, cfg.Towns, validator, opts)
-	ledger := service.NewLedger(store, cfg.Towns, validator, opts)
+	ledger := service.NewLedger(store, cases, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)

@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	"buf.build/go/protovalidate"
 
@@ -28,6 +32,10 @@ type LedgerStore interface {
 	GetContactPolicy(ctx context.Context) (*repository.ContactPolicy, error)
 	UpdateContactPolicy(ctx context.Context, etag string, fn func(ctx context.Context, p *repository.ContactPolicy) error) (*repository.ContactPolicy, error)
 	HouseholdLedger(ctx context.Context, householdID string, caseLimit int) (*repository.LedgerSummary, error)
+	// CreateCase and InTx open the cases a contact's follow-ups ask for
+	// in the contact's transaction.
+	CreateCase(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Ledger implements pb.LedgerServiceServer: the household ledger of
@@ -36,16 +44,19 @@ type Ledger struct {
 	pb.UnimplementedLedgerServiceServer
 	base
 	store LedgerStore
+	// cases opens the cases follow-ups ask for, under CreateCase's rules.
+	cases *Cases
 	towns *towns.Table
 }
 
 // NewLedger builds the ledger service over the county's towns (nil: the
-// table shipped with the program), which households are rendered with.
-func NewLedger(store LedgerStore, t *towns.Table, v protovalidate.Validator, o Options) *Ledger {
+// table shipped with the program), which households are rendered with;
+// cases is the case service whose rules a follow-up's case is opened under.
+func NewLedger(store LedgerStore, cases *Cases, t *towns.Table, v protovalidate.Validator, o Options) *Ledger {
 	if t == nil {
 		t = towns.Default()
 	}
-	return &Ledger{base: newBase(v, o), store: store, towns: t}
+	return &Ledger{base: newBase(v, o), store: store, cases: cases, towns: t}
 }
 
 // What GetHouseholdLedger returns at most of each list; the counts say
@@ -66,14 +77,70 @@ func (s *Ledger) CreateContact(ctx context.Context, req *pb.CreateContactRequest
 	if err != nil {
 		return nil, err
 	}
+	p := req.GetContact()
+	for _, f := range p.GetFollowUps() {
+		f.OpenedCase = "" // the server's
+	}
 	c := &repository.Contact{ID: newID(), HouseholdID: hid, RecordedBy: s.actor(ctx)}
-	if err := s.contactFrom("contact", req.GetContact(), c); err != nil {
+	if err := s.contactFrom("contact", p, c); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateContact(ctx, c); err != nil {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		for i, f := range p.GetFollowUps() {
+			if f.GetOpenCase() == nil {
+				continue
+			}
+			name, err := s.openCase(ctx, c, f.GetOpenCase())
+			if err != nil {
+				return renameViolations(err, "case.", fmt.Sprintf("contact.follow_ups[%d].open_case.", i))
+			}
+			c.FollowUps.V[i].Case = name
+		}
+		return s.store.CreateContact(ctx, c)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return convert.ContactToProto(c), nil
+}
+
+// openCase opens the case a follow-up of contact c asks for, under the
+// rules of CreateCase, recording c as its source; ctx is the contact's
+// transaction.
+func (s *Ledger) openCase(ctx context.Context, c *repository.Contact, p *pb.Case) (string, error) {
+	household := names.Household{ID: c.HouseholdID}.String()
+	if p.GetHousehold() == "" {
+		p.Household = household
+	}
+	if p.GetHousehold() != household {
+		return "", domain.Invalid("case.household", "must be the contact's household, or empty")
+	}
+	row, hist, err := s.cases.newCase(ctx, &pb.CreateCaseRequest{Case: p}, "CreateContact")
+	if err != nil {
+		return "", err
+	}
+	row.SourceContact = names.Contact{HouseholdID: c.HouseholdID, ID: c.ID}.String()
+	if err := s.store.CreateCase(ctx, row, hist); err != nil {
+		return "", err
+	}
+	return names.Case{ID: row.ID}.String(), nil
+}
+
+// renameViolations names a refused follow-up's case fields by their path
+// in the contact request ("case.subject" → "contact.follow_ups[0].
+// open_case.subject").
+func renameViolations(err error, from, to string) error {
+	var v *domain.ValidationError
+	if !errors.As(err, &v) {
+		return err
+	}
+	out := &domain.ValidationError{Violations: slices.Clone(v.Violations)}
+	for i := range out.Violations {
+		if rest, ok := strings.CutPrefix(out.Violations[i].Field, from); ok {
+			out.Violations[i].Field = to + rest
+		}
+	}
+	return out
 }
 
 // contactFrom copies a contact's fields onto c under the ledger's rules.
@@ -148,12 +215,23 @@ func (s *Ledger) UpdateContact(ctx context.Context, req *pb.UpdateContactRequest
 		return nil, err
 	}
 	c, err := s.store.UpdateContact(ctx, n.HouseholdID, n.ID, patch.GetEtag(), func(_ context.Context, row *repository.Contact) error {
+		if slices.Contains(paths, "follow_ups") && openedCases(row) {
+			return domain.Invalid("update_mask", "follow_ups of a contact whose follow-ups opened cases cannot be changed; record a new contact")
+		}
 		merged := convert.ContactToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
 		}
 		if err := s.validate("contact", merged); err != nil {
 			return err
+		}
+		for _, f := range merged.GetFollowUps() {
+			if f.GetOpenCase() != nil {
+				return domain.Invalid("contact.follow_ups", "a case is opened when a contact is recorded, not by an update")
+			}
+			if slices.Contains(paths, "follow_ups") {
+				f.OpenedCase = "" // the server's; the stored ones opened none
+			}
 		}
 		return s.contactFrom("contact", merged, row)
 	})
@@ -294,4 +372,9 @@ func (s *Ledger) GetHouseholdLedger(ctx context.Context, req *pb.GetHouseholdLed
 		out.Cases = append(out.Cases, convert.LedgerCaseToProto(&sum.Cases[i]))
 	}
 	return out, nil
+}
+
+// openedCases reports whether any of c's follow-ups opened a case.
+func openedCases(c *repository.Contact) bool {
+	return slices.ContainsFunc(c.FollowUps.V, func(f domain.FollowUp) bool { return f.Case != "" })
 }

@@ -57,7 +57,7 @@ func ContactToProto(c *repository.Contact) *pb.Contact {
 		UpdateTime:  timestamp(c.UpdateTime),
 	}
 	for _, f := range c.FollowUps.V {
-		out.FollowUps = append(out.FollowUps, &pb.FollowUp{Text: f.Text, DueDate: dateOfText(f.Due)})
+		out.FollowUps = append(out.FollowUps, &pb.FollowUp{Text: f.Text, DueDate: dateOfText(f.Due), OpenedCase: f.Case})
 	}
 	return out
 }
@@ -74,7 +74,8 @@ func ContactFromProto(field string, p *pb.Contact, c *repository.Contact) error 
 	c.Raised = p.GetRaised()
 	c.FollowUps.V = nil
 	for _, f := range p.GetFollowUps() {
-		fu := domain.FollowUp{Text: f.GetText()}
+		// opened_case is the server's; a handler clears what a client sent.
+		fu := domain.FollowUp{Text: f.GetText(), Case: f.GetOpenedCase()}
 		if f.GetDueDate() != nil {
 			if fu.Due, err = LedgerDate(field+".follow_ups.due_date", f.GetDueDate()); err != nil {
 				return err

@@ -56,7 +56,7 @@ func ledgerRenderings() []rendering {
 			fix: func(_ *testing.T, row any) {
 				c := row.(*repository.Contact)
 				c.ContactDate = "2026-03-01"
-				c.FollowUps.V = []domain.FollowUp{{Text: "Test", Due: "2026-04-01"}}
+				c.FollowUps.V = []domain.FollowUp{{Text: "Test", Due: "2026-04-01", Case: "cases/x"}}
 			},
 			render: func(row any) (proto.Message, error) { return ContactToProto(row.(*repository.Contact)), nil },
 		},

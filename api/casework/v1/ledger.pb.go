@@ -150,7 +150,14 @@ type FollowUp struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// When it should be done, if there is a date.
-	DueDate       *date.Date `protobuf:"bytes,2,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DueDate *date.Date `protobuf:"bytes,2,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// On CreateContact: a case to open for the household now, under the
+	// same rules as CreateCase and in the contact's transaction (household
+	// may be left empty: it is the contact's). The case records the contact
+	// as its source_contact.
+	OpenCase *Case `protobuf:"bytes,3,opt,name=open_case,json=openCase,proto3" json:"open_case,omitempty"`
+	// The case this follow-up opened, `cases/{case}`.
+	OpenedCase    string `protobuf:"bytes,4,opt,name=opened_case,json=openedCase,proto3" json:"opened_case,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +204,20 @@ func (x *FollowUp) GetDueDate() *date.Date {
 		return x.DueDate
 	}
 	return nil
+}
+
+func (x *FollowUp) GetOpenCase() *Case {
+	if x != nil {
+		return x.OpenCase
+	}
+	return nil
+}
+
+func (x *FollowUp) GetOpenedCase() string {
+	if x != nil {
+		return x.OpenedCase
+	}
+	return ""
 }
 
 // One contact with a household (常态化联系).
@@ -1387,10 +1408,14 @@ var File_casework_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_casework_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/ledger.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16casework/v1/case.proto\x1a\x1bcasework/v1/household.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\\\n" +
+	"\x18casework/v1/ledger.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16casework/v1/case.proto\x1a\x1bcasework/v1/household.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xd9\x01\n" +
 	"\bFollowUp\x12\"\n" +
 	"\x04text\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\x04text\x12,\n" +
-	"\bdue_date\x18\x02 \x01(\v2\x11.google.type.DateR\adueDate\"\xac\x04\n" +
+	"\bdue_date\x18\x02 \x01(\v2\x11.google.type.DateR\adueDate\x124\n" +
+	"\topen_case\x18\x03 \x01(\v2\x11.casework.v1.CaseB\x04\xe2A\x01\x04R\bopenCase\x12E\n" +
+	"\vopened_case\x18\x04 \x01(\tB$\xe2A\x01\x03\xfaA\x1d\n" +
+	"\x1bcasework.fengdu.gov.cn/CaseR\n" +
+	"openedCase\"\xac\x04\n" +
 	"\aContact\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12:\n" +
 	"\fcontact_date\x18\x02 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x02R\vcontactDate\x12E\n" +
@@ -1582,65 +1607,67 @@ var file_casework_v1_ledger_proto_goTypes = []any{
 	(*UpdateContactPolicyRequest)(nil), // 18: casework.v1.UpdateContactPolicyRequest
 	(*GetHouseholdLedgerRequest)(nil),  // 19: casework.v1.GetHouseholdLedgerRequest
 	(*date.Date)(nil),                  // 20: google.type.Date
-	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
-	(CaseType)(0),                      // 22: casework.v1.CaseType
-	(CaseStatus)(0),                    // 23: casework.v1.CaseStatus
-	(*Household)(nil),                  // 24: casework.v1.Household
-	(*Member)(nil),                     // 25: casework.v1.Member
-	(*fieldmaskpb.FieldMask)(nil),      // 26: google.protobuf.FieldMask
+	(*Case)(nil),                       // 21: casework.v1.Case
+	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
+	(CaseType)(0),                      // 23: casework.v1.CaseType
+	(CaseStatus)(0),                    // 24: casework.v1.CaseStatus
+	(*Household)(nil),                  // 25: casework.v1.Household
+	(*Member)(nil),                     // 26: casework.v1.Member
+	(*fieldmaskpb.FieldMask)(nil),      // 27: google.protobuf.FieldMask
 }
 var file_casework_v1_ledger_proto_depIdxs = []int32{
 	20, // 0: casework.v1.FollowUp.due_date:type_name -> google.type.Date
-	20, // 1: casework.v1.Contact.contact_date:type_name -> google.type.Date
-	0,  // 2: casework.v1.Contact.channel:type_name -> casework.v1.ContactChannel
-	2,  // 3: casework.v1.Contact.follow_ups:type_name -> casework.v1.FollowUp
-	21, // 4: casework.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
-	21, // 5: casework.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 6: casework.v1.Assistance.kind:type_name -> casework.v1.AssistanceKind
-	20, // 7: casework.v1.Assistance.assistance_date:type_name -> google.type.Date
-	21, // 8: casework.v1.Assistance.create_time:type_name -> google.protobuf.Timestamp
-	21, // 9: casework.v1.ContactPolicy.update_time:type_name -> google.protobuf.Timestamp
-	22, // 10: casework.v1.LedgerCase.case_type:type_name -> casework.v1.CaseType
-	23, // 11: casework.v1.LedgerCase.status:type_name -> casework.v1.CaseStatus
-	21, // 12: casework.v1.LedgerCase.create_time:type_name -> google.protobuf.Timestamp
-	24, // 13: casework.v1.HouseholdLedger.household:type_name -> casework.v1.Household
-	25, // 14: casework.v1.HouseholdLedger.members:type_name -> casework.v1.Member
-	3,  // 15: casework.v1.HouseholdLedger.contacts:type_name -> casework.v1.Contact
-	4,  // 16: casework.v1.HouseholdLedger.assistance:type_name -> casework.v1.Assistance
-	6,  // 17: casework.v1.HouseholdLedger.cases:type_name -> casework.v1.LedgerCase
-	3,  // 18: casework.v1.CreateContactRequest.contact:type_name -> casework.v1.Contact
-	3,  // 19: casework.v1.ListContactsResponse.contacts:type_name -> casework.v1.Contact
-	3,  // 20: casework.v1.UpdateContactRequest.contact:type_name -> casework.v1.Contact
-	26, // 21: casework.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 22: casework.v1.CreateAssistanceRequest.assistance:type_name -> casework.v1.Assistance
-	4,  // 23: casework.v1.ListAssistanceResponse.assistance:type_name -> casework.v1.Assistance
-	5,  // 24: casework.v1.UpdateContactPolicyRequest.contact_policy:type_name -> casework.v1.ContactPolicy
-	26, // 25: casework.v1.UpdateContactPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 26: casework.v1.LedgerService.CreateContact:input_type -> casework.v1.CreateContactRequest
-	9,  // 27: casework.v1.LedgerService.GetContact:input_type -> casework.v1.GetContactRequest
-	10, // 28: casework.v1.LedgerService.ListContacts:input_type -> casework.v1.ListContactsRequest
-	12, // 29: casework.v1.LedgerService.UpdateContact:input_type -> casework.v1.UpdateContactRequest
-	13, // 30: casework.v1.LedgerService.CreateAssistance:input_type -> casework.v1.CreateAssistanceRequest
-	14, // 31: casework.v1.LedgerService.GetAssistance:input_type -> casework.v1.GetAssistanceRequest
-	15, // 32: casework.v1.LedgerService.ListAssistance:input_type -> casework.v1.ListAssistanceRequest
-	17, // 33: casework.v1.LedgerService.GetContactPolicy:input_type -> casework.v1.GetContactPolicyRequest
-	18, // 34: casework.v1.LedgerService.UpdateContactPolicy:input_type -> casework.v1.UpdateContactPolicyRequest
-	19, // 35: casework.v1.LedgerService.GetHouseholdLedger:input_type -> casework.v1.GetHouseholdLedgerRequest
-	3,  // 36: casework.v1.LedgerService.CreateContact:output_type -> casework.v1.Contact
-	3,  // 37: casework.v1.LedgerService.GetContact:output_type -> casework.v1.Contact
-	11, // 38: casework.v1.LedgerService.ListContacts:output_type -> casework.v1.ListContactsResponse
-	3,  // 39: casework.v1.LedgerService.UpdateContact:output_type -> casework.v1.Contact
-	4,  // 40: casework.v1.LedgerService.CreateAssistance:output_type -> casework.v1.Assistance
-	4,  // 41: casework.v1.LedgerService.GetAssistance:output_type -> casework.v1.Assistance
-	16, // 42: casework.v1.LedgerService.ListAssistance:output_type -> casework.v1.ListAssistanceResponse
-	5,  // 43: casework.v1.LedgerService.GetContactPolicy:output_type -> casework.v1.ContactPolicy
-	5,  // 44: casework.v1.LedgerService.UpdateContactPolicy:output_type -> casework.v1.ContactPolicy
-	7,  // 45: casework.v1.LedgerService.GetHouseholdLedger:output_type -> casework.v1.HouseholdLedger
-	36, // [36:46] is the sub-list for method output_type
-	26, // [26:36] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	21, // 1: casework.v1.FollowUp.open_case:type_name -> casework.v1.Case
+	20, // 2: casework.v1.Contact.contact_date:type_name -> google.type.Date
+	0,  // 3: casework.v1.Contact.channel:type_name -> casework.v1.ContactChannel
+	2,  // 4: casework.v1.Contact.follow_ups:type_name -> casework.v1.FollowUp
+	22, // 5: casework.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
+	22, // 6: casework.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: casework.v1.Assistance.kind:type_name -> casework.v1.AssistanceKind
+	20, // 8: casework.v1.Assistance.assistance_date:type_name -> google.type.Date
+	22, // 9: casework.v1.Assistance.create_time:type_name -> google.protobuf.Timestamp
+	22, // 10: casework.v1.ContactPolicy.update_time:type_name -> google.protobuf.Timestamp
+	23, // 11: casework.v1.LedgerCase.case_type:type_name -> casework.v1.CaseType
+	24, // 12: casework.v1.LedgerCase.status:type_name -> casework.v1.CaseStatus
+	22, // 13: casework.v1.LedgerCase.create_time:type_name -> google.protobuf.Timestamp
+	25, // 14: casework.v1.HouseholdLedger.household:type_name -> casework.v1.Household
+	26, // 15: casework.v1.HouseholdLedger.members:type_name -> casework.v1.Member
+	3,  // 16: casework.v1.HouseholdLedger.contacts:type_name -> casework.v1.Contact
+	4,  // 17: casework.v1.HouseholdLedger.assistance:type_name -> casework.v1.Assistance
+	6,  // 18: casework.v1.HouseholdLedger.cases:type_name -> casework.v1.LedgerCase
+	3,  // 19: casework.v1.CreateContactRequest.contact:type_name -> casework.v1.Contact
+	3,  // 20: casework.v1.ListContactsResponse.contacts:type_name -> casework.v1.Contact
+	3,  // 21: casework.v1.UpdateContactRequest.contact:type_name -> casework.v1.Contact
+	27, // 22: casework.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 23: casework.v1.CreateAssistanceRequest.assistance:type_name -> casework.v1.Assistance
+	4,  // 24: casework.v1.ListAssistanceResponse.assistance:type_name -> casework.v1.Assistance
+	5,  // 25: casework.v1.UpdateContactPolicyRequest.contact_policy:type_name -> casework.v1.ContactPolicy
+	27, // 26: casework.v1.UpdateContactPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 27: casework.v1.LedgerService.CreateContact:input_type -> casework.v1.CreateContactRequest
+	9,  // 28: casework.v1.LedgerService.GetContact:input_type -> casework.v1.GetContactRequest
+	10, // 29: casework.v1.LedgerService.ListContacts:input_type -> casework.v1.ListContactsRequest
+	12, // 30: casework.v1.LedgerService.UpdateContact:input_type -> casework.v1.UpdateContactRequest
+	13, // 31: casework.v1.LedgerService.CreateAssistance:input_type -> casework.v1.CreateAssistanceRequest
+	14, // 32: casework.v1.LedgerService.GetAssistance:input_type -> casework.v1.GetAssistanceRequest
+	15, // 33: casework.v1.LedgerService.ListAssistance:input_type -> casework.v1.ListAssistanceRequest
+	17, // 34: casework.v1.LedgerService.GetContactPolicy:input_type -> casework.v1.GetContactPolicyRequest
+	18, // 35: casework.v1.LedgerService.UpdateContactPolicy:input_type -> casework.v1.UpdateContactPolicyRequest
+	19, // 36: casework.v1.LedgerService.GetHouseholdLedger:input_type -> casework.v1.GetHouseholdLedgerRequest
+	3,  // 37: casework.v1.LedgerService.CreateContact:output_type -> casework.v1.Contact
+	3,  // 38: casework.v1.LedgerService.GetContact:output_type -> casework.v1.Contact
+	11, // 39: casework.v1.LedgerService.ListContacts:output_type -> casework.v1.ListContactsResponse
+	3,  // 40: casework.v1.LedgerService.UpdateContact:output_type -> casework.v1.Contact
+	4,  // 41: casework.v1.LedgerService.CreateAssistance:output_type -> casework.v1.Assistance
+	4,  // 42: casework.v1.LedgerService.GetAssistance:output_type -> casework.v1.Assistance
+	16, // 43: casework.v1.LedgerService.ListAssistance:output_type -> casework.v1.ListAssistanceResponse
+	5,  // 44: casework.v1.LedgerService.GetContactPolicy:output_type -> casework.v1.ContactPolicy
+	5,  // 45: casework.v1.LedgerService.UpdateContactPolicy:output_type -> casework.v1.ContactPolicy
+	7,  // 46: casework.v1.LedgerService.GetHouseholdLedger:output_type -> casework.v1.HouseholdLedger
+	37, // [37:47] is the sub-list for method output_type
+	27, // [27:37] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_ledger_proto_init() }

@@ -43,7 +43,9 @@ const (
 // and is seen and written only within the caller's towns.
 type LedgerServiceClient interface {
 	// Records a contact with a household. The household's next_contact_due
-	// moves on from the latest contact's date.
+	// moves on from the latest contact's date. A follow-up with open_case
+	// opens that case in the same transaction: if any case is refused,
+	// nothing is recorded.
 	CreateContact(ctx context.Context, in *CreateContactRequest, opts ...grpc.CallOption) (*Contact, error)
 	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*Contact, error)
 	// A household's contacts, newest contact date first.
@@ -186,7 +188,9 @@ func (c *ledgerServiceClient) GetHouseholdLedger(ctx context.Context, in *GetHou
 // and is seen and written only within the caller's towns.
 type LedgerServiceServer interface {
 	// Records a contact with a household. The household's next_contact_due
-	// moves on from the latest contact's date.
+	// moves on from the latest contact's date. A follow-up with open_case
+	// opens that case in the same transaction: if any case is refused,
+	// nothing is recorded.
 	CreateContact(context.Context, *CreateContactRequest) (*Contact, error)
 	GetContact(context.Context, *GetContactRequest) (*Contact, error)
 	// A household's contacts, newest contact date first.

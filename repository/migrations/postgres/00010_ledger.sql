@@ -18,6 +18,9 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_household_date ON contacts (household_id, contact_date, id);
 
+-- A case opened by a contact's follow-up names the contact.
+ALTER TABLE cases ADD COLUMN source_contact TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE assistance (
     id              TEXT NOT NULL PRIMARY KEY,
     household_id    TEXT NOT NULL REFERENCES households (id),
@@ -56,3 +59,4 @@ ALTER TABLE households DROP COLUMN next_contact_due;
 DROP TABLE contact_policy;
 DROP TABLE assistance;
 DROP TABLE contacts;
+ALTER TABLE cases DROP COLUMN source_contact;
