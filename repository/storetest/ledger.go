@@ -73,6 +73,19 @@ var ledgerTests = []test{
 			}
 		}
 	}},
+	{"BatchCreatedHouseholdsAreDue", func(t *testing.T, e *env) {
+		hs := e.batchOf(3)
+		hs[0].PostType, hs[1].Hardship = domain.PostMissionUnit, true
+		must(t, e.s.CreateHouseholds(e.ctx, hs), "CreateHouseholds")
+		for i, want := range []string{"2026-05-31", "2026-04-01", ""} {
+			if got := e.due(hs[i].ID); got != want {
+				t.Errorf("batch item %d: next_contact_due = %q, want %q", i, got, want)
+			}
+			if got := hs[i].NextContactDue; (got == nil) != (want == "") {
+				t.Errorf("batch item %d: the row carries %v, want %q", i, got, want)
+			}
+		}
+	}},
 	{"ContactMovesDueAndListsNewestFirst", func(t *testing.T, e *env) {
 		h := e.newHousehold(border)
 		c1 := e.newContact(h, "2026-03-01", domain.ContactPhone)
