@@ -312,4 +312,3 @@ func testLedger(t *testing.T, e *env) {
 		t.Errorf("ListEvents of contacts: %d events, %v (want 10: three contacts and two updates per transport)", len(out.GetEvents()), err)
 	}
 }
-
