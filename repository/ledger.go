@@ -186,20 +186,28 @@ func dateCursor(date, id string) Cursor {
 // ListContacts returns a page of a live household's contacts, newest
 // contact date first.
 func (s *Store) ListContacts(ctx context.Context, q LedgerQuery) ([]Contact, *Cursor, error) {
+	return listLedger(ctx, s, q, "contacts", "contact_date", ContactFilter, contactColumns,
+		func(c Contact) Cursor { return dateCursor(c.ContactDate, c.ID) })
+}
+
+// listLedger returns a page of a live household's rows of table, newest
+// dateColumn first.
+func listLedger[T any](ctx context.Context, s *Store, q LedgerQuery, table, dateColumn string,
+	schema filter.Schema, columns map[string]column, key func(T) Cursor) ([]T, *Cursor, error) {
 	if _, err := s.GetHousehold(ctx, q.HouseholdID, false); err != nil {
 		return nil, nil, err
 	}
-	db, err := applyFilter(s.conn(ctx).Model(&Contact{}).Where("contacts.household_id = ?", q.HouseholdID),
-		q.Filter, ContactFilter, contactColumns, s.clock())
+	db, err := applyFilter(s.conn(ctx).Model(new(T)).Where(table+".household_id = ?", q.HouseholdID),
+		q.Filter, schema, columns, s.clock())
 	if err != nil {
 		return nil, nil, err
 	}
 	limit := q.Page.limit()
-	var rows []Contact
-	if err := dateKeyset(db, "contacts", "contact_date", q.Page.After).Limit(limit + 1).Find(&rows).Error; err != nil {
+	var rows []T
+	if err := dateKeyset(db, table, dateColumn, q.Page.After).Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
-	rows, next := lastCursor(rows, limit, func(c Contact) Cursor { return dateCursor(c.ContactDate, c.ID) })
+	rows, next := lastCursor(rows, limit, key)
 	return rows, next, nil
 }
 
@@ -249,21 +257,8 @@ func (s *Store) GetAssistance(ctx context.Context, householdID, id string) (*Ass
 // ListAssistance returns a page of a live household's assistance, newest
 // date first.
 func (s *Store) ListAssistance(ctx context.Context, q LedgerQuery) ([]Assistance, *Cursor, error) {
-	if _, err := s.GetHousehold(ctx, q.HouseholdID, false); err != nil {
-		return nil, nil, err
-	}
-	db, err := applyFilter(s.conn(ctx).Model(&Assistance{}).Where("assistance.household_id = ?", q.HouseholdID),
-		q.Filter, AssistanceFilter, assistanceColumns, s.clock())
-	if err != nil {
-		return nil, nil, err
-	}
-	limit := q.Page.limit()
-	var rows []Assistance
-	if err := dateKeyset(db, "assistance", "assistance_date", q.Page.After).Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, nil, err
-	}
-	rows, next := lastCursor(rows, limit, func(a Assistance) Cursor { return dateCursor(a.AssistanceDate, a.ID) })
-	return rows, next, nil
+	return listLedger(ctx, s, q, "assistance", "assistance_date", AssistanceFilter, assistanceColumns,
+		func(a Assistance) Cursor { return dateCursor(a.AssistanceDate, a.ID) })
 }
 
 // GetContactPolicy reads the county's contact policy.
