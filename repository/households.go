@@ -216,7 +216,14 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 		return nil, nil, err
 	}
 	limit := query.Page.limit()
-	q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
+	byDue := query.Order.Column == "next_contact_due"
+	if byDue {
+		// The overdue list: the index (next_contact_due, id) serves its
+		// filter and its order alike.
+		q = keyset(q, "households", Order{Column: "next_contact_due", Desc: query.Order.Desc}, true, query.Page.After)
+	} else {
+		q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
+	}
 	var rows []Household
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
@@ -224,7 +231,16 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 	if err := s.openRows(rows); err != nil {
 		return nil, nil, err
 	}
-	rows, next := lastCursor(rows, limit, func(h Household) Cursor { t := h.CreateTime; return Cursor{Time: &t, ID: h.ID} })
+	rows, next := lastCursor(rows, limit, func(h Household) Cursor {
+		if byDue {
+			if h.NextContactDue == nil {
+				return Cursor{ID: h.ID}
+			}
+			return dateCursor(*h.NextContactDue, h.ID)
+		}
+		t := h.CreateTime
+		return Cursor{Time: &t, ID: h.ID}
+	})
 	return rows, next, nil
 }
 

@@ -175,9 +175,23 @@ var ledgerTests = []test{
 		}
 	}},
 	{"OverdueFilter", func(t *testing.T, e *env) {
-		hard := e.newHousehold(func(h *repository.Household) { h.Hardship = true }) // due 2026-04-01
+		regular := e.newHousehold()                                                 // never due
 		b := e.newHousehold(border)                                                 // due 2026-05-31
-		e.newHousehold()                                                            // never due
+		hard := e.newHousehold(func(h *repository.Household) { h.Hardship = true }) // due 2026-04-01
+		for _, desc := range []bool{false, true} {
+			var order []string
+			for _, h := range e.allHouseholds(repository.HouseholdQuery{Order: repository.Order{Column: "next_contact_due", Desc: desc},
+				Page: repository.Page{Size: 1}}) {
+				order = append(order, h.ID)
+			}
+			want := []string{hard.ID, b.ID, regular.ID}
+			if desc {
+				want = []string{b.ID, hard.ID, regular.ID}
+			}
+			if !slices.Equal(order, want) {
+				t.Errorf("ordered by next_contact_due (desc %v), a page of one at a time: %v, want %v (none due last)", desc, order, want)
+			}
+		}
 		if got := e.households(`next_contact_due < "2026-05-01"`); !slices.Equal(got, sorted(hard.ID)) {
 			t.Errorf("next_contact_due < 2026-05-01 = %v, want only the hardship household", got)
 		}

@@ -1523,7 +1523,8 @@ type ListHouseholdsRequest struct {
 	// (`contact_overdue = true`: next_contact_due is before today, China
 	// time).
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	// `create_time` or `create_time desc`.
+	// `create_time` or `create_time desc`; `next_contact_due` (households
+	// with no due date last) for the overdue list, most overdue first.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	ShowDeleted   bool   `protobuf:"varint,5,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
