@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -193,6 +194,26 @@ func testLedger(t *testing.T, e *env) {
 		}
 		if inList("contact_overdue = true") || !inList("contact_overdue = false") {
 			t.Error("a household due in May is overdue in March")
+		}
+		// The due list in due order, none due last.
+		byDue := &pb.ListHouseholdsRequest{OrderBy: "next_contact_due", PageSize: 500}
+		listed := &pb.ListHouseholdsResponse{}
+		if err := c.call("HouseholdService/ListHouseholds", get("households", url.Values{"orderBy": {byDue.GetOrderBy()}, "pageSize": {"500"}}),
+			byDue, listed); err != nil {
+			t.Fatalf("ListHouseholds by next_contact_due: %v", err)
+		}
+		last, seenNone := "", false
+		for _, x := range listed.GetHouseholds() {
+			d := x.GetNextContactDue()
+			if d == nil {
+				seenNone = true
+				continue
+			}
+			key := fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+			if seenNone || key < last {
+				t.Errorf("households by next_contact_due are out of order at %s (after %s, none due seen %v)", key, last, seenNone)
+			}
+			last = key
 		}
 
 		// One case, then the whole ledger in one call, masked.
