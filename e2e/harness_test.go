@@ -88,6 +88,7 @@ var scenarios = []scenario{
 	{"rules_materials_lapse", testMaterialsLapse},
 	{"household_rules", testHouseholdRules},
 	{"campaigns", testCampaigns},
+	{"ledger", testLedger},
 }
 
 var dialects = []struct {

@@ -138,6 +138,18 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Auditor, principal.Integration, principal.Batch:
 			return in(campaignReads, name)
 		}
+	case "LedgerService":
+		// Contacts and help are recorded by people; the county-wide
+		// contact policy is a supervisor's.
+		isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		switch r {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return name != "UpdateContactPolicy"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
 	case "PolicyService", "TownService":

@@ -43,11 +43,14 @@ var ErrEventsPruned = errors.New("events pruned")
 // resources are not part of the feed.
 func resourceType(resource string) string {
 	parts := strings.Split(resource, "/")
+	if len(parts) == 1 && resource == "contactPolicy" {
+		return resource // a singleton is its own type
+	}
 	if len(parts) < 2 {
 		return ""
 	}
 	switch t := parts[len(parts)-2]; t {
-	case "households", "members", "cases", "notes", "campaigns", "visits":
+	case "households", "members", "cases", "notes", "campaigns", "visits", "contacts", "assistance":
 		return t
 	}
 	return ""

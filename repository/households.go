@@ -20,6 +20,9 @@ var HouseholdFilter = filter.Schema{
 	"status":    {Kind: filter.KindEnum, Prefix: "SERVICEMEMBER_STATUS_", Values: enumNames(domain.ServiceStatuses())},
 	"post_type": {Kind: filter.KindEnum, Prefix: "POST_TYPE_", Values: enumNames(domain.PostTypes())},
 	"hardship":  {Kind: filter.KindBool},
+	// The household ledger's contact policy (see ledger.go).
+	"next_contact_due": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
+	"contact_overdue":  {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{
@@ -28,6 +31,10 @@ var householdColumns = map[string]column{
 	"status":    plain("households.servicemember_status", stringValue),
 	"post_type": plain("households.post_type", stringValue),
 	"hardship":  plain("households.hardship", boolValue),
+	// A household no class applies to has no due date and is never found
+	// by a comparison with one.
+	"next_contact_due": plain("households.next_contact_due", stringValue),
+	"contact_overdue":  contactOverdue,
 }
 
 // HouseholdQuery asks for a page of households.
@@ -60,6 +67,9 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 	}
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
+			return err
+		}
+		if err := s.setContactDue(tx, h); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, h.resource(), Etag(h.Revision), []string{"created"})
@@ -173,6 +183,9 @@ func (s *Store) CreateHouseholds(ctx context.Context, hs []*Household) error {
 		if err := tx.Omit("MemberCount").CreateInBatches(hs, insertBatch).Error; err != nil {
 			return conflict(err, duplicateHousehold)
 		}
+		if err := s.setContactDues(tx, hs); err != nil {
+			return err
+		}
 		return s.recordChanges(ctx, tx, changes)
 	})
 }
@@ -203,7 +216,14 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 		return nil, nil, err
 	}
 	limit := query.Page.limit()
-	q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
+	byDue := query.Order.Column == "next_contact_due"
+	if byDue {
+		// The overdue list: the index (next_contact_due, id) serves its
+		// filter and its order alike.
+		q = keyset(q, "households", Order{Column: "next_contact_due", Desc: query.Order.Desc}, true, query.Page.After)
+	} else {
+		q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
+	}
 	var rows []Household
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
@@ -211,7 +231,16 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 	if err := s.openRows(rows); err != nil {
 		return nil, nil, err
 	}
-	rows, next := lastCursor(rows, limit, func(h Household) Cursor { t := h.CreateTime; return Cursor{Time: &t, ID: h.ID} })
+	rows, next := lastCursor(rows, limit, func(h Household) Cursor {
+		if byDue {
+			if h.NextContactDue == nil {
+				return Cursor{ID: h.ID}
+			}
+			return dateCursor(*h.NextContactDue, h.ID)
+		}
+		t := h.CreateTime
+		return Cursor{Time: &t, ID: h.ID}
+	})
 	return rows, next, nil
 }
 

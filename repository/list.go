@@ -43,7 +43,7 @@ func (p Page) limit() int {
 // that every row has one place and keyset pages never skip or repeat a row
 // even while rows are inserted.
 type Order struct {
-	Column string // "create_time" or "due_time"
+	Column string // "create_time", "due_time" or a textDates column
 	Desc   bool
 }
 
@@ -57,16 +57,25 @@ func keyset(q *gorm.DB, table string, o Order, nullable bool, after *Cursor) *go
 		dir, cmp = "DESC", "<"
 	}
 	if after != nil {
+		// A calendar date kept as text is compared as its text; the
+		// cursor holds it as midnight UTC.
+		var key any
+		if after.Time != nil {
+			key = *after.Time
+			if textDates[o.Column] {
+				key = after.Time.Format(domain.DateLayout)
+			}
+		}
 		switch {
 		case after.Time == nil && nullable:
 			q = q.Where(fmt.Sprintf("%s IS NULL AND %s %s ?", col, id, cmp), after.ID)
 		case nullable:
-			q = q.Where(fmt.Sprintf("((%s, %s) %s (?, ?) OR %s IS NULL)", col, id, cmp, col), *after.Time, after.ID)
+			q = q.Where(fmt.Sprintf("((%s, %s) %s (?, ?) OR %s IS NULL)", col, id, cmp, col), key, after.ID)
 		default:
 			// A row-value comparison, not the equivalent ORs: the index
 			// (…, column, id) then starts the scan at the cursor, so the
 			// 200th page costs what the first does.
-			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", col, id, cmp), *after.Time, after.ID)
+			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", col, id, cmp), key, after.ID)
 		}
 	}
 	if nullable {
@@ -74,6 +83,9 @@ func keyset(q *gorm.DB, table string, o Order, nullable bool, after *Cursor) *go
 	}
 	return q.Order(fmt.Sprintf("%s %s, %s %s", col, dir, id, dir))
 }
+
+// textDates are the sort columns that hold YYYY-MM-DD text (ledger.go).
+var textDates = map[string]bool{"next_contact_due": true}
 
 // sqlOps maps the filter package's operators to SQL. Only these fixed strings
 // ever reach a query; values are always bound as parameters.

@@ -51,6 +51,10 @@ type Household struct {
 	DeleteTime                    *time.Time
 	// MemberCount is computed on read, not stored.
 	MemberCount int `gorm:"->;-:migration"`
+	// NextContactDue (YYYY-MM-DD) is computed from the contact policy, the
+	// household's class and its latest contact; the store writes it after
+	// every write that may move it (refreshContactDue), whatever the row held.
+	NextContactDue *string
 }
 
 // Member is a row of members.
@@ -110,11 +114,13 @@ type Case struct {
 	TerminationGround domain.TerminationGround
 	Objection         JSON[*domain.Objection]
 	Creator           string
-	Revision          int64
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	SubmitTime        *time.Time
-	ResolveTime       *time.Time
+	// SourceContact names the contact whose follow-up opened the case.
+	SourceContact string
+	Revision      int64
+	CreateTime    time.Time
+	UpdateTime    time.Time
+	SubmitTime    *time.Time
+	ResolveTime   *time.Time
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as
@@ -232,7 +238,8 @@ func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
 		&Webhook{}, &WebhookDelivery{}, &StatusChange{},
-		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{}}
+		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
+		&Contact{}, &Assistance{}, &ContactPolicy{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -57,9 +57,8 @@ func allows(ctx context.Context, town string) error {
 // campaign or visit exists in any town, deleted or not. It ignores the
 // caller's scope on purpose and answers nothing else: the server uses it
 // only to record, in the audit log, that a 404 hid a resource of another
-// town. Resources that
-// belong to no town (API keys, webhooks) are never hidden, so it reports
-// false for them.
+// town. Resources that belong to no town (API keys, webhooks) are never
+// hidden, so it reports false for them.
 func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 	n, err := names.Parse(name)
 	if err != nil {
@@ -80,6 +79,10 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Campaign{}).Where("id = ?", n.ID)
 	case names.Visit:
 		q = db.Model(&CampaignVisit{}).Where("id = ? AND campaign_id = ?", n.ID, n.CampaignID)
+	case names.Contact:
+		q = db.Model(&Contact{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
+	case names.Assistance:
+		q = db.Model(&Assistance{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
 	default:
 		return false, nil
 	}

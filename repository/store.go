@@ -168,6 +168,12 @@ func update[T any, P interface {
 		if res.RowsAffected != 1 {
 			return ErrEtagMismatch
 		}
+		if h, ok := any(row).(*Household); ok {
+			// The household's class may have changed.
+			if err := s.setContactDue(tx, h); err != nil {
+				return err
+			}
+		}
 		if err := s.recordChange(ctx, tx, row.resource(), Etag(*row.revision()), fields); err != nil {
 			return err
 		}

@@ -131,6 +131,7 @@ type Config struct {
 type Store interface {
 	service.HouseholdStore
 	service.CaseStore
+	service.LedgerStore
 	service.APIKeyStore
 	service.AuditStore
 	service.EventStore
@@ -227,6 +228,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, cfg.Towns, validator, opts)
+	ledger := service.NewLedger(store, cases, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
@@ -249,6 +251,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
+		pb.RegisterLedgerServiceServer(g, ledger)
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
@@ -381,6 +384,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {

@@ -199,7 +199,7 @@ func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsR
 	if err != nil {
 		return nil, filterError(err)
 	}
-	order, err := parseOrderBy(req.GetOrderBy(), "create_time")
+	order, err := parseOrderBy(req.GetOrderBy(), "create_time", "next_contact_due")
 	if err != nil {
 		return nil, err
 	}

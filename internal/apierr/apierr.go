@@ -119,6 +119,7 @@ var rules = []rule{
 	}},
 	{policy.ErrDenied, codes.PermissionDenied, pb.ErrorReason_PERMISSION_DENIED, own},
 	{policy.ErrNeedsCountyWide, codes.PermissionDenied, pb.ErrorReason_FEED_NEEDS_COUNTY_WIDE, own},
+	{policy.ErrCountyPolicy, codes.PermissionDenied, pb.ErrorReason_COUNTY_POLICY_NEEDS_COUNTY_WIDE, own},
 	{policy.ErrNoFullView, codes.PermissionDenied, pb.ErrorReason_FULL_VIEW_DENIED, own},
 	{policy.ErrRoleNotGrantable, codes.PermissionDenied, pb.ErrorReason_ROLE_NOT_GRANTABLE, own},
 	{repository.ErrSelfApproval, codes.PermissionDenied, pb.ErrorReason_SELF_APPROVAL, own},

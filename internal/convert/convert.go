@@ -185,6 +185,7 @@ func HouseholdToProto(h *repository.Household, table *towns.Table) *pb.Household
 		CreateTime:                    timestamp(h.CreateTime),
 		UpdateTime:                    timestamp(h.UpdateTime),
 		DeleteTime:                    optTimestamp(h.DeleteTime),
+		NextContactDue:                optDateOfText(h.NextContactDue),
 	}
 	if h.ApprovalNumber != "" || h.ApprovalDate != nil || h.ApprovalUnit != "" {
 		out.AccompanimentApproval = &pb.AccompanimentApproval{Number: h.ApprovalNumber, ApprovingUnit: h.ApprovalUnit}
@@ -356,24 +357,25 @@ func SetDetails(c *pb.Case, kind domain.Kind, raw string) error {
 // table); it fails only on details that do not parse.
 func CaseToProto(c *repository.Case, table *towns.Table) (*pb.Case, error) {
 	out := &pb.Case{
-		TownName:     TownName(table, c.TownCode),
-		Name:         names.Case{ID: c.ID}.String(),
-		CaseNumber:   c.CaseNumber,
-		Household:    names.Household{ID: c.HouseholdID}.String(),
-		Subject:      names.Member{HouseholdID: c.HouseholdID, ID: c.SubjectID}.String(),
-		CaseType:     kinds.toProto(c.Kind),
-		Status:       statuses.toProto(c.Status),
-		Assignee:     c.Assignee,
-		TownCode:     c.TownCode,
-		Priority:     priorityToProto(c.Priority),
-		DueTime:      optTimestamp(c.DueTime),
-		StatusReason: c.StatusReason,
-		Etag:         repository.Etag(c.Revision),
-		CreateTime:   timestamp(c.CreateTime),
-		UpdateTime:   timestamp(c.UpdateTime),
-		SubmitTime:   optTimestamp(c.SubmitTime),
-		ResolveTime:  optTimestamp(c.ResolveTime),
-		Creator:      c.Creator,
+		TownName:      TownName(table, c.TownCode),
+		Name:          names.Case{ID: c.ID}.String(),
+		CaseNumber:    c.CaseNumber,
+		Household:     names.Household{ID: c.HouseholdID}.String(),
+		Subject:       names.Member{HouseholdID: c.HouseholdID, ID: c.SubjectID}.String(),
+		CaseType:      kinds.toProto(c.Kind),
+		Status:        statuses.toProto(c.Status),
+		Assignee:      c.Assignee,
+		TownCode:      c.TownCode,
+		Priority:      priorityToProto(c.Priority),
+		DueTime:       optTimestamp(c.DueTime),
+		StatusReason:  c.StatusReason,
+		Etag:          repository.Etag(c.Revision),
+		CreateTime:    timestamp(c.CreateTime),
+		UpdateTime:    timestamp(c.UpdateTime),
+		SubmitTime:    optTimestamp(c.SubmitTime),
+		ResolveTime:   optTimestamp(c.ResolveTime),
+		Creator:       c.Creator,
+		SourceContact: c.SourceContact,
 	}
 	for _, r := range c.PriorityReasons {
 		out.PriorityReasons = append(out.PriorityReasons, reasons.toProto(r))

@@ -247,7 +247,11 @@ func renderings() []rendering {
 		{
 			name: "Household", row: func() any { return &repository.Household{} },
 			// town_name is the name of a town the table has.
-			fix:    func(_ *testing.T, row any) { row.(*repository.Household).TownCode = "500230101" },
+			fix: func(_ *testing.T, row any) {
+				h := row.(*repository.Household)
+				due := "2026-06-01" // a date, as the store writes it
+				h.TownCode, h.NextContactDue = "500230101", &due
+			},
 			render: func(row any) (proto.Message, error) { return HouseholdToProto(row.(*repository.Household), nil), nil },
 			storageOnly: map[string]string{
 				"ServicememberIDIndex": "the keyed blind index lookups and the uniqueness rule use; never shown",
@@ -321,6 +325,7 @@ func renderings() []rendering {
 			render: func(row any) (proto.Message, error) { return AuditHeadToProto(*row.(*audit.Head)), nil },
 		},
 	}
+	out = append(out, ledgerRenderings()...)
 	// A case renders its details from JSON of its kind: once per kind, with
 	// details whose every field is set.
 	for i, kind := range domain.Kinds() {

@@ -112,6 +112,8 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, targetSources, domain.TargetSources()),
 		// An answer's, not stored; mapped the same way.
 		checkEnum(t, addOutcomes, repository.AddOutcomes()),
+		checkEnum(t, channels, domain.ContactChannels()),
+		checkEnum(t, assistanceKinds, domain.AssistanceKinds()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),

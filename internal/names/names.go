@@ -78,6 +78,18 @@ type CampaignTarget struct{ CampaignID, HouseholdID string }
 // CampaignCoverage is `campaigns/{campaign}/coverage`, a singleton.
 type CampaignCoverage struct{ CampaignID string }
 
+// Contact is a contact with a household (the household ledger).
+type Contact struct{ HouseholdID, ID string }
+
+// Assistance is hardship assistance given to a household.
+type Assistance struct{ HouseholdID, ID string }
+
+// ContactPolicy is the county's contact policy, a singleton.
+type ContactPolicy struct{}
+
+// Ledger is a household's ledger, read whole.
+type Ledger struct{ HouseholdID string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -97,6 +109,14 @@ func (n CampaignTarget) String() string {
 	return Campaign{n.CampaignID}.String() + "/targets/" + n.HouseholdID
 }
 func (n CampaignCoverage) String() string { return Campaign{n.CampaignID}.String() + "/coverage" }
+func (n Contact) String() string {
+	return Household{n.HouseholdID}.String() + "/contacts/" + n.ID
+}
+func (n Assistance) String() string {
+	return Household{n.HouseholdID}.String() + "/assistance/" + n.ID
+}
+func (ContactPolicy) String() string { return "contactPolicy" }
+func (n Ledger) String() string      { return Household{n.HouseholdID}.String() + "/ledger" }
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -117,6 +137,14 @@ func (CampaignTarget) Collection() string {
 	return "campaigns/{campaign}/targets/{target}"
 }
 func (CampaignCoverage) Collection() string { return "campaigns/{campaign}/coverage" }
+func (Contact) Collection() string {
+	return "households/{household}/contacts/{contact}"
+}
+func (Assistance) Collection() string {
+	return "households/{household}/assistance/{assistance}"
+}
+func (ContactPolicy) Collection() string { return "contactPolicy" }
+func (Ledger) Collection() string        { return "households/{household}/ledger" }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -148,6 +176,8 @@ var kinds = []kind{
 	{[]string{"campaigns"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Campaign{ids[0]} }},
 	{[]string{"campaigns", "visits"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Visit{ids[0], ids[1]} }},
 	{[]string{"campaigns", "targets"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return CampaignTarget{ids[0], ids[1]} }},
+	{[]string{"households", "contacts"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Contact{ids[0], ids[1]} }},
+	{[]string{"households", "assistance"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Assistance{ids[0], ids[1]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}
@@ -156,6 +186,15 @@ var kinds = []kind{
 
 // Parse reads any name this server issues.
 func Parse(s string) (Name, error) {
+	switch s {
+	case ContactPolicy{}.String():
+		return ContactPolicy{}, nil
+	}
+	if h, ok := strings.CutSuffix(s, "/ledger"); ok {
+		if n, err := As[Household](h); err == nil {
+			return Ledger{n.ID}, nil
+		}
+	}
 	parts := strings.Split(s, "/")
 	for _, k := range kinds {
 		if ids, ok := k.match(parts); ok {

@@ -83,6 +83,10 @@ var householdTests = []test{
 		must(t, err, "UpdateHousehold")
 		want := *h
 		want.Address, want.Hardship, want.Revision, want.UpdateTime, want.MemberCount = "Test address 2", true, 2, e.nowStored(), 1
+		// A hardship household is due a contact within 30 days of its
+		// registration (the default contact policy; see ledger.go).
+		due := "2026-04-01"
+		want.NextContactDue = &due
 		sameRow(t, got, &want, "UpdateHousehold result")
 		read, err := e.s.GetHousehold(e.ctx, h.ID, false)
 		must(t, err, "GetHousehold")

@@ -63,6 +63,7 @@ const (
 	Webhooks       Category = "Webhooks"
 	StatusChanges  Category = "StatusChanges"
 	Campaigns      Category = "Campaigns"
+	Ledger         Category = "Ledger"
 )
 
 // Options adjust the suite for one backend.
@@ -115,6 +116,7 @@ func suite() []group {
 		{Webhooks, webhookTests},
 		{StatusChanges, statusChangeTests},
 		{Campaigns, campaignTests},
+		{Ledger, ledgerTests},
 	}
 }
 

@@ -73,6 +73,7 @@ func refine(doc *openapi3.T, doc2 *openapi2.T, api *protoAPI) error {
 					p.Value.Name = to
 				}
 			}
+			op.Parameters = dropLiteralParams(op.Parameters, path)
 			if err := refineOperation(op, method, path, m, ex); err != nil {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
@@ -335,5 +336,19 @@ func sortedKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// dropLiteralParams removes the path parameters that path has no variable
+// for: a singleton's name bound to a literal ("/v1/{name=contactPolicy}"
+// is the path "/v1/contactPolicy"), which the client cannot choose.
+func dropLiteralParams(params openapi3.Parameters, path string) openapi3.Parameters {
+	out := params[:0]
+	for _, p := range params {
+		if p.Value != nil && p.Value.In == "path" && !strings.Contains(path, "{"+p.Value.Name+"}") {
+			continue
+		}
+		out = append(out, p)
+	}
 	return out
 }

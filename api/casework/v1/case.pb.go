@@ -2273,7 +2273,10 @@ type Case struct {
 	TerminationGround TerminationGround    `protobuf:"varint,30,opt,name=termination_ground,json=terminationGround,proto3,enum=casework.v1.TerminationGround" json:"termination_ground,omitempty"`
 	Objection         *Objection           `protobuf:"bytes,31,opt,name=objection,proto3" json:"objection,omitempty"`
 	// The name of town_code.
-	TownName      string `protobuf:"bytes,32,opt,name=town_name,json=townName,proto3" json:"town_name,omitempty"`
+	TownName string `protobuf:"bytes,32,opt,name=town_name,json=townName,proto3" json:"town_name,omitempty"`
+	// The contact whose follow-up opened the case
+	// (`households/{household}/contacts/{contact}`, LedgerService), if one did.
+	SourceContact string `protobuf:"bytes,33,opt,name=source_contact,json=sourceContact,proto3" json:"source_contact,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2543,6 +2546,13 @@ func (x *Case) GetObjection() *Objection {
 func (x *Case) GetTownName() string {
 	if x != nil {
 		return x.TownName
+	}
+	return ""
+}
+
+func (x *Case) GetSourceContact() string {
+	if x != nil {
+		return x.SourceContact
 	}
 	return ""
 }
@@ -4659,7 +4669,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"decideTime\"{\n" +
 	"\vCaseOutcome\x12B\n" +
 	"\x06result\x18\x01 \x01(\x0e2\x1a.casework.v1.OutcomeResultB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06result\x12(\n" +
-	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xb3\x0f\n" +
+	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\x83\x10\n" +
 	"\x04Case\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12%\n" +
 	"\vcase_number\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\n" +
@@ -4699,7 +4709,9 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x10rejection_reason\x18\x1d \x01(\x0e2\x1c.casework.v1.RejectionReasonB\x04\xe2A\x01\x03R\x0frejectionReason\x12S\n" +
 	"\x12termination_ground\x18\x1e \x01(\x0e2\x1e.casework.v1.TerminationGroundB\x04\xe2A\x01\x03R\x11terminationGround\x12:\n" +
 	"\tobjection\x18\x1f \x01(\v2\x16.casework.v1.ObjectionB\x04\xe2A\x01\x03R\tobjection\x12!\n" +
-	"\ttown_name\x18  \x01(\tB\x04\xe2A\x01\x03R\btownName:;\xeaA8\n" +
+	"\ttown_name\x18  \x01(\tB\x04\xe2A\x01\x03R\btownName\x12N\n" +
+	"\x0esource_contact\x18! \x01(\tB'\xe2A\x01\x03\xfaA \n" +
+	"\x1ecasework.fengdu.gov.cn/ContactR\rsourceContact:;\xeaA8\n" +
 	"\x1bcasework.fengdu.gov.cn/Case\x12\fcases/{case}*\x05cases2\x04caseB\t\n" +
 	"\adetails\"\xef\x01\n" +
 	"\x04Note\x12\x18\n" +

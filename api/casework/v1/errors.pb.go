@@ -218,6 +218,10 @@ const (
 	// needs a reason for each; the PreconditionFailure names (up to 100)
 	// the households that lack one.
 	ErrorReason_GAP_REASONS_MISSING ErrorReason = 60
+	// 403: a county-wide rule (the contact policy) may be changed only by a
+	// credential whose scope for the method is the whole county, not by one
+	// limited to some towns. Not retryable.
+	ErrorReason_COUNTY_POLICY_NEEDS_COUNTY_WIDE ErrorReason = 61
 )
 
 // Enum value maps for ErrorReason.
@@ -284,69 +288,71 @@ var (
 		58: "CAMPAIGN_NOT_OPEN",
 		59: "NOT_A_TARGET",
 		60: "GAP_REASONS_MISSING",
+		61: "COUNTY_POLICY_NEEDS_COUNTY_WIDE",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":    0,
-		"MISSING_CREDENTIALS":         1,
-		"UNAUTHENTICATED":             2,
-		"CREDENTIAL_ENDED":            3,
-		"PERMISSION_DENIED":           4,
-		"FEED_NEEDS_COUNTY_WIDE":      5,
-		"FULL_VIEW_DENIED":            6,
-		"ROLE_NOT_GRANTABLE":          7,
-		"SELF_APPROVAL":               8,
-		"OUT_OF_SCOPE":                9,
-		"CONFLICT_OUTSIDE_SCOPE":      10,
-		"INVALID_ARGUMENT":            11,
-		"MALFORMED_REQUEST":           12,
-		"REQUEST_TOO_LARGE":           13,
-		"RULE_VIOLATED":               14,
-		"INVALID_FIELD":               15,
-		"ROUTE_NOT_FOUND":             16,
-		"METHOD_NOT_ALLOWED":          17,
-		"NOT_FOUND":                   18,
-		"ETAG_MISMATCH":               19,
-		"ALREADY_EXISTS":              20,
-		"REQUEST_ID_REUSED":           21,
-		"BATCH_ITEMS_REFUSED":         22,
-		"NOT_ELIGIBLE":                23,
-		"ILLEGAL_TRANSITION":          24,
-		"LEGAL_AID_ONLY":              25,
-		"ASSIGNEE_REQUIRED":           26,
-		"OUTCOME_FIELDS_REQUIRED":     27,
-		"REASON_CODE_REQUIRED":        28,
-		"OBJECTION_PENDING":           29,
-		"NO_PENDING_OBJECTION":        30,
-		"ELIGIBILITY_NOT_DECIDED":     31,
-		"MATERIALS_ALREADY_REQUESTED": 32,
-		"MATERIALS_OVERDUE":           33,
-		"NOT_URGENT":                  34,
-		"CASE_NOT_OPEN":               35,
-		"HOUSEHOLD_HAS_OPEN_CASES":    36,
-		"MEMBER_HAS_OPEN_CASES":       37,
-		"API_KEY_NOT_PENDING":         38,
-		"EVENTS_PRUNED":               39,
-		"POSITION_AHEAD":              40,
-		"RATE_LIMITED":                41,
-		"TOO_MANY_STREAMS":            42,
-		"SERVER_STOPPING":             43,
-		"UNAVAILABLE":                 44,
-		"DEADLINE_EXCEEDED":           45,
-		"CANCELED":                    46,
-		"INTERNAL":                    47,
-		"GATEWAY_ERROR":               48,
-		"UNKNOWN":                     49,
-		"RESOURCE_EXHAUSTED":          50,
-		"UNIMPLEMENTED":               51,
-		"OUT_OF_RANGE":                52,
-		"FAILED_PRECONDITION":         53,
-		"ABORTED":                     54,
-		"DATA_LOSS":                   55,
-		"LOOKUP_BATCH_TOO_LARGE":      56,
-		"CAMPAIGN_NOT_DRAFT":          57,
-		"CAMPAIGN_NOT_OPEN":           58,
-		"NOT_A_TARGET":                59,
-		"GAP_REASONS_MISSING":         60,
+		"ERROR_REASON_UNSPECIFIED":        0,
+		"MISSING_CREDENTIALS":             1,
+		"UNAUTHENTICATED":                 2,
+		"CREDENTIAL_ENDED":                3,
+		"PERMISSION_DENIED":               4,
+		"FEED_NEEDS_COUNTY_WIDE":          5,
+		"FULL_VIEW_DENIED":                6,
+		"ROLE_NOT_GRANTABLE":              7,
+		"SELF_APPROVAL":                   8,
+		"OUT_OF_SCOPE":                    9,
+		"CONFLICT_OUTSIDE_SCOPE":          10,
+		"INVALID_ARGUMENT":                11,
+		"MALFORMED_REQUEST":               12,
+		"REQUEST_TOO_LARGE":               13,
+		"RULE_VIOLATED":                   14,
+		"INVALID_FIELD":                   15,
+		"ROUTE_NOT_FOUND":                 16,
+		"METHOD_NOT_ALLOWED":              17,
+		"NOT_FOUND":                       18,
+		"ETAG_MISMATCH":                   19,
+		"ALREADY_EXISTS":                  20,
+		"REQUEST_ID_REUSED":               21,
+		"BATCH_ITEMS_REFUSED":             22,
+		"NOT_ELIGIBLE":                    23,
+		"ILLEGAL_TRANSITION":              24,
+		"LEGAL_AID_ONLY":                  25,
+		"ASSIGNEE_REQUIRED":               26,
+		"OUTCOME_FIELDS_REQUIRED":         27,
+		"REASON_CODE_REQUIRED":            28,
+		"OBJECTION_PENDING":               29,
+		"NO_PENDING_OBJECTION":            30,
+		"ELIGIBILITY_NOT_DECIDED":         31,
+		"MATERIALS_ALREADY_REQUESTED":     32,
+		"MATERIALS_OVERDUE":               33,
+		"NOT_URGENT":                      34,
+		"CASE_NOT_OPEN":                   35,
+		"HOUSEHOLD_HAS_OPEN_CASES":        36,
+		"MEMBER_HAS_OPEN_CASES":           37,
+		"API_KEY_NOT_PENDING":             38,
+		"EVENTS_PRUNED":                   39,
+		"POSITION_AHEAD":                  40,
+		"RATE_LIMITED":                    41,
+		"TOO_MANY_STREAMS":                42,
+		"SERVER_STOPPING":                 43,
+		"UNAVAILABLE":                     44,
+		"DEADLINE_EXCEEDED":               45,
+		"CANCELED":                        46,
+		"INTERNAL":                        47,
+		"GATEWAY_ERROR":                   48,
+		"UNKNOWN":                         49,
+		"RESOURCE_EXHAUSTED":              50,
+		"UNIMPLEMENTED":                   51,
+		"OUT_OF_RANGE":                    52,
+		"FAILED_PRECONDITION":             53,
+		"ABORTED":                         54,
+		"DATA_LOSS":                       55,
+		"LOOKUP_BATCH_TOO_LARGE":          56,
+		"CAMPAIGN_NOT_DRAFT":              57,
+		"CAMPAIGN_NOT_OPEN":               58,
+		"NOT_A_TARGET":                    59,
+		"GAP_REASONS_MISSING":             60,
+		"COUNTY_POLICY_NEEDS_COUNTY_WIDE": 61,
 	}
 )
 
@@ -381,7 +387,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xc5\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xea\n" +
 	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -446,7 +452,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x12CAMPAIGN_NOT_DRAFT\x109\x12\x15\n" +
 	"\x11CAMPAIGN_NOT_OPEN\x10:\x12\x10\n" +
 	"\fNOT_A_TARGET\x10;\x12\x17\n" +
-	"\x13GAP_REASONS_MISSING\x10<B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x13GAP_REASONS_MISSING\x10<\x12#\n" +
+	"\x1fCOUNTY_POLICY_NEEDS_COUNTY_WIDE\x10=B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

@@ -35,9 +35,12 @@ type Event struct {
 	// "UpdateHousehold", "DeleteMember"...
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	// The changed resource: "households/{id}", "households/{id}/members/{id}",
-	// "cases/{id}" or "cases/{id}/notes/{id}".
+	// "cases/{id}", "cases/{id}/notes/{id}", "campaigns/{id}",
+	// "campaigns/{id}/visits/{id}", "households/{id}/contacts/{id}",
+	// "households/{id}/assistance/{id}" or "contactPolicy".
 	Resource string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
-	// "households", "members", "cases", "notes", "campaigns" or "visits".
+	// "households", "members", "cases", "notes", "campaigns", "visits",
+	// "contacts", "assistance" or "contactPolicy".
 	ResourceType string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The resource's etag after the change.
 	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
@@ -139,8 +142,7 @@ type WatchEventsRequest struct {
 	// Only these resource types (see Event.resource_type); empty for all.
 	ResourceTypes []string `protobuf:"bytes,3,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
 	// Only these event types (see Event.type); empty for all. Each is the
-	// name of a method of HouseholdService, CaseService or CampaignService that changes
-	// something ("CreateCase", "SubmitCase"...), or "Change" for a change the
+	// name of a method of a service that changes something ("CreateCase", "SubmitCase"...), or "Change" for a change the
 	// server made by itself; any other is INVALID_ARGUMENT naming it and
 	// listing the allowed ones, so a typo is never an empty feed.
 	EventTypes    []string `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
@@ -357,20 +359,22 @@ const file_casework_v1_event_proto_rawDesc = "" +
 	"\bresource\x18\x04 \x01(\tR\bresource\x12#\n" +
 	"\rresource_type\x18\x05 \x01(\tR\fresourceType\x12\x12\n" +
 	"\x04etag\x18\x06 \x01(\tR\x04etag\x12%\n" +
-	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\xfa\x01\n" +
+	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\xa0\x02\n" +
 	"\x12WatchEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12\x19\n" +
-	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12i\n" +
-	"\x0eresource_types\x18\x03 \x03(\tBB\xbaH?\x92\x01<\x10\x06\"8r6R\n" +
-	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\rresourceTypes\x12?\n" +
+	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x8e\x01\n" +
+	"\x0eresource_types\x18\x03 \x03(\tBg\xbaHd\x92\x01a\x10\x10\"]r[R\n" +
+	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\bcontactsR\n" +
+	"assistanceR\rcontactPolicyR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
-	"eventTypes\"\x87\x02\n" +
+	"eventTypes\"\xad\x02\n" +
 	"\x11ListEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12i\n" +
-	"\x0eresource_types\x18\x03 \x03(\tBB\xbaH?\x92\x01<\x10\x06\"8r6R\n" +
-	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\rresourceTypes\x12?\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x8e\x01\n" +
+	"\x0eresource_types\x18\x03 \x03(\tBg\xbaHd\x92\x01a\x10\x10\"]r[R\n" +
+	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\bcontactsR\n" +
+	"assistanceR\rcontactPolicyR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
 	"eventTypes\"\x8a\x01\n" +
 	"\x12ListEventsResponse\x12*\n" +

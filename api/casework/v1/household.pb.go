@@ -945,8 +945,13 @@ type Household struct {
 	// Ids of the rules that decide this household's priority tier, e.g.
 	// PRIORITY_BORDER_ISLAND (see PolicyService).
 	PriorityBasis []string `protobuf:"bytes,18,rep,name=priority_basis,json=priorityBasis,proto3" json:"priority_basis,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The day the household is next due a contact under the contact policy
+	// (LedgerService): the latest contact's date (or, with none, the day it
+	// was registered) plus the shortest interval of its classes. Unset when
+	// no class applies.
+	NextContactDue *date.Date `protobuf:"bytes,19,opt,name=next_contact_due,json=nextContactDue,proto3" json:"next_contact_due,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Household) Reset() {
@@ -1101,6 +1106,13 @@ func (x *Household) GetTownName() string {
 func (x *Household) GetPriorityBasis() []string {
 	if x != nil {
 		return x.PriorityBasis
+	}
+	return nil
+}
+
+func (x *Household) GetNextContactDue() *date.Date {
+	if x != nil {
+		return x.NextContactDue
 	}
 	return nil
 }
@@ -1506,9 +1518,13 @@ type ListHouseholdsRequest struct {
 	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: comparisons joined by AND. Fields: town_code, category,
-	// status (the servicemember's), post_type, hardship.
+	// status (the servicemember's), post_type, hardship, next_contact_due
+	// (`next_contact_due < "2026-12-01"`) and contact_overdue
+	// (`contact_overdue = true`: next_contact_due is before today, China
+	// time).
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	// `create_time` or `create_time desc`.
+	// `create_time` or `create_time desc`; `next_contact_due` (households
+	// with no due date last) for the overdue list, most overdue first.
 	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	ShowDeleted   bool   `protobuf:"varint,5,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2984,7 +3000,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x15AccompanimentApproval\x12\x1f\n" +
 	"\x06number\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06number\x124\n" +
 	"\fapprove_date\x18\x02 \x01(\v2\x11.google.type.DateR\vapproveDate\x12/\n" +
-	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xa5\v\n" +
+	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xe8\v\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
@@ -3009,7 +3025,8 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fsettled_at_home\x18\x0f \x01(\bR\rsettledAtHome\x12F\n" +
 	"\x1fpreferential_certificate_number\x18\x10 \x01(\tR\x1dpreferentialCertificateNumber\x12!\n" +
 	"\ttown_name\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\btownName\x12+\n" +
-	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
+	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis\x12A\n" +
+	"\x10next_contact_due\x18\x13 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x03R\x0enextContactDue:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
 	"households2\thousehold\"\xf7\x05\n" +
 	"\x19ServicememberStatusChange\x12\x18\n" +
@@ -3359,85 +3376,86 @@ var file_casework_v1_household_proto_depIdxs = []int32{
 	43, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
 	43, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
 	11, // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
-	4,  // 11: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
-	42, // 12: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
-	3,  // 13: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
-	3,  // 14: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
-	2,  // 15: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
-	2,  // 16: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
-	43, // 17: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
-	7,  // 18: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	42, // 19: casework.v1.Member.birth_date:type_name -> google.type.Date
-	43, // 20: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	43, // 21: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	12, // 22: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
-	0,  // 23: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
-	12, // 24: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
-	12, // 25: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	44, // 26: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 27: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
-	14, // 28: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
-	0,  // 29: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
-	14, // 30: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
-	14, // 31: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	44, // 32: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 33: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
-	42, // 34: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
-	3,  // 35: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
-	2,  // 36: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
-	13, // 37: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
-	15, // 38: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
-	8,  // 39: casework.v1.BatchCreateHouseholdsRequest.existing_mode:type_name -> casework.v1.BatchCreateHouseholdsRequest.ExistingMode
-	12, // 40: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
-	34, // 41: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
-	9,  // 42: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
-	45, // 43: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
-	12, // 44: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
-	39, // 45: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
-	12, // 46: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
-	23, // 47: casework.v1.BatchCreateMembersRequest.requests:type_name -> casework.v1.CreateMemberRequest
-	14, // 48: casework.v1.BatchCreateMembersResponse.members:type_name -> casework.v1.Member
-	15, // 49: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	16, // 50: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	17, // 51: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	19, // 52: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	20, // 53: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	21, // 54: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	22, // 55: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	32, // 56: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
-	35, // 57: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
-	37, // 58: casework.v1.HouseholdService.BatchLookupHouseholds:input_type -> casework.v1.BatchLookupHouseholdsRequest
-	40, // 59: casework.v1.HouseholdService.BatchCreateMembers:input_type -> casework.v1.BatchCreateMembersRequest
-	23, // 60: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	24, // 61: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	25, // 62: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	27, // 63: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	28, // 64: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	29, // 65: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
-	30, // 66: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
-	12, // 67: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	12, // 68: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	18, // 69: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	12, // 70: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	12, // 71: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	12, // 72: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	12, // 73: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	33, // 74: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
-	36, // 75: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
-	38, // 76: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
-	41, // 77: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
-	14, // 78: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	14, // 79: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	26, // 80: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	14, // 81: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	46, // 82: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	12, // 83: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
-	31, // 84: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
-	67, // [67:85] is the sub-list for method output_type
-	49, // [49:67] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	42, // 11: casework.v1.Household.next_contact_due:type_name -> google.type.Date
+	4,  // 12: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
+	42, // 13: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
+	3,  // 14: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
+	3,  // 15: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
+	2,  // 16: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
+	2,  // 17: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
+	43, // 18: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
+	7,  // 19: casework.v1.Member.relation:type_name -> casework.v1.Relation
+	42, // 20: casework.v1.Member.birth_date:type_name -> google.type.Date
+	43, // 21: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	43, // 22: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	12, // 23: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
+	0,  // 24: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
+	12, // 25: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
+	12, // 26: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
+	44, // 27: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 28: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
+	14, // 29: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
+	0,  // 30: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
+	14, // 31: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
+	14, // 32: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
+	44, // 33: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 34: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
+	42, // 35: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
+	3,  // 36: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
+	2,  // 37: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
+	13, // 38: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
+	15, // 39: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
+	8,  // 40: casework.v1.BatchCreateHouseholdsRequest.existing_mode:type_name -> casework.v1.BatchCreateHouseholdsRequest.ExistingMode
+	12, // 41: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
+	34, // 42: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
+	9,  // 43: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
+	45, // 44: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
+	12, // 45: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
+	39, // 46: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
+	12, // 47: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
+	23, // 48: casework.v1.BatchCreateMembersRequest.requests:type_name -> casework.v1.CreateMemberRequest
+	14, // 49: casework.v1.BatchCreateMembersResponse.members:type_name -> casework.v1.Member
+	15, // 50: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	16, // 51: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	17, // 52: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	19, // 53: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	20, // 54: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	21, // 55: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	22, // 56: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	32, // 57: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
+	35, // 58: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
+	37, // 59: casework.v1.HouseholdService.BatchLookupHouseholds:input_type -> casework.v1.BatchLookupHouseholdsRequest
+	40, // 60: casework.v1.HouseholdService.BatchCreateMembers:input_type -> casework.v1.BatchCreateMembersRequest
+	23, // 61: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	24, // 62: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	25, // 63: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	27, // 64: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	28, // 65: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	29, // 66: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
+	30, // 67: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
+	12, // 68: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	12, // 69: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	18, // 70: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	12, // 71: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	12, // 72: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	12, // 73: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	12, // 74: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	33, // 75: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	36, // 76: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	38, // 77: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
+	41, // 78: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
+	14, // 79: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	14, // 80: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	26, // 81: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	14, // 82: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	46, // 83: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	12, // 84: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
+	31, // 85: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
+	68, // [68:86] is the sub-list for method output_type
+	50, // [50:68] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }

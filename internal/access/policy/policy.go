@@ -23,6 +23,7 @@ const (
 	policySvc    = "/casework.v1.PolicyService/"
 	townSvc      = "/casework.v1.TownService/"
 	campaignSvc  = "/casework.v1.CampaignService/"
+	ledgerSvc    = "/casework.v1.LedgerService/"
 )
 
 var (
@@ -147,6 +148,20 @@ var Table = map[string][]principal.Role{
 	webhookSvc + "ListWebhooks":          admins,
 	webhookSvc + "DeleteWebhook":         admins,
 	webhookSvc + "ListWebhookDeliveries": admins,
+
+	// The household ledger: contacts and help are recorded by the people
+	// who make them; the contact policy is the county's, set by a
+	// supervisor whose scope is the county (CountyPolicyOnly).
+	ledgerSvc + "CreateContact":       workers,
+	ledgerSvc + "GetContact":          readers,
+	ledgerSvc + "ListContacts":        readers,
+	ledgerSvc + "UpdateContact":       workers,
+	ledgerSvc + "CreateAssistance":    workers,
+	ledgerSvc + "GetAssistance":       readers,
+	ledgerSvc + "ListAssistance":      readers,
+	ledgerSvc + "GetContactPolicy":    readers,
+	ledgerSvc + "UpdateContactPolicy": deciders,
+	ledgerSvc + "GetHouseholdLedger":  readers,
 }
 
 // Public methods need no credentials: health checks and reflection, which
@@ -245,10 +260,24 @@ var CountyWideOnly = map[string]bool{
 // for it reach only some towns.
 var ErrNeedsCountyWide = errors.New("the change feed is county-wide; a credential limited to some towns cannot read it")
 
+// CountyPolicyOnly lists the methods that change a rule applying to every
+// town, so that only a caller whose scope for them is the whole county may
+// call them: a town's supervisor cannot change other towns' due dates.
+var CountyPolicyOnly = map[string]bool{
+	ledgerSvc + "UpdateContactPolicy": true,
+}
+
+// ErrCountyPolicy refuses a change of a county-wide rule to a caller whose
+// roles for it reach only some towns.
+var ErrCountyPolicy = errors.New("the rule applies to the whole county; a credential limited to some towns cannot change it")
+
 // Admit checks the parts of the policy that depend only on the caller and
 // the method, and returns the scope of the call.
 func Admit(p *principal.Principal, method string) (principal.Scope, error) {
 	s := Scope(p, method)
+	if CountyPolicyOnly[method] && !s.All {
+		return principal.Scope{}, ErrCountyPolicy
+	}
 	if CountyWideOnly[method] && !s.All {
 		return principal.Scope{}, ErrNeedsCountyWide
 	}

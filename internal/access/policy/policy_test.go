@@ -103,6 +103,16 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		}
 		return false
+	case "/casework.v1.LedgerService":
+		switch role {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return name != "UpdateContactPolicy"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
+		return false
 	case "/casework.v1.EventService":
 		if name == "WatchEvents" {
 			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration
