@@ -59,6 +59,7 @@ CREATE INDEX measure_history_measure ON measure_history (measure_id, time, id);
 
 CREATE TABLE measure_reviews (
     id          TEXT NOT NULL PRIMARY KEY,
+    organization_id TEXT NOT NULL,
     measure_id  TEXT NOT NULL REFERENCES measures (id),
     review_date DATE NOT NULL,
     reviewer    TEXT NOT NULL,
@@ -70,6 +71,7 @@ CREATE INDEX measure_reviews_measure ON measure_reviews (measure_id, create_time
 
 CREATE TABLE complaints (
     id                TEXT NOT NULL PRIMARY KEY,
+    organization_id   TEXT NOT NULL,
     measure_id        TEXT NOT NULL REFERENCES measures (id),
     complainant_name  TEXT NOT NULL,
     complainant_phone TEXT NOT NULL DEFAULT '',
