@@ -168,6 +168,7 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 var feedServices = []protoreflect.ServiceDescriptor{
 	pb.File_casework_v1_household_proto.Services().ByName("HouseholdService"),
 	pb.File_casework_v1_case_proto.Services().ByName("CaseService"),
+	pb.File_casework_v1_measure_proto.Services().ByName("MeasureService"),
 }
 
 // EventTypes lists every Event.type the feed can hold, sorted: the

@@ -22,6 +22,7 @@ const (
 	webhookSvc   = "/casework.v1.WebhookService/"
 	policySvc    = "/casework.v1.PolicyService/"
 	townSvc      = "/casework.v1.TownService/"
+	measureSvc   = "/casework.v1.MeasureService/"
 )
 
 var (
@@ -108,6 +109,33 @@ var Table = map[string][]principal.Role{
 	caseSvc + "FileObjection":     workers,
 	// The justice administration decides; a supervisor records it.
 	caseSvc + "DecideObjection": deciders,
+
+	// The preferential-measures ledger: the county's published ledger, read
+	// by every reader county-wide (the menu only for a household the
+	// caller may read); caseworkers keep it within the towns of each
+	// measure, supervisors decide its entries and exits.
+	measureSvc + "CreateOrganization":   workers,
+	measureSvc + "GetOrganization":      readers,
+	measureSvc + "ListOrganizations":    readers,
+	measureSvc + "UpdateOrganization":   workers,
+	measureSvc + "CreateMeasure":        workers,
+	measureSvc + "GetMeasure":           readers,
+	measureSvc + "ListMeasures":         readers,
+	measureSvc + "UpdateMeasure":        workers,
+	measureSvc + "ApproveMeasure":       deciders,
+	measureSvc + "SuspendMeasure":       workers,
+	measureSvc + "ReinstateMeasure":     workers,
+	measureSvc + "ExitMeasure":          deciders,
+	measureSvc + "ListMeasureHistory":   readers,
+	measureSvc + "CreateMeasureReview":  workers,
+	measureSvc + "ListMeasureReviews":   readers,
+	measureSvc + "CreateComplaint":      workers,
+	measureSvc + "GetComplaint":         readers,
+	measureSvc + "ListComplaints":       readers,
+	measureSvc + "InvestigateComplaint": workers,
+	measureSvc + "UpholdComplaint":      workers,
+	measureSvc + "DismissComplaint":     workers,
+	measureSvc + "GetHouseholdMenu":     readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,

@@ -93,6 +93,16 @@ func expected(role principal.Role, method string) bool {
 			return isRead || name == "CreateCase" || name == "BatchCreateCases"
 		}
 		return false
+	case "/casework.v1.MeasureService":
+		switch role {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return name != "ApproveMeasure" && name != "ExitMeasure"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
+		return false
 	case "/casework.v1.EventService":
 		if name == "WatchEvents" {
 			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration
