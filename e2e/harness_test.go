@@ -87,6 +87,7 @@ var scenarios = []scenario{
 	{"rules_reopen_keeps_outcome", testReopenKeepsOutcome},
 	{"rules_materials_lapse", testMaterialsLapse},
 	{"household_rules", testHouseholdRules},
+	{"measures", testMeasures},
 }
 
 var dialects = []struct {
