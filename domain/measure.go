@@ -13,6 +13,7 @@ import (
 // MeasureState is a measure's place in the ledger.
 type MeasureState string
 
+// The states of a measure.
 const (
 	MeasureProposed  MeasureState = "PROPOSED"
 	MeasureActive    MeasureState = "ACTIVE"
@@ -28,6 +29,7 @@ func MeasureStates() []MeasureState {
 // MeasureKind is what a measure offers.
 type MeasureKind string
 
+// The kinds of measure.
 const (
 	MeasureDiscount        MeasureKind = "DISCOUNT"
 	MeasurePriorityService MeasureKind = "PRIORITY_SERVICE"
@@ -48,6 +50,7 @@ func MeasureKinds() []MeasureKind {
 // MeasureAction is a change of a measure's state.
 type MeasureAction string
 
+// The changes of a measure's state.
 const (
 	MeasureApprove   MeasureAction = "approve"
 	MeasureSuspend   MeasureAction = "suspend"
@@ -157,6 +160,7 @@ func ReviewOverdue(state MeasureState, created time.Time, lastReview *time.Time,
 // ComplaintState is where a complaint about a measure stands.
 type ComplaintState string
 
+// The states of a complaint.
 const (
 	ComplaintOpen          ComplaintState = "OPEN"
 	ComplaintInvestigating ComplaintState = "INVESTIGATING"
@@ -172,6 +176,7 @@ func ComplaintStates() []ComplaintState {
 // ComplaintAction is a step of a complaint.
 type ComplaintAction string
 
+// The steps of a complaint.
 const (
 	ComplaintInvestigate ComplaintAction = "investigate"
 	ComplaintUphold      ComplaintAction = "uphold"
