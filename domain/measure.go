@@ -69,11 +69,18 @@ var measureTransitions = map[MeasureAction]map[MeasureState]MeasureState{
 // MeasureTransition is the state a measure in from moves to under a, or a
 // PreconditionError of type ILLEGAL_TRANSITION naming the current state.
 func MeasureTransition(from MeasureState, a MeasureAction) (MeasureState, error) {
-	if to, ok := measureTransitions[a][from]; ok {
+	return move(measureTransitions, from, a, "a measure in state MEASURE_STATE_")
+}
+
+// move looks an action up in a state machine's table (action → from → to):
+// the state it leads to, or an ILLEGAL_TRANSITION naming the current state
+// as what is written before it (e.g. "a measure in state MEASURE_STATE_").
+func move[S, A ~string](table map[A]map[S]S, from S, a A, what string) (S, error) {
+	if to, ok := table[a][from]; ok {
 		return to, nil
 	}
 	return "", &PreconditionError{Type: "ILLEGAL_TRANSITION",
-		Description: fmt.Sprintf("cannot %s a measure in state MEASURE_STATE_%s", a, from)}
+		Description: fmt.Sprintf("cannot %s %s%s", a, what, from)}
 }
 
 // AgreementExpired reports whether an agreement whose last day is expiry
@@ -192,9 +199,5 @@ var complaintTransitions = map[ComplaintAction]map[ComplaintState]ComplaintState
 // ComplaintTransition is the state a complaint in from moves to under a,
 // or a PreconditionError of type ILLEGAL_TRANSITION.
 func ComplaintTransition(from ComplaintState, a ComplaintAction) (ComplaintState, error) {
-	if to, ok := complaintTransitions[a][from]; ok {
-		return to, nil
-	}
-	return "", &PreconditionError{Type: "ILLEGAL_TRANSITION",
-		Description: fmt.Sprintf("cannot %s a complaint in state COMPLAINT_STATE_%s", a, from)}
+	return move(complaintTransitions, from, a, "a complaint in state COMPLAINT_STATE_")
 }
