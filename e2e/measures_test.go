@@ -123,6 +123,15 @@ func (c *client) ListComplaints(parent, filter string) (*pb.ListComplaintsRespon
 	return out, c.call("MeasureService/ListComplaints", get(parent+"/complaints", q), &pb.ListComplaintsRequest{Parent: parent, Filter: filter}, out)
 }
 
+func (c *client) GetComplaint(name string, view pb.View) (*pb.Complaint, error) {
+	var q url.Values
+	if view != pb.View_VIEW_UNSPECIFIED {
+		q = url.Values{"view": {view.String()}}
+	}
+	out := &pb.Complaint{}
+	return out, c.call("MeasureService/GetComplaint", get(name, q), &pb.GetComplaintRequest{Name: name, View: view}, out)
+}
+
 func (c *client) InvestigateComplaint(name string) (*pb.Complaint, error) {
 	req := &pb.InvestigateComplaintRequest{Name: name}
 	out := &pb.Complaint{}
@@ -307,6 +316,24 @@ func testMeasures(t *testing.T, e *env) {
 		cp := must(w.CreateComplaint(m.GetName(), &pb.Complaint{ComplainantName: "李娜", ComplainantPhone: phone, Description: "出示优待证后仍被拒绝折扣"})).ok(t)
 		if cp.GetState() != pb.ComplaintState_COMPLAINT_STATE_OPEN || cp.GetComplainantPhone() == phone {
 			t.Fatalf("complaint %v", cp)
+		}
+		// The full view: for caseworkers and supervisors whose towns
+		// cover the measure's, audited; never for the auditor.
+		for _, who := range []*client{c, w} {
+			if got := must(who.GetComplaint(cp.GetName(), pb.View_VIEW_FULL)).ok(t); got.GetComplainantPhone() != phone {
+				t.Fatalf("the full view shows %q", got.GetComplainantPhone())
+			}
+		}
+		auditor := e.clientsAs(t, e.token(t, "e2e-auditor-"+c.name, []principal.Role{principal.Auditor}))[0]
+		auditor.t = t
+		for _, who := range []*client{o, auditor} {
+			st := must(who.GetComplaint(cp.GetName(), pb.View_VIEW_FULL)).fails(t, codes.PermissionDenied)
+			if reasonOf(st.Err()) != "FULL_VIEW_DENIED" {
+				t.Errorf("reason %q", reasonOf(st.Err()))
+			}
+		}
+		if got := must(auditor.GetComplaint(cp.GetName(), pb.View_VIEW_UNSPECIFIED)).ok(t); got.GetComplainantPhone() == phone {
+			t.Fatal("the masked view shows the phone")
 		}
 		must(c.InvestigateComplaint(cp.GetName())).ok(t)
 		cp = must(w.UpholdComplaint(cp.GetName(), "情况属实", true)).ok(t)

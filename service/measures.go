@@ -11,6 +11,8 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/domain/towns"
+	"github.com/fengdu-county/casework/internal/access/policy"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/idnumber"
@@ -38,6 +40,7 @@ type MeasureStore interface {
 	MutateComplaint(ctx context.Context, n names.Complaint, etag string, fn func(ctx context.Context, c *repository.Complaint) error) (*repository.Complaint, error)
 	OfferedMeasures(ctx context.Context, town string) ([]repository.Measure, error)
 	GetHousehold(ctx context.Context, id string, showDeleted bool) (*repository.Household, error)
+	Auditor
 }
 
 // Measures implements pb.MeasureServiceServer: the preferential-measures
@@ -127,7 +130,12 @@ func (s *Measures) GetOrganization(ctx context.Context, req *pb.GetOrganizationR
 	if err != nil {
 		return nil, err
 	}
-	return s.organization(o), nil
+	full, err := fullViewIf(ctx, s.store, req.GetView(), n.String(),
+		policy.MayViewFullIn(principal.FromContext(ctx), nil, true), "contact_phone")
+	if err != nil || !full {
+		return s.organization(o), err
+	}
+	return convert.OrganizationToProto(o, s.now()), nil
 }
 
 func (s *Measures) ListOrganizations(ctx context.Context, req *pb.ListOrganizationsRequest) (*pb.ListOrganizationsResponse, error) {
@@ -438,7 +446,16 @@ func (s *Measures) GetComplaint(ctx context.Context, req *pb.GetComplaintRequest
 	if err != nil {
 		return nil, err
 	}
-	return complaint(c), nil
+	m, err := s.store.GetMeasure(ctx, n.OrganizationID, n.MeasureID)
+	if err != nil {
+		return nil, err
+	}
+	full, err := fullViewIf(ctx, s.store, req.GetView(), n.String(),
+		policy.MayViewFullIn(principal.FromContext(ctx), m.TownCodes, false), "complainant_phone")
+	if err != nil || !full {
+		return complaint(c), err
+	}
+	return convert.ComplaintToProto(c), nil
 }
 
 func (s *Measures) ListComplaints(ctx context.Context, req *pb.ListComplaintsRequest) (*pb.ListComplaintsResponse, error) {

@@ -218,7 +218,8 @@ type Organization struct {
 	// Unique among organisations.
 	CreditCode  string `protobuf:"bytes,3,opt,name=credit_code,json=creditCode,proto3" json:"credit_code,omitempty"`
 	ContactName string `protobuf:"bytes,4,opt,name=contact_name,json=contactName,proto3" json:"contact_name,omitempty"`
-	// Sealed at rest and always answered masked (`138****5678`).
+	// Sealed at rest and answered masked (`138****5678`) except in an audited
+	// full view (GetOrganization with VIEW_FULL).
 	ContactPhone      string     `protobuf:"bytes,5,opt,name=contact_phone,json=contactPhone,proto3" json:"contact_phone,omitempty"`
 	AgreementSignDate *date.Date `protobuf:"bytes,6,opt,name=agreement_sign_date,json=agreementSignDate,proto3" json:"agreement_sign_date,omitempty"`
 	// The agreement's last day. When it has passed, the organisation's
@@ -593,7 +594,8 @@ type Complaint struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	ComplainantName string                 `protobuf:"bytes,2,opt,name=complainant_name,json=complainantName,proto3" json:"complainant_name,omitempty"`
-	// Sealed at rest and always answered masked.
+	// Sealed at rest and answered masked except in an audited full view
+	// (GetComplaint with VIEW_FULL).
 	ComplainantPhone string `protobuf:"bytes,3,opt,name=complainant_phone,json=complainantPhone,proto3" json:"complainant_phone,omitempty"`
 	// What happened.
 	Description string         `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
@@ -971,8 +973,11 @@ func (x *CreateOrganizationRequest) GetRequestId() string {
 }
 
 type GetOrganizationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// VIEW_FULL shows the contact's phone unmasked: for caseworkers and
+	// supervisors, audited.
+	View          View `protobuf:"varint,2,opt,name=view,proto3,enum=casework.v1.View" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1012,6 +1017,13 @@ func (x *GetOrganizationRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetOrganizationRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
 }
 
 type ListOrganizationsRequest struct {
@@ -1947,8 +1959,11 @@ func (x *CreateComplaintRequest) GetRequestId() string {
 }
 
 type GetComplaintRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// VIEW_FULL shows the complainant's phone unmasked: for caseworkers and
+	// supervisors whose towns cover every town the measure serves, audited.
+	View          View `protobuf:"varint,2,opt,name=view,proto3,enum=casework.v1.View" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1988,6 +2003,13 @@ func (x *GetComplaintRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetComplaintRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
 }
 
 type ListComplaintsRequest struct {
@@ -2567,10 +2589,11 @@ const file_casework_v1_measure_proto_rawDesc = "" +
 	"\forganization\x18\x01 \x01(\v2\x19.casework.v1.OrganizationB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\forganization\x12:\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"Z\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x8b\x01\n" +
 	"\x16GetOrganizationRequest\x12@\n" +
 	"\x04name\x18\x01 \x01(\tB,\xe2A\x01\x02\xfaA%\n" +
-	"#casework.fengdu.gov.cn/OrganizationR\x04name\"\x84\x01\n" +
+	"#casework.fengdu.gov.cn/OrganizationR\x04name\x12/\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x84\x01\n" +
 	"\x18ListOrganizationsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
@@ -2660,10 +2683,11 @@ const file_casework_v1_measure_proto_rawDesc = "" +
 	"\tcomplaint\x18\x02 \x01(\v2\x16.casework.v1.ComplaintB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\tcomplaint\x12:\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"T\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x85\x01\n" +
 	"\x13GetComplaintRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
-	" casework.fengdu.gov.cn/ComplaintR\x04name\"\xc2\x01\n" +
+	" casework.fengdu.gov.cn/ComplaintR\x04name\x12/\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xc2\x01\n" +
 	"\x15ListComplaintsRequest\x12?\n" +
 	"\x06parent\x18\x01 \x01(\tB'\xe2A\x01\x02\xfaA \n" +
 	"\x1ecasework.fengdu.gov.cn/MeasureR\x06parent\x12'\n" +
@@ -2816,7 +2840,8 @@ var file_casework_v1_measure_proto_goTypes = []any{
 	(*date.Date)(nil),                   // 37: google.type.Date
 	(*timestamppb.Timestamp)(nil),       // 38: google.protobuf.Timestamp
 	(HouseholdCategory)(0),              // 39: casework.v1.HouseholdCategory
-	(*fieldmaskpb.FieldMask)(nil),       // 40: google.protobuf.FieldMask
+	(View)(0),                           // 40: casework.v1.View
+	(*fieldmaskpb.FieldMask)(nil),       // 41: google.protobuf.FieldMask
 }
 var file_casework_v1_measure_proto_depIdxs = []int32{
 	37, // 0: casework.v1.Organization.agreement_sign_date:type_name -> google.type.Date
@@ -2844,67 +2869,69 @@ var file_casework_v1_measure_proto_depIdxs = []int32{
 	39, // 22: casework.v1.HouseholdMenu.category:type_name -> casework.v1.HouseholdCategory
 	8,  // 23: casework.v1.HouseholdMenu.groups:type_name -> casework.v1.MenuGroup
 	3,  // 24: casework.v1.CreateOrganizationRequest.organization:type_name -> casework.v1.Organization
-	3,  // 25: casework.v1.ListOrganizationsResponse.organizations:type_name -> casework.v1.Organization
-	3,  // 26: casework.v1.UpdateOrganizationRequest.organization:type_name -> casework.v1.Organization
-	40, // 27: casework.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 28: casework.v1.CreateMeasureRequest.measure:type_name -> casework.v1.Measure
-	4,  // 29: casework.v1.ListMeasuresResponse.measures:type_name -> casework.v1.Measure
-	4,  // 30: casework.v1.UpdateMeasureRequest.measure:type_name -> casework.v1.Measure
-	40, // 31: casework.v1.UpdateMeasureRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 32: casework.v1.CreateMeasureReviewRequest.review:type_name -> casework.v1.MeasureReview
-	5,  // 33: casework.v1.ListMeasureReviewsResponse.reviews:type_name -> casework.v1.MeasureReview
-	6,  // 34: casework.v1.CreateComplaintRequest.complaint:type_name -> casework.v1.Complaint
-	6,  // 35: casework.v1.ListComplaintsResponse.complaints:type_name -> casework.v1.Complaint
-	7,  // 36: casework.v1.ListMeasureHistoryResponse.entries:type_name -> casework.v1.MeasureHistoryEntry
-	10, // 37: casework.v1.MeasureService.CreateOrganization:input_type -> casework.v1.CreateOrganizationRequest
-	11, // 38: casework.v1.MeasureService.GetOrganization:input_type -> casework.v1.GetOrganizationRequest
-	12, // 39: casework.v1.MeasureService.ListOrganizations:input_type -> casework.v1.ListOrganizationsRequest
-	14, // 40: casework.v1.MeasureService.UpdateOrganization:input_type -> casework.v1.UpdateOrganizationRequest
-	15, // 41: casework.v1.MeasureService.CreateMeasure:input_type -> casework.v1.CreateMeasureRequest
-	16, // 42: casework.v1.MeasureService.GetMeasure:input_type -> casework.v1.GetMeasureRequest
-	17, // 43: casework.v1.MeasureService.ListMeasures:input_type -> casework.v1.ListMeasuresRequest
-	19, // 44: casework.v1.MeasureService.UpdateMeasure:input_type -> casework.v1.UpdateMeasureRequest
-	20, // 45: casework.v1.MeasureService.ApproveMeasure:input_type -> casework.v1.ApproveMeasureRequest
-	21, // 46: casework.v1.MeasureService.SuspendMeasure:input_type -> casework.v1.SuspendMeasureRequest
-	22, // 47: casework.v1.MeasureService.ReinstateMeasure:input_type -> casework.v1.ReinstateMeasureRequest
-	23, // 48: casework.v1.MeasureService.ExitMeasure:input_type -> casework.v1.ExitMeasureRequest
-	35, // 49: casework.v1.MeasureService.ListMeasureHistory:input_type -> casework.v1.ListMeasureHistoryRequest
-	24, // 50: casework.v1.MeasureService.CreateMeasureReview:input_type -> casework.v1.CreateMeasureReviewRequest
-	25, // 51: casework.v1.MeasureService.ListMeasureReviews:input_type -> casework.v1.ListMeasureReviewsRequest
-	27, // 52: casework.v1.MeasureService.CreateComplaint:input_type -> casework.v1.CreateComplaintRequest
-	28, // 53: casework.v1.MeasureService.GetComplaint:input_type -> casework.v1.GetComplaintRequest
-	29, // 54: casework.v1.MeasureService.ListComplaints:input_type -> casework.v1.ListComplaintsRequest
-	31, // 55: casework.v1.MeasureService.InvestigateComplaint:input_type -> casework.v1.InvestigateComplaintRequest
-	32, // 56: casework.v1.MeasureService.UpholdComplaint:input_type -> casework.v1.UpholdComplaintRequest
-	33, // 57: casework.v1.MeasureService.DismissComplaint:input_type -> casework.v1.DismissComplaintRequest
-	34, // 58: casework.v1.MeasureService.GetHouseholdMenu:input_type -> casework.v1.GetHouseholdMenuRequest
-	3,  // 59: casework.v1.MeasureService.CreateOrganization:output_type -> casework.v1.Organization
-	3,  // 60: casework.v1.MeasureService.GetOrganization:output_type -> casework.v1.Organization
-	13, // 61: casework.v1.MeasureService.ListOrganizations:output_type -> casework.v1.ListOrganizationsResponse
-	3,  // 62: casework.v1.MeasureService.UpdateOrganization:output_type -> casework.v1.Organization
-	4,  // 63: casework.v1.MeasureService.CreateMeasure:output_type -> casework.v1.Measure
-	4,  // 64: casework.v1.MeasureService.GetMeasure:output_type -> casework.v1.Measure
-	18, // 65: casework.v1.MeasureService.ListMeasures:output_type -> casework.v1.ListMeasuresResponse
-	4,  // 66: casework.v1.MeasureService.UpdateMeasure:output_type -> casework.v1.Measure
-	4,  // 67: casework.v1.MeasureService.ApproveMeasure:output_type -> casework.v1.Measure
-	4,  // 68: casework.v1.MeasureService.SuspendMeasure:output_type -> casework.v1.Measure
-	4,  // 69: casework.v1.MeasureService.ReinstateMeasure:output_type -> casework.v1.Measure
-	4,  // 70: casework.v1.MeasureService.ExitMeasure:output_type -> casework.v1.Measure
-	36, // 71: casework.v1.MeasureService.ListMeasureHistory:output_type -> casework.v1.ListMeasureHistoryResponse
-	5,  // 72: casework.v1.MeasureService.CreateMeasureReview:output_type -> casework.v1.MeasureReview
-	26, // 73: casework.v1.MeasureService.ListMeasureReviews:output_type -> casework.v1.ListMeasureReviewsResponse
-	6,  // 74: casework.v1.MeasureService.CreateComplaint:output_type -> casework.v1.Complaint
-	6,  // 75: casework.v1.MeasureService.GetComplaint:output_type -> casework.v1.Complaint
-	30, // 76: casework.v1.MeasureService.ListComplaints:output_type -> casework.v1.ListComplaintsResponse
-	6,  // 77: casework.v1.MeasureService.InvestigateComplaint:output_type -> casework.v1.Complaint
-	6,  // 78: casework.v1.MeasureService.UpholdComplaint:output_type -> casework.v1.Complaint
-	6,  // 79: casework.v1.MeasureService.DismissComplaint:output_type -> casework.v1.Complaint
-	9,  // 80: casework.v1.MeasureService.GetHouseholdMenu:output_type -> casework.v1.HouseholdMenu
-	59, // [59:81] is the sub-list for method output_type
-	37, // [37:59] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	40, // 25: casework.v1.GetOrganizationRequest.view:type_name -> casework.v1.View
+	3,  // 26: casework.v1.ListOrganizationsResponse.organizations:type_name -> casework.v1.Organization
+	3,  // 27: casework.v1.UpdateOrganizationRequest.organization:type_name -> casework.v1.Organization
+	41, // 28: casework.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 29: casework.v1.CreateMeasureRequest.measure:type_name -> casework.v1.Measure
+	4,  // 30: casework.v1.ListMeasuresResponse.measures:type_name -> casework.v1.Measure
+	4,  // 31: casework.v1.UpdateMeasureRequest.measure:type_name -> casework.v1.Measure
+	41, // 32: casework.v1.UpdateMeasureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 33: casework.v1.CreateMeasureReviewRequest.review:type_name -> casework.v1.MeasureReview
+	5,  // 34: casework.v1.ListMeasureReviewsResponse.reviews:type_name -> casework.v1.MeasureReview
+	6,  // 35: casework.v1.CreateComplaintRequest.complaint:type_name -> casework.v1.Complaint
+	40, // 36: casework.v1.GetComplaintRequest.view:type_name -> casework.v1.View
+	6,  // 37: casework.v1.ListComplaintsResponse.complaints:type_name -> casework.v1.Complaint
+	7,  // 38: casework.v1.ListMeasureHistoryResponse.entries:type_name -> casework.v1.MeasureHistoryEntry
+	10, // 39: casework.v1.MeasureService.CreateOrganization:input_type -> casework.v1.CreateOrganizationRequest
+	11, // 40: casework.v1.MeasureService.GetOrganization:input_type -> casework.v1.GetOrganizationRequest
+	12, // 41: casework.v1.MeasureService.ListOrganizations:input_type -> casework.v1.ListOrganizationsRequest
+	14, // 42: casework.v1.MeasureService.UpdateOrganization:input_type -> casework.v1.UpdateOrganizationRequest
+	15, // 43: casework.v1.MeasureService.CreateMeasure:input_type -> casework.v1.CreateMeasureRequest
+	16, // 44: casework.v1.MeasureService.GetMeasure:input_type -> casework.v1.GetMeasureRequest
+	17, // 45: casework.v1.MeasureService.ListMeasures:input_type -> casework.v1.ListMeasuresRequest
+	19, // 46: casework.v1.MeasureService.UpdateMeasure:input_type -> casework.v1.UpdateMeasureRequest
+	20, // 47: casework.v1.MeasureService.ApproveMeasure:input_type -> casework.v1.ApproveMeasureRequest
+	21, // 48: casework.v1.MeasureService.SuspendMeasure:input_type -> casework.v1.SuspendMeasureRequest
+	22, // 49: casework.v1.MeasureService.ReinstateMeasure:input_type -> casework.v1.ReinstateMeasureRequest
+	23, // 50: casework.v1.MeasureService.ExitMeasure:input_type -> casework.v1.ExitMeasureRequest
+	35, // 51: casework.v1.MeasureService.ListMeasureHistory:input_type -> casework.v1.ListMeasureHistoryRequest
+	24, // 52: casework.v1.MeasureService.CreateMeasureReview:input_type -> casework.v1.CreateMeasureReviewRequest
+	25, // 53: casework.v1.MeasureService.ListMeasureReviews:input_type -> casework.v1.ListMeasureReviewsRequest
+	27, // 54: casework.v1.MeasureService.CreateComplaint:input_type -> casework.v1.CreateComplaintRequest
+	28, // 55: casework.v1.MeasureService.GetComplaint:input_type -> casework.v1.GetComplaintRequest
+	29, // 56: casework.v1.MeasureService.ListComplaints:input_type -> casework.v1.ListComplaintsRequest
+	31, // 57: casework.v1.MeasureService.InvestigateComplaint:input_type -> casework.v1.InvestigateComplaintRequest
+	32, // 58: casework.v1.MeasureService.UpholdComplaint:input_type -> casework.v1.UpholdComplaintRequest
+	33, // 59: casework.v1.MeasureService.DismissComplaint:input_type -> casework.v1.DismissComplaintRequest
+	34, // 60: casework.v1.MeasureService.GetHouseholdMenu:input_type -> casework.v1.GetHouseholdMenuRequest
+	3,  // 61: casework.v1.MeasureService.CreateOrganization:output_type -> casework.v1.Organization
+	3,  // 62: casework.v1.MeasureService.GetOrganization:output_type -> casework.v1.Organization
+	13, // 63: casework.v1.MeasureService.ListOrganizations:output_type -> casework.v1.ListOrganizationsResponse
+	3,  // 64: casework.v1.MeasureService.UpdateOrganization:output_type -> casework.v1.Organization
+	4,  // 65: casework.v1.MeasureService.CreateMeasure:output_type -> casework.v1.Measure
+	4,  // 66: casework.v1.MeasureService.GetMeasure:output_type -> casework.v1.Measure
+	18, // 67: casework.v1.MeasureService.ListMeasures:output_type -> casework.v1.ListMeasuresResponse
+	4,  // 68: casework.v1.MeasureService.UpdateMeasure:output_type -> casework.v1.Measure
+	4,  // 69: casework.v1.MeasureService.ApproveMeasure:output_type -> casework.v1.Measure
+	4,  // 70: casework.v1.MeasureService.SuspendMeasure:output_type -> casework.v1.Measure
+	4,  // 71: casework.v1.MeasureService.ReinstateMeasure:output_type -> casework.v1.Measure
+	4,  // 72: casework.v1.MeasureService.ExitMeasure:output_type -> casework.v1.Measure
+	36, // 73: casework.v1.MeasureService.ListMeasureHistory:output_type -> casework.v1.ListMeasureHistoryResponse
+	5,  // 74: casework.v1.MeasureService.CreateMeasureReview:output_type -> casework.v1.MeasureReview
+	26, // 75: casework.v1.MeasureService.ListMeasureReviews:output_type -> casework.v1.ListMeasureReviewsResponse
+	6,  // 76: casework.v1.MeasureService.CreateComplaint:output_type -> casework.v1.Complaint
+	6,  // 77: casework.v1.MeasureService.GetComplaint:output_type -> casework.v1.Complaint
+	30, // 78: casework.v1.MeasureService.ListComplaints:output_type -> casework.v1.ListComplaintsResponse
+	6,  // 79: casework.v1.MeasureService.InvestigateComplaint:output_type -> casework.v1.Complaint
+	6,  // 80: casework.v1.MeasureService.UpholdComplaint:output_type -> casework.v1.Complaint
+	6,  // 81: casework.v1.MeasureService.DismissComplaint:output_type -> casework.v1.Complaint
+	9,  // 82: casework.v1.MeasureService.GetHouseholdMenu:output_type -> casework.v1.HouseholdMenu
+	61, // [61:83] is the sub-list for method output_type
+	39, // [39:61] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_measure_proto_init() }

@@ -284,6 +284,27 @@ func MayViewFull(p *principal.Principal, town string) bool {
 	return FullViewScope(p).Allows(town)
 }
 
+// MayViewFullIn reports whether p may see unmasked a ledger record that
+// serves towns (none: the whole county): a full-view role whose scope
+// covers every one of them. An organization's contact belongs to no town
+// and is the county's business partner, so any full-view role may see it
+// (county: true).
+func MayViewFullIn(p *principal.Principal, towns []string, county bool) bool {
+	s := FullViewScope(p)
+	if county {
+		return s.All || len(s.Towns) > 0
+	}
+	if len(towns) == 0 {
+		return s.All
+	}
+	for _, t := range towns {
+		if !s.Allows(t) {
+			return false
+		}
+	}
+	return true
+}
+
 // KeyRoles are the roles an admin may put on an API key: the systems'.
 // People's roles come from the identity provider.
 var KeyRoles = roles(principal.Integration, principal.Batch)
