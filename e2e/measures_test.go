@@ -335,6 +335,11 @@ func testMeasures(t *testing.T, e *env) {
 		if got := must(auditor.GetComplaint(cp.GetName(), pb.View_VIEW_UNSPECIFIED)).ok(t); got.GetComplainantPhone() == phone {
 			t.Fatal("the masked view shows the phone")
 		}
+		logs := must(auditor.ListAuditLogs(&pb.ListAuditLogsRequest{
+			Filter: `action = "full-view" AND resource = "` + cp.GetName() + `"`})).ok(t).GetAuditLogs()
+		if len(logs) != 2 || !slices.Contains(logs[0].GetFields(), "complainant_phone") {
+			t.Fatalf("full views audited: %v", logs)
+		}
 		must(c.InvestigateComplaint(cp.GetName())).ok(t)
 		cp = must(w.UpholdComplaint(cp.GetName(), "情况属实", true)).ok(t)
 		if cp.GetState() != pb.ComplaintState_COMPLAINT_STATE_UPHELD || !cp.GetMeasureSuspended() {
