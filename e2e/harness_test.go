@@ -89,6 +89,7 @@ var scenarios = []scenario{
 	{"household_rules", testHouseholdRules},
 	{"campaigns", testCampaigns},
 	{"ledger", testLedger},
+	{"measures", testMeasures},
 }
 
 var dialects = []struct {

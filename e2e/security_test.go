@@ -150,6 +150,19 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Auditor, principal.Integration, principal.Batch:
 			return isRead
 		}
+	case "MeasureService":
+		// The preferential-measures ledger is the county's published
+		// record: every reader reads it; caseworkers keep it; supervisors
+		// decide what enters and exits it.
+		isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		switch r {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return name != "ApproveMeasure" && name != "ExitMeasure"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
 	case "PolicyService", "TownService":

@@ -50,7 +50,8 @@ func resourceType(resource string) string {
 		return ""
 	}
 	switch t := parts[len(parts)-2]; t {
-	case "households", "members", "cases", "notes", "campaigns", "visits", "contacts", "assistance":
+	case "households", "members", "cases", "notes", "campaigns", "visits", "contacts", "assistance",
+		"organizations", "measures", "reviews", "complaints":
 		return t
 	}
 	return ""

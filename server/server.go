@@ -116,9 +116,13 @@ type Config struct {
 	// Deadlines counts the cases' periods: the holiday calendar and the
 	// county's terms (zero: the defaults on the shipped calendar).
 	Deadlines domain.Deadlines
+	// MeasureReviewPeriod is how often each preferential measure must be
+	// reviewed (0: a year).
+	MeasureReviewPeriod time.Duration
 	// MaintenanceInterval is how often each server prunes old events and
-	// request ids and withdraws the legal-aid applications whose materials
-	// lapsed (0: 5 minutes).
+	// request ids, withdraws the legal-aid applications whose materials
+	// lapsed and suspends the measures whose agreement expired (0: 5
+	// minutes).
 	MaintenanceInterval time.Duration
 
 	// AuditAnchorInterval is how often the audit chain's head is anchored:
@@ -143,6 +147,8 @@ type Store interface {
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 	PruneRequests(ctx context.Context) (int64, error)
 	WithdrawLapsedMaterials(ctx context.Context, now time.Time) (int, error)
+	service.MeasureStore
+	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	Ping(ctx context.Context) error
 }
 
@@ -225,10 +231,11 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), log, store.AppendAudit)
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
-		Deadlines: cfg.Deadlines}
+		Deadlines: cfg.Deadlines, MeasureReviewPeriod: cfg.MeasureReviewPeriod}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, cfg.Towns, validator, opts)
 	ledger := service.NewLedger(store, cases, cfg.Towns, validator, opts)
+	measures := service.NewMeasures(store, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
@@ -252,6 +259,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
 		pb.RegisterLedgerServiceServer(g, ledger)
+		pb.RegisterMeasureServiceServer(g, measures)
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
@@ -387,6 +395,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterMeasureServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {
@@ -609,9 +620,12 @@ func (s *Server) Run(ctx context.Context) error {
 // maintain prunes, every few minutes, change-feed events older than the
 // retention and request ids past their time, and withdraws the legal-aid
 // applications whose missing materials did not come by their last day
-// (LEGAL_AID_MATERIALS_WITHDRAWN). Every server does it; the deletes are
-// idempotent and each withdrawal a conditional update, so several servers
-// doing it at once is harmless: a case is withdrawn once.
+// (LEGAL_AID_MATERIALS_WITHDRAWN), and suspends the preferential measures
+// whose organization's agreement expired (reads already answer them as
+// SUSPENDED; this stores it, with history and a feed event). Every server
+// does it; the deletes are idempotent and each withdrawal or suspension a
+// conditional update, so several servers doing it at once is harmless: a
+// case is withdrawn, a measure suspended, once.
 func (s *Server) maintain(ctx context.Context) {
 	every := s.cfg.MaintenanceInterval
 	if every <= 0 {
@@ -624,6 +638,11 @@ func (s *Server) maintain(ctx context.Context) {
 			s.log.Error("withdrawing applications whose materials lapsed", "error_type", fmt.Sprintf("%T", err))
 		} else if n > 0 {
 			s.log.Info("withdrew applications whose materials lapsed", "count", n)
+		}
+		if n, err := s.store.SuspendExpiredMeasures(ctx, s.cfg.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("suspending measures whose agreement expired", "error_type", fmt.Sprintf("%T", err))
+		} else if n > 0 {
+			s.log.Info("suspended measures whose agreement expired", "count", n)
 		}
 		if s.cfg.EventRetention > 0 {
 			if n, err := s.store.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.EventRetention)); err != nil && ctx.Err() == nil {

@@ -171,6 +171,7 @@ var feedServices = []protoreflect.ServiceDescriptor{
 	pb.File_casework_v1_case_proto.Services().ByName("CaseService"),
 	pb.File_casework_v1_campaign_proto.Services().ByName("CampaignService"),
 	pb.File_casework_v1_ledger_proto.Services().ByName("LedgerService"),
+	pb.File_casework_v1_measure_proto.Services().ByName("MeasureService"),
 }
 
 // EventTypes lists every Event.type the feed can hold, sorted: the

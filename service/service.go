@@ -34,6 +34,9 @@ type Options struct {
 	// Deadlines counts the cases' periods: the holiday calendar and the
 	// county's terms (zero: the defaults on the shipped calendar).
 	Deadlines domain.Deadlines
+	// MeasureReviewPeriod is how often each preferential measure must be
+	// reviewed (0: domain.DefaultReviewPeriod, a year).
+	MeasureReviewPeriod time.Duration
 }
 
 type base struct {

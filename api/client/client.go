@@ -102,6 +102,7 @@ var NoRetry = RetryPolicy{MaxAttempts: 1}
 var Services = []string{
 	"casework.v1.HouseholdService",
 	"casework.v1.CaseService",
+	"casework.v1.MeasureService",
 	"casework.v1.EventService",
 	"casework.v1.AuditService",
 	"casework.v1.ApiKeyService",
@@ -232,6 +233,12 @@ func (c *Conn) Households() caseworkv1.HouseholdServiceClient {
 // Cases is cases, their notes and history.
 func (c *Conn) Cases() caseworkv1.CaseServiceClient {
 	return caseworkv1.NewCaseServiceClient(c.ClientConn)
+}
+
+// Measures is the preferential-measures ledger: organizations, measures,
+// their reviews and complaints, and the households' menus.
+func (c *Conn) Measures() caseworkv1.MeasureServiceClient {
+	return caseworkv1.NewMeasureServiceClient(c.ClientConn)
 }
 
 // Events is the change feed.

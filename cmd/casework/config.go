@@ -58,6 +58,7 @@ type settings struct {
 	ElderTermDays     int
 	SchoolTermDays    int
 	PlacementPlanEnd  string
+	MeasureReviewDays int
 	MaintenanceEvery  time.Duration
 	DebugAddr         string
 	WebhookPoll       time.Duration
@@ -135,6 +136,8 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"county policy: days to serve a school-enrolment case, never past 31 August before the school year (SCHOOL_SERVICE_TARGET)")
 	str(fs, &s.PlacementPlanEnd, "placement-plan-end", "CASEWORK_PLACEMENT_PLAN_END", "12-31",
 		"county policy: MM-DD the year's employment placement plan ends; a placement is due by then (PLACEMENT_PLAN_END)")
+	integer(fs, &s.MeasureReviewDays, "measure-review-days", "CASEWORK_MEASURE_REVIEW_DAYS", 365,
+		"county policy: days within which each preferential measure must be reviewed (全面清理); older ones are review_overdue")
 	duration(fs, &s.MaintenanceEvery, "maintenance-interval", "CASEWORK_MAINTENANCE_INTERVAL", 5*time.Minute,
 		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",

@@ -153,6 +153,7 @@ func serveCmd() *cobra.Command {
 
 				Deadlines:           deadlines,
 				MaintenanceInterval: s.MaintenanceEvery,
+				MeasureReviewPeriod: time.Duration(s.MeasureReviewDays) * 24 * time.Hour,
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,

@@ -114,6 +114,9 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, addOutcomes, repository.AddOutcomes()),
 		checkEnum(t, channels, domain.ContactChannels()),
 		checkEnum(t, assistanceKinds, domain.AssistanceKinds()),
+		checkEnum(t, measureKinds, domain.MeasureKinds()),
+		checkEnum(t, measureStates, domain.MeasureStates()),
+		checkEnum(t, complaintStates, domain.ComplaintStates()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),
@@ -185,7 +188,8 @@ func storedEnums() []protoreflect.FullName {
 	}
 	for _, m := range []protoreflect.ProtoMessage{&pb.Household{}, &pb.Member{}, &pb.Case{}, &pb.CaseHistoryEntry{},
 		&pb.Note{}, &pb.Event{}, &pb.ApiKey{}, &pb.Webhook{}, &pb.WebhookDelivery{}, &pb.AuditLog{}, &pb.AuditLogHead{},
-		&pb.ServicememberStatusChange{}, &pb.Campaign{}, &pb.CampaignTarget{}, &pb.Visit{}, &pb.CampaignCoverage{}} {
+		&pb.ServicememberStatusChange{}, &pb.Campaign{}, &pb.CampaignTarget{}, &pb.Visit{}, &pb.CampaignCoverage{},
+		&pb.Organization{}, &pb.Measure{}, &pb.MeasureHistoryEntry{}, &pb.MeasureReview{}, &pb.Complaint{}} {
 		walk(m.ProtoReflect().Descriptor())
 	}
 	return out

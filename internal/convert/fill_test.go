@@ -278,6 +278,9 @@ var domainValues = map[reflect.Type][]any{
 	reflect.TypeFor[domain.RejectionReason]():   anys(domain.RejectionReasons()),
 	reflect.TypeFor[domain.TerminationGround](): anys(domain.TerminationGrounds()),
 	reflect.TypeFor[domain.ObjectionResult]():   anys(domain.ObjectionResults()),
+	reflect.TypeFor[domain.MeasureKind]():       anys(domain.MeasureKinds()),
+	reflect.TypeFor[domain.MeasureState]():      anys(domain.MeasureStates()),
+	reflect.TypeFor[domain.ComplaintState]():    anys(domain.ComplaintStates()),
 }
 
 func anys[T any](vs []T) []any {

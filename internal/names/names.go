@@ -59,6 +59,19 @@ type AuditLog struct{ Seq int64 }
 // StatusChange is `households/{household}/statusChanges/{status_change}`.
 type StatusChange struct{ HouseholdID, ID string }
 
+// Organization is `organizations/{organization}`: a signatory of the
+// preferential-measures ledger.
+type Organization struct{ ID string }
+
+// Measure is `organizations/{organization}/measures/{measure}`.
+type Measure struct{ OrganizationID, ID string }
+
+// MeasureReview is `organizations/{organization}/measures/{measure}/reviews/{review}`.
+type MeasureReview struct{ OrganizationID, MeasureID, ID string }
+
+// Complaint is `organizations/{organization}/measures/{measure}/complaints/{complaint}`.
+type Complaint struct{ OrganizationID, MeasureID, ID string }
+
 // Policy is `policies/{policy}`: a rule of the table, by its id.
 type Policy struct{ ID string }
 
@@ -115,8 +128,18 @@ func (n Contact) String() string {
 func (n Assistance) String() string {
 	return Household{n.HouseholdID}.String() + "/assistance/" + n.ID
 }
-func (ContactPolicy) String() string { return "contactPolicy" }
-func (n Ledger) String() string      { return Household{n.HouseholdID}.String() + "/ledger" }
+func (ContactPolicy) String() string  { return "contactPolicy" }
+func (n Ledger) String() string       { return Household{n.HouseholdID}.String() + "/ledger" }
+func (n Organization) String() string { return "organizations/" + n.ID }
+func (n Measure) String() string {
+	return Organization{n.OrganizationID}.String() + "/measures/" + n.ID
+}
+func (n MeasureReview) String() string {
+	return Measure{n.OrganizationID, n.MeasureID}.String() + "/reviews/" + n.ID
+}
+func (n Complaint) String() string {
+	return Measure{n.OrganizationID, n.MeasureID}.String() + "/complaints/" + n.ID
+}
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -145,6 +168,25 @@ func (Assistance) Collection() string {
 }
 func (ContactPolicy) Collection() string { return "contactPolicy" }
 func (Ledger) Collection() string        { return "households/{household}/ledger" }
+func (Organization) Collection() string  { return "organizations/{organization}" }
+func (Measure) Collection() string {
+	return "organizations/{organization}/measures/{measure}"
+}
+func (MeasureReview) Collection() string {
+	return "organizations/{organization}/measures/{measure}/reviews/{review}"
+}
+func (Complaint) Collection() string {
+	return "organizations/{organization}/measures/{measure}/complaints/{complaint}"
+}
+
+// Organization returns the measure's organization.
+func (n Measure) Organization() Organization { return Organization{n.OrganizationID} }
+
+// Measure returns the complaint's measure.
+func (n Complaint) Measure() Measure { return Measure{n.OrganizationID, n.MeasureID} }
+
+// Measure returns the review's measure.
+func (n MeasureReview) Measure() Measure { return Measure{n.OrganizationID, n.MeasureID} }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -171,6 +213,10 @@ var kinds = []kind{
 	{[]string{"webhooks"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Webhook{ids[0]} }},
 	{[]string{"webhooks", "deliveries"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Delivery{ids[0], ids[1]} }},
 	{[]string{"households", "statusChanges"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return StatusChange{ids[0], ids[1]} }},
+	{[]string{"organizations"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Organization{ids[0]} }},
+	{[]string{"organizations", "measures"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Measure{ids[0], ids[1]} }},
+	{[]string{"organizations", "measures", "reviews"}, []*regexp.Regexp{uuidID, uuidID, uuidID}, func(ids []string) Name { return MeasureReview{ids[0], ids[1], ids[2]} }},
+	{[]string{"organizations", "measures", "complaints"}, []*regexp.Regexp{uuidID, uuidID, uuidID}, func(ids []string) Name { return Complaint{ids[0], ids[1], ids[2]} }},
 	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
 	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
 	{[]string{"campaigns"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Campaign{ids[0]} }},

@@ -16,6 +16,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, n := range []Name{
 		Household{u1}, Member{u1, u2}, Case{u1}, Note{u1, u2}, APIKey{"abcdefghijk2"},
 		Webhook{u1}, Delivery{u1, u2}, AuditLog{42}, StatusChange{u1, u2}, Policy{"LEGAL_AID_DECISION_7D"}, Town{"500230101"},
+		Organization{u1}, Measure{u1, u2}, MeasureReview{u1, u2, u1}, Complaint{u1, u2, u2},
 	} {
 		got, err := Parse(n.String())
 		if err != nil || got != n {

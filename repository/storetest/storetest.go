@@ -64,6 +64,7 @@ const (
 	StatusChanges  Category = "StatusChanges"
 	Campaigns      Category = "Campaigns"
 	Ledger         Category = "Ledger"
+	Measures       Category = "Measures"
 )
 
 // Options adjust the suite for one backend.
@@ -117,6 +118,7 @@ func suite() []group {
 		{StatusChanges, statusChangeTests},
 		{Campaigns, campaignTests},
 		{Ledger, ledgerTests},
+		{Measures, measureTests},
 	}
 }
 

@@ -222,6 +222,10 @@ const (
 	// credential whose scope for the method is the whole county, not by one
 	// limited to some towns. Not retryable.
 	ErrorReason_COUNTY_POLICY_NEEDS_COUNTY_WIDE ErrorReason = 61
+	// 400 (FAILED_PRECONDITION): a preferential measure cannot be approved or
+	// reinstated while its organization's agreement has expired; renew the
+	// agreement first. Not retryable unchanged.
+	ErrorReason_AGREEMENT_EXPIRED ErrorReason = 62
 )
 
 // Enum value maps for ErrorReason.
@@ -289,6 +293,7 @@ var (
 		59: "NOT_A_TARGET",
 		60: "GAP_REASONS_MISSING",
 		61: "COUNTY_POLICY_NEEDS_COUNTY_WIDE",
+		62: "AGREEMENT_EXPIRED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -353,6 +358,7 @@ var (
 		"NOT_A_TARGET":                    59,
 		"GAP_REASONS_MISSING":             60,
 		"COUNTY_POLICY_NEEDS_COUNTY_WIDE": 61,
+		"AGREEMENT_EXPIRED":               62,
 	}
 )
 
@@ -387,8 +393,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xea\n" +
-	"\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x81\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -453,7 +458,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x11CAMPAIGN_NOT_OPEN\x10:\x12\x10\n" +
 	"\fNOT_A_TARGET\x10;\x12\x17\n" +
 	"\x13GAP_REASONS_MISSING\x10<\x12#\n" +
-	"\x1fCOUNTY_POLICY_NEEDS_COUNTY_WIDE\x10=B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x1fCOUNTY_POLICY_NEEDS_COUNTY_WIDE\x10=\x12\x15\n" +
+	"\x11AGREEMENT_EXPIRED\x10>B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

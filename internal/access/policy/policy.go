@@ -24,6 +24,7 @@ const (
 	townSvc      = "/casework.v1.TownService/"
 	campaignSvc  = "/casework.v1.CampaignService/"
 	ledgerSvc    = "/casework.v1.LedgerService/"
+	measureSvc   = "/casework.v1.MeasureService/"
 )
 
 var (
@@ -126,6 +127,32 @@ var Table = map[string][]principal.Role{
 	campaignSvc + "CreateVisit":         workers,
 	campaignSvc + "GetVisit":            readers,
 	campaignSvc + "ListVisits":          readers,
+	// The preferential-measures ledger: the county's published ledger, read
+	// by every reader county-wide (the menu only for a household the
+	// caller may read); caseworkers keep it within the towns of each
+	// measure, supervisors decide its entries and exits.
+	measureSvc + "CreateOrganization":   workers,
+	measureSvc + "GetOrganization":      readers,
+	measureSvc + "ListOrganizations":    readers,
+	measureSvc + "UpdateOrganization":   workers,
+	measureSvc + "CreateMeasure":        workers,
+	measureSvc + "GetMeasure":           readers,
+	measureSvc + "ListMeasures":         readers,
+	measureSvc + "UpdateMeasure":        workers,
+	measureSvc + "ApproveMeasure":       deciders,
+	measureSvc + "SuspendMeasure":       workers,
+	measureSvc + "ReinstateMeasure":     workers,
+	measureSvc + "ExitMeasure":          deciders,
+	measureSvc + "ListMeasureHistory":   readers,
+	measureSvc + "CreateMeasureReview":  workers,
+	measureSvc + "ListMeasureReviews":   readers,
+	measureSvc + "CreateComplaint":      workers,
+	measureSvc + "GetComplaint":         readers,
+	measureSvc + "ListComplaints":       readers,
+	measureSvc + "InvestigateComplaint": workers,
+	measureSvc + "UpholdComplaint":      workers,
+	measureSvc + "DismissComplaint":     workers,
+	measureSvc + "GetHouseholdMenu":     readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,
@@ -300,6 +327,27 @@ func FullViewScope(p *principal.Principal) principal.Scope {
 // MayViewFull reports whether p may see a resource of town unmasked.
 func MayViewFull(p *principal.Principal, town string) bool {
 	return FullViewScope(p).Allows(town)
+}
+
+// MayViewFullIn reports whether p may see unmasked a ledger record that
+// serves towns (none: the whole county): a full-view role whose scope
+// covers every one of them. An organization's contact belongs to no town
+// and is the county's business partner, so any full-view role may see it
+// (county: true).
+func MayViewFullIn(p *principal.Principal, towns []string, county bool) bool {
+	s := FullViewScope(p)
+	if county {
+		return s.All || len(s.Towns) > 0
+	}
+	if len(towns) == 0 {
+		return s.All
+	}
+	for _, t := range towns {
+		if !s.Allows(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // KeyRoles are the roles an admin may put on an API key: the systems'.

@@ -113,6 +113,16 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		}
 		return false
+	case "/casework.v1.MeasureService":
+		switch role {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker:
+			return name != "ApproveMeasure" && name != "ExitMeasure"
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
+		return false
 	case "/casework.v1.EventService":
 		if name == "WatchEvents" {
 			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration
@@ -132,6 +142,31 @@ func TestRoleMethodMatrix(t *testing.T) {
 		}
 		if Allowed(nil, m) || Allowed(&principal.Principal{ID: "no-roles"}, m) {
 			t.Errorf("%s allowed without a role", m)
+		}
+	}
+}
+
+func TestMayViewFullIn(t *testing.T) {
+	worker := &principal.Principal{ID: "w", Roles: []principal.Role{principal.Caseworker}, Towns: []string{"500230101"}}
+	countySupervisor := &principal.Principal{ID: "s", Roles: []principal.Role{principal.Supervisor}}
+	auditor := &principal.Principal{ID: "a", Roles: []principal.Role{principal.Auditor}}
+	for _, tc := range []struct {
+		p      *principal.Principal
+		towns  []string
+		county bool
+		want   bool
+	}{
+		{worker, []string{"500230101"}, false, true},
+		{worker, []string{"500230101", "500230102"}, false, false},
+		{worker, nil, false, false},
+		{worker, nil, true, true},
+		{countySupervisor, nil, false, true},
+		{countySupervisor, []string{"500230102"}, false, true},
+		{auditor, nil, true, false},
+		{auditor, []string{"500230101"}, false, false},
+	} {
+		if got := MayViewFullIn(tc.p, tc.towns, tc.county); got != tc.want {
+			t.Errorf("%s, towns %v, county %v: %v, want %v", tc.p.ID, tc.towns, tc.county, got, tc.want)
 		}
 	}
 }
