@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -76,12 +77,21 @@ func routeTemplate(next runtime.HandlerFunc) runtime.HandlerFunc {
 func credentialFirst(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if _, err := bearerCredential(r.Header.Get("Authorization")); err != nil {
-			writeStatus(wwwAuthenticate(w, status.Convert(apierr.ToStatus(err))), http.StatusUnauthorized, err)
+			// One of two fixed answers, so nothing the caller sent is
+			// written back.
+			refused := errNotBearer
+			if errors.Is(err, authn.ErrMissingCredentials) {
+				refused = authn.ErrMissingCredentials
+			}
+			writeStatus(wwwAuthenticate(w, status.Convert(apierr.ToStatus(refused))), http.StatusUnauthorized, refused)
 			return
 		}
 		next(w, r, params)
 	}
 }
+
+// errNotBearer refuses an Authorization header of another scheme.
+var errNotBearer = authn.Refused("authorization must be \"Bearer <token>\"")
 
 // --- telling the services' errors from the gateway's ------------------------
 
