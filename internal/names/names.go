@@ -65,6 +65,15 @@ type Policy struct{ ID string }
 // Town is `towns/{town}`: a town or sub-district, by its code.
 type Town struct{ Code string }
 
+// RecruitmentEvent is `recruitmentEvents/{recruitment_event}`.
+type RecruitmentEvent struct{ ID string }
+
+// Invitation is `recruitmentEvents/{recruitment_event}/invitations/{invitation}`.
+type Invitation struct{ EventID, ID string }
+
+// Application is `recruitmentEvents/{recruitment_event}/applications/{application}`.
+type Application struct{ EventID, ID string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -76,8 +85,15 @@ func (n AuditLog) String() string  { return "auditLogs/" + strconv.FormatInt(n.S
 func (n StatusChange) String() string {
 	return Household{n.HouseholdID}.String() + "/statusChanges/" + n.ID
 }
-func (n Policy) String() string { return "policies/" + n.ID }
-func (n Town) String() string   { return "towns/" + n.Code }
+func (n Policy) String() string           { return "policies/" + n.ID }
+func (n Town) String() string             { return "towns/" + n.Code }
+func (n RecruitmentEvent) String() string { return "recruitmentEvents/" + n.ID }
+func (n Invitation) String() string {
+	return RecruitmentEvent{n.EventID}.String() + "/invitations/" + n.ID
+}
+func (n Application) String() string {
+	return RecruitmentEvent{n.EventID}.String() + "/applications/" + n.ID
+}
 
 func (Household) Collection() string { return "households/{household}" }
 func (Member) Collection() string    { return "households/{household}/members/{member}" }
@@ -90,8 +106,15 @@ func (AuditLog) Collection() string  { return "auditLogs/{sequence}" }
 func (StatusChange) Collection() string {
 	return "households/{household}/statusChanges/{status_change}"
 }
-func (Policy) Collection() string { return "policies/{policy}" }
-func (Town) Collection() string   { return "towns/{town}" }
+func (Policy) Collection() string           { return "policies/{policy}" }
+func (Town) Collection() string             { return "towns/{town}" }
+func (RecruitmentEvent) Collection() string { return "recruitmentEvents/{recruitment_event}" }
+func (Invitation) Collection() string {
+	return "recruitmentEvents/{recruitment_event}/invitations/{invitation}"
+}
+func (Application) Collection() string {
+	return "recruitmentEvents/{recruitment_event}/applications/{application}"
+}
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -120,6 +143,9 @@ var kinds = []kind{
 	{[]string{"households", "statusChanges"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return StatusChange{ids[0], ids[1]} }},
 	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
 	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
+	{[]string{"recruitmentEvents"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return RecruitmentEvent{ids[0]} }},
+	{[]string{"recruitmentEvents", "invitations"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Invitation{ids[0], ids[1]} }},
+	{[]string{"recruitmentEvents", "applications"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Application{ids[0], ids[1]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}
