@@ -47,7 +47,7 @@ func resourceType(resource string) string {
 		return ""
 	}
 	switch t := parts[len(parts)-2]; t {
-	case "households", "members", "cases", "notes":
+	case "households", "members", "cases", "notes", "recruitmentEvents", "invitations", "applications":
 		return t
 	}
 	return ""

@@ -68,6 +68,12 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Case{}).Where("id = ?", n.ID)
 	case names.Note:
 		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
+	case names.RecruitmentEvent:
+		q = db.Model(&RecruitmentEvent{}).Where("id = ?", n.ID)
+	case names.Invitation:
+		q = db.Model(&Invitation{}).Where("id = ? AND event_id = ?", n.ID, n.EventID)
+	case names.Application:
+		q = db.Model(&Application{}).Where("id = ? AND event_id = ?", n.ID, n.EventID)
 	default:
 		return false, nil
 	}

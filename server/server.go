@@ -130,6 +130,7 @@ type Config struct {
 type Store interface {
 	service.HouseholdStore
 	service.CaseStore
+	service.RecruitmentStore
 	service.APIKeyStore
 	service.AuditStore
 	service.EventStore
@@ -225,6 +226,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		Deadlines: cfg.Deadlines}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
 	cases := service.NewCases(store, cfg.Towns, validator, opts)
+	recruitment := service.NewRecruitment(store, cases, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
@@ -246,6 +248,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
+		pb.RegisterRecruitmentServiceServer(g, recruitment)
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
@@ -377,6 +380,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterRecruitmentServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {

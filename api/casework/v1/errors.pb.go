@@ -205,6 +205,10 @@ const (
 	// caller's lookup budget allows in a minute, so no wait would let it
 	// through. Not retryable unchanged: send smaller batches.
 	ErrorReason_LOOKUP_BATCH_TOO_LARGE ErrorReason = 56
+	// 400 (FAILED_PRECONDITION): an update of a recruitment event would
+	// remove a position that applications refer to. Not retryable unchanged:
+	// keep the position (change its title or places instead).
+	ErrorReason_POSITION_IN_USE ErrorReason = 70
 )
 
 // Enum value maps for ErrorReason.
@@ -267,6 +271,7 @@ var (
 		54: "ABORTED",
 		55: "DATA_LOSS",
 		56: "LOOKUP_BATCH_TOO_LARGE",
+		70: "POSITION_IN_USE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -326,6 +331,7 @@ var (
 		"ABORTED":                     54,
 		"DATA_LOSS":                   55,
 		"LOOKUP_BATCH_TOO_LARGE":      56,
+		"POSITION_IN_USE":             70,
 	}
 )
 
@@ -360,7 +366,8 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xeb\t\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x80\n" +
+	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -420,7 +427,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x13FAILED_PRECONDITION\x105\x12\v\n" +
 	"\aABORTED\x106\x12\r\n" +
 	"\tDATA_LOSS\x107\x12\x1a\n" +
-	"\x16LOOKUP_BATCH_TOO_LARGE\x108B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x16LOOKUP_BATCH_TOO_LARGE\x108\x12\x13\n" +
+	"\x0fPOSITION_IN_USE\x10FB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

@@ -35,9 +35,12 @@ type Event struct {
 	// "UpdateHousehold", "DeleteMember"...
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	// The changed resource: "households/{id}", "households/{id}/members/{id}",
-	// "cases/{id}" or "cases/{id}/notes/{id}".
+	// "cases/{id}", "cases/{id}/notes/{id}", "recruitmentEvents/{id}",
+	// "recruitmentEvents/{id}/invitations/{id}" or
+	// "recruitmentEvents/{id}/applications/{id}".
 	Resource string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
-	// "households", "members", "cases" or "notes".
+	// "households", "members", "cases", "notes", "recruitmentEvents",
+	// "invitations" or "applications".
 	ResourceType string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The resource's etag after the change.
 	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
@@ -357,20 +360,20 @@ const file_casework_v1_event_proto_rawDesc = "" +
 	"\bresource\x18\x04 \x01(\tR\bresource\x12#\n" +
 	"\rresource_type\x18\x05 \x01(\tR\fresourceType\x12\x12\n" +
 	"\x04etag\x18\x06 \x01(\tR\x04etag\x12%\n" +
-	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\xe7\x01\n" +
+	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\x96\x02\n" +
 	"\x12WatchEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12\x19\n" +
-	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12V\n" +
-	"\x0eresource_types\x18\x03 \x03(\tB/\xbaH,\x92\x01)\x10\x04\"%r#R\n" +
-	"householdsR\amembersR\x05casesR\x05notesR\rresourceTypes\x12?\n" +
+	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x84\x01\n" +
+	"\x0eresource_types\x18\x03 \x03(\tB]\xbaHZ\x92\x01W\x10\a\"SrQR\n" +
+	"householdsR\amembersR\x05casesR\x05notesR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
-	"eventTypes\"\xf4\x01\n" +
+	"eventTypes\"\xa3\x02\n" +
 	"\x11ListEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12V\n" +
-	"\x0eresource_types\x18\x03 \x03(\tB/\xbaH,\x92\x01)\x10\x04\"%r#R\n" +
-	"householdsR\amembersR\x05casesR\x05notesR\rresourceTypes\x12?\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x84\x01\n" +
+	"\x0eresource_types\x18\x03 \x03(\tB]\xbaHZ\x92\x01W\x10\a\"SrQR\n" +
+	"householdsR\amembersR\x05casesR\x05notesR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
 	"eventTypes\"\x8a\x01\n" +
 	"\x12ListEventsResponse\x12*\n" +

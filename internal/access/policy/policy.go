@@ -22,6 +22,7 @@ const (
 	webhookSvc   = "/casework.v1.WebhookService/"
 	policySvc    = "/casework.v1.PolicyService/"
 	townSvc      = "/casework.v1.TownService/"
+	recruitSvc   = "/casework.v1.RecruitmentService/"
 )
 
 var (
@@ -108,6 +109,23 @@ var Table = map[string][]principal.Role{
 	caseSvc + "FileObjection":     workers,
 	// The justice administration decides; a supervisor records it.
 	caseSvc + "DecideObjection": deciders,
+
+	// Targeted recruitment (定向招聘): caseworkers and supervisors run the
+	// events and record each spouse's progress; readers follow them.
+	recruitSvc + "CreateRecruitmentEvent": workers,
+	recruitSvc + "GetRecruitmentEvent":    readers,
+	recruitSvc + "ListRecruitmentEvents":  readers,
+	recruitSvc + "UpdateRecruitmentEvent": workers,
+	recruitSvc + "InviteRecruitmentEvent": workers,
+	recruitSvc + "ListInvitations":        readers,
+	recruitSvc + "CreateApplication":      workers,
+	recruitSvc + "GetApplication":         readers,
+	recruitSvc + "ListApplications":       readers,
+	recruitSvc + "InterviewApplication":   workers,
+	recruitSvc + "OfferApplication":       workers,
+	recruitSvc + "AcceptApplication":      workers,
+	recruitSvc + "DeclineApplication":     workers,
+	recruitSvc + "GetRecruitmentFigures":  readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,
