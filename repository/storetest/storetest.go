@@ -62,6 +62,7 @@ const (
 	Batches        Category = "Batches"
 	Webhooks       Category = "Webhooks"
 	StatusChanges  Category = "StatusChanges"
+	Recruitment    Category = "Recruitment"
 )
 
 // Options adjust the suite for one backend.
@@ -113,6 +114,7 @@ func suite() []group {
 		{Batches, batchTests},
 		{Webhooks, webhookTests},
 		{StatusChanges, statusChangeTests},
+		{Recruitment, recruitmentTests},
 	}
 }
 
