@@ -231,7 +231,8 @@ func (auditHead) TableName() string { return "audit_head" }
 func Models() []any {
 	return []any{&Household{}, &Member{}, &Case{}, &HistoryEntry{}, &Note{}, &caseNumberSequence{},
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
-		&Webhook{}, &WebhookDelivery{}, &StatusChange{}}
+		&Webhook{}, &WebhookDelivery{}, &StatusChange{},
+		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -40,8 +40,8 @@ type RecruitmentEvent struct {
 func (RecruitmentEvent) TableName() string { return "recruitment_events" }
 
 type recruitmentEventTown struct {
-	EventID  string `gorm:"primaryKey"`
-	TownCode string `gorm:"primaryKey"`
+	EventID  string
+	TownCode string
 }
 
 // TableName names recruitmentEventTown's table for gorm.

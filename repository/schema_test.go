@@ -138,6 +138,7 @@ func typeOK(f *schema.Field, dbType string) bool {
 // calendarDates are the fields that hold a date without a time of day.
 var calendarDates = map[string]bool{
 	"Member.BirthDate": true, "Household.ApprovalDate": true, "StatusChange.EffectiveDate": true,
+	"RecruitmentEvent.EventDate": true, "Application.PlacementDate": true,
 }
 
 // sealedColumns are the columns the store seals, by table: the at-rest

@@ -24,9 +24,9 @@ CREATE INDEX recruitment_events_year ON recruitment_events (event_year);
 
 CREATE TABLE recruitment_event_towns (
     event_id  TEXT NOT NULL REFERENCES recruitment_events (id),
-    town_code TEXT NOT NULL,
-    PRIMARY KEY (event_id, town_code)
+    town_code TEXT NOT NULL
 );
+CREATE UNIQUE INDEX recruitment_event_towns_event_town ON recruitment_event_towns (event_id, town_code);
 CREATE INDEX recruitment_event_towns_town ON recruitment_event_towns (town_code, event_id);
 
 CREATE TABLE recruitment_invitations (
@@ -43,6 +43,8 @@ CREATE TABLE recruitment_invitations (
 CREATE UNIQUE INDEX recruitment_invitations_event_case ON recruitment_invitations (event_id, case_id);
 CREATE INDEX recruitment_invitations_event_create ON recruitment_invitations (event_id, create_time, id);
 
+-- stage is the furthest status reached, kept when an application is
+-- declined, so the figures count what happened before.
 CREATE TABLE recruitment_applications (
     id             TEXT NOT NULL PRIMARY KEY,
     event_id       TEXT NOT NULL REFERENCES recruitment_events (id),
@@ -50,8 +52,6 @@ CREATE TABLE recruitment_applications (
     case_id        TEXT NOT NULL,
     position_id    TEXT NOT NULL,
     status         TEXT NOT NULL,
-    -- The furthest stage reached, kept when an application is declined, so
-    -- the figures count what happened before.
     stage          TEXT NOT NULL,
     town_code      TEXT NOT NULL,
     placement_date DATE,
