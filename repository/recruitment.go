@@ -109,14 +109,7 @@ var recruitmentEventColumns = map[string]column{
 // eventsInScope limits q to the events that serve at least one of the
 // caller's towns.
 func eventsInScope(ctx context.Context, q *gorm.DB) *gorm.DB {
-	s := scopeOf(ctx)
-	switch {
-	case s.All:
-		return q
-	case len(s.Towns) == 0:
-		return q.Where("1 = 0")
-	}
-	return q.Where("recruitment_events.id IN (SELECT event_id FROM recruitment_event_towns WHERE town_code IN ?)", s.Towns)
+	return scoped(ctx, q, "recruitment_events.id IN (SELECT event_id FROM recruitment_event_towns WHERE town_code IN ?)")
 }
 
 // allowsAll reports whether the call may write a row of every one of towns.
@@ -277,17 +270,24 @@ func (s *Store) InviteToRecruitmentEvent(ctx context.Context, eventID, inviter s
 // ListInvitations returns a page of an event's invitations in the caller's
 // towns, oldest first.
 func (s *Store) ListInvitations(ctx context.Context, eventID string, page Page) ([]Invitation, *Cursor, error) {
+	return eventPage(ctx, s, eventID, "recruitment_invitations", page, func(i Invitation) Cursor { t := i.CreateTime; return Cursor{Time: &t, ID: i.ID} })
+}
+
+// eventPage is a page of the rows of table that belong to an event that
+// serves one of the caller's towns and are of the caller's towns, oldest
+// first.
+func eventPage[T any](ctx context.Context, s *Store, eventID, table string, page Page, key func(T) Cursor) ([]T, *Cursor, error) {
 	if _, err := s.GetRecruitmentEvent(ctx, eventID); err != nil {
 		return nil, nil, err
 	}
 	limit := page.limit()
-	q := keyset(inScope(ctx, s.conn(ctx).Model(&Invitation{}).Where("recruitment_invitations.event_id = ?", eventID), "recruitment_invitations.town_code"),
-		"recruitment_invitations", Order{Column: "create_time"}, false, page.After)
-	var rows []Invitation
+	q := keyset(inScope(ctx, s.conn(ctx).Table(table).Where(table+".event_id = ?", eventID), table+".town_code"),
+		table, Order{Column: "create_time"}, false, page.After)
+	var rows []T
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
-	rows, next := lastCursor(rows, limit, func(i Invitation) Cursor { t := i.CreateTime; return Cursor{Time: &t, ID: i.ID} })
+	rows, next := lastCursor(rows, limit, key)
 	return rows, next, nil
 }
 
@@ -334,18 +334,7 @@ func (s *Store) GetApplication(ctx context.Context, eventID, id string) (*Applic
 // ListApplications returns a page of an event's applications in the
 // caller's towns, oldest first.
 func (s *Store) ListApplications(ctx context.Context, eventID string, page Page) ([]Application, *Cursor, error) {
-	if _, err := s.GetRecruitmentEvent(ctx, eventID); err != nil {
-		return nil, nil, err
-	}
-	limit := page.limit()
-	q := keyset(inScope(ctx, s.conn(ctx).Model(&Application{}).Where("recruitment_applications.event_id = ?", eventID), "recruitment_applications.town_code"),
-		"recruitment_applications", Order{Column: "create_time"}, false, page.After)
-	var rows []Application
-	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, nil, err
-	}
-	rows, next := lastCursor(rows, limit, func(a Application) Cursor { t := a.CreateTime; return Cursor{Time: &t, ID: a.ID} })
-	return rows, next, nil
+	return eventPage(ctx, s, eventID, "recruitment_applications", page, func(a Application) Cursor { t := a.CreateTime; return Cursor{Time: &t, ID: a.ID} })
 }
 
 // MutateApplication applies fn to an application under the etag check

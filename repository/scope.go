@@ -28,6 +28,12 @@ func scopeOf(ctx context.Context) principal.Scope { return principal.ScopeFrom(c
 // the query itself, so lists never carry other towns' rows and a row of
 // another town is "not found", with no hint that it exists.
 func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
+	return scoped(ctx, q, column+" IN ?")
+}
+
+// scoped limits q by where, a condition whose one parameter is the list of
+// the caller's towns, unless the scope is county-wide.
+func scoped(ctx context.Context, q *gorm.DB, where string) *gorm.DB {
 	s := scopeOf(ctx)
 	switch {
 	case s.All:
@@ -35,7 +41,7 @@ func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
 	case len(s.Towns) == 0:
 		return q.Where("1 = 0")
 	}
-	return q.Where(column+" IN ?", s.Towns)
+	return q.Where(where, s.Towns)
 }
 
 // allows reports whether the call may write a row of town.

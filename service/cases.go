@@ -217,21 +217,11 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 
 func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.Case, error) {
 	patch := req.GetCase()
-	if patch == nil {
-		return nil, domain.Invalid("case", "is required")
-	}
-	id, err := caseID("case.name", patch.GetName())
+	n, paths, err := updateOf[names.Case]("case", patch, req.GetUpdateMask(), caseUpdatable)
 	if err != nil {
 		return nil, err
 	}
-	if patch.GetEtag() == "" {
-		return nil, domain.Invalid("case.etag", "is required: read the case and send its etag")
-	}
-	paths, err := maskPaths(req.GetUpdateMask(), patch, caseUpdatable)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
+	c, err := s.store.MutateCase(ctx, n.ID, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		return s.changeCase(ctx, row, patch, paths, "UpdateCase")
 	})
 	if err != nil {

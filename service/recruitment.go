@@ -122,21 +122,11 @@ func (s *Recruitment) ListRecruitmentEvents(ctx context.Context, req *pb.ListRec
 
 func (s *Recruitment) UpdateRecruitmentEvent(ctx context.Context, req *pb.UpdateRecruitmentEventRequest) (*pb.RecruitmentEvent, error) {
 	patch := req.GetRecruitmentEvent()
-	if patch == nil {
-		return nil, domain.Invalid("recruitment_event", "is required")
-	}
-	id, err := eventID("recruitment_event.name", patch.GetName())
+	n, paths, err := updateOf[names.RecruitmentEvent]("recruitment_event", patch, req.GetUpdateMask(), recruitmentEventUpdatable)
 	if err != nil {
 		return nil, err
 	}
-	if patch.GetEtag() == "" {
-		return nil, domain.Invalid("recruitment_event.etag", "is required: read the event and send its etag")
-	}
-	paths, err := maskPaths(req.GetUpdateMask(), patch, recruitmentEventUpdatable)
-	if err != nil {
-		return nil, err
-	}
-	e, err := s.store.UpdateRecruitmentEvent(ctx, id, patch.GetEtag(), func(_ context.Context, row *repository.RecruitmentEvent) error {
+	e, err := s.store.UpdateRecruitmentEvent(ctx, n.ID, patch.GetEtag(), func(_ context.Context, row *repository.RecruitmentEvent) error {
 		merged := convert.RecruitmentEventToProto(row)
 		if err := applyMask(merged, patch, paths); err != nil {
 			return err
