@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -319,6 +320,12 @@ func (s *Recruitment) GetRecruitmentFigures(ctx context.Context, req *pb.GetRecr
 	if err != nil {
 		return nil, err
 	}
-	return &pb.RecruitmentFigures{Name: req.GetName(), Invited: f.Invited, Registered: f.Registered,
-		Interviewed: f.Interviewed, Offered: f.Offered, Placed: f.Placed}, nil
+	return &pb.RecruitmentFigures{Name: req.GetName(), Invited: count(f.Invited), Registered: count(f.Registered),
+		Interviewed: count(f.Interviewed), Offered: count(f.Offered), Placed: count(f.Placed)}, nil
+}
+
+// count is a number of spouses as the contract carries it (a JSON number):
+// a county has far fewer than 2^31.
+func count(n int64) int32 {
+	return int32(min(n, math.MaxInt32)) //nolint:gosec // capped on the line itself
 }

@@ -551,11 +551,11 @@ func (x *Application) GetUpdateTime() *timestamppb.Timestamp {
 type RecruitmentFigures struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Invited       int64                  `protobuf:"varint,2,opt,name=invited,proto3" json:"invited,omitempty"`
-	Registered    int64                  `protobuf:"varint,3,opt,name=registered,proto3" json:"registered,omitempty"`
-	Interviewed   int64                  `protobuf:"varint,4,opt,name=interviewed,proto3" json:"interviewed,omitempty"`
-	Offered       int64                  `protobuf:"varint,5,opt,name=offered,proto3" json:"offered,omitempty"`
-	Placed        int64                  `protobuf:"varint,6,opt,name=placed,proto3" json:"placed,omitempty"`
+	Invited       int32                  `protobuf:"varint,2,opt,name=invited,proto3" json:"invited,omitempty"`
+	Registered    int32                  `protobuf:"varint,3,opt,name=registered,proto3" json:"registered,omitempty"`
+	Interviewed   int32                  `protobuf:"varint,4,opt,name=interviewed,proto3" json:"interviewed,omitempty"`
+	Offered       int32                  `protobuf:"varint,5,opt,name=offered,proto3" json:"offered,omitempty"`
+	Placed        int32                  `protobuf:"varint,6,opt,name=placed,proto3" json:"placed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -597,35 +597,35 @@ func (x *RecruitmentFigures) GetName() string {
 	return ""
 }
 
-func (x *RecruitmentFigures) GetInvited() int64 {
+func (x *RecruitmentFigures) GetInvited() int32 {
 	if x != nil {
 		return x.Invited
 	}
 	return 0
 }
 
-func (x *RecruitmentFigures) GetRegistered() int64 {
+func (x *RecruitmentFigures) GetRegistered() int32 {
 	if x != nil {
 		return x.Registered
 	}
 	return 0
 }
 
-func (x *RecruitmentFigures) GetInterviewed() int64 {
+func (x *RecruitmentFigures) GetInterviewed() int32 {
 	if x != nil {
 		return x.Interviewed
 	}
 	return 0
 }
 
-func (x *RecruitmentFigures) GetOffered() int64 {
+func (x *RecruitmentFigures) GetOffered() int32 {
 	if x != nil {
 		return x.Offered
 	}
 	return 0
 }
 
-func (x *RecruitmentFigures) GetPlaced() int64 {
+func (x *RecruitmentFigures) GetPlaced() int32 {
 	if x != nil {
 		return x.Placed
 	}
@@ -1662,13 +1662,13 @@ const file_casework_v1_recruitment_proto_rawDesc = "" +
 	"\"casework.fengdu.gov.cn/Application\x12@recruitmentEvents/{recruitment_event}/applications/{application}*\fapplications2\vapplication\"\xb6\x01\n" +
 	"\x12RecruitmentFigures\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\ainvited\x18\x02 \x01(\x03R\ainvited\x12\x1e\n" +
+	"\ainvited\x18\x02 \x01(\x05R\ainvited\x12\x1e\n" +
 	"\n" +
-	"registered\x18\x03 \x01(\x03R\n" +
+	"registered\x18\x03 \x01(\x05R\n" +
 	"registered\x12 \n" +
-	"\vinterviewed\x18\x04 \x01(\x03R\vinterviewed\x12\x18\n" +
-	"\aoffered\x18\x05 \x01(\x03R\aoffered\x12\x16\n" +
-	"\x06placed\x18\x06 \x01(\x03R\x06placed\"\xb3\x01\n" +
+	"\vinterviewed\x18\x04 \x01(\x05R\vinterviewed\x12\x18\n" +
+	"\aoffered\x18\x05 \x01(\x05R\aoffered\x12\x16\n" +
+	"\x06placed\x18\x06 \x01(\x05R\x06placed\"\xb3\x01\n" +
 	"\x1dCreateRecruitmentEventRequest\x12V\n" +
 	"\x11recruitment_event\x18\x01 \x01(\v2\x1d.casework.v1.RecruitmentEventB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x10recruitmentEvent\x12:\n" +
