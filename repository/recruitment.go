@@ -228,7 +228,8 @@ func (s *Store) UpdateRecruitmentEvent(ctx context.Context, id, etag string, fn 
 
 // InviteToRecruitmentEvent invites, in one transaction, the spouses of the
 // open employment-placement cases in the caller's towns that the event
-// serves and that are not invited yet, and returns the new invitations.
+// serves and that are not invited yet, and returns the new invitations. A
+// spouse who accepted an offer at any event is placed and not invited again.
 func (s *Store) InviteToRecruitmentEvent(ctx context.Context, eventID, inviter string) ([]Invitation, error) {
 	var added []Invitation
 	err := s.InTx(ctx, func(ctx context.Context) error {
@@ -241,7 +242,8 @@ func (s *Store) InviteToRecruitmentEvent(ctx context.Context, eventID, inviter s
 		q := tx.Select("id", "household_id", "subject_id", "town_code", "create_time").
 			Where("kind = ? AND status IN ?", domain.KindEmploymentPlacement, enumNames(domain.InvitableStatuses())).
 			Where("town_code IN (SELECT town_code FROM recruitment_event_towns WHERE event_id = ?)", eventID).
-			Where("id NOT IN (SELECT case_id FROM recruitment_invitations WHERE event_id = ?)", eventID)
+			Where("id NOT IN (SELECT case_id FROM recruitment_invitations WHERE event_id = ?)", eventID).
+			Where("id NOT IN (SELECT case_id FROM recruitment_applications WHERE status = ?)", domain.ApplicationAccepted)
 		if err := inScope(ctx, q, "town_code").Order("create_time, id").Find(&cases).Error; err != nil {
 			return err
 		}
@@ -349,7 +351,24 @@ func (s *Store) MutateApplication(ctx context.Context, eventID, id, etag string,
 		if err != nil {
 			return err
 		}
-		return fn(ctx, e, a)
+		if err := fn(ctx, e, a); err != nil {
+			return err
+		}
+		if a.Status != domain.ApplicationAccepted {
+			return nil
+		}
+		// One placement per case: a spouse placed through one offer cannot
+		// accept another.
+		var placed int64
+		if err := s.conn(ctx).Model(&Application{}).Where("case_id = ? AND status = ? AND id <> ?", a.CaseID, domain.ApplicationAccepted, a.ID).
+			Count(&placed).Error; err != nil {
+			return err
+		}
+		if placed > 0 {
+			return errPrecondition("ALREADY_PLACED", names.Case{ID: a.CaseID}.String(),
+				"the spouse has accepted another offer; the case records that placement")
+		}
+		return nil
 	})
 }
 

@@ -18,6 +18,7 @@ var recruitmentTests = []test{
 	{"EventScopeAndYearFilter", testRecruitmentEventScope},
 	{"ApplicationsAndFigures", testRecruitmentApplications},
 	{"UsedPositionCannotBeRemoved", testRecruitmentPositionInUse},
+	{"OnePlacementPerCase", testRecruitmentOnePlacement},
 }
 
 // placementCase opens a placement case of status s for a new family of town.
@@ -194,5 +195,30 @@ func testRecruitmentPositionInUse(t *testing.T, e *env) {
 	must(t, err, "removing an unused position")
 	if got.Revision != 2 || len(got.Employers.V[0].Positions) != 1 {
 		t.Errorf("updated event: revision %d, %d positions; want 2, 1", got.Revision, len(got.Employers.V[0].Positions))
+	}
+}
+
+func testRecruitmentOnePlacement(t *testing.T, e *env) {
+	c := e.placementCase(townA, domain.StatusSubmitted)
+	ev := e.newRecruitmentEvent(townA)
+	invs, err := e.s.InviteToRecruitmentEvent(e.ctx, ev.ID, "users/a")
+	must(t, err, "InviteToRecruitmentEvent")
+	clerk := &repository.Application{ID: uuid.NewString(), EventID: ev.ID, InvitationID: invs[0].ID, PositionID: "clerk"}
+	nurse := &repository.Application{ID: uuid.NewString(), EventID: ev.ID, InvitationID: invs[0].ID, PositionID: "nurse"}
+	must(t, e.s.CreateApplication(e.ctx, clerk), "CreateApplication clerk")
+	must(t, e.s.CreateApplication(e.ctx, nurse), "CreateApplication nurse")
+	e.moveApplication(ev, clerk, domain.ApplicationAccepted)
+	_, err = e.s.MutateApplication(e.ctx, ev.ID, nurse.ID, "", func(_ context.Context, _ *repository.RecruitmentEvent, a *repository.Application) error {
+		a.Status = domain.ApplicationAccepted
+		return nil
+	})
+	wantPrecondition(t, err, "ALREADY_PLACED", "accepting a second offer for one case")
+	later := e.newRecruitmentEvent(townA)
+	again, err := e.s.InviteToRecruitmentEvent(e.ctx, later.ID, "users/a")
+	must(t, err, "InviteToRecruitmentEvent to a later event")
+	for _, i := range again {
+		if i.CaseID == c.ID {
+			t.Errorf("a placed spouse was invited to a later event")
+		}
 	}
 }

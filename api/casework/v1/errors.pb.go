@@ -209,6 +209,9 @@ const (
 	// remove a position that applications refer to. Not retryable unchanged:
 	// keep the position (change its title or places instead).
 	ErrorReason_POSITION_IN_USE ErrorReason = 70
+	// 400 (FAILED_PRECONDITION): the spouse of a recruitment application has
+	// accepted another offer already, which their case records. Not retryable.
+	ErrorReason_ALREADY_PLACED ErrorReason = 71
 )
 
 // Enum value maps for ErrorReason.
@@ -272,6 +275,7 @@ var (
 		55: "DATA_LOSS",
 		56: "LOOKUP_BATCH_TOO_LARGE",
 		70: "POSITION_IN_USE",
+		71: "ALREADY_PLACED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -332,6 +336,7 @@ var (
 		"DATA_LOSS":                   55,
 		"LOOKUP_BATCH_TOO_LARGE":      56,
 		"POSITION_IN_USE":             70,
+		"ALREADY_PLACED":              71,
 	}
 )
 
@@ -366,7 +371,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x80\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x94\n" +
 	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -428,7 +433,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\aABORTED\x106\x12\r\n" +
 	"\tDATA_LOSS\x107\x12\x1a\n" +
 	"\x16LOOKUP_BATCH_TOO_LARGE\x108\x12\x13\n" +
-	"\x0fPOSITION_IN_USE\x10FB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x0fPOSITION_IN_USE\x10F\x12\x12\n" +
+	"\x0eALREADY_PLACED\x10GB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
