@@ -55,8 +55,8 @@ type RecruitmentServiceClient interface {
 	UpdateRecruitmentEvent(ctx context.Context, in *UpdateRecruitmentEventRequest, opts ...grpc.CallOption) (*RecruitmentEvent, error)
 	// Invites the accompanying spouses whose employment-placement cases are
 	// open (submitted, accepted or in progress), in the caller's towns that
-	// the event serves. Calling it again invites only the spouses not yet
-	// invited.
+	// the event serves, except spouses already placed by an accepted offer.
+	// Calling it again invites only the spouses not yet invited.
 	InviteRecruitmentEvent(ctx context.Context, in *InviteRecruitmentEventRequest, opts ...grpc.CallOption) (*InviteRecruitmentEventResponse, error)
 	// The invited spouses in the caller's towns, oldest first.
 	ListInvitations(ctx context.Context, in *ListInvitationsRequest, opts ...grpc.CallOption) (*ListInvitationsResponse, error)
@@ -73,7 +73,8 @@ type RecruitmentServiceClient interface {
 	// position, date, channel PLACEMENT_CHANNEL_TARGETED_RECRUITMENT) is
 	// recorded on the spouse's employment-placement case exactly as an
 	// UpdateCase would record it, with its history entry, audit entry and
-	// event. The case must still be open.
+	// event. The case must still be open (CASE_NOT_OPEN), and its spouse may
+	// not have accepted another offer (ALREADY_PLACED).
 	AcceptApplication(ctx context.Context, in *AcceptApplicationRequest, opts ...grpc.CallOption) (*Application, error)
 	// REGISTERED, INTERVIEWED or OFFERED -> DECLINED.
 	DeclineApplication(ctx context.Context, in *DeclineApplicationRequest, opts ...grpc.CallOption) (*Application, error)
@@ -250,8 +251,8 @@ type RecruitmentServiceServer interface {
 	UpdateRecruitmentEvent(context.Context, *UpdateRecruitmentEventRequest) (*RecruitmentEvent, error)
 	// Invites the accompanying spouses whose employment-placement cases are
 	// open (submitted, accepted or in progress), in the caller's towns that
-	// the event serves. Calling it again invites only the spouses not yet
-	// invited.
+	// the event serves, except spouses already placed by an accepted offer.
+	// Calling it again invites only the spouses not yet invited.
 	InviteRecruitmentEvent(context.Context, *InviteRecruitmentEventRequest) (*InviteRecruitmentEventResponse, error)
 	// The invited spouses in the caller's towns, oldest first.
 	ListInvitations(context.Context, *ListInvitationsRequest) (*ListInvitationsResponse, error)
@@ -268,7 +269,8 @@ type RecruitmentServiceServer interface {
 	// position, date, channel PLACEMENT_CHANNEL_TARGETED_RECRUITMENT) is
 	// recorded on the spouse's employment-placement case exactly as an
 	// UpdateCase would record it, with its history entry, audit entry and
-	// event. The case must still be open.
+	// event. The case must still be open (CASE_NOT_OPEN), and its spouse may
+	// not have accepted another offer (ALREADY_PLACED).
 	AcceptApplication(context.Context, *AcceptApplicationRequest) (*Application, error)
 	// REGISTERED, INTERVIEWED or OFFERED -> DECLINED.
 	DeclineApplication(context.Context, *DeclineApplicationRequest) (*Application, error)
