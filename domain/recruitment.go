@@ -77,8 +77,7 @@ type RecruitmentEmployer struct {
 }
 
 // CheckRecruitmentEmployers refuses position ids that repeat within an
-// event (applications refer to a position by its id) and town codes that
-// are not the county's.
+// event: applications refer to a position by its id.
 func CheckRecruitmentEmployers(field string, employers []RecruitmentEmployer) error {
 	seen := map[string]bool{}
 	var vs []Violation
