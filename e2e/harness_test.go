@@ -78,6 +78,7 @@ var scenarios = []scenario{
 	{"security_batch_oracle", testBatchCreateOracle},
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
+	{"recruitment", testRecruitment},
 	{"reference", testReference},
 	{"rules_each", testEachRule},
 	{"newcomer_trips", testNewcomerTrips},

@@ -163,6 +163,16 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Auditor, principal.Integration, principal.Batch:
 			return isRead
 		}
+	case "RecruitmentService":
+		// Caseworkers and supervisors run targeted recruitment; the other
+		// readers follow it.
+		reads := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		switch r {
+		case principal.Caseworker, principal.Supervisor:
+			return true
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return reads
+		}
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
 	case "PolicyService", "TownService":

@@ -239,7 +239,8 @@ func Models() []any {
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
 		&Webhook{}, &WebhookDelivery{}, &StatusChange{},
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
-		&Contact{}, &Assistance{}, &ContactPolicy{}}
+		&Contact{}, &Assistance{}, &ContactPolicy{},
+		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

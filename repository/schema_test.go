@@ -139,6 +139,7 @@ func typeOK(f *schema.Field, dbType string) bool {
 var calendarDates = map[string]bool{
 	"Member.BirthDate": true, "Household.ApprovalDate": true, "StatusChange.EffectiveDate": true,
 	"Campaign.StartDate": true, "Campaign.EndDate": true, "CampaignVisit.VisitDate": true,
+	"RecruitmentEvent.EventDate": true, "Application.PlacementDate": true,
 }
 
 // sealedColumns are the columns the store seals, by table: the at-rest

@@ -83,6 +83,12 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Contact{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
 	case names.Assistance:
 		q = db.Model(&Assistance{}).Where("id = ? AND household_id = ?", n.ID, n.HouseholdID)
+	case names.RecruitmentEvent:
+		q = db.Model(&RecruitmentEvent{}).Where("id = ?", n.ID)
+	case names.Invitation:
+		q = db.Model(&Invitation{}).Where("id = ? AND event_id = ?", n.ID, n.EventID)
+	case names.Application:
+		q = db.Model(&Application{}).Where("id = ? AND event_id = ?", n.ID, n.EventID)
 	default:
 		return false, nil
 	}

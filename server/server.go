@@ -136,6 +136,7 @@ type Store interface {
 	service.HouseholdStore
 	service.CaseStore
 	service.LedgerStore
+	service.RecruitmentStore
 	service.APIKeyStore
 	service.AuditStore
 	service.EventStore
@@ -236,6 +237,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	cases := service.NewCases(store, cfg.Towns, validator, opts)
 	ledger := service.NewLedger(store, cases, cfg.Towns, validator, opts)
 	measures := service.NewMeasures(store, cfg.Towns, validator, opts)
+	recruitment := service.NewRecruitment(store, cases, cfg.Towns, validator, opts)
 	apiKeys := service.NewAPIKeys(store, validator, opts)
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
@@ -260,6 +262,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterCaseServiceServer(g, cases)
 		pb.RegisterLedgerServiceServer(g, ledger)
 		pb.RegisterMeasureServiceServer(g, measures)
+		pb.RegisterRecruitmentServiceServer(g, recruitment)
 		pb.RegisterApiKeyServiceServer(g, apiKeys)
 		pb.RegisterAuditServiceServer(g, auditLogs)
 		pb.RegisterEventServiceServer(g, s.events)
@@ -398,6 +401,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterMeasureServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterRecruitmentServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {

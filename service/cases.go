@@ -217,72 +217,87 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 
 func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.Case, error) {
 	patch := req.GetCase()
-	if patch == nil {
-		return nil, domain.Invalid("case", "is required")
-	}
-	id, err := caseID("case.name", patch.GetName())
+	n, paths, err := updateOf[names.Case]("case", patch, req.GetUpdateMask(), caseUpdatable)
 	if err != nil {
 		return nil, err
 	}
-	if patch.GetEtag() == "" {
-		return nil, domain.Invalid("case.etag", "is required: read the case and send its etag")
-	}
-	paths, err := maskPaths(req.GetUpdateMask(), patch, caseUpdatable)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.store.MutateCase(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
-		if !row.Status.Open() {
-			return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: names.Case{ID: id}.String(),
-				Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
-		}
-		merged, err := convert.CaseToProto(row, s.towns)
-		if err != nil {
-			return nil, err
-		}
-		if err := applyMask(merged, patch, paths); err != nil {
-			return nil, err
-		}
-		kind, detail := convert.CaseDetails(merged)
-		if detail == nil || kind != row.Kind {
-			return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
-		}
-		if err := s.validate("case", merged); err != nil {
-			return nil, err
-		}
-		stored, err := convert.CaseToProto(row, s.towns)
-		if err != nil {
-			return nil, err
-		}
-		keepServerFields(merged, stored)
-		m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject())
-		if err != nil {
-			return nil, err
-		}
-		h, err := s.store.GetHousehold(ctx, row.HouseholdID, true)
-		if err != nil {
-			return nil, err
-		}
-		rules, err := s.eligible(h, m, merged)
-		if _, ok := domain.AsNotEligible(err); ok && row.Status != domain.StatusDraft && m.ID == row.SubjectID {
-			// Eligibility was settled at submission; a household that
-			// changed since (a discharge, say) does not stop the county
-			// recording what it did for the same subject.
-			rules, err = nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		row.SubjectID = m.ID
-		if err := convert.StoreDetails(row, kind, detail); err != nil {
-			return nil, err
-		}
-		s.rebasis(row, rules)
-		return &repository.HistoryEntry{Actor: s.actor(ctx), Method: "UpdateCase", FromStatus: row.Status,
-			ToStatus: row.Status, ChangedFields: paths}, nil
+	c, err := s.store.MutateCase(ctx, n.ID, patch.GetEtag(), func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
+		return s.changeCase(ctx, row, patch, paths, "UpdateCase")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return convert.CaseToProto(c, s.towns)
+}
+
+// changeCase applies the paths of patch to the stored case row under the
+// case's rules (open, same type, valid, eligible) and returns its history
+// entry by method. A caseworker's UpdateCase and the placement an accepted
+// recruitment offer records both go through it, so both are checked and
+// recorded alike.
+func (s *Cases) changeCase(ctx context.Context, row *repository.Case, patch *pb.Case, paths []string, method string) (*repository.HistoryEntry, error) {
+	if !row.Status.Open() {
+		return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: names.Case{ID: row.ID}.String(),
+			Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
+	}
+	merged, err := convert.CaseToProto(row, s.towns)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyMask(merged, patch, paths); err != nil {
+		return nil, err
+	}
+	kind, detail := convert.CaseDetails(merged)
+	if detail == nil || kind != row.Kind {
+		return nil, domain.Invalid("case.details", "the case type cannot change; open a new case instead")
+	}
+	if err := s.validate("case", merged); err != nil {
+		return nil, err
+	}
+	stored, err := convert.CaseToProto(row, s.towns)
+	if err != nil {
+		return nil, err
+	}
+	keepServerFields(merged, stored)
+	m, err := s.subjectOf(ctx, row.HouseholdID, merged.GetSubject())
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.store.GetHousehold(ctx, row.HouseholdID, true)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := s.eligible(h, m, merged)
+	if _, ok := domain.AsNotEligible(err); ok && row.Status != domain.StatusDraft && m.ID == row.SubjectID {
+		// Eligibility was settled at submission; a household that
+		// changed since (a discharge, say) does not stop the county
+		// recording what it did for the same subject.
+		rules, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	row.SubjectID = m.ID
+	if err := convert.StoreDetails(row, kind, detail); err != nil {
+		return nil, err
+	}
+	s.rebasis(row, rules)
+	return &repository.HistoryEntry{Actor: s.actor(ctx), Method: method, FromStatus: row.Status,
+		ToStatus: row.Status, ChangedFields: paths}, nil
+}
+
+// RecordPlacement records on an employment-placement case where its spouse
+// was placed, as a caseworker's UpdateCase of those fields would, with the
+// history entry by method. ctx may be bound to a transaction the placement
+// joins (an accepted recruitment offer is recorded with it).
+func (s *Cases) RecordPlacement(ctx context.Context, caseID string, p *pb.EmploymentPlacement, method string) (*repository.Case, error) {
+	patch := &pb.Case{Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: p}}
+	paths := []string{"employment_placement.employer", "employment_placement.position",
+		"employment_placement.placement_date", "employment_placement.channel", "employment_placement.route"}
+	return s.store.MutateCase(ctx, caseID, "", func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
+		if row.Kind != domain.KindEmploymentPlacement {
+			return nil, domain.Invalid("case", "is not an employment-placement case")
+		}
+		return s.changeCase(ctx, row, patch, paths, method)
+	})
 }

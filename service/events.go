@@ -165,13 +165,15 @@ func (s *Events) WatchEvents(req *pb.WatchEventsRequest, stream pb.EventService_
 
 // feedServices are the services whose methods change the resources the
 // feed carries (households, members, cases, notes, campaigns, visits,
-// contacts, assistance, contactPolicy).
+// contacts, assistance, contactPolicy, organizations, measures, reviews,
+// complaints, recruitment events, invitations and applications).
 var feedServices = []protoreflect.ServiceDescriptor{
 	pb.File_casework_v1_household_proto.Services().ByName("HouseholdService"),
 	pb.File_casework_v1_case_proto.Services().ByName("CaseService"),
 	pb.File_casework_v1_campaign_proto.Services().ByName("CampaignService"),
 	pb.File_casework_v1_ledger_proto.Services().ByName("LedgerService"),
 	pb.File_casework_v1_measure_proto.Services().ByName("MeasureService"),
+	pb.File_casework_v1_recruitment_proto.Services().ByName("RecruitmentService"),
 }
 
 // EventTypes lists every Event.type the feed can hold, sorted: the

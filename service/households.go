@@ -224,21 +224,11 @@ func (s *Households) ListHouseholds(ctx context.Context, req *pb.ListHouseholdsR
 
 func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHouseholdRequest) (*pb.Household, error) {
 	patch := req.GetHousehold()
-	if patch == nil {
-		return nil, domain.Invalid("household", "is required")
-	}
-	id, err := householdID("household.name", patch.GetName())
+	n, paths, err := updateOf[names.Household]("household", patch, req.GetUpdateMask(), householdUpdatable)
 	if err != nil {
 		return nil, err
 	}
-	if patch.GetEtag() == "" {
-		return nil, domain.Invalid("household.etag", "is required: read the household and send its etag")
-	}
-	paths, err := maskPaths(req.GetUpdateMask(), patch, householdUpdatable)
-	if err != nil {
-		return nil, err
-	}
-	return s.masked(s.store.UpdateHousehold(ctx, id, patch.GetEtag(), func(ctx context.Context, row *repository.Household) error {
+	return s.masked(s.store.UpdateHousehold(ctx, n.ID, patch.GetEtag(), func(ctx context.Context, row *repository.Household) error {
 		return s.changeHousehold(ctx, row, patch, paths, "UpdateHousehold")
 	}))
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/names"
 )
 
 // updatable names the top-level fields of a resource that an update may
@@ -103,4 +104,35 @@ func protoPath(md protoreflect.MessageDescriptor, path string) string {
 		md = fd.Message()
 	}
 	return strings.Join(parts, ".")
+}
+
+// patched is the resource an update request sends.
+type patched interface {
+	proto.Message
+	GetName() string
+	GetEtag() string
+}
+
+// updateOf checks what every update (AIP-134) checks before it reads the
+// stored resource: that field (e.g. "case") is sent, names a T and carries
+// the etag read before, and that the mask names fields that may change. It
+// returns the name and the paths to apply.
+func updateOf[T names.Name](field string, patch patched, mask *fieldmaskpb.FieldMask, allowed updatable) (T, []string, error) {
+	var zero T
+	if patch == nil || !patch.ProtoReflect().IsValid() {
+		return zero, nil, domain.Invalid(field, "is required")
+	}
+	n, err := nameOf[T](field+".name", patch.GetName())
+	if err != nil {
+		return zero, nil, err
+	}
+	if patch.GetEtag() == "" {
+		what := strings.ReplaceAll(field, "_", " ")
+		return zero, nil, domain.Invalid(field+".etag", "is required: read the %s and send its etag", what)
+	}
+	paths, err := maskPaths(mask, patch, allowed)
+	if err != nil {
+		return zero, nil, err
+	}
+	return n, paths, nil
 }

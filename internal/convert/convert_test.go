@@ -160,6 +160,17 @@ var roundTrips = []roundTrip{
 		},
 	},
 	{
+		name: "RecruitmentEvent", msg: &pb.RecruitmentEvent{},
+		explicit: map[protoreflect.Name]string{"etag": etagIsTheHandlers},
+		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
+			var e repository.RecruitmentEvent
+			if err := RecruitmentEventFromProto(p.(*pb.RecruitmentEvent), &e); err != nil {
+				return nil, err
+			}
+			return RecruitmentEventToProto(&e), nil
+		},
+	},
+	{
 		name: "ApiKey", msg: &pb.ApiKey{},
 		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
 			var k repository.APIKey

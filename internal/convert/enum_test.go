@@ -93,6 +93,7 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, branches, domain.Branches()),
 		checkEnum(t, ranks, domain.Ranks()),
 		checkEnum(t, relations, domain.Relations()),
+		checkEnum(t, applicationStatuses, domain.ApplicationStatuses()),
 		checkEnum(t, statuses, domain.Statuses()),
 		checkEnum(t, kinds, domain.Kinds()),
 		checkEnum(t, reasons, domain.Reasons()),

@@ -103,6 +103,15 @@ type ContactPolicy struct{}
 // Ledger is a household's ledger, read whole.
 type Ledger struct{ HouseholdID string }
 
+// RecruitmentEvent is `recruitmentEvents/{recruitment_event}`.
+type RecruitmentEvent struct{ ID string }
+
+// Invitation is `recruitmentEvents/{recruitment_event}/invitations/{invitation}`.
+type Invitation struct{ EventID, ID string }
+
+// Application is `recruitmentEvents/{recruitment_event}/applications/{application}`.
+type Application struct{ EventID, ID string }
+
 func (n Household) String() string { return "households/" + n.ID }
 func (n Member) String() string    { return Household{n.HouseholdID}.String() + "/members/" + n.ID }
 func (n Case) String() string      { return "cases/" + n.ID }
@@ -139,6 +148,13 @@ func (n MeasureReview) String() string {
 }
 func (n Complaint) String() string {
 	return Measure{n.OrganizationID, n.MeasureID}.String() + "/complaints/" + n.ID
+}
+func (n RecruitmentEvent) String() string { return "recruitmentEvents/" + n.ID }
+func (n Invitation) String() string {
+	return RecruitmentEvent{n.EventID}.String() + "/invitations/" + n.ID
+}
+func (n Application) String() string {
+	return RecruitmentEvent{n.EventID}.String() + "/applications/" + n.ID
 }
 
 func (Household) Collection() string { return "households/{household}" }
@@ -177,6 +193,13 @@ func (MeasureReview) Collection() string {
 }
 func (Complaint) Collection() string {
 	return "organizations/{organization}/measures/{measure}/complaints/{complaint}"
+}
+func (RecruitmentEvent) Collection() string { return "recruitmentEvents/{recruitment_event}" }
+func (Invitation) Collection() string {
+	return "recruitmentEvents/{recruitment_event}/invitations/{invitation}"
+}
+func (Application) Collection() string {
+	return "recruitmentEvents/{recruitment_event}/applications/{application}"
 }
 
 // Organization returns the measure's organization.
@@ -224,6 +247,9 @@ var kinds = []kind{
 	{[]string{"campaigns", "targets"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return CampaignTarget{ids[0], ids[1]} }},
 	{[]string{"households", "contacts"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Contact{ids[0], ids[1]} }},
 	{[]string{"households", "assistance"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Assistance{ids[0], ids[1]} }},
+	{[]string{"recruitmentEvents"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return RecruitmentEvent{ids[0]} }},
+	{[]string{"recruitmentEvents", "invitations"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Invitation{ids[0], ids[1]} }},
+	{[]string{"recruitmentEvents", "applications"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Application{ids[0], ids[1]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}

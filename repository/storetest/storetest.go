@@ -65,6 +65,7 @@ const (
 	Campaigns      Category = "Campaigns"
 	Ledger         Category = "Ledger"
 	Measures       Category = "Measures"
+	Recruitment    Category = "Recruitment"
 )
 
 // Options adjust the suite for one backend.
@@ -119,6 +120,7 @@ func suite() []group {
 		{Campaigns, campaignTests},
 		{Ledger, ledgerTests},
 		{Measures, measureTests},
+		{Recruitment, recruitmentTests},
 	}
 }
 

@@ -226,6 +226,13 @@ const (
 	// reinstated while its organization's agreement has expired; renew the
 	// agreement first. Not retryable unchanged.
 	ErrorReason_AGREEMENT_EXPIRED ErrorReason = 62
+	// 400 (FAILED_PRECONDITION): an update of a recruitment event would
+	// remove a position that applications refer to. Not retryable unchanged:
+	// keep the position (change its title or places instead).
+	ErrorReason_POSITION_IN_USE ErrorReason = 63
+	// 400 (FAILED_PRECONDITION): the spouse of a recruitment application has
+	// accepted another offer already, which their case records. Not retryable.
+	ErrorReason_ALREADY_PLACED ErrorReason = 64
 )
 
 // Enum value maps for ErrorReason.
@@ -294,6 +301,8 @@ var (
 		60: "GAP_REASONS_MISSING",
 		61: "COUNTY_POLICY_NEEDS_COUNTY_WIDE",
 		62: "AGREEMENT_EXPIRED",
+		63: "POSITION_IN_USE",
+		64: "ALREADY_PLACED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -359,6 +368,8 @@ var (
 		"GAP_REASONS_MISSING":             60,
 		"COUNTY_POLICY_NEEDS_COUNTY_WIDE": 61,
 		"AGREEMENT_EXPIRED":               62,
+		"POSITION_IN_USE":                 63,
+		"ALREADY_PLACED":                  64,
 	}
 )
 
@@ -393,7 +404,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x81\v\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xaa\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -459,7 +470,9 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\fNOT_A_TARGET\x10;\x12\x17\n" +
 	"\x13GAP_REASONS_MISSING\x10<\x12#\n" +
 	"\x1fCOUNTY_POLICY_NEEDS_COUNTY_WIDE\x10=\x12\x15\n" +
-	"\x11AGREEMENT_EXPIRED\x10>B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x11AGREEMENT_EXPIRED\x10>\x12\x13\n" +
+	"\x0fPOSITION_IN_USE\x10?\x12\x12\n" +
+	"\x0eALREADY_PLACED\x10@B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

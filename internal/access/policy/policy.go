@@ -25,6 +25,7 @@ const (
 	campaignSvc  = "/casework.v1.CampaignService/"
 	ledgerSvc    = "/casework.v1.LedgerService/"
 	measureSvc   = "/casework.v1.MeasureService/"
+	recruitSvc   = "/casework.v1.RecruitmentService/"
 )
 
 var (
@@ -153,6 +154,22 @@ var Table = map[string][]principal.Role{
 	measureSvc + "UpholdComplaint":      workers,
 	measureSvc + "DismissComplaint":     workers,
 	measureSvc + "GetHouseholdMenu":     readers,
+	// Targeted recruitment (定向招聘): caseworkers and supervisors run the
+	// events and record each spouse's progress; readers follow them.
+	recruitSvc + "CreateRecruitmentEvent": workers,
+	recruitSvc + "GetRecruitmentEvent":    readers,
+	recruitSvc + "ListRecruitmentEvents":  readers,
+	recruitSvc + "UpdateRecruitmentEvent": workers,
+	recruitSvc + "InviteRecruitmentEvent": workers,
+	recruitSvc + "ListInvitations":        readers,
+	recruitSvc + "CreateApplication":      workers,
+	recruitSvc + "GetApplication":         readers,
+	recruitSvc + "ListApplications":       readers,
+	recruitSvc + "InterviewApplication":   workers,
+	recruitSvc + "OfferApplication":       workers,
+	recruitSvc + "AcceptApplication":      workers,
+	recruitSvc + "DeclineApplication":     workers,
+	recruitSvc + "GetRecruitmentFigures":  readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,

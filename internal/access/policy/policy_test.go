@@ -123,6 +123,15 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		}
 		return false
+	case "/casework.v1.RecruitmentService":
+		// Caseworkers and supervisors run recruitment; readers follow it.
+		switch role {
+		case principal.Caseworker, principal.Supervisor:
+			return true
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
+		return false
 	case "/casework.v1.EventService":
 		if name == "WatchEvents" {
 			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration
