@@ -110,6 +110,8 @@ var Services = []string{
 	"casework.v1.PolicyService",
 	"casework.v1.TownService",
 	"casework.v1.CampaignService",
+	"casework.v1.LedgerService",
+	"casework.v1.RecruitmentService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads
@@ -274,6 +276,18 @@ func (c *Conn) Towns() caseworkv1.TownServiceClient {
 // Campaigns is the festival-visit campaigns: targets, visits, coverage.
 func (c *Conn) Campaigns() caseworkv1.CampaignServiceClient {
 	return caseworkv1.NewCampaignServiceClient(c.ClientConn)
+}
+
+// Ledger is the household ledger: contacts, hardship assistance, the
+// contact policy and a household's whole ledger.
+func (c *Conn) Ledger() caseworkv1.LedgerServiceClient {
+	return caseworkv1.NewLedgerServiceClient(c.ClientConn)
+}
+
+// Recruitment is targeted recruitment for accompanying spouses: events,
+// invitations, applications and their figures.
+func (c *Conn) Recruitment() caseworkv1.RecruitmentServiceClient {
+	return caseworkv1.NewRecruitmentServiceClient(c.ClientConn)
 }
 
 // Reason is the ErrorReason of an error from a casework call: its
