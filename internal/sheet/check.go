@@ -80,8 +80,12 @@ func checkDataSheet(f *excelize.File, name string, cols []Column, t *towns.Table
 			return fmt.Errorf("field %d: %v, want %s", i+1, rows[FieldRow-1], c.Field)
 		}
 	}
-	if visible, err := f.GetRowVisible(name, FieldRow); err != nil || visible {
-		return fmt.Errorf("field row visible (%v)", err)
+	visible, err := f.GetRowVisible(name, FieldRow)
+	if err != nil {
+		return err
+	}
+	if visible {
+		return fmt.Errorf("the field row is visible")
 	}
 	dvs, err := f.GetDataValidations(name)
 	if err != nil {

@@ -59,7 +59,9 @@ func (l *Labels) Value(label string) (protoreflect.EnumNumber, bool) {
 	return 0, false
 }
 
-func n[E interface{ Number() protoreflect.EnumNumber }](e E, label string) Entry {
+func n[E interface {
+	Number() protoreflect.EnumNumber
+}](e E, label string) Entry {
 	return Entry{Value: e.Number(), Label: label}
 }
 
