@@ -27,10 +27,7 @@ func Check(data []byte, t *towns.Table) error {
 	if visible, _ := f.GetSheetVisible(ListsSheet); visible {
 		return fmt.Errorf("sheet %s is visible", ListsSheet)
 	}
-	for _, s := range []struct {
-		name string
-		cols []Column
-	}{{HouseholdSheet, HouseholdColumns}, {MemberSheet, MemberColumns}} {
+	for _, s := range dataSheets {
 		if err := checkDataSheet(f, s.name, s.cols, t); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

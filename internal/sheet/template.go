@@ -98,6 +98,12 @@ var MemberColumns = []Column{
 	{Header: "无独立生活能力", Field: "cannotLiveIndependently", Kind: Bool, Width: 14},
 }
 
+// dataSheets are the sheets that hold rows, with their columns.
+var dataSheets = []struct {
+	name string
+	cols []Column
+}{{HouseholdSheet, HouseholdColumns}, {MemberSheet, MemberColumns}}
+
 func (c Column) format() string {
 	switch c.Kind {
 	case IDNumber:
@@ -166,10 +172,7 @@ func HouseholdTemplate(t *towns.Table) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range []struct {
-		name string
-		cols []Column
-	}{{HouseholdSheet, HouseholdColumns}, {MemberSheet, MemberColumns}} {
+	for _, s := range dataSheets {
 		if err := writeDataSheet(f, s.name, s.cols, lists, header, required, text); err != nil {
 			return nil, err
 		}
@@ -321,10 +324,7 @@ func writeNotes(f *excelize.File, t *towns.Table, header int) error {
 		return err
 	}
 	row := 2
-	for _, s := range []struct {
-		name string
-		cols []Column
-	}{{HouseholdSheet, HouseholdColumns}, {MemberSheet, MemberColumns}} {
+	for _, s := range dataSheets {
 		for _, c := range s.cols {
 			req := "否"
 			if c.Required {
