@@ -80,6 +80,7 @@ var scenarios = []scenario{
 	{"security_refusals_audited", testRefusalsAudited},
 	{"recruitment", testRecruitment},
 	{"reference", testReference},
+	{"templates", testTemplates},
 	{"rules_each", testEachRule},
 	{"newcomer_trips", testNewcomerTrips},
 	{"rules_legal_aid_clocks", testLegalAidClocks},

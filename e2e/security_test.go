@@ -178,6 +178,9 @@ func mayCall(r principal.Role, method string) bool {
 	case "PolicyService", "TownService":
 		// The rules and the towns are the county's published reference.
 		return true
+	case "TemplateService":
+		// The import template: for those who register households.
+		return r == principal.Caseworker || r == principal.Supervisor || r == principal.Batch
 	case "EventService":
 		// The feed names changes county-wide; caseworkers work in towns.
 		// Nightly jobs poll it; they hold no stream open.

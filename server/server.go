@@ -242,6 +242,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	auditLogs := service.NewAuditLogs(store, validator, opts)
 	s.events = service.NewEvents(store, validator, cfg.WatchPoll, opts)
 	reference := service.NewReference(cfg.Towns, validator, opts)
+	templates := service.NewTemplates(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
@@ -269,6 +270,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterWebhookServiceServer(g, webhooks)
 		pb.RegisterPolicyServiceServer(g, reference)
 		pb.RegisterTownServiceServer(g, reference)
+		pb.RegisterTemplateServiceServer(g, templates)
 		pb.RegisterCampaignServiceServer(g, campaigns)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
@@ -419,6 +421,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterPolicyServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterTemplateServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterTownServiceHandler(ctx, gw, conn); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	pathpkg "path"
 	"regexp"
 	"sort"
 	"strings"
@@ -188,6 +189,13 @@ func refineOperation(op *openapi3.Operation, method, path string, m protoreflect
 	}
 	if ok := op.Responses.Value("200"); ok != nil && ok.Value != nil {
 		ok.Value.Description = ptr(answerWords(m))
+		if m.Output().FullName() == httpBody {
+			// The answer is the body itself (a file), not JSON.
+			ok.Value.Description = ptr("The file itself, as " + fileMediaType(path) + ".")
+			ok.Value.Content = openapi3.Content{fileMediaType(path): &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{
+				Type: &openapi3.Types{openapi3.TypeString}, Format: "binary",
+			}}}}
+		}
 		if mt := ok.Value.Content.Get("application/json"); mt != nil {
 			mt.Example = ex.example(mt.Schema, read, 0)
 		}
@@ -206,6 +214,25 @@ func refineOperation(op *openapi3.Operation, method, path string, m protoreflect
 		op.Responses.Set(e.code, &openapi3.ResponseRef{Value: e.response()})
 	}
 	return nil
+}
+
+// httpBody is the message a method answers with to send a file as is.
+const httpBody = "google.api.HttpBody"
+
+// fileMediaTypes are the media types of the files methods answer with, by
+// the path's extension: a fixed table, as the system's differs by machine.
+var fileMediaTypes = map[string]string{
+	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".csv":  "text/csv",
+	".pdf":  "application/pdf",
+}
+
+// fileMediaType is the media type of the file a path serves.
+func fileMediaType(path string) string {
+	if t, ok := fileMediaTypes[pathpkg.Ext(path)]; ok {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // patchBody makes an update's body require what the server requires: the

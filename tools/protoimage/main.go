@@ -21,6 +21,7 @@ import (
 	"github.com/bufbuild/protocompile"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	_ "google.golang.org/genproto/googleapis/api/httpbody"
 	_ "google.golang.org/genproto/googleapis/rpc/status"
 	_ "google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/proto"

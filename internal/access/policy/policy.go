@@ -26,6 +26,7 @@ const (
 	ledgerSvc    = "/casework.v1.LedgerService/"
 	measureSvc   = "/casework.v1.MeasureService/"
 	recruitSvc   = "/casework.v1.RecruitmentService/"
+	templateSvc  = "/casework.v1.TemplateService/"
 )
 
 var (
@@ -174,6 +175,9 @@ var Table = map[string][]principal.Role{
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,
 	townSvc + "ListTowns":      everyone,
+	// The import template carries no personal data, but only those who
+	// may register households have a use for it.
+	templateSvc + "GetHouseholdTemplate": registrars,
 
 	apiKeySvc + "CreateApiKey":  admins,
 	apiKeySvc + "GetApiKey":     admins,

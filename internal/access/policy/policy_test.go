@@ -58,6 +58,9 @@ func expected(role principal.Role, method string) bool {
 	switch svc {
 	case "/casework.v1.PolicyService", "/casework.v1.TownService":
 		return true
+	case "/casework.v1.TemplateService":
+		// Those who register households: the same as CreateHousehold.
+		return role == principal.Caseworker || role == principal.Supervisor || role == principal.Batch
 	case "/casework.v1.ApiKeyService", "/casework.v1.WebhookService":
 		return role == principal.Admin
 	case "/casework.v1.AuditService":
