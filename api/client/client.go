@@ -112,6 +112,7 @@ var Services = []string{
 	"casework.v1.CampaignService",
 	"casework.v1.LedgerService",
 	"casework.v1.RecruitmentService",
+	"casework.v1.TemplateService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads
@@ -288,6 +289,11 @@ func (c *Conn) Ledger() caseworkv1.LedgerServiceClient {
 // invitations, applications and their figures.
 func (c *Conn) Recruitment() caseworkv1.RecruitmentServiceClient {
 	return caseworkv1.NewRecruitmentServiceClient(c.ClientConn)
+}
+
+// Templates is the spreadsheet templates of the imports.
+func (c *Conn) Templates() caseworkv1.TemplateServiceClient {
+	return caseworkv1.NewTemplateServiceClient(c.ClientConn)
 }
 
 // Reason is the ErrorReason of an error from a casework call: its
