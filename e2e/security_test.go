@@ -515,7 +515,14 @@ func testAPIKeys(t *testing.T, e *env) {
 		t.Errorf("key creator = %q, want the admin %q", created.APIKey.Creator, roleUsers[principal.Admin])
 	}
 	// The secret is shown once: never by Get or List.
-	secretTail := secret[strings.LastIndex(secret, "_")+1:]
+	// The secret proper follows cwk_<id>_; it is base64url, so it may
+	// hold "_" itself, and a tail cut at its last "_" could be a few
+	// characters that turn up anywhere by chance.
+	secretTail := strings.TrimPrefix(secret, "cwk_")
+	secretTail = secretTail[strings.Index(secretTail, "_")+1:]
+	if len(secretTail) != 43 {
+		t.Fatalf("the key's secret is %d characters after its id, want 43", len(secretTail))
+	}
 	for _, path := range []string{"/v1/" + name, "/v1/apiKeys"} {
 		code, out := send(admin, "GET", path, "", nil)
 		if code != http.StatusOK {
