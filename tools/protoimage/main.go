@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/bufbuild/protocompile"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"

@@ -233,6 +233,37 @@ const (
 	// 400 (FAILED_PRECONDITION): the spouse of a recruitment application has
 	// accepted another offer already, which their case records. Not retryable.
 	ErrorReason_ALREADY_PLACED ErrorReason = 64
+	// An import's whole file was refused: it has rows with errors and the
+	// caller did not ask to import the good rows, so nothing was written. The
+	// operation's response (ImportHouseholdsResponse) lists every bad row and
+	// column. Not retryable unchanged: fix the rows, or set import_valid_rows.
+	ErrorReason_IMPORT_ROWS_REFUSED ErrorReason = 65
+	// A row of an import: the cell holds a label that is not one of its
+	// column's drop-down values (for example 陆军, 边海防, 配偶).
+	ErrorReason_UNKNOWN_LABEL ErrorReason = 66
+	// A row of an import: the town is not one of the county's towns, or not
+	// one of the caller's.
+	ErrorReason_UNKNOWN_TOWN ErrorReason = 67
+	// A row of an import: the ID number is not a valid 18-character resident
+	// ID number (GB 11643: its date, length or check character is wrong).
+	ErrorReason_INVALID_ID_NUMBER ErrorReason = 68
+	// A row of an import: the same household or member appears on another
+	// row of the same file. The message names the other row.
+	ErrorReason_DUPLICATE_ROW ErrorReason = 69
+	// A row of an import: a member row names a servicemember ID number that
+	// is neither a household of the file nor a stored household the caller
+	// may see.
+	ErrorReason_UNKNOWN_HOUSEHOLD ErrorReason = 70
+	// 400: the file is not an .xlsx workbook or a UTF-8 .csv, or its header
+	// rows are not those of the template (GET /v1/templates/households.xlsx).
+	// Not retryable unchanged.
+	ErrorReason_UNREADABLE_FILE ErrorReason = 71
+	// 400 (FAILED_PRECONDITION): the operation has not finished, or finished
+	// without a file. Retry once it is done.
+	ErrorReason_RESULT_NOT_READY ErrorReason = 72
+	// 400 (FAILED_PRECONDITION): the operation's file has passed its
+	// expire_time and was deleted. Not retryable: run the export again.
+	ErrorReason_RESULT_EXPIRED ErrorReason = 73
 )
 
 // Enum value maps for ErrorReason.
@@ -303,6 +334,15 @@ var (
 		62: "AGREEMENT_EXPIRED",
 		63: "POSITION_IN_USE",
 		64: "ALREADY_PLACED",
+		65: "IMPORT_ROWS_REFUSED",
+		66: "UNKNOWN_LABEL",
+		67: "UNKNOWN_TOWN",
+		68: "INVALID_ID_NUMBER",
+		69: "DUPLICATE_ROW",
+		70: "UNKNOWN_HOUSEHOLD",
+		71: "UNREADABLE_FILE",
+		72: "RESULT_NOT_READY",
+		73: "RESULT_EXPIRED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -370,6 +410,15 @@ var (
 		"AGREEMENT_EXPIRED":               62,
 		"POSITION_IN_USE":                 63,
 		"ALREADY_PLACED":                  64,
+		"IMPORT_ROWS_REFUSED":             65,
+		"UNKNOWN_LABEL":                   66,
+		"UNKNOWN_TOWN":                    67,
+		"INVALID_ID_NUMBER":               68,
+		"DUPLICATE_ROW":                   69,
+		"UNKNOWN_HOUSEHOLD":               70,
+		"UNREADABLE_FILE":                 71,
+		"RESULT_NOT_READY":                72,
+		"RESULT_EXPIRED":                  73,
 	}
 )
 
@@ -404,7 +453,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xaa\v\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xe8\f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -472,7 +521,16 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x1fCOUNTY_POLICY_NEEDS_COUNTY_WIDE\x10=\x12\x15\n" +
 	"\x11AGREEMENT_EXPIRED\x10>\x12\x13\n" +
 	"\x0fPOSITION_IN_USE\x10?\x12\x12\n" +
-	"\x0eALREADY_PLACED\x10@B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x0eALREADY_PLACED\x10@\x12\x17\n" +
+	"\x13IMPORT_ROWS_REFUSED\x10A\x12\x11\n" +
+	"\rUNKNOWN_LABEL\x10B\x12\x10\n" +
+	"\fUNKNOWN_TOWN\x10C\x12\x15\n" +
+	"\x11INVALID_ID_NUMBER\x10D\x12\x11\n" +
+	"\rDUPLICATE_ROW\x10E\x12\x15\n" +
+	"\x11UNKNOWN_HOUSEHOLD\x10F\x12\x13\n" +
+	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
+	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
+	"\x0eRESULT_EXPIRED\x10IB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
