@@ -235,8 +235,10 @@ const (
 	ErrorReason_ALREADY_PLACED ErrorReason = 64
 	// An import's whole file was refused: it has rows with errors and the
 	// caller did not ask to import the good rows, so nothing was written. The
-	// operation's response (ImportHouseholdsResponse) lists every bad row and
-	// column. Not retryable unchanged: fix the rows, or set import_valid_rows.
+	// operation's error carries, beside the ErrorInfo, a BadRequest naming
+	// each bad cell and the ImportHouseholdsResponse that lists every bad row
+	// and column. Not retryable unchanged: fix the rows, or set
+	// import_valid_rows.
 	ErrorReason_IMPORT_ROWS_REFUSED ErrorReason = 65
 	// A row of an import: the cell holds a label that is not one of its
 	// column's drop-down values (for example 陆军, 边海防, 配偶).

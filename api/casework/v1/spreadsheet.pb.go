@@ -87,7 +87,8 @@ type ImportHouseholdsRequest struct {
 	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	// When some rows are bad, import the good ones anyway (a member row whose
 	// household row is bad is refused with it). Without it, a file with any
-	// bad row writes nothing and the operation ends with IMPORT_ROWS_REFUSED.
+	// bad row writes nothing and the operation ends with the error
+	// IMPORT_ROWS_REFUSED, whose details include the ImportHouseholdsResponse.
 	ImportValidRows bool `protobuf:"varint,5,opt,name=import_valid_rows,json=importValidRows,proto3" json:"import_valid_rows,omitempty"`
 	// AIP-155: a retry with the same id and the same request returns the
 	// first operation instead of starting another.
@@ -168,7 +169,8 @@ func (x *ImportHouseholdsRequest) GetRequestId() string {
 	return ""
 }
 
-// The response of an ImportHouseholds operation.
+// The response of an ImportHouseholds operation (also a detail of its
+// error when the whole file was refused).
 type ImportHouseholdsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Whether this was a validate_only run (nothing written).
