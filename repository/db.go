@@ -159,7 +159,7 @@ func Migrate(ctx context.Context, db *gorm.DB, dialect Dialect, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("repository: migrate: %w", err)
 	}
-	return nil
+	return migrateQueue(ctx, db, dialect, log)
 }
 
 // MigrateTo brings the schema to version: up to it, or down to it when the
