@@ -240,7 +240,8 @@ func Models() []any {
 		&Webhook{}, &WebhookDelivery{}, &StatusChange{},
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
 		&Contact{}, &Assistance{}, &ContactPolicy{},
-		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{}}
+		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
+		&Operation{}, &operationFile{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

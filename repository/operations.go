@@ -136,6 +136,7 @@ func (s *Store) CreateOperation(ctx context.Context, o *Operation, enqueue func(
 	}
 	now := s.clock()
 	o.SealedRequest, o.State, o.CreateTime, o.UpdateTime = sealedReq, OperationPending, now, now
+	o.Response, o.Error = orEmpty(o.Response), orEmpty(o.Error)
 	return s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		if err := tx.Create(o).Error; err != nil {
@@ -258,7 +259,7 @@ func (s *Store) FinishOperation(ctx context.Context, id string, end OperationEnd
 	return s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		set := map[string]any{
-			"state": end.State, "response": end.Response, "error": end.Error, "request": "",
+			"state": end.State, "response": orEmpty(end.Response), "error": orEmpty(end.Error), "request": "",
 			"rows_read": end.Progress.Read, "rows_written": end.Progress.Written, "rows_refused": end.Progress.Refused,
 			"rows_unchanged": end.Progress.Unchanged, "rows_total": end.Progress.Total,
 			"update_time": now, "end_time": now,
@@ -294,7 +295,7 @@ func (s *Store) CancelOperation(ctx context.Context, id string, cancelled []byte
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		if err := tx.Model(&Operation{}).Where("id = ? AND state = ?", id, OperationPending).Updates(map[string]any{
-			"state": OperationCancelled, "cancel_requested": true, "error": cancelled, "request": "",
+			"state": OperationCancelled, "cancel_requested": true, "error": orEmpty(cancelled), "request": "",
 			"update_time": now, "end_time": now,
 		}).Error; err != nil {
 			return err
@@ -375,7 +376,7 @@ func (s *Store) FailOrphanedOperations(ctx context.Context, failed []byte) (int6
 		return 0, nil
 	}
 	res := s.conn(ctx).Model(&Operation{}).Where("id IN ? AND "+notDone, ids).Updates(map[string]any{
-		"state": OperationFailed, "error": failed, "request": "", "update_time": now, "end_time": now,
+		"state": OperationFailed, "error": orEmpty(failed), "request": "", "update_time": now, "end_time": now,
 	})
 	return res.RowsAffected, res.Error
 }
@@ -383,3 +384,11 @@ func (s *Store) FailOrphanedOperations(ctx context.Context, failed []byte) (int6
 // SQLDB is the pool under the store, for the job queue, which keeps its
 // own tables in the same database.
 func (s *Store) SQLDB() (*sql.DB, error) { return s.db.DB() }
+
+// orEmpty stores an absent message as no bytes: the columns are NOT NULL.
+func orEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

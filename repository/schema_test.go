@@ -125,6 +125,8 @@ func typeOK(f *schema.Field, dbType string) bool {
 		// A type that stores itself (repository.List) is written as what
 		// its Value returns, which is what gorm reports as its data type.
 		return f.DataType == schema.String && (strings.Contains(typ, "TEXT") || strings.Contains(typ, "CHAR"))
+	case t == reflect.TypeFor[[]byte]():
+		return typ == "BYTEA" || typ == "BLOB"
 	case t.Kind() == reflect.Bool:
 		return strings.Contains(typ, "BOOL")
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:

@@ -60,7 +60,7 @@ type Entry struct {
 	Credential string
 	Method     string // e.g. "/casework.v1.CaseService/SubmitCase"
 	Resource   string // e.g. "cases/…"
-	Action     string // "change", "full-view", "denied", "lookup" or "flagged"
+	Action     string // "change", "full-view", "denied", "lookup", "flagged" or "download"
 	RequestID  string
 	ClientAddr string
 	Outcome    string
@@ -82,6 +82,9 @@ const (
 	// ActionFlagged: the server flagged a caller's behaviour (lookups that
 	// keep missing).
 	ActionFlagged = "flagged"
+	// ActionDownload: a long-running operation's file was downloaded (an
+	// export holds the ledger it was asked for).
+	ActionDownload = "download"
 )
 
 // Keys are the audit keys: the keyring implements them (sealed.Keyring and

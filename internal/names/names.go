@@ -211,6 +211,12 @@ func (n Complaint) Measure() Measure { return Measure{n.OrganizationID, n.Measur
 // Measure returns the review's measure.
 func (n MeasureReview) Measure() Measure { return Measure{n.OrganizationID, n.MeasureID} }
 
+// Operation is `operations/{operation}`, a long-running operation.
+type Operation struct{ ID string }
+
+func (n Operation) String() string    { return "operations/" + n.ID }
+func (Operation) Collection() string { return "operations/{operation}" }
+
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
 
@@ -250,6 +256,7 @@ var kinds = []kind{
 	{[]string{"recruitmentEvents"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return RecruitmentEvent{ids[0]} }},
 	{[]string{"recruitmentEvents", "invitations"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Invitation{ids[0], ids[1]} }},
 	{[]string{"recruitmentEvents", "applications"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Application{ids[0], ids[1]} }},
+	{[]string{"operations"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Operation{ids[0]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}

@@ -1,0 +1,148 @@
+// Package jobs is the server's one job queue: river, on the database the
+// store uses (PostgreSQL, or the embedded SQLite), with its tables migrated
+// by repository.Migrate. It holds the kinds of job the server runs and the
+// one place they are registered; what a job does is the service's.
+//
+// A job is inserted in the transaction of the row it works on, so the two
+// exist together or not at all. River locks each job as a server takes it
+// (FOR UPDATE SKIP LOCKED on PostgreSQL), so a job runs on one server at a
+// time however many share the database. A job whose server died mid-run is
+// rescued after RescueAfter and retried; once its attempts are spent it is
+// discarded, and the periodic sweep ends what it worked on as failed.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/fengdu-county/casework/repository"
+)
+
+// Handlers are the work the queue's jobs do.
+type Handlers struct {
+	// Operation runs the long-running operation id. lastAttempt says that
+	// an error now will not be retried, so the operation must be ended.
+	Operation func(ctx context.Context, id string, lastAttempt bool) error
+	// Sweep does the periodic upkeep: expired files and old operations
+	// deleted, orphaned operations ended.
+	Sweep func(ctx context.Context) error
+}
+
+// Config tunes the queue; zero values take the defaults.
+type Config struct {
+	// RescueAfter is how long a job may stay running before the queue
+	// takes its server for dead and runs it again (default 10 minutes).
+	// A job is also cut off after this long.
+	RescueAfter time.Duration
+	// SweepEvery is how often the sweep runs (default a minute).
+	SweepEvery time.Duration
+	// Workers is how many jobs one server runs at once (default 2).
+	Workers int
+	// Poll is how often an idle server looks for jobs (default 500ms):
+	// over database/sql and on SQLite river has no LISTEN/NOTIFY.
+	Poll time.Duration
+	// MaxAttempts is how many times an operation is started before it
+	// is given up (default 3).
+	MaxAttempts int
+}
+
+// Queue is a river client: it inserts jobs and, once started, works them.
+type Queue struct {
+	client      *river.Client[*sql.Tx]
+	maxAttempts int
+}
+
+// operationArgs is the job that runs one operation; it carries the id
+// only, the operation's row holds the rest (sealed).
+type operationArgs struct {
+	Operation string `json:"operation"`
+}
+
+func (operationArgs) Kind() string { return "operation" }
+
+type operationWorker struct {
+	river.WorkerDefaults[operationArgs]
+	run func(ctx context.Context, id string, lastAttempt bool) error
+}
+
+func (w *operationWorker) Work(ctx context.Context, job *river.Job[operationArgs]) error {
+	return w.run(ctx, job.Args.Operation, job.Attempt >= job.MaxAttempts)
+}
+
+type sweepArgs struct{}
+
+func (sweepArgs) Kind() string { return "sweep" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	sweep func(ctx context.Context) error
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
+
+// New builds the queue over db, registering every kind of job.
+func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *slog.Logger) (*Queue, error) {
+	if h.Operation == nil || h.Sweep == nil {
+		return nil, errors.New("jobs: every handler is required")
+	}
+	rescue := cmp.Or(cfg.RescueAfter, 10*time.Minute)
+	poll := cmp.Or(cfg.Poll, 500*time.Millisecond)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &operationWorker{run: h.Operation})
+	river.AddWorker(workers, &sweepWorker{sweep: h.Sweep})
+	sweep := river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.SweepEvery, time.Minute)),
+		func() (river.JobArgs, *river.InsertOpts) {
+			// One sweep at a time across servers: a second is pointless.
+			return sweepArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+		}, &river.PeriodicJobOpts{RunOnStart: true})
+	client, err := river.NewClient(repository.QueueDriver(db, dialect), &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
+		Workers:              workers,
+		PeriodicJobs:         []*river.PeriodicJob{sweep},
+		RescueStuckJobsAfter: rescue,
+		JobTimeout:           rescue,
+		FetchPollInterval:    poll,
+		FetchCooldown:        min(poll, 100*time.Millisecond),
+		PollOnly:             true,
+		Logger:               log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Queue{client: client, maxAttempts: cmp.Or(cfg.MaxAttempts, 3)}, nil
+}
+
+// EnqueueOperation puts the job of operation id on the queue, in tx (the
+// transaction that stores the operation), and returns the job's id.
+func (q *Queue) EnqueueOperation(ctx context.Context, tx *sql.Tx, id string) (int64, error) {
+	res, err := q.client.InsertTx(ctx, tx, operationArgs{Operation: id}, &river.InsertOpts{MaxAttempts: q.maxAttempts})
+	if err != nil {
+		return 0, fmt.Errorf("jobs: enqueue: %w", err)
+	}
+	return res.Job.ID, nil
+}
+
+// Start starts working jobs; they run until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop lets running jobs finish until ctx ends, then cancels their
+// contexts and waits for them to return: a cancelled job's operation is
+// left running for another server, or this one once restarted, to resume.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	cancelCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return q.client.StopAndCancel(cancelCtx)
+}
