@@ -94,6 +94,15 @@ var scenarios = []scenario{
 	{"measures", testMeasures},
 }
 
+// bareScenarios start their own servers (startBare): the operations' need
+// servers whose job queues are configured for the scenario.
+var bareScenarios = []scenario{
+	{"operations", testOperations},
+	{"operations_queued", testOperationsQueued},
+	{"operations_two_servers", testOperationsTwoServers},
+	{"operations_restart", testOperationsRestart},
+}
+
 var dialects = []struct {
 	name string
 	open func(testing.TB) testdb.DB
@@ -115,6 +124,13 @@ func TestE2E(t *testing.T) {
 					t.Parallel()
 					defer scenariosRun.Add(1)
 					s.run(t, start(t, d.open))
+				})
+			}
+			for _, s := range bareScenarios {
+				t.Run(s.name, func(t *testing.T) {
+					t.Parallel()
+					defer scenariosRun.Add(1)
+					s.run(t, startBare(t, d.open))
 				})
 			}
 		})
@@ -150,6 +166,16 @@ const supervisorUser = "e2e-supervisor"
 // start opens a fresh database and serves it. Everything stops when t ends.
 func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
 	t.Helper()
+	e := startBare(t, open)
+	e.httpBase, e.conn = e.serve(t, e.db.Store(repository.WithClock(e.clock.Now)))
+	return e
+}
+
+// startBare opens a fresh database with no server yet: the scenario starts
+// the servers it needs, configured as it needs them, and sets httpBase and
+// conn to the first. Everything stops when t ends.
+func startBare(t *testing.T, open func(testing.TB) testdb.DB) *env {
+	t.Helper()
 	keyDir := t.TempDir()
 	signer, err := authn.LoadOrCreateLocalSigner(keyDir)
 	if err != nil {
@@ -171,7 +197,6 @@ func start(t *testing.T, open func(testing.TB) testdb.DB) *env {
 	})
 	supervisor := e.token(t, supervisorUser, []principal.Role{principal.Supervisor})
 	e.http = e.httpAs(supervisor)
-	e.httpBase, e.conn = e.serve(t, e.db.Store(repository.WithClock(e.clock.Now)))
 	return e
 }
 
@@ -271,6 +296,13 @@ func (e *env) serve(t *testing.T, store *repository.Store) (string, *grpc.Client
 // returns its HTTP base and a supervisor connection to it.
 func (e *env) secondServer(t *testing.T) (string, *grpc.ClientConn) {
 	t.Helper()
+	return e.serve(t, e.secondStore(t))
+}
+
+// secondStore is a store on a connection pool of its own to the env's
+// database, as another server's would be.
+func (e *env) secondStore(t *testing.T) *repository.Store {
+	t.Helper()
 	db, dialect, err := repository.Open(context.Background(), e.db.URL, "")
 	if err != nil {
 		t.Fatalf("open a second pool: %v", err)
@@ -280,7 +312,7 @@ func (e *env) secondServer(t *testing.T) (string, *grpc.ClientConn) {
 			_ = sqlDB.Close()
 		}
 	})
-	return e.serve(t, repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now)))
+	return repository.New(db, dialect, e.db.Keyring, repository.WithClock(e.clock.Now))
 }
 
 // serveWith is serve with the server's configuration changed by mod (nil:

@@ -163,7 +163,7 @@ func (w *ruleWatch) fromHTTP(resp *http.Response) (*http.Response, error) {
 // checkRulesSeen fails for every rule of the table no scenario showed on a
 // transport. It runs only when every scenario ran to its end.
 func checkRulesSeen(t *testing.T) {
-	if int(scenariosRun.Load()) != len(scenarios)*len(dialects) || t.Failed() {
+	if int(scenariosRun.Load()) != (len(scenarios)+len(bareScenarios))*len(dialects) || t.Failed() {
 		return
 	}
 	rulesSeen.mu.Lock()

@@ -392,3 +392,25 @@ func orEmpty(b []byte) []byte {
 	}
 	return b
 }
+
+// DeleteOperation deletes an ended operation and its file. One still
+// pending or running is ErrOperationRunning: cancel it first.
+func (s *Store) DeleteOperation(ctx context.Context, id string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		tx := s.conn(ctx)
+		var o Operation
+		if err := tx.Select("state").Where("id = ?", id).Take(&o).Error; err != nil {
+			return notFound(err)
+		}
+		if !o.State.Done() {
+			return ErrOperationRunning
+		}
+		if err := tx.Where("operation_id = ?", id).Delete(&operationFile{}).Error; err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Delete(&Operation{}).Error
+	})
+}
+
+// ErrOperationRunning refuses to delete an operation that has not ended.
+var ErrOperationRunning = errors.New("the operation has not ended; cancel it first, or wait for it")

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -44,6 +46,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/jobs"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -129,6 +132,26 @@ type Config struct {
 	// logged, and appended to AuditAnchorFile when that is set (0: never).
 	AuditAnchorInterval time.Duration
 	AuditAnchorFile     string
+
+	// JobRescueAfter is how long a job may run before the queue takes its
+	// server for dead and runs it again (0: 10 minutes). JobPoll is how
+	// often an idle server looks for jobs (0: 500ms); JobSweepEvery how
+	// often expired files are deleted and orphaned operations ended (0: a
+	// minute).
+	JobRescueAfter time.Duration
+	JobPoll        time.Duration
+	JobSweepEvery  time.Duration
+	// JobWorkers is how many jobs the server runs at once (0: 2); negative
+	// runs none, leaving its operations to the other servers.
+	JobWorkers int
+	// OperationFileTTL is how long an operation's file may be downloaded
+	// (0: 24 hours); OperationRetention how long an ended operation is
+	// kept (0: 30 days).
+	OperationFileTTL   time.Duration
+	OperationRetention time.Duration
+	// OperationProgressEvery is how often a running operation's progress
+	// is stored (0: 300ms).
+	OperationProgressEvery time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -150,6 +173,10 @@ type Store interface {
 	WithdrawLapsedMaterials(ctx context.Context, now time.Time) (int, error)
 	service.MeasureStore
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
+	service.OperationStore
+	// SQLDB and Dialect give the job queue the database it shares.
+	SQLDB() (*sql.DB, error)
+	Dialect() repository.Dialect
 	Ping(ctx context.Context) error
 }
 
@@ -170,6 +197,7 @@ type Server struct {
 	gwClient    *grpc.ClientConn
 	events      *service.Events
 	dispatcher  *webhook.Dispatcher
+	queue       *jobs.Queue
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -245,6 +273,19 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	templates := service.NewTemplates(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
+	operations := service.NewOperations(store, service.NewWorks(store, cfg.Towns, opts), validator, opts, service.OperationOptions{
+		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
+	spreadsheets := service.NewSpreadsheets(operations)
+	longRunning := service.NewLongRunning(operations)
+	sqlDB, err := store.SQLDB()
+	if err != nil {
+		return nil, err
+	}
+	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep},
+		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers}, log); err != nil {
+		return nil, err
+	}
+	operations.SetQueue(s.queue)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -272,6 +313,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterTownServiceServer(g, reference)
 		pb.RegisterTemplateServiceServer(g, templates)
 		pb.RegisterCampaignServiceServer(g, campaigns)
+		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
+		pb.RegisterOperationServiceServer(g, operations)
+		longrunningpb.RegisterOperationsServer(g, longRunning)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
 		return g
@@ -432,6 +476,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	if err := pb.RegisterCampaignServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
+	if err := pb.RegisterSpreadsheetServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterOperationServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	// A fixed path is its own route template.
@@ -467,11 +517,15 @@ func requestIDIn(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// requestIDOut answers with X-Request-Id under its usual name; other
-// response metadata keeps the gateway's default Grpc-Metadata- prefix.
+// requestIDOut answers with X-Request-Id under its usual name, and a
+// download's file name as Content-Disposition; other response metadata
+// keeps the gateway's default Grpc-Metadata- prefix.
 func requestIDOut(key string) (string, bool) {
-	if key == requestIDKey {
+	switch key {
+	case requestIDKey:
 		return "X-Request-Id", true
+	case service.ContentDispositionKey:
+		return "Content-Disposition", true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
 }
@@ -606,6 +660,12 @@ func (s *Server) Run(ctx context.Context) error {
 	// Every server delivers webhooks; leases in the database keep each
 	// webhook to one server at a time. It stops when ctx ends.
 	g.Go(func() error { return s.dispatcher.Run(ctx) })
+	// The job queue runs imports and exports; river keeps each job to one
+	// server at a time. Its own context is not ctx: a stop is asked for
+	// below, so running jobs get their time to finish.
+	if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	g.Go(func() error {
 		<-ctx.Done()
@@ -613,6 +673,13 @@ func (s *Server) Run(ctx context.Context) error {
 		s.events.Stop()
 		shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
+		// Jobs still running after 5s are cancelled: their operations stay
+		// running, for the queue to run again after its rescue window.
+		stopJobs, cancelJobs := context.WithTimeout(shutdown, 5*time.Second)
+		if err := s.queue.Stop(stopJobs); err != nil {
+			s.log.Warn("stopping the job queue", "error_type", fmt.Sprintf("%T", err))
+		}
+		cancelJobs()
 		_ = s.http.Shutdown(shutdown)
 		stopped := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); s.internal.GracefulStop(); close(stopped) }()

@@ -53,6 +53,7 @@ type OperationStore interface {
 	ExpireOperationFiles(ctx context.Context, now time.Time) (int64, error)
 	PruneOperations(ctx context.Context, before time.Time) (int64, error)
 	FailOrphanedOperations(ctx context.Context, failed []byte) (int64, error)
+	DeleteOperation(ctx context.Context, id string) error
 	Auditor
 }
 
@@ -636,4 +637,53 @@ func (l *LongRunning) ListOperations(ctx context.Context, req *longrunningpb.Lis
 // CancelOperation is OperationService.CancelOperation.
 func (l *LongRunning) CancelOperation(ctx context.Context, req *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
 	return l.ops.CancelOperation(ctx, &pb.CancelOperationRequest{Name: req.GetName()})
+}
+
+// DeleteOperation deletes an ended operation of the caller's, with its file.
+func (l *LongRunning) DeleteOperation(ctx context.Context, req *longrunningpb.DeleteOperationRequest) (*emptypb.Empty, error) {
+	op, err := l.ops.visible(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if op.Creator != principal.FromContext(ctx).ID {
+		return nil, policy.ErrDenied
+	}
+	if err := l.ops.store.DeleteOperation(ctx, op.ID); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// waitPoll is how often WaitOperation reads the operation again.
+const waitPoll = 200 * time.Millisecond
+
+// WaitOperation answers the operation once it is done, or as it stands
+// when the timeout (at most the call's own deadline; 0: that deadline)
+// passes.
+func (l *LongRunning) WaitOperation(ctx context.Context, req *longrunningpb.WaitOperationRequest) (*longrunningpb.Operation, error) {
+	if d := req.GetTimeout().AsDuration(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tick := time.NewTicker(waitPoll)
+	defer tick.Stop()
+	for {
+		op, err := l.ops.visible(ctx, req.GetName())
+		if err != nil || op.State.Done() {
+			if err != nil && ctx.Err() != nil {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			return l.ops.render(op)
+		}
+		select {
+		case <-ctx.Done():
+			return l.ops.render(op)
+		case <-tick.C:
+		}
+	}
+	return nil, ctx.Err()
 }

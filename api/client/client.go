@@ -113,6 +113,8 @@ var Services = []string{
 	"casework.v1.LedgerService",
 	"casework.v1.RecruitmentService",
 	"casework.v1.TemplateService",
+	"casework.v1.SpreadsheetService",
+	"casework.v1.OperationService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads
@@ -289,6 +291,17 @@ func (c *Conn) Ledger() caseworkv1.LedgerServiceClient {
 // invitations, applications and their figures.
 func (c *Conn) Recruitment() caseworkv1.RecruitmentServiceClient {
 	return caseworkv1.NewRecruitmentServiceClient(c.ClientConn)
+}
+
+// Spreadsheets starts imports and exports, each a long-running operation.
+func (c *Conn) Spreadsheets() caseworkv1.SpreadsheetServiceClient {
+	return caseworkv1.NewSpreadsheetServiceClient(c.ClientConn)
+}
+
+// Operations follows the operations Spreadsheets starts: poll, cancel,
+// download.
+func (c *Conn) Operations() caseworkv1.OperationServiceClient {
+	return caseworkv1.NewOperationServiceClient(c.ClientConn)
 }
 
 // Templates is the spreadsheet templates of the imports.

@@ -52,6 +52,8 @@ type settings struct {
 	StreamsPerPrincipal int
 	EventRetention      time.Duration
 	RequestIDTTL        time.Duration
+	JobRescueAfter      time.Duration
+	OperationFileTTL    time.Duration
 
 	TownsFile         string
 	HolidaysDir       string
@@ -112,6 +114,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how long change-feed events are kept; a client asking for an older position must resynchronise. 0 keeps them forever")
 	duration(fs, &s.RequestIDTTL, "request-id-ttl", "CASEWORK_REQUEST_ID_TTL", 24*time.Hour,
 		"how long the answer to a request id is kept for retries")
+	duration(fs, &s.JobRescueAfter, "job-rescue-after", "CASEWORK_JOB_RESCUE_AFTER", 10*time.Minute,
+		"how long a job (an import or export) may run before the queue takes its server for dead and runs it again; a job is also cut off after this long")
+	duration(fs, &s.OperationFileTTL, "operation-file-ttl", "CASEWORK_OPERATION_FILE_TTL", 24*time.Hour,
+		"how long the file an export or import produced may be downloaded before it is deleted")
 	duration(fs, &s.WebhookPoll, "webhook-poll", "CASEWORK_WEBHOOK_POLL", time.Second,
 		"how often each server looks for webhook deliveries to make")
 	duration(fs, &s.WebhookMaxBackoff, "webhook-max-backoff", "CASEWORK_WEBHOOK_MAX_BACKOFF", 10*time.Minute,

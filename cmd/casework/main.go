@@ -148,6 +148,8 @@ func serveCmd() *cobra.Command {
 				Towns:                 townTable,
 				EventRetention:        s.EventRetention,
 				RequestIDTTL:          s.RequestIDTTL,
+				JobRescueAfter:        s.JobRescueAfter,
+				OperationFileTTL:      s.OperationFileTTL,
 				Webhooks:              webhooks,
 				WebhookCAFile:         s.WebhookCA,
 

@@ -127,6 +127,7 @@ var rules = []rule{
 	{repository.ErrOutOfScope, codes.PermissionDenied, pb.ErrorReason_OUT_OF_SCOPE, fixed("the resource would be outside your towns")},
 	{repository.ErrEventsPruned, codes.FailedPrecondition, pb.ErrorReason_EVENTS_PRUNED,
 		fixed("events after this position have been removed by retention; resynchronise: read the resources again, then follow the feed from its head position")},
+	{repository.ErrOperationRunning, codes.FailedPrecondition, pb.ErrorReason_FAILED_PRECONDITION, own},
 	{repository.ErrNotFound, codes.NotFound, pb.ErrorReason_NOT_FOUND, fixed("resource not found")},
 	{repository.ErrEtagMismatch, codes.Aborted, pb.ErrorReason_ETAG_MISMATCH, fixed("the etag does not match the stored resource; read it again and retry")},
 	{repository.ErrAlreadyExists, codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS, own},

@@ -44,7 +44,9 @@ type Config struct {
 	RescueAfter time.Duration
 	// SweepEvery is how often the sweep runs (default a minute).
 	SweepEvery time.Duration
-	// Workers is how many jobs one server runs at once (default 2).
+	// Workers is how many jobs one server runs at once (default 2). A
+	// negative number runs none: the server inserts jobs for others to
+	// run (an API-only replica).
 	Workers int
 	// Poll is how often an idle server looks for jobs (default 500ms):
 	// over database/sql and on SQLite river has no LISTEN/NOTIFY.
@@ -58,6 +60,7 @@ type Config struct {
 type Queue struct {
 	client      *river.Client[*sql.Tx]
 	maxAttempts int
+	insertOnly  bool
 }
 
 // operationArgs is the job that runs one operation; it carries the id
@@ -104,7 +107,7 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 			return sweepArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
 				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 		}, &river.PeriodicJobOpts{RunOnStart: true})
-	client, err := river.NewClient(repository.QueueDriver(db, dialect), &river.Config{
+	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
 		Workers:              workers,
 		PeriodicJobs:         []*river.PeriodicJob{sweep},
@@ -114,11 +117,16 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 		FetchCooldown:        min(poll, 100*time.Millisecond),
 		PollOnly:             true,
 		Logger:               log,
-	})
+	}
+	insertOnly := cfg.Workers < 0
+	if insertOnly {
+		rc.Queues, rc.PeriodicJobs = nil, nil
+	}
+	client, err := river.NewClient(repository.QueueDriver(db, dialect), rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, maxAttempts: cmp.Or(cfg.MaxAttempts, 3)}, nil
+	return &Queue{client: client, maxAttempts: cmp.Or(cfg.MaxAttempts, 3), insertOnly: insertOnly}, nil
 }
 
 // EnqueueOperation puts the job of operation id on the queue, in tx (the
@@ -132,12 +140,20 @@ func (q *Queue) EnqueueOperation(ctx context.Context, tx *sql.Tx, id string) (in
 }
 
 // Start starts working jobs; they run until Stop.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *Queue) Start(ctx context.Context) error {
+	if q.insertOnly {
+		return nil
+	}
+	return q.client.Start(ctx)
+}
 
 // Stop lets running jobs finish until ctx ends, then cancels their
 // contexts and waits for them to return: a cancelled job's operation is
 // left running for another server, or this one once restarted, to resume.
 func (q *Queue) Stop(ctx context.Context) error {
+	if q.insertOnly {
+		return nil
+	}
 	err := q.client.Stop(ctx)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return err

@@ -27,6 +27,11 @@ const (
 	measureSvc   = "/casework.v1.MeasureService/"
 	recruitSvc   = "/casework.v1.RecruitmentService/"
 	templateSvc  = "/casework.v1.TemplateService/"
+	sheetSvc     = "/casework.v1.SpreadsheetService/"
+	operationSvc = "/casework.v1.OperationService/"
+	// lroSvc serves the same operations to gRPC clients whose libraries
+	// poll google.longrunning.Operations.
+	lroSvc = "/google.longrunning.Operations/"
 )
 
 var (
@@ -61,6 +66,12 @@ var (
 	// anchorers read the audit chain's head to record it outside the
 	// database: a hash and a sequence number, nothing about anyone.
 	anchorers = roles(principal.Auditor, principal.Admin, principal.Integration)
+	// exporters take a ledger away as a workbook: those who keep or check
+	// it, and nightly jobs. Each sees in the file what its list shows it.
+	exporters = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch)
+	// operators follow the operations they started (an auditor reads
+	// everyone's): whoever may start one.
+	operators = exporters
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
@@ -178,6 +189,26 @@ var Table = map[string][]principal.Role{
 	// The import template carries no personal data, but only those who
 	// may register households have a use for it.
 	templateSvc + "GetHouseholdTemplate": registrars,
+
+	// Spreadsheets in and out (long-running operations): an import writes
+	// households as CreateHousehold does, so the register's keepers; an
+	// export reads as the lists do.
+	sheetSvc + "ImportHouseholds": registrars,
+	sheetSvc + "ExportHouseholds": exporters,
+	sheetSvc + "ExportCampaign":   exporters,
+	sheetSvc + "ExportMeasures":   exporters,
+	sheetSvc + "ExportCases":      exporters,
+	// Operations belong to their creator (the service answers NOT_FOUND
+	// to anyone else but an auditor, who reads them all).
+	operationSvc + "GetOperation":            operators,
+	operationSvc + "ListOperations":          operators,
+	operationSvc + "CancelOperation":         operators,
+	operationSvc + "DownloadOperationResult": operators,
+	lroSvc + "GetOperation":                  operators,
+	lroSvc + "ListOperations":                operators,
+	lroSvc + "CancelOperation":               operators,
+	lroSvc + "DeleteOperation":               operators,
+	lroSvc + "WaitOperation":                 operators,
 
 	apiKeySvc + "CreateApiKey":  admins,
 	apiKeySvc + "GetApiKey":     admins,
