@@ -111,7 +111,7 @@ func testOperations(t *testing.T, e *env) {
 	if again.GetName() != op.GetName() {
 		t.Errorf("a retry with the same request id started %s, not %s", again.GetName(), op.GetName())
 	}
-	must(sheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{RequestId: "export-cases-1"})).fails(t, codes.AlreadyExists, "REQUEST_ID_REUSED")
+	wantReason(t, must(sheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{RequestId: "export-cases-1"})).fails(t, codes.AlreadyExists), pb.ErrorReason_REQUEST_ID_REUSED)
 	must(sheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{Filter: "colour = red"})).fails(t, codes.InvalidArgument)
 	done := waitDone(t, ops, op.GetName())
 	md := metadataOf(t, done)
@@ -226,7 +226,7 @@ func testOperationsQueued(t *testing.T, e *env) {
 	sheets, ops := pb.NewSpreadsheetServiceClient(apiOnly), pb.NewOperationServiceClient(apiOnly)
 
 	op := must(sheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{})).ok(t)
-	must(ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: op.GetName()})).fails(t, codes.FailedPrecondition, "RESULT_NOT_READY")
+	wantReason(t, must(ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: op.GetName()})).fails(t, codes.FailedPrecondition), pb.ErrorReason_RESULT_NOT_READY)
 	must(ops.CancelOperation(ctxFor(t), &pb.CancelOperationRequest{Name: op.GetName()})).ok(t)
 	cancelled := must(ops.GetOperation(ctxFor(t), &pb.GetOperationRequest{Name: op.GetName()})).ok(t)
 	if md := metadataOf(t, cancelled); !cancelled.GetDone() || md.GetState() != pb.OperationMetadata_STATE_CANCELLED ||
@@ -253,7 +253,7 @@ func testOperationsQueued(t *testing.T, e *env) {
 	for {
 		_, err := ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: queued.GetName()})
 		if err != nil {
-			must(ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: queued.GetName()})).fails(t, codes.FailedPrecondition, "RESULT_EXPIRED")
+			wantReason(t, must(ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: queued.GetName()})).fails(t, codes.FailedPrecondition), pb.ErrorReason_RESULT_EXPIRED)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -358,6 +358,13 @@ func testOperationsRestart(t *testing.T, e *env) {
 			md := metadataOf(t, op)
 			if md.GetState() != pb.OperationMetadata_STATE_SUCCEEDED || md.GetRowsWritten() != 1 {
 				t.Errorf("the crashed operation ended %v (%v)", md, op.GetError())
+			}
+			var runs int
+			if err := e.db.Gorm.Raw(`SELECT runs FROM operations WHERE id = ?`, id(crashed)).Scan(&runs).Error; err != nil {
+				t.Fatal(err)
+			}
+			if runs != 2 {
+				t.Errorf("the crashed operation was started %d times, want twice (the crash, then the rescue)", runs)
 			}
 			break
 		}

@@ -418,7 +418,7 @@ func (s *Operations) Run(ctx context.Context, id string, lastAttempt bool) error
 
 	prog := newProgressFlusher(s, id, cancel)
 	stop := prog.run(ctx, s.opts.ProgressEvery)
-	end, workErr := s.work(wctx, kind, spec, op.Request, prog.report)
+	end, workErr := s.work(wctx, id, kind, spec, op.Request, prog.report)
 	stop()
 	if errors.Is(context.Cause(wctx), errCancelRequested) {
 		end = repository.OperationEnd{State: repository.OperationCancelled, Error: cancelledStatus()}
@@ -447,7 +447,7 @@ func (s *Operations) Run(ctx context.Context, id string, lastAttempt bool) error
 
 // work runs one kind's work, the file it writes going to a temporary file
 // first so that memory stays flat however large it grows.
-func (s *Operations) work(ctx context.Context, kind pb.OperationMetadata_Kind, spec kindSpec, body []byte, report Reporter) (repository.OperationEnd, error) {
+func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetadata_Kind, spec kindSpec, body []byte, report Reporter) (repository.OperationEnd, error) {
 	req := spec.request()
 	if err := proto.Unmarshal(body, req); err != nil {
 		return repository.OperationEnd{}, err
@@ -497,7 +497,7 @@ func (s *Operations) work(ctx context.Context, kind pb.OperationMetadata_Kind, s
 	}
 	end.ExpireTime = s.now().Add(s.opts.FileTTL)
 	if exported != nil {
-		exported.File = fileOf(&repository.Operation{FileName: end.FileName, ContentType: end.ContentType,
+		exported.File = fileOf(&repository.Operation{ID: id, FileName: end.FileName, ContentType: end.ContentType,
 			FileSize: int64(len(end.File)), FileSha256: end.FileSha256, ExpireTime: &end.ExpireTime})
 		if end.Response, err = proto.Marshal(exported); err != nil {
 			return end, err
