@@ -326,6 +326,8 @@ func (s *Store) OperationFile(ctx context.Context, id string) ([]byte, error) {
 // ExpireOperationFiles deletes the files whose expire_time has passed and
 // marks their operations so, reporting how many.
 func (s *Store) ExpireOperationFiles(ctx context.Context, now time.Time) (int64, error) {
+	// Stored times are UTC; SQLite compares them as text.
+	now = now.UTC().Truncate(timeUnit)
 	var n int64
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
@@ -343,6 +345,7 @@ func (s *Store) ExpireOperationFiles(ctx context.Context, now time.Time) (int64,
 // PruneOperations deletes the operations that ended before before, with
 // their files, reporting how many.
 func (s *Store) PruneOperations(ctx context.Context, before time.Time) (int64, error) {
+	before = before.UTC().Truncate(timeUnit)
 	var n int64
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)

@@ -66,6 +66,7 @@ const (
 	Ledger         Category = "Ledger"
 	Measures       Category = "Measures"
 	Recruitment    Category = "Recruitment"
+	Operations     Category = "Operations"
 )
 
 // Options adjust the suite for one backend.
@@ -121,6 +122,7 @@ func suite() []group {
 		{Ledger, ledgerTests},
 		{Measures, measureTests},
 		{Recruitment, recruitmentTests},
+		{Operations, operationTests},
 	}
 }
 
