@@ -88,9 +88,12 @@ type Works struct {
 // measures exports and the household import are wired in here beside the
 // cases export, each from the store it reads.
 func NewWorks(cases CaseStore, t *towns.Table, o Options) Works {
-	b := newBase(nil, o)
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
 	return Works{exports: map[pb.OperationMetadata_Kind]exporter{
-		pb.OperationMetadata_KIND_EXPORT_CASES: &caseExporter{store: cases, towns: t, now: b.now},
+		pb.OperationMetadata_KIND_EXPORT_CASES: &caseExporter{store: cases, towns: t, now: now},
 	}}
 }
 
