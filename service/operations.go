@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -402,7 +403,21 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // creator's rights and scope, and stores how it ended. An error returned
 // leaves the operation running, for the queue to retry the job; on the
 // last attempt the operation is ended as failed instead.
-func (s *Operations) Run(ctx context.Context, id string, lastAttempt bool) error {
+func (s *Operations) Run(ctx context.Context, id string, lastAttempt bool) (err error) {
+	// The queue logs a job's error and keeps it in its table: it gets the
+	// error's types only, as the logs do, since a database error quotes
+	// the values it failed on (an ID number, in an import).
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("operation %s: panic (%T)", id, r)
+		} else if err != nil {
+			err = fmt.Errorf("operation %s: %s", id, apierr.ErrorType(err))
+		}
+	}()
+	return s.run(ctx, id, lastAttempt)
+}
+
+func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error {
 	op, err := s.store.StartOperation(ctx, id)
 	if errors.Is(err, repository.ErrOperationDone) || errors.Is(err, repository.ErrNotFound) {
 		return nil
