@@ -436,6 +436,7 @@ func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error
 
 	prog := newProgressFlusher(s, id, cancel)
 	stop := prog.run(ctx, s.opts.ProgressEvery)
+	defer stop()
 	end, workErr := s.work(wctx, id, kind, spec, op.Request, prog.report)
 	stop()
 	if errors.Is(context.Cause(wctx), errCancelRequested) {
@@ -579,7 +580,8 @@ func (f *progressFlusher) run(ctx context.Context, every time.Duration) (stop fu
 			}
 		}
 	}()
-	return func() { close(done); <-finished }
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-finished }) }
 }
 
 // Sweep is the queue's periodic upkeep: files past their expire_time are
