@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 

@@ -121,7 +121,9 @@ func caseRow(c *pb.Case, now time.Time) []any {
 		chinaTime(c.GetSubmitTime()), chinaTime(c.GetDueTime()), overdue, chinaTime(c.GetResolveTime()), chinaTime(c.GetCreateTime())}
 }
 
-func label[E interface{ Number() protoreflect.EnumNumber }](l *sheet.Labels, v E) string {
+func label[E interface {
+	Number() protoreflect.EnumNumber
+}](l *sheet.Labels, v E) string {
 	s, _ := l.Label(v.Number())
 	return s
 }

@@ -214,7 +214,7 @@ func (n MeasureReview) Measure() Measure { return Measure{n.OrganizationID, n.Me
 // Operation is `operations/{operation}`, a long-running operation.
 type Operation struct{ ID string }
 
-func (n Operation) String() string    { return "operations/" + n.ID }
+func (n Operation) String() string   { return "operations/" + n.ID }
 func (Operation) Collection() string { return "operations/{operation}" }
 
 // Household returns the member's household.
