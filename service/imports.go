@@ -240,15 +240,16 @@ func (r *importRun) read(ctx context.Context, f *sheet.File) error {
 				return err
 			}
 			r.prog.Read++
+			var err error
 			if sh.Name == sheet.HouseholdSheet {
 				r.resp.HouseholdRows++
-				r.readHousehold(sh, row, towns)
+				err = r.readHousehold(sh, row, towns)
 			} else {
 				r.resp.MemberRows++
-				r.readMember(sh, row, towns)
+				err = r.readMember(sh, row, towns)
 			}
 			r.tick()
-			return nil
+			return err
 		})
 		if err != nil {
 			return err
@@ -287,7 +288,7 @@ func (r *importRun) checkKey(sh *sheet.Sheet, row sheet.Row) (string, bool) {
 	return n, true
 }
 
-func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns) {
+func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns) error {
 	before := len(r.errs)
 	hh := &importHousehold{row: row.Num}
 	r.households = append(r.households, hh)
@@ -298,12 +299,15 @@ func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.To
 		if first, dup := r.byKey[key]; dup {
 			r.fail(sh, row.Num, 0, "", pb.ErrorReason_DUPLICATE_ROW,
 				fmt.Sprintf("与户表第%d行是同一军人（军人身份证号相同），每户只能有一行", first.row))
-			return
+			return nil
 		}
 		r.byKey[key] = hh
 	}
 	p := &pb.Household{}
-	cellErrs := sh.Convert(row, towns, p)
+	cellErrs, err := sh.Convert(row, towns, p)
+	if err != nil {
+		return err
+	}
 	for _, e := range cellErrs {
 		if e.Column == 0 && !keyOK && key != "" {
 			continue
@@ -311,21 +315,22 @@ func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.To
 		r.fail(sh, row.Num, e.Column, "", e.Reason, e.Message)
 	}
 	if len(cellErrs) > 0 || !keyOK {
-		return
+		return nil
 	}
 	if err := r.s.validate("household", p); err != nil {
 		r.failErr(sh, row.Num, "household", err)
-		return
+		return nil
 	}
 	h, err := r.s.newHousehold(&pb.CreateHouseholdRequest{Household: p})
 	if err != nil {
 		r.failErr(sh, row.Num, "household", err)
-		return
+		return nil
 	}
 	hh.h = h
+	return nil
 }
 
-func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns) {
+func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns) error {
 	before := len(r.errs)
 	m := &importMember{row: row.Num}
 	r.members = append(r.members, m)
@@ -333,7 +338,10 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 	key, keyOK := r.checkKey(sh, row)
 	m.key = key
 	p := &pb.Member{}
-	cellErrs := sh.Convert(row, towns, p)
+	cellErrs, err := sh.Convert(row, towns, p)
+	if err != nil {
+		return err
+	}
 	for _, e := range cellErrs {
 		if e.Column == 0 && !keyOK && key != "" {
 			continue
@@ -341,16 +349,16 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 		r.fail(sh, row.Num, e.Column, "", e.Reason, e.Message)
 	}
 	if len(cellErrs) > 0 || !keyOK {
-		return
+		return nil
 	}
 	if err := r.s.validate("member", p); err != nil {
 		r.failErr(sh, row.Num, "member", err)
-		return
+		return nil
 	}
 	birth, conv, err := r.s.checkMember("member", p, nil)
 	if err != nil {
 		r.failErr(sh, row.Num, "member", err)
-		return
+		return nil
 	}
 	m.msg, m.birth, m.conv = p, birth, conv
 	m.dupOf = key + "/" + p.GetIdNumber()
@@ -364,6 +372,7 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 				fmt.Sprintf("所属家庭在户表第%d行有误，该成员随之不导入", hh.row))
 		}
 	}
+	return nil
 }
 
 // resolve does the checks that need storage, in a few queries for the

@@ -34,7 +34,7 @@ type Towns func(cell string) (code string, ok bool)
 // tells (a label of the list, a date, a required cell); the rules of the
 // message are the caller's. ID numbers are only normalized: their rules
 // need the caller's clock.
-func (s *Sheet) Convert(r Row, towns Towns, msg proto.Message) []CellError {
+func (s *Sheet) Convert(r Row, towns Towns, msg proto.Message) ([]CellError, error) {
 	doc := map[string]any{}
 	var errs []CellError
 	bad := func(i int, reason pb.ErrorReason, format string, args ...any) {
@@ -95,10 +95,13 @@ func (s *Sheet) Convert(r Row, towns Towns, msg proto.Message) []CellError {
 			}
 			v = map[string]any{"year": d.Year(), "month": int(d.Month()), "day": d.Day()}
 		}
+		if s.Name == MemberSheet && c.Field == KeyField {
+			continue // the household's key, not a field of the member
+		}
 		put(doc, c.Field, v)
 	}
 	if len(errs) > 0 {
-		return errs
+		return errs, nil
 	}
 	// The document holds only the template's fields with values of their
 	// types, so a failure here is the template's (a column naming no
@@ -108,9 +111,9 @@ func (s *Sheet) Convert(r Row, towns Towns, msg proto.Message) []CellError {
 		err = protojson.Unmarshal(b, msg)
 	}
 	if err != nil {
-		panic(fmt.Sprintf("sheet %s: template columns do not fit %T: %v", s.Name, msg, err))
+		return nil, fmt.Errorf("sheet %s: the template's columns do not fit %T: %w", s.Name, msg, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // put sets doc's value at a dotted path.
