@@ -28,7 +28,7 @@ import (
 // handlers is a household and a case service on a fresh SQLite database,
 // and the context of a county-wide supervisor calling them.
 type handlers struct {
-	t          *testing.T
+	t          testing.TB
 	households *Households
 	cases      *Cases
 	ctx        context.Context
@@ -50,7 +50,7 @@ func newHandlersAt(t *testing.T, now func() time.Time) *handlers {
 }
 
 // newHandlersOn is newHandlersAt on a fresh database of the dialect.
-func newHandlersOn(t *testing.T, dialect repository.Dialect, now func() time.Time) *handlers {
+func newHandlersOn(t testing.TB, dialect repository.Dialect, now func() time.Time) *handlers {
 	t.Helper()
 	db := testdb.Open(t, dialect)
 	store := db.Store(repository.WithClock(now))

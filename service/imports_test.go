@@ -45,17 +45,18 @@ func (f importFile) xlsx(t testing.TB) []byte {
 func importRows(n int) importFile {
 	var f importFile
 	for i := range n {
-		birth := time.Date(1980+i%20, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
-		sm := idnumber.Make("500230", birth, i/1000*7+i%1000)
+		// A day apart, so that 10,000 rows have 10,000 numbers.
+		birth := time.Date(1970, 1, 1+i, 0, 0, 0, 0, time.UTC)
+		sm := idnumber.Make("500230", birth, 1+i%7)
 		f.households = append(f.households, map[string]string{
 			"servicemember.idNumber": sm, "servicemember.name": fmt.Sprintf("军人%d", i),
 			"servicemember.rankCategory": "军士", "servicemember.postType": "一般岗位", "servicemember.status": "现役军士",
 			"category": "现役军人家庭", "townCode": "虎威镇", "phone": "13800000000", "address": "丰都县",
 		})
-		sb := time.Date(1985+i%10, time.Month(1+i%12), 2, 0, 0, 0, 0, time.UTC)
+		sb := time.Date(1975, 1, 1+i, 0, 0, 0, 0, time.UTC)
 		f.members = append(f.members, map[string]string{
 			"servicemember.idNumber": sm, "relation": "配偶", "displayName": fmt.Sprintf("家属%d", i),
-			"idNumber": idnumber.Make("500230", sb, 500+i%400), "birthDate": sb.Format(time.DateOnly), "accompanying": "是",
+			"idNumber": idnumber.Make("500230", sb, 500+i%7), "birthDate": sb.Format(time.DateOnly), "accompanying": "是",
 		})
 	}
 	return f
@@ -120,7 +121,7 @@ func TestImportHouseholds(t *testing.T) {
 				badTown[k] = v
 			}
 			badLabel["servicemember.postType"] = "边防"
-			badTown["servicemember.idNumber"] = idnumber.Make("500230", time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 1)
+			badTown["servicemember.idNumber"] = idnumber.Make("500230", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), 1)
 			badTown["townCode"] = "北京市"
 			dup := f.households[3]
 			f.households = append(f.households, badID, badLabel, badTown, dup)
@@ -284,4 +285,24 @@ func (h *handlers) lookupNumber(name string) string {
 		h.t.Fatal(err)
 	}
 	return got.ServicememberIDNumber
+}
+
+// BenchmarkImportHouseholds imports a template of 10,000 households, each
+// with one member (20,000 rows), into an empty database.
+func BenchmarkImportHouseholds(b *testing.B) {
+	data := importRows(10000).xlsx(b)
+	for _, dialect := range testdb.Dialects() {
+		b.Run(string(dialect), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				h := newHandlersOn(b, dialect, func() time.Time { return handlerNow })
+				im := NewHouseholdImport(h.households)
+				b.StartTimer()
+				resp, _, err := im.run(h.ctx, &pb.ImportHouseholdsRequest{Content: data}, nil, nil)
+				if err != nil || resp.GetHouseholdsCreated() != 10000 || resp.GetMembersCreated() != 10000 {
+					b.Fatalf("%v: %v", resp.GetErrors(), err)
+				}
+			}
+		})
+	}
 }
