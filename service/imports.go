@@ -634,22 +634,36 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 		}
 		r.tick()
 	}
+	var adds []*repository.Member
+	var addedBy []*importMember
 	for _, g := range groups {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.writeMembers(ctx, g, t); err != nil {
+		if err := r.writeMembers(ctx, g, t, func(row *repository.Member, m *importMember) {
+			adds, addedBy = append(adds, row), append(addedBy, m)
+		}); err != nil {
 			return err
 		}
 	}
+	if err := r.s.store.CreateMembers(ctx, adds); err != nil {
+		// The bulk insert does not say which member it refused: the
+		// first is named (and, importing valid rows, each household is
+		// then tried alone).
+		return &rowError{sheet: sheet.MemberSheet, row: addedBy[0].row, err: err}
+	}
+	t.mCreated += int32(len(adds))
+	r.prog.Written += int64(len(adds))
+	r.tick()
 	return nil
 }
 
-// writeMembers creates, updates or leaves alone each member row of a
-// group's household, matched to a stored member by ID number (or, for a
+// writeMembers updates or leaves alone each member row of a group's
+// household, and hands add the members to create (in one bulk insert);
+// a row is matched to a stored member by ID number (or, for a
 // member without one, by name and birth date). Stored members the file
 // does not list are kept: a sheet is not the whole household's record.
-func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally) error {
+func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally, add func(*repository.Member, *importMember)) error {
 	if len(g.members) == 0 {
 		return nil
 	}
@@ -685,12 +699,7 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally) 
 		if stored == nil {
 			row := &repository.Member{ID: newID(), HouseholdID: hid, IDNumberConverted: m.conv}
 			convert.MemberFromProto(m.msg, m.birth, row)
-			if err := r.s.store.CreateMember(ctx, row); err != nil {
-				return &rowError{sheet: sheet.MemberSheet, row: m.row, err: err}
-			}
-			t.mCreated++
-			r.prog.Written++
-			r.tick()
+			add(row, m)
 			continue
 		}
 		got, err := r.s.store.UpdateMember(ctx, hid, stored.ID, "", func(_ context.Context, row *repository.Member) error {

@@ -306,3 +306,4 @@ func BenchmarkImportHouseholds(b *testing.B) {
 		})
 	}
 }
+
