@@ -307,3 +307,52 @@ func BenchmarkImportHouseholds(b *testing.B) {
 	}
 }
 
+
+// TestImportCSVInTurn imports a household .csv, then a member .csv whose
+// rows key to the stored households; a member ID number another
+// household holds is refused.
+func TestImportCSVInTurn(t *testing.T) {
+	for _, dialect := range testdb.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			h := newHandlersOn(t, dialect, func() time.Time { return handlerNow })
+			f := importRows(3)
+			var hs, ms [][]string
+			for _, x := range f.households {
+				hs = append(hs, sheettest.Row(sheet.HouseholdColumns, x))
+			}
+			// Held by household 1 once imported.
+			f.members[2]["idNumber"], f.members[2]["birthDate"] = f.members[1]["idNumber"], f.members[1]["birthDate"]
+			for _, x := range f.members {
+				ms = append(ms, sheettest.Row(sheet.MemberColumns, x))
+			}
+			resp, _, _, err := runImport(t, h, h.ctx, sheettest.CSV(t, sheet.HouseholdColumns, false, hs), false, false)
+			if err != nil || resp.GetHouseholdsCreated() != 3 || resp.GetMemberRows() != 0 {
+				t.Fatalf("household csv: %v %v", resp, err)
+			}
+			resp, _, _, err = runImport(t, h, h.ctx, sheettest.CSV(t, sheet.MemberColumns, true, ms[:2]), false, false)
+			if err != nil || resp.GetMembersCreated() != 2 || resp.GetHouseholdRows() != 0 {
+				t.Fatalf("member csv: %v %v", resp, err)
+			}
+			resp, _, _, err = runImport(t, h, h.ctx, sheettest.CSV(t, sheet.MemberColumns, true, ms), false, true)
+			if err != nil || resp.GetMembersUnchanged() != 2 || len(resp.GetErrors()) != 1 {
+				t.Fatalf("member csv again: %v %v", resp, err)
+			}
+			if e := resp.GetErrors()[0]; e.GetReason() != pb.ErrorReason_ALREADY_EXISTS || e.GetRow() != 5 || e.GetColumn() != "身份证号" {
+				t.Errorf("error %v, want ALREADY_EXISTS on row 5's 身份证号", e)
+			}
+		})
+	}
+}
+
+func TestImportRefusesUnreadableFiles(t *testing.T) {
+	h := newHandlers(t)
+	im := NewHouseholdImport(h.households)
+	for name, data := range map[string][]byte{"xls": {0xd0, 0xcf, 0x11, 0xe0, 0, 1}, "csv": []byte("a,b\n1,2\n")} {
+		err := im.check(h.ctx, &pb.ImportHouseholdsRequest{Content: data})
+		st, _ := status.FromError(apierr.ToStatus(err))
+		if st.Code().String() != "InvalidArgument" || len(st.Details()) == 0 ||
+			st.Details()[0].(*errdetails.ErrorInfo).GetReason() != pb.ErrorReason_UNREADABLE_FILE.String() {
+			t.Errorf("%s: %v, want INVALID_ARGUMENT UNREADABLE_FILE", name, st)
+		}
+	}
+}
