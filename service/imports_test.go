@@ -307,7 +307,6 @@ func BenchmarkImportHouseholds(b *testing.B) {
 	}
 }
 
-
 // TestImportCSVInTurn imports a household .csv, then a member .csv whose
 // rows key to the stored households; a member ID number another
 // household holds is refused.
