@@ -408,6 +408,10 @@ func (r *importRun) resolve(ctx context.Context) error {
 		}
 	}
 	sh := r.sheets[sheet.MemberSheet]
+	idCol := -1
+	if sh != nil {
+		idCol = columnOf(sh, "idNumber")
+	}
 	seen := map[string]int{}
 	var numbers []string
 	for _, m := range r.members {
@@ -415,7 +419,11 @@ func (r *importRun) resolve(ctx context.Context) error {
 			continue
 		}
 		if first, dup := seen[m.dupOf]; dup {
-			r.fail(sh, m.row, 3, "", pb.ErrorReason_DUPLICATE_ROW,
+			col := idCol
+			if m.msg.GetIdNumber() == "" {
+				col = -1 // the same name and birth date
+			}
+			r.fail(sh, m.row, col, "", pb.ErrorReason_DUPLICATE_ROW,
 				fmt.Sprintf("与成员表第%d行是同一家庭的同一成员", first))
 			m.bad = true
 			continue
@@ -451,7 +459,7 @@ func (r *importRun) resolve(ctx context.Context) error {
 			target = m.of.stored
 		}
 		if h != nil && (target == nil || h.ID != target.ID) {
-			r.fail(sh, m.row, 3, "", pb.ErrorReason_ALREADY_EXISTS, "该身份证号已登记在另一个家庭")
+			r.fail(sh, m.row, idCol, "", pb.ErrorReason_ALREADY_EXISTS, "该身份证号已登记在另一个家庭")
 			m.bad = true
 		}
 	}
@@ -576,7 +584,11 @@ func (r *importRun) refuseAt(re *rowError) {
 	if sh == nil {
 		sh = &sheet.Sheet{Name: re.sheet}
 	}
-	r.failErr(sh, re.row, "", re.err)
+	prefix := "household"
+	if re.sheet == sheet.MemberSheet {
+		prefix = "member"
+	}
+	r.failErr(sh, re.row, prefix, re.err)
 	r.prog.Refused++
 	r.tick()
 }

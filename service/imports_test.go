@@ -355,3 +355,23 @@ func TestImportRefusesUnreadableFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestImportStopsWhenCancelled: a cancelled operation stops between rows
+// and writes nothing.
+func TestImportStopsWhenCancelled(t *testing.T) {
+	h := newHandlers(t)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	_, _, err := NewHouseholdImport(h.households).run(ctx, &pb.ImportHouseholdsRequest{Content: importRows(30).xlsx(t)}, nil,
+		func(p Progress) {
+			if p.Read == 5 {
+				cancel()
+			}
+		})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run after cancel: %v", err)
+	}
+	if n := len(countHouseholds(t, h)); n != 0 {
+		t.Errorf("%d households written by a cancelled import", n)
+	}
+}
