@@ -622,9 +622,11 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 			return &rowError{sheet: sheet.HouseholdSheet, row: createdBy[it.Index].hh.row, err: it.Err}
 		}
 		if errors.Is(err, repository.ErrConflictOutOfScope) {
-			// Which row met a household beyond the caller's towns is not
-			// told (see CreateHouseholds): the whole write fails.
-			return err
+			// A bulk insert does not tell which row met a household beyond
+			// the caller's towns (see CreateHouseholds); the chunk is then
+			// written household by household, and the one refused alone is
+			// named, as CreateHousehold would refuse it.
+			return &rowError{sheet: sheet.HouseholdSheet, row: createdBy[0].hh.row, err: err}
 		}
 		if err != nil {
 			return err

@@ -399,3 +399,29 @@ func TestImportStopsWhenCancelled(t *testing.T) {
 		t.Errorf("%d households written by a cancelled import", n)
 	}
 }
+
+// TestImportOfAHouseholdBeyondTheCallersTowns: a servicemember registered
+// in another town is refused on its row, as CreateHousehold would refuse
+// it, and the file's other rows are written.
+func TestImportOfAHouseholdBeyondTheCallersTowns(t *testing.T) {
+	h := newHandlers(t)
+	f := importRows(3)
+	p := &principal.Principal{ID: "users/cw", Kind: principal.User, Roles: []principal.Role{principal.Caseworker}}
+	ctx := principal.WithScope(principal.NewContext(context.Background(), p), principal.Scope{Towns: []string{"500230101"}})
+	ctx = audit.NewContext(ctx, &audit.Record{Principal: p.ID, Roles: "caseworker", Credential: "test", Method: "test"})
+	moved := map[string]string{}
+	for k, v := range f.households[1] {
+		moved[k] = v
+	}
+	moved["townCode"] = "社坛镇"
+	if resp, _, _, err := runImport(t, h, h.ctx, importFile{households: []map[string]string{moved}}.xlsx(t), false, false); err != nil {
+		t.Fatalf("%v: %v", err, resp)
+	}
+	resp, _, _, err := runImport(t, h, ctx, importFile{households: f.households}.xlsx(t), false, false)
+	if err != nil || resp.GetHouseholdsCreated() != 2 || len(resp.GetErrors()) != 1 {
+		t.Fatalf("%v: %v", err, resp)
+	}
+	if e := resp.GetErrors()[0]; e.GetRow() != 4 || e.GetReason() != pb.ErrorReason_CONFLICT_OUTSIDE_SCOPE {
+		t.Errorf("error %v", e)
+	}
+}
