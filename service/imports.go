@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
@@ -706,7 +707,7 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally, 
 			add(row, m)
 			continue
 		}
-		got, err := r.s.store.UpdateMember(ctx, hid, stored.ID, "", func(_ context.Context, row *repository.Member) error {
+		apply := func(_ context.Context, row *repository.Member) error {
 			merged := convert.MemberToProto(row, "")
 			if err := applyMask(merged, m.msg, paths); err != nil {
 				return err
@@ -721,7 +722,18 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally, 
 			convert.MemberFromProto(merged, birth, row)
 			row.IDNumberConverted = converted
 			return nil
-		})
+		}
+		// A row that already says what is stored (as read in this
+		// transaction) is left alone without a locked read-modify-write
+		// that would roll back anyway: re-importing a file is mostly that.
+		if same := *stored; apply(ctx, &same) == nil && same.IDNumberConverted == stored.IDNumberConverted &&
+			proto.Equal(convert.MemberToProto(&same, ""), convert.MemberToProto(stored, "")) {
+			t.mUnchanged++
+			r.prog.Unchanged++
+			r.tick()
+			continue
+		}
+		got, err := r.s.store.UpdateMember(ctx, hid, stored.ID, "", apply)
 		if err != nil {
 			return &rowError{sheet: sheet.MemberSheet, row: m.row, err: err}
 		}
