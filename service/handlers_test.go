@@ -28,7 +28,7 @@ import (
 // handlers is a household and a case service on a fresh SQLite database,
 // and the context of a county-wide supervisor calling them.
 type handlers struct {
-	t          *testing.T
+	t          testing.TB
 	households *Households
 	cases      *Cases
 	ctx        context.Context
@@ -46,7 +46,13 @@ func newHandlers(t *testing.T) *handlers {
 // newHandlersAt is newHandlers on the clock now.
 func newHandlersAt(t *testing.T, now func() time.Time) *handlers {
 	t.Helper()
-	db := testdb.SQLite(t)
+	return newHandlersOn(t, repository.SQLite, now)
+}
+
+// newHandlersOn is newHandlersAt on a fresh database of the dialect.
+func newHandlersOn(t testing.TB, dialect repository.Dialect, now func() time.Time) *handlers {
+	t.Helper()
+	db := testdb.Open(t, dialect)
 	store := db.Store(repository.WithClock(now))
 	v, err := protovalidate.New()
 	if err != nil {

@@ -44,6 +44,8 @@ type HouseholdStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Auditor
 	CreateMember(ctx context.Context, m *repository.Member) error
+	// CreateMembers adds many members in one bulk insert (an import's).
+	CreateMembers(ctx context.Context, ms []*repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)
 	UpdateMember(ctx context.Context, householdID, id, etag string, fn func(ctx context.Context, m *repository.Member) error) (*repository.Member, error)

@@ -33,6 +33,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/policy"
 	"github.com/fengdu-county/casework/internal/names"
+	"github.com/fengdu-county/casework/internal/sheet"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -131,6 +132,7 @@ var rules = []rule{
 	{repository.ErrNotFound, codes.NotFound, pb.ErrorReason_NOT_FOUND, fixed("resource not found")},
 	{repository.ErrEtagMismatch, codes.Aborted, pb.ErrorReason_ETAG_MISMATCH, fixed("the etag does not match the stored resource; read it again and retry")},
 	{repository.ErrAlreadyExists, codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS, own},
+	{sheet.ErrUnreadable, codes.InvalidArgument, pb.ErrorReason_UNREADABLE_FILE, own},
 	{context.DeadlineExceeded, codes.DeadlineExceeded, pb.ErrorReason_DEADLINE_EXCEEDED, fixed("deadline exceeded")},
 	{context.Canceled, codes.Canceled, pb.ErrorReason_CANCELED, fixed("request canceled")},
 }
@@ -437,4 +439,39 @@ func ErrorType(err error) string {
 		parts = append(parts, fmt.Sprintf("%T", e))
 	}
 	return strings.Join(parts, " <- ")
+}
+
+// maxImportViolations caps the BadRequest of a refused import: the
+// ImportHouseholdsResponse beside it lists the rest.
+const maxImportViolations = 100
+
+// ImportRefused is the error of an import that wrote nothing because rows
+// were bad: INVALID_ARGUMENT with the reason IMPORT_ROWS_REFUSED, a
+// BadRequest naming each bad cell as 户[5].servicemember.idNumber (the
+// first 100), and the whole response.
+func ImportRefused(resp *pb.ImportHouseholdsResponse) *Error {
+	br := &errdetails.BadRequest{}
+	for _, e := range resp.GetErrors() {
+		if len(br.FieldViolations) == maxImportViolations {
+			break
+		}
+		field := fmt.Sprintf("%s[%d]", e.GetSheet(), e.GetRow())
+		if e.GetField() != "" {
+			field += "." + e.GetField()
+		}
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: field, Description: e.GetMessage(), Reason: e.GetReason().String()})
+	}
+	msg := fmt.Sprintf("%d rows of the file were refused, nothing was imported", resp.GetRowsRefused())
+	return New(codes.InvalidArgument, pb.ErrorReason_IMPORT_ROWS_REFUSED, msg, br, resp)
+}
+
+// Reason is the ErrorInfo reason err is answered with, for reports that
+// list refusals without a status each (an import's rows).
+func Reason(err error) pb.ErrorReason {
+	st := toStatus(err)
+	if info := infoOf(st); info != nil {
+		return pb.ErrorReason(pb.ErrorReason_value[info.GetReason()])
+	}
+	return CodeReason(st.Code())
 }

@@ -292,3 +292,35 @@ func TestItemStatus(t *testing.T) {
 		t.Errorf("conflicting item status %v", exists.Proto())
 	}
 }
+
+// TestImportRefused: a refused import answers INVALID_ARGUMENT with
+// IMPORT_ROWS_REFUSED, a BadRequest of its first 100 bad cells and the
+// whole response.
+func TestImportRefused(t *testing.T) {
+	resp := &pb.ImportHouseholdsResponse{RowsRefused: 150}
+	for i := range 150 {
+		resp.Errors = append(resp.Errors, &pb.ImportRowError{Sheet: "户", Row: int32(3 + i), Column: "乡镇（街道）",
+			Field: "townCode", Reason: pb.ErrorReason_UNKNOWN_TOWN, Message: "不是本县的乡镇"})
+	}
+	st := status.Convert(ToStatus(fmt.Errorf("run: %w", ImportRefused(resp))))
+	if st.Code() != codes.InvalidArgument || info(t, st).GetReason() != pb.ErrorReason_IMPORT_ROWS_REFUSED.String() {
+		t.Fatalf("status %v", st)
+	}
+	var br *errdetails.BadRequest
+	var carried *pb.ImportHouseholdsResponse
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.BadRequest:
+			br = d
+		case *pb.ImportHouseholdsResponse:
+			carried = d
+		}
+	}
+	if br == nil || len(br.GetFieldViolations()) != 100 || br.GetFieldViolations()[0].GetField() != "户[3].townCode" ||
+		br.GetFieldViolations()[0].GetReason() != "UNKNOWN_TOWN" {
+		t.Errorf("BadRequest %v", br)
+	}
+	if carried == nil || len(carried.GetErrors()) != 150 {
+		t.Errorf("the response is not carried whole")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/repository"
 )
@@ -187,6 +189,31 @@ var uniquenessTests = []test{
 		got, err := e.s.GetHousehold(e.ctx, b.ID, false)
 		must(t, err, "GetHousehold")
 		sameRow(t, got, b, "household after refused update")
+	}},
+	{"CreateMembersAllOrNone", func(t *testing.T, e *env) {
+		h, other := e.newHousehold(), e.newHousehold()
+		m := e.newMember(h)
+		mk := func(hid, n string) *repository.Member {
+			return &repository.Member{ID: uuid.NewString(), HouseholdID: hid, Relation: domain.RelationChild,
+				DisplayName: "Test bulk", IDNumber: n, BirthDate: m.BirthDate}
+		}
+		wantErr(t, e.s.CreateMembers(e.ctx, []*repository.Member{mk(other.ID, ""), mk(h.ID, m.IDNumber)}),
+			repository.ErrAlreadyExists, "CreateMembers with a second live member of one ID number")
+		wantErr(t, e.s.CreateMembers(e.ctx, []*repository.Member{mk(other.ID, ""), mk("missing", "")}),
+			repository.ErrNotFound, "CreateMembers into a missing household")
+		if got, _, err := e.s.ListMembers(e.ctx, other.ID, repository.Page{}); err != nil || len(got) != 0 {
+			t.Fatalf("members after refused bulk creates: %d, %v", len(got), err)
+		}
+		before, err := e.s.EventHead(e.ctx)
+		must(t, err, "EventHead")
+		must(t, e.s.CreateMembers(e.ctx, []*repository.Member{mk(other.ID, ""), mk(other.ID, m.IDNumber), mk(h.ID, "")}), "CreateMembers")
+		got, _, err := e.s.ListMembers(e.ctx, other.ID, repository.Page{})
+		if err != nil || len(got) != 2 || got[0].IDNumber+got[1].IDNumber != m.IDNumber {
+			t.Fatalf("%d members after the bulk create, %v", len(got), err)
+		}
+		if after, _ := e.s.EventHead(e.ctx); after != before+3 {
+			t.Errorf("feed moved from %d to %d, want an event per member", before, after)
+		}
 	}},
 	{"MemberIDNumberPerHousehold", func(t *testing.T, e *env) {
 		h, other := e.newHousehold(), e.newHousehold()
