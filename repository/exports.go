@@ -1,0 +1,172 @@
+package repository
+
+import (
+	"context"
+
+	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/filter"
+)
+
+// The reads of the spreadsheet exports. An export walks a whole ledger in
+// keyset pages and fetches each page's related rows with one query per
+// kind, so that its cost grows with the rows and its memory with the page.
+// Every read is limited to the caller's towns as the list it mirrors is.
+
+// HouseholdKey is the position of a household in the ledger's order:
+// town, then servicemember's name, then id.
+type HouseholdKey struct {
+	Town, Name, ID string
+}
+
+// ExportHouseholds returns up to limit of the caller's live households
+// that f selects (ListHouseholds' filter), after the key, in the ledger's
+// order: by town, then name.
+func (s *Store) ExportHouseholds(ctx context.Context, f filter.Filter, after *HouseholdKey, limit int) ([]Household, error) {
+	q := s.households(ctx).Where("households.delete_time IS NULL")
+	q, err := applyFilter(q, f, HouseholdFilter, householdColumns, s.clock())
+	if err != nil {
+		return nil, err
+	}
+	if after != nil {
+		q = q.Where("(households.town_code, households.servicemember_name, households.id) > (?, ?, ?)",
+			after.Town, after.Name, after.ID)
+	}
+	var rows []Household
+	err = q.Order("households.town_code, households.servicemember_name, households.id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	return rows, s.openRows(rows)
+}
+
+// ExportMembers returns the live members of these households (of the
+// caller's towns), by household and age of the record.
+func (s *Store) ExportMembers(ctx context.Context, householdIDs []string) ([]Member, error) {
+	if len(householdIDs) == 0 {
+		return nil, nil
+	}
+	var rows []Member
+	q := s.conn(ctx).Where("members.household_id IN ? AND members.delete_time IS NULL", householdIDs)
+	err := inLiveHousehold(ctx, q, "members").Order("members.household_id, members.create_time, members.id").Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	return rows, s.openRows(rows)
+}
+
+// ExportContacts returns every contact recorded with these households, by
+// household and date.
+func (s *Store) ExportContacts(ctx context.Context, householdIDs []string) ([]Contact, error) {
+	if len(householdIDs) == 0 {
+		return nil, nil
+	}
+	var rows []Contact
+	q := s.conn(ctx).Where("contacts.household_id IN ?", householdIDs)
+	err := inLiveHousehold(ctx, q, "contacts").Order("contacts.household_id, contacts.contact_date, contacts.id").Find(&rows).Error
+	return rows, err
+}
+
+// ExportAssistance returns every assistance record of these households, by
+// household and date.
+func (s *Store) ExportAssistance(ctx context.Context, householdIDs []string) ([]Assistance, error) {
+	if len(householdIDs) == 0 {
+		return nil, nil
+	}
+	var rows []Assistance
+	q := s.conn(ctx).Where("assistance.household_id IN ?", householdIDs)
+	err := inLiveHousehold(ctx, q, "assistance").Order("assistance.household_id, assistance.assistance_date, assistance.id").Find(&rows).Error
+	return rows, err
+}
+
+// OpenCaseCounts counts the open cases of each of these households in the
+// caller's towns; a household with none is missing from the map.
+func (s *Store) OpenCaseCounts(ctx context.Context, householdIDs []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(householdIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		HouseholdID string
+		N           int
+	}
+	q := s.conn(ctx).Model(&Case{}).Select("cases.household_id, COUNT(*) AS n").
+		Where("cases.household_id IN ? AND cases.status IN ?", householdIDs, openStatuses())
+	if err := inScope(ctx, q, "cases.town_code").Group("cases.household_id").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.HouseholdID] = r.N
+	}
+	return out, nil
+}
+
+// HouseholdLabel is what a campaign's sheets show of a household: never a
+// sealed field.
+type HouseholdLabel struct {
+	ID                string
+	ServicememberName string
+	Category          domain.Category
+	TownCode          string
+}
+
+// HouseholdLabels names these households of the caller's towns, deleted
+// ones too: a campaign's target stays its target after a household is
+// deleted.
+func (s *Store) HouseholdLabels(ctx context.Context, ids []string) (map[string]HouseholdLabel, error) {
+	out := make(map[string]HouseholdLabel, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []HouseholdLabel
+	q := s.conn(ctx).Model(&Household{}).Select("id, servicemember_name, category, town_code").Where("id IN ?", ids)
+	if err := inScope(ctx, q, "town_code").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// OrganizationsByID reads these organizations (which belong to no town).
+func (s *Store) OrganizationsByID(ctx context.Context, ids []string) (map[string]*Organization, error) {
+	out := make(map[string]*Organization, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Organization
+	if err := s.conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if err := s.openRows(rows); err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		out[rows[i].ID] = &rows[i]
+	}
+	return out, nil
+}
+
+// OpenComplaintCounts counts the complaints of each of these measures that
+// are still open or under investigation.
+func (s *Store) OpenComplaintCounts(ctx context.Context, measureIDs []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(measureIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		MeasureID string
+		N         int
+	}
+	err := s.conn(ctx).Model(&Complaint{}).Select("measure_id, COUNT(*) AS n").
+		Where("measure_id IN ? AND state IN ?", measureIDs,
+			[]string{string(domain.ComplaintOpen), string(domain.ComplaintInvestigating)}).
+		Group("measure_id").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.MeasureID] = r.N
+	}
+	return out, nil
+}
