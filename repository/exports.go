@@ -170,3 +170,15 @@ func (s *Store) OpenComplaintCounts(ctx context.Context, measureIDs []string) (m
 	}
 	return out, nil
 }
+
+// CountExportHouseholds counts what ExportHouseholds will walk: the
+// export's total, and the number a full view reveals.
+func (s *Store) CountExportHouseholds(ctx context.Context, f filter.Filter) (int64, error) {
+	q := inScope(ctx, s.conn(ctx).Model(&Household{}).Where("households.delete_time IS NULL"), "households.town_code")
+	q, err := applyFilter(q, f, HouseholdFilter, householdColumns, s.clock())
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	return n, q.Count(&n).Error
+}
