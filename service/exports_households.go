@@ -391,3 +391,10 @@ func contactClasses(h *repository.Household) string {
 	}
 	return strings.Join(out, "、")
 }
+
+// The exporters implement the operation runner's interface.
+var (
+	_ exporter = (*householdExport)(nil)
+	_ exporter = (*campaignExport)(nil)
+	_ exporter = (*measureExport)(nil)
+)
