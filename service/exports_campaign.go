@@ -115,9 +115,11 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 		return "", 0, err
 	}
 	var rows int64
-	row := func() {
+	// row counts a row written and stops the export when ctx is done.
+	row := func() error {
 		rows++
 		report(Progress{Read: rows, Written: rows})
+		return ctx.Err()
 	}
 
 	// The coverage is the campaign service's: the same query and the same
@@ -137,7 +139,9 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 		if err != nil {
 			return "", 0, err
 		}
-		row()
+		if err := row(); err != nil {
+			return "", 0, err
+		}
 	}
 
 	notVisited, err := filter.Parse("visited = false", repository.TargetFilter)
@@ -168,7 +172,9 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 			if err := unvisited.Row(convert.TownName(e.towns, t.TownCode), h.ServicememberName, category, t.GapReason); err != nil {
 				return "", 0, err
 			}
-			row()
+			if err := row(); err != nil {
+				return "", 0, err
+			}
 		}
 		if next == nil {
 			break
@@ -202,7 +208,9 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 			if err != nil {
 				return "", 0, err
 			}
-			row()
+			if err := row(); err != nil {
+				return "", 0, err
+			}
 		}
 		if next == nil {
 			break

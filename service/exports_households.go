@@ -230,9 +230,10 @@ func (e *householdExport) export(ctx context.Context, req proto.Message, w io.Wr
 			break
 		}
 		read += int64(len(page))
-		err = p.write(ctx, page, func() {
+		err = p.write(ctx, page, func() error {
 			rows++
 			report(Progress{Read: read, Written: rows, Total: total})
+			return ctx.Err()
 		})
 		if err != nil {
 			return "", 0, err
@@ -261,8 +262,8 @@ type ledgerPage struct {
 }
 
 // write writes page's households and their rows, calling row after each
-// data row of any sheet.
-func (p ledgerPage) write(ctx context.Context, page []repository.Household, row func()) error {
+// data row of any sheet; row's error (a cancelled ctx) stops it.
+func (p ledgerPage) write(ctx context.Context, page []repository.Household, row func() error) error {
 	ids := make([]string, len(page))
 	for i := range page {
 		ids[i] = page[i].ID
@@ -313,9 +314,6 @@ func (p ledgerPage) write(ctx context.Context, page []repository.Household, row 
 		}
 	}
 	for i := range page {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		h := &page[i]
 		out := convert.HouseholdToProto(h, p.e.towns)
 		if !p.full {
@@ -332,7 +330,9 @@ func (p ledgerPage) write(ctx context.Context, page []repository.Household, row 
 		if err != nil {
 			return err
 		}
-		row()
+		if err := row(); err != nil {
+			return err
+		}
 	}
 	for i := range members {
 		m := &members[i]
@@ -348,7 +348,9 @@ func (p ledgerPage) write(ctx context.Context, page []repository.Household, row 
 		if err != nil {
 			return err
 		}
-		row()
+		if err := row(); err != nil {
+			return err
+		}
 	}
 	for i := range contacts {
 		c := &contacts[i]
@@ -363,7 +365,9 @@ func (p ledgerPage) write(ctx context.Context, page []repository.Household, row 
 		if err != nil {
 			return err
 		}
-		row()
+		if err := row(); err != nil {
+			return err
+		}
 	}
 	for i := range assistance {
 		a := &assistance[i]
@@ -374,7 +378,9 @@ func (p ledgerPage) write(ctx context.Context, page []repository.Household, row 
 		if err != nil {
 			return err
 		}
-		row()
+		if err := row(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

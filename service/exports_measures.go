@@ -132,9 +132,11 @@ func (e *measureExport) export(ctx context.Context, req proto.Message, w io.Writ
 		return "", 0, err
 	}
 	var rows int64
-	row := func() {
+	// row counts a row written and stops the export when ctx is done.
+	row := func() error {
 		rows++
 		report(Progress{Read: rows, Written: rows})
+		return ctx.Err()
 	}
 
 	q.Page = repository.Page{Size: repository.MaxPageSize}
@@ -184,7 +186,9 @@ func (e *measureExport) export(ctx context.Context, req proto.Message, w io.Writ
 			if err != nil {
 				return "", 0, err
 			}
-			row()
+			if err := row(); err != nil {
+				return "", 0, err
+			}
 		}
 		if next == nil {
 			break
@@ -197,10 +201,10 @@ func (e *measureExport) export(ctx context.Context, req proto.Message, w io.Writ
 		// Masked as every read of an organization masks it.
 		err := orgs.Row(o.DisplayName, o.CreditCode, o.ContactName, idnumber.MaskPhone(o.ContactPhone),
 			o.AgreementSignDate, o.AgreementExpiryDate, out.GetAgreementExpired())
-		if err == nil {
-			row()
+		if err != nil {
+			return err
 		}
-		return err
+		return row()
 	}
 	if q.OrganizationID != "" {
 		o, err := e.store.GetOrganization(ctx, q.OrganizationID)
