@@ -40,7 +40,7 @@ func newCampaignExport(store CampaignExportStore, t *towns.Table, o Options) *ca
 	if t == nil {
 		t = towns.Default()
 	}
-	return &campaignExport{store: store, towns: t, now: newBase(nil, o).now}
+	return &campaignExport{store: store, towns: t, now: exportClock(o)}
 }
 
 func (e *campaignExport) campaign(ctx context.Context, req proto.Message) (*repository.Campaign, error) {

@@ -51,7 +51,7 @@ func newHouseholdExport(store HouseholdExportStore, t *towns.Table, o Options) *
 	if t == nil {
 		t = towns.Default()
 	}
-	return &householdExport{store: store, towns: t, now: newBase(nil, o).now, pageSize: exportPage}
+	return &householdExport{store: store, towns: t, now: exportClock(o), pageSize: exportPage}
 }
 
 func (e *householdExport) request(req proto.Message) (*pb.ExportHouseholdsRequest, filter.Filter, error) {

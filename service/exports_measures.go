@@ -48,7 +48,7 @@ func newMeasureExport(store MeasureExportStore, t *towns.Table, o Options) *meas
 	if period <= 0 {
 		period = domain.DefaultReviewPeriod
 	}
-	return &measureExport{store: store, towns: t, now: newBase(nil, o).now, reviewPeriod: period}
+	return &measureExport{store: store, towns: t, now: exportClock(o), reviewPeriod: period}
 }
 
 // query is the ListMeasures query the request stands for, the parent

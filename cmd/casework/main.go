@@ -40,7 +40,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd())
+	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd(), exportCmd())
 	return cmd
 }
 
