@@ -217,9 +217,9 @@ func (w *Workbook) WriteTo(out io.Writer) (int64, error) {
 			return 0, err
 		}
 	}
-	if len(w.sheets) > 0 {
-		w.f.SetActiveSheet(0)
-	}
+	// Nothing may touch a sheet after its Flush (SetActiveSheet, say):
+	// excelize would read the streamed sheet back into memory whole. The
+	// first sheet is the new file's own, active already.
 	return w.f.WriteTo(out)
 }
 
