@@ -39,63 +39,61 @@ func (s *Store) ExportHouseholds(ctx context.Context, f filter.Filter, after *Ho
 	return rows, s.openRows(rows)
 }
 
-// ExportMembers returns the live members of these households (of the
-// caller's towns), by household and age of the record.
-func (s *Store) ExportMembers(ctx context.Context, householdIDs []string) ([]Member, error) {
-	if len(householdIDs) == 0 {
-		return nil, nil
-	}
-	var rows []Member
-	q := s.conn(ctx).Where("members.household_id IN ? AND members.delete_time IS NULL", householdIDs)
-	err := inLiveHousehold(ctx, q, "members").Order("members.household_id, members.create_time, members.id").Find(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	return rows, s.openRows(rows)
+// HouseholdRows are the rows an export page shows beside its households.
+type HouseholdRows struct {
+	// Members are the live members, by household and age of the record.
+	Members []Member
+	// Contacts and Assistance are every record, by household and date.
+	Contacts   []Contact
+	Assistance []Assistance
+	// OpenCases counts each household's open cases; none: missing.
+	OpenCases map[string]int
 }
 
-// ExportContacts returns every contact recorded with these households, by
-// household and date.
-func (s *Store) ExportContacts(ctx context.Context, householdIDs []string) ([]Contact, error) {
-	if len(householdIDs) == 0 {
-		return nil, nil
-	}
-	var rows []Contact
-	q := s.conn(ctx).Where("contacts.household_id IN ?", householdIDs)
-	err := inLiveHousehold(ctx, q, "contacts").Order("contacts.household_id, contacts.contact_date, contacts.id").Find(&rows).Error
-	return rows, err
-}
-
-// ExportAssistance returns every assistance record of these households, by
-// household and date.
-func (s *Store) ExportAssistance(ctx context.Context, householdIDs []string) ([]Assistance, error) {
-	if len(householdIDs) == 0 {
-		return nil, nil
-	}
-	var rows []Assistance
-	q := s.conn(ctx).Where("assistance.household_id IN ?", householdIDs)
-	err := inLiveHousehold(ctx, q, "assistance").Order("assistance.household_id, assistance.assistance_date, assistance.id").Find(&rows).Error
-	return rows, err
-}
-
-// OpenCaseCounts counts the open cases of each of these households in the
-// caller's towns; a household with none is missing from the map.
-func (s *Store) OpenCaseCounts(ctx context.Context, householdIDs []string) (map[string]int, error) {
-	out := map[string]int{}
+// ExportHouseholdRows reads the members, contacts, assistance and open-case
+// counts of these households, one query per kind. The ids are first
+// narrowed to live households of the caller's towns by their primary key,
+// so that each kind's query is a plain range of its household index
+// rather than a join the planner may answer by scanning every household.
+func (s *Store) ExportHouseholdRows(ctx context.Context, householdIDs []string) (*HouseholdRows, error) {
+	out := &HouseholdRows{OpenCases: map[string]int{}}
 	if len(householdIDs) == 0 {
 		return out, nil
 	}
-	var rows []struct {
+	var ids []string
+	q := s.conn(ctx).Model(&Household{}).Where("households.id IN ? AND households.delete_time IS NULL", householdIDs)
+	if err := inScope(ctx, q, "households.town_code").Pluck("households.id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	db := s.conn(ctx)
+	if err := db.Where("household_id IN ? AND delete_time IS NULL", ids).
+		Order("household_id, create_time, id").Find(&out.Members).Error; err != nil {
+		return nil, err
+	}
+	if err := s.openRows(out.Members); err != nil {
+		return nil, err
+	}
+	if err := db.Where("household_id IN ?", ids).Order("household_id, contact_date, id").Find(&out.Contacts).Error; err != nil {
+		return nil, err
+	}
+	if err := db.Where("household_id IN ?", ids).Order("household_id, assistance_date, id").Find(&out.Assistance).Error; err != nil {
+		return nil, err
+	}
+	var counts []struct {
 		HouseholdID string
 		N           int
 	}
-	q := s.conn(ctx).Model(&Case{}).Select("cases.household_id, COUNT(*) AS n").
-		Where("cases.household_id IN ? AND cases.status IN ?", householdIDs, openStatuses())
-	if err := inScope(ctx, q, "cases.town_code").Group("cases.household_id").Scan(&rows).Error; err != nil {
+	// A case carries its household's town; the scope is the case list's.
+	cq := db.Model(&Case{}).Select("cases.household_id, COUNT(*) AS n").
+		Where("cases.household_id IN ? AND cases.status IN ?", ids, openStatuses())
+	if err := inScope(ctx, cq, "cases.town_code").Group("cases.household_id").Scan(&counts).Error; err != nil {
 		return nil, err
 	}
-	for _, r := range rows {
-		out[r.HouseholdID] = r.N
+	for _, c := range counts {
+		out.OpenCases[c.HouseholdID] = c.N
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
@@ -38,6 +41,10 @@ func BenchmarkExportHouseholds(b *testing.B) {
 	}
 	db := testdb.Postgres(b)
 	seedExportBench(b, db, n)
+	if os.Getenv("CASEWORK_BENCH_SLOW_SQL") != "" {
+		db.Gorm = db.Gorm.Session(&gorm.Session{Logger: logger.New(log.New(os.Stderr, "", 0),
+			logger.Config{SlowThreshold: 50 * time.Millisecond, LogLevel: logger.Warn})})
+	}
 	store := db.Store()
 	p := &principal.Principal{ID: "users/bench", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}
 	ctx := callerContext(p, principal.Scope{All: true})

@@ -25,10 +25,7 @@ import (
 type HouseholdExportStore interface {
 	CountExportHouseholds(ctx context.Context, f filter.Filter) (int64, error)
 	ExportHouseholds(ctx context.Context, f filter.Filter, after *repository.HouseholdKey, limit int) ([]repository.Household, error)
-	ExportMembers(ctx context.Context, householdIDs []string) ([]repository.Member, error)
-	ExportContacts(ctx context.Context, householdIDs []string) ([]repository.Contact, error)
-	ExportAssistance(ctx context.Context, householdIDs []string) ([]repository.Assistance, error)
-	OpenCaseCounts(ctx context.Context, householdIDs []string) (map[string]int, error)
+	ExportHouseholdRows(ctx context.Context, householdIDs []string) (*repository.HouseholdRows, error)
 	Auditor
 }
 
@@ -217,31 +214,22 @@ func (e *householdExport) export(ctx context.Context, req proto.Message, w io.Wr
 		hh: sheets[0], members: sheets[1], contacts: sheets[2], assistance: sheets[3]}
 	// Read and Total count households, Written the rows of every sheet.
 	var read, rows int64
-	var after *repository.HouseholdKey
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", 0, err
+	// The next page is read while this one is written: the database and
+	// the workbook each wait for the other less.
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	for b := range e.pages(readCtx, f) {
+		if b.err != nil {
+			return "", 0, b.err
 		}
-		page, err := e.store.ExportHouseholds(ctx, f, after, e.pageSize)
-		if err != nil {
-			return "", 0, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		read += int64(len(page))
-		err = p.write(ctx, page, func() error {
+		read += int64(len(b.households))
+		err := p.write(b.households, b.related, func() error {
 			rows++
 			report(Progress{Read: read, Written: rows, Total: total})
 			return ctx.Err()
 		})
 		if err != nil {
 			return "", 0, err
-		}
-		last := page[len(page)-1]
-		after = &repository.HouseholdKey{Town: last.TownCode, Name: last.ServicememberName, ID: last.ID}
-		if len(page) < e.pageSize {
-			break
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -251,6 +239,54 @@ func (e *householdExport) export(ctx context.Context, req proto.Message, w io.Wr
 		return "", 0, err
 	}
 	return exportFileName("户台账", now), rows, nil
+}
+
+// ledgerBatch is one page of households with their related rows, or the
+// error that ended the reading.
+type ledgerBatch struct {
+	households []repository.Household
+	related    *repository.HouseholdRows
+	err        error
+}
+
+// pages reads the ledger in keyset pages, one page ahead of its reader,
+// until the last page, an error (sent as the last batch) or ctx's end.
+func (e *householdExport) pages(ctx context.Context, f filter.Filter) <-chan ledgerBatch {
+	out := make(chan ledgerBatch, 1)
+	go func() {
+		defer close(out)
+		var after *repository.HouseholdKey
+		for {
+			b := e.page(ctx, f, after)
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return
+			}
+			if b.err != nil || len(b.households) < e.pageSize {
+				return
+			}
+			last := b.households[len(b.households)-1]
+			after = &repository.HouseholdKey{Town: last.TownCode, Name: last.ServicememberName, ID: last.ID}
+		}
+	}()
+	return out
+}
+
+func (e *householdExport) page(ctx context.Context, f filter.Filter, after *repository.HouseholdKey) ledgerBatch {
+	if err := ctx.Err(); err != nil {
+		return ledgerBatch{err: err}
+	}
+	hs, err := e.store.ExportHouseholds(ctx, f, after, e.pageSize)
+	if err != nil {
+		return ledgerBatch{err: err}
+	}
+	ids := make([]string, len(hs))
+	for i := range hs {
+		ids[i] = hs[i].ID
+	}
+	related, err := e.store.ExportHouseholdRows(ctx, ids)
+	return ledgerBatch{households: hs, related: related, err: err}
 }
 
 // ledgerPage writes one page of households and their related rows.
@@ -263,28 +299,8 @@ type ledgerPage struct {
 
 // write writes page's households and their rows, calling row after each
 // data row of any sheet; row's error (a cancelled ctx) stops it.
-func (p ledgerPage) write(ctx context.Context, page []repository.Household, row func() error) error {
-	ids := make([]string, len(page))
-	for i := range page {
-		ids[i] = page[i].ID
-	}
-	store := p.e.store
-	members, err := store.ExportMembers(ctx, ids)
-	if err != nil {
-		return err
-	}
-	contacts, err := store.ExportContacts(ctx, ids)
-	if err != nil {
-		return err
-	}
-	assistance, err := store.ExportAssistance(ctx, ids)
-	if err != nil {
-		return err
-	}
-	open, err := store.OpenCaseCounts(ctx, ids)
-	if err != nil {
-		return err
-	}
+func (p ledgerPage) write(page []repository.Household, related *repository.HouseholdRows, row func() error) error {
+	members, contacts, assistance, open := related.Members, related.Contacts, related.Assistance, related.OpenCases
 	type tally struct {
 		last             string
 		contacts, helped int
