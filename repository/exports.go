@@ -20,9 +20,12 @@ type HouseholdKey struct {
 
 // ExportHouseholds returns up to limit of the caller's live households
 // that f selects (ListHouseholds' filter), after the key, in the ledger's
-// order: by town, then name.
+// order: by town, then name. MemberCount is left 0.
 func (s *Store) ExportHouseholds(ctx context.Context, f filter.Filter, after *HouseholdKey, limit int) ([]Household, error) {
-	q := s.households(ctx).Where("households.delete_time IS NULL")
+	// Without households' member count: the export counts the members it
+	// reads anyway (ExportHouseholdRows), and a subquery per row would
+	// double the page's cost.
+	q := inScope(ctx, s.conn(ctx).Model(&Household{}), "households.town_code").Where("households.delete_time IS NULL")
 	q, err := applyFilter(q, f, HouseholdFilter, householdColumns, s.clock())
 	if err != nil {
 		return nil, err
@@ -51,22 +54,19 @@ type HouseholdRows struct {
 }
 
 // ExportHouseholdRows reads the members, contacts, assistance and open-case
-// counts of these households, one query per kind. The ids are first
-// narrowed to live households of the caller's towns by their primary key,
-// so that each kind's query is a plain range of its household index
-// rather than a join the planner may answer by scanning every household.
-func (s *Store) ExportHouseholdRows(ctx context.Context, householdIDs []string) (*HouseholdRows, error) {
+// counts of a page that ExportHouseholds returned, one query per kind, each
+// a range of its table's household index. The page's households are the
+// caller's by the scope of the query that read them, so their ids need no
+// second look at the households table; the cases, which carry their own
+// town, are scoped as the case list is.
+func (s *Store) ExportHouseholdRows(ctx context.Context, page []Household) (*HouseholdRows, error) {
 	out := &HouseholdRows{OpenCases: map[string]int{}}
-	if len(householdIDs) == 0 {
+	if len(page) == 0 {
 		return out, nil
 	}
-	var ids []string
-	q := s.conn(ctx).Model(&Household{}).Where("households.id IN ? AND households.delete_time IS NULL", householdIDs)
-	if err := inScope(ctx, q, "households.town_code").Pluck("households.id", &ids).Error; err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return out, nil
+	ids := make([]string, len(page))
+	for i := range page {
+		ids[i] = page[i].ID
 	}
 	db := s.conn(ctx)
 	if err := db.Where("household_id IN ? AND delete_time IS NULL", ids).
@@ -86,7 +86,6 @@ func (s *Store) ExportHouseholdRows(ctx context.Context, householdIDs []string) 
 		HouseholdID string
 		N           int
 	}
-	// A case carries its household's town; the scope is the case list's.
 	cq := db.Model(&Case{}).Select("cases.household_id, COUNT(*) AS n").
 		Where("cases.household_id IN ? AND cases.status IN ?", ids, openStatuses())
 	if err := inScope(ctx, cq, "cases.town_code").Group("cases.household_id").Scan(&counts).Error; err != nil {

@@ -25,7 +25,7 @@ import (
 type HouseholdExportStore interface {
 	CountExportHouseholds(ctx context.Context, f filter.Filter) (int64, error)
 	ExportHouseholds(ctx context.Context, f filter.Filter, after *repository.HouseholdKey, limit int) ([]repository.Household, error)
-	ExportHouseholdRows(ctx context.Context, householdIDs []string) (*repository.HouseholdRows, error)
+	ExportHouseholdRows(ctx context.Context, page []repository.Household) (*repository.HouseholdRows, error)
 	Auditor
 }
 
@@ -281,11 +281,7 @@ func (e *householdExport) page(ctx context.Context, f filter.Filter, after *repo
 	if err != nil {
 		return ledgerBatch{err: err}
 	}
-	ids := make([]string, len(hs))
-	for i := range hs {
-		ids[i] = hs[i].ID
-	}
-	related, err := e.store.ExportHouseholdRows(ctx, ids)
+	related, err := e.store.ExportHouseholdRows(ctx, hs)
 	return ledgerBatch{households: hs, related: related, err: err}
 }
 
@@ -302,15 +298,18 @@ type ledgerPage struct {
 func (p ledgerPage) write(page []repository.Household, related *repository.HouseholdRows, row func() error) error {
 	members, contacts, assistance, open := related.Members, related.Contacts, related.Assistance, related.OpenCases
 	type tally struct {
-		last             string
-		contacts, helped int
-		helpedFen        int64
+		last                      string
+		members, contacts, helped int
+		helpedFen                 int64
 	}
 	tallies := make(map[string]*tally, len(page))
 	byID := make(map[string]*repository.Household, len(page))
 	for i := range page {
 		tallies[page[i].ID] = &tally{}
 		byID[page[i].ID] = &page[i]
+	}
+	for i := range members {
+		tallies[members[i].HouseholdID].members++
 	}
 	for i := range contacts {
 		c := &contacts[i]
@@ -342,7 +341,7 @@ func (p ledgerPage) write(page []repository.Household, related *repository.House
 			sheet.Label(sheet.HouseholdCategory, out.GetCategory()), contactClasses(h),
 			sheet.Label(sheet.ServiceBranch, sm.GetServiceBranch()), sheet.Label(sheet.ServicememberStatus, sm.GetStatus()),
 			sheet.Label(sheet.PostType, sm.GetPostType()), sm.GetIdNumber(), out.GetPhone(),
-			h.MemberCount, t.last, h.NextContactDue, overdue, t.contacts, t.helped, t.helpedFen, open[h.ID])
+			t.members, t.last, h.NextContactDue, overdue, t.contacts, t.helped, t.helpedFen, open[h.ID])
 		if err != nil {
 			return err
 		}
