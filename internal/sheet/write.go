@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"time"
@@ -220,7 +221,27 @@ func (w *Workbook) WriteTo(out io.Writer) (int64, error) {
 	// Nothing may touch a sheet after its Flush (SetActiveSheet, say):
 	// excelize would read the streamed sheet back into memory whole. The
 	// first sheet is the new file's own, active already.
-	return w.f.WriteTo(out)
+	//
+	// excelize zips a workbook into a buffer before writing it anywhere;
+	// its zip writer, pointed at out, streams the archive instead, and the
+	// buffer stays empty.
+	cw := &countWriter{w: out}
+	w.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(cw) })
+	if _, err := w.f.WriteTo(io.Discard); err != nil {
+		return cw.n, err
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Close drops a workbook that will not be written, removing its temporary
