@@ -30,18 +30,17 @@ type ExportStore interface {
 	MeasureExportStore
 }
 
-// NewHouseholdExporter, NewCampaignExporter and NewMeasureExporter are the
-// household ledger's, a campaign's and the measures ledger's exports.
+// NewHouseholdExporter is the household ledger's export (户台账).
 func NewHouseholdExporter(store ExportStore, t *towns.Table, o Options) Exporter {
 	return Exporter{newHouseholdExport(store, t, o)}
 }
 
-// NewCampaignExporter: see NewHouseholdExporter.
+// NewCampaignExporter is a campaign's coverage report.
 func NewCampaignExporter(store ExportStore, t *towns.Table, o Options) Exporter {
 	return Exporter{newCampaignExport(store, t, o)}
 }
 
-// NewMeasureExporter: see NewHouseholdExporter.
+// NewMeasureExporter is the preferential-measures ledger's export.
 func NewMeasureExporter(store ExportStore, t *towns.Table, o Options) Exporter {
 	return Exporter{newMeasureExport(store, t, o)}
 }

@@ -46,7 +46,7 @@ func TestExportCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer wb.Close()
+		defer func() { _ = wb.Close() }()
 		v, err := wb.GetCellValue(sheet, axis)
 		if err != nil {
 			t.Fatal(err)

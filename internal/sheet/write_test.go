@@ -50,7 +50,7 @@ func TestWorkbookWritesCellsByKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if got := f.GetSheetList(); len(got) != 2 || got[0] != "甲" || got[1] != "乙" {
 		t.Fatalf("sheets %v", got)
 	}
