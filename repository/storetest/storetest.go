@@ -66,6 +66,7 @@ const (
 	Ledger         Category = "Ledger"
 	Measures       Category = "Measures"
 	Recruitment    Category = "Recruitment"
+	Exports        Category = "Exports"
 )
 
 // Options adjust the suite for one backend.
@@ -121,6 +122,7 @@ func suite() []group {
 		{Ledger, ledgerTests},
 		{Measures, measureTests},
 		{Recruitment, recruitmentTests},
+		{Exports, exportTests},
 	}
 }
 
