@@ -29,7 +29,7 @@ import (
 // one in ten) on PostgreSQL, written to a file. It reports the wall time of
 // one export and how far the process's peak resident set grew during it:
 // the target is under 30 s and 200 MiB. CASEWORK_BENCH_EXPORT_HOUSEHOLDS
-// sets another size.
+// sets another size, CASEWORK_BENCH_EXPORT_PAGE another page size.
 //
 //	go test ./service -run '^$' -bench ExportHouseholds -benchtime 1x
 func BenchmarkExportHouseholds(b *testing.B) {
@@ -50,6 +50,12 @@ func BenchmarkExportHouseholds(b *testing.B) {
 	p := &principal.Principal{ID: "users/bench", Kind: principal.User, Roles: []principal.Role{principal.Supervisor}}
 	ctx := callerContext(p, principal.Scope{All: true})
 	e := newHouseholdExport(store, nil, Options{})
+	if v := os.Getenv("CASEWORK_BENCH_EXPORT_PAGE"); v != "" {
+		var err error
+		if e.pageSize, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
 	out := b.TempDir() + "/ledger.xlsx"
 	for b.Loop() {
 		resetPeakRSS(b)
