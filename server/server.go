@@ -174,6 +174,7 @@ type Store interface {
 	service.MeasureStore
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	service.OperationStore
+	service.ExportStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
 	Dialect() repository.Dialect
@@ -273,7 +274,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	templates := service.NewTemplates(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
-	operations := service.NewOperations(store, service.NewWorks(store, cfg.Towns, opts), validator, opts, service.OperationOptions{
+	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
 	longRunning := service.NewLongRunning(operations)

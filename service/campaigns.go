@@ -255,8 +255,12 @@ func (s *Campaigns) GetCampaignCoverage(ctx context.Context, req *pb.GetCampaign
 	if err != nil {
 		return nil, err
 	}
-	// The campaign's towns the caller reaches, each shown even with no
-	// targets in it.
+	return convert.CoverageToProto(c, shownTowns(ctx, c), rows, s.towns), nil
+}
+
+// shownTowns are the campaign's towns the caller reaches, each shown in
+// its coverage even with no targets in it.
+func shownTowns(ctx context.Context, c *repository.Campaign) []string {
 	scope := principal.ScopeFrom(ctx)
 	var shown []string
 	for _, t := range c.TownCodes {
@@ -264,7 +268,7 @@ func (s *Campaigns) GetCampaignCoverage(ctx context.Context, req *pb.GetCampaign
 			shown = append(shown, t)
 		}
 	}
-	return convert.CoverageToProto(c, shown, rows, s.towns), nil
+	return shown
 }
 
 func (s *Campaigns) CreateVisit(ctx context.Context, req *pb.CreateVisitRequest) (*pb.Visit, error) {

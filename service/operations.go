@@ -85,17 +85,19 @@ type Works struct {
 	exports map[pb.OperationMetadata_Kind]exporter
 }
 
-// NewWorks builds the works this build has. The household, campaign and
-// measures exports and the household import are wired in here beside the
-// cases export, each from the store it reads.
-func NewWorks(cases CaseStore, t *towns.Table, o Options) Works {
-	now := o.Now
-	if now == nil {
-		now = time.Now
+// NewWorks builds the works this build has: the household import over the
+// household service (its rules and its batch update path), and an export of
+// each ledger from the store it reads.
+func NewWorks(store ExportStore, households *Households, t *towns.Table, o Options) Works {
+	return Works{
+		imports: NewHouseholdImport(households),
+		exports: map[pb.OperationMetadata_Kind]exporter{
+			pb.OperationMetadata_KIND_EXPORT_CASES:      NewCaseExporter(store, t, o).e,
+			pb.OperationMetadata_KIND_EXPORT_HOUSEHOLDS: newHouseholdExport(store, t, o),
+			pb.OperationMetadata_KIND_EXPORT_CAMPAIGN:   newCampaignExport(store, t, o),
+			pb.OperationMetadata_KIND_EXPORT_MEASURES:   newMeasureExport(store, t, o),
+		},
 	}
-	return Works{exports: map[pb.OperationMetadata_Kind]exporter{
-		pb.OperationMetadata_KIND_EXPORT_CASES: &caseExporter{store: cases, towns: t, now: now},
-	}}
 }
 
 // spreadsheetSvc is the service whose methods start operations; a job

@@ -72,6 +72,15 @@ type settings struct {
 	AuditAnchorInterval time.Duration
 }
 
+// bindLedger binds the settings that shape what a ledger shows: serve's,
+// and the exports' run from the command line.
+func (s *settings) bindLedger(fs *pflag.FlagSet) {
+	str(fs, &s.TownsFile, "towns-file", "CASEWORK_TOWNS_FILE", "",
+		"file listing the county's towns and sub-districts (code, tab, name per line); empty: the table shipped with the server")
+	integer(fs, &s.MeasureReviewDays, "measure-review-days", "CASEWORK_MEASURE_REVIEW_DAYS", 365,
+		"county policy: days within which each preferential measure must be reviewed (全面清理); older ones are review_overdue")
+}
+
 func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.DatabaseURL, "database-url", "CASEWORK_DATABASE_URL", "",
 		"postgres://… for PostgreSQL, or sqlite:PATH; empty uses the embedded SQLite database in --data-dir")
@@ -132,8 +141,7 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 			"for `casework audit verify --anchor`; keep it where whoever can write the database cannot. Empty: anchors go to the log only")
 	duration(fs, &s.AuditAnchorInterval, "audit-anchor-interval", "CASEWORK_AUDIT_ANCHOR_INTERVAL", 5*time.Minute,
 		"how often the audit chain's head is anchored (logged, and appended to --audit-anchor-file); 0 turns anchoring off")
-	str(fs, &s.TownsFile, "towns-file", "CASEWORK_TOWNS_FILE", "",
-		"file listing the county's towns and sub-districts (code, tab, name per line); empty: the table shipped with the server")
+	s.bindLedger(fs)
 	str(fs, &s.HolidaysDir, "holidays-dir", "CASEWORK_HOLIDAYS_DIR", "",
 		"directory of YYYY.json statutory holiday schedules (domain/calendar/holidays/README.md) for years after those shipped, or corrections; a year the calendar lacks is a startup warning and counted in calendar days")
 	integer(fs, &s.ElderTermDays, "elder-term-days", "CASEWORK_ELDER_TERM_DAYS", 3,
@@ -142,8 +150,6 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"county policy: days to serve a school-enrolment case, never past 31 August before the school year (SCHOOL_SERVICE_TARGET)")
 	str(fs, &s.PlacementPlanEnd, "placement-plan-end", "CASEWORK_PLACEMENT_PLAN_END", "12-31",
 		"county policy: MM-DD the year's employment placement plan ends; a placement is due by then (PLACEMENT_PLAN_END)")
-	integer(fs, &s.MeasureReviewDays, "measure-review-days", "CASEWORK_MEASURE_REVIEW_DAYS", 365,
-		"county policy: days within which each preferential measure must be reviewed (全面清理); older ones are review_overdue")
 	duration(fs, &s.MaintenanceEvery, "maintenance-interval", "CASEWORK_MAINTENANCE_INTERVAL", 5*time.Minute,
 		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",

@@ -40,7 +40,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd(), importCmd())
+	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd(), importCmd(), exportCmd())
 	return cmd
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 func TestLabelsCoverEveryEnumValueOnce(t *testing.T) {
-	for _, l := range append(AllLabels(), CaseLabels()...) {
+	for _, l := range append(append(AllLabels(), CaseLabels()...), LedgerLabels()...) {
 		values := l.Enum.Values()
 		seen := map[string]bool{}
 		for i := 0; i < values.Len(); i++ {

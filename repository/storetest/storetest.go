@@ -67,6 +67,7 @@ const (
 	Measures       Category = "Measures"
 	Recruitment    Category = "Recruitment"
 	Operations     Category = "Operations"
+	Exports        Category = "Exports"
 )
 
 // Options adjust the suite for one backend.
@@ -123,6 +124,7 @@ func suite() []group {
 		{Measures, measureTests},
 		{Recruitment, recruitmentTests},
 		{Operations, operationTests},
+		{Exports, exportTests},
 	}
 }
 

@@ -234,14 +234,17 @@ func (s *serverProcess) alive() error {
 }
 
 // peakRSS is the server's peak resident set (VmHWM), in bytes.
-func (s *serverProcess) peakRSS() (int64, error) {
+func (s *serverProcess) peakRSS() (int64, error) { return s.statusBytes("VmHWM") }
+
+// statusBytes reads a size field of the server's /proc status, in bytes.
+func (s *serverProcess) statusBytes(field string) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			f := strings.Fields(rest)
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseInt(f[0], 10, 64)
@@ -249,7 +252,7 @@ func (s *serverProcess) peakRSS() (int64, error) {
 			}
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // token mints a bearer token with the server's local signing key.
