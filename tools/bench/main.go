@@ -287,6 +287,10 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	add(measure(ctx, nameRawFirst, rc, warm, p.duration, b.listRaw(first)))
 	add(measure(ctx, nameRawDeep, rc, warm, p.duration, b.listRaw(deep)))
 
+	if err := runLedger(ctx, b, store, rec, rep, server, add); err != nil {
+		return rep, fmt.Errorf("ledger: %w", err)
+	}
+
 	echoAddr, stopEcho, err := echoServer()
 	if err != nil {
 		return rep, err
