@@ -56,10 +56,15 @@ func ApplicationTransition(from ApplicationStatus, a ApplicationAction) (Applica
 	if to, ok := applicationTransitions[a][from]; ok {
 		return to, nil
 	}
-	return "", &PreconditionError{
+	e := &PreconditionError{
 		Type:        "ILLEGAL_TRANSITION",
 		Description: fmt.Sprintf("cannot %s an application in status APPLICATION_STATUS_%s", a, from),
 	}
+	if a == ApplicationAccept {
+		// Only an offer is accepted, and its acceptance is the placement.
+		e.Rule = RuleRecruitmentPlacement
+	}
+	return "", e
 }
 
 // RecruitmentPosition is a position an employer offers at an event.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
@@ -108,6 +110,18 @@ func testLedger(t *testing.T, e *env) {
 		got := must(c.GetHousehold(h)).ok(t)
 		if !sameDate(got.GetNextContactDue(), ymd(2026, 5, 31)) {
 			t.Errorf("a new border household is due %v, want 2026-05-31", got.GetNextContactDue())
+		}
+		if !slices.Equal(got.GetContactBasis(), []string{string(domain.RuleContactBorderMission)}) {
+			t.Errorf("a border household's contact basis = %v", got.GetContactBasis())
+		}
+		// A regular household in hardship: monthly, by the other rule.
+		poor := must(c.CreateHousehold(e.newHousehold(func(h *pb.Household) {
+			h.Servicemember.PostType, h.Hardship, h.HardshipNote = pb.PostType_POST_TYPE_REGULAR, true, "因病致困"
+		}))).ok(t)
+		if !sameDate(poor.GetNextContactDue(), ymd(2026, 4, 1)) ||
+			!slices.Equal(poor.GetContactBasis(), []string{string(domain.RuleContactHardship)}) {
+			t.Errorf("a hardship household is due %v by %v, want 2026-04-01 by %s", poor.GetNextContactDue(),
+				poor.GetContactBasis(), domain.RuleContactHardship)
 		}
 
 		contact := &pb.Contact{ContactDate: ymd(2026, 3, 1), Channel: pb.ContactChannel_CONTACT_CHANNEL_PHONE,

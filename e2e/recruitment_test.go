@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
@@ -170,6 +171,9 @@ func testRecruitment(t *testing.T, e *env) {
 		appB := must(c.CreateApplication(name, &pb.Application{Invitation: invB[0].GetName(), PositionId: "nurse"})).ok(t)
 
 		must(c.Offer(appA.GetName(), "")).fails(t, codes.FailedPrecondition, "APPLICATION_STATUS_REGISTERED")
+		// Only an offer is accepted: its acceptance is the placement.
+		wantRuleInfo(t, must(c.AcceptOffer(appA.GetName(), nil)).fails(t, codes.FailedPrecondition, "APPLICATION_STATUS_REGISTERED"),
+			string(domain.RuleRecruitmentPlacement))
 		appA = must(c.Interview(appA.GetName(), appA.GetEtag())).ok(t)
 		must(c.Offer(appA.GetName(), "v1")).fails(t, codes.Aborted)
 		must(c.Offer(appA.GetName(), appA.GetEtag())).ok(t)

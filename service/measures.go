@@ -319,9 +319,17 @@ func (s *Measures) moveMeasure(ctx context.Context, name, etag string, action do
 // transition is the change moveMeasure makes, for a MutateMeasure: an
 // upheld complaint suspends its measure with it too.
 func (s *Measures) transition(n names.Measure, action domain.MeasureAction, actor, method, reason string) func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
+	return s.moveBy(n, func(from domain.MeasureState) (domain.MeasureState, error) {
+		return domain.MeasureTransition(from, action)
+	}, actor, method, reason)
+}
+
+// moveBy is transition with the state machine's move given: an upheld
+// complaint's suspension refuses under its own rule.
+func (s *Measures) moveBy(n names.Measure, move func(domain.MeasureState) (domain.MeasureState, error), actor, method, reason string) func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
 	return func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
 		from := m.EffectiveState
-		to, err := domain.MeasureTransition(from, action)
+		to, err := move(from)
 		if err != nil {
 			if p, ok := domain.AsPrecondition(err); ok {
 				p.Subject = n.String()
@@ -392,8 +400,8 @@ func (s *Measures) CreateMeasureReview(ctx context.Context, req *pb.CreateMeasur
 	if err != nil {
 		return nil, err
 	}
-	if d.After(domain.Today(s.now())) {
-		return nil, domain.Invalid("review.review_date", "must not be in the future (China time)")
+	if err := domain.CheckReviewDate("review.review_date", d, s.now()); err != nil {
+		return nil, err
 	}
 	r := &repository.MeasureReview{ID: newID(), OrganizationID: n.OrganizationID, MeasureID: n.ID, ReviewDate: d,
 		Reviewer: s.actor(ctx), Honoured: p.GetHonoured(), Findings: p.GetFindings()}
@@ -529,7 +537,7 @@ func (s *Measures) UpholdComplaint(ctx context.Context, req *pb.UpholdComplaintR
 			c.MeasureSuspended = true
 			m := n.Measure()
 			_, err := s.store.MutateMeasure(ctx, m.OrganizationID, m.ID, "",
-				s.transition(m, domain.MeasureSuspend, actor, "UpholdComplaint", "complaint upheld: "+n.String()))
+				s.moveBy(m, domain.ComplaintSuspension, actor, "UpholdComplaint", "complaint upheld: "+n.String()))
 			return err
 		}
 	}
