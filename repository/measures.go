@@ -88,25 +88,32 @@ type MeasureReview struct {
 	CreateTime     time.Time
 }
 
-// Complaint is a row of complaints; ComplainantPhone is sealed at rest.
+// Complaint is a row of complaints; the phone, the description and the
+// resolution are sealed at rest.
 type Complaint struct {
 	ID               string `gorm:"primaryKey"`
 	OrganizationID   string
 	MeasureID        string
 	ComplainantName  string
 	ComplainantPhone string
-	Description      string
+	Description      string `gorm:"column:description_sealed"`
 	State            domain.ComplaintState
-	Resolution       string
-	MeasureSuspended bool
-	Revision         int64
-	CreateTime       time.Time
-	UpdateTime       time.Time
+	Resolution       string `gorm:"column:resolution_sealed"`
+	// The plaintext columns migration 00015 retired: written empty and
+	// never used, until a later migration drops them.
+	RetiredDescription string `gorm:"column:description"`
+	RetiredResolution  string `gorm:"column:resolution"`
+	MeasureSuspended   bool
+	Revision           int64
+	CreateTime         time.Time
+	UpdateTime         time.Time
 }
 
 const (
 	sealOrganizationPhone = "organizations.contact_phone"
 	sealComplainantPhone  = "complaints.complainant_phone"
+	sealComplaint         = "complaints.description"
+	sealResolution        = "complaints.resolution"
 )
 
 func (o *Organization) seal(c Cipher) error {
@@ -115,11 +122,11 @@ func (o *Organization) seal(c Cipher) error {
 func (o *Organization) open(c Cipher) error {
 	return openAll(c, field{&o.ContactPhone, sealOrganizationPhone})
 }
-func (c *Complaint) seal(ci Cipher) error {
-	return sealAll(ci, field{&c.ComplainantPhone, sealComplainantPhone})
-}
-func (c *Complaint) open(ci Cipher) error {
-	return openAll(ci, field{&c.ComplainantPhone, sealComplainantPhone})
+func (c *Complaint) seal(ci Cipher) error { return sealAll(ci, c.sealed()...) }
+func (c *Complaint) open(ci Cipher) error { return openAll(ci, c.sealed()...) }
+func (c *Complaint) sealed() []field {
+	return []field{{&c.ComplainantPhone, sealComplainantPhone}, {&c.Description, sealComplaint},
+		{&c.Resolution, sealResolution}}
 }
 
 func (o *Organization) revision() *int64  { return &o.Revision }
