@@ -114,6 +114,18 @@ func FindPosition(employers []RecruitmentEmployer, id string) (RecruitmentEmploy
 	return RecruitmentEmployer{}, RecruitmentPosition{}, false
 }
 
+// CheckPlaces refuses an acceptance that would place more spouses in the
+// position than it has places, accepted counting the offers accepted for
+// it already (POSITION_FULL, naming the event).
+func CheckPlaces(event string, p RecruitmentPosition, accepted int) error {
+	if accepted < p.Places {
+		return nil
+	}
+	return &PreconditionError{Type: "POSITION_FULL", Subject: event,
+		Description: fmt.Sprintf("every place of position %q is taken (%d of %d): offer another position, or add places to this one",
+			p.ID, accepted, p.Places)}
+}
+
 // PositionIDs lists every position id of an event.
 func PositionIDs(employers []RecruitmentEmployer) []string {
 	var out []string
