@@ -292,10 +292,55 @@ func (s *Store) UpdateContactPolicy(ctx context.Context, etag string, fn func(ct
 			return err
 		}
 		out = p
-		_, err = s.refreshContactDue(s.conn(ctx), nil)
-		return err
+		return s.refreshAllContactDue(s.conn(ctx), p.Rules())
 	})
 	return out, err
+}
+
+// refreshAllContactDue computes every household's next_contact_due again
+// under rules, with one UPDATE per class of household (border or mission
+// post, and in hardship or not), so that a policy change over 200,000
+// households is four statements, not a round trip each. The interval of
+// each class is domain's (ContactPolicy.Interval); the statements only add
+// it to the latest contact's date, or to the registration day in China,
+// and write only the rows whose date moves.
+func (s *Store) refreshAllContactDue(tx *gorm.DB, rules domain.ContactPolicy) error {
+	borderMission := []string{string(domain.PostBorderCoastalDefence), string(domain.PostMissionUnit)}
+	const last = "(SELECT MAX(c.contact_date) FROM contacts c WHERE c.household_id = households.id)"
+	for _, class := range []struct {
+		post     domain.PostType // one post of the class
+		postSQL  string
+		hardship bool
+	}{
+		{domain.PostBorderCoastalDefence, "post_type IN ?", false},
+		{domain.PostBorderCoastalDefence, "post_type IN ?", true},
+		{domain.PostRegular, "post_type NOT IN ?", false},
+		{domain.PostRegular, "post_type NOT IN ?", true},
+	} {
+		due := "NULL"
+		var args []any
+		if days := rules.Interval(class.post, class.hardship); days > 0 {
+			if s.dialect == Postgres {
+				due = "to_char(COALESCE(" + last + ", to_char((create_time AT TIME ZONE 'Asia/Shanghai')::date, 'YYYY-MM-DD'))::date + ?::int, 'YYYY-MM-DD')"
+				args = append(args, days)
+			} else {
+				// China keeps no summer time: its day is UTC+8 all year.
+				due = "date(COALESCE(" + last + ", date(create_time, '+8 hours')), ?)"
+				args = append(args, fmt.Sprintf("+%d days", days))
+			}
+		}
+		distinct := "IS DISTINCT FROM"
+		if s.dialect != Postgres {
+			distinct = "IS NOT"
+		}
+		args = append(args, borderMission, class.hardship)
+		args = append(args, args[:len(args)-2]...) // the due date again, for the comparison
+		err := tx.Exec("UPDATE households SET next_contact_due = "+due+" WHERE "+class.postSQL+" AND hardship = ? AND next_contact_due "+distinct+" "+due, args...).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dueRow is what next_contact_due is computed from.
