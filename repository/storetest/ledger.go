@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -337,6 +338,29 @@ var ledgerTests = []test{
 		}
 		if d := e.due(late.ID); d != "2026-06-01" {
 			t.Errorf("a border household registered at 01:30 on 3 March in China is due %q, want 2026-06-01", d)
+		}
+		// A filter that requires a due date pages by (due, id) alone: one at
+		// a time, the order is the due dates', then the ids'.
+		f, err := filter.Parse(`next_contact_due < "2027-01-01"`, repository.HouseholdFilter)
+		must(t, err, "filter")
+		var got, want []string
+		type due struct{ date, id string }
+		var dues []due
+		for _, h := range hs {
+			if d := e.due(h.ID); d != "" {
+				dues = append(dues, due{d, h.ID})
+			}
+		}
+		slices.SortFunc(dues, func(a, b due) int { return strings.Compare(a.date+a.id, b.date+b.id) })
+		for _, d := range dues {
+			want = append(want, d.id)
+		}
+		for _, h := range e.allHouseholds(repository.HouseholdQuery{Filter: f, Order: repository.Order{Column: "next_contact_due"},
+			Page: repository.Page{Size: 1}}) {
+			got = append(got, h.ID)
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("households with a due date, by due date, one a page: %v, want %v", got, want)
 		}
 	}},
 }
