@@ -162,7 +162,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ratio or figure\tvalue\ttarget (issue 5, large scale)\t")
+	fmt.Fprintln(tw, "ratio or figure\tvalue\ttarget (issues 5 and 13, large scale)\t")
 	for _, q := range r.Ratios {
 		verdict := ""
 		if q.Target != "" {
