@@ -273,11 +273,10 @@ func testRecruitmentPlaces(t *testing.T, e *env) {
 		return must(c.Offer(a.GetName(), "")).ok(t)
 	}
 	for round, town := range []string{"500230103", "500230104", "500230105"} {
-		var cases []*pb.Case
 		for range 2 {
 			f := e.family(t, c, func(h *pb.Household) { h.TownCode = town })
 			cs := must(c.CreateCase(employmentCase(f))).ok(t)
-			cases = append(cases, must(c.Submit(cs.GetName(), cs.GetEtag())).ok(t))
+			must(c.Submit(cs.GetName(), cs.GetEtag())).ok(t)
 		}
 		ev := must(c.CreateRecruitmentEvent(&pb.RecruitmentEvent{
 			Title: "定向招聘", EventDate: &date.Date{Year: 2026, Month: 5, Day: int32(20 + round)}, TownCodes: []string{town},
