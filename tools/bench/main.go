@@ -4,9 +4,11 @@
 // county, and prints a table of throughput and latency of case creation
 // (gRPC and JSON), reads and keyset-paged lists, beside the same writes done
 // with raw pgx, the same list query run directly, and a bare gRPC echo; the
-// ratios between them; the server's peak memory; and a batch import.
+// ratios between them; the server's peak memory; a batch import; and the
+// ledger's figures (a campaign's coverage, the overdue-contact list and its
+// plan, ledger.go).
 //
-//	go run ./tools/bench -scale smoke|small|large [-database-url URL] [-keep] [-json out.json] [-explain]
+//	go run ./tools/bench -scale smoke|small|large|ledger [-database-url URL] [-keep] [-json out.json] [-explain]
 //
 // See docs/performance.md for what each figure means and the latest results.
 package main
