@@ -117,7 +117,8 @@ func CampaignMustBe(subject string, have, want CampaignState) error {
 	}
 	desc := fmt.Sprintf("the campaign is %s; this needs it %s", have, want)
 	if want == CampaignDraft {
-		return &PreconditionError{Type: "CAMPAIGN_NOT_DRAFT", Subject: subject, Description: desc}
+		// The plan, its rule above all, is frozen once the campaign opens.
+		return &PreconditionError{Type: "CAMPAIGN_NOT_DRAFT", Subject: subject, Description: desc, Rule: RuleCampaignTargetsFrozen}
 	}
 	return &PreconditionError{Type: "CAMPAIGN_NOT_OPEN", Subject: subject, Description: desc}
 }
@@ -138,7 +139,7 @@ func CampaignTransition(subject string, from, to CampaignState) error {
 // refused rather than counted.
 func CheckVisitDate(field string, day, start, end time.Time) error {
 	if day.Before(start) || day.After(end) {
-		return Invalid(field, "must fall within the campaign's dates (%s to %s)",
+		return Refuse(RuleCampaignOneVisit, field, "must fall within the campaign's dates (%s to %s)",
 			start.Format(time.DateOnly), end.Format(time.DateOnly))
 	}
 	return nil
@@ -152,6 +153,9 @@ type MissingGapReasons struct {
 	Households []string
 	Total      int
 }
+
+// Rule is the rule that refuses.
+func (e *MissingGapReasons) Rule() RuleID { return RuleCampaignGapReasons }
 
 func (e *MissingGapReasons) Error() string {
 	return fmt.Sprintf("%d targets were not visited and have no reason; give gap_reasons for each before closing", e.Total)

@@ -50,20 +50,38 @@ type ContactPolicy struct {
 // mission-unit families once a quarter, hardship families monthly.
 var DefaultContactPolicy = ContactPolicy{BorderMissionDays: 90, HardshipDays: 30}
 
+// ContactClasses are the rules of the contact policy whose class the
+// household is in, whether or not the policy gives the class an interval.
+func ContactClasses(post PostType, hardship bool) []RuleID {
+	var out []RuleID
+	if post == PostBorderCoastalDefence || post == PostMissionUnit {
+		out = append(out, RuleContactBorderMission)
+	}
+	if hardship {
+		out = append(out, RuleContactHardship)
+	}
+	return out
+}
+
+// days is the interval the policy gives the class of rule, 0 for none.
+func (p ContactPolicy) days(rule RuleID) int {
+	switch rule {
+	case RuleContactBorderMission:
+		return p.BorderMissionDays
+	case RuleContactHardship:
+		return p.HardshipDays
+	}
+	return 0
+}
+
 // Interval is the days a household with this post and hardship may go
 // without a contact: the shortest of the classes it is in, 0 for none.
 func (p ContactPolicy) Interval(post PostType, hardship bool) int {
 	days := 0
-	take := func(d int) {
-		if d > 0 && (days == 0 || d < days) {
+	for _, rule := range ContactClasses(post, hardship) {
+		if d := p.days(rule); d > 0 && (days == 0 || d < days) {
 			days = d
 		}
-	}
-	if post == PostBorderCoastalDefence || post == PostMissionUnit {
-		take(p.BorderMissionDays)
-	}
-	if hardship {
-		take(p.HardshipDays)
 	}
 	return days
 }

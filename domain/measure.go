@@ -69,7 +69,22 @@ var measureTransitions = map[MeasureAction]map[MeasureState]MeasureState{
 // MeasureTransition is the state a measure in from moves to under a, or a
 // PreconditionError of type ILLEGAL_TRANSITION naming the current state.
 func MeasureTransition(from MeasureState, a MeasureAction) (MeasureState, error) {
-	return move(measureTransitions, from, a, "a measure in state MEASURE_STATE_")
+	to, err := move(measureTransitions, from, a, "a measure in state MEASURE_STATE_")
+	if p, ok := AsPrecondition(err); ok {
+		p.Rule = RuleMeasureEntryExit
+	}
+	return to, err
+}
+
+// ComplaintSuspension is the move of the measure an upheld complaint
+// suspends: to SUSPENDED, or a refusal (naming the complaint's rule) when
+// the measure cannot be suspended, which refuses the uphold with it.
+func ComplaintSuspension(from MeasureState) (MeasureState, error) {
+	to, err := MeasureTransition(from, MeasureSuspend)
+	if p, ok := AsPrecondition(err); ok {
+		p.Rule = RuleMeasureComplaintUpheld
+	}
+	return to, err
 }
 
 // move looks an action up in a state machine's table (action → from → to):
@@ -94,7 +109,7 @@ func AgreementExpired(expiry, now time.Time) bool {
 // suspend it again.
 func CheckAgreementInForce(expiry, now time.Time) error {
 	if AgreementExpired(expiry, now) {
-		return &PreconditionError{Type: "AGREEMENT_EXPIRED",
+		return &PreconditionError{Type: "AGREEMENT_EXPIRED", Rule: RuleMeasureAgreementExpired,
 			Description: "the organization's agreement has expired: renew it (agreement_expiry_date) before the measure is offered again"}
 	}
 	return nil
@@ -148,6 +163,16 @@ func (o Offer) Offered(category Category, town string, now time.Time) bool {
 // DefaultReviewPeriod is how often each measure must be reviewed
 // (全面清理) unless the county configures otherwise.
 const DefaultReviewPeriod = 365 * 24 * time.Hour
+
+// CheckReviewDate refuses a review dated after today (China time): the
+// ledger records reviews done, and a future date would hold the review
+// period off.
+func CheckReviewDate(field string, day, now time.Time) error {
+	if day.After(Today(now)) {
+		return Refuse(RuleMeasureReview, field, "must not be in the future (China time)")
+	}
+	return nil
+}
 
 // ReviewOverdue reports whether a measure in state, created at created and
 // last reviewed on lastReview (nil: never), is past the review period at

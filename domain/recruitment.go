@@ -56,10 +56,15 @@ func ApplicationTransition(from ApplicationStatus, a ApplicationAction) (Applica
 	if to, ok := applicationTransitions[a][from]; ok {
 		return to, nil
 	}
-	return "", &PreconditionError{
+	e := &PreconditionError{
 		Type:        "ILLEGAL_TRANSITION",
 		Description: fmt.Sprintf("cannot %s an application in status APPLICATION_STATUS_%s", a, from),
 	}
+	if a == ApplicationAccept {
+		// Only an offer is accepted, and its acceptance is the placement.
+		e.Rule = RuleRecruitmentPlacement
+	}
+	return "", e
 }
 
 // RecruitmentPosition is a position an employer offers at an event.
@@ -107,6 +112,18 @@ func FindPosition(employers []RecruitmentEmployer, id string) (RecruitmentEmploy
 		}
 	}
 	return RecruitmentEmployer{}, RecruitmentPosition{}, false
+}
+
+// CheckPlaces refuses an acceptance that would place more spouses in the
+// position than it has places, accepted counting the offers accepted for
+// it already (POSITION_FULL, naming the event).
+func CheckPlaces(event string, p RecruitmentPosition, accepted int) error {
+	if accepted < p.Places {
+		return nil
+	}
+	return &PreconditionError{Type: "POSITION_FULL", Subject: event,
+		Description: fmt.Sprintf("every place of position %q is taken (%d of %d): offer another position, or add places to this one",
+			p.ID, accepted, p.Places)}
 }
 
 // PositionIDs lists every position id of an event.

@@ -46,3 +46,17 @@ func TestCheckRecruitmentEmployers(t *testing.T) {
 		t.Errorf("a repeated id across employers: %v, want one violation at employers[1].positions[0].id", err)
 	}
 }
+
+// TestCheckPlaces: a position takes as many acceptances as it has places.
+func TestCheckPlaces(t *testing.T) {
+	p := RecruitmentPosition{ID: "clerk", Places: 2}
+	for accepted, want := range []bool{true, true, false, false} {
+		err := CheckPlaces("recruitmentEvents/1", p, accepted)
+		if (err == nil) != want {
+			t.Errorf("%d of 2 places taken: %v", accepted, err)
+		}
+		if pe, ok := AsPrecondition(err); err != nil && (!ok || pe.Type != "POSITION_FULL" || pe.Subject != "recruitmentEvents/1") {
+			t.Errorf("%d of 2 places taken: %#v, want POSITION_FULL naming the event", accepted, err)
+		}
+	}
+}

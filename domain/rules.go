@@ -112,6 +112,10 @@ const (
 	RuleSchoolTarget       RuleID = "SCHOOL_SERVICE_TARGET"
 	RulePlacementPlanEnd   RuleID = "PLACEMENT_PLAN_END"
 	RuleMaterialsWithdrawn RuleID = "LEGAL_AID_MATERIALS_WITHDRAWN"
+	// Deadlines of the ledgers.
+	RuleContactBorderMission RuleID = "LEDGER_CONTACT_BORDER_MISSION"
+	RuleContactHardship      RuleID = "LEDGER_CONTACT_HARDSHIP"
+	RuleMeasureReview        RuleID = "MEASURE_REVIEW_PERIOD"
 
 	// Procedure.
 	RuleLegalAidTermination RuleID = "LEGAL_AID_TERMINATION"
@@ -119,6 +123,14 @@ const (
 	RuleReopenKeepsOutcome  RuleID = "REOPEN_KEEPS_OUTCOME"
 	RuleWithdrawalReason    RuleID = "WITHDRAWAL_REASON"
 	RuleStatusChangeReprio  RuleID = "STATUS_CHANGE_REEVALUATES_PRIORITY"
+	// Procedure of the ledgers.
+	RuleCampaignTargetsFrozen   RuleID = "CAMPAIGN_TARGETS_FROZEN"
+	RuleCampaignGapReasons      RuleID = "CAMPAIGN_GAP_REASONS"
+	RuleCampaignOneVisit        RuleID = "CAMPAIGN_ONE_VISIT"
+	RuleMeasureEntryExit        RuleID = "MEASURE_ENTRY_EXIT"
+	RuleMeasureAgreementExpired RuleID = "MEASURE_AGREEMENT_EXPIRED"
+	RuleMeasureComplaintUpheld  RuleID = "MEASURE_COMPLAINT_UPHELD"
+	RuleRecruitmentPlacement    RuleID = "RECRUITMENT_ACCEPTED_OFFER"
 
 	// Documents.
 	RuleIDNumberCheckDigit RuleID = "ID_NUMBER_GB11643"
@@ -224,6 +236,14 @@ var Rules = []Rule{
 		"县级政策：入学优待的服务时限（默认30日，且不晚于学年开始前的8月31日）", "County policy: the service target for school enrolment (30 days by default, and no later than 31 August before the school year)"},
 	{RulePlacementPlanEnd, KindDeadline, []Source{{CountyPolicy, "", "五", "当年安置计划"}},
 		"县级政策：就业安置期限为当年安置计划的截止日期", "County policy: a placement is due by the end of its year's placement plan"},
+	// The work points ask for regular contact (常态化联系) but set no interval,
+	// and no statute sets one: the intervals are the county's own setting.
+	{RuleContactBorderMission, KindDeadline, []Source{{CountyPolicy, "", "六", "通过建立台账、开展常态化联系和困难帮扶；联系间隔要点未作规定，季度为本县台账的设定"}},
+		"县级政策：边海防和任务部队官兵家庭常态化联系，默认每季度（90日）至少一次，县级主管可调整", "County policy: border/coastal-defence and mission-unit families are contacted regularly, by default at least once a quarter (90 days); a county-wide supervisor may change the interval"},
+	{RuleContactHardship, KindDeadline, []Source{{CountyPolicy, "", "六", "为有困难官兵家庭提供精细化精准化服务；联系间隔要点未作规定，每月为本县台账的设定"}},
+		"县级政策：困难家庭默认每月（30日）至少联系一次，县级主管可调整；同属多类的取最短间隔", "County policy: households in hardship are contacted at least monthly (30 days) by default, changeable by a county-wide supervisor; a household in several classes takes the shortest interval"},
+	{RuleMeasureReview, KindDeadline, []Source{{CountyPolicy, "", "十二", "对签署拥军优抚合作协议的社会企业落实惠军措施情况进行全面清理；复核周期要点未作规定，一年为本县设定"}},
+		"县级政策：每项惠军措施须在复核周期内复核（全面清理，默认一年，可配置），复核日期不得晚于当日", "County policy: every measure is reviewed within the review period (全面清理; a year by default, configurable); a review is not dated in the future"},
 
 	{RuleLegalAidTermination, KindProcedure, []Source{{LawLegalAid, "第48条", "", "终止法律援助的情形"}},
 		"法律援助按第48条所列情形终止，并记录终止事由", "Aid ends on the grounds Art 48 lists, with the ground recorded"},
@@ -235,6 +255,20 @@ var Rules = []Rule{
 		"撤回须注明事由：申请人申请、未补正材料、迁出、其他（附说明）", "A withdrawal names its reason: applicant's request, materials not supplied, moved away, or other with text"},
 	{RuleStatusChangeReprio, KindProcedure, []Source{{LawPension, "第2条", "", "优抚对象的身份"}, {CountyPolicy, "", "", ""}},
 		"军人身份变化（退役、牺牲、评残、调岗）按生效日期记录，并重新评定在办案件的优先级", "A change of the servicemember's status is recorded with its effective date and re-evaluates open cases' priority"},
+	{RuleCampaignTargetsFrozen, KindProcedure, []Source{{CountyPolicy, "", "六", "“八一”、春节等重大节日，全覆盖走访慰问边海防和任务部队官兵家庭"}},
+		"县级政策：走访对象按活动规则在开启时一次确定，此后计划不可更改，补充对象逐户添加并留痕", "County policy: a campaign's targets are fixed by its rule when it opens; the plan cannot change afterwards, and later targets are added one by one, each recorded"},
+	{RuleCampaignGapReasons, KindProcedure, []Source{{CountyPolicy, "", "六", "全覆盖走访慰问"}},
+		"县级政策：结束活动时，每户未走访对象须注明原因", "County policy: a campaign closes only when every unvisited target has a reason"},
+	{RuleCampaignOneVisit, KindProcedure, []Source{{CountyPolicy, "", "七", "精心组织“八一”、新年春节等节日期间走访慰问"}},
+		"县级政策：每户每次活动计一次走访（回访另记，不重复计数），走访日期须在活动期间内", "County policy: one visit per household and campaign counts (follow-ups are recorded, not counted), dated within the campaign"},
+	{RuleMeasureEntryExit, KindProcedure, []Source{{CountyPolicy, "", "十二", "建立惠军措施进入、退出机制"}},
+		"县级政策：惠军措施经主管批准进入台账，暂停、恢复、退出按状态机进行并留痕", "County policy: a measure enters the ledger when a supervisor approves it; suspension, reinstatement and exit follow the state machine, each recorded"},
+	{RuleMeasureAgreementExpired, KindProcedure, []Source{{CountyPolicy, "", "十二", "对签署拥军优抚合作协议的社会企业落实惠军措施情况进行全面清理"}},
+		"县级政策：合作协议到期的措施即视为暂停，续签前不得重新生效", "County policy: a measure whose organisation's agreement has expired counts as suspended, and cannot be active again until the agreement is renewed"},
+	{RuleMeasureComplaintUpheld, KindProcedure, []Source{{CountyPolicy, "", "十二", "接受社会监督"}},
+		"县级政策：投诉经查属实的，可同时暂停所涉措施，二者一并生效或一并不生效", "County policy: upholding a complaint may suspend its measure; both take effect together or neither does"},
+	{RuleRecruitmentPlacement, KindProcedure, []Source{{CountyPolicy, "", "五", "组织开展随军家属定向招聘活动，拓宽随军家属就业安置渠道"}, {LawPension, "第46条", "", "双向选择"}},
+		"定向招聘中只有已录用的申请可接受，接受即按案件规则在就业安置案件上记录安置", "Only an offered application can be accepted, and accepting it records the placement on the employment-placement case under the case's rules"},
 
 	{RuleIDNumberCheckDigit, KindDocument, []Source{{StdIDNumber, "", "", "18位，末位为ISO 7064 MOD 11-2校验码"}},
 		"身份证号码18位，校验码须正确，出生日期须真实", "An ID number has 18 characters, a correct check character and a real birth date"},

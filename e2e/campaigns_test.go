@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
@@ -231,7 +232,9 @@ func testCampaigns(t *testing.T, e *env) {
 		st = must(c.OpenCampaign(&pb.OpenCampaignRequest{Name: cp.GetName()})).fails(t, codes.FailedPrecondition)
 		wantReason(t, st, pb.ErrorReason_ILLEGAL_TRANSITION)
 		cp.DisplayName = "changed"
-		wantReason(t, must(c.UpdateCampaign(cp, "display_name")).fails(t, codes.FailedPrecondition), pb.ErrorReason_CAMPAIGN_NOT_DRAFT)
+		st = must(c.UpdateCampaign(cp, "display_name")).fails(t, codes.FailedPrecondition)
+		wantReason(t, st, pb.ErrorReason_CAMPAIGN_NOT_DRAFT)
+		wantRuleInfo(t, st, string(domain.RuleCampaignTargetsFrozen))
 
 		// Registered later: a target only when added, and reported per name.
 		late2 := household(campaignTown2, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE, false)
@@ -302,6 +305,7 @@ func testCampaigns(t *testing.T, e *env) {
 		st = must(c.CloseCampaign(&pb.CloseCampaignRequest{Name: cp.GetName(), GapReasons: []*pb.GapReason{
 			{Household: mission1, Reason: "家属外出务工，电话未接通"}}})).fails(t, codes.FailedPrecondition)
 		wantReason(t, st, pb.ErrorReason_GAP_REASONS_MISSING)
+		wantRuleInfo(t, st, string(domain.RuleCampaignGapReasons))
 		var lacking []string
 		for _, d := range st.Details() {
 			if pf, ok := d.(*errdetails.PreconditionFailure); ok {

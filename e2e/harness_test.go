@@ -79,6 +79,7 @@ var scenarios = []scenario{
 	{"security_household_move", testHouseholdMoveMovesCases},
 	{"security_refusals_audited", testRefusalsAudited},
 	{"recruitment", testRecruitment},
+	{"recruitment_places", testRecruitmentPlaces},
 	{"reference", testReference},
 	{"templates", testTemplates},
 	{"rules_each", testEachRule},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
@@ -67,6 +69,11 @@ func (c *client) ListAssistance(parent, filter string) (*pb.ListAssistanceRespon
 		&pb.ListAssistanceRequest{Parent: parent, Filter: filter}, out)
 }
 
+func (c *client) OpenContactCase(req *pb.OpenContactCaseRequest) (*pb.Contact, error) {
+	out := &pb.Contact{}
+	return out, c.call("LedgerService/OpenContactCase", post(req.GetName()+":openCase", req), req, out)
+}
+
 func (c *client) GetContactPolicy() (*pb.ContactPolicy, error) {
 	out := &pb.ContactPolicy{}
 	return out, c.call("LedgerService/GetContactPolicy", get("contactPolicy", nil), &pb.GetContactPolicyRequest{Name: "contactPolicy"}, out)
@@ -108,6 +115,18 @@ func testLedger(t *testing.T, e *env) {
 		got := must(c.GetHousehold(h)).ok(t)
 		if !sameDate(got.GetNextContactDue(), ymd(2026, 5, 31)) {
 			t.Errorf("a new border household is due %v, want 2026-05-31", got.GetNextContactDue())
+		}
+		if !slices.Equal(got.GetContactBasis(), []string{string(domain.RuleContactBorderMission)}) {
+			t.Errorf("a border household's contact basis = %v", got.GetContactBasis())
+		}
+		// A regular household in hardship: monthly, by the other rule.
+		poor := must(c.CreateHousehold(e.newHousehold(func(h *pb.Household) {
+			h.Servicemember.PostType, h.Hardship, h.HardshipNote = pb.PostType_POST_TYPE_REGULAR, true, "因病致困"
+		}))).ok(t)
+		if !sameDate(poor.GetNextContactDue(), ymd(2026, 4, 1)) ||
+			!slices.Equal(poor.GetContactBasis(), []string{string(domain.RuleContactHardship)}) {
+			t.Errorf("a hardship household is due %v by %v, want 2026-04-01 by %s", poor.GetNextContactDue(),
+				poor.GetContactBasis(), domain.RuleContactHardship)
 		}
 
 		contact := &pb.Contact{ContactDate: ymd(2026, 3, 1), Channel: pb.ContactChannel_CONTACT_CHANNEL_PHONE,
@@ -282,10 +301,40 @@ func testLedger(t *testing.T, e *env) {
 		must(other.GetHouseholdLedger(h)).fails(t, codes.NotFound)
 		must(other.CreateContact(h, contact, "")).fails(t, codes.NotFound)
 		must(other.CreateAssistance(h, help)).fails(t, codes.NotFound)
+		// A need found after the contact: its follow-up opens a case later,
+		// under CreateCase's rules, linked both ways, once.
+		later := must(c.CreateContact(f.household.GetName(), &pb.Contact{ContactDate: ymd(2026, 3, 2),
+			Channel: pb.ContactChannel_CONTACT_CHANNEL_PHONE, Raised: "配偶求职",
+			FollowUps: []*pb.FollowUp{{Text: "了解岗位"}, {Text: "申请就业安置"}}}, "")).ok(t)
+		open := &pb.OpenContactCaseRequest{Name: later.GetName(), FollowUp: 1, Case: employmentCase(f),
+			RequestId: "open-case-" + c.name}
+		wantViolation(t, must(c.OpenContactCase(&pb.OpenContactCaseRequest{Name: later.GetName(), FollowUp: 5,
+			Case: employmentCase(f)})).fails(t, codes.InvalidArgument), "follow_up")
+		must(c.OpenContactCase(&pb.OpenContactCaseRequest{Name: later.GetName(), FollowUp: 1, Case: &pb.Case{}})).fails(t, codes.InvalidArgument)
+		linked := must(c.OpenContactCase(open)).ok(t)
+		caseName := linked.GetFollowUps()[1].GetOpenedCase()
+		if !strings.HasPrefix(caseName, "cases/") || linked.GetFollowUps()[0].GetOpenedCase() != "" || linked.GetEtag() != "v2" {
+			t.Fatalf("OpenContactCase = %v", linked)
+		}
+		if again := must(c.OpenContactCase(open)).ok(t); again.GetFollowUps()[1].GetOpenedCase() != caseName {
+			t.Errorf("a retry with the same request id opened %s, want the first answer %s", again.GetFollowUps()[1].GetOpenedCase(), caseName)
+		}
+		if cs := must(c.GetCase(caseName)).ok(t); cs.GetSourceContact() != later.GetName() || cs.GetHousehold() != f.household.GetName() {
+			t.Errorf("the opened case: source %q, household %q", cs.GetSourceContact(), cs.GetHousehold())
+		}
+		open.RequestId = ""
+		wantViolation(t, must(c.OpenContactCase(open)).fails(t, codes.InvalidArgument), "follow_up")
+		open.FollowUp, open.Etag = 0, "v1"
+		must(c.OpenContactCase(open)).fails(t, codes.Aborted)
+		stranger := c.as(e.token(t, "ledger-other-town-"+c.name, []principal.Role{principal.Caseworker}, "500230105"))
+		open.Etag = ""
+		must(stranger.OpenContactCase(open)).fails(t, codes.NotFound)
+
 		// An auditor reads but does not write.
 		auditor := c.as(e.roleToken(t, principal.Auditor))
 		must(auditor.GetHouseholdLedger(h)).ok(t)
 		must(auditor.CreateContact(h, contact, "")).fails(t, codes.PermissionDenied)
+		must(auditor.OpenContactCase(open)).fails(t, codes.PermissionDenied)
 	})
 
 	// The contact policy: a county-wide supervisor changes it and every
@@ -322,14 +371,14 @@ func testLedger(t *testing.T, e *env) {
 	for _, ev := range events.GetEvents() {
 		types[ev.GetResourceType()+"/"+ev.GetType()]++
 	}
-	for _, want := range []string{"contacts/CreateContact", "contacts/UpdateContact", "assistance/CreateAssistance", "contactPolicy/UpdateContactPolicy", "cases/CreateContact"} {
+	for _, want := range []string{"contacts/CreateContact", "contacts/UpdateContact", "assistance/CreateAssistance", "contactPolicy/UpdateContactPolicy", "cases/CreateContact", "contacts/OpenContactCase", "cases/OpenContactCase"} {
 		if types[want] == 0 {
 			t.Errorf("the feed has no %s event: %v", want, types)
 		}
 	}
 	out := &pb.ListEventsResponse{}
 	req := &pb.ListEventsRequest{ResourceTypes: []string{"contacts"}, EventTypes: []string{"CreateContact", "UpdateContact"}}
-	if err := c.call("EventService/ListEvents", route{}, req, out); err != nil || len(out.GetEvents()) != 10 {
-		t.Errorf("ListEvents of contacts: %d events, %v (want 10: three contacts and two updates per transport)", len(out.GetEvents()), err)
+	if err := c.call("EventService/ListEvents", route{}, req, out); err != nil || len(out.GetEvents()) != 12 {
+		t.Errorf("ListEvents of contacts: %d events, %v (want 12: four contacts and two updates per transport)", len(out.GetEvents()), err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,9 +152,21 @@ func (c *client) DismissComplaint(name, resolution string) (*pb.Complaint, error
 }
 
 func (c *client) GetHouseholdMenu(household string) (*pb.HouseholdMenu, error) {
+	return c.GetHouseholdMenuPage(household, 0, "")
+}
+
+func (c *client) GetHouseholdMenuPage(household string, size int32, token string) (*pb.HouseholdMenu, error) {
 	name := household + "/menu"
 	out := &pb.HouseholdMenu{}
-	return out, c.call("MeasureService/GetHouseholdMenu", get(name, nil), &pb.GetHouseholdMenuRequest{Name: name}, out)
+	q := url.Values{}
+	if size > 0 {
+		q.Set("pageSize", strconv.Itoa(int(size)))
+	}
+	if token != "" {
+		q.Set("pageToken", token)
+	}
+	return out, c.call("MeasureService/GetHouseholdMenu", get(name, q),
+		&pb.GetHouseholdMenuRequest{Name: name, PageSize: size, PageToken: token}, out)
 }
 
 // Valid unified social credit codes (GB 32100-2015), one per organization
@@ -281,6 +294,33 @@ func testMeasures(t *testing.T, e *env) {
 			menu.GetGroups()[0].GetMeasures()[0].GetName() != m.GetName() || menu.GetGroups()[1].GetKind() != pb.MeasureKind_MEASURE_KIND_LEGAL {
 			t.Fatalf("menu %v", menu)
 		}
+		// In pages of one, the same measures in the same order, each page
+		// one group of its measure's kind, and the token bound to its menu.
+		var paged []string
+		var kinds []pb.MeasureKind
+		token := ""
+		for range 10 {
+			p := must(c.GetHouseholdMenuPage(f.household.GetName(), 1, token)).ok(t)
+			if len(p.GetGroups()) != 1 || len(p.GetGroups()[0].GetMeasures()) != 1 {
+				t.Fatalf("a page of one: %v", p)
+			}
+			paged = append(paged, p.GetGroups()[0].GetMeasures()[0].GetName())
+			kinds = append(kinds, p.GetGroups()[0].GetKind())
+			if token = p.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		var whole []string
+		for _, g := range menu.GetGroups() {
+			whole = append(whole, measureNames(g.GetMeasures())...)
+		}
+		if !slices.Equal(paged, whole) || kinds[0] != pb.MeasureKind_MEASURE_KIND_DISCOUNT || kinds[len(kinds)-1] != pb.MeasureKind_MEASURE_KIND_LEGAL {
+			t.Fatalf("the menu in pages of one: %v (%v), want %v", paged, kinds, whole)
+		}
+		first := must(c.GetHouseholdMenuPage(f.household.GetName(), 1, "")).ok(t)
+		other := e.family(t, c)
+		must(c.GetHouseholdMenuPage(other.household.GetName(), 1, first.GetNextPageToken())).fails(t, codes.InvalidArgument, "page_token")
+		must(c.GetHouseholdMenuPage(f.household.GetName(), 501, "")).fails(t, codes.InvalidArgument)
 		elsewhere := must(c.CreateHousehold(e.newHousehold(func(h *pb.Household) { h.TownCode = otherTown }))).ok(t)
 		menu = must(c.GetHouseholdMenu(elsewhere.GetName())).ok(t)
 		if len(menu.GetGroups()) != 1 || !slices.Contains(measureNames(menu.GetGroups()[0].GetMeasures()), county.GetName()) {

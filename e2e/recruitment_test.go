@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/type/date"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/access/principal"
 )
 
@@ -170,6 +172,9 @@ func testRecruitment(t *testing.T, e *env) {
 		appB := must(c.CreateApplication(name, &pb.Application{Invitation: invB[0].GetName(), PositionId: "nurse"})).ok(t)
 
 		must(c.Offer(appA.GetName(), "")).fails(t, codes.FailedPrecondition, "APPLICATION_STATUS_REGISTERED")
+		// Only an offer is accepted: its acceptance is the placement.
+		wantRuleInfo(t, must(c.AcceptOffer(appA.GetName(), nil)).fails(t, codes.FailedPrecondition, "APPLICATION_STATUS_REGISTERED"),
+			string(domain.RuleRecruitmentPlacement))
 		appA = must(c.Interview(appA.GetName(), appA.GetEtag())).ok(t)
 		must(c.Offer(appA.GetName(), "v1")).fails(t, codes.Aborted)
 		must(c.Offer(appA.GetName(), appA.GetEtag())).ok(t)
@@ -253,4 +258,70 @@ func testRecruitment(t *testing.T, e *env) {
 			}
 		}
 	})
+}
+
+// testRecruitmentPlaces: a position takes as many spouses as it has
+// places. Two acceptances of the last place at once, one over gRPC and one
+// over HTTP, place one spouse; the other is refused with POSITION_FULL and
+// its application stays OFFERED, its case unplaced. Several rounds, so
+// that a race would show.
+func testRecruitmentPlaces(t *testing.T, e *env) {
+	c, hc := e.grpcClient(t), e.httpClient(t)
+	offered := func(event string, inv *pb.Invitation) *pb.Application {
+		a := must(c.CreateApplication(event, &pb.Application{Invitation: inv.GetName(), PositionId: "last"})).ok(t)
+		must(c.Interview(a.GetName(), "")).ok(t)
+		return must(c.Offer(a.GetName(), "")).ok(t)
+	}
+	for round, town := range []string{"500230103", "500230104", "500230105"} {
+		for range 2 {
+			f := e.family(t, c, func(h *pb.Household) { h.TownCode = town })
+			cs := must(c.CreateCase(employmentCase(f))).ok(t)
+			must(c.Submit(cs.GetName(), cs.GetEtag())).ok(t)
+		}
+		ev := must(c.CreateRecruitmentEvent(&pb.RecruitmentEvent{
+			Title: "定向招聘", EventDate: &date.Date{Year: 2026, Month: 5, Day: int32(20 + round)}, TownCodes: []string{town},
+			Employers: []*pb.RecruitmentEmployer{{Employer: "丰都县供电公司", Positions: []*pb.RecruitmentPosition{
+				{Id: "last", Title: "营业员", Places: 1}}}},
+		}, "")).ok(t)
+		invs := must(c.Invite(ev.GetName())).ok(t).GetInvitations()
+		if len(invs) != 2 {
+			t.Fatalf("round %d: %d invitations, want 2", round, len(invs))
+		}
+		apps := []*pb.Application{offered(ev.GetName(), invs[0]), offered(ev.GetName(), invs[1])}
+
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, cl := range []*client{c, hc} {
+			wg.Go(func() { _, errs[i] = cl.AcceptOffer(apps[i].GetName(), nil) })
+		}
+		wg.Wait()
+		won, lost := 0, 1
+		if errs[0] != nil {
+			won, lost = 1, 0
+		}
+		if errs[won] != nil || errs[lost] == nil {
+			t.Fatalf("round %d: two acceptances of one place answered %v and %v; want one placed, one refused", round, errs[0], errs[1])
+		}
+		wantStatus(t, errs[lost], codes.FailedPrecondition)
+		if reasonOf(errs[lost]) != pb.ErrorReason_POSITION_FULL.String() {
+			t.Fatalf("round %d: the second acceptance: reason %q, want POSITION_FULL", round, reasonOf(errs[lost]))
+		}
+		// The refusal left nothing behind; asking again is refused again.
+		for _, a := range must(c.ListApplications(ev.GetName())).ok(t).GetApplications() {
+			want := pb.ApplicationStatus_APPLICATION_STATUS_ACCEPTED
+			if a.GetName() == apps[lost].GetName() {
+				want = pb.ApplicationStatus_APPLICATION_STATUS_OFFERED
+			}
+			if a.GetStatus() != want {
+				t.Errorf("round %d: %s is %s, want %s", round, a.GetName(), a.GetStatus(), want)
+			}
+		}
+		if got := must(c.GetCase(apps[lost].GetCase())).ok(t); got.GetEmploymentPlacement().GetEmployer() != "" {
+			t.Errorf("round %d: the refused acceptance placed its spouse: %v", round, got.GetEmploymentPlacement())
+		}
+		if got := must(c.GetCase(apps[won].GetCase())).ok(t); got.GetEmploymentPlacement().GetEmployer() != "丰都县供电公司" {
+			t.Errorf("round %d: the accepted offer did not place its spouse: %v", round, got.GetEmploymentPlacement())
+		}
+		must(hc.AcceptOffer(apps[lost].GetName(), nil)).fails(t, codes.FailedPrecondition, "taken")
+	}
 }

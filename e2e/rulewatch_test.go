@@ -48,7 +48,7 @@ func (w *ruleWatch) add(transport, id string) {
 }
 
 // ruleFields are the fields (by proto name) that carry rule ids.
-var ruleFields = []protoreflect.Name{"policy_basis", "priority_basis", "policy", "warnings"}
+var ruleFields = []protoreflect.Name{"policy_basis", "priority_basis", "contact_basis", "policy", "warnings"}
 
 // fromMessage collects the rule ids a gRPC answer carries, at any depth.
 func (w *ruleWatch) fromMessage(m protoreflect.Message) {
@@ -97,7 +97,7 @@ func (w *ruleWatch) unaryInterceptor(ctx context.Context, method string, req, re
 }
 
 // jsonRuleKeys are the JSON names of ruleFields.
-var jsonRuleKeys = []string{"policyBasis", "priorityBasis", "policy", "warnings"}
+var jsonRuleKeys = []string{"policyBasis", "priorityBasis", "contactBasis", "policy", "warnings"}
 
 // fromJSON collects the rule ids a JSON answer carries, at any depth: in
 // the fields that carry them, in an ErrorInfo's metadata and in field

@@ -84,14 +84,16 @@ type CampaignVisit struct {
 	TownCode    string
 	VisitDate   time.Time // calendar date
 	// Visitors is JSON: a visitor's name may hold any character.
-	Visitors   JSON[[]string]
-	Form       domain.VisitForm
-	Goods      string
-	MoneyFen   int64
-	Notes      string
-	FollowUp   bool
-	Recorder   string
-	CreateTime time.Time
+	Visitors JSON[[]string]
+	Form     domain.VisitForm
+	Goods    string
+	MoneyFen int64
+	Notes    string `gorm:"column:notes_sealed"` // sealed at rest
+	// RetiredNotes is the plaintext column migration 00015 retired: empty.
+	RetiredNotes string `gorm:"column:notes"`
+	FollowUp     bool
+	Recorder     string
+	CreateTime   time.Time
 }
 
 // TableName names CampaignVisit's table for gorm.
@@ -508,7 +510,7 @@ func (s *Store) CreateVisit(ctx context.Context, v *CampaignVisit) error {
 				Resource: names.Visit{CampaignID: v.CampaignID, ID: t.VisitID}.String()}
 		}
 		v.TownCode = t.TownCode
-		if err := tx.Create(v).Error; err != nil {
+		if err := s.createSealed(tx, v); err != nil {
 			return conflict(err, "a visit to this household in this campaign")
 		}
 		if !v.FollowUp {
@@ -527,7 +529,7 @@ func (s *Store) GetVisit(ctx context.Context, campaignID, id string) (*CampaignV
 	if err := inScope(ctx, s.conn(ctx).Where("id = ? AND campaign_id = ?", id, campaignID), "town_code").Take(&v).Error; err != nil {
 		return nil, notFound(err)
 	}
-	return &v, nil
+	return &v, v.open(s.cipher)
 }
 
 // VisitFilter is the schema of ListVisits filters.
@@ -566,6 +568,9 @@ func (s *Store) ListVisits(ctx context.Context, campaignID string, f filter.Filt
 	q = keyset(q, "campaign_visits", Order{Column: "create_time"}, false, page.After)
 	var rows []CampaignVisit
 	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	if err := s.openRows(rows); err != nil {
 		return nil, nil, err
 	}
 	rows, next := lastCursor(rows, limit, func(v CampaignVisit) Cursor { t := v.CreateTime; return Cursor{Time: &t, ID: v.ID} })

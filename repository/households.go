@@ -219,8 +219,10 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 	byDue := query.Order.Column == "next_contact_due"
 	if byDue {
 		// The overdue list: the index (next_contact_due, id) serves its
-		// filter and its order alike.
-		q = keyset(q, "households", Order{Column: "next_contact_due", Desc: query.Order.Desc}, true, query.Page.After)
+		// filter and its order alike. A filter that leaves out households
+		// with no due date lets the cursor be one row-value comparison, so
+		// a deep page starts its index scan at the cursor too.
+		q = keyset(q, "households", Order{Column: "next_contact_due", Desc: query.Order.Desc}, !dueRequired(query.Filter), query.Page.After)
 	} else {
 		q = keyset(q, "households", Order{Column: "create_time", Desc: query.Order.Desc}, false, query.Page.After)
 	}
@@ -242,6 +244,23 @@ func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Hou
 		return Cursor{Time: &t, ID: h.ID}
 	})
 	return rows, next, nil
+}
+
+// dueRequired reports whether the filter matches only households with a
+// due date: every comparison of next_contact_due is false for none, and so
+// is contact_overdue = true.
+func dueRequired(f filter.Filter) bool {
+	for _, c := range f.Conditions {
+		switch c.Field {
+		case "next_contact_due":
+			return true
+		case "contact_overdue":
+			if c.Bool == (c.Op == filter.OpEq) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // selectHousehold picks a household of the caller's towns for update.

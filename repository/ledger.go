@@ -19,17 +19,25 @@ import (
 
 // Contact is a row of contacts. Dates are YYYY-MM-DD text on both
 // databases, so that they compare as dates and mean the same day on each.
+// Raised and the follow-ups are sealed at rest (sealing.go): in memory
+// FollowUps holds them and FollowUpsSealed is empty; in the row,
+// follow_ups_sealed holds their JSON, sealed.
 type Contact struct {
-	ID          string `gorm:"primaryKey"`
-	HouseholdID string
-	ContactDate string
-	Channel     domain.ContactChannel
-	RecordedBy  string
-	Raised      string
-	FollowUps   JSON[[]domain.FollowUp]
-	Revision    int64
-	CreateTime  time.Time
-	UpdateTime  time.Time
+	ID              string `gorm:"primaryKey"`
+	HouseholdID     string
+	ContactDate     string
+	Channel         domain.ContactChannel
+	RecordedBy      string
+	Raised          string                  `gorm:"column:raised_sealed"`
+	FollowUps       JSON[[]domain.FollowUp] `gorm:"-"`
+	FollowUpsSealed string                  `gorm:"column:follow_ups_sealed"`
+	// The plaintext columns migration 00015 retired: written empty and
+	// never used, until a later migration drops them.
+	RetiredRaised    string `gorm:"column:raised"`
+	RetiredFollowUps string `gorm:"column:follow_ups"`
+	Revision         int64
+	CreateTime       time.Time
+	UpdateTime       time.Time
 }
 
 // TableName names Contact's table for gorm.
@@ -51,7 +59,8 @@ type Assistance struct {
 	AssistanceDate string
 	SourceOfFunds  string
 	Approver       string
-	Note           string
+	Note           string `gorm:"column:note_sealed"` // sealed at rest
+	RetiredNote    string `gorm:"column:note"`        // retired by migration 00015: empty
 	RecordedBy     string
 	CreateTime     time.Time
 }
@@ -101,7 +110,7 @@ func (s *Store) CreateContact(ctx context.Context, c *Contact) error {
 		if err := s.lockHousehold(ctx, tx, c.HouseholdID); err != nil {
 			return err
 		}
-		if err := tx.Create(c).Error; err != nil {
+		if err := s.createSealed(tx, c); err != nil {
 			return err
 		}
 		if err := s.recordChange(ctx, tx, c.resource(), Etag(c.Revision), []string{"created"}); err != nil {
@@ -125,7 +134,7 @@ func (s *Store) GetContact(ctx context.Context, householdID, id string) (*Contac
 	if err := inLiveHousehold(ctx, q, "contacts").Take(&c).Error; err != nil {
 		return nil, notFound(err)
 	}
-	return &c, nil
+	return &c, c.open(s.cipher)
 }
 
 // ContactFilter is the schema of ListContacts filters.
@@ -207,6 +216,9 @@ func listLedger[T any](ctx context.Context, s *Store, q LedgerQuery, table, date
 	if err := dateKeyset(db, table, dateColumn, q.Page.After).Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
+	if err := s.openRows(rows); err != nil {
+		return nil, nil, err
+	}
 	rows, next := lastCursor(rows, limit, key)
 	return rows, next, nil
 }
@@ -236,7 +248,7 @@ func (s *Store) CreateAssistance(ctx context.Context, a *Assistance) error {
 		if err := s.lockHousehold(ctx, tx, a.HouseholdID); err != nil {
 			return err
 		}
-		if err := tx.Create(a).Error; err != nil {
+		if err := s.createSealed(tx, a); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, a.resource(), Etag(1), []string{"created"})
@@ -251,7 +263,7 @@ func (s *Store) GetAssistance(ctx context.Context, householdID, id string) (*Ass
 	if err := inLiveHousehold(ctx, q, "assistance").Take(&a).Error; err != nil {
 		return nil, notFound(err)
 	}
-	return &a, nil
+	return &a, a.open(s.cipher)
 }
 
 // ListAssistance returns a page of a live household's assistance, newest
@@ -280,10 +292,55 @@ func (s *Store) UpdateContactPolicy(ctx context.Context, etag string, fn func(ct
 			return err
 		}
 		out = p
-		_, err = s.refreshContactDue(s.conn(ctx), nil)
-		return err
+		return s.refreshAllContactDue(s.conn(ctx), p.Rules())
 	})
 	return out, err
+}
+
+// refreshAllContactDue computes every household's next_contact_due again
+// under rules, with one UPDATE per class of household (border or mission
+// post, and in hardship or not), so that a policy change over 200,000
+// households is four statements, not a round trip each. The interval of
+// each class is domain's (ContactPolicy.Interval); the statements only add
+// it to the latest contact's date, or to the registration day in China,
+// and write only the rows whose date moves.
+func (s *Store) refreshAllContactDue(tx *gorm.DB, rules domain.ContactPolicy) error {
+	borderMission := []string{string(domain.PostBorderCoastalDefence), string(domain.PostMissionUnit)}
+	const last = "(SELECT MAX(c.contact_date) FROM contacts c WHERE c.household_id = households.id)"
+	for _, class := range []struct {
+		post     domain.PostType // one post of the class
+		postSQL  string
+		hardship bool
+	}{
+		{domain.PostBorderCoastalDefence, "post_type IN ?", false},
+		{domain.PostBorderCoastalDefence, "post_type IN ?", true},
+		{domain.PostRegular, "post_type NOT IN ?", false},
+		{domain.PostRegular, "post_type NOT IN ?", true},
+	} {
+		due := "NULL"
+		var args []any
+		if days := rules.Interval(class.post, class.hardship); days > 0 {
+			if s.dialect == Postgres {
+				due = "to_char(COALESCE(" + last + ", to_char((create_time AT TIME ZONE 'Asia/Shanghai')::date, 'YYYY-MM-DD'))::date + ?::int, 'YYYY-MM-DD')"
+				args = append(args, days)
+			} else {
+				// China keeps no summer time: its day is UTC+8 all year.
+				due = "date(COALESCE(" + last + ", date(create_time, '+8 hours')), ?)"
+				args = append(args, fmt.Sprintf("+%d days", days))
+			}
+		}
+		distinct := "IS DISTINCT FROM"
+		if s.dialect != Postgres {
+			distinct = "IS NOT"
+		}
+		args = append(args, borderMission, class.hardship)
+		args = append(args, args[:len(args)-2]...) // the due date again, for the comparison
+		err := tx.Exec("UPDATE households SET next_contact_due = "+due+" WHERE "+class.postSQL+" AND hardship = ? AND next_contact_due "+distinct+" "+due, args...).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dueRow is what next_contact_due is computed from.

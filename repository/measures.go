@@ -3,6 +3,9 @@ package repository
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,25 +91,32 @@ type MeasureReview struct {
 	CreateTime     time.Time
 }
 
-// Complaint is a row of complaints; ComplainantPhone is sealed at rest.
+// Complaint is a row of complaints; the phone, the description and the
+// resolution are sealed at rest.
 type Complaint struct {
 	ID               string `gorm:"primaryKey"`
 	OrganizationID   string
 	MeasureID        string
 	ComplainantName  string
 	ComplainantPhone string
-	Description      string
+	Description      string `gorm:"column:description_sealed"`
 	State            domain.ComplaintState
-	Resolution       string
-	MeasureSuspended bool
-	Revision         int64
-	CreateTime       time.Time
-	UpdateTime       time.Time
+	Resolution       string `gorm:"column:resolution_sealed"`
+	// The plaintext columns migration 00015 retired: written empty and
+	// never used, until a later migration drops them.
+	RetiredDescription string `gorm:"column:description"`
+	RetiredResolution  string `gorm:"column:resolution"`
+	MeasureSuspended   bool
+	Revision           int64
+	CreateTime         time.Time
+	UpdateTime         time.Time
 }
 
 const (
 	sealOrganizationPhone = "organizations.contact_phone"
 	sealComplainantPhone  = "complaints.complainant_phone"
+	sealComplaint         = "complaints.description"
+	sealResolution        = "complaints.resolution"
 )
 
 func (o *Organization) seal(c Cipher) error {
@@ -115,11 +125,11 @@ func (o *Organization) seal(c Cipher) error {
 func (o *Organization) open(c Cipher) error {
 	return openAll(c, field{&o.ContactPhone, sealOrganizationPhone})
 }
-func (c *Complaint) seal(ci Cipher) error {
-	return sealAll(ci, field{&c.ComplainantPhone, sealComplainantPhone})
-}
-func (c *Complaint) open(ci Cipher) error {
-	return openAll(ci, field{&c.ComplainantPhone, sealComplainantPhone})
+func (c *Complaint) seal(ci Cipher) error { return sealAll(ci, c.sealed()...) }
+func (c *Complaint) open(ci Cipher) error { return openAll(ci, c.sealed()...) }
+func (c *Complaint) sealed() []field {
+	return []field{{&c.ComplainantPhone, sealComplainantPhone}, {&c.Description, sealComplaint},
+		{&c.Resolution, sealResolution}}
 }
 
 func (o *Organization) revision() *int64  { return &o.Revision }
@@ -385,17 +395,48 @@ func (s *Store) ListMeasures(ctx context.Context, q MeasureQuery) ([]Measure, *C
 	return rows, next, nil
 }
 
-// OfferedMeasures returns every measure in effect ACTIVE that serves town
-// (or the whole county), oldest first: what a household's menu is chosen
-// from (the categories and validity are the domain's to check).
-func (s *Store) OfferedMeasures(ctx context.Context, town string) ([]Measure, error) {
+// OfferedMeasures returns up to n measures in effect ACTIVE that serve town
+// (or the whole county), after the cursor, in the menu's order (kind, then
+// creation): what a household's menu is chosen from (the categories and
+// validity are the domain's to check).
+func (s *Store) OfferedMeasures(ctx context.Context, town string, after *MenuCursor, n int) ([]Measure, error) {
 	today := dateParam(domain.Today(s.clock()))
-	var rows []Measure
-	err := s.measures(ctx).
+	rank := menuRank()
+	q := s.measures(ctx).
 		Where("("+effectiveState+") = 'ACTIVE'", today).
-		Where("(measures.town_codes = '' OR ',' || measures.town_codes || ',' LIKE ?)", "%,"+town+",%").
-		Order("measures.create_time, measures.id").Limit(MaxPageSize * 2).Find(&rows).Error
+		Where("(measures.town_codes = '' OR ',' || measures.town_codes || ',' LIKE ?)", "%,"+town+",%")
+	if after != nil {
+		q = q.Where("("+rank+", measures.create_time, measures.id) > (?, ?, ?)", menuKindRank(after.Kind), after.Time, after.ID)
+	}
+	var rows []Measure
+	err := q.Order(rank + ", measures.create_time, measures.id").Limit(n).Find(&rows).Error
 	return rows, err
+}
+
+// MenuCursor is the last measure of a page of the menu.
+type MenuCursor struct {
+	Kind domain.MeasureKind
+	Time time.Time
+	ID   string
+}
+
+// menuRank orders measures by kind in domain.MeasureKinds' order, the
+// order of the menu's groups; the CASE holds only the kinds' constants.
+func menuRank() string {
+	var b strings.Builder
+	b.WriteString("(CASE measures.kind")
+	for i, k := range domain.MeasureKinds() {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", k, i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END)", len(domain.MeasureKinds()))
+	return b.String()
+}
+
+func menuKindRank(k domain.MeasureKind) int {
+	if i := slices.Index(domain.MeasureKinds(), k); i >= 0 {
+		return i
+	}
+	return len(domain.MeasureKinds())
 }
 
 // MutateMeasure is the read-modify-write of a measure: fn changes it and

@@ -362,6 +362,25 @@ func (s *Store) MutateApplication(ctx context.Context, eventID, id, etag string,
 	})
 }
 
+// PositionTaken locks the event, in the caller's transaction, and returns
+// it as it now stands with the number of offers accepted for the position
+// other than the application except. Concurrent acceptances at the same
+// event wait for each other on the lock, so each counts the others that
+// committed before it and the last place goes once.
+func (s *Store) PositionTaken(ctx context.Context, eventID, positionID, except string) (*RecruitmentEvent, int, error) {
+	tx := s.conn(ctx)
+	var e RecruitmentEvent
+	if err := s.forUpdate(tx.Where("id = ?", eventID)).Take(&e).Error; err != nil {
+		return nil, 0, notFound(err)
+	}
+	var n int64
+	if err := tx.Model(&Application{}).Where("event_id = ? AND position_id = ? AND status = ? AND id <> ?",
+		eventID, positionID, domain.ApplicationAccepted, except).Count(&n).Error; err != nil {
+		return nil, 0, err
+	}
+	return &e, int(n), nil
+}
+
 // RecruitmentFigures are an event's counts in the caller's towns.
 type RecruitmentFigures struct {
 	Invited, Registered, Interviewed, Offered, Placed int64

@@ -2,11 +2,14 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"gorm.io/gorm"
+
+	"github.com/fengdu-county/casework/internal/sealed"
 )
 
 // ResealProgress reports a reseal pass as it goes.
@@ -69,6 +72,15 @@ type sealedValue struct {
 var sealedValues = []sealedValue{
 	{table: "webhooks", column: "secret", context: sealWebhookSecret, keys: []string{"id"}},
 	{table: "request_ids", column: "response", context: sealResponse, keys: []string{"principal", "request_id"}},
+	{table: "organizations", column: "contact_phone", context: sealOrganizationPhone, keys: []string{"id"}},
+	{table: "complaints", column: "complainant_phone", context: sealComplainantPhone, keys: []string{"id"}},
+	// The ledgers' free text; migration 00015 moved it here unsealed.
+	{table: "complaints", column: "description_sealed", context: sealComplaint, keys: []string{"id"}},
+	{table: "complaints", column: "resolution_sealed", context: sealResolution, keys: []string{"id"}},
+	{table: "contacts", column: "raised_sealed", context: sealContactRaised, keys: []string{"id"}},
+	{table: "contacts", column: "follow_ups_sealed", context: sealContactFollowUps, keys: []string{"id"}},
+	{table: "assistance", column: "note_sealed", context: sealAssistanceNote, keys: []string{"id"}},
+	{table: "campaign_visits", column: "notes_sealed", context: sealVisitNotes, keys: []string{"id"}},
 }
 
 // resealValues is Reseal for one sealedValue table. A row is written back
@@ -88,6 +100,10 @@ func (s *Store) resealValues(ctx context.Context, c sealedValue, batch int, prog
 			for _, row := range rows {
 				old := fmt.Sprint(row[c.column])
 				plain, err := s.cipher.Open(old, c.context)
+				if errors.Is(err, sealed.ErrNotSealed) {
+					// Written before the column was sealed (migration 00015).
+					plain, err = old, nil
+				}
 				if err != nil {
 					return err
 				}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
 	"github.com/fengdu-county/casework/internal/audit"
@@ -149,4 +150,65 @@ func changedFields(before, after any) []string {
 		}
 	}
 	return out
+}
+
+// The ledgers' free text: what families raise, follow-ups, notes and
+// complaints hold medical, family and legal detail (migration 00015).
+const (
+	sealContactRaised    = "contacts.raised"
+	sealContactFollowUps = "contacts.follow_ups"
+	sealAssistanceNote   = "assistance.note"
+	sealVisitNotes       = "campaign_visits.notes"
+)
+
+func (c *Contact) seal(ci Cipher) error {
+	v, err := c.FollowUps.Value()
+	if err != nil {
+		return err
+	}
+	c.FollowUpsSealed, _ = v.(string)
+	return sealAll(ci, field{&c.Raised, sealContactRaised}, field{&c.FollowUpsSealed, sealContactFollowUps})
+}
+
+// open opens the sealed columns and reads the follow-ups back into
+// FollowUps, leaving FollowUpsSealed empty: a read-modify-write compares
+// the plaintext, not the ciphertext, which changes with every seal.
+func (c *Contact) open(ci Cipher) error {
+	if err := openAll(ci, field{&c.Raised, sealContactRaised}, field{&c.FollowUpsSealed, sealContactFollowUps}); err != nil {
+		return err
+	}
+	if err := c.FollowUps.Scan(c.FollowUpsSealed); err != nil {
+		return err
+	}
+	c.FollowUpsSealed = ""
+	return nil
+}
+
+func (a *Assistance) seal(c Cipher) error {
+	return sealAll(c, field{&a.Note, sealAssistanceNote})
+}
+
+func (a *Assistance) open(c Cipher) error {
+	return openAll(c, field{&a.Note, sealAssistanceNote})
+}
+
+func (v *CampaignVisit) seal(c Cipher) error {
+	return sealAll(c, field{&v.Notes, sealVisitNotes})
+}
+
+func (v *CampaignVisit) open(c Cipher) error {
+	return openAll(c, field{&v.Notes, sealVisitNotes})
+}
+
+// createSealed inserts a row whose fields are sealed at rest and leaves the
+// caller's row in plaintext, as it was given.
+func (s *Store) createSealed(tx *gorm.DB, row sealable) error {
+	if err := row.seal(s.cipher); err != nil {
+		return err
+	}
+	err := tx.Create(row).Error
+	if openErr := row.open(s.cipher); err == nil {
+		err = openErr
+	}
+	return err
 }

@@ -90,7 +90,7 @@ func (s *Ledger) CreateContact(ctx context.Context, req *pb.CreateContactRequest
 			if f.GetOpenCase() == nil {
 				continue
 			}
-			name, err := s.openCase(ctx, c, f.GetOpenCase())
+			name, err := s.openCase(ctx, c, f.GetOpenCase(), "CreateContact")
 			if err != nil {
 				return renameViolations(err, "case.", fmt.Sprintf("contact.follow_ups[%d].open_case.", i))
 			}
@@ -104,10 +104,44 @@ func (s *Ledger) CreateContact(ctx context.Context, req *pb.CreateContactRequest
 	return convert.ContactToProto(c), nil
 }
 
+// OpenContactCase opens a case for a follow-up of an existing contact, as
+// CreateContact does for one that asks for it: the case's rules are
+// CreateCase's, and the case, its history and the contact's change commit
+// together.
+func (s *Ledger) OpenContactCase(ctx context.Context, req *pb.OpenContactCaseRequest) (*pb.Contact, error) {
+	n, err := nameOf[names.Contact]("name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	i := int(req.GetFollowUp())
+	c, err := s.store.UpdateContact(ctx, n.HouseholdID, n.ID, req.GetEtag(), func(ctx context.Context, c *repository.Contact) error {
+		if i >= len(c.FollowUps.V) {
+			return domain.Invalid("follow_up", "the contact has %d follow-ups", len(c.FollowUps.V))
+		}
+		if c.FollowUps.V[i].Case != "" {
+			return domain.Invalid("follow_up", "has opened %s already", c.FollowUps.V[i].Case)
+		}
+		name, err := s.openCase(ctx, c, req.GetCase(), "OpenContactCase")
+		if err != nil {
+			return err
+		}
+		// A new slice: the stored row's copy shares the old one, and a
+		// change made in place would compare as no change.
+		followUps := slices.Clone(c.FollowUps.V)
+		followUps[i].Case = name
+		c.FollowUps.V = followUps
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert.ContactToProto(c), nil
+}
+
 // openCase opens the case a follow-up of contact c asks for, under the
 // rules of CreateCase, recording c as its source; ctx is the contact's
 // transaction.
-func (s *Ledger) openCase(ctx context.Context, c *repository.Contact, p *pb.Case) (string, error) {
+func (s *Ledger) openCase(ctx context.Context, c *repository.Contact, p *pb.Case, method string) (string, error) {
 	household := names.Household{ID: c.HouseholdID}.String()
 	if p.GetHousehold() == "" {
 		p.Household = household
@@ -115,7 +149,7 @@ func (s *Ledger) openCase(ctx context.Context, c *repository.Contact, p *pb.Case
 	if p.GetHousehold() != household {
 		return "", domain.Invalid("case.household", "must be the contact's household, or empty")
 	}
-	row, hist, err := s.cases.newCase(ctx, &pb.CreateCaseRequest{Case: p}, "CreateContact")
+	row, hist, err := s.cases.newCase(ctx, &pb.CreateCaseRequest{Case: p}, method)
 	if err != nil {
 		return "", err
 	}

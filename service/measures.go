@@ -38,7 +38,7 @@ type MeasureStore interface {
 	GetComplaint(ctx context.Context, n names.Complaint) (*repository.Complaint, error)
 	ListComplaints(ctx context.Context, organizationID, measureID string, f filter.Filter, page repository.Page) ([]repository.Complaint, *repository.Cursor, error)
 	MutateComplaint(ctx context.Context, n names.Complaint, etag string, fn func(ctx context.Context, c *repository.Complaint) error) (*repository.Complaint, error)
-	OfferedMeasures(ctx context.Context, town string) ([]repository.Measure, error)
+	OfferedMeasures(ctx context.Context, town string, after *repository.MenuCursor, n int) ([]repository.Measure, error)
 	GetHousehold(ctx context.Context, id string, showDeleted bool) (*repository.Household, error)
 	Auditor
 }
@@ -319,9 +319,17 @@ func (s *Measures) moveMeasure(ctx context.Context, name, etag string, action do
 // transition is the change moveMeasure makes, for a MutateMeasure: an
 // upheld complaint suspends its measure with it too.
 func (s *Measures) transition(n names.Measure, action domain.MeasureAction, actor, method, reason string) func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
+	return s.moveBy(n, func(from domain.MeasureState) (domain.MeasureState, error) {
+		return domain.MeasureTransition(from, action)
+	}, actor, method, reason)
+}
+
+// moveBy is transition with the state machine's move given: an upheld
+// complaint's suspension refuses under its own rule.
+func (s *Measures) moveBy(n names.Measure, move func(domain.MeasureState) (domain.MeasureState, error), actor, method, reason string) func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
 	return func(ctx context.Context, m *repository.Measure) (*repository.MeasureHistory, error) {
 		from := m.EffectiveState
-		to, err := domain.MeasureTransition(from, action)
+		to, err := move(from)
 		if err != nil {
 			if p, ok := domain.AsPrecondition(err); ok {
 				p.Subject = n.String()
@@ -392,8 +400,8 @@ func (s *Measures) CreateMeasureReview(ctx context.Context, req *pb.CreateMeasur
 	if err != nil {
 		return nil, err
 	}
-	if d.After(domain.Today(s.now())) {
-		return nil, domain.Invalid("review.review_date", "must not be in the future (China time)")
+	if err := domain.CheckReviewDate("review.review_date", d, s.now()); err != nil {
+		return nil, err
 	}
 	r := &repository.MeasureReview{ID: newID(), OrganizationID: n.OrganizationID, MeasureID: n.ID, ReviewDate: d,
 		Reviewer: s.actor(ctx), Honoured: p.GetHonoured(), Findings: p.GetFindings()}
@@ -529,7 +537,7 @@ func (s *Measures) UpholdComplaint(ctx context.Context, req *pb.UpholdComplaintR
 			c.MeasureSuspended = true
 			m := n.Measure()
 			_, err := s.store.MutateMeasure(ctx, m.OrganizationID, m.ID, "",
-				s.transition(m, domain.MeasureSuspend, actor, "UpholdComplaint", "complaint upheld: "+n.String()))
+				s.moveBy(m, domain.ComplaintSuspension, actor, "UpholdComplaint", "complaint upheld: "+n.String()))
 			return err
 		}
 	}
@@ -555,23 +563,60 @@ func (s *Measures) GetHouseholdMenu(ctx context.Context, req *pb.GetHouseholdMen
 	if err != nil {
 		return nil, err
 	}
-	offered, err := s.store.OfferedMeasures(ctx, h.TownCode)
+	query := listQuery("menu", req.GetName())
+	after, err := s.pages.decode(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
-	byKind := map[domain.MeasureKind][]*pb.Measure{}
-	now := s.now()
-	for i := range offered {
-		if offered[i].Offer().Offered(h.Category, h.TownCode, now) {
-			byKind[offered[i].Kind] = append(byKind[offered[i].Kind], s.measure(&offered[i]))
+	var from *repository.MenuCursor
+	if after != nil {
+		kind, id, ok := strings.Cut(after.ID, "/")
+		if !ok || after.Time == nil {
+			return nil, domain.Invalid("page_token", "is malformed")
 		}
+		from = &repository.MenuCursor{Kind: domain.MeasureKind(kind), Time: *after.Time, ID: id}
+	}
+	size := int(req.GetPageSize())
+	if size <= 0 {
+		size = repository.DefaultPageSize
+	}
+	// The household's category and the validity dates are the domain's
+	// to check, so batches are read until the page is full or the
+	// measures run out.
+	var picked []*repository.Measure
+	now := s.now()
+	for len(picked) <= size {
+		batch, err := s.store.OfferedMeasures(ctx, h.TownCode, from, size+1)
+		if err != nil {
+			return nil, err
+		}
+		for i := range batch {
+			if batch[i].Offer().Offered(h.Category, h.TownCode, now) && len(picked) <= size {
+				picked = append(picked, &batch[i])
+			}
+		}
+		if len(batch) < size+1 {
+			break
+		}
+		last := batch[len(batch)-1]
+		from = &repository.MenuCursor{Kind: last.Kind, Time: last.CreateTime, ID: last.ID}
 	}
 	full := convert.HouseholdToProto(h, s.towns)
 	menu := &pb.HouseholdMenu{Name: names.Household{ID: h.ID}.String() + "/menu", Category: full.GetCategory(), TownCode: h.TownCode}
-	for _, k := range domain.MeasureKinds() {
-		if ms := byKind[k]; len(ms) > 0 {
-			menu.Groups = append(menu.Groups, &pb.MenuGroup{Kind: convert.MeasureKindToProto(k), Measures: ms})
+	if len(picked) > size {
+		picked = picked[:size]
+		last := picked[size-1]
+		t := last.CreateTime
+		menu.NextPageToken = s.pages.encode(&repository.Cursor{Time: &t, ID: string(last.Kind) + "/" + last.ID}, query)
+	}
+	// In the menu's order, so each kind is one run: a group per run.
+	for _, m := range picked {
+		kind := convert.MeasureKindToProto(m.Kind)
+		if n := len(menu.Groups); n == 0 || menu.Groups[n-1].GetKind() != kind {
+			menu.Groups = append(menu.Groups, &pb.MenuGroup{Kind: kind})
 		}
+		g := menu.Groups[len(menu.Groups)-1]
+		g.Measures = append(g.Measures, s.measure(m))
 	}
 	return menu, nil
 }

@@ -29,6 +29,7 @@ type RecruitmentStore interface {
 	ListApplications(ctx context.Context, eventID string, page repository.Page) ([]repository.Application, *repository.Cursor, error)
 	MutateApplication(ctx context.Context, eventID, id, etag string, fn func(ctx context.Context, e *repository.RecruitmentEvent, a *repository.Application) error) (*repository.Application, error)
 	RecruitmentFigures(ctx context.Context, eventID string) (*repository.RecruitmentFigures, error)
+	PositionTaken(ctx context.Context, eventID, positionID, except string) (*repository.RecruitmentEvent, int, error)
 }
 
 // placementRecorder records a placement on an employment-placement case the
@@ -293,14 +294,24 @@ func (s *Recruitment) AcceptApplication(ctx context.Context, req *pb.AcceptAppli
 	}
 	return s.step(ctx, req.GetName(), req.GetEtag(), domain.ApplicationAccept,
 		func(ctx context.Context, e *repository.RecruitmentEvent, app *repository.Application) error {
+			// The event as it stands under its lock: places are counted
+			// against acceptances that committed before this one.
+			e, accepted, err := s.store.PositionTaken(ctx, e.ID, app.PositionID, app.ID)
+			if err != nil {
+				return err
+			}
+			event := names.RecruitmentEvent{ID: e.ID}.String()
 			employer, position, ok := domain.FindPosition(e.Employers.V, app.PositionID)
 			if !ok {
-				return &domain.PreconditionError{Type: "POSITION_IN_USE", Subject: names.RecruitmentEvent{ID: e.ID}.String(),
+				return &domain.PreconditionError{Type: "POSITION_IN_USE", Subject: event,
 					Description: "the event no longer offers the application's position"}
+			}
+			if err := domain.CheckPlaces(event, position, accepted); err != nil {
+				return err
 			}
 			d := domain.PlacementDate(given, s.now())
 			app.PlacementDate = &d
-			_, err := s.cases.RecordPlacement(ctx, app.CaseID, &pb.EmploymentPlacement{
+			_, err = s.cases.RecordPlacement(ctx, app.CaseID, &pb.EmploymentPlacement{
 				Employer:      employer.Employer,
 				Position:      position.Title,
 				PlacementDate: convert.DateOf(d),

@@ -208,7 +208,7 @@ func gapsStatus(g *domain.MissingGapReasons) *status.Status {
 			Description: "not visited, and no reason given in gap_reasons",
 		})
 	}
-	return ruleStatus(pb.ErrorReason_GAP_REASONS_MISSING, "", g.Campaign, g.Error(), pf)
+	return ruleStatus(pb.ErrorReason_GAP_REASONS_MISSING, g.Rule(), g.Campaign, g.Error(), pf)
 }
 
 // preconditionReason is the reason of a domain precondition's type: the

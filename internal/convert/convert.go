@@ -186,6 +186,7 @@ func HouseholdToProto(h *repository.Household, table *towns.Table) *pb.Household
 		UpdateTime:                    timestamp(h.UpdateTime),
 		DeleteTime:                    optTimestamp(h.DeleteTime),
 		NextContactDue:                optDateOfText(h.NextContactDue),
+		ContactBasis:                  ruleIDs(domain.ContactClasses(h.PostType, h.Hardship)),
 	}
 	if h.ApprovalNumber != "" || h.ApprovalDate != nil || h.ApprovalUnit != "" {
 		out.AccompanimentApproval = &pb.AccompanimentApproval{Number: h.ApprovalNumber, ApprovingUnit: h.ApprovalUnit}

@@ -376,7 +376,8 @@ func renderings() []rendering {
 		},
 		{
 			name: "Complaint", row: func() any { return &repository.Complaint{} },
-			render: func(row any) (proto.Message, error) { return ComplaintToProto(row.(*repository.Complaint)), nil },
+			render:      func(row any) (proto.Message, error) { return ComplaintToProto(row.(*repository.Complaint)), nil },
+			storageOnly: map[string]string{"RetiredDescription": retired, "RetiredResolution": retired},
 		},
 		{
 			name: "ApiKey", row: func() any { return &repository.APIKey{} },

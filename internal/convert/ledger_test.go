@@ -49,6 +49,10 @@ func init() {
 	)
 }
 
+// retired explains a plaintext column that migration 00015 replaced by a
+// sealed one.
+const retired = "the plaintext column migration 00015 retired: written empty, never read"
+
 func ledgerRenderings() []rendering {
 	return []rendering{
 		{
@@ -59,6 +63,11 @@ func ledgerRenderings() []rendering {
 				c.FollowUps.V = []domain.FollowUp{{Text: "Test", Due: "2026-04-01", Case: "cases/x"}}
 			},
 			render: func(row any) (proto.Message, error) { return ContactToProto(row.(*repository.Contact)), nil },
+			storageOnly: map[string]string{
+				"FollowUpsSealed":  "the follow-ups sealed at rest; reads open them into FollowUps and leave it empty",
+				"RetiredRaised":    retired,
+				"RetiredFollowUps": retired,
+			},
 		},
 		{
 			name: "Assistance", row: func() any { return &repository.Assistance{} },
@@ -66,6 +75,7 @@ func ledgerRenderings() []rendering {
 			render: func(row any) (proto.Message, error) {
 				return AssistanceToProto(row.(*repository.Assistance)), nil
 			},
+			storageOnly: map[string]string{"RetiredNote": retired},
 		},
 		{
 			name: "ContactPolicy", row: func() any { return &repository.ContactPolicy{} },

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -273,6 +275,92 @@ var ledgerTests = []test{
 		events = e.allEvents(repository.EventQuery{ResourceTypes: []string{"contactPolicy"}})
 		if len(events) != 1 || !slices.Equal([]string(events[0].ChangedFields), []string{"hardship_interval_days"}) {
 			t.Errorf("policy events = %+v", events)
+		}
+	}},
+	{"PolicyChangeRecomputesEveryClass", func(t *testing.T, e *env) {
+		// Every class, with and without contacts, one of them deleted, and
+		// one registered near midnight China time, so that the day of
+		// registration is China's, not UTC's.
+		var hs []*repository.Household
+		for _, post := range []domain.PostType{domain.PostBorderCoastalDefence, domain.PostMissionUnit, domain.PostHardshipArea, domain.PostRegular} {
+			for _, hardship := range []bool{false, true} {
+				for _, contacted := range []bool{false, true} {
+					h := e.newHousehold(func(h *repository.Household) { h.PostType, h.Hardship = post, hardship })
+					if contacted {
+						e.newContact(h, "2026-02-11", domain.ContactPhone)
+						e.newContact(h, "2026-01-05", domain.ContactHomeVisit)
+					}
+					hs = append(hs, h)
+				}
+			}
+		}
+		e.clock.Advance(15*time.Hour + 30*time.Minute) // 01:30 the next day in China, 17:30 UTC
+		late := e.newHousehold(border)
+		hs = append(hs, late)
+		gone := e.newHousehold(func(h *repository.Household) { h.Hardship = true })
+		_, err := e.s.DeleteHousehold(e.ctx, gone.ID, "")
+		must(t, err, "DeleteHousehold")
+
+		check := func(rules domain.ContactPolicy) {
+			t.Helper()
+			for _, h := range append(hs, gone) {
+				var row struct {
+					PostType       domain.PostType
+					Hardship       bool
+					CreateTime     time.Time
+					NextContactDue *string
+				}
+				must(t, e.db.Raw("SELECT post_type, hardship, create_time, next_contact_due FROM households WHERE id = ?", h.ID).Scan(&row).Error, "raw")
+				var lastContact string
+				must(t, e.db.Raw("SELECT COALESCE(MAX(contact_date), '') FROM contacts WHERE household_id = ?", h.ID).Scan(&lastContact).Error, "raw")
+				want := rules.NextContactDue(row.PostType, row.Hardship, lastContact, row.CreateTime)
+				got := ""
+				if row.NextContactDue != nil {
+					got = *row.NextContactDue
+				}
+				if got != want {
+					t.Errorf("policy %+v: household %s/%v (last contact %q, registered %v) is due %q, want %q",
+						rules, row.PostType, row.Hardship, lastContact, row.CreateTime, got, want)
+				}
+			}
+		}
+		check(domain.DefaultContactPolicy)
+		for _, rules := range []domain.ContactPolicy{{BorderMissionDays: 60, HardshipDays: 14}, {BorderMissionDays: 0, HardshipDays: 45},
+			{BorderMissionDays: 20, HardshipDays: 0}, {BorderMissionDays: 0, HardshipDays: 0}, domain.DefaultContactPolicy} {
+			p, err := e.s.GetContactPolicy(e.ctx)
+			must(t, err, "GetContactPolicy")
+			_, err = e.s.UpdateContactPolicy(e.ctx, repository.Etag(p.Revision), func(_ context.Context, row *repository.ContactPolicy) error {
+				row.BorderMissionIntervalDays, row.HardshipIntervalDays = rules.BorderMissionDays, rules.HardshipDays
+				return nil
+			})
+			must(t, err, "UpdateContactPolicy %+v", rules)
+			check(rules)
+		}
+		if d := e.due(late.ID); d != "2026-06-01" {
+			t.Errorf("a border household registered at 01:30 on 3 March in China is due %q, want 2026-06-01", d)
+		}
+		// A filter that requires a due date pages by (due, id) alone: one at
+		// a time, the order is the due dates', then the ids'.
+		f, err := filter.Parse(`next_contact_due < "2027-01-01"`, repository.HouseholdFilter)
+		must(t, err, "filter")
+		var got, want []string
+		type due struct{ date, id string }
+		var dues []due
+		for _, h := range hs {
+			if d := e.due(h.ID); d != "" {
+				dues = append(dues, due{d, h.ID})
+			}
+		}
+		slices.SortFunc(dues, func(a, b due) int { return strings.Compare(a.date+a.id, b.date+b.id) })
+		for _, d := range dues {
+			want = append(want, d.id)
+		}
+		for _, h := range e.allHouseholds(repository.HouseholdQuery{Filter: f, Order: repository.Order{Column: "next_contact_due"},
+			Page: repository.Page{Size: 1}}) {
+			got = append(got, h.ID)
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("households with a due date, by due date, one a page: %v, want %v", got, want)
 		}
 	}},
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,7 +187,7 @@ var measureTests = []test{
 		}
 		sameIDs(t, e.measureIDs(repository.MeasureQuery{}, "state = SUSPENDED"), []string{lapsed.ID}, "suspended by read")
 		sameIDs(t, e.measureIDs(repository.MeasureQuery{}, "state = ACTIVE"), []string{kept.ID}, "still active")
-		offered, err := e.s.OfferedMeasures(e.ctx, townA)
+		offered, err := e.s.OfferedMeasures(e.ctx, townA, nil, 10)
 		must(t, err, "OfferedMeasures")
 		if len(offered) != 1 || offered[0].ID != kept.ID {
 			t.Fatalf("offered %d measures", len(offered))
@@ -288,6 +289,42 @@ var measureTests = []test{
 		must(t, err, "ListComplaints")
 		if len(rows) != 1 {
 			t.Fatalf("%d upheld complaints", len(rows))
+		}
+	}},
+	{"the menu's measures come by kind, then by creation, a page after the cursor", func(t *testing.T, e *env) {
+		o := e.newOrganization(creditCodes[0], day(2028, 1, 1))
+		kinds := domain.MeasureKinds()
+		var want []string
+		byKind := map[domain.MeasureKind][]string{}
+		// Created in the reverse of the kinds' order, so that creation
+		// alone would list them the other way.
+		for i := len(kinds) - 1; i >= 0; i-- {
+			for range 2 {
+				m := e.newMeasure(o, func(m *repository.Measure) { m.Kind = kinds[i] })
+				_, err := e.moveMeasure(e.ctx, m, domain.MeasureApprove)
+				must(t, err, "approve")
+				byKind[kinds[i]] = append(byKind[kinds[i]], m.ID)
+			}
+		}
+		for _, k := range kinds {
+			want = append(want, byKind[k]...)
+		}
+		var got []string
+		var after *repository.MenuCursor
+		for {
+			page, err := e.s.OfferedMeasures(e.ctx, townA, after, 3)
+			must(t, err, "OfferedMeasures")
+			for _, m := range page {
+				got = append(got, m.ID)
+			}
+			if len(page) < 3 {
+				break
+			}
+			last := page[len(page)-1]
+			after = &repository.MenuCursor{Kind: last.Kind, Time: last.CreateTime, ID: last.ID}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("menu order %v, want %v", got, want)
 		}
 	}},
 }

@@ -106,7 +106,7 @@ func suite() []group {
 		{HouseholdLists, householdListTests},
 		{TownScope, townScopeTests()},
 		{ScopeRules, scopeRuleTests},
-		{Sealing, sealingTests},
+		{Sealing, append(slices.Clone(sealingTests), freeTextTests...)},
 		{Rotation, rotationTests},
 		{Audit, auditTests},
 		{AuditTamper, auditTamperTests},

@@ -54,14 +54,14 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "servicemember_name",
 		"servicemember_id_number", "servicemember_id_index", "service_branch", "rank_category", "post_type", "unit",
 		"category", "town_code", "address", "phone", "hardship", "hardship_note", "revision", "create_time",
-		"update_time", "delete_time", "servicemember_status", "decorated"},
+		"update_time", "delete_time", "servicemember_status", "decorated", "next_contact_due"},
 		pgx.CopyFromSlice(len(c.households), func(i int) ([]any, error) {
 			h := &c.households[i]
 			sealed := sealHousehold(h.idNumber, h.phone)
 			return []any{h.id.String(), h.name, sealed.ServicememberIDNumber, sealed.ServicememberIDIndex,
 				h.branch, h.rank, h.post, h.unit, h.category, towns[h.town].code, h.address, sealed.Phone,
 				h.hardship, h.hardshipNote, int64(1), h.created, h.created, nil,
-				string(h.status), h.decorated}, nil
+				string(h.status), h.decorated, nextContactDue(h)}, nil
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("copy households: %w", err)
@@ -186,4 +186,15 @@ func countListed(ctx context.Context, conn *pgx.Conn) (int, error) {
 	err := conn.QueryRow(ctx, "SELECT count(*) FROM cases WHERE town_code = $1 AND status = $2 AND kind = $3",
 		listTown, listStatus, string(domain.KindSchoolEnrollment)).Scan(&n)
 	return n, err
+}
+
+// nextContactDue is what the store computes for a household with no
+// contact yet under the default policy: registered in 2019 or 2020, every
+// household of a class is overdue, which is the list at its longest.
+func nextContactDue(h *household) any {
+	due := domain.DefaultContactPolicy.NextContactDue(domain.PostType(h.post), h.hardship, "", h.created)
+	if due == "" {
+		return nil
+	}
+	return due
 }

@@ -46,6 +46,7 @@ type report struct {
 	Import         *importResult `json:"batch_import,omitempty"`
 	Export         *exportResult `json:"household_export,omitempty"`
 	PeakRSSBytes   int64         `json:"server_peak_rss_bytes"`
+	Ledger         *ledgerReport `json:"ledger,omitempty"`
 	Explain        []string      `json:"explain,omitempty"`
 	TotalSeconds   float64       `json:"total_seconds"`
 }
@@ -109,6 +110,7 @@ func (r *report) ratios() []ratio {
 		v := div(rawDeep.P50ms, rawFirst.P50ms)
 		out = append(out, ratio{fmt.Sprintf("raw SQL page %d ÷ page 1, p50 (the query itself)", r.DeepPage), v, "", true})
 	}
+	out = append(out, r.ledgerRatios()...)
 	if r.PeakRSSBytes > 0 {
 		mb := float64(r.PeakRSSBytes) / (1 << 20)
 		out = append(out, ratio{"server peak RSS (MiB)", mb, "< 200", mb < 200})
@@ -151,6 +153,12 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%d\t\n", padRight(name), res.Clients, res.PerSec, res.P50ms, res.P99ms, res.Errors)
 	}
 	_ = tw.Flush()
+	if l := r.Ledger; l != nil {
+		fmt.Fprintf(w, "\nledger: campaign of %d targets in %d towns, %d visited; %d households overdue a contact, deep page = page %d of %d rows\n",
+			l.CampaignTargets, l.CampaignTowns, l.Visited, l.Overdue, l.OverdueDeepPage, overdueSize)
+		fmt.Fprintf(w, "overdue list query: %s\n", l.OverdueSQL)
+		fmt.Fprintf(w, "its plans (EXPLAIN ANALYZE, custom and generic):\n%s\n", strings.Join(l.OverduePlan, "\n"))
+	}
 	if imp := r.Import; imp != nil {
 		fmt.Fprintf(w, "\nbatch import: %d households through POST /v1/households:batchCreate, %d a batch, one batch at a time: "+
 			"%d created in %.1f s, %.0f rows/s (batch p50 %.0f ms, p99 %.0f ms)\n",
@@ -171,7 +179,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ratio or figure\tvalue\ttarget (issue 5, large scale)\t")
+	fmt.Fprintln(tw, "ratio or figure\tvalue\ttarget (issues 5 and 13, large scale)\t")
 	for _, q := range r.Ratios {
 		verdict := ""
 		if q.Target != "" {

@@ -266,6 +266,11 @@ const (
 	// 400 (FAILED_PRECONDITION): the operation's file has passed its
 	// expire_time and was deleted. Not retryable: run the export again.
 	ErrorReason_RESULT_EXPIRED ErrorReason = 73
+	// 400 (FAILED_PRECONDITION): accepting the offer would place more
+	// spouses in the recruitment position than it has places; every place
+	// is taken by an accepted offer. Not retryable unchanged: offer another
+	// position, or add places to this one.
+	ErrorReason_POSITION_FULL ErrorReason = 74
 )
 
 // Enum value maps for ErrorReason.
@@ -345,6 +350,7 @@ var (
 		71: "UNREADABLE_FILE",
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
+		74: "POSITION_FULL",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -421,6 +427,7 @@ var (
 		"UNREADABLE_FILE":                 71,
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
+		"POSITION_FULL":                   74,
 	}
 )
 
@@ -455,7 +462,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xe8\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -532,7 +539,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x11UNKNOWN_HOUSEHOLD\x10F\x12\x13\n" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
-	"\x0eRESULT_EXPIRED\x10IB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
+	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

@@ -950,8 +950,13 @@ type Household struct {
 	// was registered) plus the shortest interval of its classes. Unset when
 	// no class applies.
 	NextContactDue *date.Date `protobuf:"bytes,19,opt,name=next_contact_due,json=nextContactDue,proto3" json:"next_contact_due,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Ids of the contact policy's rules whose class the household is in
+	// (LEDGER_CONTACT_BORDER_MISSION, LEDGER_CONTACT_HARDSHIP): the intervals
+	// next_contact_due is computed from. A class the policy turns off is
+	// still listed, and sets no due date.
+	ContactBasis  []string `protobuf:"bytes,20,rep,name=contact_basis,json=contactBasis,proto3" json:"contact_basis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Household) Reset() {
@@ -1113,6 +1118,13 @@ func (x *Household) GetPriorityBasis() []string {
 func (x *Household) GetNextContactDue() *date.Date {
 	if x != nil {
 		return x.NextContactDue
+	}
+	return nil
+}
+
+func (x *Household) GetContactBasis() []string {
+	if x != nil {
+		return x.ContactBasis
 	}
 	return nil
 }
@@ -3000,7 +3012,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x15AccompanimentApproval\x12\x1f\n" +
 	"\x06number\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06number\x124\n" +
 	"\fapprove_date\x18\x02 \x01(\v2\x11.google.type.DateR\vapproveDate\x12/\n" +
-	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xe8\v\n" +
+	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\x93\f\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
@@ -3026,7 +3038,8 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x1fpreferential_certificate_number\x18\x10 \x01(\tR\x1dpreferentialCertificateNumber\x12!\n" +
 	"\ttown_name\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\btownName\x12+\n" +
 	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis\x12A\n" +
-	"\x10next_contact_due\x18\x13 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x03R\x0enextContactDue:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
+	"\x10next_contact_due\x18\x13 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x03R\x0enextContactDue\x12)\n" +
+	"\rcontact_basis\x18\x14 \x03(\tB\x04\xe2A\x01\x03R\fcontactBasis:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
 	"households2\thousehold\"\xf7\x05\n" +
 	"\x19ServicememberStatusChange\x12\x18\n" +

@@ -1033,6 +1033,90 @@ func (x *UpdateContactRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+type OpenContactCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `households/{household}/contacts/{contact}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The index of the follow-up (in the contact's follow_ups) the case is
+	// for.
+	FollowUp int32 `protobuf:"varint,2,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	// The case, as CreateCase takes it; household may be empty (the
+	// contact's).
+	Case *Case `protobuf:"bytes,3,opt,name=case,proto3" json:"case,omitempty"`
+	// The contact's etag, if the caller wants the change refused when the
+	// contact changed since it was read.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155, as CreateContactRequest.request_id.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenContactCaseRequest) Reset() {
+	*x = OpenContactCaseRequest{}
+	mi := &file_casework_v1_ledger_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenContactCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenContactCaseRequest) ProtoMessage() {}
+
+func (x *OpenContactCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_ledger_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenContactCaseRequest.ProtoReflect.Descriptor instead.
+func (*OpenContactCaseRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *OpenContactCaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OpenContactCaseRequest) GetFollowUp() int32 {
+	if x != nil {
+		return x.FollowUp
+	}
+	return 0
+}
+
+func (x *OpenContactCaseRequest) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *OpenContactCaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *OpenContactCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type CreateAssistanceRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Parent     string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
@@ -1045,7 +1129,7 @@ type CreateAssistanceRequest struct {
 
 func (x *CreateAssistanceRequest) Reset() {
 	*x = CreateAssistanceRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[11]
+	mi := &file_casework_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1141,7 @@ func (x *CreateAssistanceRequest) String() string {
 func (*CreateAssistanceRequest) ProtoMessage() {}
 
 func (x *CreateAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[11]
+	mi := &file_casework_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1154,7 @@ func (x *CreateAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*CreateAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateAssistanceRequest) GetParent() string {
@@ -1103,7 +1187,7 @@ type GetAssistanceRequest struct {
 
 func (x *GetAssistanceRequest) Reset() {
 	*x = GetAssistanceRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[12]
+	mi := &file_casework_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1199,7 @@ func (x *GetAssistanceRequest) String() string {
 func (*GetAssistanceRequest) ProtoMessage() {}
 
 func (x *GetAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[12]
+	mi := &file_casework_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1212,7 @@ func (x *GetAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*GetAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAssistanceRequest) GetName() string {
@@ -1153,7 +1237,7 @@ type ListAssistanceRequest struct {
 
 func (x *ListAssistanceRequest) Reset() {
 	*x = ListAssistanceRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[13]
+	mi := &file_casework_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1249,7 @@ func (x *ListAssistanceRequest) String() string {
 func (*ListAssistanceRequest) ProtoMessage() {}
 
 func (x *ListAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[13]
+	mi := &file_casework_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1262,7 @@ func (x *ListAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*ListAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAssistanceRequest) GetParent() string {
@@ -1219,7 +1303,7 @@ type ListAssistanceResponse struct {
 
 func (x *ListAssistanceResponse) Reset() {
 	*x = ListAssistanceResponse{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[14]
+	mi := &file_casework_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1315,7 @@ func (x *ListAssistanceResponse) String() string {
 func (*ListAssistanceResponse) ProtoMessage() {}
 
 func (x *ListAssistanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[14]
+	mi := &file_casework_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1328,7 @@ func (x *ListAssistanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssistanceResponse.ProtoReflect.Descriptor instead.
 func (*ListAssistanceResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAssistanceResponse) GetAssistance() []*Assistance {
@@ -1271,7 +1355,7 @@ type GetContactPolicyRequest struct {
 
 func (x *GetContactPolicyRequest) Reset() {
 	*x = GetContactPolicyRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[15]
+	mi := &file_casework_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1367,7 @@ func (x *GetContactPolicyRequest) String() string {
 func (*GetContactPolicyRequest) ProtoMessage() {}
 
 func (x *GetContactPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[15]
+	mi := &file_casework_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1380,7 @@ func (x *GetContactPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContactPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetContactPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetContactPolicyRequest) GetName() string {
@@ -1317,7 +1401,7 @@ type UpdateContactPolicyRequest struct {
 
 func (x *UpdateContactPolicyRequest) Reset() {
 	*x = UpdateContactPolicyRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[16]
+	mi := &file_casework_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1413,7 @@ func (x *UpdateContactPolicyRequest) String() string {
 func (*UpdateContactPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateContactPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[16]
+	mi := &file_casework_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1426,7 @@ func (x *UpdateContactPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateContactPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateContactPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateContactPolicyRequest) GetContactPolicy() *ContactPolicy {
@@ -1369,7 +1453,7 @@ type GetHouseholdLedgerRequest struct {
 
 func (x *GetHouseholdLedgerRequest) Reset() {
 	*x = GetHouseholdLedgerRequest{}
-	mi := &file_casework_v1_ledger_proto_msgTypes[17]
+	mi := &file_casework_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1465,7 @@ func (x *GetHouseholdLedgerRequest) String() string {
 func (*GetHouseholdLedgerRequest) ProtoMessage() {}
 
 func (x *GetHouseholdLedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_ledger_proto_msgTypes[17]
+	mi := &file_casework_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1478,7 @@ func (x *GetHouseholdLedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdLedgerRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdLedgerRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_casework_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetHouseholdLedgerRequest) GetName() string {
@@ -1508,7 +1592,16 @@ const file_casework_v1_ledger_proto_rawDesc = "" +
 	"\acontact\x18\x01 \x01(\v2\x14.casework.v1.ContactB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\acontact\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xdd\x01\n" +
+	"updateMask\"\x80\x02\n" +
+	"\x16OpenContactCaseRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe2A\x01\x02\xfaA \n" +
+	"\x1ecasework.fengdu.gov.cn/ContactR\x04name\x12&\n" +
+	"\tfollow_up\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x10d(\x00R\bfollowUp\x121\n" +
+	"\x04case\x18\x03 \x01(\v2\x11.casework.v1.CaseB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xdd\x01\n" +
 	"\x17CreateAssistanceRequest\x12A\n" +
 	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x06parent\x12C\n" +
@@ -1556,13 +1649,14 @@ const file_casework_v1_ledger_proto_rawDesc = "" +
 	"\x17ASSISTANCE_KIND_MEDICAL\x10\x02\x12\x1d\n" +
 	"\x19ASSISTANCE_KIND_EDUCATION\x10\x03\x12\x1c\n" +
 	"\x18ASSISTANCE_KIND_DISASTER\x10\x04\x12\x19\n" +
-	"\x15ASSISTANCE_KIND_OTHER\x10\x052\xbe\v\n" +
+	"\x15ASSISTANCE_KIND_OTHER\x10\x052\xdb\f\n" +
 	"\rLedgerService\x12\x8e\x01\n" +
 	"\rCreateContact\x12!.casework.v1.CreateContactRequest\x1a\x14.casework.v1.Contact\"D\xdaA\x0eparent,contact\x82\xd3\xe4\x93\x02-:\acontact\"\"/v1/{parent=households/*}/contacts\x12u\n" +
 	"\n" +
 	"GetContact\x12\x1e.casework.v1.GetContactRequest\x1a\x14.casework.v1.Contact\"1\xdaA\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=households/*/contacts/*}\x12\x88\x01\n" +
 	"\fListContacts\x12 .casework.v1.ListContactsRequest\x1a!.casework.v1.ListContactsResponse\"3\xdaA\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=households/*}/contacts\x12\x9b\x01\n" +
-	"\rUpdateContact\x12!.casework.v1.UpdateContactRequest\x1a\x14.casework.v1.Contact\"Q\xdaA\x13contact,update_mask\x82\xd3\xe4\x93\x025:\acontact2*/v1/{contact.name=households/*/contacts/*}\x12\x9f\x01\n" +
+	"\rUpdateContact\x12!.casework.v1.UpdateContactRequest\x1a\x14.casework.v1.Contact\"Q\xdaA\x13contact,update_mask\x82\xd3\xe4\x93\x025:\acontact2*/v1/{contact.name=households/*/contacts/*}\x12\x9a\x01\n" +
+	"\x0fOpenContactCase\x12#.casework.v1.OpenContactCaseRequest\x1a\x14.casework.v1.Contact\"L\xdaA\x13name,follow_up,case\x82\xd3\xe4\x93\x020:\x01*\"+/v1/{name=households/*/contacts/*}:openCase\x12\x9f\x01\n" +
 	"\x10CreateAssistance\x12$.casework.v1.CreateAssistanceRequest\x1a\x17.casework.v1.Assistance\"L\xdaA\x11parent,assistance\x82\xd3\xe4\x93\x022:\n" +
 	"assistance\"$/v1/{parent=households/*}/assistance\x12\x80\x01\n" +
 	"\rGetAssistance\x12!.casework.v1.GetAssistanceRequest\x1a\x17.casework.v1.Assistance\"3\xdaA\x04name\x82\xd3\xe4\x93\x02&\x12$/v1/{name=households/*/assistance/*}\x12\x90\x01\n" +
@@ -1584,7 +1678,7 @@ func file_casework_v1_ledger_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_ledger_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_casework_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_casework_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_casework_v1_ledger_proto_goTypes = []any{
 	(ContactChannel)(0),                // 0: casework.v1.ContactChannel
 	(AssistanceKind)(0),                // 1: casework.v1.AssistanceKind
@@ -1599,75 +1693,79 @@ var file_casework_v1_ledger_proto_goTypes = []any{
 	(*ListContactsRequest)(nil),        // 10: casework.v1.ListContactsRequest
 	(*ListContactsResponse)(nil),       // 11: casework.v1.ListContactsResponse
 	(*UpdateContactRequest)(nil),       // 12: casework.v1.UpdateContactRequest
-	(*CreateAssistanceRequest)(nil),    // 13: casework.v1.CreateAssistanceRequest
-	(*GetAssistanceRequest)(nil),       // 14: casework.v1.GetAssistanceRequest
-	(*ListAssistanceRequest)(nil),      // 15: casework.v1.ListAssistanceRequest
-	(*ListAssistanceResponse)(nil),     // 16: casework.v1.ListAssistanceResponse
-	(*GetContactPolicyRequest)(nil),    // 17: casework.v1.GetContactPolicyRequest
-	(*UpdateContactPolicyRequest)(nil), // 18: casework.v1.UpdateContactPolicyRequest
-	(*GetHouseholdLedgerRequest)(nil),  // 19: casework.v1.GetHouseholdLedgerRequest
-	(*date.Date)(nil),                  // 20: google.type.Date
-	(*Case)(nil),                       // 21: casework.v1.Case
-	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
-	(CaseType)(0),                      // 23: casework.v1.CaseType
-	(CaseStatus)(0),                    // 24: casework.v1.CaseStatus
-	(*Household)(nil),                  // 25: casework.v1.Household
-	(*Member)(nil),                     // 26: casework.v1.Member
-	(*fieldmaskpb.FieldMask)(nil),      // 27: google.protobuf.FieldMask
+	(*OpenContactCaseRequest)(nil),     // 13: casework.v1.OpenContactCaseRequest
+	(*CreateAssistanceRequest)(nil),    // 14: casework.v1.CreateAssistanceRequest
+	(*GetAssistanceRequest)(nil),       // 15: casework.v1.GetAssistanceRequest
+	(*ListAssistanceRequest)(nil),      // 16: casework.v1.ListAssistanceRequest
+	(*ListAssistanceResponse)(nil),     // 17: casework.v1.ListAssistanceResponse
+	(*GetContactPolicyRequest)(nil),    // 18: casework.v1.GetContactPolicyRequest
+	(*UpdateContactPolicyRequest)(nil), // 19: casework.v1.UpdateContactPolicyRequest
+	(*GetHouseholdLedgerRequest)(nil),  // 20: casework.v1.GetHouseholdLedgerRequest
+	(*date.Date)(nil),                  // 21: google.type.Date
+	(*Case)(nil),                       // 22: casework.v1.Case
+	(*timestamppb.Timestamp)(nil),      // 23: google.protobuf.Timestamp
+	(CaseType)(0),                      // 24: casework.v1.CaseType
+	(CaseStatus)(0),                    // 25: casework.v1.CaseStatus
+	(*Household)(nil),                  // 26: casework.v1.Household
+	(*Member)(nil),                     // 27: casework.v1.Member
+	(*fieldmaskpb.FieldMask)(nil),      // 28: google.protobuf.FieldMask
 }
 var file_casework_v1_ledger_proto_depIdxs = []int32{
-	20, // 0: casework.v1.FollowUp.due_date:type_name -> google.type.Date
-	21, // 1: casework.v1.FollowUp.open_case:type_name -> casework.v1.Case
-	20, // 2: casework.v1.Contact.contact_date:type_name -> google.type.Date
+	21, // 0: casework.v1.FollowUp.due_date:type_name -> google.type.Date
+	22, // 1: casework.v1.FollowUp.open_case:type_name -> casework.v1.Case
+	21, // 2: casework.v1.Contact.contact_date:type_name -> google.type.Date
 	0,  // 3: casework.v1.Contact.channel:type_name -> casework.v1.ContactChannel
 	2,  // 4: casework.v1.Contact.follow_ups:type_name -> casework.v1.FollowUp
-	22, // 5: casework.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
-	22, // 6: casework.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
+	23, // 5: casework.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
+	23, // 6: casework.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: casework.v1.Assistance.kind:type_name -> casework.v1.AssistanceKind
-	20, // 8: casework.v1.Assistance.assistance_date:type_name -> google.type.Date
-	22, // 9: casework.v1.Assistance.create_time:type_name -> google.protobuf.Timestamp
-	22, // 10: casework.v1.ContactPolicy.update_time:type_name -> google.protobuf.Timestamp
-	23, // 11: casework.v1.LedgerCase.case_type:type_name -> casework.v1.CaseType
-	24, // 12: casework.v1.LedgerCase.status:type_name -> casework.v1.CaseStatus
-	22, // 13: casework.v1.LedgerCase.create_time:type_name -> google.protobuf.Timestamp
-	25, // 14: casework.v1.HouseholdLedger.household:type_name -> casework.v1.Household
-	26, // 15: casework.v1.HouseholdLedger.members:type_name -> casework.v1.Member
+	21, // 8: casework.v1.Assistance.assistance_date:type_name -> google.type.Date
+	23, // 9: casework.v1.Assistance.create_time:type_name -> google.protobuf.Timestamp
+	23, // 10: casework.v1.ContactPolicy.update_time:type_name -> google.protobuf.Timestamp
+	24, // 11: casework.v1.LedgerCase.case_type:type_name -> casework.v1.CaseType
+	25, // 12: casework.v1.LedgerCase.status:type_name -> casework.v1.CaseStatus
+	23, // 13: casework.v1.LedgerCase.create_time:type_name -> google.protobuf.Timestamp
+	26, // 14: casework.v1.HouseholdLedger.household:type_name -> casework.v1.Household
+	27, // 15: casework.v1.HouseholdLedger.members:type_name -> casework.v1.Member
 	3,  // 16: casework.v1.HouseholdLedger.contacts:type_name -> casework.v1.Contact
 	4,  // 17: casework.v1.HouseholdLedger.assistance:type_name -> casework.v1.Assistance
 	6,  // 18: casework.v1.HouseholdLedger.cases:type_name -> casework.v1.LedgerCase
 	3,  // 19: casework.v1.CreateContactRequest.contact:type_name -> casework.v1.Contact
 	3,  // 20: casework.v1.ListContactsResponse.contacts:type_name -> casework.v1.Contact
 	3,  // 21: casework.v1.UpdateContactRequest.contact:type_name -> casework.v1.Contact
-	27, // 22: casework.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 23: casework.v1.CreateAssistanceRequest.assistance:type_name -> casework.v1.Assistance
-	4,  // 24: casework.v1.ListAssistanceResponse.assistance:type_name -> casework.v1.Assistance
-	5,  // 25: casework.v1.UpdateContactPolicyRequest.contact_policy:type_name -> casework.v1.ContactPolicy
-	27, // 26: casework.v1.UpdateContactPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 27: casework.v1.LedgerService.CreateContact:input_type -> casework.v1.CreateContactRequest
-	9,  // 28: casework.v1.LedgerService.GetContact:input_type -> casework.v1.GetContactRequest
-	10, // 29: casework.v1.LedgerService.ListContacts:input_type -> casework.v1.ListContactsRequest
-	12, // 30: casework.v1.LedgerService.UpdateContact:input_type -> casework.v1.UpdateContactRequest
-	13, // 31: casework.v1.LedgerService.CreateAssistance:input_type -> casework.v1.CreateAssistanceRequest
-	14, // 32: casework.v1.LedgerService.GetAssistance:input_type -> casework.v1.GetAssistanceRequest
-	15, // 33: casework.v1.LedgerService.ListAssistance:input_type -> casework.v1.ListAssistanceRequest
-	17, // 34: casework.v1.LedgerService.GetContactPolicy:input_type -> casework.v1.GetContactPolicyRequest
-	18, // 35: casework.v1.LedgerService.UpdateContactPolicy:input_type -> casework.v1.UpdateContactPolicyRequest
-	19, // 36: casework.v1.LedgerService.GetHouseholdLedger:input_type -> casework.v1.GetHouseholdLedgerRequest
-	3,  // 37: casework.v1.LedgerService.CreateContact:output_type -> casework.v1.Contact
-	3,  // 38: casework.v1.LedgerService.GetContact:output_type -> casework.v1.Contact
-	11, // 39: casework.v1.LedgerService.ListContacts:output_type -> casework.v1.ListContactsResponse
-	3,  // 40: casework.v1.LedgerService.UpdateContact:output_type -> casework.v1.Contact
-	4,  // 41: casework.v1.LedgerService.CreateAssistance:output_type -> casework.v1.Assistance
-	4,  // 42: casework.v1.LedgerService.GetAssistance:output_type -> casework.v1.Assistance
-	16, // 43: casework.v1.LedgerService.ListAssistance:output_type -> casework.v1.ListAssistanceResponse
-	5,  // 44: casework.v1.LedgerService.GetContactPolicy:output_type -> casework.v1.ContactPolicy
-	5,  // 45: casework.v1.LedgerService.UpdateContactPolicy:output_type -> casework.v1.ContactPolicy
-	7,  // 46: casework.v1.LedgerService.GetHouseholdLedger:output_type -> casework.v1.HouseholdLedger
-	37, // [37:47] is the sub-list for method output_type
-	27, // [27:37] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	28, // 22: casework.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 23: casework.v1.OpenContactCaseRequest.case:type_name -> casework.v1.Case
+	4,  // 24: casework.v1.CreateAssistanceRequest.assistance:type_name -> casework.v1.Assistance
+	4,  // 25: casework.v1.ListAssistanceResponse.assistance:type_name -> casework.v1.Assistance
+	5,  // 26: casework.v1.UpdateContactPolicyRequest.contact_policy:type_name -> casework.v1.ContactPolicy
+	28, // 27: casework.v1.UpdateContactPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 28: casework.v1.LedgerService.CreateContact:input_type -> casework.v1.CreateContactRequest
+	9,  // 29: casework.v1.LedgerService.GetContact:input_type -> casework.v1.GetContactRequest
+	10, // 30: casework.v1.LedgerService.ListContacts:input_type -> casework.v1.ListContactsRequest
+	12, // 31: casework.v1.LedgerService.UpdateContact:input_type -> casework.v1.UpdateContactRequest
+	13, // 32: casework.v1.LedgerService.OpenContactCase:input_type -> casework.v1.OpenContactCaseRequest
+	14, // 33: casework.v1.LedgerService.CreateAssistance:input_type -> casework.v1.CreateAssistanceRequest
+	15, // 34: casework.v1.LedgerService.GetAssistance:input_type -> casework.v1.GetAssistanceRequest
+	16, // 35: casework.v1.LedgerService.ListAssistance:input_type -> casework.v1.ListAssistanceRequest
+	18, // 36: casework.v1.LedgerService.GetContactPolicy:input_type -> casework.v1.GetContactPolicyRequest
+	19, // 37: casework.v1.LedgerService.UpdateContactPolicy:input_type -> casework.v1.UpdateContactPolicyRequest
+	20, // 38: casework.v1.LedgerService.GetHouseholdLedger:input_type -> casework.v1.GetHouseholdLedgerRequest
+	3,  // 39: casework.v1.LedgerService.CreateContact:output_type -> casework.v1.Contact
+	3,  // 40: casework.v1.LedgerService.GetContact:output_type -> casework.v1.Contact
+	11, // 41: casework.v1.LedgerService.ListContacts:output_type -> casework.v1.ListContactsResponse
+	3,  // 42: casework.v1.LedgerService.UpdateContact:output_type -> casework.v1.Contact
+	3,  // 43: casework.v1.LedgerService.OpenContactCase:output_type -> casework.v1.Contact
+	4,  // 44: casework.v1.LedgerService.CreateAssistance:output_type -> casework.v1.Assistance
+	4,  // 45: casework.v1.LedgerService.GetAssistance:output_type -> casework.v1.Assistance
+	17, // 46: casework.v1.LedgerService.ListAssistance:output_type -> casework.v1.ListAssistanceResponse
+	5,  // 47: casework.v1.LedgerService.GetContactPolicy:output_type -> casework.v1.ContactPolicy
+	5,  // 48: casework.v1.LedgerService.UpdateContactPolicy:output_type -> casework.v1.ContactPolicy
+	7,  // 49: casework.v1.LedgerService.GetHouseholdLedger:output_type -> casework.v1.HouseholdLedger
+	39, // [39:50] is the sub-list for method output_type
+	28, // [28:39] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_ledger_proto_init() }
@@ -1683,7 +1781,7 @@ func file_casework_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_ledger_proto_rawDesc), len(file_casework_v1_ledger_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

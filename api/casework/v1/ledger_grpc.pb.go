@@ -23,6 +23,7 @@ const (
 	LedgerService_GetContact_FullMethodName          = "/casework.v1.LedgerService/GetContact"
 	LedgerService_ListContacts_FullMethodName        = "/casework.v1.LedgerService/ListContacts"
 	LedgerService_UpdateContact_FullMethodName       = "/casework.v1.LedgerService/UpdateContact"
+	LedgerService_OpenContactCase_FullMethodName     = "/casework.v1.LedgerService/OpenContactCase"
 	LedgerService_CreateAssistance_FullMethodName    = "/casework.v1.LedgerService/CreateAssistance"
 	LedgerService_GetAssistance_FullMethodName       = "/casework.v1.LedgerService/GetAssistance"
 	LedgerService_ListAssistance_FullMethodName      = "/casework.v1.LedgerService/ListAssistance"
@@ -52,6 +53,12 @@ type LedgerServiceClient interface {
 	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
 	// Updates the fields named in update_mask under the etag check.
 	UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*Contact, error)
+	// Opens a case for one of an existing contact's follow-ups (AIP-136),
+	// under the rules of CreateCase, and links it: the case's source_contact
+	// names the contact, the follow-up's opened_case names the case. The same
+	// as a follow-up's open_case when the contact is created, for a need
+	// found afterwards. A follow-up that has opened a case already is refused.
+	OpenContactCase(ctx context.Context, in *OpenContactCaseRequest, opts ...grpc.CallOption) (*Contact, error)
 	// Records hardship assistance given to a household.
 	CreateAssistance(ctx context.Context, in *CreateAssistanceRequest, opts ...grpc.CallOption) (*Assistance, error)
 	GetAssistance(ctx context.Context, in *GetAssistanceRequest, opts ...grpc.CallOption) (*Assistance, error)
@@ -110,6 +117,16 @@ func (c *ledgerServiceClient) UpdateContact(ctx context.Context, in *UpdateConta
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Contact)
 	err := c.cc.Invoke(ctx, LedgerService_UpdateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) OpenContactCase(ctx context.Context, in *OpenContactCaseRequest, opts ...grpc.CallOption) (*Contact, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Contact)
+	err := c.cc.Invoke(ctx, LedgerService_OpenContactCase_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +214,12 @@ type LedgerServiceServer interface {
 	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
 	// Updates the fields named in update_mask under the etag check.
 	UpdateContact(context.Context, *UpdateContactRequest) (*Contact, error)
+	// Opens a case for one of an existing contact's follow-ups (AIP-136),
+	// under the rules of CreateCase, and links it: the case's source_contact
+	// names the contact, the follow-up's opened_case names the case. The same
+	// as a follow-up's open_case when the contact is created, for a need
+	// found afterwards. A follow-up that has opened a case already is refused.
+	OpenContactCase(context.Context, *OpenContactCaseRequest) (*Contact, error)
 	// Records hardship assistance given to a household.
 	CreateAssistance(context.Context, *CreateAssistanceRequest) (*Assistance, error)
 	GetAssistance(context.Context, *GetAssistanceRequest) (*Assistance, error)
@@ -232,6 +255,9 @@ func (UnimplementedLedgerServiceServer) ListContacts(context.Context, *ListConta
 }
 func (UnimplementedLedgerServiceServer) UpdateContact(context.Context, *UpdateContactRequest) (*Contact, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateContact not implemented")
+}
+func (UnimplementedLedgerServiceServer) OpenContactCase(context.Context, *OpenContactCaseRequest) (*Contact, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenContactCase not implemented")
 }
 func (UnimplementedLedgerServiceServer) CreateAssistance(context.Context, *CreateAssistanceRequest) (*Assistance, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAssistance not implemented")
@@ -340,6 +366,24 @@ func _LedgerService_UpdateContact_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LedgerServiceServer).UpdateContact(ctx, req.(*UpdateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_OpenContactCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenContactCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).OpenContactCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_OpenContactCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).OpenContactCase(ctx, req.(*OpenContactCaseRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -474,6 +518,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateContact",
 			Handler:    _LedgerService_UpdateContact_Handler,
+		},
+		{
+			MethodName: "OpenContactCase",
+			Handler:    _LedgerService_OpenContactCase_Handler,
 		},
 		{
 			MethodName: "CreateAssistance",

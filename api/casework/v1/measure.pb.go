@@ -856,8 +856,11 @@ type HouseholdMenu struct {
 	Name     string            `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Category HouseholdCategory `protobuf:"varint,2,opt,name=category,proto3,enum=casework.v1.HouseholdCategory" json:"category,omitempty"`
 	TownCode string            `protobuf:"bytes,3,opt,name=town_code,json=townCode,proto3" json:"town_code,omitempty"`
-	// One group per kind that has a measure, in the kinds' order.
-	Groups        []*MenuGroup `protobuf:"bytes,4,rep,name=groups,proto3" json:"groups,omitempty"`
+	// One group per kind that has a measure on this page, in the kinds'
+	// order.
+	Groups []*MenuGroup `protobuf:"bytes,4,rep,name=groups,proto3" json:"groups,omitempty"`
+	// The next page's token; empty on the last page.
+	NextPageToken string `protobuf:"bytes,5,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -918,6 +921,13 @@ func (x *HouseholdMenu) GetGroups() []*MenuGroup {
 		return x.Groups
 	}
 	return nil
+}
+
+func (x *HouseholdMenu) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type CreateOrganizationRequest struct {
@@ -2341,7 +2351,13 @@ func (x *DismissComplaintRequest) GetRequestId() string {
 type GetHouseholdMenuRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `households/{household}/menu`.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// AIP-158: at most this many measures a page (0: 50; at most 500). The
+	// menu is ordered by kind (the groups' order), then by the measures'
+	// creation; a page groups its measures by kind, and a kind cut by the
+	// page's end continues as the first group of the next page.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2379,6 +2395,20 @@ func (*GetHouseholdMenuRequest) Descriptor() ([]byte, []int) {
 func (x *GetHouseholdMenuRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *GetHouseholdMenuRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetHouseholdMenuRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -2579,12 +2609,13 @@ const file_casework_v1_measure_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\"k\n" +
 	"\tMenuGroup\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.casework.v1.MeasureKindR\x04kind\x120\n" +
-	"\bmeasures\x18\x02 \x03(\v2\x14.casework.v1.MeasureR\bmeasures\"\xac\x01\n" +
+	"\bmeasures\x18\x02 \x03(\v2\x14.casework.v1.MeasureR\bmeasures\"\xd4\x01\n" +
 	"\rHouseholdMenu\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
 	"\bcategory\x18\x02 \x01(\x0e2\x1e.casework.v1.HouseholdCategoryR\bcategory\x12\x1b\n" +
 	"\ttown_code\x18\x03 \x01(\tR\btownCode\x12.\n" +
-	"\x06groups\x18\x04 \x03(\v2\x16.casework.v1.MenuGroupR\x06groups\"\xa2\x01\n" +
+	"\x06groups\x18\x04 \x03(\v2\x16.casework.v1.MenuGroupR\x06groups\x12&\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\"\xa2\x01\n" +
 	"\x19CreateOrganizationRequest\x12I\n" +
 	"\forganization\x18\x01 \x01(\v2\x19.casework.v1.OrganizationB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\forganization\x12:\n" +
@@ -2725,9 +2756,13 @@ const file_casework_v1_measure_proto_rawDesc = "" +
 	"resolution\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\n" +
 	"resolution\x12:\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"3\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"{\n" +
 	"\x17GetHouseholdMenuRequest\x12\x18\n" +
-	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\"\xa4\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xa4\x01\n" +
 	"\x19ListMeasureHistoryRequest\x12?\n" +
 	"\x06parent\x18\x01 \x01(\tB'\xe2A\x01\x02\xfaA \n" +
 	"\x1ecasework.fengdu.gov.cn/MeasureR\x06parent\x12'\n" +

@@ -235,6 +235,7 @@ var Table = map[string][]principal.Role{
 	ledgerSvc + "GetContact":          readers,
 	ledgerSvc + "ListContacts":        readers,
 	ledgerSvc + "UpdateContact":       workers,
+	ledgerSvc + "OpenContactCase":     workers,
 	ledgerSvc + "CreateAssistance":    workers,
 	ledgerSvc + "GetAssistance":       readers,
 	ledgerSvc + "ListAssistance":      readers,
