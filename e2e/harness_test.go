@@ -101,6 +101,7 @@ var bareScenarios = []scenario{
 	{"operations_queued", testOperationsQueued},
 	{"operations_two_servers", testOperationsTwoServers},
 	{"operations_restart", testOperationsRestart},
+	{"imports", testImports},
 }
 
 var dialects = []struct {
