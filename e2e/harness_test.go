@@ -102,6 +102,7 @@ var bareScenarios = []scenario{
 	{"operations_two_servers", testOperationsTwoServers},
 	{"operations_restart", testOperationsRestart},
 	{"imports", testImports},
+	{"exports", testExports},
 }
 
 var dialects = []struct {

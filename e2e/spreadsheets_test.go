@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/xuri/excelize/v2"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -390,5 +392,211 @@ func testImports(t *testing.T, e *env) {
 	code, out = e.jsonHTTP(t, http.MethodPost, "/v1/households:import", string(body))
 	if code != http.StatusBadRequest || !strings.Contains(string(out), "UNREADABLE_FILE") {
 		t.Errorf("random bytes over HTTP: %d %s", code, out)
+	}
+}
+
+// exportRows runs an export to its end as conn's caller, downloads the
+// file and reads every sheet of it.
+func exportRows(t *testing.T, conn *grpc.ClientConn, op *longrunningpb.Operation) map[string][][]string {
+	t.Helper()
+	ops := pb.NewOperationServiceClient(conn)
+	done := waitDone(t, ops, op.GetName())
+	if md := metadataOf(t, done); md.GetState() != pb.OperationMetadata_STATE_SUCCEEDED {
+		t.Fatalf("%s ended %v: %v", op.GetName(), md.GetState(), done.GetError())
+	}
+	body := must(ops.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: op.GetName()})).ok(t)
+	f, err := excelize.OpenReader(bytes.NewReader(body.GetData()))
+	if err != nil {
+		t.Fatalf("open the export: %v", err)
+	}
+	defer func() { _ = f.Close() }()
+	out := map[string][][]string{}
+	for _, s := range f.GetSheetList() {
+		rows, err := f.GetRows(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[s] = rows
+	}
+	return out
+}
+
+// column is the index of header in a sheet's first row.
+func column(t *testing.T, rows [][]string, header string) int {
+	t.Helper()
+	for i, h := range rows[0] {
+		if h == header {
+			return i
+		}
+	}
+	t.Fatalf("no column %q in %v", header, rows[0])
+	return -1
+}
+
+// cellOf is a row's cell, "" past its end (excelize drops empty tails).
+func cellOf(row []string, i int) string {
+	if i < len(row) {
+		return row[i]
+	}
+	return ""
+}
+
+// testExports: each export through the real server, downloaded and read
+// back cell by cell: households masked by default and in full only for
+// who may (audited), a campaign's coverage against a hand count and its
+// unvisited list, the measures of the county and of one organisation,
+// cases with a filter; a caseworker's exports hold their town only.
+func testExports(t *testing.T, e *env) {
+	e.httpBase, e.conn = e.serveWith(t, e.db.Store(repository.WithClock(e.clock.Now)), fastJobs)
+	c := e.grpcClient(t)
+	sheets := pb.NewSpreadsheetServiceClient(e.conn)
+	townA, townB := "500230101", "500230102" // 虎威镇, 社坛镇
+
+	// The register, counted by hand: in A a family (regular post), a
+	// border and a mission household; in B a family and a border one.
+	famA := e.family(t, c)
+	famB := e.family(t, c, func(h *pb.Household) { h.TownCode = townB })
+	household := func(town string, post pb.PostType) string {
+		return must(c.CreateHousehold(e.newHousehold(func(h *pb.Household) {
+			h.TownCode, h.Servicemember.PostType = town, post
+		}))).ok(t).GetName()
+	}
+	borderA := household(townA, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE)
+	missionA := household(townA, pb.PostType_POST_TYPE_MISSION_UNIT)
+	borderB := household(townB, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE)
+	must(c.CreateCase(employmentCase(famA))).ok(t)
+	must(c.CreateCase(schoolCase(famA))).ok(t)
+	must(c.CreateCase(schoolCase(famB))).ok(t)
+
+	// Households: masked by default.
+	hh := exportRows(t, e.conn, must(sheets.ExportHouseholds(ctxFor(t), &pb.ExportHouseholdsRequest{})).ok(t))["户台账"]
+	if len(hh) != 6 {
+		t.Fatalf("household ledger: %d rows, want a header and 5", len(hh))
+	}
+	idCol, townCol := column(t, hh, "军人身份证号"), column(t, hh, "乡镇（街道）")
+	full := map[string]bool{famA.household.GetServicemember().GetIdNumber(): true, famB.household.GetServicemember().GetIdNumber(): true}
+	for _, r := range hh[1:] {
+		if id := cellOf(r, idCol); !strings.Contains(id, "*") || full[id] {
+			t.Errorf("a masked export shows ID %q", id)
+		}
+	}
+	// VIEW_FULL without the right: refused before any operation starts.
+	auditorConn := e.dial(t, e.roleToken(t, principal.Auditor))
+	st := must(pb.NewSpreadsheetServiceClient(auditorConn).ExportHouseholds(ctxFor(t), &pb.ExportHouseholdsRequest{View: pb.View_VIEW_FULL})).fails(t, codes.PermissionDenied)
+	wantReason(t, st, pb.ErrorReason_FULL_VIEW_DENIED)
+	code, _, out, err := e.doHTTP(t, e.httpAs(e.roleToken(t, principal.Auditor)), e.httpBase+"/v1/households:export", http.MethodPost,
+		strings.NewReader(`{"view": "VIEW_FULL"}`), -1, http.Header{"Content-Type": {"application/json"}})
+	if err != nil || code != http.StatusForbidden || !strings.Contains(string(out), "FULL_VIEW_DENIED") {
+		t.Errorf("an auditor's full export over HTTP: %d %s %v", code, out, err)
+	}
+	if n := len(must(pb.NewOperationServiceClient(auditorConn).ListOperations(ctxFor(t), &pb.ListOperationsRequest{Filter: "kind = KIND_EXPORT_HOUSEHOLDS"})).ok(t).GetOperations()); n != 1 {
+		t.Errorf("%d household exports, want the supervisor's one", n)
+	}
+	// With the right: the full numbers, and an audit record of it.
+	hh = exportRows(t, e.conn, must(sheets.ExportHouseholds(ctxFor(t), &pb.ExportHouseholdsRequest{View: pb.View_VIEW_FULL})).ok(t))["户台账"]
+	seen := 0
+	for _, r := range hh[1:] {
+		if full[cellOf(r, idCol)] {
+			seen++
+		}
+	}
+	if seen != 2 {
+		t.Errorf("a full export shows %d of the families' two ID numbers", seen)
+	}
+	var audited int64
+	if err := e.db.Gorm.Table("audit_log").Where("action = ? AND resource = ?", "full-view", "households").Count(&audited).Error; err != nil {
+		t.Fatal(err)
+	}
+	if audited != 1 {
+		t.Errorf("%d full-view audit records for the export, want 1", audited)
+	}
+
+	// A campaign of A and B: targets are the border and mission
+	// households, 2 in A and 1 in B; one visit in A.
+	cp := must(c.CreateCampaign(armyDay2026(townA, townB), "")).ok(t)
+	cp = must(c.OpenCampaign(&pb.OpenCampaignRequest{Name: cp.GetName()})).ok(t)
+	if cp.GetTargetCount() != 3 {
+		t.Fatalf("campaign opened with %d targets, want 3", cp.GetTargetCount())
+	}
+	must(c.CreateVisit(cp.GetName(), visitOn(borderA, 22, false))).ok(t)
+	book := exportRows(t, e.conn, must(sheets.ExportCampaign(ctxFor(t), &pb.ExportCampaignRequest{Name: cp.GetName()})).ok(t))
+	wantCov := [][]string{
+		{"乡镇（街道）", "走访对象（户）", "已走访（户）", "未走访（户）", "覆盖率", "未走访已说明原因（户）"},
+		{"虎威镇", "2", "1", "1", "50.00%", "0"},
+		{"社坛镇", "1", "0", "1", "0.00%", "0"},
+		{"合计", "3", "1", "2", "33.33%", "0"},
+	}
+	if fmt.Sprint(book["覆盖情况"]) != fmt.Sprint(wantCov) {
+		t.Errorf("coverage\n%v\nwant\n%v", book["覆盖情况"], wantCov)
+	}
+	unvisited := book["未走访"]
+	if len(unvisited) != 3 {
+		t.Fatalf("unvisited %v, want a header and 2", unvisited)
+	}
+	var unvisitedTowns []string
+	for _, r := range unvisited[1:] {
+		unvisitedTowns = append(unvisitedTowns, r[0])
+	}
+	if fmt.Sprint(unvisitedTowns) != fmt.Sprint([]string{"虎威镇", "社坛镇"}) {
+		t.Errorf("unvisited towns %v", unvisitedTowns)
+	}
+	if v := book["走访记录"]; len(v) != 2 {
+		t.Errorf("visits %v", v)
+	}
+	_, _ = missionA, borderB
+
+	// Measures: two organisations, one measure each.
+	org1 := must(c.CreateOrganization(e.organization("91500230MA5U3XYL0D", day(2028, 12, 31)), "")).ok(t)
+	org2 := must(c.CreateOrganization(e.organization("91110000600037341L", day(2028, 12, 31)), "")).ok(t)
+	must(c.CreateMeasure(org1.GetName(), &pb.Measure{Title: "军属购物九折", Kind: pb.MeasureKind_MEASURE_KIND_DISCOUNT, TownCodes: []string{townA}})).ok(t)
+	must(c.CreateMeasure(org2.GetName(), &pb.Measure{Title: "免费法律咨询", Kind: pb.MeasureKind_MEASURE_KIND_LEGAL})).ok(t)
+	ms := exportRows(t, e.conn, must(sheets.ExportMeasures(ctxFor(t), &pb.ExportMeasuresRequest{Parent: "organizations/-"})).ok(t))["措施台账"]
+	if len(ms) != 3 {
+		t.Fatalf("the county's measures %v", ms)
+	}
+	titles := []string{cellOf(ms[1], column(t, ms, "措施名称")), cellOf(ms[2], column(t, ms, "措施名称"))}
+	if !slices.Contains(titles, "军属购物九折") || !slices.Contains(titles, "免费法律咨询") {
+		t.Errorf("measures %v", titles)
+	}
+	ms = exportRows(t, e.conn, must(sheets.ExportMeasures(ctxFor(t), &pb.ExportMeasuresRequest{Parent: org2.GetName()})).ok(t))["措施台账"]
+	if len(ms) != 2 || cellOf(ms[1], column(t, ms, "措施名称")) != "免费法律咨询" || cellOf(ms[1], column(t, ms, "适用乡镇（街道）")) != "全县" {
+		t.Errorf("org2's measures %v", ms)
+	}
+
+	// Cases with a filter.
+	cs := exportRows(t, e.conn, must(sheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{Filter: "case_type = SCHOOL_ENROLLMENT"})).ok(t))["案件"]
+	if len(cs) != 3 {
+		t.Fatalf("school cases %v, want a header and 2", cs)
+	}
+	for _, r := range cs[1:] {
+		if r[column(t, cs, "类型")] == "随军家属就业安置" {
+			t.Errorf("an employment case in a school export: %v", r)
+		}
+	}
+
+	// A caseworker of A: A's households, A's cases, A's coverage.
+	cwConn := e.dial(t, e.token(t, "e2e-export-caseworker", []principal.Role{principal.Caseworker}, townA))
+	cwSheets := pb.NewSpreadsheetServiceClient(cwConn)
+	hh = exportRows(t, cwConn, must(cwSheets.ExportHouseholds(ctxFor(t), &pb.ExportHouseholdsRequest{})).ok(t))["户台账"]
+	if len(hh) != 4 {
+		t.Errorf("town A's caseworker: %d households, want 3", len(hh)-1)
+	}
+	for _, r := range hh[1:] {
+		if r[townCol] != "虎威镇" {
+			t.Errorf("another town's household in A's export: %v", r)
+		}
+	}
+	cs = exportRows(t, cwConn, must(cwSheets.ExportCases(ctxFor(t), &pb.ExportCasesRequest{})).ok(t))["案件"]
+	if len(cs) != 3 {
+		t.Errorf("town A's caseworker: %d cases, want 2", len(cs)-1)
+	}
+	for _, r := range cs[1:] {
+		if r[column(t, cs, "镇街")] != "虎威镇" {
+			t.Errorf("another town's case in A's export: %v", r)
+		}
+	}
+	cov := exportRows(t, cwConn, must(cwSheets.ExportCampaign(ctxFor(t), &pb.ExportCampaignRequest{Name: cp.GetName()})).ok(t))["覆盖情况"]
+	if fmt.Sprint(cov[1:]) != fmt.Sprint([][]string{{"虎威镇", "2", "1", "1", "50.00%", "0"}, {"合计", "2", "1", "1", "50.00%", "0"}}) {
+		t.Errorf("town A's coverage %v", cov)
 	}
 }
