@@ -266,6 +266,30 @@ func testImports(t *testing.T, e *env) {
 		t.Errorf("counts of the refused file: %v", resp)
 	}
 	noNumbersIn(t, st, resp, numbers)
+	// The report workbook is offered beside the error: a row a refusal,
+	// no cell of the file in it.
+	code, hdr, report, err := e.doHTTP(t, nil, e.httpBase+"/v1/"+started.Name+":download", http.MethodGet, nil, 0, nil)
+	if err != nil || code != http.StatusOK || !strings.HasSuffix(hdr.Get("Content-Disposition"), ".xlsx") {
+		t.Fatalf("the refused import's report: %d %v %s", code, err, report)
+	}
+	rb, err := excelize.OpenReader(bytes.NewReader(report))
+	if err != nil {
+		t.Fatalf("open the report: %v", err)
+	}
+	reportRows, _ := rb.GetRows(rb.GetSheetList()[0])
+	_ = rb.Close()
+	if len(reportRows) != 4 || cellOf(reportRows[1], 2) != "军人身份证号" || cellOf(reportRows[3], 2) != "乡镇（街道）" {
+		t.Errorf("report rows %v", reportRows)
+	}
+	for _, r := range reportRows {
+		for _, cell := range r {
+			for _, n := range numbers {
+				if strings.Contains(cell, n) {
+					t.Errorf("the report quotes an ID number: %q", cell)
+				}
+			}
+		}
+	}
 	if after := householdEtags(t, hs); len(after) != len(before) {
 		t.Fatalf("a refused file: %d households, before %d", len(after), len(before))
 	}
@@ -462,8 +486,8 @@ func testExports(t *testing.T, e *env) {
 		}))).ok(t).GetName()
 	}
 	borderA := household(townA, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE)
-	missionA := household(townA, pb.PostType_POST_TYPE_MISSION_UNIT)
-	borderB := household(townB, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE)
+	household(townA, pb.PostType_POST_TYPE_MISSION_UNIT)
+	household(townB, pb.PostType_POST_TYPE_BORDER_COASTAL_DEFENCE)
 	must(c.CreateCase(employmentCase(famA))).ok(t)
 	must(c.CreateCase(schoolCase(famA))).ok(t)
 	must(c.CreateCase(schoolCase(famB))).ok(t)
@@ -543,7 +567,6 @@ func testExports(t *testing.T, e *env) {
 	if v := book["走访记录"]; len(v) != 2 {
 		t.Errorf("visits %v", v)
 	}
-	_, _ = missionA, borderB
 
 	// Measures: two organisations, one measure each.
 	org1 := must(c.CreateOrganization(e.organization("91500230MA5U3XYL0D", day(2028, 12, 31)), "")).ok(t)
