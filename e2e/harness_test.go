@@ -102,6 +102,8 @@ var bareScenarios = []scenario{
 	{"operations_queued", testOperationsQueued},
 	{"operations_two_servers", testOperationsTwoServers},
 	{"operations_restart", testOperationsRestart},
+	{"imports", testImports},
+	{"exports", testExports},
 }
 
 var dialects = []struct {

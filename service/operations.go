@@ -458,7 +458,11 @@ func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error
 		if err != nil {
 			return err
 		}
-		end = repository.OperationEnd{State: repository.OperationFailed, Error: b, Progress: prog.last()}
+		failed := repository.OperationEnd{State: repository.OperationFailed, Error: b, Progress: prog.last()}
+		// A work may fail with a file to offer (an import's report).
+		failed.File, failed.FileName, failed.FileSha256 = end.File, end.FileName, end.FileSha256
+		failed.ContentType, failed.ExpireTime = end.ContentType, end.ExpireTime
+		end = failed
 	}
 	if err := s.store.FinishOperation(ctx, id, end); err != nil && !errors.Is(err, repository.ErrOperationDone) {
 		return err
@@ -485,6 +489,14 @@ func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetad
 	case kind == pb.OperationMetadata_KIND_IMPORT_HOUSEHOLDS && s.works.imports != nil:
 		resp, name, err := s.works.imports.run(ctx, req.(*pb.ImportHouseholdsRequest), tmp, report)
 		if err != nil {
+			if name == "" {
+				return end, err
+			}
+			// A refused file's report workbook is what the clerk fixes the
+			// file from, so it is offered beside the error.
+			if ferr := s.attachFile(&end, tmp, name); ferr != nil {
+				return end, ferr
+			}
 			return end, err
 		}
 		fileName = name
@@ -503,20 +515,9 @@ func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetad
 	if fileName == "" {
 		return end, nil
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	if err := s.attachFile(&end, tmp, fileName); err != nil {
 		return end, err
 	}
-	data, err := io.ReadAll(tmp)
-	if err != nil {
-		return end, err
-	}
-	sum := sha256.Sum256(data)
-	end.File, end.FileName, end.FileSha256 = data, fileName, hex.EncodeToString(sum[:])
-	end.ContentType = xlsxType
-	if strings.HasSuffix(strings.ToLower(fileName), ".csv") {
-		end.ContentType = "text/csv; charset=utf-8"
-	}
-	end.ExpireTime = s.now().Add(s.opts.FileTTL)
 	if exported != nil {
 		exported.File = fileOf(&repository.Operation{ID: id, FileName: end.FileName, ContentType: end.ContentType,
 			FileSize: int64(len(end.File)), FileSha256: end.FileSha256, ExpireTime: &end.ExpireTime})
@@ -525,6 +526,25 @@ func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetad
 		}
 	}
 	return end, nil
+}
+
+// attachFile makes what the work wrote to tmp the operation's file.
+func (s *Operations) attachFile(end *repository.OperationEnd, tmp *os.File, fileName string) error {
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(tmp)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	end.File, end.FileName, end.FileSha256 = data, fileName, hex.EncodeToString(sum[:])
+	end.ContentType = xlsxType
+	if strings.HasSuffix(strings.ToLower(fileName), ".csv") {
+		end.ContentType = "text/csv; charset=utf-8"
+	}
+	end.ExpireTime = s.now().Add(s.opts.FileTTL)
+	return nil
 }
 
 // progressFlusher keeps the latest progress a work reported and stores it
