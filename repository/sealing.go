@@ -138,7 +138,9 @@ var bookkeeping = map[string]bool{
 // nothing. A caller that can tell from a row it has read that its change
 // would write nothing (an import of an unchanged file) skips the locked
 // update with it, and never judges "changed" another way.
-func ChangedFields[T Household | Member](before, after *T) []string { return changedFields(before, after) }
+func ChangedFields[T Household | Member](before, after *T) []string {
+	return changedFields(before, after)
+}
 
 // changedFields names the columns whose values differ between two rows of
 // the same type, for history and the audit log: names only, never values.
