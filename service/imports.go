@@ -610,16 +610,8 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 			creates = append(creates, g.hh.h)
 			createdBy = append(createdBy, g)
 		default:
-			var got *repository.Household
-			var outcome pb.BatchCreateHouseholdResult_Outcome
-			var err error
-			if fresh := st.households[g.into.ID]; fresh != nil {
-				got, outcome, err = r.s.reapply(ctx, fresh, g.hh.h)
-			} else {
-				// Gone since the file was checked (or moved beyond the
-				// caller's towns): the locked update says how.
-				got, outcome, err = r.s.reapplyLocked(ctx, g.into, r.s.render(g.hh.h), slices.Sorted(maps.Keys(householdUpdatable)))
-			}
+			// As resolve read it: see reapply for why that loses nothing.
+			got, outcome, err := r.s.reapply(ctx, g.hh.stored, g.hh.h)
 			if err != nil {
 				return &rowError{sheet: sheet.HouseholdSheet, row: g.hh.row, err: err}
 			}
@@ -682,44 +674,29 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 	return nil
 }
 
-// chunkStored is what a chunk's groups update, as stored when the chunk's
-// transaction began: its stored households and their members, by
-// household id. A household missing here is not live in the caller's
-// towns any more.
+// chunkStored is the members of the stored households a chunk's groups
+// write member rows to, by household id, as stored when the chunk's
+// transaction began.
 type chunkStored struct {
-	households map[string]*repository.Household
-	members    map[string][]repository.Member
+	members map[string][]repository.Member
 }
 
-// readStored reads, in a few queries, the stored households a chunk's
-// groups update and the members of those whose member rows it writes, so
-// that rows that say what is stored are told apart without a query each.
+// readStored reads, in a few queries, the members of the stored
+// households whose member rows a chunk writes, so that rows that say what
+// is stored are told apart without a query each.
 func (r *importRun) readStored(ctx context.Context, groups []*importGroup) (*chunkStored, error) {
-	st := &chunkStored{households: map[string]*repository.Household{}, members: map[string][]repository.Member{}}
-	var ids, withMembers []string
+	st := &chunkStored{members: map[string][]repository.Member{}}
+	var ids []string
 	for _, g := range groups {
-		if g.into == nil || g.hh != nil && g.hh.stored == nil {
-			continue // created by this chunk
+		if g.into == nil || g.hh != nil && g.hh.stored == nil || len(g.members) == 0 {
+			continue // none, or created by this chunk
 		}
 		ids = append(ids, g.into.ID)
-		if len(g.members) > 0 {
-			withMembers = append(withMembers, g.into.ID)
-		}
 	}
 	if len(ids) == 0 {
 		return st, nil
 	}
-	hs, err := r.s.store.GetHouseholds(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range hs {
-		st.households[hs[i].ID] = &hs[i]
-	}
-	if len(withMembers) == 0 {
-		return st, nil
-	}
-	ms, err := r.s.store.MembersOf(ctx, withMembers)
+	ms, err := r.s.store.MembersOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -740,23 +717,10 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, st *chunkS
 	}
 	hid := g.into.ID
 	var existing []repository.Member
-	if st.households[hid] != nil {
+	if g.hh == nil || g.hh.stored != nil {
+		// A household gone since the file was checked has none here; its
+		// member rows are then refused by CreateMembers as not found.
 		existing = st.members[hid]
-	} else if g.hh == nil || g.hh.stored != nil {
-		// Not read with the chunk: ListMembers says why (or what is
-		// stored after all).
-		var after *repository.Cursor
-		for {
-			page, next, err := r.s.store.ListMembers(ctx, hid, repository.Page{Size: repository.MaxPageSize, After: after})
-			if err != nil {
-				return err
-			}
-			existing = append(existing, page...)
-			if next == nil {
-				break
-			}
-			after = next
-		}
 	}
 	match := func(m *importMember) *repository.Member {
 		for i := range existing {
