@@ -396,10 +396,20 @@ func (s *Store) LookupHouseholds(ctx context.Context, idNumbers []string) ([]*Ho
 			Where("id_number_index IN ? AND delete_time IS NULL", idx).Find(&ms).Error; err != nil {
 			return nil, err
 		}
+		var holders []string
 		for _, m := range ms {
+			if memberOf[m.HouseholdID] == nil {
+				holders = append(holders, m.HouseholdID)
+			}
 			memberOf[m.HouseholdID] = append(memberOf[m.HouseholdID], m.IDNumberIndex)
 		}
-		return q.Where("households.servicemember_id_index IN ? OR EXISTS (SELECT 1 FROM members m WHERE m.household_id = households.id AND m.id_number_index IN ? AND m.delete_time IS NULL)", idx, idx), nil
+		if len(holders) == 0 {
+			return q.Where("households.servicemember_id_index IN ?", idx), nil
+		}
+		// The households the members just read belong to, by id: the
+		// same rows as an EXISTS over members, which PostgreSQL would
+		// test against every household for each chunk of numbers.
+		return q.Where("households.servicemember_id_index IN ? OR households.id IN ?", idx, holders), nil
 	}
 	return s.householdsByIndex(ctx, idNumbers, match, func(h *Household) []string {
 		return append([]string{h.ServicememberIDIndex}, memberOf[h.ID]...)

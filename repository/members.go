@@ -127,6 +127,25 @@ func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) 
 	return rows, next, nil
 }
 
+// MembersOf reads the live members of the live households with these ids
+// in the caller's towns, in a few queries (an import compares a whole chunk
+// of households with what is stored): ordered by household, then oldest
+// first, as ListMembers lists them.
+func (s *Store) MembersOf(ctx context.Context, householdIDs []string) ([]Member, error) {
+	var out []Member
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(householdIDs)), 500) {
+		tx := s.conn(ctx)
+		var rows []Member
+		q := tx.Model(&Member{}).Where("members.household_id IN ? AND members.delete_time IS NULL", chunk).
+			Where("EXISTS (?)", liveHousehold(ctx, tx.Session(&gorm.Session{NewDB: true}), "members.household_id"))
+		if err := q.Order("members.household_id, members.create_time, members.id").Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, s.openRows(out)
+}
+
 // UpdateMember applies fn to a live member under the etag check; fn's
 // context is bound to the transaction.
 func (s *Store) UpdateMember(ctx context.Context, householdID, id, etag string, fn func(ctx context.Context, m *Member) error) (*Member, error) {

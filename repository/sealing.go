@@ -134,6 +134,15 @@ var bookkeeping = map[string]bool{
 	"Revision": true, "UpdateTime": true, "ServicememberIDIndex": true, "IDNumberIndex": true, "MemberCount": true,
 }
 
+// ChangedFields is what an update compares: the columns a read-modify-write
+// that turned before into after would write, none when it would write
+// nothing. A caller that can tell from a row it has read that its change
+// would write nothing (an import of an unchanged file) skips the locked
+// update with it, and never judges "changed" another way.
+func ChangedFields[T Household | Member](before, after *T) []string {
+	return changedFields(before, after)
+}
+
 // changedFields names the columns whose values differ between two rows of
 // the same type, for history and the audit log: names only, never values.
 func changedFields(before, after any) []string {

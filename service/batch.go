@@ -224,9 +224,26 @@ func (s *Households) rerunBatch(ctx context.Context, rows []*repository.Househol
 // created, under every rule of UpdateHousehold, as an update whose mask
 // names every updatable field: the file is what the household should say.
 // A household that already says it is UNCHANGED, and nothing is written.
+//
+// existing is the household as the caller read it, without a lock: when
+// the item would leave it as it is, the item is UNCHANGED without the
+// locked read-modify-write (re-imports are mostly that). Writing nothing,
+// that loses nothing written since: it is as if the item had been applied
+// when existing was read. Any other item goes through the locked update,
+// which merges it into the household as stored then.
 func (s *Households) reapply(ctx context.Context, existing, h *repository.Household) (*repository.Household, pb.BatchCreateHouseholdResult_Outcome, error) {
 	patch := s.render(h)
 	paths := slices.Sorted(maps.Keys(householdUpdatable))
+	if same := *existing; s.mergeHousehold(&same, patch, paths) == nil && len(repository.ChangedFields(existing, &same)) == 0 {
+		return existing, pb.BatchCreateHouseholdResult_OUTCOME_UNCHANGED, nil
+	}
+	return s.reapplyLocked(ctx, existing, patch, paths)
+}
+
+// reapplyLocked is reapply's locked read-modify-write, for an item that
+// would change existing or whose household the caller could not read
+// again.
+func (s *Households) reapplyLocked(ctx context.Context, existing *repository.Household, patch *pb.Household, paths []string) (*repository.Household, pb.BatchCreateHouseholdResult_Outcome, error) {
 	got, err := s.store.UpdateHousehold(ctx, existing.ID, "", func(ctx context.Context, row *repository.Household) error {
 		return s.changeHousehold(ctx, row, patch, paths, "BatchCreateHouseholds")
 	})

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/audit"
+	"github.com/fengdu-county/casework/internal/testdb"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -85,5 +87,63 @@ func TestBatchUpdateKeepsUpdateHouseholdsRules(t *testing.T) {
 		Requests: []*pb.CreateHouseholdRequest{{Household: moved}}})
 	if !errors.Is(err, repository.ErrConflictOutOfScope) {
 		t.Errorf("a row registered in another town: %v, want ErrConflictOutOfScope", err)
+	}
+}
+
+// TestBatchReapplyFromAnEarlierRead: reapply tells an unchanged item from
+// the household as its caller read it, without a lock; a change written
+// since that read is not lost either way. An item equal to the earlier
+// read writes nothing (as if applied before the change), and an item that
+// differs is merged into the household as stored now, under the lock, on
+// both databases.
+func TestBatchReapplyFromAnEarlierRead(t *testing.T) {
+	for _, dialect := range testdb.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			h := newHandlersOn(t, dialect, func() time.Time { return handlerNow })
+			body := h.householdBody("500230101")
+			body.Address = "丰都县名山街道"
+			row := func(address string) *repository.Household {
+				t.Helper()
+				b := proto.Clone(body).(*pb.Household)
+				b.Address = address
+				r, err := h.households.newHousehold(&pb.CreateHouseholdRequest{Household: b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			created, err := h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{Household: proto.Clone(body).(*pb.Household)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := strings.TrimPrefix(created.GetName(), "households/")
+			read, err := h.store.GetHousehold(h.ctx, id, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.households.UpdateHousehold(h.ctx, &pb.UpdateHouseholdRequest{
+				Household: &pb.Household{Name: created.GetName(), Etag: created.GetEtag(), Address: "丰都县三合街道"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"address"}}}); err != nil {
+				t.Fatal(err)
+			}
+			head, _ := h.store.EventHead(h.ctx)
+			got, outcome, err := h.households.reapply(h.ctx, read, row(body.Address))
+			if err != nil || outcome != pb.BatchCreateHouseholdResult_OUTCOME_UNCHANGED || got.Revision != read.Revision {
+				t.Fatalf("the item as read: %v at revision %d, %v", outcome, got.Revision, err)
+			}
+			if after, _ := h.store.EventHead(h.ctx); after != head {
+				t.Errorf("an unchanged item moved the feed from %d to %d", head, after)
+			}
+			stored, _ := h.store.GetHousehold(h.ctx, id, false)
+			if stored.Address != "丰都县三合街道" || stored.Revision != read.Revision+1 {
+				t.Fatalf("the change since the read: %q at revision %d", stored.Address, stored.Revision)
+			}
+			got, outcome, err = h.households.reapply(h.ctx, read, row("丰都县龙河镇"))
+			if err != nil || outcome != pb.BatchCreateHouseholdResult_OUTCOME_UPDATED {
+				t.Fatalf("a changed item: %v, %v", outcome, err)
+			}
+			if got.Address != "丰都县龙河镇" || got.Revision != stored.Revision+1 {
+				t.Errorf("a changed item wrote %q at revision %d, want it on revision %d", got.Address, got.Revision, stored.Revision+1)
+			}
+		})
 	}
 }

@@ -48,6 +48,9 @@ type HouseholdStore interface {
 	CreateMembers(ctx context.Context, ms []*repository.Member) error
 	GetMember(ctx context.Context, householdID, id string) (*repository.Member, error)
 	ListMembers(ctx context.Context, householdID string, page repository.Page) ([]repository.Member, *repository.Cursor, error)
+	// MembersOf reads the members of many households at once (an
+	// import's chunk).
+	MembersOf(ctx context.Context, householdIDs []string) ([]repository.Member, error)
 	UpdateMember(ctx context.Context, householdID, id, etag string, fn func(ctx context.Context, m *repository.Member) error) (*repository.Member, error)
 	DeleteMember(ctx context.Context, householdID, id, etag string) error
 	CreateStatusChange(ctx context.Context, c *repository.StatusChange) error
@@ -242,6 +245,24 @@ func (s *Households) UpdateHousehold(ctx context.Context, req *pb.UpdateHousehol
 // written by nobody (see repository's update).
 func (s *Households) changeHousehold(ctx context.Context, row *repository.Household, patch *pb.Household, paths []string, method string) error {
 	before := *row
+	if err := s.mergeHousehold(row, patch, paths); err != nil {
+		return err
+	}
+	if fields := factFields(&before, row); len(fields) > 0 {
+		c := domain.StatusChange{Kind: domain.ChangeCorrection, Effective: domain.Today(s.now()),
+			Status: row.ServicememberStatus, Post: row.PostType, DisabilityGrade: row.DisabilityGrade}
+		return s.statusChanged(ctx, &before, row, c, "recorded by "+method+": "+strings.Join(fields, ", "), method, fields)
+	}
+	return nil
+}
+
+// mergeHousehold is changeHousehold without what it writes beside the
+// row: the row the update leaves, or the rule it breaks. Whatever it
+// leaves equal to the stored row (repository.ChangedFields) is a change
+// that writes nothing, and then neither does changeHousehold, since the
+// status history follows fields of the row.
+func (s *Households) mergeHousehold(row *repository.Household, patch *pb.Household, paths []string) error {
+	before := *row
 	merged := s.render(row)
 	if err := applyMask(merged, patch, paths); err != nil {
 		return err
@@ -278,11 +299,6 @@ func (s *Households) changeHousehold(ctx context.Context, row *repository.Househ
 		return err
 	}
 	row.SetRecord(r)
-	if fields := factFields(&before, row); len(fields) > 0 {
-		c := domain.StatusChange{Kind: domain.ChangeCorrection, Effective: domain.Today(s.now()),
-			Status: row.ServicememberStatus, Post: row.PostType, DisabilityGrade: row.DisabilityGrade}
-		return s.statusChanged(ctx, &before, row, c, "recorded by "+method+": "+strings.Join(fields, ", "), method, fields)
-	}
 	return nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
@@ -588,6 +587,17 @@ func (r *importRun) refuseAt(re *rowError) {
 // are stored through reapply (UpdateHousehold's rules, unchanged when
 // equal), the new ones with one bulk insert, then each one's members.
 func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *tally) error {
+	for _, g := range groups {
+		if g.hh != nil {
+			// A chunk written again, household by household, starts from
+			// what is stored, not from what its rolled-back attempt wrote.
+			g.into = g.hh.stored
+		}
+	}
+	st, err := r.readStored(ctx, groups)
+	if err != nil {
+		return err
+	}
 	var creates []*repository.Household
 	var createdBy []*importGroup
 	for _, g := range groups {
@@ -600,7 +610,8 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 			creates = append(creates, g.hh.h)
 			createdBy = append(createdBy, g)
 		default:
-			got, outcome, err := r.s.reapply(ctx, g.into, g.hh.h)
+			// As resolve read it: see reapply for why that loses nothing.
+			got, outcome, err := r.s.reapply(ctx, g.hh.stored, g.hh.h)
 			if err != nil {
 				return &rowError{sheet: sheet.HouseholdSheet, row: g.hh.row, err: err}
 			}
@@ -645,7 +656,7 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.writeMembers(ctx, g, t, func(row *repository.Member, m *importMember) {
+		if err := r.writeMembers(ctx, g, st, t, func(row *repository.Member, m *importMember) {
 			adds, addedBy = append(adds, row), append(addedBy, m)
 		}); err != nil {
 			return err
@@ -663,30 +674,53 @@ func (r *importRun) writeGroups(ctx context.Context, groups []*importGroup, t *t
 	return nil
 }
 
+// chunkStored is the members of the stored households a chunk's groups
+// write member rows to, by household id, as stored when the chunk's
+// transaction began.
+type chunkStored struct {
+	members map[string][]repository.Member
+}
+
+// readStored reads, in a few queries, the members of the stored
+// households whose member rows a chunk writes, so that rows that say what
+// is stored are told apart without a query each.
+func (r *importRun) readStored(ctx context.Context, groups []*importGroup) (*chunkStored, error) {
+	st := &chunkStored{members: map[string][]repository.Member{}}
+	var ids []string
+	for _, g := range groups {
+		if g.into == nil || g.hh != nil && g.hh.stored == nil || len(g.members) == 0 {
+			continue // none, or created by this chunk
+		}
+		ids = append(ids, g.into.ID)
+	}
+	if len(ids) == 0 {
+		return st, nil
+	}
+	ms, err := r.s.store.MembersOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		st.members[m.HouseholdID] = append(st.members[m.HouseholdID], m)
+	}
+	return st, nil
+}
+
 // writeMembers updates or leaves alone each member row of a group's
 // household, and hands add the members to create (in one bulk insert);
 // a row is matched to a stored member by ID number (or, for a
 // member without one, by name and birth date). Stored members the file
 // does not list are kept: a sheet is not the whole household's record.
-func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally, add func(*repository.Member, *importMember)) error {
+func (r *importRun) writeMembers(ctx context.Context, g *importGroup, st *chunkStored, t *tally, add func(*repository.Member, *importMember)) error {
 	if len(g.members) == 0 {
 		return nil
 	}
 	hid := g.into.ID
 	var existing []repository.Member
 	if g.hh == nil || g.hh.stored != nil {
-		var after *repository.Cursor
-		for {
-			page, next, err := r.s.store.ListMembers(ctx, hid, repository.Page{Size: repository.MaxPageSize, After: after})
-			if err != nil {
-				return err
-			}
-			existing = append(existing, page...)
-			if next == nil {
-				break
-			}
-			after = next
-		}
+		// A household gone since the file was checked has none here; its
+		// member rows are then refused by CreateMembers as not found.
+		existing = st.members[hid]
 	}
 	match := func(m *importMember) *repository.Member {
 		for i := range existing {
@@ -726,8 +760,7 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, t *tally, 
 		// A row that already says what is stored (as read in this
 		// transaction) is left alone without a locked read-modify-write
 		// that would roll back anyway: re-importing a file is mostly that.
-		if same := *stored; apply(ctx, &same) == nil && same.IDNumberConverted == stored.IDNumberConverted &&
-			proto.Equal(convert.MemberToProto(&same, ""), convert.MemberToProto(stored, "")) {
+		if same := *stored; apply(ctx, &same) == nil && len(repository.ChangedFields(stored, &same)) == 0 {
 			t.mUnchanged++
 			r.prog.Unchanged++
 			r.tick()

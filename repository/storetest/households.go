@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -397,6 +398,38 @@ var lookupTests = []test{
 }
 
 var memberTests = []test{
+	{"MembersOfManyHouseholds", func(t *testing.T, e *env) {
+		a, b, gone := e.newHousehold(inTown(townA)), e.newHousehold(inTown(townB)), e.newHousehold(inTown(townA))
+		a1, b1, a2 := e.newMember(a), e.newMember(b), e.newMember(a)
+		removed := e.newMember(a)
+		must(t, e.s.DeleteMember(e.ctx, a.ID, removed.ID, ""), "DeleteMember")
+		e.newMember(gone)
+		_, err := e.s.DeleteHousehold(e.ctx, gone.ID, "")
+		must(t, err, "DeleteHousehold")
+		ids := func(ctx context.Context) []string {
+			t.Helper()
+			ms, err := e.s.MembersOf(ctx, []string{b.ID, gone.ID, a.ID, "missing"})
+			must(t, err, "MembersOf")
+			var out []string
+			for _, m := range ms {
+				if m.HouseholdID == a.ID && m.IDNumber != a1.IDNumber && m.IDNumber != a2.IDNumber {
+					t.Errorf("member %s read without its plaintext ID number", m.ID)
+				}
+				out = append(out, m.ID)
+			}
+			return out
+		}
+		// By household, then oldest first, as ListMembers lists each.
+		want := []string{a1.ID, a2.ID}
+		all := []string{b1.ID}
+		if a.ID < b.ID {
+			all = append(want, b1.ID)
+		} else {
+			all = append(all, want...)
+		}
+		sameIDs(t, ids(e.ctx), all, "MembersOf county-wide")
+		sameIDs(t, ids(repository.WithScope(context.Background(), principal.Scope{Towns: []string{townA}})), want, "MembersOf in town A")
+	}},
 	{"CreateGetRoundTrip", func(t *testing.T, e *env) {
 		h := e.newHousehold()
 		m := e.newMember(h, func(m *repository.Member) {
