@@ -379,8 +379,10 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 
 // resolve does the checks that need storage, in a few queries for the
 // whole file: which households are stored (the caller's), which member
-// rows name a household neither in the file nor stored, which rows repeat
-// another, and which member ID numbers another household holds.
+// rows name a household neither in the file nor stored, and which rows
+// repeat another. A member ID number that another household holds is not
+// refused: the same person may be recorded in two households (a parent of
+// two servicemembers), as CreateMember allows.
 func (r *importRun) resolve(ctx context.Context) error {
 	keys := map[string]bool{}
 	for _, h := range r.households {
@@ -415,7 +417,6 @@ func (r *importRun) resolve(ctx context.Context) error {
 		idCol = columnOf(sh, "idNumber")
 	}
 	seen := map[string]int{}
-	var numbers []string
 	for _, m := range r.members {
 		if m.msg == nil || m.bad {
 			continue
@@ -438,31 +439,6 @@ func (r *importRun) resolve(ctx context.Context) error {
 				m.bad = true
 				continue
 			}
-		}
-		if m.msg.GetIdNumber() != "" {
-			numbers = append(numbers, m.msg.GetIdNumber())
-		}
-	}
-	holders, err := r.s.store.LookupHouseholds(ctx, numbers)
-	if err != nil {
-		return err
-	}
-	holder := map[string]*repository.Household{}
-	for i, h := range holders {
-		holder[numbers[i]] = h
-	}
-	for _, m := range r.members {
-		if m.msg == nil || m.bad || m.msg.GetIdNumber() == "" {
-			continue
-		}
-		h := holder[m.msg.GetIdNumber()]
-		target := m.into
-		if m.of != nil {
-			target = m.of.stored
-		}
-		if h != nil && (target == nil || h.ID != target.ID) {
-			r.fail(sh, m.row, idCol, "", pb.ErrorReason_ALREADY_EXISTS, "该身份证号已登记在另一个家庭")
-			m.bad = true
 		}
 	}
 	for _, m := range r.members {
