@@ -60,3 +60,17 @@ func exportClock(o Options) func() time.Time {
 	}
 	return time.Now
 }
+
+// rowCounter counts the rows an export writes, reports each, and stops the
+// export at the next row once ctx is done.
+type rowCounter struct {
+	ctx    context.Context
+	report Reporter
+	rows   int64
+}
+
+func (c *rowCounter) row() error {
+	c.rows++
+	c.report(Progress{Read: c.rows, Written: c.rows})
+	return c.ctx.Err()
+}

@@ -102,25 +102,14 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 		return "", 0, err
 	}
 	defer func() { _ = wb.Close() }()
-	coverage, err := wb.Sheet("覆盖情况", coverageColumns)
+	sheets, err := wb.Sheets(sheet.SheetSpec{Name: "覆盖情况", Columns: coverageColumns},
+		sheet.SheetSpec{Name: "未走访", Columns: unvisitedColumns}, sheet.SheetSpec{Name: "走访记录", Columns: visitColumns})
 	if err != nil {
 		return "", 0, err
 	}
-	unvisited, err := wb.Sheet("未走访", unvisitedColumns)
-	if err != nil {
-		return "", 0, err
-	}
-	visits, err := wb.Sheet("走访记录", visitColumns)
-	if err != nil {
-		return "", 0, err
-	}
-	var rows int64
-	// row counts a row written and stops the export when ctx is done.
-	row := func() error {
-		rows++
-		report(Progress{Read: rows, Written: rows})
-		return ctx.Err()
-	}
+	coverage, unvisited, visits := sheets[0], sheets[1], sheets[2]
+	counter := &rowCounter{ctx: ctx, report: report}
+	row := counter.row
 
 	// The coverage is the campaign service's: the same query and the same
 	// rendering as GetCampaignCoverage.
@@ -220,7 +209,7 @@ func (e *campaignExport) export(ctx context.Context, req proto.Message, w io.Wri
 	if _, err := wb.WriteTo(w); err != nil {
 		return "", 0, err
 	}
-	return exportFileName("走访慰问-"+fileSafe(c.DisplayName), now), rows, nil
+	return exportFileName("走访慰问-"+fileSafe(c.DisplayName), now), counter.rows, nil
 }
 
 // fileSafe is a name made fit for a file name on every system staff use:

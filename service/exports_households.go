@@ -201,14 +201,10 @@ func (e *householdExport) export(ctx context.Context, req proto.Message, w io.Wr
 		return "", 0, err
 	}
 	defer func() { _ = wb.Close() }()
-	sheets := make([]*sheet.OutSheet, 4)
-	for i, s := range []struct {
-		name string
-		cols []sheet.OutColumn
-	}{{"户台账", householdColumns}, {"成员", memberColumns(full)}, {"联系记录", contactColumns}, {"帮扶记录", assistanceColumns}} {
-		if sheets[i], err = wb.Sheet(s.name, s.cols); err != nil {
-			return "", 0, err
-		}
+	sheets, err := wb.Sheets(sheet.SheetSpec{Name: "户台账", Columns: householdColumns}, sheet.SheetSpec{Name: "成员", Columns: memberColumns(full)},
+		sheet.SheetSpec{Name: "联系记录", Columns: contactColumns}, sheet.SheetSpec{Name: "帮扶记录", Columns: assistanceColumns})
+	if err != nil {
+		return "", 0, err
 	}
 	p := ledgerPage{e: e, full: full, year: domain.LedgerToday(now)[:5], today: domain.LedgerToday(now),
 		hh: sheets[0], members: sheets[1], contacts: sheets[2], assistance: sheets[3]}

@@ -123,21 +123,14 @@ func (e *measureExport) export(ctx context.Context, req proto.Message, w io.Writ
 		return "", 0, err
 	}
 	defer func() { _ = wb.Close() }()
-	measures, err := wb.Sheet("措施台账", measureColumns)
+	sheets, err := wb.Sheets(sheet.SheetSpec{Name: "措施台账", Columns: measureColumns},
+		sheet.SheetSpec{Name: "签约单位", Columns: organizationColumns})
 	if err != nil {
 		return "", 0, err
 	}
-	orgs, err := wb.Sheet("签约单位", organizationColumns)
-	if err != nil {
-		return "", 0, err
-	}
-	var rows int64
-	// row counts a row written and stops the export when ctx is done.
-	row := func() error {
-		rows++
-		report(Progress{Read: rows, Written: rows})
-		return ctx.Err()
-	}
+	measures, orgs := sheets[0], sheets[1]
+	counter := &rowCounter{ctx: ctx, report: report}
+	row := counter.row
 
 	q.Page = repository.Page{Size: repository.MaxPageSize}
 	for {
@@ -238,5 +231,5 @@ func (e *measureExport) export(ctx context.Context, req proto.Message, w io.Writ
 	if _, err := wb.WriteTo(w); err != nil {
 		return "", 0, err
 	}
-	return exportFileName("惠军措施台账", now), rows, nil
+	return exportFileName("惠军措施台账", now), counter.rows, nil
 }

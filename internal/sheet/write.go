@@ -89,6 +89,24 @@ type OutSheet struct {
 	buf  []any
 }
 
+// SheetSpec names a sheet of an export and its columns.
+type SheetSpec struct {
+	Name    string
+	Columns []OutColumn
+}
+
+// Sheets adds the sheets in order, as Sheet does one.
+func (w *Workbook) Sheets(specs ...SheetSpec) ([]*OutSheet, error) {
+	out := make([]*OutSheet, len(specs))
+	for i, s := range specs {
+		var err error
+		if out[i], err = w.Sheet(s.Name, s.Columns); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Sheet adds a sheet named name with cols' header row, frozen. Several
 // sheets may be written at once, rows interleaved between them.
 func (w *Workbook) Sheet(name string, cols []OutColumn) (*OutSheet, error) {
