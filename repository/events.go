@@ -51,7 +51,8 @@ func resourceType(resource string) string {
 	}
 	switch t := parts[len(parts)-2]; t {
 	case "households", "members", "cases", "notes", "campaigns", "visits", "contacts", "assistance",
-		"organizations", "measures", "reviews", "complaints", "recruitmentEvents", "invitations", "applications":
+		"organizations", "measures", "reviews", "complaints", "recruitmentEvents", "invitations", "applications",
+		"referrals", "attachments", "agencies", "alerts":
 		return t
 	}
 	return ""

@@ -46,7 +46,8 @@ type Event struct {
 	// "households", "members", "cases", "notes", "campaigns", "visits",
 	// "contacts", "assistance", "contactPolicy", "organizations",
 	// "measures", "reviews", "complaints", "recruitmentEvents",
-	// "invitations" or "applications".
+	// "invitations", "applications", "referrals", "attachments", "agencies"
+	// or "alerts".
 	ResourceType string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The resource's etag after the change.
 	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
@@ -365,24 +366,24 @@ const file_casework_v1_event_proto_rawDesc = "" +
 	"\bresource\x18\x04 \x01(\tR\bresource\x12#\n" +
 	"\rresource_type\x18\x05 \x01(\tR\fresourceType\x12\x12\n" +
 	"\x04etag\x18\x06 \x01(\tR\x04etag\x12%\n" +
-	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\x81\x03\n" +
+	"\x0echanged_fields\x18\a \x03(\tR\rchangedFields:\xe8\x01\x92A\xe4\x012\xe1\x01{\"position\": \"42\", \"time\": \"2026-03-02T02:00:00Z\", \"type\": \"SubmitCase\", \"resource\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"resourceType\": \"cases\", \"etag\": \"v2\", \"changedFields\": [\"status\", \"submit_time\", \"due_time\"]}\"\xab\x03\n" +
 	"\x12WatchEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12\x19\n" +
-	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\xef\x01\n" +
-	"\x0eresource_types\x18\x03 \x03(\tB\xc7\x01\xbaH\xc3\x01\x92\x01\xbf\x01\x10\x10\"\xba\x01r\xb7\x01R\n" +
+	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x99\x02\n" +
+	"\x0eresource_types\x18\x03 \x03(\tB\xf1\x01\xbaH\xed\x01\x92\x01\xe9\x01\x10 \"\xe4\x01r\xe1\x01R\n" +
 	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\bcontactsR\n" +
 	"assistanceR\rcontactPolicyR\rorganizationsR\bmeasuresR\areviewsR\n" +
-	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\rresourceTypes\x12?\n" +
+	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\treferralsR\vattachmentsR\bagenciesR\x06alertsR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
-	"eventTypes\"\x8e\x03\n" +
+	"eventTypes\"\xb8\x03\n" +
 	"\x11ListEventsRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\xef\x01\n" +
-	"\x0eresource_types\x18\x03 \x03(\tB\xc7\x01\xbaH\xc3\x01\x92\x01\xbf\x01\x10\x10\"\xba\x01r\xb7\x01R\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12\x99\x02\n" +
+	"\x0eresource_types\x18\x03 \x03(\tB\xf1\x01\xbaH\xed\x01\x92\x01\xe9\x01\x10 \"\xe4\x01r\xe1\x01R\n" +
 	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\bcontactsR\n" +
 	"assistanceR\rcontactPolicyR\rorganizationsR\bmeasuresR\areviewsR\n" +
-	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\rresourceTypes\x12?\n" +
+	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\treferralsR\vattachmentsR\bagenciesR\x06alertsR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
 	"eventTypes\"\x8a\x01\n" +
 	"\x12ListEventsResponse\x12*\n" +

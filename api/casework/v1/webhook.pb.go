@@ -736,16 +736,16 @@ var File_casework_v1_webhook_proto protoreflect.FileDescriptor
 
 const file_casework_v1_webhook_proto_rawDesc = "" +
 	"\n" +
-	"\x19casework/v1/webhook.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\b\n" +
+	"\x19casework/v1/webhook.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\t\n" +
 	"\aWebhook\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12+\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vdisplayName\x12+\n" +
 	"\x03url\x18\x03 \x01(\tB\x19\xe2A\x01\x02\xbaH\x12r\x10\x18\x80\x10:\bhttps://\x88\x01\x01R\x03url\x12'\n" +
-	"\x06secret\x18\x04 \x01(\tB\x0f\xe2A\x02\x02\x04\xbaH\ar\x05\x10 \x18\x80\x02R\x06secret\x12\xef\x01\n" +
-	"\x0eresource_types\x18\x05 \x03(\tB\xc7\x01\xbaH\xc3\x01\x92\x01\xbf\x01\x10\x10\"\xba\x01r\xb7\x01R\n" +
+	"\x06secret\x18\x04 \x01(\tB\x0f\xe2A\x02\x02\x04\xbaH\ar\x05\x10 \x18\x80\x02R\x06secret\x12\x99\x02\n" +
+	"\x0eresource_types\x18\x05 \x03(\tB\xf1\x01\xbaH\xed\x01\x92\x01\xe9\x01\x10 \"\xe4\x01r\xe1\x01R\n" +
 	"householdsR\amembersR\x05casesR\x05notesR\tcampaignsR\x06visitsR\bcontactsR\n" +
 	"assistanceR\rcontactPolicyR\rorganizationsR\bmeasuresR\areviewsR\n" +
-	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\rresourceTypes\x12?\n" +
+	"complaintsR\x11recruitmentEventsR\vinvitationsR\fapplicationsR\treferralsR\vattachmentsR\bagenciesR\x06alertsR\rresourceTypes\x12?\n" +
 	"\vevent_types\x18\x06 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10@\"\x14r\x122\x10^[A-Za-z]{1,64}$R\n" +
 	"eventTypes\x12,\n" +
 	"\vstart_after\x18\a \x01(\x03B\v\xe2A\x01\x04\xbaH\x04\"\x02(\x00R\n" +
