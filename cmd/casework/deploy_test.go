@@ -231,6 +231,10 @@ func TestDeployKubernetes(t *testing.T) {
 	if ports["http"] != httpPort || ports["grpc"] != grpcPort {
 		t.Errorf("container ports %v; the server listens on http %d and grpc %d", ports, httpPort, grpcPort)
 	}
+	grace := at(d, "spec", "template", "spec", "terminationGracePeriodSeconds")
+	if n, ok := grace.(int); !ok || time.Duration(n)*time.Second <= stopTime(t, serve, env) {
+		t.Errorf("terminationGracePeriodSeconds %v does not leave the server its drain and shutdown timeout (%v)", grace, stopTime(t, serve, env))
+	}
 	if at(c, "resources", "requests") == nil {
 		t.Error("the server container has no resource requests")
 	}
@@ -301,6 +305,26 @@ func TestDeployKubernetes(t *testing.T) {
 	if filepath.Dir(env["CASEWORK_KEYRING"]) != keyringDir {
 		t.Errorf("CASEWORK_KEYRING %s is not in the keyring volume mounted at %s", env["CASEWORK_KEYRING"], keyringDir)
 	}
+}
+
+// stopTime is how long the server may take to stop with env's settings:
+// its drain and shutdown timeout.
+func stopTime(t *testing.T, serve *cobra.Command, env map[string]string) time.Duration {
+	t.Helper()
+	var total time.Duration
+	for _, name := range []string{"shutdown-drain", "shutdown-timeout"} {
+		f := serve.Flags().Lookup(name)
+		v := f.DefValue
+		if e, ok := env[strings.ToUpper("CASEWORK_"+strings.ReplaceAll(name, "-", "_"))]; ok {
+			v = e
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("--%s %q: %v", name, v, err)
+		}
+		total += d
+	}
+	return total
 }
 
 // checkProbesAnswer starts the server and asks each probe path, and the
@@ -377,6 +401,7 @@ func TestDeploySystemd(t *testing.T) {
 		t.Fatalf("ExecStart=%q does not run casework", exec)
 	}
 	serve := subcommand(t, "systemd ExecStart", fields[1:])
+	env := map[string]string{}
 	for _, l := range readLines(t, filepath.Join(deployDir, "systemd", "casework.env")) {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
@@ -384,6 +409,15 @@ func TestDeploySystemd(t *testing.T) {
 			continue
 		}
 		checkEnv(t, "systemd casework.env", serve, k, v)
+		env[k] = v
+	}
+	for _, l := range unit {
+		if v, ok := strings.CutPrefix(l, "TimeoutStopSec="); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= stopTime(t, serve, env) {
+				t.Errorf("TimeoutStopSec=%s does not leave the server its drain and shutdown timeout (%v)", v, stopTime(t, serve, env))
+			}
+		}
 	}
 }
 
