@@ -94,6 +94,7 @@ var scenarios = []scenario{
 	{"campaigns", testCampaigns},
 	{"ledger", testLedger},
 	{"measures", testMeasures},
+	{"metrics", testMetrics},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need

@@ -48,6 +48,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/jobs"
+	"github.com/fengdu-county/casework/internal/metrics"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -183,6 +184,7 @@ type Store interface {
 	service.MeasureStore
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	service.OperationStore
+	FeedLag(ctx context.Context) (repository.FeedLag, error)
 	service.ExportStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
@@ -211,6 +213,7 @@ type Server struct {
 	// draining is set once the server is asked to stop: readiness says
 	// no from then on, while calls are still served.
 	draining atomic.Bool
+	metrics  *metrics.Metrics
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -252,7 +255,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err := checkAnchorFile(cfg.AuditAnchorFile); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
+	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer(), metrics: metrics.New()}
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
@@ -299,6 +302,16 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)
+	s.metrics.DB(sqlDB)
+	s.metrics.Feed(func(ctx context.Context) (metrics.Lag, error) {
+		l, err := store.FeedLag(ctx)
+		lag := metrics.Lag{FeedHead: l.Head, WebhookBacklog: l.Backlog}
+		if l.Oldest != nil {
+			lag.OldestUndelivered = cfg.Now().Sub(*l.Oldest)
+		}
+		return lag, err
+	})
+	s.queue.Observe(s.metrics.Job)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -306,7 +319,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(steps(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
+		o := append(serverOptions(steps(log, s.metrics, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
@@ -509,6 +522,11 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	fixed("/readyz", s.ready)
+	// Prometheus' scrape. Like the probes it needs no credential: it holds
+	// counts by method and route, nothing about a person. Keep it off the
+	// public ingress all the same (docs/operations.md).
+	metricsHandler := s.metrics.Handler()
+	fixed("/metrics", metricsHandler.ServeHTTP)
 	// The OpenAPI documents: 3.1 at the usual name, and v2 for tools
 	// that read only v2.
 	for path, doc := range map[string][]byte{"/openapi.json": openapi.V3, "/openapi-v2.json": openapi.V2} {
@@ -642,7 +660,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if template == "" {
 			template = unmatchedRoute
 		}
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", time.Since(start))
+		took := time.Since(start)
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", took)
+		s.metrics.HTTP(r.Method, template, rec.code, took)
 	})
 }
 
