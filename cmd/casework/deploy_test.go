@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -485,4 +486,90 @@ func readLines(t *testing.T, path string) []string {
 		cur = ""
 	}
 	return out
+}
+
+// TestDeployMonitoring holds the example Grafana dashboard and Prometheus
+// rules to the metrics a running server exports: each metric they name must
+// appear in its scrape.
+func TestDeployMonitoring(t *testing.T) {
+	dir := t.TempDir()
+	httpAddr := startServe(t, "--data-dir", dir)
+	// One call through the gateway, so the per-call series exist.
+	tok := strings.TrimSpace(run(t, "token", "--data-dir", dir, "--user", "u1", "--roles", "auditor"))
+	req, err := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/v1/cases", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/cases: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	exported := map[string]bool{}
+	for deadline := time.Now().Add(20 * time.Second); !exported["casework_jobs_total"] && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		exported = scrapeNames(t, "http://"+httpAddr+"/metrics")
+	}
+	named := regexp.MustCompile(`\b(?:casework|go|process)_[a-z0-9_]+\b`)
+	check := func(where, expr string) {
+		for _, m := range named.FindAllString(expr, -1) {
+			if !exported[m] {
+				t.Errorf("%s names %s, which the server does not export", where, m)
+			}
+		}
+	}
+	var raw []byte
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	raw, err = os.ReadFile(filepath.Join(deployDir, "monitoring", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil || len(dash.Panels) == 0 {
+		t.Fatalf("grafana-dashboard.json: %v (%d panels)", err, len(dash.Panels))
+	}
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			check("dashboard panel "+p.Title, target.Expr)
+		}
+	}
+	rules := yamlDocs(t, filepath.Join(deployDir, "monitoring", "prometheus-rules.yaml"))[0]
+	n := 0
+	for _, g := range asList(rules["groups"]) {
+		for _, r := range asList(at(g, "rules")) {
+			check("rule "+scalar(at(r, "alert")), scalar(at(r, "expr")))
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("prometheus-rules.yaml holds no rule")
+	}
+}
+
+// scrapeNames is every metric name in a scrape of url, a histogram's
+// _bucket, _sum and _count series included.
+func scrapeNames(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
+			names[f[2]] = true
+			if f[3] == "histogram" || f[3] == "summary" {
+				names[f[2]+"_bucket"], names[f[2]+"_sum"], names[f[2]+"_count"] = true, true, true
+			}
+		}
+	}
+	return names
 }
