@@ -162,6 +162,9 @@ type Config struct {
 	// flight may then take to finish before they are cut (0: 15 seconds).
 	ShutdownDrain   time.Duration
 	ShutdownTimeout time.Duration
+	// HealthInterval is how often the database is pinged to keep gRPC
+	// health true to it (0: 2 seconds); /readyz pings on each request.
+	HealthInterval time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -695,6 +698,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { s.maintain(ctx); return nil })
 	g.Go(func() error { s.anchorAudit(ctx); return nil })
+	g.Go(func() error { s.watchDatabase(ctx); return nil })
 	// Every server delivers webhooks; leases in the database keep each
 	// webhook to one server at a time. It stops when ctx ends.
 	g.Go(func() error { return s.dispatcher.Run(ctx) })
@@ -707,6 +711,40 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	g.Go(func() error { <-ctx.Done(); s.shutdown(); return nil })
 	return g.Wait()
+}
+
+// watchDatabase keeps gRPC health true to the database: NOT_SERVING while
+// it cannot be reached, SERVING again once it can, with no restart. Calls
+// meanwhile fail at once with UNAVAILABLE (apierr), and /readyz asks the
+// database itself each time.
+func (s *Server) watchDatabase(ctx context.Context) {
+	every := cmp.Or(s.cfg.HealthInterval, 2*time.Second)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	serving := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ping, cancel := context.WithTimeout(ctx, every)
+		err := s.store.Ping(ping)
+		cancel()
+		if ctx.Err() != nil || s.draining.Load() {
+			return // shutting down: health is already NOT_SERVING for good
+		}
+		if up := err == nil; up != serving {
+			serving = up
+			if up {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+				s.log.Info("database reachable again: serving")
+			} else {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+				s.log.Error("database unreachable: not serving until it is back", "error_type", fmt.Sprintf("%T", err))
+			}
+		}
+	}
 }
 
 // shutdown stops the server in the order that loses no call: readiness

@@ -271,6 +271,10 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 503 (UNAVAILABLE): the database could not be reached. Retryable: later,
+	// with the same request_id, so that a change that did commit before the
+	// connection broke is not made twice.
+	ErrorReason_DATABASE_UNAVAILABLE ErrorReason = 97
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +355,7 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		97: "DATABASE_UNAVAILABLE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -428,6 +433,7 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"DATABASE_UNAVAILABLE":            97,
 	}
 )
 
@@ -462,7 +468,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x95\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -540,7 +546,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rPOSITION_FULL\x10J\x12\x18\n" +
+	"\x14DATABASE_UNAVAILABLE\x10aB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
