@@ -271,6 +271,15 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 400 (FAILED_PRECONDITION): the referral was withdrawn; it is kept for
+	// the record and cannot be changed. Not retryable.
+	ErrorReason_REFERRAL_WITHDRAWN ErrorReason = 87
+	// 400 (FAILED_PRECONDITION): the agency is inactive and takes no new
+	// referrals. Not retryable unchanged: choose an active agency.
+	ErrorReason_AGENCY_INACTIVE ErrorReason = 88
+	// 400 (FAILED_PRECONDITION): the referral's reply is recorded already;
+	// correct it with UpdateReferral. Not retryable.
+	ErrorReason_REFERRAL_REPLIED ErrorReason = 89
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +360,9 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		87: "REFERRAL_WITHDRAWN",
+		88: "AGENCY_INACTIVE",
+		89: "REFERRAL_REPLIED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -428,6 +440,9 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"REFERRAL_WITHDRAWN":              87,
+		"AGENCY_INACTIVE":                 88,
+		"REFERRAL_REPLIED":                89,
 	}
 )
 
@@ -462,7 +477,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xbe\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -540,7 +555,10 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rPOSITION_FULL\x10J\x12\x16\n" +
+	"\x12REFERRAL_WITHDRAWN\x10W\x12\x13\n" +
+	"\x0fAGENCY_INACTIVE\x10X\x12\x14\n" +
+	"\x10REFERRAL_REPLIED\x10YB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
