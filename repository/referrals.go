@@ -106,11 +106,10 @@ type Alert struct {
 // TableName names Alert's table for gorm.
 func (Alert) TableName() string { return "alerts" }
 
-func (a *Alert) revision() *int64     { return &a.Revision }
-func (a *Alert) touch(time.Time)      {}
-func (a *Alert) resource() string     { return names.Alert{ID: a.ID}.String() }
-func (a *Alert) normalizeTimes()      { a.DueTime = a.DueTime.UTC() }
-func (a *Alert) caseResource() string { return names.Case{ID: a.CaseID}.String() }
+func (a *Alert) revision() *int64 { return &a.Revision }
+func (a *Alert) touch(time.Time)  {}
+func (a *Alert) resource() string { return names.Alert{ID: a.ID}.String() }
+func (a *Alert) normalizeTimes()  { a.DueTime = a.DueTime.UTC() }
 
 // CreateAgency adds a to the table; an existing id is a ConflictError.
 func (s *Store) CreateAgency(ctx context.Context, a *Agency) error {
