@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -442,7 +443,7 @@ var File_casework_v1_alert_proto protoreflect.FileDescriptor
 
 const file_casework_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x17casework/v1/alert.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x04\n" +
+	"\x17casework/v1/alert.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x9c\a\n" +
 	"\x05Alert\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.casework.v1.AlertKindB\x04\xe2A\x01\x03R\x04kind\x128\n" +
@@ -458,7 +459,7 @@ const file_casework_v1_alert_proto_rawDesc = "" +
 	"\x0facknowledged_by\x18\t \x01(\tB\x04\xe2A\x01\x03R\x0eacknowledgedBy\x12K\n" +
 	"\x10acknowledge_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\x0facknowledgeTime\x12\x18\n" +
-	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x03R\x04etag:@\xeaA=\n" +
+	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x03R\x04etag:\xed\x02\x92A\xa9\x022\xa6\x02{\"name\": \"alerts/01a2f0c6-2c3d-7e4f-9a0b-1c2d3e4f5a6b\", \"kind\": \"ALERT_KIND_CASE_DUE_SOON\", \"case\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"dueTime\": \"2026-03-09T16:00:00Z\", \"assignee\": \"caseworker-mingshan-01\", \"townCode\": \"500230101\", \"raiseTime\": \"2026-03-06T16:00:05Z\", \"etag\": \"v1\"}\xeaA=\n" +
 	"\x1ccasework.fengdu.gov.cn/Alert\x12\x0ealerts/{alert}*\x06alerts2\x05alert\"}\n" +
 	"\x11ListAlertsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +

@@ -36,8 +36,8 @@ const (
 // alerts of the cases assigned to them; a supervisor every alert of their
 // towns.
 type AlertServiceClient interface {
-	// The caller's alerts, newest deadline last: unacknowledged ones unless
-	// the filter says `acknowledged = true`.
+	// Lists the caller's alerts, earliest deadline first. Unacknowledged ones
+	// only, unless the filter says `acknowledged = true`.
 	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
 	// Reads one alert the caller may see.
 	GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*Alert, error)
@@ -97,8 +97,8 @@ func (c *alertServiceClient) AcknowledgeAlert(ctx context.Context, in *Acknowled
 // alerts of the cases assigned to them; a supervisor every alert of their
 // towns.
 type AlertServiceServer interface {
-	// The caller's alerts, newest deadline last: unacknowledged ones unless
-	// the filter says `acknowledged = true`.
+	// Lists the caller's alerts, earliest deadline first. Unacknowledged ones
+	// only, unless the filter says `acknowledged = true`.
 	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
 	// Reads one alert the caller may see.
 	GetAlert(context.Context, *GetAlertRequest) (*Alert, error)

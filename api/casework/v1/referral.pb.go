@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1113,7 +1114,7 @@ var File_casework_v1_referral_proto protoreflect.FileDescriptor
 
 const file_casework_v1_referral_proto_rawDesc = "" +
 	"\n" +
-	"\x1acasework/v1/referral.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16casework/v1/case.proto\x1a\x1bcasework/v1/household.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\x98\x03\n" +
+	"\x1acasework/v1/referral.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16casework/v1/case.proto\x1a\x1bcasework/v1/household.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xa3\x04\n" +
 	"\x06Agency\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x12G\n" +
@@ -1125,8 +1126,8 @@ const file_casework_v1_referral_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"updateTime:G\xeaAD\n" +
-	"\x1dcasework.fengdu.gov.cn/Agency\x12\x11agencies/{agency}*\bagencies2\x06agency\"\xd4\x06\n" +
+	"updateTime:\xd1\x01\x92A\x86\x012\x83\x01{\"name\": \"agencies/rsj\", \"displayName\": \"人社局\", \"caseTypes\": [\"CASE_TYPE_EMPLOYMENT_PLACEMENT\"], \"active\": true, \"etag\": \"v1\"}\xeaAD\n" +
+	"\x1dcasework.fengdu.gov.cn/Agency\x12\x11agencies/{agency}*\bagencies2\x06agency\"\xfc\t\n" +
 	"\bReferral\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12G\n" +
 	"\x06agency\x18\x02 \x01(\tB/\xe2A\x01\x02\xfaA\x1f\n" +
@@ -1149,7 +1150,7 @@ const file_casework_v1_referral_proto_rawDesc = "" +
 	"\vdelete_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"deleteTime\x12%\n" +
 	"\vtext_masked\x18\x0f \x01(\bB\x04\xe2A\x01\x03R\n" +
-	"textMasked:\\\xeaAY\n" +
+	"textMasked:\x83\x04\x92A\xa3\x032\xa0\x03{\"name\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d/referrals/01a2f0c5-0b7e-7c1d-8e2f-4a5b6c7d8e9f\", \"agency\": \"agencies/rsj\", \"sentDate\": {\"year\": 2026, \"month\": 3, \"day\": 2}, \"request\": \"请安排随军家属就业岗位\", \"agencyReference\": \"人社转〔2026〕12号\", \"followUpDueDate\": {\"year\": 2026, \"month\": 3, \"day\": 16}, \"state\": \"REFERRAL_STATE_AWAITING_REPLY\", \"creator\": \"demo-supervisor\", \"etag\": \"v1\"}\xeaAY\n" +
 	"\x1fcasework.fengdu.gov.cn/Referral\x12!cases/{case}/referrals/{referral}*\treferrals2\breferral\"\xca\x01\n" +
 	"\x13CreateAgencyRequest\x127\n" +
 	"\x06agency\x18\x01 \x01(\v2\x13.casework.v1.AgencyB\n" +

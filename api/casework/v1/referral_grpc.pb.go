@@ -43,25 +43,25 @@ const (
 // without a reply past its follow-up due date raises an alert
 // (AlertService).
 type ReferralServiceClient interface {
-	// Adds a partner agency to the county's table; its id is a short code
-	// chosen by the caller (e.g. `rsj`). Admins and county-wide
-	// supervisors keep the table.
+	// Adds a partner agency to the county's table. Its id is a short code
+	// the caller chooses, such as `rsj`. Admins and county-wide supervisors
+	// keep the table.
 	CreateAgency(ctx context.Context, in *CreateAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
 	// Reads a partner agency.
 	GetAgency(ctx context.Context, in *GetAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
 	// Lists the partner agencies in id order; inactive ones too unless the
 	// filter says `active = true`.
 	ListAgencies(ctx context.Context, in *ListAgenciesRequest, opts ...grpc.CallOption) (*ListAgenciesResponse, error)
-	// Changes an agency's name, the case types it usually handles or whether
-	// it is active, under the etag check. An inactive agency takes no new
-	// referrals; its referrals stay.
+	// Changes an agency under the etag check. The name, the case types it
+	// usually handles and whether it is active can change; an inactive
+	// agency takes no new referrals, and its referrals stay.
 	UpdateAgency(ctx context.Context, in *UpdateAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
 	// Refers a case to a partner agency. The case's history records it.
 	CreateReferral(ctx context.Context, in *CreateReferralRequest, opts ...grpc.CallOption) (*Referral, error)
 	// Reads a referral; a withdrawn one too. The request and reply texts are
 	// masked unless view is VIEW_FULL (audited).
 	GetReferral(ctx context.Context, in *GetReferralRequest, opts ...grpc.CallOption) (*Referral, error)
-	// A case's referrals, oldest sent first.
+	// Lists a case's referrals, newest sent first.
 	ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error)
 	// Changes the fields named in update_mask under the etag check; the
 	// case's history records it. A withdrawn referral cannot be changed.
@@ -196,25 +196,25 @@ func (c *referralServiceClient) DeleteReferral(ctx context.Context, in *DeleteRe
 // without a reply past its follow-up due date raises an alert
 // (AlertService).
 type ReferralServiceServer interface {
-	// Adds a partner agency to the county's table; its id is a short code
-	// chosen by the caller (e.g. `rsj`). Admins and county-wide
-	// supervisors keep the table.
+	// Adds a partner agency to the county's table. Its id is a short code
+	// the caller chooses, such as `rsj`. Admins and county-wide supervisors
+	// keep the table.
 	CreateAgency(context.Context, *CreateAgencyRequest) (*Agency, error)
 	// Reads a partner agency.
 	GetAgency(context.Context, *GetAgencyRequest) (*Agency, error)
 	// Lists the partner agencies in id order; inactive ones too unless the
 	// filter says `active = true`.
 	ListAgencies(context.Context, *ListAgenciesRequest) (*ListAgenciesResponse, error)
-	// Changes an agency's name, the case types it usually handles or whether
-	// it is active, under the etag check. An inactive agency takes no new
-	// referrals; its referrals stay.
+	// Changes an agency under the etag check. The name, the case types it
+	// usually handles and whether it is active can change; an inactive
+	// agency takes no new referrals, and its referrals stay.
 	UpdateAgency(context.Context, *UpdateAgencyRequest) (*Agency, error)
 	// Refers a case to a partner agency. The case's history records it.
 	CreateReferral(context.Context, *CreateReferralRequest) (*Referral, error)
 	// Reads a referral; a withdrawn one too. The request and reply texts are
 	// masked unless view is VIEW_FULL (audited).
 	GetReferral(context.Context, *GetReferralRequest) (*Referral, error)
-	// A case's referrals, oldest sent first.
+	// Lists a case's referrals, newest sent first.
 	ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error)
 	// Changes the fields named in update_mask under the etag check; the
 	// case's history records it. A withdrawn referral cannot be changed.
