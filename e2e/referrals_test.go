@@ -317,6 +317,22 @@ func testReferralLifecycle(t *testing.T, e *env, c, otherTown, auditor *client) 
 			t.Errorf("the case's history holds %d %s, want %d: %v", got, m, n, methods)
 		}
 	}
+	// The feed carried every change of the first referral, in order.
+	if got := eventTypesOf(t, c, r.GetName(), "referrals"); !slices.Equal(got, []string{"CreateReferral", "RecordReferralReply", "UpdateReferral"}) {
+		t.Errorf("the referral's events: %v", got)
+	}
+}
+
+// eventTypesOf lists the types of the feed's events of resource.
+func eventTypesOf(t *testing.T, c *client, resource, resourceType string) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range must(c.ListEventsOf(0, resourceType)).ok(t).GetEvents() {
+		if ev.GetResource() == resource {
+			out = append(out, ev.GetType())
+		}
+	}
+	return out
 }
 
 // fastAlerts scans for alerts often, so a test sees them at once.
@@ -451,6 +467,10 @@ func testAlerts(t *testing.T, e *env) {
 	waitAlerts(t, sup, "", 1)
 	if n := count(historyMethods(t, sup, soon.GetName()), "AcknowledgeAlert"); n != 2 {
 		t.Errorf("the case's history records %d acknowledgements, want 2", n)
+	}
+	// The server raised it (its own change), the assignee acknowledged it.
+	if got := eventTypesOf(t, sup, alerts[0].GetName(), "alerts"); !slices.Equal(got, []string{repository.EventTypeServer, "AcknowledgeAlert"}) {
+		t.Errorf("the alert's events: %v", got)
 	}
 
 	// Past the soon case's due time: a new alert, overdue, raised once.
