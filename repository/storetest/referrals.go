@@ -258,6 +258,36 @@ var referralTests = []test{
 			t.Errorf("a new due time raised %d, want 1", n)
 		}
 	}},
+	{"AlertsRaisedOnceByConcurrentScans", func(t *testing.T, e *env) {
+		// Several servers scanning at the same instant: the unique key
+		// lets one of them raise each alert.
+		now := e.clock.Now()
+		f := e.newFamily()
+		for i := range 5 {
+			e.newCase(f, due(now.Add(time.Duration(i-2)*time.Hour)))
+		}
+		const scans = 4
+		raised := make(chan int, scans)
+		errs := make(chan error, scans)
+		for range scans {
+			go func() {
+				n, err := e.s.RaiseAlerts(context.Background(), now, alertWindow, uuid.NewString)
+				raised <- n
+				errs <- err
+			}()
+		}
+		total := 0
+		for range scans {
+			total += <-raised
+			must(t, <-errs, "a concurrent RaiseAlerts")
+		}
+		if total != 5 {
+			t.Errorf("%d concurrent scans raised %d alerts in all, want 5", scans, total)
+		}
+		if rows := e.rawRows("SELECT id FROM alerts"); len(rows) != 5 {
+			t.Errorf("%d alert rows, want 5", len(rows))
+		}
+	}},
 	{"AlertsSeenAndAcknowledged", func(t *testing.T, e *env) {
 		now := e.clock.Now()
 		mine := e.newCase(e.newFamily(), due(now.Add(-time.Hour)), func(c *repository.Case) { c.Assignee = "users/w1" })
