@@ -250,6 +250,9 @@ func testReferralLifecycle(t *testing.T, e *env, c, otherTown, auditor *client) 
 	must(auditor.GetReferral(r.GetName(), pb.View_VIEW_UNSPECIFIED)).ok(t)
 	must(otherTown.GetReferral(r.GetName(), pb.View_VIEW_UNSPECIFIED)).fails(t, codes.NotFound)
 	must(otherTown.ListReferrals(&pb.ListReferralsRequest{Parent: cs})).fails(t, codes.NotFound)
+	must(otherTown.CreateReferral(cs, ref, "")).fails(t, codes.NotFound)
+	must(otherTown.RecordReferralReply(&pb.RecordReferralReplyRequest{Name: r.GetName(), Reply: "x", ReplyDate: dateOf(today)})).fails(t, codes.NotFound)
+	must(otherTown.DeleteReferral(r.GetName(), "")).fails(t, codes.NotFound)
 
 	// A second referral, to the school board; lists by agency and state.
 	second := day(today.AddDate(0, 0, 7))

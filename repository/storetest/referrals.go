@@ -244,6 +244,22 @@ var referralTests = []test{
 		if !slices.Equal(got, want) {
 			t.Fatalf("alerts %v, want %v", got, want)
 		}
+		// A page at a time, earliest deadline first, every alert once.
+		var paged []repository.Alert
+		page := repository.Page{Size: 1}
+		for range 10 {
+			rows, next, err := e.s.ListAlerts(e.ctx, repository.AlertQuery{Page: page})
+			must(t, err, "ListAlerts page")
+			paged = append(paged, rows...)
+			if next == nil {
+				break
+			}
+			page.After = next
+		}
+		if len(paged) != 4 || !slices.IsSortedFunc(paged, func(a, b repository.Alert) int { return a.DueTime.Compare(b.DueTime) }) {
+			t.Errorf("paged alerts: %d, sorted by deadline %v", len(paged),
+				slices.IsSortedFunc(paged, func(a, b repository.Alert) int { return a.DueTime.Compare(b.DueTime) }))
+		}
 		if m := methodsOf(e.history(late.ID)); !slices.Contains(m, "RaiseAlert") {
 			t.Errorf("raising wrote no history on the case: %v", m)
 		}
