@@ -72,7 +72,9 @@ type ReferralServiceClient interface {
 	RecordReferralReply(ctx context.Context, in *RecordReferralReplyRequest, opts ...grpc.CallOption) (*Referral, error)
 	// Withdraws a referral (AIP-164 soft delete): it stays readable, with
 	// state WITHDRAWN and its delete_time, and leaves lists unless
-	// show_deleted is set.
+	// show_deleted is set. It cannot be withdrawn again or changed
+	// (REFERRAL_WITHDRAWN); a retry with the same request_id answers as the
+	// first call did.
 	DeleteReferral(ctx context.Context, in *DeleteReferralRequest, opts ...grpc.CallOption) (*Referral, error)
 }
 
@@ -225,7 +227,9 @@ type ReferralServiceServer interface {
 	RecordReferralReply(context.Context, *RecordReferralReplyRequest) (*Referral, error)
 	// Withdraws a referral (AIP-164 soft delete): it stays readable, with
 	// state WITHDRAWN and its delete_time, and leaves lists unless
-	// show_deleted is set.
+	// show_deleted is set. It cannot be withdrawn again or changed
+	// (REFERRAL_WITHDRAWN); a retry with the same request_id answers as the
+	// first call did.
 	DeleteReferral(context.Context, *DeleteReferralRequest) (*Referral, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }
