@@ -95,6 +95,7 @@ var scenarios = []scenario{
 	{"ledger", testLedger},
 	{"measures", testMeasures},
 	{"metrics", testMetrics},
+	{"referrals", testReferrals},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need
@@ -107,6 +108,7 @@ var bareScenarios = []scenario{
 	{"imports", testImports},
 	{"exports", testExports},
 	{"shutdown", testShutdown},
+	{"alerts", testAlerts},
 }
 
 var dialects = []struct {

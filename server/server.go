@@ -165,6 +165,12 @@ type Config struct {
 	// HealthInterval is how often the database is pinged to keep gRPC
 	// health true to it (0: 2 seconds); /readyz pings on each request.
 	HealthInterval time.Duration
+
+	// AlertWindow is how long before its due time a case is alerted as
+	// due soon (0: three days); AlertScanEvery how often the alert scan
+	// runs (0: a minute).
+	AlertWindow    time.Duration
+	AlertScanEvery time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -189,6 +195,8 @@ type Store interface {
 	service.OperationStore
 	FeedLag(ctx context.Context) (repository.FeedLag, error)
 	service.ExportStore
+	service.ReferralStore
+	service.AlertStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
 	Dialect() repository.Dialect
@@ -296,12 +304,15 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
 	longRunning := service.NewLongRunning(operations)
+	referrals := service.NewReferrals(store, validator, opts)
+	alerts := service.NewAlerts(store, cfg.AlertWindow, validator, opts, log)
 	sqlDB, err := store.SQLDB()
 	if err != nil {
 		return nil, err
 	}
-	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep},
-		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers}, log); err != nil {
+	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep, AlertScan: alerts.Scan},
+		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
+			AlertScanEvery: cfg.AlertScanEvery}, log); err != nil {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)
@@ -344,6 +355,8 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterCampaignServiceServer(g, campaigns)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
+		pb.RegisterReferralServiceServer(g, referrals)
+		pb.RegisterAlertServiceServer(g, alerts)
 		longrunningpb.RegisterOperationsServer(g, longRunning)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
@@ -473,6 +486,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterReferralServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterAlertServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterMeasureServiceHandler(ctx, gw, conn); err != nil {

@@ -54,6 +54,8 @@ type settings struct {
 	RequestIDTTL        time.Duration
 	JobRescueAfter      time.Duration
 	OperationFileTTL    time.Duration
+	AlertWindow         time.Duration
+	AlertScanEvery      time.Duration
 
 	TownsFile         string
 	HolidaysDir       string
@@ -129,6 +131,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how long a job (an import or export) may run before the queue takes its server for dead and runs it again; a job is also cut off after this long")
 	duration(fs, &s.OperationFileTTL, "operation-file-ttl", "CASEWORK_OPERATION_FILE_TTL", 24*time.Hour,
 		"how long the file an export or import produced may be downloaded before it is deleted")
+	duration(fs, &s.AlertWindow, "alert-window", "CASEWORK_ALERT_WINDOW", 72*time.Hour,
+		"how long before its due time a case is alerted as due soon (GET /v1/alerts)")
+	duration(fs, &s.AlertScanEvery, "alert-scan-every", "CASEWORK_ALERT_SCAN_EVERY", time.Minute,
+		"how often the job queue scans for deadlines to alert (one server scans at a time)")
 	duration(fs, &s.WebhookPoll, "webhook-poll", "CASEWORK_WEBHOOK_POLL", time.Second,
 		"how often each server looks for webhook deliveries to make")
 	duration(fs, &s.WebhookMaxBackoff, "webhook-max-backoff", "CASEWORK_WEBHOOK_MAX_BACKOFF", 10*time.Minute,

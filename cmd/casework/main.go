@@ -150,6 +150,8 @@ func serveCmd() *cobra.Command {
 				RequestIDTTL:          s.RequestIDTTL,
 				JobRescueAfter:        s.JobRescueAfter,
 				OperationFileTTL:      s.OperationFileTTL,
+				AlertWindow:           s.AlertWindow,
+				AlertScanEvery:        s.AlertScanEvery,
 				Webhooks:              webhooks,
 				WebhookCAFile:         s.WebhookCA,
 

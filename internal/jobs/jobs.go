@@ -34,6 +34,9 @@ type Handlers struct {
 	// Sweep does the periodic upkeep: expired files and old operations
 	// deleted, orphaned operations ended.
 	Sweep func(ctx context.Context) error
+	// AlertScan raises the alerts of deadlines (nil: no scan, for a queue
+	// that only inserts).
+	AlertScan func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -54,6 +57,8 @@ type Config struct {
 	// MaxAttempts is how many times an operation is started before it
 	// is given up (default 3).
 	MaxAttempts int
+	// AlertScanEvery is how often the alert scan runs (default a minute).
+	AlertScanEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -91,6 +96,34 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
 
+type alertScanArgs struct{}
+
+func (alertScanArgs) Kind() string { return "alert_scan" }
+
+type alertScanWorker struct {
+	river.WorkerDefaults[alertScanArgs]
+	scan func(ctx context.Context) error
+}
+
+func (w *alertScanWorker) Work(ctx context.Context, _ *river.Job[alertScanArgs]) error {
+	return w.scan(ctx)
+}
+
+// once is the insert options of a periodic job of which one at a time is
+// enough across servers: river's leader inserts it, and a second while one
+// waits or runs is pointless.
+func once() *river.InsertOpts {
+	return &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// periodic is a job run every interval (default a minute), and once as
+// the queue starts.
+func periodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(every, time.Minute)),
+		func() (river.JobArgs, *river.InsertOpts) { return args, once() }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
 // New builds the queue over db, registering every kind of job.
 func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *slog.Logger) (*Queue, error) {
 	if h.Operation == nil || h.Sweep == nil {
@@ -101,16 +134,15 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &operationWorker{run: h.Operation})
 	river.AddWorker(workers, &sweepWorker{sweep: h.Sweep})
-	sweep := river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.SweepEvery, time.Minute)),
-		func() (river.JobArgs, *river.InsertOpts) {
-			// One sweep at a time across servers: a second is pointless.
-			return sweepArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
-		}, &river.PeriodicJobOpts{RunOnStart: true})
+	periodicJobs := []*river.PeriodicJob{periodic(cfg.SweepEvery, sweepArgs{})}
+	if h.AlertScan != nil {
+		river.AddWorker(workers, &alertScanWorker{scan: h.AlertScan})
+		periodicJobs = append(periodicJobs, periodic(cfg.AlertScanEvery, alertScanArgs{}))
+	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
 		Workers:              workers,
-		PeriodicJobs:         []*river.PeriodicJob{sweep},
+		PeriodicJobs:         periodicJobs,
 		RescueStuckJobsAfter: rescue,
 		JobTimeout:           rescue,
 		FetchPollInterval:    poll,
