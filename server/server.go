@@ -282,7 +282,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep},
+	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep, EndHolds: cases.EndHolds},
 		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers}, log); err != nil {
 		return nil, err
 	}

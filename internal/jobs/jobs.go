@@ -34,6 +34,8 @@ type Handlers struct {
 	// Sweep does the periodic upkeep: expired files and old operations
 	// deleted, orphaned operations ended.
 	Sweep func(ctx context.Context) error
+	// EndHolds resumes the cases whose hold has reached its end time.
+	EndHolds func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -42,7 +44,9 @@ type Config struct {
 	// takes its server for dead and runs it again (default 10 minutes).
 	// A job is also cut off after this long.
 	RescueAfter time.Duration
-	// SweepEvery is how often the sweep runs (default a minute).
+	// SweepEvery is how often the sweep and the hold-end job run
+	// (default a minute): a hold ends at most this long after its end
+	// time, its clocks resumed as of the end time all the same.
 	SweepEvery time.Duration
 	// Workers is how many jobs one server runs at once (default 2). A
 	// negative number runs none: the server inserts jobs for others to
@@ -91,9 +95,36 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
 
+// endHoldsArgs is the periodic job that resumes the holds that ended.
+// Only the elected leader inserts periodic jobs and at most one waits at a
+// time, so one server runs it; each resume is conditional besides, so a
+// run overlapping a rescued one still ends each hold once.
+type endHoldsArgs struct{}
+
+func (endHoldsArgs) Kind() string { return "end_holds" }
+
+type endHoldsWorker struct {
+	river.WorkerDefaults[endHoldsArgs]
+	run func(ctx context.Context) error
+}
+
+func (w *endHoldsWorker) Work(ctx context.Context, _ *river.Job[endHoldsArgs]) error {
+	return w.run(ctx)
+}
+
+// periodic is a job of args every interval, one at a time across servers:
+// a second waiting beside the first would only repeat it.
+func periodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+		}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
 // New builds the queue over db, registering every kind of job.
 func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *slog.Logger) (*Queue, error) {
-	if h.Operation == nil || h.Sweep == nil {
+	if h.Operation == nil || h.Sweep == nil || h.EndHolds == nil {
 		return nil, errors.New("jobs: every handler is required")
 	}
 	rescue := cmp.Or(cfg.RescueAfter, 10*time.Minute)
@@ -101,16 +132,12 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &operationWorker{run: h.Operation})
 	river.AddWorker(workers, &sweepWorker{sweep: h.Sweep})
-	sweep := river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.SweepEvery, time.Minute)),
-		func() (river.JobArgs, *river.InsertOpts) {
-			// One sweep at a time across servers: a second is pointless.
-			return sweepArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
-		}, &river.PeriodicJobOpts{RunOnStart: true})
+	river.AddWorker(workers, &endHoldsWorker{run: h.EndHolds})
+	every := cmp.Or(cfg.SweepEvery, time.Minute)
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
 		Workers:              workers,
-		PeriodicJobs:         []*river.PeriodicJob{sweep},
+		PeriodicJobs:         []*river.PeriodicJob{periodic(every, sweepArgs{}), periodic(every, endHoldsArgs{})},
 		RescueStuckJobsAfter: rescue,
 		JobTimeout:           rescue,
 		FetchPollInterval:    poll,
