@@ -117,7 +117,10 @@ func TestCheckHeld(t *testing.T) {
 // TestCaseDays: days_open and days_waiting in whole days of 24 hours.
 func TestCaseDays(t *testing.T) {
 	submit := holdBase
-	at := func(d, h int) *time.Time { x := submit.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour); return &x }
+	at := func(d, h int) *time.Time {
+		x := submit.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour)
+		return &x
+	}
 	for _, tc := range []struct {
 		name          string
 		c             CaseTimes
