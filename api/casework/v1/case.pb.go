@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -4864,7 +4865,7 @@ var File_casework_v1_case_proto protoreflect.FileDescriptor
 
 const file_casework_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xbe\x03\n" +
+	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbe\x03\n" +
 	"\x13EmploymentPlacement\x122\n" +
 	"\x0eplacement_year\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xb4\x10(\xd0\x0fR\rplacementYear\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\bR\beligible\x12A\n" +
@@ -4937,13 +4938,13 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"decideTime\"{\n" +
 	"\vCaseOutcome\x12B\n" +
 	"\x06result\x18\x01 \x01(\x0e2\x1a.casework.v1.OutcomeResultB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06result\x12(\n" +
-	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xac\x01\n" +
+	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xe6\x02\n" +
 	"\bCaseHold\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x129\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
-	"\x06holder\x18\x04 \x01(\tR\x06holder\"\xa5\x11\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder:\xb7\x01\x92A\xb3\x012\xb0\x01{\"reason\": \"等待重庆医科大学附属医院专家门诊排期\", \"startTime\": \"2026-03-02T02:00:00Z\", \"endTime\": \"2026-04-01T02:00:00Z\", \"holder\": \"caseworker-mingshan-01\"}\"\xa5\x11\n" +
 	"\x04Case\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12%\n" +
 	"\vcase_number\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\n" +
@@ -5078,14 +5079,14 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
 	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc7\x01\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xe4\x02\n" +
 	"\x0fHoldCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
 	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12\"\n" +
 	"\x04days\x18\x04 \x01(\x05B\x0e\xe2A\x01\x02\xbaH\a\x1a\x05\x18\xb4\x01(\x01R\x04days\x12:\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x9b\x01\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:\x9a\x01\x92A\x96\x012\x93\x01{\"etag\": \"v3\", \"reason\": \"等待重庆医科大学附属医院专家门诊排期\", \"days\": 30, \"requestId\": \"0193e1a4-7c2b-7d3e-9f10-5a6b7c8d9e0f\"}\"\x9b\x01\n" +
 	"\x11ResumeCaseRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1c\n" +
