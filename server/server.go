@@ -136,8 +136,8 @@ type Config struct {
 	// JobRescueAfter is how long a job may run before the queue takes its
 	// server for dead and runs it again (0: 10 minutes). JobPoll is how
 	// often an idle server looks for jobs (0: 500ms); JobSweepEvery how
-	// often expired files are deleted and orphaned operations ended (0: a
-	// minute).
+	// often expired files are deleted and orphaned operations ended, and
+	// the holds past their end time resumed (0: a minute).
 	JobRescueAfter time.Duration
 	JobPoll        time.Duration
 	JobSweepEvery  time.Duration
