@@ -211,9 +211,17 @@ func holdScope(t *testing.T, e *env) {
 		}
 	}
 	worker := e.clientsAs(t, e.roleToken(t, principal.Caseworker))
-	held := must(worker[1].Hold(n, "", "等待学校分班结果", 7)).ok(t)
+	req := &pb.HoldCaseRequest{Name: n, Reason: "等待学校分班结果", Days: 7, RequestId: "hold-" + kase.GetCaseNumber()}
+	held := must(worker[1].transition("Hold", req)).ok(t)
 	if held.GetHold().GetHolder() != roleUsers[principal.Caseworker] {
 		t.Errorf("holder %q, want the caseworker", held.GetHold().GetHolder())
+	}
+	// A retry with the same request id answers the first hold again
+	// (AIP-155), on either transport, instead of CASE_ON_HOLD.
+	for _, c := range worker {
+		if again := must(c.transition("Hold", req)).ok(t); again.GetEtag() != held.GetEtag() || again.GetHoldCount() != 1 {
+			t.Errorf("%s: retried hold answered etag %s holds %d, want the first answer (%s, 1)", c.name, again.GetEtag(), again.GetHoldCount(), held.GetEtag())
+		}
 	}
 	must(worker[0].Resume(n, "", "")).ok(t)
 }
@@ -257,6 +265,9 @@ func holdEndsByItself(t *testing.T, e *env) {
 	wantHoldHistory(t, c, n, []string{"HoldCase", "ResumeCase"}, supervisorUser, "system")
 	if evs := caseEvents(t, e, n, repository.EventTypeServer); len(evs) != 1 {
 		t.Errorf("%d server events of the case, want 1", len(evs))
+	}
+	if entries := auditEntries(t, e, `resource = "`+n+`" AND principal = "system"`); len(entries) != 1 {
+		t.Errorf("%d audit entries by system, want 1 (the resume)", len(entries))
 	}
 	if cs := must(e.httpClient(t).GetCase(n)).ok(t); cs.GetHold() != nil || cs.GetDaysOpen() != 2 || cs.GetDaysWaiting() != 0 {
 		t.Errorf("over HTTP: hold %v, days open %d waiting %d; want none, 2, 0", cs.GetHold(), cs.GetDaysOpen(), cs.GetDaysWaiting())
