@@ -2321,7 +2321,8 @@ type Case struct {
 	TownCode        string           `protobuf:"bytes,12,opt,name=town_code,json=townCode,proto3" json:"town_code,omitempty"`
 	Priority        CasePriority     `protobuf:"varint,13,opt,name=priority,proto3,enum=casework.v1.CasePriority" json:"priority,omitempty"`
 	PriorityReasons []PriorityReason `protobuf:"varint,14,rep,packed,name=priority_reasons,json=priorityReasons,proto3,enum=casework.v1.PriorityReason" json:"priority_reasons,omitempty"`
-	// Computed at submit from the case type.
+	// Computed at submit from the case type; absent while no clock runs,
+	// and so while the case is on hold.
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	Outcome *CaseOutcome           `protobuf:"bytes,16,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// Reason given for the last rejection or reopening.
