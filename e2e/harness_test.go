@@ -105,6 +105,7 @@ var bareScenarios = []scenario{
 	{"operations_queued", testOperationsQueued},
 	{"operations_two_servers", testOperationsTwoServers},
 	{"operations_restart", testOperationsRestart},
+	{"holds", testHolds},
 	{"imports", testImports},
 	{"exports", testExports},
 	{"shutdown", testShutdown},

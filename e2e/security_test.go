@@ -100,7 +100,7 @@ func mayCall(r principal.Role, method string) bool {
 	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus", "BatchCreateMembers"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
-	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "CreateNote",
+	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "HoldCase", "ResumeCase", "CreateNote",
 		"RequestMaterials", "SupplyMaterials", "FileObjection"}
 	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection"}
 	in := slices.Contains[[]string]

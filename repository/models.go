@@ -121,6 +121,16 @@ type Case struct {
 	UpdateTime    time.Time
 	SubmitTime    *time.Time
 	ResolveTime   *time.Time
+	// The hold in force (CASE_HOLD): HoldStartTime and HoldEndTime are
+	// both set exactly while the case is held.
+	HoldStartTime *time.Time
+	HoldEndTime   *time.Time
+	HoldReason    string
+	HoldHolder    string
+	// HeldSeconds is the time spent on holds that ended; HoldCount how
+	// many holds there have been.
+	HeldSeconds int64
+	HoldCount   int
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as

@@ -138,8 +138,8 @@ type Config struct {
 	// JobRescueAfter is how long a job may run before the queue takes its
 	// server for dead and runs it again (0: 10 minutes). JobPoll is how
 	// often an idle server looks for jobs (0: 500ms); JobSweepEvery how
-	// often expired files are deleted and orphaned operations ended (0: a
-	// minute).
+	// often expired files are deleted and orphaned operations ended, and
+	// the holds past their end time resumed (0: a minute).
 	JobRescueAfter time.Duration
 	JobPoll        time.Duration
 	JobSweepEvery  time.Duration
@@ -310,7 +310,8 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep, AlertScan: alerts.Scan},
+	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep,
+		AlertScan: alerts.Scan, EndHolds: cases.EndHolds},
 		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
 			AlertScanEvery: cfg.AlertScanEvery}, log); err != nil {
 		return nil, err

@@ -37,6 +37,9 @@ type Handlers struct {
 	// AlertScan raises the alerts of deadlines (nil: no scan, for a queue
 	// that only inserts).
 	AlertScan func(ctx context.Context) error
+	// EndHolds resumes the cases whose hold has reached its end time (nil:
+	// none, for a queue that only inserts).
+	EndHolds func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -45,7 +48,9 @@ type Config struct {
 	// takes its server for dead and runs it again (default 10 minutes).
 	// A job is also cut off after this long.
 	RescueAfter time.Duration
-	// SweepEvery is how often the sweep runs (default a minute).
+	// SweepEvery is how often the sweep and the hold-end job run
+	// (default a minute): a hold ends at most this long after its end
+	// time, its clocks resumed as of the end time all the same.
 	SweepEvery time.Duration
 	// Workers is how many jobs one server runs at once (default 2). A
 	// negative number runs none: the server inserts jobs for others to
@@ -96,6 +101,23 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
 
+// endHoldsArgs is the periodic job that resumes the holds that ended.
+// Only the elected leader inserts periodic jobs and at most one waits at a
+// time, so one server runs it; each resume is conditional besides, so a
+// run overlapping a rescued one still ends each hold once.
+type endHoldsArgs struct{}
+
+func (endHoldsArgs) Kind() string { return "end_holds" }
+
+type endHoldsWorker struct {
+	river.WorkerDefaults[endHoldsArgs]
+	run func(ctx context.Context) error
+}
+
+func (w *endHoldsWorker) Work(ctx context.Context, _ *river.Job[endHoldsArgs]) error {
+	return w.run(ctx)
+}
+
 type alertScanArgs struct{}
 
 func (alertScanArgs) Kind() string { return "alert_scan" }
@@ -126,7 +148,7 @@ func periodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 
 // New builds the queue over db, registering every kind of job.
 func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *slog.Logger) (*Queue, error) {
-	if h.Operation == nil || h.Sweep == nil {
+	if h.Operation == nil || h.Sweep == nil || h.EndHolds == nil {
 		return nil, errors.New("jobs: every handler is required")
 	}
 	rescue := cmp.Or(cfg.RescueAfter, 10*time.Minute)
@@ -138,6 +160,10 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	if h.AlertScan != nil {
 		river.AddWorker(workers, &alertScanWorker{scan: h.AlertScan})
 		periodicJobs = append(periodicJobs, periodic(cfg.AlertScanEvery, alertScanArgs{}))
+	}
+	if h.EndHolds != nil {
+		river.AddWorker(workers, &endHoldsWorker{run: h.EndHolds})
+		periodicJobs = append(periodicJobs, periodic(cfg.SweepEvery, endHoldsArgs{}))
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},

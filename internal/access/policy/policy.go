@@ -122,6 +122,8 @@ var Table = map[string][]principal.Role{
 	caseSvc + "CloseCase":         deciders,
 	caseSvc + "ReopenCase":        deciders,
 	caseSvc + "WithdrawCase":      workers,
+	caseSvc + "HoldCase":          workers,
+	caseSvc + "ResumeCase":        workers,
 	caseSvc + "CreateNote":        workers,
 	caseSvc + "ListNotes":         readers,
 	caseSvc + "ListCaseHistory":   readers,
