@@ -25,6 +25,12 @@ import (
 	"buf.build/go/protovalidate"
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -49,6 +55,7 @@ import (
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/jobs"
 	"github.com/fengdu-county/casework/internal/metrics"
+	"github.com/fengdu-county/casework/internal/tracing"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -165,6 +172,10 @@ type Config struct {
 	// HealthInterval is how often the database is pinged to keep gRPC
 	// health true to it (0: 2 seconds); /readyz pings on each request.
 	HealthInterval time.Duration
+	// TracerProvider receives the spans of HTTP requests and gRPC calls
+	// (nil: none are recorded). The store's statements are traced by
+	// whoever opened its database (tracing.Database).
+	TracerProvider trace.TracerProvider
 
 	// AlertWindow is how long before its due time a case is alerted as
 	// due soon (0: three days); AlertScanEvery how often the alert scan
@@ -339,7 +350,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
-			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}))
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
+			grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tracerProvider()),
+				otelgrpc.WithPropagators(tracing.Propagator))))
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
@@ -455,6 +468,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		// In process: there is no wire to protect.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(s.cfg.MaxRequestBytes)),
+		// The HTTP request's trace continues into the gRPC call.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(s.tracerProvider()),
+			otelgrpc.WithPropagators(tracing.Propagator))),
 		// So the error handler knows which errors are the services'.
 		grpc.WithUnaryInterceptor(markServerErrors),
 	)
@@ -670,9 +686,14 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // ID number there. A request no route took logs unmatchedRoute. The query
 // string is left out too: it holds filters.
 func (s *Server) accessLog(next http.Handler) http.Handler {
+	tracer := s.tracerProvider().Tracer("github.com/fengdu-county/casework/server")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r, rt := withRoute(r)
+		// The span is named once the route is known: never by the path.
+		ctx, span := tracer.Start(tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header)),
+			"HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		r, rt := withRoute(r.WithContext(ctx))
 		// One id for the whole call: the caller's when it is sane, which
 		// the gateway then passes on to the services.
 		id := requestID(metadata.Pairs(requestIDKey, r.Header.Get("X-Request-Id")))
@@ -684,6 +705,12 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			template = unmatchedRoute
 		}
 		took := time.Since(start)
+		span.SetName(r.Method + " " + template)
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", template),
+			attribute.Int("http.response.status_code", rec.code))
+		if rec.code >= http.StatusInternalServerError {
+			span.SetStatus(otelcodes.Error, http.StatusText(rec.code))
+		}
 		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", took)
 		s.metrics.HTTP(r.Method, template, rec.code, took)
 	})
@@ -731,6 +758,13 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	g.Go(func() error { <-ctx.Done(); s.shutdown(); return nil })
 	return g.Wait()
+}
+
+func (s *Server) tracerProvider() trace.TracerProvider {
+	if s.cfg.TracerProvider == nil {
+		return noop.NewTracerProvider()
+	}
+	return s.cfg.TracerProvider
 }
 
 // watchDatabase keeps gRPC health true to the database: NOT_SERVING while

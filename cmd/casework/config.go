@@ -67,6 +67,8 @@ type settings struct {
 	DebugAddr         string
 	ShutdownDrain     time.Duration
 	ShutdownTimeout   time.Duration
+	OTLPEndpoint      string
+	TraceSampleRatio  float64
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
@@ -166,6 +168,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"on SIGTERM, how long the server keeps serving with its readiness (/readyz, gRPC health) already off, so that load balancers stop sending it calls before it stops accepting them")
 	duration(fs, &s.ShutdownTimeout, "shutdown-timeout", "CASEWORK_SHUTDOWN_TIMEOUT", 25*time.Second,
 		"on SIGTERM, after the drain, how long calls in flight may take to finish before they are cut; drain plus timeout must fit in the supervisor's kill deadline (Kubernetes terminationGracePeriodSeconds, systemd TimeoutStopSec)")
+	str(fs, &s.OTLPEndpoint, "otlp-endpoint", "CASEWORK_OTLP_ENDPOINT", "",
+		"OpenTelemetry collector's OTLP/HTTP URL (http://collector:4318) to export traces to (gateway, gRPC and database spans); empty: tracing off")
+	float(fs, &s.TraceSampleRatio, "trace-sample-ratio", "CASEWORK_TRACE_SAMPLE_RATIO", 1,
+		"share of the traces started here that are exported (0 to 1); a caller's sampled traceparent is always followed")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,
