@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"maps"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +46,7 @@ func TestBackupRestore(t *testing.T) {
 
 	dump := filepath.Join(dir, "casework.dump")
 	pg(t, "pg_dump", "--format=custom", "--file", dump, src.URL)
-	restored := emptyDatabase(t, src.URL)
+	restored := testdb.EmptyPostgres(t)
 	pg(t, "pg_restore", "--no-owner", "--exit-on-error", "--dbname", restored, dump)
 
 	if out := run(t, with(restored, keyring, "audit", "verify")...); !strings.Contains(out, "audit chain intact: 2 entries") {
@@ -79,36 +78,6 @@ func pg(t *testing.T, tool string, args ...string) {
 	if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", tool, err, out)
 	}
-}
-
-// emptyDatabase creates a database with no tables on the server of base,
-// dropped when the test ends, and returns its URL.
-func emptyDatabase(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/") + "_restored"
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer func() { _ = c.Close(context.Background()) }()
-		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // tableCounts counts the rows of every table of the public schema.
