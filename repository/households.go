@@ -47,9 +47,13 @@ type HouseholdQuery struct {
 
 const memberCountSQL = "(SELECT COUNT(*) FROM members m WHERE m.household_id = households.id AND m.delete_time IS NULL) AS member_count"
 
+// households reads households in the caller's towns, and those whose
+// pending transfer is to one of them: the receiving town sees a household
+// while it decides. Writes and the household's members, cases and ledger
+// keep the town alone (selectHousehold, liveHousehold).
 func (s *Store) households(ctx context.Context) *gorm.DB {
 	q := s.conn(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
-	return inScope(ctx, q, "households.town_code")
+	return reachable(ctx, q, "households.")
 }
 
 const duplicateHousehold = "a live household for this servicemember"
@@ -284,7 +288,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(ct
 			return err
 		}
 		if h.TownCode != from {
-			return s.moveCases(ctx, s.conn(ctx), id, from, h.TownCode)
+			_, err := s.moveCases(ctx, s.conn(ctx), id, from, h.TownCode, caseMove{method: "UpdateHousehold",
+				reason: "the household moved from town " + from + " to town " + h.TownCode})
+			return err
 		}
 		return nil
 	})
@@ -298,6 +304,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(ct
 // refused: those cases would otherwise be orphaned from every list.
 func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
 	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(ctx context.Context, h *Household) error {
+		if err := h.TransferState().Writable(); err != nil {
+			return err
+		}
 		var open int64
 		if err := s.conn(ctx).Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
 			return err
@@ -321,6 +330,10 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
 	var index string
 	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ context.Context, h *Household) error {
+		// A merged household stays merged: its rows are the survivor's.
+		if err := h.TransferState().Writable(); err != nil {
+			return err
+		}
 		h.DeleteTime, index = nil, h.ServicememberIDIndex
 		return nil
 	})

@@ -271,6 +271,25 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 400 (FAILED_PRECONDITION): the household is in transfer to another
+	// town: a second transfer, a merge or a move waits until the receiving
+	// town accepts or declines. Metadata "resource" names the household.
+	ErrorReason_TRANSFER_PENDING ErrorReason = 81
+	// 400 (FAILED_PRECONDITION): the household has no pending transfer to
+	// accept or decline.
+	ErrorReason_NO_TRANSFER_PENDING ErrorReason = 82
+	// 400 (FAILED_PRECONDITION): the new household or member's name and birth
+	// date, or name and phone, match live records: the PreconditionFailure
+	// lists the candidates the caller may see (name and a masked
+	// description, never a number). Retry with confirm_possible_duplicate
+	// to register it anyway.
+	ErrorReason_POSSIBLE_DUPLICATE ErrorReason = 83
+	// 400 (FAILED_PRECONDITION): the household was merged into another
+	// (metadata "resource" names the survivor) and is read-only.
+	ErrorReason_HOUSEHOLD_MERGED ErrorReason = 84
+	// 400 (FAILED_PRECONDITION): the two households of a merge are in
+	// different towns; transfer one first.
+	ErrorReason_MERGE_ACROSS_TOWNS ErrorReason = 85
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +370,11 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		81: "TRANSFER_PENDING",
+		82: "NO_TRANSFER_PENDING",
+		83: "POSSIBLE_DUPLICATE",
+		84: "HOUSEHOLD_MERGED",
+		85: "MERGE_ACROSS_TOWNS",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -428,6 +452,11 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"TRANSFER_PENDING":                81,
+		"NO_TRANSFER_PENDING":             82,
+		"POSSIBLE_DUPLICATE":              83,
+		"HOUSEHOLD_MERGED":                84,
+		"MERGE_ACROSS_TOWNS":              85,
 	}
 )
 
@@ -462,7 +491,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xf0\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -540,7 +569,12 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rPOSITION_FULL\x10J\x12\x14\n" +
+	"\x10TRANSFER_PENDING\x10Q\x12\x17\n" +
+	"\x13NO_TRANSFER_PENDING\x10R\x12\x16\n" +
+	"\x12POSSIBLE_DUPLICATE\x10S\x12\x14\n" +
+	"\x10HOUSEHOLD_MERGED\x10T\x12\x16\n" +
+	"\x12MERGE_ACROSS_TOWNS\x10UB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
