@@ -108,10 +108,6 @@ type PossibleDuplicateError struct {
 	Candidates []DuplicateCandidate
 }
 
-// PossibleDuplicate is the precondition type (and API reason) of the
-// refusal.
-const PossibleDuplicate = "POSSIBLE_DUPLICATE"
-
 func (e *PossibleDuplicateError) Error() string {
 	return fmt.Sprintf("%d live records have the same name and birth date or phone; check them, then send confirm_possible_duplicate to register anyway", len(e.Candidates))
 }

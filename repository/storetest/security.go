@@ -18,7 +18,7 @@ import (
 // indexColumn the blind index of each table's ID number.
 var (
 	sealedColumns = map[string][]string{
-		"households": {"servicemember_id_number", "phone", "preferential_certificate_number"},
+		"households": {"servicemember_id_number", "phone", "preferential_certificate_number", "transfer_reason"},
 		"members":    {"id_number", "phone"},
 	}
 	indexColumn = map[string]string{"households": "servicemember_id_index", "members": "id_number_index"}
