@@ -93,6 +93,9 @@ var scenarios = []scenario{
 	{"campaigns", testCampaigns},
 	{"ledger", testLedger},
 	{"measures", testMeasures},
+	{"household_transfers", testHouseholdTransfers},
+	{"household_duplicates", testPossibleDuplicates},
+	{"household_merges", testMergeHouseholds},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need

@@ -208,6 +208,22 @@ func (s *Store) GetHousehold(ctx context.Context, id string, showDeleted bool) (
 	return &h, h.open(s.cipher)
 }
 
+// inTown is ErrNotFound unless the live household is in the caller's
+// towns: the gate of reads of what a household holds (members, ledger,
+// status changes), which a town receiving a transfer may not read before
+// it accepts.
+func (s *Store) inTown(ctx context.Context, id string) error {
+	var n int64
+	q := inScope(ctx, s.conn(ctx).Model(&Household{}).Where("id = ? AND delete_time IS NULL", id), "town_code")
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // ListHouseholds returns a page of the caller's households and the cursor of
 // the next.
 func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Household, *Cursor, error) {
