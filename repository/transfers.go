@@ -154,20 +154,38 @@ const candidateLimit = 20
 // PossibleDuplicates finds the live households and members, within the
 // caller's reach, whose name and birth date, or name and phone, match k:
 // through the keyed indexes only, so names and phones are never compared
-// in SQL and nothing outside the caller's towns is read at all.
-func (s *Store) PossibleDuplicates(ctx context.Context, k domain.MatchKeys) ([]domain.DuplicateCandidate, error) {
+// in SQL and nothing outside the caller's towns is read as a candidate.
+//
+// idNumber is the new person's ID number ("" for none). Records holding
+// the same number are the same person, whom the ID-number rules already
+// govern, so they are no candidates; and a new household whose
+// servicemember already has a live household anywhere is left to the
+// uniqueness rule, which refuses it (ALREADY_EXISTS, or
+// CONFLICT_OUTSIDE_SCOPE without naming it), rather than warned about.
+func (s *Store) PossibleDuplicates(ctx context.Context, k domain.MatchKeys, idNumber string, servicemember bool) ([]domain.DuplicateCandidate, error) {
 	birth, phone := matchIndexes(s.cipher, k)
 	if birth == "" && phone == "" {
 		return nil, nil
 	}
-	match := func(q *gorm.DB, table string) *gorm.DB {
+	id := s.cipher.Index(idNumber, indexIDNumber)
+	if servicemember && id != "" {
+		var n int64
+		if err := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index = ? AND delete_time IS NULL", id).
+			Count(&n).Error; err != nil || n > 0 {
+			return nil, err
+		}
+	}
+	match := func(q *gorm.DB, table, idColumn string) *gorm.DB {
+		if id != "" {
+			q = q.Where(table+"."+idColumn+" <> ?", id)
+		}
 		if phone == "" {
 			return q.Where(table+".name_birth_index = ?", birth)
 		}
 		return q.Where("("+table+".name_birth_index = ? OR "+table+".name_phone_index = ?)", birth, phone)
 	}
 	var hs []Household
-	if err := match(s.households(ctx).Where("households.delete_time IS NULL"), "households").
+	if err := match(s.households(ctx).Where("households.delete_time IS NULL"), "households", "servicemember_id_index").
 		Order("households.create_time, households.id").Limit(candidateLimit).Find(&hs).Error; err != nil {
 		return nil, err
 	}
@@ -177,7 +195,7 @@ func (s *Store) PossibleDuplicates(ctx context.Context, k domain.MatchKeys) ([]d
 	var ms []Member
 	q := s.conn(ctx).Model(&Member{}).Where("members.delete_time IS NULL").
 		Where("EXISTS (?)", liveHousehold(ctx, s.conn(ctx).Session(&gorm.Session{NewDB: true}), "members.household_id"))
-	if err := match(q, "members").Order("members.create_time, members.id").Limit(candidateLimit).Find(&ms).Error; err != nil {
+	if err := match(q, "members", "id_number_index").Order("members.create_time, members.id").Limit(candidateLimit).Find(&ms).Error; err != nil {
 		return nil, err
 	}
 	out := make([]domain.DuplicateCandidate, 0, len(hs)+len(ms))

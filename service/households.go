@@ -128,7 +128,7 @@ func (s *Households) CreateHousehold(ctx context.Context, req *pb.CreateHousehol
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), h.MatchKeys()); err != nil {
+	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), h.MatchKeys(), h.ServicememberIDNumber, true); err != nil {
 		return nil, err
 	}
 	return s.masked(h, s.store.CreateHousehold(ctx, h))
@@ -570,7 +570,7 @@ func (s *Households) CreateMember(ctx context.Context, req *pb.CreateMemberReque
 	}
 	m := &repository.Member{ID: newID(), HouseholdID: hid, IDNumberConverted: converted}
 	convert.MemberFromProto(p, birth, m)
-	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), m.MatchKeys()); err != nil {
+	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), m.MatchKeys(), m.IDNumber, false); err != nil {
 		return nil, err
 	}
 	if err := s.store.CreateMember(ctx, m); err != nil {

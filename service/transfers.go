@@ -20,7 +20,7 @@ type TransferStore interface {
 	MergeHouseholds(ctx context.Context, survivorID, survivorEtag, duplicateID, duplicateEtag string,
 		check func(survivor, duplicate *repository.Household) error) (*repository.Household, error)
 	ListHouseholdHistory(ctx context.Context, householdID string, page repository.Page) ([]repository.HouseholdHistory, *repository.Cursor, error)
-	PossibleDuplicates(ctx context.Context, k domain.MatchKeys) ([]domain.DuplicateCandidate, error)
+	PossibleDuplicates(ctx context.Context, k domain.MatchKeys, idNumber string, servicemember bool) ([]domain.DuplicateCandidate, error)
 }
 
 // LocationKey is the response header metadata naming where a merged
@@ -137,12 +137,13 @@ func (s *Households) mergedHousehold(ctx context.Context, id string, notFound er
 // checkDuplicates refuses a new person whose keys match live records the
 // caller may see, unless the caller confirmed. Matches outside the
 // caller's towns are never read: the check neither names nor hints at
-// them, and the create proceeds.
-func (s *Households) checkDuplicates(ctx context.Context, confirmed bool, k domain.MatchKeys) error {
+// them, and the create proceeds. A record with the person's own ID number
+// is the ID-number rules' business (see Store.PossibleDuplicates).
+func (s *Households) checkDuplicates(ctx context.Context, confirmed bool, k domain.MatchKeys, idNumber string, servicemember bool) error {
 	if confirmed {
 		return nil
 	}
-	found, err := s.store.PossibleDuplicates(ctx, k)
+	found, err := s.store.PossibleDuplicates(ctx, k, idNumber, servicemember)
 	if err != nil || len(found) == 0 {
 		return err
 	}

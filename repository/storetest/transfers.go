@@ -162,7 +162,7 @@ var transferTests = []test{
 		m := e.newMember(h, func(m *repository.Member) { m.DisplayName = "Test Spouse" })
 		birth := domain.BirthDateOfID(h.ServicememberIDNumber)
 		found := func(ctx context.Context, k domain.MatchKeys) []string {
-			cs, err := e.s.PossibleDuplicates(ctx, k)
+			cs, err := e.s.PossibleDuplicates(ctx, k, "", false)
 			must(t, err, "PossibleDuplicates")
 			var out []string
 			for _, c := range cs {
@@ -186,6 +186,13 @@ var transferTests = []test{
 		if got := found(e.ctx, domain.PersonKeys("Test 张伟", "1999-01-01", "")); len(got) != 0 {
 			t.Errorf("another birth date and no phone matched: %v", got)
 		}
+		// The same ID number is the same person: the ID-number rules' case.
+		if cs, err := e.s.PossibleDuplicates(e.ctx, h.MatchKeys(), h.ServicememberIDNumber, true); err != nil || len(cs) != 0 {
+			t.Errorf("the servicemember's own number: %v, %v; want no candidates", cs, err)
+		}
+		if cs, err := e.s.PossibleDuplicates(e.ctx, m.MatchKeys(), m.IDNumber, false); err != nil || len(cs) != 0 {
+			t.Errorf("the member's own number: %v, %v; want no candidates", cs, err)
+		}
 		_, err := e.s.DeleteHousehold(e.ctx, h.ID, "")
 		must(t, err, "DeleteHousehold")
 		if got := found(e.ctx, domain.PersonKeys("Test张伟", birth, "")); len(got) != 0 {
@@ -200,7 +207,7 @@ var transferTests = []test{
 			must(t, e.db.Exec("UPDATE "+table+" SET name_birth_index = '', name_phone_index = ''").Error, "blanking")
 		}
 		k := m.MatchKeys()
-		if cs, _ := e.s.PossibleDuplicates(e.ctx, k); len(cs) != 0 {
+		if cs, _ := e.s.PossibleDuplicates(e.ctx, k, "", false); len(cs) != 0 {
 			t.Fatalf("blank indexes matched: %v", cs)
 		}
 		n, err := e.s.Reseal(e.ctx, 1, nil)
@@ -208,12 +215,12 @@ var transferTests = []test{
 		if n < 2 {
 			t.Errorf("reseal touched %d rows, want both", n)
 		}
-		cs, err := e.s.PossibleDuplicates(e.ctx, k)
+		cs, err := e.s.PossibleDuplicates(e.ctx, k, "", false)
 		must(t, err, "PossibleDuplicates")
 		if len(cs) != 1 || !cs[0].Birth || !cs[0].Phone {
 			t.Errorf("after reseal: %+v, want the member by birth and phone", cs)
 		}
-		if cs, _ := e.s.PossibleDuplicates(e.ctx, h.MatchKeys()); len(cs) != 1 {
+		if cs, _ := e.s.PossibleDuplicates(e.ctx, h.MatchKeys(), "", false); len(cs) != 1 {
 			t.Errorf("after reseal the household matches %d times", len(cs))
 		}
 		if again, err := e.s.Reseal(e.ctx, 1, nil); err != nil || again != 0 {
