@@ -84,6 +84,7 @@ func CheckMerge(survivor, duplicate TransferState) error {
 // HouseholdAction is what an entry of a household's own history records.
 type HouseholdAction string
 
+// The entries of a household's history.
 const (
 	TransferRequested HouseholdAction = "TRANSFER_REQUESTED"
 	TransferAccepted  HouseholdAction = "TRANSFER_ACCEPTED"

@@ -61,12 +61,12 @@ func (h *Household) seal(c Cipher) error {
 	return sealAll(c, h.sealed()...)
 }
 
-// matchKeys are the fuzzy-duplicate keys of the household's servicemember.
+// MatchKeys are the fuzzy-duplicate keys of the household's servicemember.
 func (h *Household) MatchKeys() domain.MatchKeys {
 	return domain.PersonKeys(h.ServicememberName, domain.BirthDateOfID(h.ServicememberIDNumber), h.Phone)
 }
 
-// matchKeys are the fuzzy-duplicate keys of a member.
+// MatchKeys are the fuzzy-duplicate keys of a member.
 func (m *Member) MatchKeys() domain.MatchKeys {
 	return domain.PersonKeys(m.DisplayName, m.BirthDate.Format(time.DateOnly), m.Phone)
 }
