@@ -94,6 +94,12 @@ func testHouseholdTransfers(t *testing.T, e *env) {
 		must(cwA.TransferHousehold(&pb.TransferHouseholdRequest{Name: name, ToTownCode: townA, Reason: "迁居"})).fails(t, codes.InvalidArgument)
 		asked := must(cwA.TransferHousehold(&pb.TransferHouseholdRequest{Name: name, ToTownCode: townB, Reason: "全家迁居社坛镇",
 			Etag: f.household.GetEtag(), RequestId: "transfer-1-" + c.name})).ok(t)
+		// AIP-155: the retry answers the first transfer, not TRANSFER_PENDING.
+		retried := must(cwA.TransferHousehold(&pb.TransferHouseholdRequest{Name: name, ToTownCode: townB, Reason: "全家迁居社坛镇",
+			Etag: f.household.GetEtag(), RequestId: "transfer-1-" + c.name})).ok(t)
+		if retried.GetEtag() != asked.GetEtag() {
+			t.Errorf("a retried transfer answered etag %s, the first %s", retried.GetEtag(), asked.GetEtag())
+		}
 		tr := asked.GetTransfer()
 		if tr.GetFromTownCode() != townA || tr.GetToTownCode() != townB || tr.GetToTownName() != "社坛镇" ||
 			tr.GetRequester() != "e2e-caseworker-a" || tr.GetRequestTime() == nil || asked.GetTownCode() != townA {
