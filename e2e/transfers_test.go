@@ -123,6 +123,10 @@ func testHouseholdTransfers(t *testing.T, e *env) {
 			}
 		}
 		must(cwC.GetHousehold(name)).fails(t, codes.NotFound)
+		incoming := householdNames(must(cwB.ListHouseholds(&pb.ListHouseholdsRequest{Filter: "in_transfer = true"})).ok(t))
+		if !slices.Equal(incoming, []string{name}) {
+			t.Errorf("town B's households in transfer: %v, want %s", incoming, name)
+		}
 		// The receiving town reads the household, not yet its family or cases.
 		must(cwB.ListMembers(name)).fails(t, codes.NotFound)
 		must(cwB.GetCase(open.GetName())).fails(t, codes.NotFound)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -23,6 +24,8 @@ var HouseholdFilter = filter.Schema{
 	// The household ledger's contact policy (see ledger.go).
 	"next_contact_due": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
 	"contact_overdue":  {Kind: filter.KindBool},
+	// A transfer to another town waits for its decision.
+	"in_transfer": {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{
@@ -35,6 +38,16 @@ var householdColumns = map[string]column{
 	// by a comparison with one.
 	"next_contact_due": plain("households.next_contact_due", stringValue),
 	"contact_overdue":  contactOverdue,
+	"in_transfer":      inTransfer,
+}
+
+// inTransfer finds the households with a pending transfer (or, "= false",
+// the others); a boolean field only takes "=".
+func inTransfer(c filter.Condition, _ time.Time) (string, []any) {
+	if c.Bool {
+		return "households.transfer_to_town <> ''", nil
+	}
+	return "households.transfer_to_town = ''", nil
 }
 
 // HouseholdQuery asks for a page of households.

@@ -91,6 +91,17 @@ var transferTests = []test{
 		if !slices.ContainsFunc(rows, func(h repository.Household) bool { return h.ID == w.a.h.ID }) {
 			t.Errorf("the receiving town's list leaves the household out")
 		}
+		for _, f := range []struct {
+			filter string
+			want   bool
+		}{{"in_transfer = true", true}, {"in_transfer = false", false}} {
+			rows, _, err := e.s.ListHouseholds(b, repository.HouseholdQuery{Filter: parse(t, f.filter, repository.HouseholdFilter),
+				Page: repository.Page{Size: 50}})
+			must(t, err, "ListHouseholds %s", f.filter)
+			if got := slices.ContainsFunc(rows, func(h repository.Household) bool { return h.ID == w.a.h.ID }); got != f.want {
+				t.Errorf("%s: the household in transfer listed %v, want %v", f.filter, got, f.want)
+			}
+		}
 		_, _, err = e.s.ListMembers(b, w.a.h.ID, repository.Page{})
 		wantErr(t, err, repository.ErrNotFound, "the receiving town listing members before accepting")
 		_, err = e.s.GetCase(b, w.caseA.ID)

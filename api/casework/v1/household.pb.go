@@ -1836,9 +1836,11 @@ type ListHouseholdsRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: comparisons joined by AND. Fields: town_code, category,
 	// status (the servicemember's), post_type, hardship, next_contact_due
-	// (`next_contact_due < "2026-12-01"`) and contact_overdue
+	// (`next_contact_due < "2026-12-01"`), contact_overdue
 	// (`contact_overdue = true`: next_contact_due is before today, China
-	// time).
+	// time) and in_transfer (`in_transfer = true`: a transfer to another town
+	// waits for its decision; a receiving town's list holds those coming to
+	// it).
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// `create_time` or `create_time desc`; `next_contact_due` (households
 	// with no due date last) for the overdue list, most overdue first.
