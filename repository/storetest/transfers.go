@@ -68,6 +68,11 @@ func actions(rows []repository.HouseholdHistory) []domain.HouseholdAction {
 	return out
 }
 
+// mergeRules are the rules MergeHouseholds' handler applies.
+func mergeRules(survivor, duplicate *repository.Household) error {
+	return domain.CheckMerge(survivor.TransferState(), duplicate.TransferState())
+}
+
 var transferTests = []test{
 	{"PendingTransferReadByBothTowns", func(t *testing.T, e *env) {
 		w := e.newTwoTowns()
@@ -249,13 +254,12 @@ var transferTests = []test{
 		e.newContact(sv.h, "2026-02-01", domain.ContactPhone)
 		must(t, e.s.CreateNote(e.ctx, &repository.Note{ID: uuid.NewString(), CaseID: dpCase.ID, Body: "Test", Author: "users/t"}), "CreateNote")
 		head := len(e.allEvents(repository.EventQuery{}))
-		check := func(s, d *repository.Household) error { return domain.CheckMerge(s.TransferState(), d.TransferState()) }
 
-		_, err := e.s.MergeHouseholds(scopeOf(e, townB), sv.h.ID, "", dp.h.ID, "", check)
+		_, err := e.s.MergeHouseholds(scopeOf(e, townB), sv.h.ID, "", dp.h.ID, "", mergeRules)
 		wantErr(t, err, repository.ErrNotFound, "merging outside the caller's towns")
-		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "v9", check)
+		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "v9", mergeRules)
 		wantErr(t, err, repository.ErrEtagMismatch, "a stale etag of the duplicate")
-		got, err := e.s.MergeHouseholds(e.ctx, sv.h.ID, repository.Etag(sv.h.Revision), dp.h.ID, "", check)
+		got, err := e.s.MergeHouseholds(e.ctx, sv.h.ID, repository.Etag(sv.h.Revision), dp.h.ID, "", mergeRules)
 		must(t, err, "MergeHouseholds")
 		if got.MemberCount != 2 || got.Revision != sv.h.Revision+1 {
 			t.Errorf("survivor: %d live members revision %d, want 2 (the twin folded) and %d", got.MemberCount, got.Revision, sv.h.Revision+1)
@@ -307,7 +311,7 @@ var transferTests = []test{
 				t.Errorf("events of the merge %v lack %s", resources, want)
 			}
 		}
-		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "", check)
+		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "", mergeRules)
 		wantPrecondition(t, err, "HOUSEHOLD_MERGED", "merging again")
 		_, err = e.s.UndeleteHousehold(e.ctx, dp.h.ID, "")
 		wantPrecondition(t, err, "HOUSEHOLD_MERGED", "undeleting a merged household")
@@ -326,8 +330,7 @@ var transferTests = []test{
 		must(t, err, "the survivor's visit")
 		dpVisit, err := e.visit(c, dp.h.ID, false)
 		must(t, err, "the duplicate's visit")
-		check := func(s, d *repository.Household) error { return domain.CheckMerge(s.TransferState(), d.TransferState()) }
-		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "", check)
+		_, err = e.s.MergeHouseholds(e.ctx, sv.h.ID, "", dp.h.ID, "", mergeRules)
 		must(t, err, "MergeHouseholds")
 		var targets, firsts int64
 		must(t, e.db.Table("campaign_targets").Where("campaign_id = ? AND household_id = ?", c.ID, sv.h.ID).Count(&targets).Error, "targets")
