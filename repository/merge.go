@@ -23,7 +23,8 @@ import (
 //     too, but soft-deleted, and the duplicate's cases about them now name
 //     the survivor's member, so no record is lost and no person counted
 //     twice;
-//   - cases (their names and numbers stay), status changes, contacts,
+//   - cases (their names and numbers stay; the contact that opened one is
+//     named under the survivor), status changes, contacts,
 //     assistance, the household's own history, recruitment invitations;
 //   - campaign targets: where both were targets of a campaign, the
 //     survivor's row stays, taking the duplicate's first visit if it had
@@ -107,7 +108,7 @@ func (m *merger) move(table, kind string) error {
 }
 
 func (m *merger) run() error {
-	steps := []func() error{m.members, m.cases, m.campaigns}
+	steps := []func() error{m.members, m.cases, m.sourceContacts, m.campaigns}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -194,6 +195,14 @@ func (m *merger) cases() error {
 	}
 	m.count("cases", int64(len(cases)))
 	return m.tx.CreateInBatches(hists, insertBatch).Error
+}
+
+// sourceContacts renames the contacts that opened cases: a contact's name
+// holds its household's, and the contacts move to the survivor.
+func (m *merger) sourceContacts() error {
+	from, to := names.Household{ID: m.from}.String()+"/", names.Household{ID: m.to}.String()+"/"
+	return m.tx.Model(&Case{}).Where("source_contact LIKE ?", from+"%").
+		Update("source_contact", gorm.Expr("REPLACE(source_contact, ?, ?)", from, to)).Error
 }
 
 // campaigns moves targets and visits without breaking one target and one

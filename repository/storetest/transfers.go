@@ -250,8 +250,9 @@ var transferTests = []test{
 		// The same person in both: folded, never lost.
 		twin := e.newMember(dp.h, func(m *repository.Member) { m.IDNumber = sv.m.IDNumber })
 		twinCase := e.newCase(family{h: dp.h, m: twin})
-		e.newContact(dp.h, "2026-03-01", domain.ContactPhone)
+		opener := e.newContact(dp.h, "2026-03-01", domain.ContactPhone)
 		e.newContact(sv.h, "2026-02-01", domain.ContactPhone)
+		followUp := e.newCase(dp, func(c *repository.Case) { c.SourceContact = "households/" + dp.h.ID + "/contacts/" + opener.ID })
 		must(t, e.s.CreateNote(e.ctx, &repository.Note{ID: uuid.NewString(), CaseID: dpCase.ID, Body: "Test", Author: "users/t"}), "CreateNote")
 		head := len(e.allEvents(repository.EventQuery{}))
 
@@ -266,8 +267,8 @@ var transferTests = []test{
 		}
 		cases, _, err := e.s.ListCases(e.ctx, repository.CaseQuery{Filter: parse(t, `household = "households/`+sv.h.ID+`"`, repository.CaseFilter), Page: repository.Page{Size: 50}})
 		must(t, err, "ListCases")
-		if len(cases) != 4 {
-			t.Errorf("the survivor has %d cases, want 4", len(cases))
+		if len(cases) != 5 {
+			t.Errorf("the survivor has %d cases, want 5", len(cases))
 		}
 		for _, c := range []*repository.Case{dpCase, closed, twinCase} {
 			after, err := e.s.GetCase(e.ctx, c.ID)
@@ -275,6 +276,9 @@ var transferTests = []test{
 			if after.HouseholdID != sv.h.ID || after.CaseNumber != c.CaseNumber {
 				t.Errorf("case %s: household %s number %s", c.ID, after.HouseholdID, after.CaseNumber)
 			}
+		}
+		if after, _ := e.s.GetCase(e.ctx, followUp.ID); after.SourceContact != "households/"+sv.h.ID+"/contacts/"+opener.ID {
+			t.Errorf("the follow-up case's contact reads %q after the merge", after.SourceContact)
 		}
 		if after, _ := e.s.GetCase(e.ctx, twinCase.ID); after.SubjectID != sv.m.ID {
 			t.Errorf("the twin's case names %s, want the survivor's member %s", after.SubjectID, sv.m.ID)
@@ -298,7 +302,7 @@ var transferTests = []test{
 			t.Errorf("the duplicate: merged_into %q delete_time %v", gone.MergedInto, gone.DeleteTime)
 		}
 		if h := e.householdHistory(dp.h.ID); !slices.Equal(actions(h), []domain.HouseholdAction{domain.MergedInto}) ||
-			!slices.Contains(h[0].Moved, "cases:3") || !slices.Contains(h[0].Moved, "members:2") || !slices.Contains(h[0].Moved, "contacts:1") {
+			!slices.Contains(h[0].Moved, "cases:4") || !slices.Contains(h[0].Moved, "members:2") || !slices.Contains(h[0].Moved, "contacts:1") {
 			t.Errorf("the duplicate's history %+v", h)
 		}
 		var resources []string
