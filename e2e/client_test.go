@@ -171,9 +171,34 @@ func pageQuery(size int32, token string) url.Values {
 
 // --- HouseholdService ---------------------------------------------------------
 
+// CreateHousehold registers h, confirming a possible duplicate: the
+// fixture families are alike on purpose (the same names and birth dates),
+// so only the scenario of the duplicate check itself
+// (CreateHouseholdUnconfirmed) meets the warning.
 func (c *client) CreateHousehold(h *pb.Household) (*pb.Household, error) {
+	return c.createHousehold(&pb.CreateHouseholdRequest{Household: h, ConfirmPossibleDuplicate: true})
+}
+
+// CreateHouseholdUnconfirmed registers h without confirming a possible
+// duplicate.
+func (c *client) CreateHouseholdUnconfirmed(h *pb.Household) (*pb.Household, error) {
+	return c.createHousehold(&pb.CreateHouseholdRequest{Household: h})
+}
+
+func (c *client) createHousehold(req *pb.CreateHouseholdRequest) (*pb.Household, error) {
 	out := &pb.Household{}
-	return out, c.call("HouseholdService/CreateHousehold", post("households", h), &pb.CreateHouseholdRequest{Household: h}, out)
+	r := post("households", req.GetHousehold())
+	r.query = confirmQuery(req.GetConfirmPossibleDuplicate())
+	return out, c.call("HouseholdService/CreateHousehold", r, req, out)
+}
+
+// confirmQuery carries confirm_possible_duplicate beside a body that is
+// the resource alone.
+func confirmQuery(confirm bool) url.Values {
+	if !confirm {
+		return nil
+	}
+	return url.Values{"confirmPossibleDuplicate": {"true"}}
 }
 
 func (c *client) GetHousehold(name string) (*pb.Household, error) {
@@ -226,10 +251,22 @@ func (c *client) LookupHousehold(idNumber string) (*pb.Household, error) {
 	return out, c.call("HouseholdService/LookupHousehold", post("households:lookup", req), req, out)
 }
 
+// CreateMember adds m, confirming a possible duplicate (see
+// CreateHousehold).
 func (c *client) CreateMember(parent string, m *pb.Member) (*pb.Member, error) {
+	return c.createMember(&pb.CreateMemberRequest{Parent: parent, Member: m, ConfirmPossibleDuplicate: true})
+}
+
+// CreateMemberUnconfirmed adds m without confirming a possible duplicate.
+func (c *client) CreateMemberUnconfirmed(parent string, m *pb.Member) (*pb.Member, error) {
+	return c.createMember(&pb.CreateMemberRequest{Parent: parent, Member: m})
+}
+
+func (c *client) createMember(req *pb.CreateMemberRequest) (*pb.Member, error) {
 	out := &pb.Member{}
-	return out, c.call("HouseholdService/CreateMember", post(parent+"/members", m),
-		&pb.CreateMemberRequest{Parent: parent, Member: m}, out)
+	r := post(req.GetParent()+"/members", req.GetMember())
+	r.query = confirmQuery(req.GetConfirmPossibleDuplicate())
+	return out, c.call("HouseholdService/CreateMember", r, req, out)
 }
 
 func (c *client) ListMembers(parent string) (*pb.ListMembersResponse, error) {

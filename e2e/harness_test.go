@@ -96,6 +96,9 @@ var scenarios = []scenario{
 	{"measures", testMeasures},
 	{"metrics", testMetrics},
 	{"referrals", testReferrals},
+	{"household_transfers", testHouseholdTransfers},
+	{"household_duplicates", testPossibleDuplicates},
+	{"household_merges", testMergeHouseholds},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need
@@ -652,7 +655,9 @@ func dateOf(t time.Time) *date.Date {
 func (e *env) newHousehold(mods ...func(*pb.Household)) *pb.Household {
 	h := &pb.Household{
 		Servicemember: &pb.Servicemember{
-			Name:          "张伟",
+			// Each fixture is another servicemember: a name of its own, or
+			// every household would be a possible duplicate of the last.
+			Name:          fmt.Sprintf("张伟%d", e.seq.Add(1)),
 			IdNumber:      e.idNumber(servicememberBirth),
 			ServiceBranch: pb.ServiceBranch_SERVICE_BRANCH_ARMY,
 			RankCategory:  pb.RankCategory_RANK_CATEGORY_NCO,

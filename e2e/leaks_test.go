@@ -192,17 +192,19 @@ func (e *env) checkLeaks(t *testing.T) {
 
 // sealedColumns are the columns that hold ID and phone numbers, sealed.
 var sealedColumns = map[string][]string{
-	"households":    {"servicemember_id_number", "phone", "preferential_certificate_number"},
-	"members":       {"id_number", "phone"},
-	"request_ids":   {"response"},
-	"organizations": {"contact_phone"},
-	"complaints":    {"complainant_phone"},
-	"referrals":     {"request_sealed", "reply_sealed"},
+	"households":        {"servicemember_id_number", "phone", "preferential_certificate_number", "transfer_reason"},
+	"household_history": {"reason"},
+	"members":           {"id_number", "phone"},
+	"request_ids":       {"response"},
+	"organizations":     {"contact_phone"},
+	"complaints":        {"complainant_phone"},
+	"referrals":         {"request_sealed", "reply_sealed"},
 }
 
 // rawTables are read whole by checkAtRest.
 var rawTables = []string{"households", "members", "cases", "case_history", "case_notes", "audit_log", "api_keys", "events", "request_ids",
-	"organizations", "measures", "measure_history", "measure_reviews", "complaints", "referrals", "alerts", "agencies"}
+	"organizations", "measures", "measure_history", "measure_reviews", "complaints", "referrals", "alerts", "agencies",
+	"household_history"}
 
 // checkAtRest reads every raw table and fails if any cell holds a number
 // the scenario used, in plaintext, or if a sealed column holds anything but

@@ -96,7 +96,9 @@ func fullMethod(md protoreflect.MethodDescriptor) string {
 func mayCall(r principal.Role, method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
 	svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/casework.v1.")
-	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds", "ListStatusChanges"}
+	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds", "ListStatusChanges",
+		"ListHouseholdHistory"}
+	householdTransfers := []string{"TransferHousehold", "AcceptHouseholdTransfer", "DeclineHouseholdTransfer"}
 	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus", "BatchCreateMembers"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
@@ -110,8 +112,12 @@ func mayCall(r principal.Role, method string) bool {
 		// Lookups by ID number are for roles with a working need to find a
 		// family; nightly imports correct records but never remove them.
 		switch r {
-		case principal.Caseworker, principal.Supervisor:
-			return in(householdReads, name) || in(householdWrites, name) || in(householdRemovals, name) || isLookup
+		case principal.Supervisor:
+			return in(householdReads, name) || in(householdWrites, name) || in(householdRemovals, name) || isLookup ||
+				in(householdTransfers, name) || name == "MergeHouseholds"
+		case principal.Caseworker:
+			return in(householdReads, name) || in(householdWrites, name) || in(householdRemovals, name) || isLookup ||
+				in(householdTransfers, name)
 		case principal.Batch:
 			return in(householdReads, name) || in(householdWrites, name) || isLookup
 		case principal.Integration:

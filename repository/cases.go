@@ -457,26 +457,46 @@ func (s *Store) GetCases(ctx context.Context, ids []string) ([]Case, error) {
 	return rows, err
 }
 
-// moveCases moves every case of a household, open or closed, to the town
-// the household moved to, inside the household's own transaction: a case
-// stays with its family, so the old town's caseworkers lose it and the new
-// town's gain it at the same instant, and no case is left behind where the
-// family no longer lives. Each case gets a history entry saying why, a new
-// etag, and its audit entry and feed event.
-func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, to string) error {
+// caseMove says which of a household's cases a move of the household
+// takes along, and what their history says.
+type caseMove struct {
+	method, reason string
+	// openOnly leaves closed cases with the town that decided them;
+	// clearAssignee hands the moved cases to the receiving town unassigned.
+	openOnly, clearAssignee bool
+}
+
+// moveCases moves the cases of a household to the town the household moved
+// to, inside the household's own transaction: a case stays with its family,
+// so the old town's caseworkers lose it and the new town's gain it at the
+// same instant. An update of the household's town takes every case along,
+// open or closed; an accepted transfer only the open ones (see how). Each
+// moved case gets a history entry saying why, a new etag, and its audit
+// entry and feed event. It returns how many cases moved.
+func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, to string, how caseMove) (int, error) {
+	which := func(q *gorm.DB) *gorm.DB {
+		q = q.Where("household_id = ?", householdID)
+		if how.openOnly {
+			q = q.Where("status IN ?", openStatuses())
+		}
+		return q
+	}
 	var cases []Case
-	if err := s.forUpdate(tx.Select("id", "revision", "status").Where("household_id = ?", householdID)).
-		Order("id").Find(&cases).Error; err != nil {
-		return err
+	if err := s.forUpdate(which(tx.Select("id", "revision", "status"))).Order("id").Find(&cases).Error; err != nil {
+		return 0, err
 	}
 	if len(cases) == 0 {
-		return nil
+		return 0, nil
 	}
 	now := s.clock()
-	if err := tx.Model(&Case{}).Where("household_id = ?", householdID).Updates(map[string]any{
-		"town_code": to, "revision": gorm.Expr("revision + 1"), "update_time": now,
-	}).Error; err != nil {
-		return err
+	set := map[string]any{"town_code": to, "revision": gorm.Expr("revision + 1"), "update_time": now}
+	fields := List[string]{"town_code"}
+	if how.clearAssignee {
+		set["assignee"] = ""
+		fields = append(fields, "assignee")
+	}
+	if err := which(tx.Model(&Case{})).Updates(set).Error; err != nil {
+		return 0, err
 	}
 	actor := "system"
 	if r := audit.FromContext(ctx); r != nil {
@@ -485,15 +505,14 @@ func (s *Store) moveCases(ctx context.Context, tx *gorm.DB, householdID, from, t
 	hists := make([]*HistoryEntry, len(cases))
 	changes := make([]change, len(cases))
 	for i, c := range cases {
-		hists[i] = &HistoryEntry{CaseID: c.ID, Time: now, Actor: actor, Method: "UpdateHousehold",
-			FromStatus: c.Status, ToStatus: c.Status, ChangedFields: List[string]{"town_code"},
-			Reason: "the household moved from town " + from + " to town " + to}
-		changes[i] = change{resource: c.resource(), etag: Etag(c.Revision + 1), fields: []string{"town_code"}}
+		hists[i] = &HistoryEntry{CaseID: c.ID, Time: now, Actor: actor, Method: how.method,
+			FromStatus: c.Status, ToStatus: c.Status, ChangedFields: fields, Reason: how.reason}
+		changes[i] = change{resource: c.resource(), etag: Etag(c.Revision + 1), fields: fields}
 	}
 	if err := tx.CreateInBatches(hists, insertBatch).Error; err != nil {
-		return err
+		return 0, err
 	}
-	return s.recordChanges(ctx, tx, changes)
+	return len(cases), s.recordChanges(ctx, tx, changes)
 }
 
 // WithdrawLapsedMaterials records, for every legal-aid application whose

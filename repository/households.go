@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -23,6 +24,8 @@ var HouseholdFilter = filter.Schema{
 	// The household ledger's contact policy (see ledger.go).
 	"next_contact_due": {Kind: filter.KindString, Check: calendarDate, Ops: dateOps},
 	"contact_overdue":  {Kind: filter.KindBool},
+	// A transfer to another town waits for its decision.
+	"in_transfer": {Kind: filter.KindBool},
 }
 
 var householdColumns = map[string]column{
@@ -35,6 +38,16 @@ var householdColumns = map[string]column{
 	// by a comparison with one.
 	"next_contact_due": plain("households.next_contact_due", stringValue),
 	"contact_overdue":  contactOverdue,
+	"in_transfer":      inTransfer,
+}
+
+// inTransfer finds the households with a pending transfer (or, "= false",
+// the others); a boolean field only takes "=".
+func inTransfer(c filter.Condition, _ time.Time) (string, []any) {
+	if c.Bool {
+		return "households.transfer_to_town <> ''", nil
+	}
+	return "households.transfer_to_town = ''", nil
 }
 
 // HouseholdQuery asks for a page of households.
@@ -47,9 +60,13 @@ type HouseholdQuery struct {
 
 const memberCountSQL = "(SELECT COUNT(*) FROM members m WHERE m.household_id = households.id AND m.delete_time IS NULL) AS member_count"
 
+// households reads households in the caller's towns, and those whose
+// pending transfer is to one of them: the receiving town sees a household
+// while it decides. Writes and the household's members, cases and ledger
+// keep the town alone (selectHousehold, liveHousehold).
 func (s *Store) households(ctx context.Context) *gorm.DB {
 	q := s.conn(ctx).Model(&Household{}).Select("households.*, " + memberCountSQL)
-	return inScope(ctx, q, "households.town_code")
+	return reachable(ctx, q, "households.")
 }
 
 const duplicateHousehold = "a live household for this servicemember"
@@ -204,6 +221,22 @@ func (s *Store) GetHousehold(ctx context.Context, id string, showDeleted bool) (
 	return &h, h.open(s.cipher)
 }
 
+// inTown is ErrNotFound unless the live household is in the caller's
+// towns: the gate of reads of what a household holds (members, ledger,
+// status changes), which a town receiving a transfer may not read before
+// it accepts.
+func (s *Store) inTown(ctx context.Context, id string) error {
+	var n int64
+	q := inScope(ctx, s.conn(ctx).Model(&Household{}).Where("id = ? AND delete_time IS NULL", id), "town_code")
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // ListHouseholds returns a page of the caller's households and the cursor of
 // the next.
 func (s *Store) ListHouseholds(ctx context.Context, query HouseholdQuery) ([]Household, *Cursor, error) {
@@ -284,7 +317,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(ct
 			return err
 		}
 		if h.TownCode != from {
-			return s.moveCases(ctx, s.conn(ctx), id, from, h.TownCode)
+			_, err := s.moveCases(ctx, s.conn(ctx), id, from, h.TownCode, caseMove{method: "UpdateHousehold",
+				reason: "the household moved from town " + from + " to town " + h.TownCode})
+			return err
 		}
 		return nil
 	})
@@ -298,6 +333,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id, etag string, fn func(ct
 // refused: those cases would otherwise be orphaned from every list.
 func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
 	_, err := update(ctx, s, selectHousehold(ctx, id, "NULL"), etag, func(ctx context.Context, h *Household) error {
+		if err := h.TransferState().Writable(); err != nil {
+			return err
+		}
 		var open int64
 		if err := s.conn(ctx).Model(&Case{}).Where("household_id = ? AND status IN ?", id, openStatuses()).Count(&open).Error; err != nil {
 			return err
@@ -321,6 +359,10 @@ func (s *Store) DeleteHousehold(ctx context.Context, id, etag string) (*Househol
 func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Household, error) {
 	var index string
 	_, err := update(ctx, s, selectHousehold(ctx, id, "NOT NULL"), etag, func(_ context.Context, h *Household) error {
+		// A merged household stays merged: its rows are the survivor's.
+		if err := h.TransferState().Writable(); err != nil {
+			return err
+		}
 		h.DeleteTime, index = nil, h.ServicememberIDIndex
 		return nil
 	})

@@ -203,7 +203,7 @@ func (s *Store) ListContacts(ctx context.Context, q LedgerQuery) ([]Contact, *Cu
 // dateColumn first.
 func listLedger[T any](ctx context.Context, s *Store, q LedgerQuery, table, dateColumn string,
 	schema filter.Schema, columns map[string]column, key func(T) Cursor) ([]T, *Cursor, error) {
-	if _, err := s.GetHousehold(ctx, q.HouseholdID, false); err != nil {
+	if err := s.inTown(ctx, q.HouseholdID); err != nil {
 		return nil, nil, err
 	}
 	db, err := applyFilter(s.conn(ctx).Model(new(T)).Where(table+".household_id = ?", q.HouseholdID),
@@ -411,7 +411,7 @@ type LedgerSummary struct {
 // HouseholdLedger summarises a live household of the caller's towns, with
 // at most caseLimit of its cases.
 func (s *Store) HouseholdLedger(ctx context.Context, householdID string, caseLimit int) (*LedgerSummary, error) {
-	if _, err := s.GetHousehold(ctx, householdID, false); err != nil {
+	if err := s.inTown(ctx, householdID); err != nil {
 		return nil, err
 	}
 	db := s.conn(ctx)

@@ -110,7 +110,7 @@ func (s *Store) GetMember(ctx context.Context, householdID, id string) (*Member,
 
 // ListMembers returns a page of a live household's live members, oldest first.
 func (s *Store) ListMembers(ctx context.Context, householdID string, page Page) ([]Member, *Cursor, error) {
-	if _, err := s.GetHousehold(ctx, householdID, false); err != nil {
+	if err := s.inTown(ctx, householdID); err != nil {
 		return nil, nil, err
 	}
 	limit := page.limit()

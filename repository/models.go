@@ -55,6 +55,20 @@ type Household struct {
 	// household's class and its latest contact; the store writes it after
 	// every write that may move it (refreshContactDue), whatever the row held.
 	NextContactDue *string
+	// A pending transfer (TransferHousehold): the receiving town, sealed
+	// reason, who asked and when; TransferToTown is "" when none is
+	// pending. Reads reach the household from the receiving town too.
+	TransferToTown    string
+	TransferReason    string
+	TransferRequester string
+	TransferTime      *time.Time
+	// MergedInto is the survivor's id once the household was merged into
+	// it (the row is then soft-deleted too).
+	MergedInto string
+	// Keyed blind indexes of the servicemember's name with their birth
+	// date and with the household's phone, for the fuzzy duplicate check.
+	NameBirthIndex string
+	NamePhoneIndex string
 }
 
 // Member is a row of members.
@@ -74,10 +88,14 @@ type Member struct {
 	// IDNumberConverted: the number was given as a 15-digit one and stored
 	// converted to 18 digits.
 	IDNumberConverted bool
-	Revision          int64
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	DeleteTime        *time.Time
+	// Keyed blind indexes of the name with the birth date and with the
+	// phone, for the fuzzy duplicate check.
+	NameBirthIndex string
+	NamePhoneIndex string
+	Revision       int64
+	CreateTime     time.Time
+	UpdateTime     time.Time
+	DeleteTime     *time.Time
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;
@@ -252,7 +270,8 @@ func Models() []any {
 		&Contact{}, &Assistance{}, &ContactPolicy{},
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
 		&Operation{}, &operationFile{},
-		&Agency{}, &Referral{}, &Alert{}}
+		&Agency{}, &Referral{}, &Alert{},
+		&HouseholdHistory{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -139,16 +139,19 @@ func (s *Store) resealValues(ctx context.Context, c sealedValue, batch int, prog
 type sealedTable struct {
 	name, idColumn, indexColumn, duplicate string
 	others                                 []string
-	model                                  any
-	reseal                                 func(s *Store, tx *gorm.DB, ids []string, t sealedTable) error
+	// nameColumn holds the person's name, which the fuzzy-duplicate
+	// indexes (migration 00019) are computed from.
+	nameColumn string
+	model      any
+	reseal     func(s *Store, tx *gorm.DB, ids []string, t sealedTable) error
 }
 
 var sealedTables = []sealedTable{
 	{name: "households", idColumn: "servicemember_id_number", indexColumn: "servicemember_id_index",
-		others: []string{"phone", "preferential_certificate_number"}, duplicate: duplicateHousehold, model: &Household{},
-		reseal: resealRows[Household]},
+		others: []string{"phone", "preferential_certificate_number", "transfer_reason"}, duplicate: duplicateHousehold, model: &Household{},
+		nameColumn: "servicemember_name", reseal: resealRows[Household]},
 	{name: "members", idColumn: "id_number", indexColumn: "id_number_index", others: []string{"phone"},
-		duplicate: duplicateMember, model: &Member{}, reseal: resealRows[Member]},
+		duplicate: duplicateMember, model: &Member{}, nameColumn: "display_name", reseal: resealRows[Member]},
 }
 
 // sealedColumns are the table's sealed columns.
@@ -163,7 +166,10 @@ func (t sealedTable) stale(db *gorm.DB, pattern string) *gorm.DB {
 		conds = append(conds, "("+c+" <> '' AND "+c+" NOT LIKE ?)")
 		args = append(args, pattern)
 	}
-	conds = append(conds, "("+t.idColumn+" <> '' AND "+t.indexColumn+" = '')")
+	conds = append(conds, "("+t.idColumn+" <> '' AND "+t.indexColumn+" = '')",
+		// Rows from before migration 00019 lack their duplicate-check
+		// indexes; a name always gives one, a phone only when there is one.
+		"("+t.nameColumn+" <> '' AND name_birth_index = '')", "(phone <> '' AND name_phone_index = '')")
 	return db.Model(t.model).Where(strings.Join(conds, " OR "), args...)
 }
 
@@ -185,7 +191,7 @@ func resealRows[T any, P interface {
 		if err := row.seal(s.cipher); err != nil {
 			return err
 		}
-		if err := tx.Model(row).Select(append(t.sealedColumns(), t.indexColumn)).Updates(row).Error; err != nil {
+		if err := tx.Model(row).Select(append(t.sealedColumns(), t.indexColumn, "name_birth_index", "name_phone_index")).Updates(row).Error; err != nil {
 			return conflict(err, t.duplicate)
 		}
 	}

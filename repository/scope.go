@@ -45,6 +45,19 @@ func scopedBy(ctx context.Context, q *gorm.DB, cond string) *gorm.DB {
 	return q.Where(cond, s.Towns)
 }
 
+// reachable limits q to households (columns prefixed by table) in the
+// caller's towns or in transfer to one of them.
+func reachable(ctx context.Context, q *gorm.DB, table string) *gorm.DB {
+	s := scopeOf(ctx)
+	switch {
+	case s.All:
+		return q
+	case len(s.Towns) == 0:
+		return q.Where("1 = 0")
+	}
+	return q.Where("("+table+"town_code IN ? OR "+table+"transfer_to_town IN ?)", s.Towns, s.Towns)
+}
+
 // allows reports whether the call may write a row of town.
 func allows(ctx context.Context, town string) error {
 	if !scopeOf(ctx).Allows(town) {

@@ -3,10 +3,12 @@ package repository
 import (
 	"errors"
 	"reflect"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/internal/sealed"
 )
@@ -31,7 +33,12 @@ const (
 	sealCertificate     = "households.preferential_certificate_number"
 	sealMemberID        = "members.id_number"
 	sealMemberPhone     = "members.phone"
+	sealTransferReason  = "households.transfer_reason"
 	indexIDNumber       = "id_number"
+	// A person's name with their birth date, and with a phone, each one
+	// context across tables, so a member matches a servicemember.
+	indexNameBirth = "name_birth"
+	indexNamePhone = "name_phone"
 )
 
 // SealHousehold seals h's ID, phone and certificate numbers and sets its blind index,
@@ -50,7 +57,24 @@ type sealable interface {
 
 func (h *Household) seal(c Cipher) error {
 	h.ServicememberIDIndex = c.Index(h.ServicememberIDNumber, indexIDNumber)
+	h.NameBirthIndex, h.NamePhoneIndex = matchIndexes(c, h.MatchKeys())
 	return sealAll(c, h.sealed()...)
+}
+
+// MatchKeys are the fuzzy-duplicate keys of the household's servicemember.
+func (h *Household) MatchKeys() domain.MatchKeys {
+	return domain.PersonKeys(h.ServicememberName, domain.BirthDateOfID(h.ServicememberIDNumber), h.Phone)
+}
+
+// MatchKeys are the fuzzy-duplicate keys of a member.
+func (m *Member) MatchKeys() domain.MatchKeys {
+	return domain.PersonKeys(m.DisplayName, m.BirthDate.Format(time.DateOnly), m.Phone)
+}
+
+// matchIndexes are the blind indexes of a person's keys ("" for a key
+// that is empty: no phone).
+func matchIndexes(c Cipher, k domain.MatchKeys) (nameBirth, namePhone string) {
+	return c.Index(k.NameBirth, indexNameBirth), c.Index(k.NamePhone, indexNamePhone)
 }
 
 func (h *Household) open(c Cipher) error { return openAll(c, h.sealed()...) }
@@ -58,11 +82,12 @@ func (h *Household) open(c Cipher) error { return openAll(c, h.sealed()...) }
 // sealed lists a household's sealed fields, each with its own context.
 func (h *Household) sealed() []field {
 	return []field{{&h.ServicememberIDNumber, sealServicememberID}, {&h.Phone, sealHouseholdPhone},
-		{&h.PreferentialCertificateNumber, sealCertificate}}
+		{&h.PreferentialCertificateNumber, sealCertificate}, {&h.TransferReason, sealTransferReason}}
 }
 
 func (m *Member) seal(c Cipher) error {
 	m.IDNumberIndex = c.Index(m.IDNumber, indexIDNumber)
+	m.NameBirthIndex, m.NamePhoneIndex = matchIndexes(c, m.MatchKeys())
 	return sealAll(c, field{&m.IDNumber, sealMemberID}, field{&m.Phone, sealMemberPhone})
 }
 
@@ -132,6 +157,7 @@ func (s *Store) sealRow(row any) error {
 // caller changed.
 var bookkeeping = map[string]bool{
 	"Revision": true, "UpdateTime": true, "ServicememberIDIndex": true, "IDNumberIndex": true, "MemberCount": true,
+	"NameBirthIndex": true, "NamePhoneIndex": true,
 }
 
 // ChangedFields is what an update compares: the columns a read-modify-write

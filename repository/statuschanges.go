@@ -79,7 +79,7 @@ func (s *Store) CreateStatusChange(ctx context.Context, c *StatusChange) error {
 // ListStatusChanges returns a page of a live household's status changes,
 // oldest recorded first.
 func (s *Store) ListStatusChanges(ctx context.Context, householdID string, page Page) ([]StatusChange, *Cursor, error) {
-	if _, err := s.GetHousehold(ctx, householdID, false); err != nil {
+	if err := s.inTown(ctx, householdID); err != nil {
 		return nil, nil, err
 	}
 	limit := page.limit()

@@ -587,8 +587,9 @@ func requestIDIn(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// requestIDOut answers with X-Request-Id under its usual name, and a
-// download's file name as Content-Disposition; other response metadata
+// requestIDOut answers with X-Request-Id under its usual name, a
+// download's file name as Content-Disposition, and a merged household's
+// survivor as Location; other response metadata
 // keeps the gateway's default Grpc-Metadata- prefix.
 func requestIDOut(key string) (string, bool) {
 	switch key {
@@ -596,6 +597,8 @@ func requestIDOut(key string) (string, bool) {
 		return "X-Request-Id", true
 	case service.ContentDispositionKey:
 		return "Content-Disposition", true
+	case service.LocationKey:
+		return "Location", true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
 }

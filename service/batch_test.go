@@ -112,7 +112,7 @@ func TestBatchReapplyFromAnEarlierRead(t *testing.T) {
 				}
 				return r
 			}
-			created, err := h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{Household: proto.Clone(body).(*pb.Household)})
+			created, err := h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: proto.Clone(body).(*pb.Household)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -84,7 +84,7 @@ func newExportFixture(t *testing.T, dialect repository.Dialect) *exportFixture {
 			key := fmt.Sprintf("%s%d", town.key, i)
 			id := idnumber.Make("500230", time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC), seq)
 			phone := fmt.Sprintf("139%08d", seq)
-			h, err := households.CreateHousehold(ctx, &pb.CreateHouseholdRequest{Household: &pb.Household{
+			h, err := households.CreateHousehold(ctx, &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: &pb.Household{
 				Servicemember: &pb.Servicemember{Name: "王" + key, IdNumber: id,
 					PostType: pb.PostType_POST_TYPE_REGULAR, RankCategory: pb.RankCategory_RANK_CATEGORY_NCO,
 					Status: pb.ServicememberStatus_SERVICEMEMBER_STATUS_ACTIVE_NCO},
@@ -102,7 +102,7 @@ func newExportFixture(t *testing.T, dialect repository.Dialect) *exportFixture {
 	}
 	seq++
 	f.spouseID = idnumber.Make("500230", time.Date(1992, 7, 3, 0, 0, 0, 0, time.UTC), seq)
-	spouse, err := households.CreateMember(ctx, &pb.CreateMemberRequest{Parent: "households/" + ids["A1"], Member: &pb.Member{
+	spouse, err := households.CreateMember(ctx, &pb.CreateMemberRequest{ConfirmPossibleDuplicate: true, Parent: "households/" + ids["A1"], Member: &pb.Member{
 		Relation: pb.Relation_RELATION_SPOUSE, DisplayName: "李梅", IdNumber: f.spouseID, Phone: "13700000001",
 		BirthDate: &date.Date{Year: 1992, Month: 7, Day: 3}, Accompanying: true,
 	}})

@@ -73,7 +73,7 @@ func (h *handlers) idNumber(birth time.Time) string {
 
 func (h *handlers) household(town string) *pb.Household {
 	h.t.Helper()
-	got, err := h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{Household: h.householdBody(town)})
+	got, err := h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: h.householdBody(town)})
 	if err != nil {
 		h.t.Fatalf("CreateHousehold: %v", err)
 	}
@@ -91,7 +91,7 @@ func (h *handlers) householdBody(town string) *pb.Household {
 func (h *handlers) member(parent string, rel pb.Relation, birth time.Time) (*pb.Member, string) {
 	h.t.Helper()
 	n := h.idNumber(birth)
-	got, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{Parent: parent, Member: &pb.Member{
+	got, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{ConfirmPossibleDuplicate: true, Parent: parent, Member: &pb.Member{
 		Relation: rel, DisplayName: "家属", IdNumber: n, Phone: "13912345678", Accompanying: rel == pb.Relation_RELATION_SPOUSE,
 		BirthDate: &date.Date{Year: int32(birth.Year()), Month: int32(birth.Month()), Day: int32(birth.Day())},
 	}})

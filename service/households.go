@@ -60,6 +60,7 @@ type HouseholdStore interface {
 	// transaction.
 	OpenCases(ctx context.Context, householdID string) ([]repository.Case, error)
 	MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
+	TransferStore
 }
 
 // Households implements pb.HouseholdServiceServer.
@@ -127,6 +128,9 @@ func (s *Households) CreateHousehold(ctx context.Context, req *pb.CreateHousehol
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), h.MatchKeys(), h.ServicememberIDNumber, true); err != nil {
+		return nil, err
+	}
 	return s.masked(h, s.store.CreateHousehold(ctx, h))
 }
 
@@ -179,7 +183,9 @@ func (s *Households) GetHousehold(ctx context.Context, req *pb.GetHouseholdReque
 	}
 	h, err := s.store.GetHousehold(ctx, id, false)
 	if err != nil {
-		return nil, err
+		if h, err = s.mergedHousehold(ctx, id, err); err != nil {
+			return nil, err
+		}
 	}
 	return s.householdView(ctx, h, req.GetView())
 }
@@ -276,6 +282,9 @@ func (s *Households) mergeHousehold(row *repository.Household, patch *pb.Househo
 		return err
 	}
 	if merged.GetTownCode() != row.TownCode {
+		if err := domain.CheckTownChange(row.TransferState(), merged.GetTownCode()); err != nil {
+			return err
+		}
 		if err := domain.CheckTownCode("household.town_code", merged.GetTownCode(), s.towns); err != nil {
 			return err
 		}
@@ -561,6 +570,9 @@ func (s *Households) CreateMember(ctx context.Context, req *pb.CreateMemberReque
 	}
 	m := &repository.Member{ID: newID(), HouseholdID: hid, IDNumberConverted: converted}
 	convert.MemberFromProto(p, birth, m)
+	if err := s.checkDuplicates(ctx, req.GetConfirmPossibleDuplicate(), m.MatchKeys(), m.IDNumber, false); err != nil {
+		return nil, err
+	}
 	if err := s.store.CreateMember(ctx, m); err != nil {
 		return nil, err
 	}

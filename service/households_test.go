@@ -38,7 +38,7 @@ func wantRefused(t *testing.T, err error, field string, rule domain.RuleID) {
 }
 
 func (h *handlers) create(p *pb.Household) (*pb.Household, error) {
-	return h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{Household: p})
+	return h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: p})
 }
 
 func TestCreateHouseholdStatus(t *testing.T) {
@@ -171,7 +171,7 @@ func TestTownsAndIDNumbers(t *testing.T) {
 		if found, err := h.households.LookupHousehold(h.ctx, &pb.LookupHouseholdRequest{IdNumber: "500230850612123"}); err != nil || found.GetName() != got.GetName() {
 			t.Errorf("lookup by the 15 digits: %v", err)
 		}
-		m, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{Parent: hh.GetName(), Member: &pb.Member{
+		m, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{ConfirmPossibleDuplicate: true, Parent: hh.GetName(), Member: &pb.Member{
 			Relation: pb.Relation_RELATION_FATHER, DisplayName: "父亲", IdNumber: "500230600120111",
 			BirthDate: &date.Date{Year: 1960, Month: 1, Day: 20}}})
 		if err != nil {
@@ -194,14 +194,14 @@ func TestTownsAndIDNumbers(t *testing.T) {
 		}
 	})
 	t.Run("a member's number of an unknown province", func(t *testing.T) {
-		_, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{Parent: hh.GetName(), Member: &pb.Member{
+		_, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{ConfirmPossibleDuplicate: true, Parent: hh.GetName(), Member: &pb.Member{
 			Relation: pb.Relation_RELATION_CHILD, DisplayName: "孩子", IdNumber: idnumber.Make("990101", time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC), 2),
 			BirthDate: &date.Date{Year: 2016, Month: 9, Day: 1}}})
 		wantRefused(t, err, "member.id_number", domain.RuleIDNumberRegion)
 	})
 	t.Run("the sex warning, on every read", func(t *testing.T) {
 		mother := idnumber.Make("500230", time.Date(1962, 5, 3, 0, 0, 0, 0, time.UTC), 11) // odd: a man's number
-		m, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{Parent: hh.GetName(), Member: &pb.Member{
+		m, err := h.households.CreateMember(h.ctx, &pb.CreateMemberRequest{ConfirmPossibleDuplicate: true, Parent: hh.GetName(), Member: &pb.Member{
 			Relation: pb.Relation_RELATION_MOTHER, DisplayName: "母亲", IdNumber: mother, CannotLiveIndependently: true,
 			BirthDate: &date.Date{Year: 1962, Month: 5, Day: 3}}})
 		if err != nil {

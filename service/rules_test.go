@@ -146,7 +146,7 @@ func TestEligibilityAtCreateAndInBatches(t *testing.T) {
 	h := newHandlers(t)
 	body := h.householdBody("500230101")
 	body.Servicemember.RankCategory = pb.RankCategory_RANK_CATEGORY_CONSCRIPT
-	conscript := got(h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{Household: body})).ok(t)
+	conscript := got(h.households.CreateHousehold(h.ctx, &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: body})).ok(t)
 	spouse, _ := h.member(conscript.GetName(), pb.Relation_RELATION_SPOUSE, time.Date(1998, 1, 1, 0, 0, 0, 0, time.UTC))
 	placement := &pb.Case{Household: conscript.GetName(), Subject: spouse.GetName(),
 		Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: &pb.EmploymentPlacement{PlacementYear: 2026}}}

@@ -179,6 +179,10 @@ func toStatus(err error) *status.Status {
 	if errors.As(err, &gaps) {
 		return gapsStatus(gaps)
 	}
+	var dup *domain.PossibleDuplicateError
+	if errors.As(err, &dup) {
+		return duplicateStatus(dup)
+	}
 	var batch *domain.BatchError
 	if errors.As(err, &batch) {
 		return batchStatus(batch)
@@ -215,6 +219,19 @@ func gapsStatus(g *domain.MissingGapReasons) *status.Status {
 		})
 	}
 	return ruleStatus(pb.ErrorReason_GAP_REASONS_MISSING, g.Rule(), g.Campaign, g.Error(), pf)
+}
+
+// duplicateStatus refuses a create that may duplicate live records: one
+// PreconditionFailure violation per candidate the caller may see, its
+// subject the candidate's name, its description masked as a read is.
+func duplicateStatus(d *domain.PossibleDuplicateError) *status.Status {
+	pf := &errdetails.PreconditionFailure{}
+	for _, c := range d.Candidates {
+		pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+			Type: pb.ErrorReason_POSSIBLE_DUPLICATE.String(), Subject: c.Resource, Description: c.Description(),
+		})
+	}
+	return Status(codes.FailedPrecondition, pb.ErrorReason_POSSIBLE_DUPLICATE, d.Error(), pf)
 }
 
 // preconditionReason is the reason of a domain precondition's type: the

@@ -89,8 +89,9 @@ var (
 	results    = enum[domain.Result, pb.OutcomeResult]{prefix: "OUTCOME_RESULT_"}
 	roles      = enum[principal.Role, pb.Role]{prefix: "ROLE_", lower: true}
 
-	serviceStatuses = enum[domain.ServiceStatus, pb.ServicememberStatus]{prefix: "SERVICEMEMBER_STATUS_"}
-	changeKinds     = enum[domain.StatusChangeKind, pb.StatusChangeKind]{prefix: "STATUS_CHANGE_KIND_"}
+	serviceStatuses  = enum[domain.ServiceStatus, pb.ServicememberStatus]{prefix: "SERVICEMEMBER_STATUS_"}
+	changeKinds      = enum[domain.StatusChangeKind, pb.StatusChangeKind]{prefix: "STATUS_CHANGE_KIND_"}
+	householdActions = enum[domain.HouseholdAction, pb.HouseholdHistoryAction]{prefix: "HOUSEHOLD_HISTORY_ACTION_"}
 )
 
 // ServiceStatusOf is the stored status a request's status names; "" for
@@ -194,7 +195,24 @@ func HouseholdToProto(h *repository.Household, table *towns.Table) *pb.Household
 			out.AccompanimentApproval.ApproveDate = DateOf(*h.ApprovalDate)
 		}
 	}
+	if h.TransferToTown != "" {
+		out.Transfer = &pb.HouseholdTransfer{FromTownCode: h.TownCode, ToTownCode: h.TransferToTown,
+			ToTownName: TownName(table, h.TransferToTown), Reason: h.TransferReason,
+			Requester: h.TransferRequester, RequestTime: optTimestamp(h.TransferTime)}
+	}
+	if h.MergedInto != "" {
+		out.MergedInto = names.Household{ID: h.MergedInto}.String()
+	}
 	return out
+}
+
+// HouseholdHistoryToProto renders an entry of a household's own history.
+func HouseholdHistoryToProto(e *repository.HouseholdHistory) *pb.HouseholdHistoryEntry {
+	return &pb.HouseholdHistoryEntry{
+		Action: householdActions.toProto(e.Action), Method: e.Method, Actor: e.Actor, Time: timestamp(e.Time),
+		FromTownCode: e.FromTownCode, ToTownCode: e.ToTownCode, OtherHousehold: e.OtherHousehold,
+		Reason: e.Reason, Moved: e.Moved,
+	}
 }
 
 func ruleIDs(ids []domain.RuleID) []string {

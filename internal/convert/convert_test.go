@@ -292,11 +292,13 @@ func renderings() []rendering {
 			fix: func(_ *testing.T, row any) {
 				h := row.(*repository.Household)
 				due := "2026-06-01" // a date, as the store writes it
-				h.TownCode, h.NextContactDue = "500230101", &due
+				h.TownCode, h.NextContactDue, h.TransferToTown = "500230101", &due, "500230102"
 			},
 			render: func(row any) (proto.Message, error) { return HouseholdToProto(row.(*repository.Household), nil), nil },
 			storageOnly: map[string]string{
 				"ServicememberIDIndex": "the keyed blind index lookups and the uniqueness rule use; never shown",
+				"NameBirthIndex":       "a keyed blind index of the fuzzy duplicate check; never shown",
+				"NamePhoneIndex":       "a keyed blind index of the fuzzy duplicate check; never shown",
 			},
 		},
 		{
@@ -309,8 +311,10 @@ func renderings() []rendering {
 			},
 			render: func(row any) (proto.Message, error) { return MemberToProto(row.(*repository.Member), ""), nil },
 			storageOnly: map[string]string{
-				"IDNumberIndex": "the keyed blind index lookups use; never shown",
-				"DeleteTime":    "a deleted member is never read back, and the API's member has no delete_time",
+				"IDNumberIndex":  "the keyed blind index lookups use; never shown",
+				"NameBirthIndex": "a keyed blind index of the fuzzy duplicate check; never shown",
+				"NamePhoneIndex": "a keyed blind index of the fuzzy duplicate check; never shown",
+				"DeleteTime":     "a deleted member is never read back, and the API's member has no delete_time",
 			},
 		},
 		{
@@ -329,6 +333,20 @@ func renderings() []rendering {
 			name: "ServicememberStatusChange", row: func() any { return &repository.StatusChange{} },
 			render: func(row any) (proto.Message, error) {
 				return StatusChangeToProto(row.(*repository.StatusChange)), nil
+			},
+		},
+		{
+			name: "HouseholdHistoryEntry", row: func() any { return &repository.HouseholdHistory{} },
+			fix: func(_ *testing.T, row any) {
+				e := row.(*repository.HouseholdHistory)
+				e.Action = domain.TransferAccepted
+			},
+			render: func(row any) (proto.Message, error) {
+				return HouseholdHistoryToProto(row.(*repository.HouseholdHistory)), nil
+			},
+			storageOnly: map[string]string{
+				"ID":          "the entry's id, the list's cursor",
+				"HouseholdID": "the household the history was asked for",
 			},
 		},
 		{

@@ -101,6 +101,7 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, roles, principal.Roles),
 		checkEnum(t, serviceStatuses, domain.ServiceStatuses()),
 		checkEnum(t, changeKinds, domain.StatusChangeKinds()),
+		checkEnum(t, householdActions, domain.HouseholdActions()),
 		checkEnum(t, clockKinds, domain.ClockKinds()),
 		checkEnum(t, clockStates, domain.ClockStates()),
 		checkEnum(t, withdrawalReasons, domain.WithdrawalReasons()),

@@ -323,6 +323,13 @@ func (e *env) phone() string {
 // member.
 func (e *env) withPhone(h *repository.Household) { h.Phone = e.phone() }
 
+// inTransfer gives a household a pending transfer to town B, its reason a
+// text no other fixture has.
+func (e *env) inTransfer(h *repository.Household) {
+	e.seq++
+	h.TransferToTown, h.TransferReason, h.TransferRequester = townB, fmt.Sprintf("Test move %d", e.seq), "users/test"
+}
+
 func (e *env) memberPhone(m *repository.Member) { m.Phone = e.phone() }
 
 // certificate returns a synthetic 优待证 number no other fixture of the test

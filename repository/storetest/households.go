@@ -488,6 +488,11 @@ var memberTests = []test{
 		must(t, err, "UpdateMember")
 		want := *m
 		want.DisplayName, want.Accompanying, want.Revision, want.UpdateTime = "Test renamed", false, 2, e.nowStored()
+		// The duplicate check's index follows the name.
+		if got.NameBirthIndex == m.NameBirthIndex || got.NameBirthIndex == "" {
+			t.Errorf("renamed member's name and birth index %q, before %q: want a new one", got.NameBirthIndex, m.NameBirthIndex)
+		}
+		want.NameBirthIndex = got.NameBirthIndex
 		sameRow(t, got, &want, "UpdateMember result")
 		read, err := e.s.GetMember(e.ctx, h.ID, m.ID)
 		must(t, err, "GetMember")

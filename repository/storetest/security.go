@@ -18,7 +18,7 @@ import (
 // indexColumn the blind index of each table's ID number.
 var (
 	sealedColumns = map[string][]string{
-		"households": {"servicemember_id_number", "phone", "preferential_certificate_number"},
+		"households": {"servicemember_id_number", "phone", "preferential_certificate_number", "transfer_reason"},
 		"members":    {"id_number", "phone"},
 	}
 	indexColumn = map[string]string{"households": "servicemember_id_index", "members": "id_number_index"}
@@ -72,9 +72,10 @@ func (e *env) checkAtRest(plaintexts []string, key string) int {
 	return checked
 }
 
-// sensitiveFixtures creates n households with a phone and a certificate
-// number, each with a member with a phone, and returns them with every ID,
-// phone and certificate number they hold.
+// sensitiveFixtures creates n households with a phone, a certificate
+// number and a pending transfer's reason, each with a member with a phone,
+// and returns them with every ID, phone and certificate number and reason
+// they hold.
 func (e *env) sensitiveFixtures(n int) ([]*repository.Household, []*repository.Member, []string) {
 	e.t.Helper()
 	var (
@@ -83,10 +84,10 @@ func (e *env) sensitiveFixtures(n int) ([]*repository.Household, []*repository.M
 		secrets []string
 	)
 	for range n {
-		h := e.newHousehold(e.withPhone, e.withCertificate)
+		h := e.newHousehold(e.withPhone, e.withCertificate, e.inTransfer)
 		m := e.newMember(h, e.memberPhone)
 		hs, ms = append(hs, h), append(ms, m)
-		secrets = append(secrets, h.ServicememberIDNumber, h.Phone, h.PreferentialCertificateNumber, m.IDNumber, m.Phone)
+		secrets = append(secrets, h.ServicememberIDNumber, h.Phone, h.PreferentialCertificateNumber, h.TransferReason, m.IDNumber, m.Phone)
 	}
 	return hs, ms, secrets
 }
@@ -111,8 +112,8 @@ var sealingTests = []test{
 				t.Fatalf("household %s: blind index %q is missing or short", r["id"], r["servicemember_id_index"])
 			}
 		}
-		if n := e.checkAtRest(secrets, e.keys.ActiveKeyID()); n != 5*len(hs) {
-			t.Fatalf("%d sealed values at rest, want %d", n, 5*len(hs))
+		if n := e.checkAtRest(secrets, e.keys.ActiveKeyID()); n != 6*len(hs) {
+			t.Fatalf("%d sealed values at rest, want %d", n, 6*len(hs))
 		}
 		raw := e.rawTable("members")[bare.ID]
 		if raw["id_number"] != "" || raw["phone"] != "" || raw["id_number_index"] != "" {
@@ -239,8 +240,8 @@ var rotationTests = []test{
 		if !slices.Equal(progress, want) {
 			t.Fatalf("progress %v, want %v", progress, want)
 		}
-		if got := e.checkAtRest(secrets, rotated); got != 25 {
-			t.Fatalf("%d sealed values under the new key, want 25", got)
+		if got := e.checkAtRest(secrets, rotated); got != 30 {
+			t.Fatalf("%d sealed values under the new key, want 30", got)
 		}
 		for table, rows := range before {
 			after := e.rawTable(table)

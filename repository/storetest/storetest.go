@@ -69,6 +69,7 @@ const (
 	Operations     Category = "Operations"
 	Exports        Category = "Exports"
 	Referrals      Category = "Referrals"
+	Transfers      Category = "Transfers"
 )
 
 // Options adjust the suite for one backend.
@@ -127,6 +128,7 @@ func suite() []group {
 		{Operations, operationTests},
 		{Exports, exportTests},
 		{Referrals, referralTests},
+		{Transfers, transferTests},
 	}
 }
 

@@ -282,6 +282,25 @@ const (
 	// on the case (its decision, lawyer or objection period), which a county
 	// hold cannot stop. Not retryable while the clock runs.
 	ErrorReason_HOLD_STATUTORY_CLOCK ErrorReason = 77
+	// 400 (FAILED_PRECONDITION): the household is in transfer to another
+	// town: a second transfer, a merge or a move waits until the receiving
+	// town accepts or declines. Metadata "resource" names the household.
+	ErrorReason_TRANSFER_PENDING ErrorReason = 81
+	// 400 (FAILED_PRECONDITION): the household has no pending transfer to
+	// accept or decline.
+	ErrorReason_NO_TRANSFER_PENDING ErrorReason = 82
+	// 400 (FAILED_PRECONDITION): the new household or member's name and birth
+	// date, or name and phone, match live records: the PreconditionFailure
+	// lists the candidates the caller may see (name and a masked
+	// description, never a number). Retry with confirm_possible_duplicate
+	// to register it anyway.
+	ErrorReason_POSSIBLE_DUPLICATE ErrorReason = 83
+	// 400 (FAILED_PRECONDITION): the household was merged into another
+	// (metadata "resource" names the survivor) and is read-only.
+	ErrorReason_HOUSEHOLD_MERGED ErrorReason = 84
+	// 400 (FAILED_PRECONDITION): the two households of a merge are in
+	// different towns; transfer one first.
+	ErrorReason_MERGE_ACROSS_TOWNS ErrorReason = 85
 	// 400 (FAILED_PRECONDITION): the referral was withdrawn; it is kept for
 	// the record and cannot be changed. Not retryable.
 	ErrorReason_REFERRAL_WITHDRAWN ErrorReason = 87
@@ -378,6 +397,11 @@ var (
 		75: "CASE_ON_HOLD",
 		76: "CASE_NOT_ON_HOLD",
 		77: "HOLD_STATUTORY_CLOCK",
+		81: "TRANSFER_PENDING",
+		82: "NO_TRANSFER_PENDING",
+		83: "POSSIBLE_DUPLICATE",
+		84: "HOUSEHOLD_MERGED",
+		85: "MERGE_ACROSS_TOWNS",
 		87: "REFERRAL_WITHDRAWN",
 		88: "AGENCY_INACTIVE",
 		89: "REFERRAL_REPLIED",
@@ -462,6 +486,11 @@ var (
 		"CASE_ON_HOLD":                    75,
 		"CASE_NOT_ON_HOLD":                76,
 		"HOLD_STATUTORY_CLOCK":            77,
+		"TRANSFER_PENDING":                81,
+		"NO_TRANSFER_PENDING":             82,
+		"POSSIBLE_DUPLICATE":              83,
+		"HOUSEHOLD_MERGED":                84,
+		"MERGE_ACROSS_TOWNS":              85,
 		"REFERRAL_WITHDRAWN":              87,
 		"AGENCY_INACTIVE":                 88,
 		"REFERRAL_REPLIED":                89,
@@ -500,7 +529,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x9a\x0e\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x8f\x0f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -581,7 +610,12 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\rPOSITION_FULL\x10J\x12\x10\n" +
 	"\fCASE_ON_HOLD\x10K\x12\x14\n" +
 	"\x10CASE_NOT_ON_HOLD\x10L\x12\x18\n" +
-	"\x14HOLD_STATUTORY_CLOCK\x10M\x12\x16\n" +
+	"\x14HOLD_STATUTORY_CLOCK\x10M\x12\x14\n" +
+	"\x10TRANSFER_PENDING\x10Q\x12\x17\n" +
+	"\x13NO_TRANSFER_PENDING\x10R\x12\x16\n" +
+	"\x12POSSIBLE_DUPLICATE\x10S\x12\x14\n" +
+	"\x10HOUSEHOLD_MERGED\x10T\x12\x16\n" +
+	"\x12MERGE_ACROSS_TOWNS\x10U\x12\x16\n" +
 	"\x12REFERRAL_WITHDRAWN\x10W\x12\x13\n" +
 	"\x0fAGENCY_INACTIVE\x10X\x12\x14\n" +
 	"\x10REFERRAL_REPLIED\x10Y\x12\x18\n" +

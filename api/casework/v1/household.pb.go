@@ -582,6 +582,72 @@ func (Relation) EnumDescriptor() ([]byte, []int) {
 	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
 }
 
+// What a household history entry records.
+type HouseholdHistoryAction int32
+
+const (
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED HouseholdHistoryAction = 0
+	// A transfer to to_town_code was asked.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED HouseholdHistoryAction = 1
+	// The receiving town accepted: the household moved from from_town_code
+	// to to_town_code with moved open cases.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED HouseholdHistoryAction = 2
+	// The receiving town declined; nothing moved.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED HouseholdHistoryAction = 3
+	// Another household (other_household) was merged into this one; moved
+	// says what came over.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_MERGED_FROM HouseholdHistoryAction = 4
+	// This household was merged into other_household; moved says what went.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_MERGED_INTO HouseholdHistoryAction = 5
+)
+
+// Enum value maps for HouseholdHistoryAction.
+var (
+	HouseholdHistoryAction_name = map[int32]string{
+		0: "HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED",
+		1: "HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED",
+		2: "HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED",
+		3: "HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED",
+		4: "HOUSEHOLD_HISTORY_ACTION_MERGED_FROM",
+		5: "HOUSEHOLD_HISTORY_ACTION_MERGED_INTO",
+	}
+	HouseholdHistoryAction_value = map[string]int32{
+		"HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED":        0,
+		"HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED": 1,
+		"HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED":  2,
+		"HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED":  3,
+		"HOUSEHOLD_HISTORY_ACTION_MERGED_FROM":        4,
+		"HOUSEHOLD_HISTORY_ACTION_MERGED_INTO":        5,
+	}
+)
+
+func (x HouseholdHistoryAction) Enum() *HouseholdHistoryAction {
+	p := new(HouseholdHistoryAction)
+	*p = x
+	return p
+}
+
+func (x HouseholdHistoryAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HouseholdHistoryAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_casework_v1_household_proto_enumTypes[8].Descriptor()
+}
+
+func (HouseholdHistoryAction) Type() protoreflect.EnumType {
+	return &file_casework_v1_household_proto_enumTypes[8]
+}
+
+func (x HouseholdHistoryAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HouseholdHistoryAction.Descriptor instead.
+func (HouseholdHistoryAction) EnumDescriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{8}
+}
+
 // What to do with an item whose servicemember already has a live
 // household in the caller's towns.
 type BatchCreateHouseholdsRequest_ExistingMode int32
@@ -628,11 +694,11 @@ func (x BatchCreateHouseholdsRequest_ExistingMode) String() string {
 }
 
 func (BatchCreateHouseholdsRequest_ExistingMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[8].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[9].Descriptor()
 }
 
 func (BatchCreateHouseholdsRequest_ExistingMode) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[8]
+	return &file_casework_v1_household_proto_enumTypes[9]
 }
 
 func (x BatchCreateHouseholdsRequest_ExistingMode) Number() protoreflect.EnumNumber {
@@ -641,7 +707,7 @@ func (x BatchCreateHouseholdsRequest_ExistingMode) Number() protoreflect.EnumNum
 
 // Deprecated: Use BatchCreateHouseholdsRequest_ExistingMode.Descriptor instead.
 func (BatchCreateHouseholdsRequest_ExistingMode) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{22, 0}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{24, 0}
 }
 
 type BatchCreateHouseholdResult_Outcome int32
@@ -693,11 +759,11 @@ func (x BatchCreateHouseholdResult_Outcome) String() string {
 }
 
 func (BatchCreateHouseholdResult_Outcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_casework_v1_household_proto_enumTypes[9].Descriptor()
+	return file_casework_v1_household_proto_enumTypes[10].Descriptor()
 }
 
 func (BatchCreateHouseholdResult_Outcome) Type() protoreflect.EnumType {
-	return &file_casework_v1_household_proto_enumTypes[9]
+	return &file_casework_v1_household_proto_enumTypes[10]
 }
 
 func (x BatchCreateHouseholdResult_Outcome) Number() protoreflect.EnumNumber {
@@ -706,7 +772,7 @@ func (x BatchCreateHouseholdResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BatchCreateHouseholdResult_Outcome.Descriptor instead.
 func (BatchCreateHouseholdResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{24, 0}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{26, 0}
 }
 
 // The servicemember the household is registered for.
@@ -954,7 +1020,15 @@ type Household struct {
 	// (LEDGER_CONTACT_BORDER_MISSION, LEDGER_CONTACT_HARDSHIP): the intervals
 	// next_contact_due is computed from. A class the policy turns off is
 	// still listed, and sets no due date.
-	ContactBasis  []string `protobuf:"bytes,20,rep,name=contact_basis,json=contactBasis,proto3" json:"contact_basis,omitempty"`
+	ContactBasis []string `protobuf:"bytes,20,rep,name=contact_basis,json=contactBasis,proto3" json:"contact_basis,omitempty"`
+	// Set while a transfer to another town waits for the receiving town's
+	// decision (TransferHousehold): the household is "in transfer", and
+	// callers of both towns read it.
+	Transfer *HouseholdTransfer `protobuf:"bytes,21,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	// Set once the household was merged into another (MergeHouseholds): the
+	// surviving household's name. A merged household is read-only and left
+	// out of lists unless show_deleted.
+	MergedInto    string `protobuf:"bytes,22,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1129,6 +1203,224 @@ func (x *Household) GetContactBasis() []string {
 	return nil
 }
 
+func (x *Household) GetTransfer() *HouseholdTransfer {
+	if x != nil {
+		return x.Transfer
+	}
+	return nil
+}
+
+func (x *Household) GetMergedInto() string {
+	if x != nil {
+		return x.MergedInto
+	}
+	return ""
+}
+
+// A transfer of a household to another town, waiting for the receiving
+// town's decision.
+type HouseholdTransfer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The town the household is in until the transfer is accepted.
+	FromTownCode string `protobuf:"bytes,1,opt,name=from_town_code,json=fromTownCode,proto3" json:"from_town_code,omitempty"`
+	// The receiving town.
+	ToTownCode string `protobuf:"bytes,2,opt,name=to_town_code,json=toTownCode,proto3" json:"to_town_code,omitempty"`
+	ToTownName string `protobuf:"bytes,3,opt,name=to_town_name,json=toTownName,proto3" json:"to_town_name,omitempty"`
+	// Why the household moves, as the requester wrote it.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who asked.
+	Requester     string                 `protobuf:"bytes,5,opt,name=requester,proto3" json:"requester,omitempty"`
+	RequestTime   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdTransfer) Reset() {
+	*x = HouseholdTransfer{}
+	mi := &file_casework_v1_household_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdTransfer) ProtoMessage() {}
+
+func (x *HouseholdTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdTransfer.ProtoReflect.Descriptor instead.
+func (*HouseholdTransfer) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *HouseholdTransfer) GetFromTownCode() string {
+	if x != nil {
+		return x.FromTownCode
+	}
+	return ""
+}
+
+func (x *HouseholdTransfer) GetToTownCode() string {
+	if x != nil {
+		return x.ToTownCode
+	}
+	return ""
+}
+
+func (x *HouseholdTransfer) GetToTownName() string {
+	if x != nil {
+		return x.ToTownName
+	}
+	return ""
+}
+
+func (x *HouseholdTransfer) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *HouseholdTransfer) GetRequester() string {
+	if x != nil {
+		return x.Requester
+	}
+	return ""
+}
+
+func (x *HouseholdTransfer) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+// One entry of a household's history, written in the transaction of the
+// change it records.
+type HouseholdHistoryEntry struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Action HouseholdHistoryAction `protobuf:"varint,1,opt,name=action,proto3,enum=casework.v1.HouseholdHistoryAction" json:"action,omitempty"`
+	// The RPC method that made the change, e.g. `AcceptHouseholdTransfer`.
+	Method       string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Actor        string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	Time         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	FromTownCode string                 `protobuf:"bytes,5,opt,name=from_town_code,json=fromTownCode,proto3" json:"from_town_code,omitempty"`
+	ToTownCode   string                 `protobuf:"bytes,6,opt,name=to_town_code,json=toTownCode,proto3" json:"to_town_code,omitempty"`
+	// For merges: the other household.
+	OtherHousehold string `protobuf:"bytes,7,opt,name=other_household,json=otherHousehold,proto3" json:"other_household,omitempty"`
+	// The reason given, if any.
+	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What moved, as `kind:count` (e.g. `members:3`, `cases:2`).
+	Moved         []string `protobuf:"bytes,9,rep,name=moved,proto3" json:"moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HouseholdHistoryEntry) Reset() {
+	*x = HouseholdHistoryEntry{}
+	mi := &file_casework_v1_household_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HouseholdHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HouseholdHistoryEntry) ProtoMessage() {}
+
+func (x *HouseholdHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HouseholdHistoryEntry.ProtoReflect.Descriptor instead.
+func (*HouseholdHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HouseholdHistoryEntry) GetAction() HouseholdHistoryAction {
+	if x != nil {
+		return x.Action
+	}
+	return HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED
+}
+
+func (x *HouseholdHistoryEntry) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *HouseholdHistoryEntry) GetFromTownCode() string {
+	if x != nil {
+		return x.FromTownCode
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetToTownCode() string {
+	if x != nil {
+		return x.ToTownCode
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetOtherHousehold() string {
+	if x != nil {
+		return x.OtherHousehold
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *HouseholdHistoryEntry) GetMoved() []string {
+	if x != nil {
+		return x.Moved
+	}
+	return nil
+}
+
 // One change of the servicemember's status, with the date it took effect.
 type ServicememberStatusChange struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
@@ -1151,7 +1443,7 @@ type ServicememberStatusChange struct {
 
 func (x *ServicememberStatusChange) Reset() {
 	*x = ServicememberStatusChange{}
-	mi := &file_casework_v1_household_proto_msgTypes[3]
+	mi := &file_casework_v1_household_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1455,7 @@ func (x *ServicememberStatusChange) String() string {
 func (*ServicememberStatusChange) ProtoMessage() {}
 
 func (x *ServicememberStatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[3]
+	mi := &file_casework_v1_household_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1468,7 @@ func (x *ServicememberStatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicememberStatusChange.ProtoReflect.Descriptor instead.
 func (*ServicememberStatusChange) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{3}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ServicememberStatusChange) GetName() string {
@@ -1298,7 +1590,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_casework_v1_household_proto_msgTypes[4]
+	mi := &file_casework_v1_household_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1602,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[4]
+	mi := &file_casework_v1_household_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1615,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{4}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Member) GetName() string {
@@ -1423,14 +1715,20 @@ type CreateHouseholdRequest struct {
 	// AIP-155: a retry with the same id and the same request returns the
 	// first answer without doing anything again; the same id with a different
 	// request is refused with ALREADY_EXISTS. A UUID is best.
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Registers the household although its servicemember's name and birth
+	// date, or name and the household's phone, match a live household or
+	// member: without it such a create is refused with POSSIBLE_DUPLICATE,
+	// listing the candidates the caller may see. Batches and imports do not
+	// run this check (see the design notes), so it is ignored there.
+	ConfirmPossibleDuplicate bool `protobuf:"varint,3,opt,name=confirm_possible_duplicate,json=confirmPossibleDuplicate,proto3" json:"confirm_possible_duplicate,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *CreateHouseholdRequest) Reset() {
 	*x = CreateHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[5]
+	mi := &file_casework_v1_household_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1740,7 @@ func (x *CreateHouseholdRequest) String() string {
 func (*CreateHouseholdRequest) ProtoMessage() {}
 
 func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[5]
+	mi := &file_casework_v1_household_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1753,7 @@ func (x *CreateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*CreateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{5}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateHouseholdRequest) GetHousehold() *Household {
@@ -1472,6 +1770,13 @@ func (x *CreateHouseholdRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateHouseholdRequest) GetConfirmPossibleDuplicate() bool {
+	if x != nil {
+		return x.ConfirmPossibleDuplicate
+	}
+	return false
+}
+
 type GetHouseholdRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1482,7 +1787,7 @@ type GetHouseholdRequest struct {
 
 func (x *GetHouseholdRequest) Reset() {
 	*x = GetHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[6]
+	mi := &file_casework_v1_household_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1799,7 @@ func (x *GetHouseholdRequest) String() string {
 func (*GetHouseholdRequest) ProtoMessage() {}
 
 func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[6]
+	mi := &file_casework_v1_household_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1812,7 @@ func (x *GetHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*GetHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{6}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetHouseholdRequest) GetName() string {
@@ -1531,9 +1836,11 @@ type ListHouseholdsRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: comparisons joined by AND. Fields: town_code, category,
 	// status (the servicemember's), post_type, hardship, next_contact_due
-	// (`next_contact_due < "2026-12-01"`) and contact_overdue
+	// (`next_contact_due < "2026-12-01"`), contact_overdue
 	// (`contact_overdue = true`: next_contact_due is before today, China
-	// time).
+	// time) and in_transfer (`in_transfer = true`: a transfer to another town
+	// waits for its decision; a receiving town's list holds those coming to
+	// it).
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// `create_time` or `create_time desc`; `next_contact_due` (households
 	// with no due date last) for the overdue list, most overdue first.
@@ -1545,7 +1852,7 @@ type ListHouseholdsRequest struct {
 
 func (x *ListHouseholdsRequest) Reset() {
 	*x = ListHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[7]
+	mi := &file_casework_v1_household_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1864,7 @@ func (x *ListHouseholdsRequest) String() string {
 func (*ListHouseholdsRequest) ProtoMessage() {}
 
 func (x *ListHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[7]
+	mi := &file_casework_v1_household_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1877,7 @@ func (x *ListHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*ListHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{7}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListHouseholdsRequest) GetPageSize() int32 {
@@ -1618,7 +1925,7 @@ type ListHouseholdsResponse struct {
 
 func (x *ListHouseholdsResponse) Reset() {
 	*x = ListHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[8]
+	mi := &file_casework_v1_household_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1937,7 @@ func (x *ListHouseholdsResponse) String() string {
 func (*ListHouseholdsResponse) ProtoMessage() {}
 
 func (x *ListHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[8]
+	mi := &file_casework_v1_household_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1950,7 @@ func (x *ListHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*ListHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{8}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListHouseholdsResponse) GetHouseholds() []*Household {
@@ -1673,7 +1980,7 @@ type UpdateHouseholdRequest struct {
 
 func (x *UpdateHouseholdRequest) Reset() {
 	*x = UpdateHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[9]
+	mi := &file_casework_v1_household_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1992,7 @@ func (x *UpdateHouseholdRequest) String() string {
 func (*UpdateHouseholdRequest) ProtoMessage() {}
 
 func (x *UpdateHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[9]
+	mi := &file_casework_v1_household_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +2005,7 @@ func (x *UpdateHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*UpdateHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{9}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateHouseholdRequest) GetHousehold() *Household {
@@ -1726,7 +2033,7 @@ type DeleteHouseholdRequest struct {
 
 func (x *DeleteHouseholdRequest) Reset() {
 	*x = DeleteHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[10]
+	mi := &file_casework_v1_household_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +2045,7 @@ func (x *DeleteHouseholdRequest) String() string {
 func (*DeleteHouseholdRequest) ProtoMessage() {}
 
 func (x *DeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[10]
+	mi := &file_casework_v1_household_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +2058,7 @@ func (x *DeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*DeleteHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{10}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteHouseholdRequest) GetName() string {
@@ -1782,7 +2089,7 @@ type UndeleteHouseholdRequest struct {
 
 func (x *UndeleteHouseholdRequest) Reset() {
 	*x = UndeleteHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[11]
+	mi := &file_casework_v1_household_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2101,7 @@ func (x *UndeleteHouseholdRequest) String() string {
 func (*UndeleteHouseholdRequest) ProtoMessage() {}
 
 func (x *UndeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[11]
+	mi := &file_casework_v1_household_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2114,7 @@ func (x *UndeleteHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{11}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UndeleteHouseholdRequest) GetName() string {
@@ -1841,7 +2148,7 @@ type LookupHouseholdRequest struct {
 
 func (x *LookupHouseholdRequest) Reset() {
 	*x = LookupHouseholdRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[12]
+	mi := &file_casework_v1_household_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2160,7 @@ func (x *LookupHouseholdRequest) String() string {
 func (*LookupHouseholdRequest) ProtoMessage() {}
 
 func (x *LookupHouseholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[12]
+	mi := &file_casework_v1_household_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2173,7 @@ func (x *LookupHouseholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupHouseholdRequest.ProtoReflect.Descriptor instead.
 func (*LookupHouseholdRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{12}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LookupHouseholdRequest) GetIdNumber() string {
@@ -1890,14 +2197,19 @@ type CreateMemberRequest struct {
 	// AIP-155: a retry with the same id and the same request returns the
 	// first answer without doing anything again; the same id with a different
 	// request is refused with ALREADY_EXISTS. A UUID is best.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Adds the member although their name and birth date, or name and phone,
+	// match a live member or servicemember of another household: without it
+	// such a create is refused with POSSIBLE_DUPLICATE, listing the
+	// candidates the caller may see.
+	ConfirmPossibleDuplicate bool `protobuf:"varint,4,opt,name=confirm_possible_duplicate,json=confirmPossibleDuplicate,proto3" json:"confirm_possible_duplicate,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *CreateMemberRequest) Reset() {
 	*x = CreateMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[13]
+	mi := &file_casework_v1_household_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2221,7 @@ func (x *CreateMemberRequest) String() string {
 func (*CreateMemberRequest) ProtoMessage() {}
 
 func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[13]
+	mi := &file_casework_v1_household_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2234,7 @@ func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMemberRequest.ProtoReflect.Descriptor instead.
 func (*CreateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{13}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateMemberRequest) GetParent() string {
@@ -1946,6 +2258,13 @@ func (x *CreateMemberRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateMemberRequest) GetConfirmPossibleDuplicate() bool {
+	if x != nil {
+		return x.ConfirmPossibleDuplicate
+	}
+	return false
+}
+
 type GetMemberRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1956,7 +2275,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[14]
+	mi := &file_casework_v1_household_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2287,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[14]
+	mi := &file_casework_v1_household_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2300,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{14}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetMemberRequest) GetName() string {
@@ -2010,7 +2329,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[15]
+	mi := &file_casework_v1_household_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2341,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[15]
+	mi := &file_casework_v1_household_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2354,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{15}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListMembersRequest) GetParent() string {
@@ -2069,7 +2388,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[16]
+	mi := &file_casework_v1_household_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2400,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[16]
+	mi := &file_casework_v1_household_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2413,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{16}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -2123,7 +2442,7 @@ type UpdateMemberRequest struct {
 
 func (x *UpdateMemberRequest) Reset() {
 	*x = UpdateMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[17]
+	mi := &file_casework_v1_household_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2454,7 @@ func (x *UpdateMemberRequest) String() string {
 func (*UpdateMemberRequest) ProtoMessage() {}
 
 func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[17]
+	mi := &file_casework_v1_household_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2148,7 +2467,7 @@ func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{17}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateMemberRequest) GetMember() *Member {
@@ -2175,7 +2494,7 @@ type DeleteMemberRequest struct {
 
 func (x *DeleteMemberRequest) Reset() {
 	*x = DeleteMemberRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[18]
+	mi := &file_casework_v1_household_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2506,7 @@ func (x *DeleteMemberRequest) String() string {
 func (*DeleteMemberRequest) ProtoMessage() {}
 
 func (x *DeleteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[18]
+	mi := &file_casework_v1_household_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2519,7 @@ func (x *DeleteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{18}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteMemberRequest) GetName() string {
@@ -2241,7 +2560,7 @@ type ChangeServicememberStatusRequest struct {
 
 func (x *ChangeServicememberStatusRequest) Reset() {
 	*x = ChangeServicememberStatusRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[19]
+	mi := &file_casework_v1_household_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2253,7 +2572,7 @@ func (x *ChangeServicememberStatusRequest) String() string {
 func (*ChangeServicememberStatusRequest) ProtoMessage() {}
 
 func (x *ChangeServicememberStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[19]
+	mi := &file_casework_v1_household_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2266,7 +2585,7 @@ func (x *ChangeServicememberStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeServicememberStatusRequest.ProtoReflect.Descriptor instead.
 func (*ChangeServicememberStatusRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{19}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ChangeServicememberStatusRequest) GetName() string {
@@ -2350,7 +2669,7 @@ type ListStatusChangesRequest struct {
 
 func (x *ListStatusChangesRequest) Reset() {
 	*x = ListStatusChangesRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[20]
+	mi := &file_casework_v1_household_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2681,7 @@ func (x *ListStatusChangesRequest) String() string {
 func (*ListStatusChangesRequest) ProtoMessage() {}
 
 func (x *ListStatusChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[20]
+	mi := &file_casework_v1_household_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2694,7 @@ func (x *ListStatusChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatusChangesRequest.ProtoReflect.Descriptor instead.
 func (*ListStatusChangesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{20}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListStatusChangesRequest) GetParent() string {
@@ -2409,7 +2728,7 @@ type ListStatusChangesResponse struct {
 
 func (x *ListStatusChangesResponse) Reset() {
 	*x = ListStatusChangesResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[21]
+	mi := &file_casework_v1_household_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2421,7 +2740,7 @@ func (x *ListStatusChangesResponse) String() string {
 func (*ListStatusChangesResponse) ProtoMessage() {}
 
 func (x *ListStatusChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[21]
+	mi := &file_casework_v1_household_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2434,7 +2753,7 @@ func (x *ListStatusChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatusChangesResponse.ProtoReflect.Descriptor instead.
 func (*ListStatusChangesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{21}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListStatusChangesResponse) GetStatusChanges() []*ServicememberStatusChange {
@@ -2470,7 +2789,7 @@ type BatchCreateHouseholdsRequest struct {
 
 func (x *BatchCreateHouseholdsRequest) Reset() {
 	*x = BatchCreateHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[22]
+	mi := &file_casework_v1_household_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +2801,7 @@ func (x *BatchCreateHouseholdsRequest) String() string {
 func (*BatchCreateHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchCreateHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[22]
+	mi := &file_casework_v1_household_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +2814,7 @@ func (x *BatchCreateHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{22}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BatchCreateHouseholdsRequest) GetRequests() []*CreateHouseholdRequest {
@@ -2540,7 +2859,7 @@ type BatchCreateHouseholdsResponse struct {
 
 func (x *BatchCreateHouseholdsResponse) Reset() {
 	*x = BatchCreateHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[23]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2871,7 @@ func (x *BatchCreateHouseholdsResponse) String() string {
 func (*BatchCreateHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchCreateHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[23]
+	mi := &file_casework_v1_household_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2884,7 @@ func (x *BatchCreateHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{23}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BatchCreateHouseholdsResponse) GetHouseholds() []*Household {
@@ -2599,7 +2918,7 @@ type BatchCreateHouseholdResult struct {
 
 func (x *BatchCreateHouseholdResult) Reset() {
 	*x = BatchCreateHouseholdResult{}
-	mi := &file_casework_v1_household_proto_msgTypes[24]
+	mi := &file_casework_v1_household_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +2930,7 @@ func (x *BatchCreateHouseholdResult) String() string {
 func (*BatchCreateHouseholdResult) ProtoMessage() {}
 
 func (x *BatchCreateHouseholdResult) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[24]
+	mi := &file_casework_v1_household_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +2943,7 @@ func (x *BatchCreateHouseholdResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateHouseholdResult.ProtoReflect.Descriptor instead.
 func (*BatchCreateHouseholdResult) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{24}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BatchCreateHouseholdResult) GetOutcome() BatchCreateHouseholdResult_Outcome {
@@ -2664,7 +2983,7 @@ type BatchGetHouseholdsRequest struct {
 
 func (x *BatchGetHouseholdsRequest) Reset() {
 	*x = BatchGetHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[25]
+	mi := &file_casework_v1_household_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2995,7 @@ func (x *BatchGetHouseholdsRequest) String() string {
 func (*BatchGetHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[25]
+	mi := &file_casework_v1_household_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +3008,7 @@ func (x *BatchGetHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{25}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *BatchGetHouseholdsRequest) GetNames() []string {
@@ -2709,7 +3028,7 @@ type BatchGetHouseholdsResponse struct {
 
 func (x *BatchGetHouseholdsResponse) Reset() {
 	*x = BatchGetHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[26]
+	mi := &file_casework_v1_household_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2721,7 +3040,7 @@ func (x *BatchGetHouseholdsResponse) String() string {
 func (*BatchGetHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[26]
+	mi := &file_casework_v1_household_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2734,7 +3053,7 @@ func (x *BatchGetHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{26}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BatchGetHouseholdsResponse) GetHouseholds() []*Household {
@@ -2755,7 +3074,7 @@ type BatchLookupHouseholdsRequest struct {
 
 func (x *BatchLookupHouseholdsRequest) Reset() {
 	*x = BatchLookupHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[27]
+	mi := &file_casework_v1_household_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2767,7 +3086,7 @@ func (x *BatchLookupHouseholdsRequest) String() string {
 func (*BatchLookupHouseholdsRequest) ProtoMessage() {}
 
 func (x *BatchLookupHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[27]
+	mi := &file_casework_v1_household_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2780,7 +3099,7 @@ func (x *BatchLookupHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchLookupHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*BatchLookupHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{27}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BatchLookupHouseholdsRequest) GetIdNumbers() []string {
@@ -2800,7 +3119,7 @@ type BatchLookupHouseholdsResponse struct {
 
 func (x *BatchLookupHouseholdsResponse) Reset() {
 	*x = BatchLookupHouseholdsResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[28]
+	mi := &file_casework_v1_household_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2812,7 +3131,7 @@ func (x *BatchLookupHouseholdsResponse) String() string {
 func (*BatchLookupHouseholdsResponse) ProtoMessage() {}
 
 func (x *BatchLookupHouseholdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[28]
+	mi := &file_casework_v1_household_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2825,7 +3144,7 @@ func (x *BatchLookupHouseholdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchLookupHouseholdsResponse.ProtoReflect.Descriptor instead.
 func (*BatchLookupHouseholdsResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{28}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchLookupHouseholdsResponse) GetResults() []*HouseholdLookupResult {
@@ -2847,7 +3166,7 @@ type HouseholdLookupResult struct {
 
 func (x *HouseholdLookupResult) Reset() {
 	*x = HouseholdLookupResult{}
-	mi := &file_casework_v1_household_proto_msgTypes[29]
+	mi := &file_casework_v1_household_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +3178,7 @@ func (x *HouseholdLookupResult) String() string {
 func (*HouseholdLookupResult) ProtoMessage() {}
 
 func (x *HouseholdLookupResult) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[29]
+	mi := &file_casework_v1_household_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +3191,7 @@ func (x *HouseholdLookupResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HouseholdLookupResult.ProtoReflect.Descriptor instead.
 func (*HouseholdLookupResult) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{29}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *HouseholdLookupResult) GetHousehold() *Household {
@@ -2896,7 +3215,7 @@ type BatchCreateMembersRequest struct {
 
 func (x *BatchCreateMembersRequest) Reset() {
 	*x = BatchCreateMembersRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[30]
+	mi := &file_casework_v1_household_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2908,7 +3227,7 @@ func (x *BatchCreateMembersRequest) String() string {
 func (*BatchCreateMembersRequest) ProtoMessage() {}
 
 func (x *BatchCreateMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[30]
+	mi := &file_casework_v1_household_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2921,7 +3240,7 @@ func (x *BatchCreateMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateMembersRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{30}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BatchCreateMembersRequest) GetParent() string {
@@ -2955,7 +3274,7 @@ type BatchCreateMembersResponse struct {
 
 func (x *BatchCreateMembersResponse) Reset() {
 	*x = BatchCreateMembersResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[31]
+	mi := &file_casework_v1_household_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2967,7 +3286,7 @@ func (x *BatchCreateMembersResponse) String() string {
 func (*BatchCreateMembersResponse) ProtoMessage() {}
 
 func (x *BatchCreateMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[31]
+	mi := &file_casework_v1_household_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2980,7 +3299,7 @@ func (x *BatchCreateMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateMembersResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{31}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BatchCreateMembersResponse) GetMembers() []*Member {
@@ -2988,6 +3307,412 @@ func (x *BatchCreateMembersResponse) GetMembers() []*Member {
 		return x.Members
 	}
 	return nil
+}
+
+type TransferHouseholdRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The receiving town: one of the county's towns, not the household's own.
+	ToTownCode string `protobuf:"bytes,2,opt,name=to_town_code,json=toTownCode,proto3" json:"to_town_code,omitempty"`
+	Reason     string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The household's current etag, if given, must match.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferHouseholdRequest) Reset() {
+	*x = TransferHouseholdRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferHouseholdRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferHouseholdRequest) ProtoMessage() {}
+
+func (x *TransferHouseholdRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferHouseholdRequest.ProtoReflect.Descriptor instead.
+func (*TransferHouseholdRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *TransferHouseholdRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TransferHouseholdRequest) GetToTownCode() string {
+	if x != nil {
+		return x.ToTownCode
+	}
+	return ""
+}
+
+func (x *TransferHouseholdRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TransferHouseholdRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *TransferHouseholdRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type AcceptHouseholdTransferRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The household's current etag, if given, must match.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptHouseholdTransferRequest) Reset() {
+	*x = AcceptHouseholdTransferRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptHouseholdTransferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptHouseholdTransferRequest) ProtoMessage() {}
+
+func (x *AcceptHouseholdTransferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptHouseholdTransferRequest.ProtoReflect.Descriptor instead.
+func (*AcceptHouseholdTransferRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *AcceptHouseholdTransferRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AcceptHouseholdTransferRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *AcceptHouseholdTransferRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DeclineHouseholdTransferRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why the receiving town declines.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The household's current etag, if given, must match.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineHouseholdTransferRequest) Reset() {
+	*x = DeclineHouseholdTransferRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineHouseholdTransferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineHouseholdTransferRequest) ProtoMessage() {}
+
+func (x *DeclineHouseholdTransferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineHouseholdTransferRequest.ProtoReflect.Descriptor instead.
+func (*DeclineHouseholdTransferRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeclineHouseholdTransferRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeclineHouseholdTransferRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeclineHouseholdTransferRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *DeclineHouseholdTransferRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type MergeHouseholdsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The surviving household.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The duplicate, which goes away into the survivor.
+	MergedHousehold string `protobuf:"bytes,2,opt,name=merged_household,json=mergedHousehold,proto3" json:"merged_household,omitempty"`
+	// The survivor's current etag, if given, must match.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The duplicate's current etag, if given, must match.
+	MergedHouseholdEtag string `protobuf:"bytes,4,opt,name=merged_household_etag,json=mergedHouseholdEtag,proto3" json:"merged_household_etag,omitempty"`
+	// AIP-155.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeHouseholdsRequest) Reset() {
+	*x = MergeHouseholdsRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeHouseholdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeHouseholdsRequest) ProtoMessage() {}
+
+func (x *MergeHouseholdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeHouseholdsRequest.ProtoReflect.Descriptor instead.
+func (*MergeHouseholdsRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *MergeHouseholdsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MergeHouseholdsRequest) GetMergedHousehold() string {
+	if x != nil {
+		return x.MergedHousehold
+	}
+	return ""
+}
+
+func (x *MergeHouseholdsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *MergeHouseholdsRequest) GetMergedHouseholdEtag() string {
+	if x != nil {
+		return x.MergedHouseholdEtag
+	}
+	return ""
+}
+
+func (x *MergeHouseholdsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ListHouseholdHistoryRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most 500; 0 means 50.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdHistoryRequest) Reset() {
+	*x = ListHouseholdHistoryRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdHistoryRequest) ProtoMessage() {}
+
+func (x *ListHouseholdHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ListHouseholdHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListHouseholdHistoryRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListHouseholdHistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListHouseholdHistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListHouseholdHistoryResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Entries       []*HouseholdHistoryEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	NextPageToken string                   `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHouseholdHistoryResponse) Reset() {
+	*x = ListHouseholdHistoryResponse{}
+	mi := &file_casework_v1_household_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHouseholdHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHouseholdHistoryResponse) ProtoMessage() {}
+
+func (x *ListHouseholdHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHouseholdHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ListHouseholdHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListHouseholdHistoryResponse) GetEntries() []*HouseholdHistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListHouseholdHistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_casework_v1_household_proto protoreflect.FileDescriptor
@@ -3012,7 +3737,7 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x15AccompanimentApproval\x12\x1f\n" +
 	"\x06number\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06number\x124\n" +
 	"\fapprove_date\x18\x02 \x01(\v2\x11.google.type.DateR\vapproveDate\x12/\n" +
-	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\x93\f\n" +
+	"\x0eapproving_unit\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rapprovingUnit\"\xa1\r\n" +
 	"\tHousehold\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12L\n" +
 	"\rservicemember\x18\x02 \x01(\v2\x1a.casework.v1.ServicememberB\n" +
@@ -3039,9 +3764,34 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\ttown_name\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\btownName\x12+\n" +
 	"\x0epriority_basis\x18\x12 \x03(\tB\x04\xe2A\x01\x03R\rpriorityBasis\x12A\n" +
 	"\x10next_contact_due\x18\x13 \x01(\v2\x11.google.type.DateB\x04\xe2A\x01\x03R\x0enextContactDue\x12)\n" +
-	"\rcontact_basis\x18\x14 \x03(\tB\x04\xe2A\x01\x03R\fcontactBasis:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
+	"\rcontact_basis\x18\x14 \x03(\tB\x04\xe2A\x01\x03R\fcontactBasis\x12@\n" +
+	"\btransfer\x18\x15 \x01(\v2\x1e.casework.v1.HouseholdTransferB\x04\xe2A\x01\x03R\btransfer\x12J\n" +
+	"\vmerged_into\x18\x16 \x01(\tB)\xe2A\x01\x03\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\n" +
+	"mergedInto:\xf2\x03\x92A\x9a\x032\x97\x03{\"name\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"servicemember\": {\"name\": \"张伟\", \"idNumber\": \"**************0017\", \"serviceBranch\": \"SERVICE_BRANCH_ARMY\", \"rankCategory\": \"RANK_CATEGORY_NCO\", \"postType\": \"POST_TYPE_REGULAR\"}, \"category\": \"HOUSEHOLD_CATEGORY_ACTIVE_DUTY_FAMILY\", \"townCode\": \"500230101\", \"address\": \"名山街道 1 号\", \"phone\": \"138****0000\", \"memberCount\": 3, \"etag\": \"v1\"}\xeaAQ\n" +
 	" casework.fengdu.gov.cn/Household\x12\x16households/{household}*\n" +
-	"households2\thousehold\"\xf7\x05\n" +
+	"households2\thousehold\"\xf2\x01\n" +
+	"\x11HouseholdTransfer\x12$\n" +
+	"\x0efrom_town_code\x18\x01 \x01(\tR\ffromTownCode\x12 \n" +
+	"\fto_town_code\x18\x02 \x01(\tR\n" +
+	"toTownCode\x12 \n" +
+	"\fto_town_name\x18\x03 \x01(\tR\n" +
+	"toTownName\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1c\n" +
+	"\trequester\x18\x05 \x01(\tR\trequester\x12=\n" +
+	"\frequest_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\"\xf8\x02\n" +
+	"\x15HouseholdHistoryEntry\x12;\n" +
+	"\x06action\x18\x01 \x01(\x0e2#.casework.v1.HouseholdHistoryActionR\x06action\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12$\n" +
+	"\x0efrom_town_code\x18\x05 \x01(\tR\ffromTownCode\x12 \n" +
+	"\fto_town_code\x18\x06 \x01(\tR\n" +
+	"toTownCode\x12N\n" +
+	"\x0fother_household\x18\a \x01(\tB%\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x0eotherHousehold\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x14\n" +
+	"\x05moved\x18\t \x03(\tR\x05moved\"\xf7\x05\n" +
 	"\x19ServicememberStatusChange\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.casework.v1.StatusChangeKindR\x04kind\x128\n" +
@@ -3078,12 +3828,13 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime:\\\xeaAY\n" +
-	"\x1dcasework.fengdu.gov.cn/Member\x12'households/{household}/members/{member}*\amembers2\x06member\"\x96\x01\n" +
+	"\x1dcasework.fengdu.gov.cn/Member\x12'households/{household}/members/{member}*\amembers2\x06member\"\xd4\x01\n" +
 	"\x16CreateHouseholdRequest\x12@\n" +
 	"\thousehold\x18\x01 \x01(\v2\x16.casework.v1.HouseholdB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\thousehold\x12:\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x85\x01\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\x12<\n" +
+	"\x1aconfirm_possible_duplicate\x18\x03 \x01(\bR\x18confirmPossibleDuplicate\"\x85\x01\n" +
 	"\x13GetHouseholdRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x04name\x12/\n" +
@@ -3118,14 +3869,15 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"l\n" +
 	"\x16LookupHouseholdRequest\x12!\n" +
 	"\tid_number\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\bidNumber\x12/\n" +
-	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xcd\x01\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x11.casework.v1.ViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x8b\x02\n" +
 	"\x13CreateMemberRequest\x12A\n" +
 	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
 	" casework.fengdu.gov.cn/HouseholdR\x06parent\x127\n" +
 	"\x06member\x18\x02 \x01(\v2\x13.casework.v1.MemberB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06member\x12:\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\x7f\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\x12<\n" +
+	"\x1aconfirm_possible_duplicate\x18\x04 \x01(\bR\x18confirmPossibleDuplicate\"\x7f\n" +
 	"\x10GetMemberRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe2A\x01\x02\xfaA\x1f\n" +
 	"\x1dcasework.fengdu.gov.cn/MemberR\x04name\x12/\n" +
@@ -3224,7 +3976,49 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"K\n" +
 	"\x1aBatchCreateMembersResponse\x12-\n" +
-	"\amembers\x18\x01 \x03(\v2\x13.casework.v1.MemberR\amembers*<\n" +
+	"\amembers\x18\x01 \x03(\v2\x13.casework.v1.MemberR\amembers\"\x82\x03\n" +
+	"\x18TransferHouseholdRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x127\n" +
+	"\fto_town_code\x18\x02 \x01(\tB\x15\xe2A\x01\x02\xbaH\x0er\f2\n" +
+	"^[0-9]{9}$R\n" +
+	"toTownCode\x12&\n" +
+	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\x06reason\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:v\x92As2q{\"toTownCode\": \"500230102\", \"reason\": \"全家迁居三合街道\", \"etag\": \"v3\", \"requestId\": \"3f1c2a9e-transfer\"}\"\xaf\x01\n" +
+	"\x1eAcceptHouseholdTransferRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xd8\x01\n" +
+	"\x1fDeclineHouseholdTransferRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12&\n" +
+	"\x06reason\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\x06reason\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc7\x03\n" +
+	"\x16MergeHouseholdsRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12T\n" +
+	"\x10merged_household\x18\x02 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x0fmergedHousehold\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x122\n" +
+	"\x15merged_household_etag\x18\x04 \x01(\tR\x13mergedHouseholdEtag\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:\x93\x01\x92A\x8f\x012\x8c\x01{\"mergedHousehold\": \"households/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6e\", \"etag\": \"v3\", \"mergedHouseholdEtag\": \"v2\", \"requestId\": \"7b9d-merge\"}\"\xa8\x01\n" +
+	"\x1bListHouseholdHistoryRequest\x12A\n" +
+	"\x06parent\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"\x1cListHouseholdHistoryResponse\x12<\n" +
+	"\aentries\x18\x01 \x03(\v2\".casework.v1.HouseholdHistoryEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*<\n" +
 	"\x04View\x12\x14\n" +
 	"\x10VIEW_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vVIEW_MASKED\x10\x01\x12\r\n" +
@@ -3293,7 +4087,14 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fRELATION_MOTHER\x10\x04\x12\x12\n" +
 	"\x0eRELATION_OTHER\x10\x05\x12\x12\n" +
 	"\x0eRELATION_CARER\x10\x06\x12\x1e\n" +
-	"\x1aRELATION_DEPENDENT_SIBLING\x10\a2\xd6\x13\n" +
+	"\x1aRELATION_DEPENDENT_SIBLING\x10\a*\xa7\x02\n" +
+	"\x16HouseholdHistoryAction\x12(\n" +
+	"$HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED\x10\x00\x12/\n" +
+	"+HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED\x10\x01\x12.\n" +
+	"*HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED\x10\x02\x12.\n" +
+	"*HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED\x10\x03\x12(\n" +
+	"$HOUSEHOLD_HISTORY_ACTION_MERGED_FROM\x10\x04\x12(\n" +
+	"$HOUSEHOLD_HISTORY_ACTION_MERGED_INTO\x10\x052\x9e\x19\n" +
 	"\x10HouseholdService\x12}\n" +
 	"\x0fCreateHousehold\x12#.casework.v1.CreateHouseholdRequest\x1a\x16.casework.v1.Household\"-\xdaA\thousehold\x82\xd3\xe4\x93\x02\x1b:\thousehold\"\x0e/v1/households\x12p\n" +
 	"\fGetHousehold\x12 .casework.v1.GetHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=households/*}\x12t\n" +
@@ -3312,7 +4113,12 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\fUpdateMember\x12 .casework.v1.UpdateMemberRequest\x1a\x13.casework.v1.Member\"M\xdaA\x12member,update_mask\x82\xd3\xe4\x93\x022:\x06member2(/v1/{member.name=households/*/members/*}\x12z\n" +
 	"\fDeleteMember\x12 .casework.v1.DeleteMemberRequest\x1a\x16.google.protobuf.Empty\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#*!/v1/{name=households/*/members/*}\x12\xa0\x01\n" +
 	"\x19ChangeServicememberStatus\x12-.casework.v1.ChangeServicememberStatusRequest\x1a\x16.casework.v1.Household\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/{name=households/*}:changeServicememberStatus\x12\x9c\x01\n" +
-	"\x11ListStatusChanges\x12%.casework.v1.ListStatusChangesRequest\x1a&.casework.v1.ListStatusChangesResponse\"8\xdaA\x06parent\x82\xd3\xe4\x93\x02)\x12'/v1/{parent=households/*}/statusChangesB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x11ListStatusChanges\x12%.casework.v1.ListStatusChangesRequest\x1a&.casework.v1.ListStatusChangesResponse\"8\xdaA\x06parent\x82\xd3\xe4\x93\x02)\x12'/v1/{parent=households/*}/statusChanges\x12\x7f\n" +
+	"\x11TransferHousehold\x12%.casework.v1.TransferHouseholdRequest\x1a\x16.casework.v1.Household\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=households/*}:transfer\x12\x91\x01\n" +
+	"\x17AcceptHouseholdTransfer\x12+.casework.v1.AcceptHouseholdTransferRequest\x1a\x16.casework.v1.Household\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=households/*}:acceptTransfer\x12\x94\x01\n" +
+	"\x18DeclineHouseholdTransfer\x12,.casework.v1.DeclineHouseholdTransferRequest\x1a\x16.casework.v1.Household\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=households/*}:declineTransfer\x12x\n" +
+	"\x0fMergeHouseholds\x12#.casework.v1.MergeHouseholdsRequest\x1a\x16.casework.v1.Household\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=households/*}:merge\x12\x9f\x01\n" +
+	"\x14ListHouseholdHistory\x12(.casework.v1.ListHouseholdHistoryRequest\x1a).casework.v1.ListHouseholdHistoryResponse\"2\xdaA\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=households/*}/historyB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_household_proto_rawDescOnce sync.Once
@@ -3326,149 +4132,173 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 	return file_casework_v1_household_proto_rawDescData
 }
 
-var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_casework_v1_household_proto_goTypes = []any{
-	(View)(0),                // 0: casework.v1.View
-	(HouseholdCategory)(0),   // 1: casework.v1.HouseholdCategory
-	(PostType)(0),            // 2: casework.v1.PostType
-	(ServicememberStatus)(0), // 3: casework.v1.ServicememberStatus
-	(StatusChangeKind)(0),    // 4: casework.v1.StatusChangeKind
-	(ServiceBranch)(0),       // 5: casework.v1.ServiceBranch
-	(RankCategory)(0),        // 6: casework.v1.RankCategory
-	(Relation)(0),            // 7: casework.v1.Relation
-	(BatchCreateHouseholdsRequest_ExistingMode)(0), // 8: casework.v1.BatchCreateHouseholdsRequest.ExistingMode
-	(BatchCreateHouseholdResult_Outcome)(0),        // 9: casework.v1.BatchCreateHouseholdResult.Outcome
-	(*Servicemember)(nil),                          // 10: casework.v1.Servicemember
-	(*AccompanimentApproval)(nil),                  // 11: casework.v1.AccompanimentApproval
-	(*Household)(nil),                              // 12: casework.v1.Household
-	(*ServicememberStatusChange)(nil),              // 13: casework.v1.ServicememberStatusChange
-	(*Member)(nil),                                 // 14: casework.v1.Member
-	(*CreateHouseholdRequest)(nil),                 // 15: casework.v1.CreateHouseholdRequest
-	(*GetHouseholdRequest)(nil),                    // 16: casework.v1.GetHouseholdRequest
-	(*ListHouseholdsRequest)(nil),                  // 17: casework.v1.ListHouseholdsRequest
-	(*ListHouseholdsResponse)(nil),                 // 18: casework.v1.ListHouseholdsResponse
-	(*UpdateHouseholdRequest)(nil),                 // 19: casework.v1.UpdateHouseholdRequest
-	(*DeleteHouseholdRequest)(nil),                 // 20: casework.v1.DeleteHouseholdRequest
-	(*UndeleteHouseholdRequest)(nil),               // 21: casework.v1.UndeleteHouseholdRequest
-	(*LookupHouseholdRequest)(nil),                 // 22: casework.v1.LookupHouseholdRequest
-	(*CreateMemberRequest)(nil),                    // 23: casework.v1.CreateMemberRequest
-	(*GetMemberRequest)(nil),                       // 24: casework.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),                     // 25: casework.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),                    // 26: casework.v1.ListMembersResponse
-	(*UpdateMemberRequest)(nil),                    // 27: casework.v1.UpdateMemberRequest
-	(*DeleteMemberRequest)(nil),                    // 28: casework.v1.DeleteMemberRequest
-	(*ChangeServicememberStatusRequest)(nil),       // 29: casework.v1.ChangeServicememberStatusRequest
-	(*ListStatusChangesRequest)(nil),               // 30: casework.v1.ListStatusChangesRequest
-	(*ListStatusChangesResponse)(nil),              // 31: casework.v1.ListStatusChangesResponse
-	(*BatchCreateHouseholdsRequest)(nil),           // 32: casework.v1.BatchCreateHouseholdsRequest
-	(*BatchCreateHouseholdsResponse)(nil),          // 33: casework.v1.BatchCreateHouseholdsResponse
-	(*BatchCreateHouseholdResult)(nil),             // 34: casework.v1.BatchCreateHouseholdResult
-	(*BatchGetHouseholdsRequest)(nil),              // 35: casework.v1.BatchGetHouseholdsRequest
-	(*BatchGetHouseholdsResponse)(nil),             // 36: casework.v1.BatchGetHouseholdsResponse
-	(*BatchLookupHouseholdsRequest)(nil),           // 37: casework.v1.BatchLookupHouseholdsRequest
-	(*BatchLookupHouseholdsResponse)(nil),          // 38: casework.v1.BatchLookupHouseholdsResponse
-	(*HouseholdLookupResult)(nil),                  // 39: casework.v1.HouseholdLookupResult
-	(*BatchCreateMembersRequest)(nil),              // 40: casework.v1.BatchCreateMembersRequest
-	(*BatchCreateMembersResponse)(nil),             // 41: casework.v1.BatchCreateMembersResponse
-	(*date.Date)(nil),                              // 42: google.type.Date
-	(*timestamppb.Timestamp)(nil),                  // 43: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),                  // 44: google.protobuf.FieldMask
-	(*status.Status)(nil),                          // 45: google.rpc.Status
-	(*emptypb.Empty)(nil),                          // 46: google.protobuf.Empty
+	(View)(0),                   // 0: casework.v1.View
+	(HouseholdCategory)(0),      // 1: casework.v1.HouseholdCategory
+	(PostType)(0),               // 2: casework.v1.PostType
+	(ServicememberStatus)(0),    // 3: casework.v1.ServicememberStatus
+	(StatusChangeKind)(0),       // 4: casework.v1.StatusChangeKind
+	(ServiceBranch)(0),          // 5: casework.v1.ServiceBranch
+	(RankCategory)(0),           // 6: casework.v1.RankCategory
+	(Relation)(0),               // 7: casework.v1.Relation
+	(HouseholdHistoryAction)(0), // 8: casework.v1.HouseholdHistoryAction
+	(BatchCreateHouseholdsRequest_ExistingMode)(0), // 9: casework.v1.BatchCreateHouseholdsRequest.ExistingMode
+	(BatchCreateHouseholdResult_Outcome)(0),        // 10: casework.v1.BatchCreateHouseholdResult.Outcome
+	(*Servicemember)(nil),                          // 11: casework.v1.Servicemember
+	(*AccompanimentApproval)(nil),                  // 12: casework.v1.AccompanimentApproval
+	(*Household)(nil),                              // 13: casework.v1.Household
+	(*HouseholdTransfer)(nil),                      // 14: casework.v1.HouseholdTransfer
+	(*HouseholdHistoryEntry)(nil),                  // 15: casework.v1.HouseholdHistoryEntry
+	(*ServicememberStatusChange)(nil),              // 16: casework.v1.ServicememberStatusChange
+	(*Member)(nil),                                 // 17: casework.v1.Member
+	(*CreateHouseholdRequest)(nil),                 // 18: casework.v1.CreateHouseholdRequest
+	(*GetHouseholdRequest)(nil),                    // 19: casework.v1.GetHouseholdRequest
+	(*ListHouseholdsRequest)(nil),                  // 20: casework.v1.ListHouseholdsRequest
+	(*ListHouseholdsResponse)(nil),                 // 21: casework.v1.ListHouseholdsResponse
+	(*UpdateHouseholdRequest)(nil),                 // 22: casework.v1.UpdateHouseholdRequest
+	(*DeleteHouseholdRequest)(nil),                 // 23: casework.v1.DeleteHouseholdRequest
+	(*UndeleteHouseholdRequest)(nil),               // 24: casework.v1.UndeleteHouseholdRequest
+	(*LookupHouseholdRequest)(nil),                 // 25: casework.v1.LookupHouseholdRequest
+	(*CreateMemberRequest)(nil),                    // 26: casework.v1.CreateMemberRequest
+	(*GetMemberRequest)(nil),                       // 27: casework.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),                     // 28: casework.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),                    // 29: casework.v1.ListMembersResponse
+	(*UpdateMemberRequest)(nil),                    // 30: casework.v1.UpdateMemberRequest
+	(*DeleteMemberRequest)(nil),                    // 31: casework.v1.DeleteMemberRequest
+	(*ChangeServicememberStatusRequest)(nil),       // 32: casework.v1.ChangeServicememberStatusRequest
+	(*ListStatusChangesRequest)(nil),               // 33: casework.v1.ListStatusChangesRequest
+	(*ListStatusChangesResponse)(nil),              // 34: casework.v1.ListStatusChangesResponse
+	(*BatchCreateHouseholdsRequest)(nil),           // 35: casework.v1.BatchCreateHouseholdsRequest
+	(*BatchCreateHouseholdsResponse)(nil),          // 36: casework.v1.BatchCreateHouseholdsResponse
+	(*BatchCreateHouseholdResult)(nil),             // 37: casework.v1.BatchCreateHouseholdResult
+	(*BatchGetHouseholdsRequest)(nil),              // 38: casework.v1.BatchGetHouseholdsRequest
+	(*BatchGetHouseholdsResponse)(nil),             // 39: casework.v1.BatchGetHouseholdsResponse
+	(*BatchLookupHouseholdsRequest)(nil),           // 40: casework.v1.BatchLookupHouseholdsRequest
+	(*BatchLookupHouseholdsResponse)(nil),          // 41: casework.v1.BatchLookupHouseholdsResponse
+	(*HouseholdLookupResult)(nil),                  // 42: casework.v1.HouseholdLookupResult
+	(*BatchCreateMembersRequest)(nil),              // 43: casework.v1.BatchCreateMembersRequest
+	(*BatchCreateMembersResponse)(nil),             // 44: casework.v1.BatchCreateMembersResponse
+	(*TransferHouseholdRequest)(nil),               // 45: casework.v1.TransferHouseholdRequest
+	(*AcceptHouseholdTransferRequest)(nil),         // 46: casework.v1.AcceptHouseholdTransferRequest
+	(*DeclineHouseholdTransferRequest)(nil),        // 47: casework.v1.DeclineHouseholdTransferRequest
+	(*MergeHouseholdsRequest)(nil),                 // 48: casework.v1.MergeHouseholdsRequest
+	(*ListHouseholdHistoryRequest)(nil),            // 49: casework.v1.ListHouseholdHistoryRequest
+	(*ListHouseholdHistoryResponse)(nil),           // 50: casework.v1.ListHouseholdHistoryResponse
+	(*date.Date)(nil),                              // 51: google.type.Date
+	(*timestamppb.Timestamp)(nil),                  // 52: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                  // 53: google.protobuf.FieldMask
+	(*status.Status)(nil),                          // 54: google.rpc.Status
+	(*emptypb.Empty)(nil),                          // 55: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
 	5,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
 	6,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
 	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
 	3,  // 3: casework.v1.Servicemember.status:type_name -> casework.v1.ServicememberStatus
-	42, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
-	10, // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
+	51, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
+	11, // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
 	1,  // 6: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	43, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	43, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	43, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
-	11, // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
-	42, // 11: casework.v1.Household.next_contact_due:type_name -> google.type.Date
-	4,  // 12: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
-	42, // 13: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
-	3,  // 14: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
-	3,  // 15: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
-	2,  // 16: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
-	2,  // 17: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
-	43, // 18: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
-	7,  // 19: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	42, // 20: casework.v1.Member.birth_date:type_name -> google.type.Date
-	43, // 21: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	43, // 22: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	12, // 23: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
-	0,  // 24: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
-	12, // 25: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
-	12, // 26: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	44, // 27: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 28: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
-	14, // 29: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
-	0,  // 30: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
-	14, // 31: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
-	14, // 32: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	44, // 33: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 34: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
-	42, // 35: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
-	3,  // 36: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
-	2,  // 37: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
-	13, // 38: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
-	15, // 39: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
-	8,  // 40: casework.v1.BatchCreateHouseholdsRequest.existing_mode:type_name -> casework.v1.BatchCreateHouseholdsRequest.ExistingMode
-	12, // 41: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
-	34, // 42: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
-	9,  // 43: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
-	45, // 44: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
-	12, // 45: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
-	39, // 46: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
-	12, // 47: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
-	23, // 48: casework.v1.BatchCreateMembersRequest.requests:type_name -> casework.v1.CreateMemberRequest
-	14, // 49: casework.v1.BatchCreateMembersResponse.members:type_name -> casework.v1.Member
-	15, // 50: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
-	16, // 51: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
-	17, // 52: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
-	19, // 53: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
-	20, // 54: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
-	21, // 55: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
-	22, // 56: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
-	32, // 57: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
-	35, // 58: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
-	37, // 59: casework.v1.HouseholdService.BatchLookupHouseholds:input_type -> casework.v1.BatchLookupHouseholdsRequest
-	40, // 60: casework.v1.HouseholdService.BatchCreateMembers:input_type -> casework.v1.BatchCreateMembersRequest
-	23, // 61: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
-	24, // 62: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
-	25, // 63: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
-	27, // 64: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
-	28, // 65: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
-	29, // 66: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
-	30, // 67: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
-	12, // 68: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	12, // 69: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	18, // 70: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	12, // 71: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	12, // 72: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	12, // 73: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	12, // 74: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	33, // 75: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
-	36, // 76: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
-	38, // 77: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
-	41, // 78: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
-	14, // 79: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	14, // 80: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	26, // 81: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	14, // 82: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	46, // 83: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	12, // 84: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
-	31, // 85: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
-	68, // [68:86] is the sub-list for method output_type
-	50, // [50:68] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	52, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	52, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	52, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	12, // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
+	51, // 11: casework.v1.Household.next_contact_due:type_name -> google.type.Date
+	14, // 12: casework.v1.Household.transfer:type_name -> casework.v1.HouseholdTransfer
+	52, // 13: casework.v1.HouseholdTransfer.request_time:type_name -> google.protobuf.Timestamp
+	8,  // 14: casework.v1.HouseholdHistoryEntry.action:type_name -> casework.v1.HouseholdHistoryAction
+	52, // 15: casework.v1.HouseholdHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 16: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
+	51, // 17: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
+	3,  // 18: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
+	3,  // 19: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
+	2,  // 20: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
+	2,  // 21: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
+	52, // 22: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
+	7,  // 23: casework.v1.Member.relation:type_name -> casework.v1.Relation
+	51, // 24: casework.v1.Member.birth_date:type_name -> google.type.Date
+	52, // 25: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	52, // 26: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	13, // 27: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
+	0,  // 28: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
+	13, // 29: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
+	13, // 30: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
+	53, // 31: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 32: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
+	17, // 33: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
+	0,  // 34: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
+	17, // 35: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
+	17, // 36: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
+	53, // 37: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 38: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
+	51, // 39: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
+	3,  // 40: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
+	2,  // 41: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
+	16, // 42: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
+	18, // 43: casework.v1.BatchCreateHouseholdsRequest.requests:type_name -> casework.v1.CreateHouseholdRequest
+	9,  // 44: casework.v1.BatchCreateHouseholdsRequest.existing_mode:type_name -> casework.v1.BatchCreateHouseholdsRequest.ExistingMode
+	13, // 45: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
+	37, // 46: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
+	10, // 47: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
+	54, // 48: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
+	13, // 49: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
+	42, // 50: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
+	13, // 51: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
+	26, // 52: casework.v1.BatchCreateMembersRequest.requests:type_name -> casework.v1.CreateMemberRequest
+	17, // 53: casework.v1.BatchCreateMembersResponse.members:type_name -> casework.v1.Member
+	15, // 54: casework.v1.ListHouseholdHistoryResponse.entries:type_name -> casework.v1.HouseholdHistoryEntry
+	18, // 55: casework.v1.HouseholdService.CreateHousehold:input_type -> casework.v1.CreateHouseholdRequest
+	19, // 56: casework.v1.HouseholdService.GetHousehold:input_type -> casework.v1.GetHouseholdRequest
+	20, // 57: casework.v1.HouseholdService.ListHouseholds:input_type -> casework.v1.ListHouseholdsRequest
+	22, // 58: casework.v1.HouseholdService.UpdateHousehold:input_type -> casework.v1.UpdateHouseholdRequest
+	23, // 59: casework.v1.HouseholdService.DeleteHousehold:input_type -> casework.v1.DeleteHouseholdRequest
+	24, // 60: casework.v1.HouseholdService.UndeleteHousehold:input_type -> casework.v1.UndeleteHouseholdRequest
+	25, // 61: casework.v1.HouseholdService.LookupHousehold:input_type -> casework.v1.LookupHouseholdRequest
+	35, // 62: casework.v1.HouseholdService.BatchCreateHouseholds:input_type -> casework.v1.BatchCreateHouseholdsRequest
+	38, // 63: casework.v1.HouseholdService.BatchGetHouseholds:input_type -> casework.v1.BatchGetHouseholdsRequest
+	40, // 64: casework.v1.HouseholdService.BatchLookupHouseholds:input_type -> casework.v1.BatchLookupHouseholdsRequest
+	43, // 65: casework.v1.HouseholdService.BatchCreateMembers:input_type -> casework.v1.BatchCreateMembersRequest
+	26, // 66: casework.v1.HouseholdService.CreateMember:input_type -> casework.v1.CreateMemberRequest
+	27, // 67: casework.v1.HouseholdService.GetMember:input_type -> casework.v1.GetMemberRequest
+	28, // 68: casework.v1.HouseholdService.ListMembers:input_type -> casework.v1.ListMembersRequest
+	30, // 69: casework.v1.HouseholdService.UpdateMember:input_type -> casework.v1.UpdateMemberRequest
+	31, // 70: casework.v1.HouseholdService.DeleteMember:input_type -> casework.v1.DeleteMemberRequest
+	32, // 71: casework.v1.HouseholdService.ChangeServicememberStatus:input_type -> casework.v1.ChangeServicememberStatusRequest
+	33, // 72: casework.v1.HouseholdService.ListStatusChanges:input_type -> casework.v1.ListStatusChangesRequest
+	45, // 73: casework.v1.HouseholdService.TransferHousehold:input_type -> casework.v1.TransferHouseholdRequest
+	46, // 74: casework.v1.HouseholdService.AcceptHouseholdTransfer:input_type -> casework.v1.AcceptHouseholdTransferRequest
+	47, // 75: casework.v1.HouseholdService.DeclineHouseholdTransfer:input_type -> casework.v1.DeclineHouseholdTransferRequest
+	48, // 76: casework.v1.HouseholdService.MergeHouseholds:input_type -> casework.v1.MergeHouseholdsRequest
+	49, // 77: casework.v1.HouseholdService.ListHouseholdHistory:input_type -> casework.v1.ListHouseholdHistoryRequest
+	13, // 78: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	13, // 79: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	21, // 80: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	13, // 81: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	13, // 82: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	13, // 83: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	13, // 84: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	36, // 85: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	39, // 86: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	41, // 87: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
+	44, // 88: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
+	17, // 89: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	17, // 90: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	29, // 91: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	17, // 92: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	55, // 93: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	13, // 94: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
+	34, // 95: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
+	13, // 96: casework.v1.HouseholdService.TransferHousehold:output_type -> casework.v1.Household
+	13, // 97: casework.v1.HouseholdService.AcceptHouseholdTransfer:output_type -> casework.v1.Household
+	13, // 98: casework.v1.HouseholdService.DeclineHouseholdTransfer:output_type -> casework.v1.Household
+	13, // 99: casework.v1.HouseholdService.MergeHouseholds:output_type -> casework.v1.Household
+	50, // 100: casework.v1.HouseholdService.ListHouseholdHistory:output_type -> casework.v1.ListHouseholdHistoryResponse
+	78, // [78:101] is the sub-list for method output_type
+	55, // [55:78] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_household_proto_init() }
@@ -3481,8 +4311,8 @@ func file_casework_v1_household_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   32,
+			NumEnums:      11,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

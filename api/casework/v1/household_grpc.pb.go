@@ -38,6 +38,11 @@ const (
 	HouseholdService_DeleteMember_FullMethodName              = "/casework.v1.HouseholdService/DeleteMember"
 	HouseholdService_ChangeServicememberStatus_FullMethodName = "/casework.v1.HouseholdService/ChangeServicememberStatus"
 	HouseholdService_ListStatusChanges_FullMethodName         = "/casework.v1.HouseholdService/ListStatusChanges"
+	HouseholdService_TransferHousehold_FullMethodName         = "/casework.v1.HouseholdService/TransferHousehold"
+	HouseholdService_AcceptHouseholdTransfer_FullMethodName   = "/casework.v1.HouseholdService/AcceptHouseholdTransfer"
+	HouseholdService_DeclineHouseholdTransfer_FullMethodName  = "/casework.v1.HouseholdService/DeclineHouseholdTransfer"
+	HouseholdService_MergeHouseholds_FullMethodName           = "/casework.v1.HouseholdService/MergeHouseholds"
+	HouseholdService_ListHouseholdHistory_FullMethodName      = "/casework.v1.HouseholdService/ListHouseholdHistory"
 )
 
 // HouseholdServiceClient is the client API for HouseholdService service.
@@ -103,6 +108,35 @@ type HouseholdServiceClient interface {
 	// The servicemember's status changes, oldest first, including those an
 	// update of the household made.
 	ListStatusChanges(ctx context.Context, in *ListStatusChangesRequest, opts ...grpc.CallOption) (*ListStatusChangesResponse, error)
+	// Asks to move the household to another town of the county (the family
+	// moved). Until the receiving town accepts or declines, the household is
+	// "in transfer": it stays in its town, and callers of both towns read it
+	// with its transfer set. A household already in transfer, or merged, is
+	// refused (TRANSFER_PENDING, HOUSEHOLD_MERGED).
+	TransferHousehold(ctx context.Context, in *TransferHouseholdRequest, opts ...grpc.CallOption) (*Household, error)
+	// Accepts a pending transfer, as the receiving town (its caseworker, or a
+	// supervisor who reaches it; the sending town's caseworker is refused with
+	// OUT_OF_SCOPE). In one transaction the household moves to the receiving
+	// town, and so does every open case of it, its assignee cleared and a
+	// history entry written on each; closed cases stay with the town that
+	// decided them.
+	AcceptHouseholdTransfer(ctx context.Context, in *AcceptHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error)
+	// Declines a pending transfer, as the receiving town: the transfer is
+	// cleared, its history says declined and why, and nothing moves.
+	DeclineHouseholdTransfer(ctx context.Context, in *DeclineHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error)
+	// Merges a duplicate household into this one (the survivor), for
+	// supervisors. In one transaction every member, case, status change,
+	// contact, assistance record, campaign target and visit, and history
+	// entry of the duplicate moves to the survivor; case names and numbers
+	// do not change, members keep their ids under the survivor. The duplicate
+	// is kept, read-only, with merged_into naming the survivor; reads of it
+	// answer it as it is, and over HTTP with a Location header naming the
+	// survivor. Both must be live, in the same town, not in transfer and not
+	// merged.
+	MergeHouseholds(ctx context.Context, in *MergeHouseholdsRequest, opts ...grpc.CallOption) (*Household, error)
+	// The household's own history, oldest first: transfers asked, accepted
+	// and declined, and merges (what moved in and where the household went).
+	ListHouseholdHistory(ctx context.Context, in *ListHouseholdHistoryRequest, opts ...grpc.CallOption) (*ListHouseholdHistoryResponse, error)
 }
 
 type householdServiceClient struct {
@@ -293,6 +327,56 @@ func (c *householdServiceClient) ListStatusChanges(ctx context.Context, in *List
 	return out, nil
 }
 
+func (c *householdServiceClient) TransferHousehold(ctx context.Context, in *TransferHouseholdRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_TransferHousehold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) AcceptHouseholdTransfer(ctx context.Context, in *AcceptHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_AcceptHouseholdTransfer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) DeclineHouseholdTransfer(ctx context.Context, in *DeclineHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_DeclineHouseholdTransfer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) MergeHouseholds(ctx context.Context, in *MergeHouseholdsRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_MergeHouseholds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *householdServiceClient) ListHouseholdHistory(ctx context.Context, in *ListHouseholdHistoryRequest, opts ...grpc.CallOption) (*ListHouseholdHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHouseholdHistoryResponse)
+	err := c.cc.Invoke(ctx, HouseholdService_ListHouseholdHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseholdServiceServer is the server API for HouseholdService service.
 // All implementations must embed UnimplementedHouseholdServiceServer
 // for forward compatibility.
@@ -356,6 +440,35 @@ type HouseholdServiceServer interface {
 	// The servicemember's status changes, oldest first, including those an
 	// update of the household made.
 	ListStatusChanges(context.Context, *ListStatusChangesRequest) (*ListStatusChangesResponse, error)
+	// Asks to move the household to another town of the county (the family
+	// moved). Until the receiving town accepts or declines, the household is
+	// "in transfer": it stays in its town, and callers of both towns read it
+	// with its transfer set. A household already in transfer, or merged, is
+	// refused (TRANSFER_PENDING, HOUSEHOLD_MERGED).
+	TransferHousehold(context.Context, *TransferHouseholdRequest) (*Household, error)
+	// Accepts a pending transfer, as the receiving town (its caseworker, or a
+	// supervisor who reaches it; the sending town's caseworker is refused with
+	// OUT_OF_SCOPE). In one transaction the household moves to the receiving
+	// town, and so does every open case of it, its assignee cleared and a
+	// history entry written on each; closed cases stay with the town that
+	// decided them.
+	AcceptHouseholdTransfer(context.Context, *AcceptHouseholdTransferRequest) (*Household, error)
+	// Declines a pending transfer, as the receiving town: the transfer is
+	// cleared, its history says declined and why, and nothing moves.
+	DeclineHouseholdTransfer(context.Context, *DeclineHouseholdTransferRequest) (*Household, error)
+	// Merges a duplicate household into this one (the survivor), for
+	// supervisors. In one transaction every member, case, status change,
+	// contact, assistance record, campaign target and visit, and history
+	// entry of the duplicate moves to the survivor; case names and numbers
+	// do not change, members keep their ids under the survivor. The duplicate
+	// is kept, read-only, with merged_into naming the survivor; reads of it
+	// answer it as it is, and over HTTP with a Location header naming the
+	// survivor. Both must be live, in the same town, not in transfer and not
+	// merged.
+	MergeHouseholds(context.Context, *MergeHouseholdsRequest) (*Household, error)
+	// The household's own history, oldest first: transfers asked, accepted
+	// and declined, and merges (what moved in and where the household went).
+	ListHouseholdHistory(context.Context, *ListHouseholdHistoryRequest) (*ListHouseholdHistoryResponse, error)
 	mustEmbedUnimplementedHouseholdServiceServer()
 }
 
@@ -419,6 +532,21 @@ func (UnimplementedHouseholdServiceServer) ChangeServicememberStatus(context.Con
 }
 func (UnimplementedHouseholdServiceServer) ListStatusChanges(context.Context, *ListStatusChangesRequest) (*ListStatusChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStatusChanges not implemented")
+}
+func (UnimplementedHouseholdServiceServer) TransferHousehold(context.Context, *TransferHouseholdRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferHousehold not implemented")
+}
+func (UnimplementedHouseholdServiceServer) AcceptHouseholdTransfer(context.Context, *AcceptHouseholdTransferRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptHouseholdTransfer not implemented")
+}
+func (UnimplementedHouseholdServiceServer) DeclineHouseholdTransfer(context.Context, *DeclineHouseholdTransferRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeclineHouseholdTransfer not implemented")
+}
+func (UnimplementedHouseholdServiceServer) MergeHouseholds(context.Context, *MergeHouseholdsRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeHouseholds not implemented")
+}
+func (UnimplementedHouseholdServiceServer) ListHouseholdHistory(context.Context, *ListHouseholdHistoryRequest) (*ListHouseholdHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHouseholdHistory not implemented")
 }
 func (UnimplementedHouseholdServiceServer) mustEmbedUnimplementedHouseholdServiceServer() {}
 func (UnimplementedHouseholdServiceServer) testEmbeddedByValue()                          {}
@@ -765,6 +893,96 @@ func _HouseholdService_ListStatusChanges_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HouseholdService_TransferHousehold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferHouseholdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).TransferHousehold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_TransferHousehold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).TransferHousehold(ctx, req.(*TransferHouseholdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_AcceptHouseholdTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptHouseholdTransferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).AcceptHouseholdTransfer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_AcceptHouseholdTransfer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).AcceptHouseholdTransfer(ctx, req.(*AcceptHouseholdTransferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_DeclineHouseholdTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeclineHouseholdTransferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).DeclineHouseholdTransfer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_DeclineHouseholdTransfer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).DeclineHouseholdTransfer(ctx, req.(*DeclineHouseholdTransferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_MergeHouseholds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeHouseholdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).MergeHouseholds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_MergeHouseholds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).MergeHouseholds(ctx, req.(*MergeHouseholdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HouseholdService_ListHouseholdHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHouseholdHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).ListHouseholdHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_ListHouseholdHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).ListHouseholdHistory(ctx, req.(*ListHouseholdHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HouseholdService_ServiceDesc is the grpc.ServiceDesc for HouseholdService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -843,6 +1061,26 @@ var HouseholdService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListStatusChanges",
 			Handler:    _HouseholdService_ListStatusChanges_Handler,
+		},
+		{
+			MethodName: "TransferHousehold",
+			Handler:    _HouseholdService_TransferHousehold_Handler,
+		},
+		{
+			MethodName: "AcceptHouseholdTransfer",
+			Handler:    _HouseholdService_AcceptHouseholdTransfer_Handler,
+		},
+		{
+			MethodName: "DeclineHouseholdTransfer",
+			Handler:    _HouseholdService_DeclineHouseholdTransfer_Handler,
+		},
+		{
+			MethodName: "MergeHouseholds",
+			Handler:    _HouseholdService_MergeHouseholds_Handler,
+		},
+		{
+			MethodName: "ListHouseholdHistory",
+			Handler:    _HouseholdService_ListHouseholdHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
