@@ -271,6 +271,17 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 413 (RESOURCE_EXHAUSTED): the attachment is larger than the server's
+	// limit (--attachment-max-bytes, 20 MB by default). Nothing was stored.
+	// Not retryable unchanged: send a smaller file.
+	ErrorReason_ATTACHMENT_TOO_LARGE ErrorReason = 90
+	// 400: the attachment's bytes are not of the content type it declares
+	// (a .pdf that is really a program, an archive or a web page). Nothing
+	// was stored. Not retryable unchanged.
+	ErrorReason_ATTACHMENT_TYPE_MISMATCH ErrorReason = 91
+	// 400: the attachment's bytes are of a type the county does not keep
+	// (PDF, JPEG, PNG and OFD are kept). Nothing was stored.
+	ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED ErrorReason = 92
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +362,9 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		90: "ATTACHMENT_TOO_LARGE",
+		91: "ATTACHMENT_TYPE_MISMATCH",
+		92: "ATTACHMENT_TYPE_NOT_ALLOWED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -428,6 +442,9 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"ATTACHMENT_TOO_LARGE":            90,
+		"ATTACHMENT_TYPE_MISMATCH":        91,
+		"ATTACHMENT_TYPE_NOT_ALLOWED":     92,
 	}
 )
 
@@ -462,7 +479,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xd4\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -540,7 +557,10 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rPOSITION_FULL\x10J\x12\x18\n" +
+	"\x14ATTACHMENT_TOO_LARGE\x10Z\x12\x1c\n" +
+	"\x18ATTACHMENT_TYPE_MISMATCH\x10[\x12\x1f\n" +
+	"\x1bATTACHMENT_TYPE_NOT_ALLOWED\x10\\B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once
