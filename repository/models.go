@@ -241,7 +241,8 @@ func Models() []any {
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
 		&Contact{}, &Assistance{}, &ContactPolicy{},
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
-		&Operation{}, &operationFile{}}
+		&Operation{}, &operationFile{},
+		&Attachment{}, &blobPart{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.
