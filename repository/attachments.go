@@ -176,6 +176,10 @@ const blobPartBytes = 1 << 20
 // that describes them.
 type Blobs struct{ db *gorm.DB }
 
+// BlobCipher is the keyring attachments' bytes are sealed with: the one
+// the store seals its columns with.
+func (s *Store) BlobCipher() blob.Cipher { return s.cipher }
+
 // Blobs returns the store's attachment store.
 func (s *Store) Blobs() *Blobs { return &Blobs{db: s.db} }
 

@@ -46,6 +46,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/blob"
 	"github.com/fengdu-county/casework/internal/jobs"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
@@ -152,6 +153,13 @@ type Config struct {
 	// OperationProgressEvery is how often a running operation's progress
 	// is stored (0: 300ms).
 	OperationProgressEvery time.Duration
+
+	// AttachmentBlobs keeps attachments' bytes (nil: the database, through
+	// the store); the server seals what it puts there with the store's
+	// keyring. AttachmentMaxBytes is the largest attachment taken (0: 20
+	// MB).
+	AttachmentBlobs    service.BlobStore
+	AttachmentMaxBytes int64
 }
 
 // Store is the storage a server runs on.
@@ -175,6 +183,11 @@ type Store interface {
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	service.OperationStore
 	service.ExportStore
+	service.AttachmentStore
+	// Blobs is the attachment store in the database, and BlobCipher the
+	// keyring attachments are sealed with.
+	Blobs() *repository.Blobs
+	BlobCipher() blob.Cipher
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
 	Dialect() repository.Dialect
@@ -277,6 +290,13 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
+	if cfg.AttachmentMaxBytes <= 0 {
+		cfg.AttachmentMaxBytes = service.DefaultAttachmentMaxBytes
+	}
+	s.cfg.AttachmentMaxBytes = cfg.AttachmentMaxBytes
+	attachments := service.NewAttachments(store, validator, opts, service.AttachmentOptions{
+		Blobs:    blob.NewSealing(cmp.Or[service.BlobStore](cfg.AttachmentBlobs, store.Blobs()), store.BlobCipher()),
+		MaxBytes: cfg.AttachmentMaxBytes, RequestIDTTL: cfg.RequestIDTTL, Log: log})
 	longRunning := service.NewLongRunning(operations)
 	sqlDB, err := store.SQLDB()
 	if err != nil {
@@ -316,6 +336,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterCampaignServiceServer(g, campaigns)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
+		pb.RegisterAttachmentServiceServer(g, attachments)
 		longrunningpb.RegisterOperationsServer(g, longRunning)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
@@ -483,6 +504,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	if err := pb.RegisterOperationServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
+	if err := pb.RegisterAttachmentServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := s.registerAttachmentRoutes(gw); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	// A fixed path is its own route template.
@@ -506,7 +533,7 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		})
 	}
 	mux.Handle("/v1/", gw)
-	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
+	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes), s.cfg.AttachmentMaxBytes+uploadOverhead)), nil
 }
 
 // requestIDIn passes an HTTP client's X-Request-Id to the services, besides
@@ -553,14 +580,20 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ready"}`))
 }
 
-// limitBody caps request bodies before anything decodes them.
-func limitBody(next http.Handler, max int64) http.Handler {
+// limitBody caps request bodies before anything decodes them: an upload
+// of an attachment at the attachment limit (plus its form), any other at
+// max.
+func limitBody(next http.Handler, max, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			writeStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		limit, refusal := max, error(errBodyTooLarge)
+		if r.Method == http.MethodPost && uploadPath.MatchString(r.URL.Path) {
+			limit, refusal = upload, domain.ErrAttachmentTooLarge
+		}
+		if r.ContentLength > limit {
+			writeStatus(w, http.StatusRequestEntityTooLarge, refusal)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

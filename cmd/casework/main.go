@@ -127,6 +127,10 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			attachmentBlobs, err := s.attachmentBlobs()
+			if err != nil {
+				return err
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:              s.GRPCAddr,
 				HTTPAddr:              s.HTTPAddr,
@@ -159,6 +163,9 @@ func serveCmd() *cobra.Command {
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,
+
+				AttachmentBlobs:    attachmentBlobs,
+				AttachmentMaxBytes: int64(s.AttachmentMaxBytes),
 			}, store, log)
 			if err != nil {
 				return err
