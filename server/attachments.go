@@ -203,14 +203,18 @@ func (s *Server) downloadHTTP(gw *runtime.ServeMux) runtime.HandlerFunc {
 			answerError(ctx, gw, out, w, r, err)
 			return
 		}
-		var header metadata.MD
 		stream, err := pb.NewAttachmentServiceClient(s.gwClient).DownloadAttachment(ctx,
-			&pb.DownloadAttachmentRequest{Name: params["name"]}, grpc.Header(&header))
+			&pb.DownloadAttachmentRequest{Name: params["name"]})
 		if err != nil {
 			answerError(ctx, gw, out, w, r, err)
 			return
 		}
 		first, err := stream.Recv()
+		if err != nil {
+			answerError(ctx, gw, out, w, r, err)
+			return
+		}
+		header, err := stream.Header()
 		if err != nil {
 			answerError(ctx, gw, out, w, r, err)
 			return
