@@ -115,6 +115,7 @@ var Services = []string{
 	"casework.v1.TemplateService",
 	"casework.v1.SpreadsheetService",
 	"casework.v1.OperationService",
+	"casework.v1.AttachmentService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads

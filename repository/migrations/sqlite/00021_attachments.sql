@@ -29,7 +29,7 @@ CREATE TABLE attachment_blob_parts (
     blob_key TEXT NOT NULL,
     part     INTEGER NOT NULL,
     data     BLOB NOT NULL,
-    PRIMARY KEY (blob_key, part)
+    PRIMARY KEY (blob_key,part)
 );
 
 -- +goose Down
