@@ -81,6 +81,10 @@ var sealedValues = []sealedValue{
 	{table: "contacts", column: "follow_ups_sealed", context: sealContactFollowUps, keys: []string{"id"}},
 	{table: "assistance", column: "note_sealed", context: sealAssistanceNote, keys: []string{"id"}},
 	{table: "campaign_visits", column: "notes_sealed", context: sealVisitNotes, keys: []string{"id"}},
+	// Attachments' names and descriptions; the files themselves stay
+	// under the key they were sealed with, which the keyring keeps.
+	{table: "attachments", column: "file_name", context: sealAttachmentName, keys: []string{"id"}},
+	{table: "attachments", column: "description", context: sealAttachmentDescription, keys: []string{"id"}},
 }
 
 // resealValues is Reseal for one sealedValue table. A row is written back
