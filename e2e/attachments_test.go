@@ -150,6 +150,33 @@ func testAttachments(t *testing.T, e *env) {
 	st := must(upload(ctx, e.conn, uploadMeta(cs.GetName(), "a.exe", "application/x-msdownload"), fileOf(exeMagic, 100))).fails(t, codes.InvalidArgument)
 	wantReason(t, st, pb.ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED)
 
+	// AIP-155: a retry under the same request id answers the first
+	// upload and keeps no second copy; another file under it is refused.
+	retried := uploadMeta(cs.GetName(), "retry.pdf", "application/pdf")
+	retried.RequestId = "att-retry-1"
+	doc := fileOf(pdfMagic, 20<<10)
+	first := must(upload(ctx, e.conn, retried, doc)).ok(t)
+	rows, parts = e.attachmentCounts(t)
+	again := must(upload(ctx, e.conn, retried, doc)).ok(t)
+	if again.GetName() != first.GetName() || again.GetEtag() != first.GetEtag() {
+		t.Errorf("retry answered %s, first %s", again.GetName(), first.GetName())
+	}
+	if r, p := e.attachmentCounts(t); r != rows || p != parts {
+		t.Errorf("a retry stored something: rows %d→%d, blob parts %d→%d", rows, r, parts, p)
+	}
+	st = must(upload(ctx, e.conn, retried, fileOf(pdfMagic, 21<<10))).fails(t, codes.AlreadyExists)
+	wantReason(t, st, pb.ErrorReason_REQUEST_ID_REUSED)
+	// The metadata comes first, once.
+	stream, err := pb.NewAttachmentServiceClient(e.conn).UploadAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.Send(&pb.UploadAttachmentRequest{Part: &pb.UploadAttachmentRequest_Chunk{Chunk: doc}})
+	_, err = stream.CloseAndRecv()
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("an upload without metadata: %v", err)
+	}
+
 	// Over the limit: refused while streaming, over both transports.
 	smallBase, smallConn := e.serveWith(t, e.db.Store(), func(cfg *server.Config) { cfg.AttachmentMaxBytes = 256 << 10 })
 	big := fileOf(pdfMagic, 1<<20)
@@ -196,9 +223,10 @@ func testAttachments(t *testing.T, e *env) {
 	}
 	live := must(svc.ListAttachments(ctx, &pb.ListAttachmentsRequest{Parent: cs.GetName()})).ok(t)
 	all := must(svc.ListAttachments(ctx, &pb.ListAttachmentsRequest{Parent: cs.GetName(), ShowDeleted: true})).ok(t)
-	// The matrix's caseworker uploaded and deleted one more.
-	if len(live.GetAttachments()) != 2 || len(all.GetAttachments()) != 4 {
-		t.Errorf("after delete: %d live, %d with deleted; want 2 and 4", len(live.GetAttachments()), len(all.GetAttachments()))
+	// The retried upload is there once; the matrix's caseworker uploaded
+	// and deleted one more.
+	if len(live.GetAttachments()) != 3 || len(all.GetAttachments()) != 5 {
+		t.Errorf("after delete: %d live, %d with deleted; want 3 and 5", len(live.GetAttachments()), len(all.GetAttachments()))
 	}
 	if _, _, err := download(ctx, e.conn, a.GetName()); status.Code(err) != codes.NotFound {
 		t.Errorf("download of a deleted attachment: %v", err)
@@ -212,13 +240,13 @@ func testAttachments(t *testing.T, e *env) {
 	for _, h := range history.GetEntries() {
 		methods[h.GetMethod()]++
 	}
-	if methods["UploadAttachment"] != 4 || methods["DeleteAttachment"] != 2 {
+	if methods["UploadAttachment"] != 5 || methods["DeleteAttachment"] != 2 {
 		t.Errorf("case history: %v", methods)
 	}
 	var events int64
 	_ = e.db.Gorm.Table("events").Where("resource LIKE ?", cs.GetName()+"/attachments/%").Count(&events).Error
-	if events != 6 {
-		t.Errorf("feed events of the case's attachments: %d, want 6", events)
+	if events != 7 {
+		t.Errorf("feed events of the case's attachments: %d, want 7", events)
 	}
 }
 
