@@ -149,6 +149,9 @@ func testAttachments(t *testing.T, e *env) {
 	}
 	st := must(upload(ctx, e.conn, uploadMeta(cs.GetName(), "a.exe", "application/x-msdownload"), fileOf(exeMagic, 100))).fails(t, codes.InvalidArgument)
 	wantReason(t, st, pb.ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED)
+	if r, p := e.attachmentCounts(t); r != rows || p != parts {
+		t.Errorf("refused types stored something: rows %d→%d, blob parts %d→%d", rows, r, parts, p)
+	}
 
 	// AIP-155: a retry under the same request id answers the first
 	// upload and keeps no second copy; another file under it is refused.

@@ -12,14 +12,14 @@ import (
 	"github.com/fengdu-county/casework/repository"
 )
 
-// secretFileName stands for a file name that names a person and an
+// privateFileName stands for a file name that names a person and an
 // illness: it must never be stored in plaintext.
-const secretFileName = "张伟 住院病历 500230199001011237.pdf"
+const privateFileName = "张伟 住院病历 500230199001011237.pdf"
 
 func (e *env) newAttachment(c *repository.Case) *repository.Attachment {
 	e.t.Helper()
 	e.clock.Advance(e.step)
-	a := &repository.Attachment{ID: uuid.Must(uuid.NewV7()).String(), CaseID: c.ID, FileName: secretFileName,
+	a := &repository.Attachment{ID: uuid.Must(uuid.NewV7()).String(), CaseID: c.ID, FileName: privateFileName,
 		DeclaredContentType: "application/pdf", ContentType: "application/pdf", SizeBytes: 10, Sha256: strings.Repeat("ab", 32),
 		Kind: "HOSPITAL_RECORD", Description: "肺炎住院", Uploader: "users/test"}
 	must(e.t, e.s.CreateAttachment(e.ctx, a, nil), "CreateAttachment")
@@ -40,7 +40,7 @@ var attachmentTests = []test{
 		a := e.newAttachment(c)
 		got, err := e.s.GetAttachment(e.ctx, c.ID, a.ID)
 		must(t, err, "GetAttachment")
-		if got.FileName != secretFileName || got.Description != "肺炎住院" || got.Etag() != "v1" || got.DeleteTime != nil {
+		if got.FileName != privateFileName || got.Description != "肺炎住院" || got.Etag() != "v1" || got.DeleteTime != nil {
 			t.Fatalf("read back: %+v", got)
 		}
 		for _, r := range e.rawRows("SELECT file_name, description FROM attachments") {
