@@ -280,7 +280,7 @@ const (
 	// was stored. Not retryable unchanged.
 	ErrorReason_ATTACHMENT_TYPE_MISMATCH ErrorReason = 91
 	// 400: the attachment's bytes are of a type the county does not keep
-	// (PDF, JPEG, PNG and OFD are kept). Nothing was stored.
+	// (PDF, JPEG and PNG are kept). Nothing was stored.
 	ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED ErrorReason = 92
 )
 
