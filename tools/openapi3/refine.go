@@ -82,6 +82,9 @@ func refine(doc *openapi3.T, doc2 *openapi2.T, api *protoAPI) error {
 		paths.Set(path, item)
 	}
 	doc.Paths = paths
+	if err := addUploads(doc, api, ex); err != nil {
+		return err
+	}
 
 	for n, s := range schemas {
 		if s.Value == nil || !s.Value.Type.Is("object") || len(s.Value.Properties) == 0 {
