@@ -11,6 +11,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,6 +22,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/blob"
 	"github.com/fengdu-county/casework/server"
 )
 
@@ -214,6 +217,7 @@ func testAttachments(t *testing.T, e *env) {
 		t.Errorf("at rest: %d blob parts hold plaintext, %d file names in clear (of %d parts)", leaked, names, len(blobs))
 	}
 
+	e.attachmentsInDir(t, cs)
 	e.attachmentScope(t, cs, a)
 
 	// Soft delete: with a stale etag refused, then hidden, then gone from
@@ -226,10 +230,10 @@ func testAttachments(t *testing.T, e *env) {
 	}
 	live := must(svc.ListAttachments(ctx, &pb.ListAttachmentsRequest{Parent: cs.GetName()})).ok(t)
 	all := must(svc.ListAttachments(ctx, &pb.ListAttachmentsRequest{Parent: cs.GetName(), ShowDeleted: true})).ok(t)
-	// The retried upload is there once; the matrix's caseworker uploaded
-	// and deleted one more.
-	if len(live.GetAttachments()) != 3 || len(all.GetAttachments()) != 5 {
-		t.Errorf("after delete: %d live, %d with deleted; want 3 and 5", len(live.GetAttachments()), len(all.GetAttachments()))
+	// The retried upload is there once; the local store's server and the
+	// matrix's caseworker each uploaded and deleted one more.
+	if len(live.GetAttachments()) != 3 || len(all.GetAttachments()) != 6 {
+		t.Errorf("after delete: %d live, %d with deleted; want 3 and 6", len(live.GetAttachments()), len(all.GetAttachments()))
 	}
 	if _, _, err := download(ctx, e.conn, a.GetName()); status.Code(err) != codes.NotFound {
 		t.Errorf("download of a deleted attachment: %v", err)
@@ -243,13 +247,13 @@ func testAttachments(t *testing.T, e *env) {
 	for _, h := range history.GetEntries() {
 		methods[h.GetMethod()]++
 	}
-	if methods["UploadAttachment"] != 5 || methods["DeleteAttachment"] != 2 {
+	if methods["UploadAttachment"] != 6 || methods["DeleteAttachment"] != 3 {
 		t.Errorf("case history: %v", methods)
 	}
 	var events int64
 	_ = e.db.Gorm.Table("events").Where("resource LIKE ?", cs.GetName()+"/attachments/%").Count(&events).Error
-	if events != 7 {
-		t.Errorf("feed events of the case's attachments: %d, want 7", events)
+	if events != 9 {
+		t.Errorf("feed events of the case's attachments: %d, want 9", events)
 	}
 }
 
@@ -364,4 +368,37 @@ func (e *env) attachmentCounts(t *testing.T) (rows, parts int64) {
 		t.Fatal(err)
 	}
 	return rows, parts
+}
+
+// attachmentsInDir runs a server on the embedded default's local directory
+// store: the file round-trips, and the directory holds only ciphertext.
+func (e *env) attachmentsInDir(t *testing.T, cs *pb.Case) {
+	dir := t.TempDir()
+	store, err := blob.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, conn := e.serveWith(t, e.db.Store(), func(cfg *server.Config) { cfg.AttachmentBlobs = store })
+	pdf := fileOf(pdfMagic, 300<<10)
+	a := must(upload(ctxFor(t), conn, uploadMeta(cs.GetName(), "local.pdf", "application/pdf"), pdf)).ok(t)
+	code, _, body, err := e.doHTTP(t, e.http, base+"/v1/"+a.GetName()+":download", http.MethodGet, nil, 0, nil)
+	if err != nil || code != http.StatusOK || !bytes.Equal(body, pdf) {
+		t.Fatalf("download from the local store: %d, %d bytes, %v", code, len(body), err)
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("the local store holds %d files (%v), want 1", len(files), err)
+	}
+	stored, err := os.ReadFile(filepath.Join(dir, files[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored, []byte(attachmentMarker)) || bytes.Contains(stored, []byte(pdfMagic)) {
+		t.Error("the local store holds plaintext")
+	}
+	// The file is this server's; another store does not have it.
+	if _, _, err := download(ctxFor(t), e.conn, a.GetName()); err == nil {
+		t.Error("a server on another store downloaded a file it does not hold")
+	}
+	must(pb.NewAttachmentServiceClient(conn).DeleteAttachment(ctxFor(t), &pb.DeleteAttachmentRequest{Name: a.GetName()})).ok(t)
 }
