@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/blob"
@@ -183,34 +184,53 @@ func (s *Store) BlobCipher() blob.Cipher { return s.cipher }
 // Blobs returns the store's attachment store.
 func (s *Store) Blobs() *Blobs { return &Blobs{db: s.db} }
 
-// Put stores r's bytes under key in parts, replacing any blob it held, in
-// one transaction: a reader that fails leaves nothing.
+// Put stores r's bytes under key in parts. The parts are written one
+// statement each under a staging key while the bytes arrive, so no
+// transaction (and, on SQLite, not the one connection) is held for as long
+// as a client takes to send a file; one short transaction then puts them
+// under key, replacing any blob it held. A reader that fails leaves
+// nothing.
 func (b *Blobs) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := blob.CheckKey(key); err != nil {
 		return err
 	}
-	return b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("blob_key = ?", key).Delete(&blobPart{}).Error; err != nil {
-			return err
-		}
-		buf := make([]byte, blobPartBytes)
-		for part := 0; ; part++ {
-			n, err := io.ReadFull(r, buf)
-			end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-			if err != nil && !end {
+	// '~' is in no key CheckKey passes, so a staging key never names a blob.
+	staging := "~" + key + "~" + uuid.NewString()
+	db := b.db.WithContext(ctx)
+	err := writeParts(db, staging, r)
+	if err == nil {
+		err = db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Where("blob_key = ?", key).Delete(&blobPart{}).Error; err != nil {
 				return err
 			}
-			// An empty blob still has its one (empty) part, so it exists.
-			if n > 0 || part == 0 {
-				if err := tx.Create(&blobPart{BlobKey: key, Part: part, Data: buf[:n]}).Error; err != nil {
-					return err
-				}
-			}
-			if end {
-				return nil
+			return tx.Model(&blobPart{}).Where("blob_key = ?", staging).Update("blob_key", key).Error
+		})
+	}
+	if err != nil {
+		// Its own context: the call's may be what ended the upload.
+		_ = b.db.WithContext(context.WithoutCancel(ctx)).Where("blob_key = ?", staging).Delete(&blobPart{}).Error
+	}
+	return err
+}
+
+func writeParts(db *gorm.DB, key string, r io.Reader) error {
+	buf := make([]byte, blobPartBytes)
+	for part := 0; ; part++ {
+		n, err := io.ReadFull(r, buf)
+		end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !end {
+			return err
+		}
+		// An empty blob still has its one (empty) part, so it exists.
+		if n > 0 || part == 0 {
+			if err := db.Create(&blobPart{BlobKey: key, Part: part, Data: buf[:n]}).Error; err != nil {
+				return err
 			}
 		}
-	})
+		if end {
+			return nil
+		}
+	}
 }
 
 // Get reads the blob under key a part at a time.
