@@ -99,6 +99,7 @@ var scenarios = []scenario{
 	{"household_transfers", testHouseholdTransfers},
 	{"household_duplicates", testPossibleDuplicates},
 	{"household_merges", testMergeHouseholds},
+	{"attachments", testAttachments},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need

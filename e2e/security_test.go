@@ -213,6 +213,15 @@ func mayCall(r principal.Role, method string) bool {
 	case "OperationService", "/google.longrunning.Operations":
 		// Whoever may start an operation follows it (their own only).
 		return r == principal.Caseworker || r == principal.Supervisor || r == principal.Auditor || r == principal.Batch
+	case "AttachmentService":
+		// The people who work a case keep its documents and open them; an
+		// auditor sees that they are there; systems have no part in them.
+		switch r {
+		case principal.Caseworker, principal.Supervisor:
+			return true
+		case principal.Auditor:
+			return name == "GetAttachment" || name == "ListAttachments"
+		}
 	case "TemplateService":
 		// The import template: for those who register households.
 		return r == principal.Caseworker || r == principal.Supervisor || r == principal.Batch

@@ -271,7 +271,8 @@ func Models() []any {
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
 		&Operation{}, &operationFile{},
 		&Agency{}, &Referral{}, &Alert{},
-		&HouseholdHistory{}}
+		&HouseholdHistory{},
+		&Attachment{}, &blobPart{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

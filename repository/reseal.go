@@ -83,6 +83,10 @@ var sealedValues = []sealedValue{
 	{table: "campaign_visits", column: "notes_sealed", context: sealVisitNotes, keys: []string{"id"}},
 	{table: "referrals", column: "request_sealed", context: sealReferralRequest, keys: []string{"id"}},
 	{table: "referrals", column: "reply_sealed", context: sealReferralReply, keys: []string{"id"}},
+	// Attachments' names and descriptions; the files themselves stay
+	// under the key they were sealed with, which the keyring keeps.
+	{table: "attachments", column: "file_name", context: sealAttachmentName, keys: []string{"id"}},
+	{table: "attachments", column: "description", context: sealAttachmentDescription, keys: []string{"id"}},
 }
 
 // resealValues is Reseal for one sealedValue table. A row is written back

@@ -88,6 +88,8 @@ func (s *Store) ResourceExists(ctx context.Context, name string) (bool, error) {
 		q = db.Model(&Case{}).Where("id = ?", n.ID)
 	case names.Note:
 		q = db.Model(&Note{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
+	case names.Attachment:
+		q = db.Model(&Attachment{}).Where("id = ? AND case_id = ?", n.ID, n.CaseID)
 	case names.Campaign:
 		q = db.Model(&Campaign{}).Where("id = ?", n.ID)
 	case names.Visit:

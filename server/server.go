@@ -53,6 +53,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/blob"
 	"github.com/fengdu-county/casework/internal/jobs"
 	"github.com/fengdu-county/casework/internal/metrics"
 	"github.com/fengdu-county/casework/internal/tracing"
@@ -182,6 +183,12 @@ type Config struct {
 	// runs (0: a minute).
 	AlertWindow    time.Duration
 	AlertScanEvery time.Duration
+	// AttachmentBlobs keeps attachments' bytes (nil: the database, through
+	// the store); the server seals what it puts there with the store's
+	// keyring. AttachmentMaxBytes is the largest attachment taken (0: 20
+	// MB).
+	AttachmentBlobs    service.BlobStore
+	AttachmentMaxBytes int64
 }
 
 // Store is the storage a server runs on.
@@ -208,6 +215,11 @@ type Store interface {
 	service.ExportStore
 	service.ReferralStore
 	service.AlertStore
+	service.AttachmentStore
+	// Blobs is the attachment store in the database, and BlobCipher the
+	// keyring attachments are sealed with.
+	Blobs() *repository.Blobs
+	BlobCipher() blob.Cipher
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
 	Dialect() repository.Dialect
@@ -314,6 +326,13 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
+	if cfg.AttachmentMaxBytes <= 0 {
+		cfg.AttachmentMaxBytes = service.DefaultAttachmentMaxBytes
+	}
+	s.cfg.AttachmentMaxBytes = cfg.AttachmentMaxBytes
+	attachments := service.NewAttachments(store, validator, opts, service.AttachmentOptions{
+		Blobs:    blob.NewSealing(cmp.Or[service.BlobStore](cfg.AttachmentBlobs, store.Blobs()), store.BlobCipher()),
+		MaxBytes: cfg.AttachmentMaxBytes, RequestIDTTL: cfg.RequestIDTTL, Log: log})
 	longRunning := service.NewLongRunning(operations)
 	referrals := service.NewReferrals(store, validator, opts)
 	alerts := service.NewAlerts(store, cfg.AlertWindow, validator, opts, log)
@@ -371,6 +390,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterOperationServiceServer(g, operations)
 		pb.RegisterReferralServiceServer(g, referrals)
 		pb.RegisterAlertServiceServer(g, alerts)
+		pb.RegisterAttachmentServiceServer(g, attachments)
 		longrunningpb.RegisterOperationsServer(g, longRunning)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
@@ -547,6 +567,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 	if err := pb.RegisterOperationServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
+	if err := pb.RegisterAttachmentServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := s.registerAttachmentRoutes(gw); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	// A fixed path is its own route template.
@@ -575,7 +601,7 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		})
 	}
 	mux.Handle("/v1/", gw)
-	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes))), nil
+	return s.accessLog(limitBody(mux, int64(s.cfg.MaxRequestBytes), s.cfg.AttachmentMaxBytes+uploadOverhead)), nil
 }
 
 // requestIDIn passes an HTTP client's X-Request-Id to the services, besides
@@ -630,14 +656,20 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ready"}`))
 }
 
-// limitBody caps request bodies before anything decodes them.
-func limitBody(next http.Handler, max int64) http.Handler {
+// limitBody caps request bodies before anything decodes them: an upload
+// of an attachment at the attachment limit (plus its form), any other at
+// max.
+func limitBody(next http.Handler, max, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			writeStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		limit, refusal := max, error(errBodyTooLarge)
+		if r.Method == http.MethodPost && uploadPath.MatchString(r.URL.Path) {
+			limit, refusal = upload, domain.ErrAttachmentTooLarge
+		}
+		if r.ContentLength > limit {
+			writeStatus(w, http.StatusRequestEntityTooLarge, refusal)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

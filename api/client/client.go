@@ -117,6 +117,7 @@ var Services = []string{
 	"casework.v1.OperationService",
 	"casework.v1.ReferralService",
 	"casework.v1.AlertService",
+	"casework.v1.AttachmentService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads

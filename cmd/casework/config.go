@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fengdu-county/casework/internal/blob"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
+	"github.com/fengdu-county/casework/service"
 )
 
 // settings is every setting of the casework command. Each flag has an
@@ -76,6 +79,15 @@ type settings struct {
 
 	AuditAnchorFile     string
 	AuditAnchorInterval time.Duration
+
+	AttachmentStore    string
+	AttachmentDir      string
+	AttachmentMaxBytes int
+	S3Endpoint         string
+	S3Bucket           string
+	S3Region           string
+	S3Prefix           string
+	S3Insecure         bool
 }
 
 // bindLedger binds the settings that shape what a ledger shows: serve's,
@@ -181,6 +193,49 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.CaseNumberPrefix, "case-number-prefix", "CASEWORK_CASE_NUMBER_PREFIX", "FD", "prefix of case numbers (FD-2026-000042)")
 	duration(fs, &s.RequestTimeout, "request-timeout", "CASEWORK_REQUEST_TIMEOUT", 30*time.Second, "longest time any request may run")
 	integer(fs, &s.MaxRequestBytes, "max-request-bytes", "CASEWORK_MAX_REQUEST_BYTES", 4<<20, "largest request body or gRPC message accepted")
+	s.bindAttachments(fs)
+}
+
+// bindAttachments binds where attachments' bytes are kept. The S3
+// credentials come from the environment only (CASEWORK_S3_ACCESS_KEY,
+// CASEWORK_S3_SECRET_KEY): a flag shows in the process list.
+func (s *settings) bindAttachments(fs *pflag.FlagSet) {
+	str(fs, &s.AttachmentStore, "attachment-store", "CASEWORK_ATTACHMENT_STORE", "local",
+		"where attachments' bytes are kept, sealed: local (a directory, --attachment-dir), postgres (the database itself; one server) or s3 (an S3-compatible store; clusters)")
+	str(fs, &s.AttachmentDir, "attachment-dir", "CASEWORK_ATTACHMENT_DIR", "",
+		"directory of the local attachment store; empty: attachments/ in --data-dir")
+	integer(fs, &s.AttachmentMaxBytes, "attachment-max-bytes", "CASEWORK_ATTACHMENT_MAX_BYTES", 20<<20,
+		"largest attachment accepted, in bytes")
+	str(fs, &s.S3Endpoint, "s3-endpoint", "CASEWORK_S3_ENDPOINT", "", "host:port of the S3-compatible store (--attachment-store=s3)")
+	str(fs, &s.S3Bucket, "s3-bucket", "CASEWORK_S3_BUCKET", "", "bucket of the S3-compatible store; it must exist")
+	str(fs, &s.S3Region, "s3-region", "CASEWORK_S3_REGION", "", "region of the S3-compatible store, if it needs one")
+	str(fs, &s.S3Prefix, "s3-prefix", "CASEWORK_S3_PREFIX", "attachments/", "put before every object's name")
+	boolean(fs, &s.S3Insecure, "s3-insecure", "CASEWORK_S3_INSECURE", false,
+		"speak plain HTTP to the S3-compatible store (one on the same host only)")
+}
+
+// attachmentBlobs opens the configured attachment store; nil is the
+// database's, which the server takes by default.
+func (s *settings) attachmentBlobs() (service.BlobStore, error) {
+	switch s.AttachmentStore {
+	case "local", "":
+		dir := s.AttachmentDir
+		if dir == "" {
+			dir = filepath.Join(s.DataDir, "attachments")
+		}
+		return blob.NewDir(dir)
+	case "postgres":
+		return nil, nil
+	case "s3":
+		access, _ := env("CASEWORK_S3_ACCESS_KEY")
+		secret, _ := env("CASEWORK_S3_SECRET_KEY")
+		if s.S3Endpoint == "" || s.S3Bucket == "" {
+			return nil, errors.New("--attachment-store=s3 needs --s3-endpoint and --s3-bucket")
+		}
+		return blob.NewS3(blob.S3Config{Endpoint: s.S3Endpoint, Bucket: s.S3Bucket, Region: s.S3Region,
+			AccessKey: access, SecretKey: secret, Insecure: s.S3Insecure, Prefix: s.S3Prefix})
+	}
+	return nil, fmt.Errorf("--attachment-store %q: use local, postgres or s3", s.AttachmentStore)
 }
 
 func env(name string) (string, bool) { return os.LookupEnv(name) }

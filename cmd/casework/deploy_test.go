@@ -210,6 +210,9 @@ func TestDeployKubernetes(t *testing.T) {
 	for k, v := range env {
 		checkEnv(t, "kubernetes ConfigMap/Secret", serve, k, v)
 	}
+	if store := env["CASEWORK_ATTACHMENT_STORE"]; store == "" || store == "local" {
+		t.Errorf("CASEWORK_ATTACHMENT_STORE=%q: with several replicas attachments must be in a shared store", store)
+	}
 	if env["CASEWORK_MIGRATE"] != "false" {
 		t.Errorf("replicas must not migrate (CASEWORK_MIGRATE=%q); the Job does", env["CASEWORK_MIGRATE"])
 	}

@@ -143,6 +143,10 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			attachmentBlobs, err := s.attachmentBlobs()
+			if err != nil {
+				return err
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:              s.GRPCAddr,
 				HTTPAddr:              s.HTTPAddr,
@@ -178,9 +182,11 @@ func serveCmd() *cobra.Command {
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,
 
-				ShutdownDrain:   s.ShutdownDrain,
-				ShutdownTimeout: s.ShutdownTimeout,
-				TracerProvider:  tp,
+				ShutdownDrain:      s.ShutdownDrain,
+				ShutdownTimeout:    s.ShutdownTimeout,
+				TracerProvider:     tp,
+				AttachmentBlobs:    attachmentBlobs,
+				AttachmentMaxBytes: int64(s.AttachmentMaxBytes),
 			}, store, log)
 			if err != nil {
 				return err

@@ -133,6 +133,9 @@ var rules = []rule{
 	{repository.ErrEtagMismatch, codes.Aborted, pb.ErrorReason_ETAG_MISMATCH, fixed("the etag does not match the stored resource; read it again and retry")},
 	{repository.ErrAlreadyExists, codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS, own},
 	{sheet.ErrUnreadable, codes.InvalidArgument, pb.ErrorReason_UNREADABLE_FILE, own},
+	{domain.ErrAttachmentTooLarge, codes.ResourceExhausted, pb.ErrorReason_ATTACHMENT_TOO_LARGE, own},
+	{domain.ErrAttachmentTypeMismatch, codes.InvalidArgument, pb.ErrorReason_ATTACHMENT_TYPE_MISMATCH, own},
+	{domain.ErrAttachmentTypeNotAllowed, codes.InvalidArgument, pb.ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED, own},
 	{context.DeadlineExceeded, codes.DeadlineExceeded, pb.ErrorReason_DEADLINE_EXCEEDED, fixed("deadline exceeded")},
 	{context.Canceled, codes.Canceled, pb.ErrorReason_CANCELED, fixed("request canceled")},
 }

@@ -103,6 +103,14 @@ var roundTrips = []roundTrip{
 		},
 	},
 	{
+		name: "Attachment", msg: &pb.Attachment{},
+		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
+			var a repository.Attachment
+			AttachmentFromProto(p.(*pb.Attachment), &a)
+			return AttachmentToProto(&a), nil
+		},
+	},
+	{
 		name: "Campaign", msg: &pb.Campaign{},
 		explicit: map[protoreflect.Name]string{"etag": etagIsTheHandlers},
 		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
@@ -328,6 +336,12 @@ func renderings() []rendering {
 		{
 			name: "Note", row: func() any { return &repository.Note{} },
 			render: func(row any) (proto.Message, error) { return NoteToProto(row.(*repository.Note)), nil },
+		},
+		{
+			name: "Attachment", row: func() any { return &repository.Attachment{} },
+			// The kind is one of the enum's, as the handler stores it.
+			fix:    func(_ *testing.T, row any) { row.(*repository.Attachment).Kind = "COURT_PAPER" },
+			render: func(row any) (proto.Message, error) { return AttachmentToProto(row.(*repository.Attachment)), nil },
 		},
 		{
 			name: "ServicememberStatusChange", row: func() any { return &repository.StatusChange{} },

@@ -46,6 +46,9 @@ type Case struct{ ID string }
 // Note is `cases/{case}/notes/{note}`.
 type Note struct{ CaseID, ID string }
 
+// Attachment is `cases/{case}/attachments/{attachment}`.
+type Attachment struct{ CaseID, ID string }
+
 // APIKey is `apiKeys/{api_key}`.
 type APIKey struct{ ID string }
 
@@ -245,6 +248,14 @@ func (n Member) Household() Household { return Household{n.HouseholdID} }
 // Case returns the note's case.
 func (n Note) Case() Case { return Case{n.CaseID} }
 
+// Case returns the attachment's case.
+func (n Attachment) Case() Case { return Case{n.CaseID} }
+
+func (n Attachment) String() string { return Case{n.CaseID}.String() + "/attachments/" + n.ID }
+
+// Collection is the attachment's pattern.
+func (Attachment) Collection() string { return "cases/{case}/attachments/{attachment}" }
+
 // ErrMalformed refuses a text that is not a name this server issues.
 var ErrMalformed = errors.New("not a resource name of this API")
 
@@ -260,6 +271,7 @@ var kinds = []kind{
 	{[]string{"households", "members"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Member{ids[0], ids[1]} }},
 	{[]string{"cases"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Case{ids[0]} }},
 	{[]string{"cases", "notes"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Note{ids[0], ids[1]} }},
+	{[]string{"cases", "attachments"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Attachment{ids[0], ids[1]} }},
 	{[]string{"apiKeys"}, []*regexp.Regexp{apiKeyID}, func(ids []string) Name { return APIKey{ids[0]} }},
 	{[]string{"webhooks"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Webhook{ids[0]} }},
 	{[]string{"webhooks", "deliveries"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Delivery{ids[0], ids[1]} }},

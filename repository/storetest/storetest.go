@@ -70,6 +70,7 @@ const (
 	Exports        Category = "Exports"
 	Referrals      Category = "Referrals"
 	Transfers      Category = "Transfers"
+	Attachments    Category = "Attachments"
 )
 
 // Options adjust the suite for one backend.
@@ -129,6 +130,7 @@ func suite() []group {
 		{Exports, exportTests},
 		{Referrals, referralTests},
 		{Transfers, transferTests},
+		{Attachments, attachmentTests},
 	}
 }
 

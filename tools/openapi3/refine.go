@@ -82,6 +82,12 @@ func refine(doc *openapi3.T, doc2 *openapi2.T, api *protoAPI) error {
 		paths.Set(path, item)
 	}
 	doc.Paths = paths
+	if err := addUploads(doc, api, ex); err != nil {
+		return err
+	}
+	// Every file answer is described as binary above; a streamed one
+	// (DownloadAttachment) left HttpBody behind as a schema no one uses.
+	delete(schemas, "HttpBody")
 
 	for n, s := range schemas {
 		if s.Value == nil || !s.Value.Type.Is("object") || len(s.Value.Properties) == 0 {

@@ -310,6 +310,17 @@ const (
 	// 400 (FAILED_PRECONDITION): the referral's reply is recorded already;
 	// correct it with UpdateReferral. Not retryable.
 	ErrorReason_REFERRAL_REPLIED ErrorReason = 89
+	// 413 (RESOURCE_EXHAUSTED): the attachment is larger than the server's
+	// limit (--attachment-max-bytes, 20 MB by default). Nothing was stored.
+	// Not retryable unchanged: send a smaller file.
+	ErrorReason_ATTACHMENT_TOO_LARGE ErrorReason = 90
+	// 400: the attachment's bytes are not of the content type it declares
+	// (a .pdf that is really a program, an archive or a web page). Nothing
+	// was stored. Not retryable unchanged.
+	ErrorReason_ATTACHMENT_TYPE_MISMATCH ErrorReason = 91
+	// 400: the attachment's bytes are of a type the county does not keep
+	// (PDF, JPEG and PNG are kept). Nothing was stored.
+	ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED ErrorReason = 92
 	// 503 (UNAVAILABLE): the database could not be reached. Retryable: later,
 	// with the same request_id, so that a change that did commit before the
 	// connection broke is not made twice.
@@ -405,6 +416,9 @@ var (
 		87: "REFERRAL_WITHDRAWN",
 		88: "AGENCY_INACTIVE",
 		89: "REFERRAL_REPLIED",
+		90: "ATTACHMENT_TOO_LARGE",
+		91: "ATTACHMENT_TYPE_MISMATCH",
+		92: "ATTACHMENT_TYPE_NOT_ALLOWED",
 		97: "DATABASE_UNAVAILABLE",
 	}
 	ErrorReason_value = map[string]int32{
@@ -494,6 +508,9 @@ var (
 		"REFERRAL_WITHDRAWN":              87,
 		"AGENCY_INACTIVE":                 88,
 		"REFERRAL_REPLIED":                89,
+		"ATTACHMENT_TOO_LARGE":            90,
+		"ATTACHMENT_TYPE_MISMATCH":        91,
+		"ATTACHMENT_TYPE_NOT_ALLOWED":     92,
 		"DATABASE_UNAVAILABLE":            97,
 	}
 )
@@ -529,7 +546,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x8f\x0f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xe8\x0f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -619,6 +636,9 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x12REFERRAL_WITHDRAWN\x10W\x12\x13\n" +
 	"\x0fAGENCY_INACTIVE\x10X\x12\x14\n" +
 	"\x10REFERRAL_REPLIED\x10Y\x12\x18\n" +
+	"\x14ATTACHMENT_TOO_LARGE\x10Z\x12\x1c\n" +
+	"\x18ATTACHMENT_TYPE_MISMATCH\x10[\x12\x1f\n" +
+	"\x1bATTACHMENT_TYPE_NOT_ALLOWED\x10\\\x12\x18\n" +
 	"\x14DATABASE_UNAVAILABLE\x10aB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (

@@ -31,6 +31,7 @@ const (
 	operationSvc = "/casework.v1.OperationService/"
 	referralSvc  = "/casework.v1.ReferralService/"
 	alertSvc     = "/casework.v1.AlertService/"
+	attachSvc    = "/casework.v1.AttachmentService/"
 	// lroSvc serves the same operations to gRPC clients whose libraries
 	// poll google.longrunning.Operations.
 	lroSvc = "/google.longrunning.Operations/"
@@ -71,6 +72,13 @@ var (
 	// exporters take a ledger away as a workbook: those who keep or check
 	// it, and nightly jobs. Each sees in the file what its list shows it.
 	exporters = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch)
+	// keepers attach a case's documents and take them away: the people who
+	// work the case. Systems have no use for the scans.
+	keepers = workers
+	// attachmentReaders see that a document is there (the name and
+	// description masked unless they have the full view): an auditor checks
+	// that a case holds what it should without opening it.
+	attachmentReaders = roles(principal.Caseworker, principal.Supervisor, principal.Auditor)
 	// operators follow the operations they started (an auditor reads
 	// everyone's): whoever may start one.
 	operators = exporters
@@ -142,6 +150,14 @@ var Table = map[string][]principal.Role{
 	caseSvc + "FileObjection":     workers,
 	// The justice administration decides; a supervisor records it.
 	caseSvc + "DecideObjection": deciders,
+
+	// A case's documents. Opening one (a download, every one audited) is
+	// for the people who work the case, who have its full view anyway.
+	attachSvc + "UploadAttachment":   keepers,
+	attachSvc + "GetAttachment":      attachmentReaders,
+	attachSvc + "ListAttachments":    attachmentReaders,
+	attachSvc + "DeleteAttachment":   keepers,
+	attachSvc + "DownloadAttachment": keepers,
 
 	// Festival-visit campaigns: a supervisor plans, opens and closes one
 	// (county-wide, or within the towns the credential names, for every

@@ -70,6 +70,13 @@ func expected(role principal.Role, method string) bool {
 	case "/casework.v1.OperationService", "/google.longrunning.Operations":
 		// Whoever may start an operation follows it.
 		return role == principal.Caseworker || role == principal.Supervisor || role == principal.Auditor || role == principal.Batch
+	case "/casework.v1.AttachmentService":
+		// The people who work a case keep its documents; an auditor sees
+		// that they are there, never their contents; systems nothing.
+		if role == principal.Auditor {
+			return isRead
+		}
+		return role == principal.Caseworker || role == principal.Supervisor
 	case "/casework.v1.TemplateService":
 		// Those who register households: the same as CreateHousehold.
 		return role == principal.Caseworker || role == principal.Supervisor || role == principal.Batch
