@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -31,7 +32,7 @@ func inScope(ctx context.Context, q *gorm.DB, column string) *gorm.DB {
 	return scopedBy(ctx, q, column+" IN ?")
 }
 
-// scopedBy limits q by cond, a condition whose one parameter is the
+// scopedBy limits q by cond, a condition whose every parameter is the
 // scope's towns; the whole county needs no condition, and no towns
 // reach nothing.
 func scopedBy(ctx context.Context, q *gorm.DB, cond string) *gorm.DB {
@@ -42,20 +43,17 @@ func scopedBy(ctx context.Context, q *gorm.DB, cond string) *gorm.DB {
 	case len(s.Towns) == 0:
 		return q.Where("1 = 0")
 	}
-	return q.Where(cond, s.Towns)
+	args := make([]any, strings.Count(cond, "?"))
+	for i := range args {
+		args[i] = s.Towns
+	}
+	return q.Where(cond, args...)
 }
 
 // reachable limits q to households (columns prefixed by table) in the
 // caller's towns or in transfer to one of them.
 func reachable(ctx context.Context, q *gorm.DB, table string) *gorm.DB {
-	s := scopeOf(ctx)
-	switch {
-	case s.All:
-		return q
-	case len(s.Towns) == 0:
-		return q.Where("1 = 0")
-	}
-	return q.Where("("+table+"town_code IN ? OR "+table+"transfer_to_town IN ?)", s.Towns, s.Towns)
+	return scopedBy(ctx, q, "("+table+"town_code IN ? OR "+table+"transfer_to_town IN ?)")
 }
 
 // allows reports whether the call may write a row of town.

@@ -94,12 +94,14 @@ type sweepArgs struct{}
 
 func (sweepArgs) Kind() string { return "sweep" }
 
-type sweepWorker struct {
-	river.WorkerDefaults[sweepArgs]
-	sweep func(ctx context.Context) error
+// task is the worker of a periodic job, which has no arguments: it runs
+// run.
+type task[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	run func(ctx context.Context) error
 }
 
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
+func (w *task[T]) Work(ctx context.Context, _ *river.Job[T]) error { return w.run(ctx) }
 
 // endHoldsArgs is the periodic job that resumes the holds that ended.
 // Only the elected leader inserts periodic jobs and at most one waits at a
@@ -109,27 +111,9 @@ type endHoldsArgs struct{}
 
 func (endHoldsArgs) Kind() string { return "end_holds" }
 
-type endHoldsWorker struct {
-	river.WorkerDefaults[endHoldsArgs]
-	run func(ctx context.Context) error
-}
-
-func (w *endHoldsWorker) Work(ctx context.Context, _ *river.Job[endHoldsArgs]) error {
-	return w.run(ctx)
-}
-
 type alertScanArgs struct{}
 
 func (alertScanArgs) Kind() string { return "alert_scan" }
-
-type alertScanWorker struct {
-	river.WorkerDefaults[alertScanArgs]
-	scan func(ctx context.Context) error
-}
-
-func (w *alertScanWorker) Work(ctx context.Context, _ *river.Job[alertScanArgs]) error {
-	return w.scan(ctx)
-}
 
 // once is the insert options of a periodic job of which one at a time is
 // enough across servers: river's leader inserts it, and a second while one
@@ -155,14 +139,14 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	poll := cmp.Or(cfg.Poll, 500*time.Millisecond)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &operationWorker{run: h.Operation})
-	river.AddWorker(workers, &sweepWorker{sweep: h.Sweep})
+	river.AddWorker(workers, &task[sweepArgs]{run: h.Sweep})
 	periodicJobs := []*river.PeriodicJob{periodic(cfg.SweepEvery, sweepArgs{})}
 	if h.AlertScan != nil {
-		river.AddWorker(workers, &alertScanWorker{scan: h.AlertScan})
+		river.AddWorker(workers, &task[alertScanArgs]{run: h.AlertScan})
 		periodicJobs = append(periodicJobs, periodic(cfg.AlertScanEvery, alertScanArgs{}))
 	}
 	if h.EndHolds != nil {
-		river.AddWorker(workers, &endHoldsWorker{run: h.EndHolds})
+		river.AddWorker(workers, &task[endHoldsArgs]{run: h.EndHolds})
 		periodicJobs = append(periodicJobs, periodic(cfg.SweepEvery, endHoldsArgs{}))
 	}
 	rc := &river.Config{
