@@ -199,6 +199,10 @@ type env struct {
 	// fixtures get distinct, increasing times unless a test sets it to 0.
 	step time.Duration
 	seq  int
+	// opened holds the (member, kind) pairs caseFor gave an open case, so
+	// that a family's next open case of the kind goes to a new member: the
+	// store keeps one open case of a kind per member (OPEN_CASE_PER_KIND).
+	opened map[[2]string]bool
 }
 
 // epoch is where every test's clock starts: a China-time instant with
