@@ -166,6 +166,7 @@ type Store interface {
 	RequestStore
 	service.WebhookStore
 	service.CampaignStore
+	service.AssigneeStore
 	webhook.Store
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
@@ -274,6 +275,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	templates := service.NewTemplates(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
+	assignees := service.NewAssignees(store, cfg.Towns, validator, opts)
 	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
@@ -314,6 +316,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterTownServiceServer(g, reference)
 		pb.RegisterTemplateServiceServer(g, templates)
 		pb.RegisterCampaignServiceServer(g, campaigns)
+		pb.RegisterAssigneeServiceServer(g, assignees)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
 		longrunningpb.RegisterOperationsServer(g, longRunning)
@@ -442,6 +445,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterAssigneeServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"math"
 
 	"buf.build/go/protovalidate"
 
@@ -28,6 +29,9 @@ type CaseStore interface {
 	CreateNote(ctx context.Context, n *repository.Note) error
 	ListNotes(ctx context.Context, caseID string, page repository.Page) ([]repository.Note, *repository.Cursor, error)
 	ListHistory(ctx context.Context, caseID string, page repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error)
+	CountCases(ctx context.Context, f filter.Filter) (int64, error)
+	DirectoryAssignee(ctx context.Context, id string) (*repository.Assignee, error)
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Cases implements pb.CaseServiceServer.
@@ -205,6 +209,13 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 		return nil, err
 	}
 	resp := &pb.ListCasesResponse{NextPageToken: s.pages.encode(next, query)}
+	if byAssignee(f) {
+		n, err := s.store.CountCases(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		resp.TotalSize = int32(min(n, math.MaxInt32)) //nolint:gosec // clamped
+	}
 	for i := range rows {
 		c, err := convert.CaseToProto(&rows[i], s.towns)
 		if err != nil {
