@@ -37,17 +37,24 @@ func testEachRule(t *testing.T, e *env) {
 			}
 			return must(c.CreateMember(h.GetName(), m)).ok(t)
 		}
+		// Each probe is withdrawn once read, so that the next one for the
+		// same member may open (OPEN_CASE_PER_KIND).
+		probe := func(p *pb.Case) *pb.Case {
+			cs := must(c.CreateCase(p)).ok(t)
+			must(c.Withdraw(cs.GetName(), "probe")).ok(t)
+			return cs
+		}
 		placement := func(h *pb.Household, m *pb.Member, ep *pb.EmploymentPlacement) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: ep}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: ep}})
 		}
 		school := func(h *pb.Household, m *pb.Member, stage pb.SchoolStage) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_SchoolEnrollment{SchoolEnrollment: &pb.SchoolEnrollment{SchoolStage: stage, SchoolYear: "2026-2027"}}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_SchoolEnrollment{SchoolEnrollment: &pb.SchoolEnrollment{SchoolStage: stage, SchoolYear: "2026-2027"}}})
 		}
 		legal := func(h *pb.Household, m *pb.Member, la *pb.LegalAid) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_LegalAid{LegalAid: la}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_LegalAid{LegalAid: la}})
 		}
 
 		t.Run("placement_routes_and_grounds", func(t *testing.T) {
