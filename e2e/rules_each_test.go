@@ -127,7 +127,9 @@ func testEachRule(t *testing.T, e *env) {
 			// A limitation period ending within 7 days: urgent, and aid may
 			// start before the decision.
 			soon := e.clock.Now().In(cst).AddDate(0, 0, 3)
-			cs = legal(martyr, father, &pb.LegalAid{Stage: pb.LegalStage_LEGAL_STAGE_APPLICATION, LimitationDeadline: dateOf(soon)})
+			// Kept open: the rest of the test works on it.
+			cs = must(c.CreateCase(&pb.Case{Household: martyr.GetName(), Subject: father.GetName(), Details: &pb.Case_LegalAid{
+				LegalAid: &pb.LegalAid{Stage: pb.LegalStage_LEGAL_STAGE_APPLICATION, LimitationDeadline: dateOf(soon)}}})).ok(t)
 			wantPolicies(t, cs, "LEGAL_AID_URGENT_FIRST")
 			if !cs.GetLegalAid().GetUrgent() {
 				t.Errorf("a limitation period 3 days away is not urgent")

@@ -212,8 +212,7 @@ SUM(CASE WHEN cases.due_time >= ? AND cases.due_time < ? THEN 1 ELSE 0 END) AS d
 	return w, nil
 }
 
-// OpenStatuses are the stored statuses of open cases (domain.Status.Open),
-// as the partial unique index cases_one_open_per_kind lists them.
+// OpenStatuses are the stored statuses of open cases (domain.Status.Open).
 func OpenStatuses() []string {
 	var out []string
 	for _, st := range domain.Statuses() {
@@ -226,8 +225,9 @@ func OpenStatuses() []string {
 
 // oneOpenCase refuses a case of kind for subject while another (other than
 // except) is open: OPEN_CASE_EXISTS, naming the open case only when the
-// caller's towns reach it. The query reads every town on purpose; the
-// index cases_one_open_per_kind backs it against concurrent writers.
+// caller's towns reach it. The query reads every town on purpose. Callers
+// hold the subject's row lock (SQLite's write transactions exclude each
+// other already), so two writers for one member check in turn.
 func (s *Store) oneOpenCase(ctx context.Context, tx *gorm.DB, subject string, kind domain.Kind, except string) error {
 	var open []Case
 	q := tx.Model(&Case{}).Select("id", "town_code").
@@ -247,6 +247,12 @@ func openCaseError(ctx context.Context, kind domain.Kind, open Case) error {
 		name = names.Case{ID: open.ID}.String()
 	}
 	return domain.OpenCaseExists(kind, name)
+}
+
+// lockMember takes the member's row lock for the rest of the transaction.
+func (s *Store) lockMember(ctx context.Context, id string) error {
+	var m Member
+	return s.forUpdate(s.conn(ctx).Select("id").Where("id = ?", id)).Take(&m).Error
 }
 
 // openCases are the open cases of a batch's subjects by (subject, kind),

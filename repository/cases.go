@@ -389,7 +389,6 @@ func (s *Store) CountCases(ctx context.Context, f filter.Filter) (int64, error) 
 // error from fn changes nothing. It may not move the case to a town the
 // caller cannot see.
 func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*Case, error) {
-	var kind domain.Kind
 	c, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(ctx context.Context, c *Case) error {
 			wasOpen, subject := c.Status.Open(), c.SubjectID
@@ -400,10 +399,13 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			if err := allows(ctx, c.TownCode); err != nil {
 				return err
 			}
-			kind = c.Kind
 			// A case that opens again (a reopening) or changes its subject
-			// must not become a second open case of its kind.
+			// must not become a second open case of its kind; the
+			// member's lock makes it take turns with CreateCase.
 			if c.Status.Open() && (!wasOpen || c.SubjectID != subject) {
+				if err := s.lockMember(ctx, c.SubjectID); err != nil {
+					return err
+				}
 				if err := s.oneOpenCase(ctx, s.conn(ctx), c.SubjectID, c.Kind, c.ID); err != nil {
 					return err
 				}
@@ -413,11 +415,6 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			}
 			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
 		})
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		// A concurrent writer opened the other case after the check: the
-		// unique index refused this one.
-		return nil, domain.OpenCaseExists(kind, "")
-	}
 	return c, err
 }
 
