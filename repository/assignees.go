@@ -66,11 +66,8 @@ func (s *Store) CreateAssignee(ctx context.Context, a *Assignee) error {
 	}
 	now := s.clock()
 	a.Revision, a.CreateTime, a.UpdateTime = 1, now, now
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return s.assigneeConflict(ctx, a.ID)
-			}
 			return err
 		}
 		if err := tx.Create(assigneeTowns(a)).Error; err != nil {
@@ -78,6 +75,12 @@ func (s *Store) CreateAssignee(ctx context.Context, a *Assignee) error {
 		}
 		return s.recordChange(ctx, tx, a.resource(), Etag(a.Revision), []string{"created"})
 	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// Read after the rollback: SQLite has one connection, and
+		// PostgreSQL's transaction is aborted by the violation.
+		return s.assigneeConflict(ctx, a.ID)
+	}
+	return err
 }
 
 // assigneeConflict names the entry in the way when the caller may read it.
