@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -47,6 +48,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/jobs"
+	"github.com/fengdu-county/casework/internal/metrics"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -152,6 +154,17 @@ type Config struct {
 	// OperationProgressEvery is how often a running operation's progress
 	// is stored (0: 300ms).
 	OperationProgressEvery time.Duration
+
+	// ShutdownDrain is how long, once asked to stop, the server keeps
+	// serving while its readiness (/readyz and gRPC health) already says
+	// it is going, so that load balancers stop sending it calls before its
+	// listeners close (0: no wait). ShutdownTimeout is how long calls in
+	// flight may then take to finish before they are cut (0: 15 seconds).
+	ShutdownDrain   time.Duration
+	ShutdownTimeout time.Duration
+	// HealthInterval is how often the database is pinged to keep gRPC
+	// health true to it (0: 2 seconds); /readyz pings on each request.
+	HealthInterval time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -175,6 +188,7 @@ type Store interface {
 	service.MeasureStore
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	service.OperationStore
+	FeedLag(ctx context.Context) (repository.FeedLag, error)
 	service.ExportStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
@@ -200,6 +214,10 @@ type Server struct {
 	events      *service.Events
 	dispatcher  *webhook.Dispatcher
 	queue       *jobs.Queue
+	// draining is set once the server is asked to stop: readiness says
+	// no from then on, while calls are still served.
+	draining atomic.Bool
+	metrics  *metrics.Metrics
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -241,7 +259,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err := checkAnchorFile(cfg.AuditAnchorFile); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
+	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer(), metrics: metrics.New()}
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
@@ -289,6 +307,16 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)
+	s.metrics.DB(sqlDB)
+	s.metrics.Feed(func(ctx context.Context) (metrics.Lag, error) {
+		l, err := store.FeedLag(ctx)
+		lag := metrics.Lag{FeedHead: l.Head, WebhookBacklog: l.Backlog}
+		if l.Oldest != nil {
+			lag.OldestUndelivered = cfg.Now().Sub(*l.Oldest)
+		}
+		return lag, err
+	})
+	s.queue.Observe(s.metrics.Job)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -296,7 +324,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(steps(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
+		o := append(serverOptions(steps(log, s.metrics, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
@@ -503,6 +531,11 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	fixed("/readyz", s.ready)
+	// Prometheus' scrape. Like the probes it needs no credential: it holds
+	// counts by method and route, nothing about a person. Keep it off the
+	// public ingress all the same (docs/operations.md).
+	metricsHandler := s.metrics.Handler()
+	fixed("/metrics", metricsHandler.ServeHTTP)
 	// The OpenAPI documents: 3.1 at the usual name, and v2 for tools
 	// that read only v2.
 	for path, doc := range map[string][]byte{"/openapi.json": openapi.V3, "/openapi-v2.json": openapi.V2} {
@@ -551,6 +584,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"shutting down"}`))
+		return
+	}
 	if err := s.store.Ping(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(`{"status":"database unreachable"}`))
@@ -631,7 +669,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if template == "" {
 			template = unmatchedRoute
 		}
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", time.Since(start))
+		took := time.Since(start)
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", took)
+		s.metrics.HTTP(r.Method, template, rec.code, took)
 	})
 }
 
@@ -664,6 +704,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { s.maintain(ctx); return nil })
 	g.Go(func() error { s.anchorAudit(ctx); return nil })
+	g.Go(func() error { s.watchDatabase(ctx); return nil })
 	// Every server delivers webhooks; leases in the database keep each
 	// webhook to one server at a time. It stops when ctx ends.
 	g.Go(func() error { return s.dispatcher.Run(ctx) })
@@ -674,32 +715,87 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
-	g.Go(func() error {
-		<-ctx.Done()
-		s.health.Shutdown()
-		s.events.Stop()
-		shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		// Jobs still running after 5s are cancelled: their operations stay
-		// running, for the queue to run again after its rescue window.
-		stopJobs, cancelJobs := context.WithTimeout(shutdown, 5*time.Second)
-		if err := s.queue.Stop(stopJobs); err != nil {
-			s.log.Warn("stopping the job queue", "error_type", fmt.Sprintf("%T", err))
-		}
-		cancelJobs()
-		_ = s.http.Shutdown(shutdown)
-		stopped := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); s.internal.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-shutdown.Done():
-			s.grpc.Stop()
-			s.internal.Stop()
-		}
-		_ = s.gwClient.Close()
-		return nil
-	})
+	g.Go(func() error { <-ctx.Done(); s.shutdown(); return nil })
 	return g.Wait()
+}
+
+// watchDatabase keeps gRPC health true to the database: NOT_SERVING while
+// it cannot be reached, SERVING again once it can, with no restart. Calls
+// meanwhile fail at once with UNAVAILABLE (apierr), and /readyz asks the
+// database itself each time.
+func (s *Server) watchDatabase(ctx context.Context) {
+	every := cmp.Or(s.cfg.HealthInterval, 2*time.Second)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	serving := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ping, cancel := context.WithTimeout(ctx, every)
+		err := s.store.Ping(ping)
+		cancel()
+		if ctx.Err() != nil || s.draining.Load() {
+			return // shutting down: health is already NOT_SERVING for good
+		}
+		if up := err == nil; up != serving {
+			serving = up
+			if up {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+				s.log.Info("database reachable again: serving")
+			} else {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+				s.log.Error("database unreachable: not serving until it is back", "error_type", fmt.Sprintf("%T", err))
+			}
+		}
+	}
+}
+
+// shutdown stops the server in the order that loses no call: readiness
+// turns false on both transports while the listeners still serve, for
+// ShutdownDrain, so that load balancers move away; then the listeners stop
+// accepting and calls in flight get until ShutdownTimeout to finish
+// (watch streams end at once: a follower resumes from its position); then
+// the rest are cut. Running jobs get part of that time and are otherwise
+// cancelled, which leaves their operations for another server.
+func (s *Server) shutdown() {
+	s.draining.Store(true)
+	s.health.Shutdown()
+	s.log.Info("shutting down: readiness off", "drain", s.cfg.ShutdownDrain)
+	time.Sleep(s.cfg.ShutdownDrain)
+	s.events.Stop()
+	timeout := s.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	stopJobs, cancelJobs := context.WithTimeout(deadline, timeout/3)
+	if err := s.queue.Stop(stopJobs); err != nil {
+		s.log.Warn("stopping the job queue", "error_type", fmt.Sprintf("%T", err))
+	}
+	cancelJobs()
+	httpDone := make(chan struct{})
+	go func() { _ = s.http.Shutdown(deadline); close(httpDone) }()
+	grpcDone := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(grpcDone) }()
+	for _, done := range []chan struct{}{httpDone, grpcDone} {
+		select {
+		case <-done:
+		case <-deadline.Done():
+		}
+	}
+	if deadline.Err() != nil {
+		s.log.Warn("shutting down: calls still in flight at the deadline were cut", "timeout", timeout)
+		s.grpc.Stop()
+		_ = s.http.Close()
+	}
+	// The gateway's own connection last: HTTP calls in flight use it.
+	s.internal.Stop()
+	_ = s.gwClient.Close()
+	s.log.Info("stopped")
 }
 
 // maintain prunes, every few minutes, change-feed events older than the

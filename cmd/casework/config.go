@@ -63,6 +63,8 @@ type settings struct {
 	MeasureReviewDays int
 	MaintenanceEvery  time.Duration
 	DebugAddr         string
+	ShutdownDrain     time.Duration
+	ShutdownTimeout   time.Duration
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
@@ -154,6 +156,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
+	duration(fs, &s.ShutdownDrain, "shutdown-drain", "CASEWORK_SHUTDOWN_DRAIN", 5*time.Second,
+		"on SIGTERM, how long the server keeps serving with its readiness (/readyz, gRPC health) already off, so that load balancers stop sending it calls before it stops accepting them")
+	duration(fs, &s.ShutdownTimeout, "shutdown-timeout", "CASEWORK_SHUTDOWN_TIMEOUT", 25*time.Second,
+		"on SIGTERM, after the drain, how long calls in flight may take to finish before they are cut; drain plus timeout must fit in the supervisor's kill deadline (Kubernetes terminationGracePeriodSeconds, systemd TimeoutStopSec)")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,

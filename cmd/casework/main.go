@@ -159,6 +159,9 @@ func serveCmd() *cobra.Command {
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,
+
+				ShutdownDrain:   s.ShutdownDrain,
+				ShutdownTimeout: s.ShutdownTimeout,
 			}, store, log)
 			if err != nil {
 				return err

@@ -139,6 +139,28 @@ func (q *Queue) EnqueueOperation(ctx context.Context, tx *sql.Tx, id string) (in
 	return res.Job.ID, nil
 }
 
+// Observe calls record with the kind, result (completed, failed,
+// cancelled) and run time of every job this server finishes, for the
+// metrics. An insert-only queue runs none, and so records none.
+func (q *Queue) Observe(record func(kind, result string, took time.Duration)) {
+	if q.insertOnly {
+		return
+	}
+	events, _ := q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+	go func() {
+		// The channel closes when the client stops.
+		for ev := range events {
+			result := map[river.EventKind]string{river.EventKindJobCompleted: "completed",
+				river.EventKindJobFailed: "failed", river.EventKindJobCancelled: "cancelled"}[ev.Kind]
+			var took time.Duration
+			if ev.JobStats != nil {
+				took = ev.JobStats.RunDuration
+			}
+			record(ev.Job.Kind, result, took)
+		}
+	}()
+}
+
 // Start starts working jobs; they run until Stop.
 func (q *Queue) Start(ctx context.Context) error {
 	if q.insertOnly {

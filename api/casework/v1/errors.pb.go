@@ -271,6 +271,10 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 503 (UNAVAILABLE): the database could not be reached. Retryable: later,
+	// with the same request_id, so that a change that did commit before the
+	// connection broke is not made twice.
+	ErrorReason_DATABASE_UNAVAILABLE ErrorReason = 97
 	// 400 (FAILED_PRECONDITION): the member already has an open case of the
 	// kind (OPEN_CASE_PER_KIND). Metadata "resource" names the open case when
 	// the caller's towns reach it. Not retryable until that case is closed,
@@ -364,6 +368,7 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		97: "DATABASE_UNAVAILABLE",
 		78: "OPEN_CASE_EXISTS",
 		79: "ASSIGNEE_NOT_IN_TOWN",
 		80: "ASSIGNEE_INACTIVE",
@@ -444,6 +449,7 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"DATABASE_UNAVAILABLE":            97,
 		"OPEN_CASE_EXISTS":                78,
 		"ASSIGNEE_NOT_IN_TOWN":            79,
 		"ASSIGNEE_INACTIVE":               80,
@@ -481,7 +487,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xc2\r\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xdc\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -559,7 +565,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10J\x12\x14\n" +
+	"\rPOSITION_FULL\x10J\x12\x18\n" +
+	"\x14DATABASE_UNAVAILABLE\x10a\x12\x14\n" +
 	"\x10OPEN_CASE_EXISTS\x10N\x12\x18\n" +
 	"\x14ASSIGNEE_NOT_IN_TOWN\x10O\x12\x15\n" +
 	"\x11ASSIGNEE_INACTIVE\x10PB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
