@@ -133,6 +133,9 @@ const (
 	RuleMeasureAgreementExpired RuleID = "MEASURE_AGREEMENT_EXPIRED"
 	RuleMeasureComplaintUpheld  RuleID = "MEASURE_COMPLAINT_UPHELD"
 	RuleRecruitmentPlacement    RuleID = "RECRUITMENT_ACCEPTED_OFFER"
+	// Procedure of assignment and intake.
+	RuleOneOpenCasePerKind RuleID = "OPEN_CASE_PER_KIND"
+	RuleAssigneeTown       RuleID = "ASSIGNEE_TOWN"
 
 	// Documents.
 	RuleIDNumberCheckDigit RuleID = "ID_NUMBER_GB11643"
@@ -277,6 +280,10 @@ var Rules = []Rule{
 		"县级政策：投诉经查属实的，可同时暂停所涉措施，二者一并生效或一并不生效", "County policy: upholding a complaint may suspend its measure; both take effect together or neither does"},
 	{RuleRecruitmentPlacement, KindProcedure, []Source{{CountyPolicy, "", "五", "组织开展随军家属定向招聘活动，拓宽随军家属就业安置渠道"}, {LawPension, "第46条", "", "双向选择"}},
 		"定向招聘中只有已录用的申请可接受，接受即按案件规则在就业安置案件上记录安置", "Only an offered application can be accepted, and accepting it records the placement on the employment-placement case under the case's rules"},
+	{RuleOneOpenCasePerKind, KindProcedure, []Source{{CountyPolicy, "", "十一", "创建评估数据准确"}},
+		"县级政策：同一成员同类案件只能有一件在办，重复受理的指向在办案件", "County policy: a member has at most one open case of a kind; a second is refused with a pointer to the open one"},
+	{RuleAssigneeTown, KindProcedure, []Source{{CountyPolicy, "", "", "属地管理，乡镇（街道）经办"}},
+		"县级政策：名录中的经办人只能承办其所在乡镇（街道）的案件，停用后不再分派", "County policy: a caseworker of the directory takes cases only in the towns listed for them, and none once deactivated"},
 
 	{RuleIDNumberCheckDigit, KindDocument, []Source{{StdIDNumber, "", "", "18位，末位为ISO 7064 MOD 11-2校验码"}},
 		"身份证号码18位，校验码须正确，出生日期须真实", "An ID number has 18 characters, a correct check character and a real birth date"},

@@ -48,6 +48,9 @@ var scenarios = []scenario{
 	{"json", testJSON},
 	{"priority_and_due", testPriorityAndDue},
 	{"pagination", testPagination},
+	{"batch_assign", testBatchAssign},
+	{"workload", testWorkload},
+	{"one_open_case_per_kind", testOneOpenCasePerKind},
 	{"filters", testFilters},
 	{"case_numbers", testCaseNumbers},
 	{"health", testHealth},
@@ -707,6 +710,14 @@ func (e *env) family(t *testing.T, c *client, mods ...func(*pb.Household)) famil
 	f.child = member(pb.Relation_RELATION_CHILD, "张小明", childBirth)
 	f.father = member(pb.Relation_RELATION_FATHER, "张建国", fatherBirth)
 	return f
+}
+
+// another adds a child to the family's household, for a test that opens
+// several cases of one kind in one household: a member has one open case
+// of a kind (OPEN_CASE_PER_KIND).
+func (e *env) another(t *testing.T, c *client, f family) *pb.Member {
+	t.Helper()
+	return must(c.CreateMember(f.household.GetName(), e.newMember(pb.Relation_RELATION_CHILD, "张小华", childBirth))).ok(t)
 }
 
 // Case builders: a draft of each kind for a subject of the family.

@@ -36,7 +36,7 @@ func testPagination(t *testing.T, e *env) {
 	f := e.family(t, g)
 	var cases []*pb.Case
 	for range 11 {
-		cases = append(cases, must(g.CreateCase(legalAidCase(f, f.spouse))).ok(t))
+		cases = append(cases, must(g.CreateCase(legalAidCase(f, e.another(t, g, f)))).ok(t))
 	}
 	reversed := slices.Clone(cases)
 	slices.Reverse(reversed)
@@ -90,7 +90,7 @@ func testPagination(t *testing.T, e *env) {
 			// Ascending: a case added mid-way shows up at the end, once.
 			req := &pb.ListCasesRequest{PageSize: 3}
 			first := must(c.ListCases(req)).ok(t)
-			added := must(c.CreateCase(legalAidCase(f, f.father))).ok(t)
+			added := must(c.CreateCase(legalAidCase(f, e.another(t, g, f)))).ok(t)
 			req.PageToken = first.GetNextPageToken()
 			rest, _ := c.allCases(req)
 			wantOrder(t, "ascending while inserting", append(first.GetCases(), rest...), append(all, added)...)
@@ -100,7 +100,7 @@ func testPagination(t *testing.T, e *env) {
 			slices.Reverse(all)
 			req = &pb.ListCasesRequest{PageSize: 3, OrderBy: "create_time desc"}
 			first = must(c.ListCases(req)).ok(t)
-			must(c.CreateCase(legalAidCase(f, f.father))).ok(t)
+			must(c.CreateCase(legalAidCase(f, e.another(t, g, f)))).ok(t)
 			req.PageToken = first.GetNextPageToken()
 			rest, _ = c.allCases(req)
 			wantOrder(t, "descending while inserting", append(first.GetCases(), rest...), all...)

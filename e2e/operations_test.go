@@ -60,9 +60,8 @@ func waitDone(t *testing.T, ops pb.OperationServiceClient, name string) *longrun
 func (e *env) someCases(t *testing.T, n int) {
 	t.Helper()
 	c := e.grpcClient(t)
-	f := e.family(t, c)
 	for range n {
-		must(c.CreateCase(employmentCase(f))).ok(t)
+		must(c.CreateCase(employmentCase(e.family(t, c)))).ok(t)
 	}
 }
 

@@ -29,12 +29,17 @@ func testCaseNumbers(t *testing.T, e *env) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
+	// A member each: a member has one open case of a kind (OPEN_CASE_PER_KIND).
+	subjects := make([]*pb.Member, n)
+	for i := range n {
+		subjects[i] = e.another(t, g, f)
+	}
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			cs, err := servers[i%2].CreateCase(ctxFor(t), &pb.CreateCaseRequest{Case: legalAidCase(f, f.spouse)})
+			cs, err := servers[i%2].CreateCase(ctxFor(t), &pb.CreateCaseRequest{Case: legalAidCase(f, subjects[i])})
 			numbers[i], errs[i] = cs.GetCaseNumber(), err
 		}()
 	}

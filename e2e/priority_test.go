@@ -154,6 +154,7 @@ func testPriorityAndDue(t *testing.T, e *env) {
 			// end of 31 August, China time) when that comes first.
 			e.clock.Advance(time.Date(2026, 8, 20, 2, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
 			sc := schoolCase(f)
+			sc.Subject = e.another(t, c, f).GetName() // the child's first school case is open
 			sc.GetSchoolEnrollment().SchoolYear = "2026-2027"
 			cs := must(c.CreateCase(sc)).ok(t)
 			sub := must(c.Submit(cs.GetName(), "")).ok(t)

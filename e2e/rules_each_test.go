@@ -37,17 +37,24 @@ func testEachRule(t *testing.T, e *env) {
 			}
 			return must(c.CreateMember(h.GetName(), m)).ok(t)
 		}
+		// Each probe is withdrawn once read, so that the next one for the
+		// same member may open (OPEN_CASE_PER_KIND).
+		probe := func(p *pb.Case) *pb.Case {
+			cs := must(c.CreateCase(p)).ok(t)
+			must(c.Withdraw(cs.GetName(), "probe")).ok(t)
+			return cs
+		}
 		placement := func(h *pb.Household, m *pb.Member, ep *pb.EmploymentPlacement) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: ep}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: ep}})
 		}
 		school := func(h *pb.Household, m *pb.Member, stage pb.SchoolStage) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_SchoolEnrollment{SchoolEnrollment: &pb.SchoolEnrollment{SchoolStage: stage, SchoolYear: "2026-2027"}}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_SchoolEnrollment{SchoolEnrollment: &pb.SchoolEnrollment{SchoolStage: stage, SchoolYear: "2026-2027"}}})
 		}
 		legal := func(h *pb.Household, m *pb.Member, la *pb.LegalAid) *pb.Case {
-			return must(c.CreateCase(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
-				Details: &pb.Case_LegalAid{LegalAid: la}})).ok(t)
+			return probe(&pb.Case{Household: h.GetName(), Subject: m.GetName(),
+				Details: &pb.Case_LegalAid{LegalAid: la}})
 		}
 
 		t.Run("placement_routes_and_grounds", func(t *testing.T) {
@@ -120,7 +127,9 @@ func testEachRule(t *testing.T, e *env) {
 			// A limitation period ending within 7 days: urgent, and aid may
 			// start before the decision.
 			soon := e.clock.Now().In(cst).AddDate(0, 0, 3)
-			cs = legal(martyr, father, &pb.LegalAid{Stage: pb.LegalStage_LEGAL_STAGE_APPLICATION, LimitationDeadline: dateOf(soon)})
+			// Kept open: the rest of the test works on it.
+			cs = must(c.CreateCase(&pb.Case{Household: martyr.GetName(), Subject: father.GetName(), Details: &pb.Case_LegalAid{
+				LegalAid: &pb.LegalAid{Stage: pb.LegalStage_LEGAL_STAGE_APPLICATION, LimitationDeadline: dateOf(soon)}}})).ok(t)
 			wantPolicies(t, cs, "LEGAL_AID_URGENT_FIRST")
 			if !cs.GetLegalAid().GetUrgent() {
 				t.Errorf("a limitation period 3 days away is not urgent")

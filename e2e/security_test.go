@@ -104,7 +104,8 @@ func mayCall(r principal.Role, method string) bool {
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
 	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "HoldCase", "ResumeCase", "CreateNote",
 		"RequestMaterials", "SupplyMaterials", "FileObjection"}
-	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection"}
+	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection",
+		"BatchAssignCases"}
 	in := slices.Contains[[]string]
 	isLookup := name == "LookupHousehold" || name == "BatchLookupHouseholds"
 	switch svc {
@@ -135,6 +136,14 @@ func mayCall(r principal.Role, method string) bool {
 			return in(caseReads, name) || name == "CreateCase" || name == "BatchCreateCases"
 		case principal.Auditor:
 			return in(caseReads, name)
+		}
+	case "AssigneeService":
+		// Supervisors keep the directory; whoever reads cases reads it.
+		switch r {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker, principal.Auditor, principal.Integration, principal.Batch:
+			return strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
 		}
 	case "CampaignService":
 		// Supervisors plan, open and close; caseworkers record visits.

@@ -106,6 +106,13 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		if err := s.forUpdate(tx.Select("id").Where("id = ? AND household_id = ? AND delete_time IS NULL", c.SubjectID, c.HouseholdID)).Take(&subject).Error; err != nil {
 			return notFound(err)
 		}
+		// The subject's lock makes concurrent opens for one member take
+		// turns, so the second sees the first here.
+		if c.Status.Open() {
+			if err := s.oneOpenCase(ctx, tx, c.SubjectID, c.Kind, c.ID); err != nil {
+				return err
+			}
+		}
 		seq, err := s.takeCaseNumbers(tx, year, 1)
 		if err != nil {
 			return err
@@ -162,6 +169,10 @@ func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEnt
 		for _, m := range members {
 			householdOf[m.ID] = m.HouseholdID
 		}
+		open, err := openCasesOf(tx, subjects)
+		if err != nil {
+			return err
+		}
 		var refused domain.BatchError
 		complete := true
 		for i, c := range cs {
@@ -172,6 +183,8 @@ func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEnt
 				refused.Add(i, ErrNotFound)
 			default:
 				if err := allows(ctx, c.TownCode); err != nil {
+					refused.Add(i, err)
+				} else if err := open.add(ctx, c); err != nil {
 					refused.Add(i, err)
 				}
 			}
@@ -368,14 +381,25 @@ func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor
 	return rows, next, nil
 }
 
+// CountCases counts the cases in the caller's towns that match f.
+func (s *Store) CountCases(ctx context.Context, f filter.Filter) (int64, error) {
+	q, err := applyFilter(inScope(ctx, s.conn(ctx).Model(&Case{}), "cases.town_code"), f, CaseFilter, caseColumns, s.clock())
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	return n, q.Count(&n).Error
+}
+
 // MutateCase applies fn to a case under the etag check and records the
 // history entry fn returns in the same transaction. fn's context is bound to
 // the transaction: store calls made with it see and join the change. An
 // error from fn changes nothing. It may not move the case to a town the
 // caller cannot see.
 func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*Case, error) {
-	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
+	c, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(ctx context.Context, c *Case) error {
+			wasOpen, subject := c.Status.Open(), c.SubjectID
 			h, err := fn(ctx, c)
 			if err != nil {
 				return err
@@ -383,11 +407,23 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			if err := allows(ctx, c.TownCode); err != nil {
 				return err
 			}
+			// A case that opens again (a reopening) or changes its subject
+			// must not become a second open case of its kind; the
+			// member's lock makes it take turns with CreateCase.
+			if c.Status.Open() && (!wasOpen || c.SubjectID != subject) {
+				if err := s.lockMember(ctx, c.SubjectID); err != nil {
+					return err
+				}
+				if err := s.oneOpenCase(ctx, s.conn(ctx), c.SubjectID, c.Kind, c.ID); err != nil {
+					return err
+				}
+			}
 			if err := c.derive(); err != nil {
 				return err
 			}
 			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
 		})
+	return c, err
 }
 
 // CreateNote adds a note to a case and records it in the history.

@@ -267,6 +267,7 @@ func Models() []any {
 		&APIKey{}, &AuditRecord{}, &auditHead{}, &EventRecord{}, &eventHead{}, &RequestRecord{},
 		&Webhook{}, &WebhookDelivery{}, &StatusChange{},
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
+		&Assignee{}, &assigneeTown{},
 		&Contact{}, &Assistance{}, &ContactPolicy{},
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
 		&Operation{}, &operationFile{},

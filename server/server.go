@@ -203,6 +203,7 @@ type Store interface {
 	RequestStore
 	service.WebhookStore
 	service.CampaignStore
+	service.AssigneeStore
 	webhook.Store
 	AuthStore
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
@@ -323,6 +324,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	templates := service.NewTemplates(cfg.Towns, validator, opts)
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
+	assignees := service.NewAssignees(store, cfg.Towns, validator, opts)
 	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
@@ -386,6 +388,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterTownServiceServer(g, reference)
 		pb.RegisterTemplateServiceServer(g, templates)
 		pb.RegisterCampaignServiceServer(g, campaigns)
+		pb.RegisterAssigneeServiceServer(g, assignees)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
 		pb.RegisterReferralServiceServer(g, referrals)
@@ -520,6 +523,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterAssigneeServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -30,6 +31,9 @@ type CaseStore interface {
 	ListNotes(ctx context.Context, caseID string, page repository.Page) ([]repository.Note, *repository.Cursor, error)
 	ListHistory(ctx context.Context, caseID string, page repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error)
 	EndedHolds(ctx context.Context, now time.Time, limit int) ([]repository.Case, error)
+	CountCases(ctx context.Context, f filter.Filter) (int64, error)
+	DirectoryAssignee(ctx context.Context, id string) (*repository.Assignee, error)
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Cases implements pb.CaseServiceServer.
@@ -207,6 +211,13 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 		return nil, err
 	}
 	resp := &pb.ListCasesResponse{NextPageToken: s.pages.encode(next, query)}
+	if byAssignee(f) {
+		n, err := s.store.CountCases(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		resp.TotalSize = int32(min(n, math.MaxInt32)) //nolint:gosec // clamped
+	}
 	for i := range rows {
 		c, err := convert.CaseToProto(&rows[i], s.towns, s.now())
 		if err != nil {

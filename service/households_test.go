@@ -276,9 +276,10 @@ func TestStatusChangeReprioritisesOpenCases(t *testing.T) {
 		}
 		return c
 	}
-	open, withdrawn := newCase(), newCase()
+	withdrawn := newCase()
 	// Withdrawn straight through storage: the case's own methods are not
-	// what this test is about.
+	// what this test is about. Withdrawn first, as a member has one open
+	// case of a kind (OPEN_CASE_PER_KIND).
 	id, _ := caseID("name", withdrawn.GetName())
 	if _, err := h.households.store.MutateCase(h.ctx, id, "", func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
 		c.Status = domain.StatusWithdrawn
@@ -287,6 +288,7 @@ func TestStatusChangeReprioritisesOpenCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	withdrawn, _ = h.cases.GetCase(h.ctx, &pb.GetCaseRequest{Name: withdrawn.GetName()})
+	open := newCase()
 
 	change := func(req *pb.ChangeServicememberStatusRequest) (*pb.Household, error) {
 		req.Name = hh.GetName()

@@ -226,13 +226,11 @@ func (s *Cases) RejectCase(ctx context.Context, req *pb.RejectCaseRequest) (*pb.
 
 // AssignCase sets the assignee; for legal aid it meets the assignment clock.
 func (s *Cases) AssignCase(ctx context.Context, req *pb.AssignCaseRequest) (*pb.Case, error) {
-	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAssign, "AssignCase", "",
-		func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
-			c.Assignee = req.GetAssignee()
-			c.Clocks.V = c.Clocks.V.Stop(domain.ClockAssignment, s.now().UTC())
-			addChanged(e, "assignee")
-			return nil
-		})
+	who, err := s.assignee(ctx, "assignee", req.GetAssignee(), false)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, req.GetName(), req.GetEtag(), domain.ActionAssign, "AssignCase", "", s.assignTo(who))
 }
 
 // StartCase starts work on an accepted case; an urgent legal-aid matter

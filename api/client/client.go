@@ -110,6 +110,7 @@ var Services = []string{
 	"casework.v1.PolicyService",
 	"casework.v1.TownService",
 	"casework.v1.CampaignService",
+	"casework.v1.AssigneeService",
 	"casework.v1.LedgerService",
 	"casework.v1.RecruitmentService",
 	"casework.v1.TemplateService",
@@ -241,6 +242,11 @@ func (c *Conn) Households() caseworkv1.HouseholdServiceClient {
 // Cases is cases, their notes and history.
 func (c *Conn) Cases() caseworkv1.CaseServiceClient {
 	return caseworkv1.NewCaseServiceClient(c.ClientConn)
+}
+
+// Assignees is the assignee directory and each assignee's workload.
+func (c *Conn) Assignees() caseworkv1.AssigneeServiceClient {
+	return caseworkv1.NewAssigneeServiceClient(c.ClientConn)
 }
 
 // Measures is the preferential-measures ledger: organizations, measures,

@@ -25,6 +25,10 @@ var (
 	townCode = regexp.MustCompile(`^[0-9]{9}$`)
 	// agencyID is an agency's short code, chosen when it is added.
 	agencyID = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
+	// Assignee ids are the staff's sign-in names (Case.assignee), chosen
+	// by the county, in AIP-122's form; starting with a letter keeps an ID
+	// or phone number from ever being one.
+	assigneeID = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // Name is any resource name.
@@ -83,6 +87,12 @@ type Policy struct{ ID string }
 // Town is `towns/{town}`: a town or sub-district, by its code.
 type Town struct{ Code string }
 
+// Assignee is `assignees/{assignee}`, an entry of the assignee directory.
+type Assignee struct{ ID string }
+
+// AssigneeWorkload is `assignees/{assignee}/workload`, a singleton.
+type AssigneeWorkload struct{ AssigneeID string }
+
 // Campaign is `campaigns/{campaign}`.
 type Campaign struct{ ID string }
 
@@ -131,7 +141,11 @@ func (n StatusChange) String() string {
 func (n Policy) String() string   { return "policies/" + n.ID }
 func (n Town) String() string     { return "towns/" + n.Code }
 func (n Campaign) String() string { return "campaigns/" + n.ID }
-func (n Visit) String() string    { return Campaign{n.CampaignID}.String() + "/visits/" + n.ID }
+func (n Assignee) String() string { return "assignees/" + n.ID }
+func (n AssigneeWorkload) String() string {
+	return Assignee{n.AssigneeID}.String() + "/workload"
+}
+func (n Visit) String() string { return Campaign{n.CampaignID}.String() + "/visits/" + n.ID }
 func (n CampaignTarget) String() string {
 	return Campaign{n.CampaignID}.String() + "/targets/" + n.HouseholdID
 }
@@ -176,7 +190,11 @@ func (StatusChange) Collection() string {
 func (Policy) Collection() string   { return "policies/{policy}" }
 func (Town) Collection() string     { return "towns/{town}" }
 func (Campaign) Collection() string { return "campaigns/{campaign}" }
-func (Visit) Collection() string    { return "campaigns/{campaign}/visits/{visit}" }
+func (Assignee) Collection() string { return "assignees/{assignee}" }
+func (AssigneeWorkload) Collection() string {
+	return "assignees/{assignee}/workload"
+}
+func (Visit) Collection() string { return "campaigns/{campaign}/visits/{visit}" }
 func (CampaignTarget) Collection() string {
 	return "campaigns/{campaign}/targets/{target}"
 }
@@ -283,6 +301,7 @@ var kinds = []kind{
 	{[]string{"policies"}, []*regexp.Regexp{policyID}, func(ids []string) Name { return Policy{ids[0]} }},
 	{[]string{"towns"}, []*regexp.Regexp{townCode}, func(ids []string) Name { return Town{ids[0]} }},
 	{[]string{"campaigns"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Campaign{ids[0]} }},
+	{[]string{"assignees"}, []*regexp.Regexp{assigneeID}, func(ids []string) Name { return Assignee{ids[0]} }},
 	{[]string{"campaigns", "visits"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Visit{ids[0], ids[1]} }},
 	{[]string{"campaigns", "targets"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return CampaignTarget{ids[0], ids[1]} }},
 	{[]string{"households", "contacts"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Contact{ids[0], ids[1]} }},
@@ -305,6 +324,11 @@ func Parse(s string) (Name, error) {
 	switch s {
 	case ContactPolicy{}.String():
 		return ContactPolicy{}, nil
+	}
+	if a, ok := strings.CutSuffix(s, "/workload"); ok {
+		if n, err := As[Assignee](a); err == nil {
+			return AssigneeWorkload{n.ID}, nil
+		}
 	}
 	if h, ok := strings.CutSuffix(s, "/ledger"); ok {
 		if n, err := As[Household](h); err == nil {

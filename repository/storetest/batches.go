@@ -109,7 +109,7 @@ var batchTests = []test{
 			if i%2 == 1 {
 				f = b
 			}
-			cs[i] = e.caseFor(f)
+			cs[i] = e.openCaseFor(f)
 			hists[i] = creationEntry(cs[i])
 		}
 		must(t, e.s.CreateCases(e.ctx, cs, hists), "CreateCases")

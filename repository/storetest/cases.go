@@ -45,8 +45,10 @@ var caseTests = []test{
 	}},
 	{"NumbersAreSequentialPerYear", func(t *testing.T, e *env) {
 		f := e.newFamily()
+		// Closed, so that one member may have them all (OPEN_CASE_PER_KIND).
+		closed := withStatus(domain.StatusClosed)
 		for i := 1; i <= 3; i++ {
-			c := e.newCase(f)
+			c := e.newCase(f, closed)
 			if want := fmt.Sprintf("FD-2026-%06d", i); c.CaseNumber != want {
 				t.Fatalf("case %d: number %q, want %q", i, c.CaseNumber, want)
 			}
@@ -54,7 +56,7 @@ var caseTests = []test{
 		// The year is China time's: 16:00 UTC on 31 December is already
 		// the next year in Fengdu, and its numbers start again at 1.
 		e.clock.Set(time.Date(2026, 12, 31, 15, 59, 58, 0, time.UTC))
-		if c := e.newCase(f); c.CaseNumber != "FD-2026-000004" {
+		if c := e.newCase(f, closed); c.CaseNumber != "FD-2026-000004" {
 			t.Fatalf("last case of 2026: number %q, want FD-2026-000004", c.CaseNumber)
 		}
 		for i := 1; i <= 2; i++ {
@@ -105,7 +107,7 @@ var caseTests = []test{
 		}
 		c := e.newCase(f, placedIn(ptr(2026)), stray)
 		wantYear(c.ID, ptr(2026), "CreateCase")
-		batch := []*repository.Case{e.caseFor(f, placedIn(ptr(2027)), stray), e.caseFor(f, stray)}
+		batch := []*repository.Case{e.openCaseFor(f, placedIn(ptr(2027)), stray), e.openCaseFor(f, stray)}
 		must(t, e.s.CreateCases(e.ctx, batch, []*repository.HistoryEntry{creationEntry(batch[0]), creationEntry(batch[1])}), "CreateCases")
 		wantYear(batch[0].ID, ptr(2027), "CreateCases, a placement")
 		wantYear(batch[1].ID, nil, "CreateCases, legal aid")
@@ -368,7 +370,7 @@ var concurrencyTests = []test{
 		made := make([]*repository.Case, writers)
 		errs := make([]error, writers)
 		for i := range writers {
-			made[i] = e.caseFor(f)
+			made[i] = e.openCaseFor(f)
 			wg.Go(func() {
 				<-start
 				errs[i] = e.s.CreateCase(e.ctx, made[i], creationEntry(made[i]))

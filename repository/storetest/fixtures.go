@@ -92,8 +92,36 @@ func (e *env) newFamily(mods ...func(*repository.Household)) family {
 func (e *env) newCase(f family, mods ...func(*repository.Case)) *repository.Case {
 	e.t.Helper()
 	c := e.caseFor(f, mods...)
+	e.ownSubject(f, c)
 	e.clock.Advance(e.step)
 	must(e.t, e.s.CreateCase(e.ctx, c, creationEntry(c)), "CreateCase")
+	return c
+}
+
+// ownSubject gives c a new member of the family when the family's member
+// already has an open case of c's kind that newCase opened: the store
+// keeps one open case of a kind per member (OPEN_CASE_PER_KIND).
+func (e *env) ownSubject(f family, c *repository.Case) {
+	if !c.Status.Open() || c.SubjectID != f.m.ID {
+		return
+	}
+	key := [2]string{c.SubjectID, string(c.Kind)}
+	if e.opened == nil {
+		e.opened = map[[2]string]bool{}
+	}
+	if e.opened[key] {
+		c.SubjectID = e.newMember(f.h).ID
+		key[0] = c.SubjectID
+	}
+	e.opened[key] = true
+}
+
+// openCaseFor is caseFor for a case that will be stored beside the
+// family's other open cases: it gets a member of its own when needed.
+func (e *env) openCaseFor(f family, mods ...func(*repository.Case)) *repository.Case {
+	e.t.Helper()
+	c := e.caseFor(f, mods...)
+	e.ownSubject(f, c)
 	return c
 }
 

@@ -71,6 +71,7 @@ const (
 	Referrals      Category = "Referrals"
 	Transfers      Category = "Transfers"
 	Attachments    Category = "Attachments"
+	Assignees      Category = "Assignees"
 )
 
 // Options adjust the suite for one backend.
@@ -131,6 +132,7 @@ func suite() []group {
 		{Referrals, referralTests},
 		{Transfers, transferTests},
 		{Attachments, attachmentTests},
+		{Assignees, assigneeTests},
 	}
 }
 
@@ -205,6 +207,10 @@ type env struct {
 	// fixtures get distinct, increasing times unless a test sets it to 0.
 	step time.Duration
 	seq  int
+	// opened holds the (member, kind) pairs caseFor gave an open case, so
+	// that a family's next open case of the kind goes to a new member: the
+	// store keeps one open case of a kind per member (OPEN_CASE_PER_KIND).
+	opened map[[2]string]bool
 }
 
 // epoch is where every test's clock starts: a China-time instant with

@@ -120,7 +120,7 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 }
 
 // createStatements are the statements createRaw sends, in its order.
-var createStatements = []string{sqlGetHousehold, sqlGetMember, sqlLockHouse, sqlLockMember, sqlSeqInsert, sqlSeqNext,
+var createStatements = []string{sqlGetHousehold, sqlGetMember, sqlLockHouse, sqlLockMember, sqlOpenCase, sqlSeqInsert, sqlSeqNext,
 	sqlInsertCase, sqlHistory, sqlAuditLock, sqlAuditUpdate, sqlAuditInsert, sqlEventNext, sqlEventInsert}
 
 // checkCreateBaseline compares the server's statements with the raw

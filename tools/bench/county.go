@@ -98,7 +98,34 @@ type county struct {
 	households []household
 	// Candidate subjects by the kind of case they can be the subject of.
 	spouses, children, parents, everyone []memberRef
-	ids                                  *idNumbers
+	// subjects are the members loaded cases may be for: everyone but the
+	// reserve (nil: everyone).
+	subjects []memberRef
+	// reserve are spouses of households no loaded case is for, kept for
+	// the create measurements: a member has one open case of a kind
+	// (OPEN_CASE_PER_KIND), so each create needs a spouse of its own.
+	reserve []memberRef
+	ids     *idNumbers
+}
+
+// reserveFrom keeps the households from index n on out of the loaded
+// cases: their spouses become the reserve.
+func (c *county) reserveFrom(n int) {
+	keep := func(refs []memberRef) []memberRef {
+		var out []memberRef
+		for _, r := range refs {
+			if int(r.h) < n {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for _, r := range c.spouses {
+		if int(r.h) >= n {
+			c.reserve = append(c.reserve, r)
+		}
+	}
+	c.spouses, c.children, c.parents, c.subjects = keep(c.spouses), keep(c.children), keep(c.parents), keep(c.everyone)
 }
 
 // member resolves a reference.
@@ -510,6 +537,9 @@ func (c *county) pickSubject(rng *rand.Rand, kind domain.Kind, t time.Time) (mem
 		pool = c.parents
 	default:
 		pool = c.everyone
+		if c.subjects != nil {
+			pool = c.subjects
+		}
 	}
 	if len(pool) == 0 {
 		return memberRef{}, false

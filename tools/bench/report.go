@@ -30,6 +30,7 @@ type report struct {
 	Postgres       string            `json:"postgres"`
 	Towns          int               `json:"towns"`
 	Households     int               `json:"households"`
+	AssignBatch    int               `json:"assign_batch"`
 	Members        int               `json:"members"`
 	Cases          int               `json:"cases"`
 	History        int               `json:"history_entries"`
@@ -112,6 +113,7 @@ func (r *report) ratios() []ratio {
 		out = append(out, ratio{fmt.Sprintf("raw SQL page %d ÷ page 1, p50 (the query itself)", r.DeepPage), v, "", true})
 	}
 	out = append(out, r.ledgerRatios()...)
+	out = append(out, r.assignRatios()...)
 	if r.PeakRSSBytes > 0 {
 		mb := float64(r.PeakRSSBytes) / (1 << 20)
 		out = append(out, ratio{"server peak RSS (MiB)", mb, "< 200", mb < 200})

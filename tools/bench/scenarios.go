@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +47,7 @@ const (
 	sqlGetMember    = `SELECT * FROM "members" WHERE (members.id = $1 AND members.household_id = $2 AND members.delete_time IS NULL) AND EXISTS (SELECT 1 FROM households h WHERE h.id = members.household_id AND h.delete_time IS NULL) LIMIT $3`
 	sqlLockHouse    = `SELECT "id","town_code" FROM "households" WHERE id = $1 AND delete_time IS NULL LIMIT $2 FOR UPDATE`
 	sqlLockMember   = `SELECT "id" FROM "members" WHERE id = $1 AND household_id = $2 AND delete_time IS NULL LIMIT $3 FOR UPDATE`
+	sqlOpenCase     = `SELECT "id","town_code" FROM "cases" WHERE subject_id = $1 AND kind = $2 AND status IN ($3,$4,$5,$6,$7) AND id <> $8 LIMIT $9`
 	sqlSeqInsert    = `INSERT INTO case_number_sequences (year, last_value) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING`
 	sqlSeqNext      = `UPDATE case_number_sequences SET last_value = last_value + $1 WHERE year = $2 RETURNING last_value`
 	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","source_contact","revision","create_time","update_time","submit_time","resolve_time") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31)`
@@ -71,9 +73,11 @@ type bench struct {
 	pool       *pgxpool.Pool // the raw baselines' connections
 	// keys hash the raw baseline's audit entries as the server's do.
 	keys *sealed.Keyring
-	// placeable are the spouses the rules let have a placement case today.
+	// placeable are the reserve's spouses the rules let have a placement
+	// case today; each create takes the next (fresh counts them).
 	placeableOnce sync.Once
 	placeable     []memberRef
+	fresh         atomic.Int64
 }
 
 // serverPoolSize is the server's connection pool on PostgreSQL
@@ -119,17 +123,19 @@ func pick(worker, i, n int) int {
 }
 
 // subject is the spouse a new employment-placement case is opened for: one
-// the rules let have one today.
-func (b *bench) subject(worker, i int) (*household, *member) {
+// the rules let have one today, from the reserve no loaded case is for,
+// and a new one each call, as a member has one open case of a kind.
+func (b *bench) subject(int, int) (*household, *member) {
 	b.placeableOnce.Do(func() {
 		now := time.Now()
-		for _, ref := range b.county.spouses {
+		for _, ref := range b.county.reserve {
 			if h, m := b.county.member(ref); eligible(h, m, domain.KindEmploymentPlacement, now) == nil {
 				b.placeable = append(b.placeable, ref)
 			}
 		}
 	})
-	return b.county.member(b.placeable[pick(worker, i, len(b.placeable))])
+	n := int(b.fresh.Add(1)-1) % len(b.placeable)
+	return b.county.member(b.placeable[n])
 }
 
 func placementYear() int32 { return int32(time.Now().In(domain.ChinaTime).Year()) }
@@ -241,6 +247,16 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 		return err
 	}
 	if err := tx.QueryRow(ctx, sqlLockMember, mid, hid, 1).Scan(&lockedID); err != nil {
+		return err
+	}
+	// One open case of a kind per member: the server reads whether one is.
+	open, err := tx.Query(ctx, sqlOpenCase, mid, string(domain.KindEmploymentPlacement),
+		"DRAFT", "SUBMITTED", "AWAITING_MATERIALS", "ACCEPTED", "IN_PROGRESS", id, 1)
+	if err != nil {
+		return err
+	}
+	open.Close()
+	if err := open.Err(); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, sqlSeqInsert, year); err != nil {

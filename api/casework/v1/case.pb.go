@@ -3041,6 +3041,10 @@ type ListCasesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Cases         []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many cases match the filter in the caller's towns, on every page;
+	// counted only when the filter names an assignee (`assignee = "x"`, a
+	// workload's drill-down), else 0.
+	TotalSize     int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3087,6 +3091,13 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListCasesResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
 }
 
 type UpdateCaseRequest struct {
@@ -4862,6 +4873,168 @@ func (x *BatchGetCasesResponse) GetCases() []*Case {
 	return nil
 }
 
+type BatchAssignCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The directory entry, `assignees/{assignee}`.
+	Assignee string `protobuf:"bytes,1,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// The cases, each with the etag it was read with.
+	Requests []*CaseAssignment `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty"`
+	// AIP-155, for the batch as a whole.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAssignCasesRequest) Reset() {
+	*x = BatchAssignCasesRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAssignCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAssignCasesRequest) ProtoMessage() {}
+
+func (x *BatchAssignCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAssignCasesRequest.ProtoReflect.Descriptor instead.
+func (*BatchAssignCasesRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *BatchAssignCasesRequest) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *BatchAssignCasesRequest) GetRequests() []*CaseAssignment {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *BatchAssignCasesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// One case of a BatchAssignCases.
+type CaseAssignment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The case's etag; empty assigns whatever its revision.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseAssignment) Reset() {
+	*x = CaseAssignment{}
+	mi := &file_casework_v1_case_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseAssignment) ProtoMessage() {}
+
+func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseAssignment.ProtoReflect.Descriptor instead.
+func (*CaseAssignment) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *CaseAssignment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CaseAssignment) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type BatchAssignCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the requests.
+	Cases         []*Case `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAssignCasesResponse) Reset() {
+	*x = BatchAssignCasesResponse{}
+	mi := &file_casework_v1_case_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAssignCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAssignCasesResponse) ProtoMessage() {}
+
+func (x *BatchAssignCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAssignCasesResponse.ProtoReflect.Descriptor instead.
+func (*BatchAssignCasesResponse) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BatchAssignCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
 var File_casework_v1_case_proto protoreflect.FileDescriptor
 
 const file_casework_v1_case_proto_rawDesc = "" +
@@ -5025,10 +5198,12 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12 \n" +
 	"\x06filter\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\x06filter\x12#\n" +
-	"\border_by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aorderBy\"d\n" +
+	"\border_by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aorderBy\"\x83\x01\n" +
 	"\x11ListCasesResponse\x12'\n" +
 	"\x05cases\x18\x01 \x03(\v2\x11.casework.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"\x83\x01\n" +
 	"\x11UpdateCaseRequest\x121\n" +
 	"\x04case\x18\x01 \x01(\v2\x11.casework.v1.CaseB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x04case\x12;\n" +
@@ -5179,6 +5354,18 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x05names\x18\x01 \x03(\tB/\xe2A\x01\x02\xfaA\x1d\n" +
 	"\x1bcasework.fengdu.gov.cn/Case\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\x05names\"@\n" +
 	"\x15BatchGetCasesResponse\x12'\n" +
+	"\x05cases\x18\x01 \x03(\v2\x11.casework.v1.CaseR\x05cases\"\xef\x01\n" +
+	"\x17BatchAssignCasesRequest\x12N\n" +
+	"\bassignee\x18\x01 \x01(\tB2\xe2A\x01\x02\xfaA!\n" +
+	"\x1fcasework.fengdu.gov.cn/Assignee\xbaH\ar\x05\x10\x01\x18\x80\x01R\bassignee\x12H\n" +
+	"\brequests\x18\x02 \x03(\v2\x1b.casework.v1.CaseAssignmentB\x0f\xe2A\x01\x02\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\brequests\x12:\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"e\n" +
+	"\x0eCaseAssignment\x12?\n" +
+	"\x04name\x18\x01 \x01(\tB+\xe2A\x01\x02\xfaA\x1d\n" +
+	"\x1bcasework.fengdu.gov.cn/Case\xbaH\x04r\x02\x10\x01R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"C\n" +
+	"\x18BatchAssignCasesResponse\x12'\n" +
 	"\x05cases\x18\x01 \x03(\v2\x11.casework.v1.CaseR\x05cases*\xa5\x01\n" +
 	"\bCaseType\x12\x19\n" +
 	"\x15CASE_TYPE_UNSPECIFIED\x10\x00\x12\"\n" +
@@ -5346,7 +5533,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1aOUTCOME_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OUTCOME_RESULT_ACHIEVED\x10\x01\x12%\n" +
 	"!OUTCOME_RESULT_PARTIALLY_ACHIEVED\x10\x02\x12\x1f\n" +
-	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xfa\x16\n" +
+	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xfe\x17\n" +
 	"\vCaseService\x12_\n" +
 	"\n" +
 	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\x81\x01\n" +
@@ -5363,7 +5550,8 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"RejectCase\x12\x1e.casework.v1.RejectCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:reject\x12e\n" +
 	"\n" +
-	"AssignCase\x12\x1e.casework.v1.AssignCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:assign\x12b\n" +
+	"AssignCase\x12\x1e.casework.v1.AssignCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:assign\x12\x81\x01\n" +
+	"\x10BatchAssignCases\x12$.casework.v1.BatchAssignCasesRequest\x1a%.casework.v1.BatchAssignCasesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/cases:batchAssign\x12b\n" +
 	"\tStartCase\x12\x1d.casework.v1.StartCaseRequest\x1a\x11.casework.v1.Case\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:start\x12h\n" +
 	"\vResolveCase\x12\x1f.casework.v1.ResolveCaseRequest\x1a\x11.casework.v1.Case\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=cases/*}:resolve\x12b\n" +
 	"\tCloseCase\x12\x1d.casework.v1.CloseCaseRequest\x1a\x11.casework.v1.Case\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:close\x12e\n" +
@@ -5397,7 +5585,7 @@ func file_casework_v1_case_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 22)
-var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_casework_v1_case_proto_goTypes = []any{
 	(CaseType)(0),                    // 0: casework.v1.CaseType
 	(CaseStatus)(0),                  // 1: casework.v1.CaseStatus
@@ -5465,139 +5653,146 @@ var file_casework_v1_case_proto_goTypes = []any{
 	(*BatchCreateCasesResponse)(nil), // 63: casework.v1.BatchCreateCasesResponse
 	(*BatchGetCasesRequest)(nil),     // 64: casework.v1.BatchGetCasesRequest
 	(*BatchGetCasesResponse)(nil),    // 65: casework.v1.BatchGetCasesResponse
-	(*date.Date)(nil),                // 66: google.type.Date
-	(*timestamppb.Timestamp)(nil),    // 67: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 68: google.protobuf.FieldMask
+	(*BatchAssignCasesRequest)(nil),  // 66: casework.v1.BatchAssignCasesRequest
+	(*CaseAssignment)(nil),           // 67: casework.v1.CaseAssignment
+	(*BatchAssignCasesResponse)(nil), // 68: casework.v1.BatchAssignCasesResponse
+	(*date.Date)(nil),                // 69: google.type.Date
+	(*timestamppb.Timestamp)(nil),    // 70: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 71: google.protobuf.FieldMask
 }
 var file_casework_v1_case_proto_depIdxs = []int32{
-	15, // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
-	66, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
-	4,  // 2: casework.v1.EmploymentPlacement.prior_employment:type_name -> casework.v1.PriorEmployment
-	5,  // 3: casework.v1.EmploymentPlacement.route:type_name -> casework.v1.PlacementRoute
-	16, // 4: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
-	17, // 5: casework.v1.SchoolEnrollment.priority_basis:type_name -> casework.v1.EnrollmentPriorityBasis
-	6,  // 6: casework.v1.SchoolEnrollment.enrolment_place:type_name -> casework.v1.EnrolmentPlace
-	7,  // 7: casework.v1.SchoolEnrollment.benefit:type_name -> casework.v1.SchoolBenefit
-	18, // 8: casework.v1.ElderMedicalHelp.need:type_name -> casework.v1.ElderNeed
-	8,  // 9: casework.v1.ElderMedicalHelp.cost_source:type_name -> casework.v1.CostSource
-	19, // 10: casework.v1.LegalAid.matter_category:type_name -> casework.v1.LegalMatterCategory
-	20, // 11: casework.v1.LegalAid.stage:type_name -> casework.v1.LegalStage
-	66, // 12: casework.v1.LegalAid.limitation_deadline:type_name -> google.type.Date
-	66, // 13: casework.v1.LegalAid.materials_due_date:type_name -> google.type.Date
-	12, // 14: casework.v1.CaseClock.kind:type_name -> casework.v1.ClockKind
-	13, // 15: casework.v1.CaseClock.state:type_name -> casework.v1.ClockState
-	67, // 16: casework.v1.CaseClock.start_time:type_name -> google.protobuf.Timestamp
-	67, // 17: casework.v1.CaseClock.due_time:type_name -> google.protobuf.Timestamp
-	67, // 18: casework.v1.CaseClock.stop_time:type_name -> google.protobuf.Timestamp
-	30, // 19: casework.v1.OutcomeRecord.outcome:type_name -> casework.v1.CaseOutcome
-	67, // 20: casework.v1.OutcomeRecord.resolve_time:type_name -> google.protobuf.Timestamp
-	67, // 21: casework.v1.OutcomeRecord.reopen_time:type_name -> google.protobuf.Timestamp
-	67, // 22: casework.v1.EligibilityDecision.decide_time:type_name -> google.protobuf.Timestamp
-	67, // 23: casework.v1.Objection.file_time:type_name -> google.protobuf.Timestamp
-	14, // 24: casework.v1.Objection.result:type_name -> casework.v1.ObjectionResult
-	67, // 25: casework.v1.Objection.decide_time:type_name -> google.protobuf.Timestamp
-	21, // 26: casework.v1.CaseOutcome.result:type_name -> casework.v1.OutcomeResult
-	67, // 27: casework.v1.CaseHold.start_time:type_name -> google.protobuf.Timestamp
-	67, // 28: casework.v1.CaseHold.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 29: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
-	22, // 30: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
-	23, // 31: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
-	24, // 32: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
-	25, // 33: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
-	1,  // 34: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
-	2,  // 35: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
-	3,  // 36: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
-	67, // 37: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
-	30, // 38: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
-	67, // 39: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	67, // 40: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	67, // 41: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
-	67, // 42: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	26, // 43: casework.v1.Case.clocks:type_name -> casework.v1.CaseClock
-	27, // 44: casework.v1.Case.outcome_history:type_name -> casework.v1.OutcomeRecord
-	28, // 45: casework.v1.Case.eligibility:type_name -> casework.v1.EligibilityDecision
-	9,  // 46: casework.v1.Case.withdrawal_reason:type_name -> casework.v1.WithdrawalReason
-	10, // 47: casework.v1.Case.rejection_reason:type_name -> casework.v1.RejectionReason
-	11, // 48: casework.v1.Case.termination_ground:type_name -> casework.v1.TerminationGround
-	29, // 49: casework.v1.Case.objection:type_name -> casework.v1.Objection
-	31, // 50: casework.v1.Case.hold:type_name -> casework.v1.CaseHold
-	67, // 51: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
-	67, // 52: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
-	1,  // 53: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
-	1,  // 54: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
-	32, // 55: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
-	32, // 56: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
-	32, // 57: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
-	68, // 58: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 59: casework.v1.RejectCaseRequest.reason_code:type_name -> casework.v1.RejectionReason
-	30, // 60: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
-	9,  // 61: casework.v1.WithdrawCaseRequest.reason_code:type_name -> casework.v1.WithdrawalReason
-	66, // 62: casework.v1.RequestMaterialsRequest.due_date:type_name -> google.type.Date
-	11, // 63: casework.v1.TerminateCaseRequest.ground:type_name -> casework.v1.TerminationGround
-	14, // 64: casework.v1.DecideObjectionRequest.result:type_name -> casework.v1.ObjectionResult
-	33, // 65: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
-	33, // 66: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
-	34, // 67: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
-	35, // 68: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
-	32, // 69: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
-	32, // 70: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
-	35, // 71: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
-	62, // 72: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
-	64, // 73: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
-	36, // 74: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
-	37, // 75: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
-	39, // 76: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
-	40, // 77: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
-	41, // 78: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
-	42, // 79: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
-	43, // 80: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
-	44, // 81: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
-	45, // 82: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
-	46, // 83: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
-	47, // 84: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
-	48, // 85: casework.v1.CaseService.HoldCase:input_type -> casework.v1.HoldCaseRequest
-	49, // 86: casework.v1.CaseService.ResumeCase:input_type -> casework.v1.ResumeCaseRequest
-	50, // 87: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
-	51, // 88: casework.v1.CaseService.RequestMaterials:input_type -> casework.v1.RequestMaterialsRequest
-	52, // 89: casework.v1.CaseService.SupplyMaterials:input_type -> casework.v1.SupplyMaterialsRequest
-	53, // 90: casework.v1.CaseService.DecideEligibility:input_type -> casework.v1.DecideEligibilityRequest
-	54, // 91: casework.v1.CaseService.TerminateCase:input_type -> casework.v1.TerminateCaseRequest
-	55, // 92: casework.v1.CaseService.FileObjection:input_type -> casework.v1.FileObjectionRequest
-	56, // 93: casework.v1.CaseService.DecideObjection:input_type -> casework.v1.DecideObjectionRequest
-	57, // 94: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
-	58, // 95: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
-	60, // 96: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
-	32, // 97: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
-	63, // 98: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
-	65, // 99: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
-	32, // 100: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
-	38, // 101: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
-	32, // 102: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
-	32, // 103: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
-	32, // 104: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
-	32, // 105: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
-	32, // 106: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
-	32, // 107: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
-	32, // 108: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
-	32, // 109: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
-	32, // 110: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
-	32, // 111: casework.v1.CaseService.HoldCase:output_type -> casework.v1.Case
-	32, // 112: casework.v1.CaseService.ResumeCase:output_type -> casework.v1.Case
-	32, // 113: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
-	32, // 114: casework.v1.CaseService.RequestMaterials:output_type -> casework.v1.Case
-	32, // 115: casework.v1.CaseService.SupplyMaterials:output_type -> casework.v1.Case
-	32, // 116: casework.v1.CaseService.DecideEligibility:output_type -> casework.v1.Case
-	32, // 117: casework.v1.CaseService.TerminateCase:output_type -> casework.v1.Case
-	32, // 118: casework.v1.CaseService.FileObjection:output_type -> casework.v1.Case
-	32, // 119: casework.v1.CaseService.DecideObjection:output_type -> casework.v1.Case
-	33, // 120: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
-	59, // 121: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
-	61, // 122: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
-	97, // [97:123] is the sub-list for method output_type
-	71, // [71:97] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	15,  // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
+	69,  // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
+	4,   // 2: casework.v1.EmploymentPlacement.prior_employment:type_name -> casework.v1.PriorEmployment
+	5,   // 3: casework.v1.EmploymentPlacement.route:type_name -> casework.v1.PlacementRoute
+	16,  // 4: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
+	17,  // 5: casework.v1.SchoolEnrollment.priority_basis:type_name -> casework.v1.EnrollmentPriorityBasis
+	6,   // 6: casework.v1.SchoolEnrollment.enrolment_place:type_name -> casework.v1.EnrolmentPlace
+	7,   // 7: casework.v1.SchoolEnrollment.benefit:type_name -> casework.v1.SchoolBenefit
+	18,  // 8: casework.v1.ElderMedicalHelp.need:type_name -> casework.v1.ElderNeed
+	8,   // 9: casework.v1.ElderMedicalHelp.cost_source:type_name -> casework.v1.CostSource
+	19,  // 10: casework.v1.LegalAid.matter_category:type_name -> casework.v1.LegalMatterCategory
+	20,  // 11: casework.v1.LegalAid.stage:type_name -> casework.v1.LegalStage
+	69,  // 12: casework.v1.LegalAid.limitation_deadline:type_name -> google.type.Date
+	69,  // 13: casework.v1.LegalAid.materials_due_date:type_name -> google.type.Date
+	12,  // 14: casework.v1.CaseClock.kind:type_name -> casework.v1.ClockKind
+	13,  // 15: casework.v1.CaseClock.state:type_name -> casework.v1.ClockState
+	70,  // 16: casework.v1.CaseClock.start_time:type_name -> google.protobuf.Timestamp
+	70,  // 17: casework.v1.CaseClock.due_time:type_name -> google.protobuf.Timestamp
+	70,  // 18: casework.v1.CaseClock.stop_time:type_name -> google.protobuf.Timestamp
+	30,  // 19: casework.v1.OutcomeRecord.outcome:type_name -> casework.v1.CaseOutcome
+	70,  // 20: casework.v1.OutcomeRecord.resolve_time:type_name -> google.protobuf.Timestamp
+	70,  // 21: casework.v1.OutcomeRecord.reopen_time:type_name -> google.protobuf.Timestamp
+	70,  // 22: casework.v1.EligibilityDecision.decide_time:type_name -> google.protobuf.Timestamp
+	70,  // 23: casework.v1.Objection.file_time:type_name -> google.protobuf.Timestamp
+	14,  // 24: casework.v1.Objection.result:type_name -> casework.v1.ObjectionResult
+	70,  // 25: casework.v1.Objection.decide_time:type_name -> google.protobuf.Timestamp
+	21,  // 26: casework.v1.CaseOutcome.result:type_name -> casework.v1.OutcomeResult
+	70,  // 27: casework.v1.CaseHold.start_time:type_name -> google.protobuf.Timestamp
+	70,  // 28: casework.v1.CaseHold.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 29: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
+	22,  // 30: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
+	23,  // 31: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
+	24,  // 32: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
+	25,  // 33: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
+	1,   // 34: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
+	2,   // 35: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
+	3,   // 36: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
+	70,  // 37: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
+	30,  // 38: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
+	70,  // 39: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	70,  // 40: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	70,  // 41: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
+	70,  // 42: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	26,  // 43: casework.v1.Case.clocks:type_name -> casework.v1.CaseClock
+	27,  // 44: casework.v1.Case.outcome_history:type_name -> casework.v1.OutcomeRecord
+	28,  // 45: casework.v1.Case.eligibility:type_name -> casework.v1.EligibilityDecision
+	9,   // 46: casework.v1.Case.withdrawal_reason:type_name -> casework.v1.WithdrawalReason
+	10,  // 47: casework.v1.Case.rejection_reason:type_name -> casework.v1.RejectionReason
+	11,  // 48: casework.v1.Case.termination_ground:type_name -> casework.v1.TerminationGround
+	29,  // 49: casework.v1.Case.objection:type_name -> casework.v1.Objection
+	31,  // 50: casework.v1.Case.hold:type_name -> casework.v1.CaseHold
+	70,  // 51: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
+	70,  // 52: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	1,   // 53: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
+	1,   // 54: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
+	32,  // 55: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
+	32,  // 56: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
+	32,  // 57: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
+	71,  // 58: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10,  // 59: casework.v1.RejectCaseRequest.reason_code:type_name -> casework.v1.RejectionReason
+	30,  // 60: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
+	9,   // 61: casework.v1.WithdrawCaseRequest.reason_code:type_name -> casework.v1.WithdrawalReason
+	69,  // 62: casework.v1.RequestMaterialsRequest.due_date:type_name -> google.type.Date
+	11,  // 63: casework.v1.TerminateCaseRequest.ground:type_name -> casework.v1.TerminationGround
+	14,  // 64: casework.v1.DecideObjectionRequest.result:type_name -> casework.v1.ObjectionResult
+	33,  // 65: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
+	33,  // 66: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
+	34,  // 67: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
+	35,  // 68: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
+	32,  // 69: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
+	32,  // 70: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
+	67,  // 71: casework.v1.BatchAssignCasesRequest.requests:type_name -> casework.v1.CaseAssignment
+	32,  // 72: casework.v1.BatchAssignCasesResponse.cases:type_name -> casework.v1.Case
+	35,  // 73: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
+	62,  // 74: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
+	64,  // 75: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
+	36,  // 76: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
+	37,  // 77: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
+	39,  // 78: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
+	40,  // 79: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
+	41,  // 80: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
+	42,  // 81: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
+	43,  // 82: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
+	66,  // 83: casework.v1.CaseService.BatchAssignCases:input_type -> casework.v1.BatchAssignCasesRequest
+	44,  // 84: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
+	45,  // 85: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
+	46,  // 86: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
+	47,  // 87: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
+	48,  // 88: casework.v1.CaseService.HoldCase:input_type -> casework.v1.HoldCaseRequest
+	49,  // 89: casework.v1.CaseService.ResumeCase:input_type -> casework.v1.ResumeCaseRequest
+	50,  // 90: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
+	51,  // 91: casework.v1.CaseService.RequestMaterials:input_type -> casework.v1.RequestMaterialsRequest
+	52,  // 92: casework.v1.CaseService.SupplyMaterials:input_type -> casework.v1.SupplyMaterialsRequest
+	53,  // 93: casework.v1.CaseService.DecideEligibility:input_type -> casework.v1.DecideEligibilityRequest
+	54,  // 94: casework.v1.CaseService.TerminateCase:input_type -> casework.v1.TerminateCaseRequest
+	55,  // 95: casework.v1.CaseService.FileObjection:input_type -> casework.v1.FileObjectionRequest
+	56,  // 96: casework.v1.CaseService.DecideObjection:input_type -> casework.v1.DecideObjectionRequest
+	57,  // 97: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
+	58,  // 98: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
+	60,  // 99: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
+	32,  // 100: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
+	63,  // 101: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
+	65,  // 102: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
+	32,  // 103: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
+	38,  // 104: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
+	32,  // 105: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
+	32,  // 106: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
+	32,  // 107: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
+	32,  // 108: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
+	32,  // 109: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
+	68,  // 110: casework.v1.CaseService.BatchAssignCases:output_type -> casework.v1.BatchAssignCasesResponse
+	32,  // 111: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
+	32,  // 112: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
+	32,  // 113: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
+	32,  // 114: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
+	32,  // 115: casework.v1.CaseService.HoldCase:output_type -> casework.v1.Case
+	32,  // 116: casework.v1.CaseService.ResumeCase:output_type -> casework.v1.Case
+	32,  // 117: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
+	32,  // 118: casework.v1.CaseService.RequestMaterials:output_type -> casework.v1.Case
+	32,  // 119: casework.v1.CaseService.SupplyMaterials:output_type -> casework.v1.Case
+	32,  // 120: casework.v1.CaseService.DecideEligibility:output_type -> casework.v1.Case
+	32,  // 121: casework.v1.CaseService.TerminateCase:output_type -> casework.v1.Case
+	32,  // 122: casework.v1.CaseService.FileObjection:output_type -> casework.v1.Case
+	32,  // 123: casework.v1.CaseService.DecideObjection:output_type -> casework.v1.Case
+	33,  // 124: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
+	59,  // 125: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
+	61,  // 126: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
+	100, // [100:127] is the sub-list for method output_type
+	73,  // [73:100] is the sub-list for method input_type
+	73,  // [73:73] is the sub-list for extension type_name
+	73,  // [73:73] is the sub-list for extension extendee
+	0,   // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_case_proto_init() }
@@ -5617,7 +5812,7 @@ func file_casework_v1_case_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_case_proto_rawDesc), len(file_casework_v1_case_proto_rawDesc)),
 			NumEnums:      22,
-			NumMessages:   44,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

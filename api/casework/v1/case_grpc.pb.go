@@ -29,6 +29,7 @@ const (
 	CaseService_AcceptCase_FullMethodName        = "/casework.v1.CaseService/AcceptCase"
 	CaseService_RejectCase_FullMethodName        = "/casework.v1.CaseService/RejectCase"
 	CaseService_AssignCase_FullMethodName        = "/casework.v1.CaseService/AssignCase"
+	CaseService_BatchAssignCases_FullMethodName  = "/casework.v1.CaseService/BatchAssignCases"
 	CaseService_StartCase_FullMethodName         = "/casework.v1.CaseService/StartCase"
 	CaseService_ResolveCase_FullMethodName       = "/casework.v1.CaseService/ResolveCase"
 	CaseService_CloseCase_FullMethodName         = "/casework.v1.CaseService/CloseCase"
@@ -83,8 +84,18 @@ type CaseServiceClient interface {
 	// reason code (REJECT_AFTER_ACCEPT_REASON). For legal aid, the written
 	// refusal the law requires.
 	RejectCase(ctx context.Context, in *RejectCaseRequest, opts ...grpc.CallOption) (*Case, error)
-	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case.
+	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case. An
+	// assignee of the directory (`assignees/{id}`, or an id the directory
+	// holds) must be active and listed for the case's town (ASSIGNEE_TOWN);
+	// the case stores the id. Other text (a law firm for legal aid) is stored
+	// as given.
 	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Assigns up to 500 cases to one assignee of the directory, all or
+	// nothing: each case as AssignCase would (its etag, its status, the
+	// assignee's towns), in one transaction with a history entry per case.
+	// If any is refused, none changes, and the error's BadRequest names each
+	// refused case as `requests[i]` with the reason.
+	BatchAssignCases(ctx context.Context, in *BatchAssignCasesRequest, opts ...grpc.CallOption) (*BatchAssignCasesResponse, error)
 	// ACCEPTED -> IN_PROGRESS. The case must have an assignee. An urgent
 	// legal-aid matter (LEGAL_AID_URGENT_FIRST) may start from SUBMITTED,
 	// before the decision.
@@ -244,6 +255,16 @@ func (c *caseServiceClient) AssignCase(ctx context.Context, in *AssignCaseReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Case)
 	err := c.cc.Invoke(ctx, CaseService_AssignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) BatchAssignCases(ctx context.Context, in *BatchAssignCasesRequest, opts ...grpc.CallOption) (*BatchAssignCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchAssignCasesResponse)
+	err := c.cc.Invoke(ctx, CaseService_BatchAssignCases_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -446,8 +467,18 @@ type CaseServiceServer interface {
 	// reason code (REJECT_AFTER_ACCEPT_REASON). For legal aid, the written
 	// refusal the law requires.
 	RejectCase(context.Context, *RejectCaseRequest) (*Case, error)
-	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case.
+	// Sets the assignee of a SUBMITTED, ACCEPTED or IN_PROGRESS case. An
+	// assignee of the directory (`assignees/{id}`, or an id the directory
+	// holds) must be active and listed for the case's town (ASSIGNEE_TOWN);
+	// the case stores the id. Other text (a law firm for legal aid) is stored
+	// as given.
 	AssignCase(context.Context, *AssignCaseRequest) (*Case, error)
+	// Assigns up to 500 cases to one assignee of the directory, all or
+	// nothing: each case as AssignCase would (its etag, its status, the
+	// assignee's towns), in one transaction with a history entry per case.
+	// If any is refused, none changes, and the error's BadRequest names each
+	// refused case as `requests[i]` with the reason.
+	BatchAssignCases(context.Context, *BatchAssignCasesRequest) (*BatchAssignCasesResponse, error)
 	// ACCEPTED -> IN_PROGRESS. The case must have an assignee. An urgent
 	// legal-aid matter (LEGAL_AID_URGENT_FIRST) may start from SUBMITTED,
 	// before the decision.
@@ -542,6 +573,9 @@ func (UnimplementedCaseServiceServer) RejectCase(context.Context, *RejectCaseReq
 }
 func (UnimplementedCaseServiceServer) AssignCase(context.Context, *AssignCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssignCase not implemented")
+}
+func (UnimplementedCaseServiceServer) BatchAssignCases(context.Context, *BatchAssignCasesRequest) (*BatchAssignCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchAssignCases not implemented")
 }
 func (UnimplementedCaseServiceServer) StartCase(context.Context, *StartCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method StartCase not implemented")
@@ -788,6 +822,24 @@ func _CaseService_AssignCase_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CaseServiceServer).AssignCase(ctx, req.(*AssignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_BatchAssignCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchAssignCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).BatchAssignCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_BatchAssignCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).BatchAssignCases(ctx, req.(*BatchAssignCasesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1126,6 +1178,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssignCase",
 			Handler:    _CaseService_AssignCase_Handler,
+		},
+		{
+			MethodName: "BatchAssignCases",
+			Handler:    _CaseService_BatchAssignCases_Handler,
 		},
 		{
 			MethodName: "StartCase",

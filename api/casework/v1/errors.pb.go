@@ -282,6 +282,19 @@ const (
 	// on the case (its decision, lawyer or objection period), which a county
 	// hold cannot stop. Not retryable while the clock runs.
 	ErrorReason_HOLD_STATUTORY_CLOCK ErrorReason = 77
+	// 400 (FAILED_PRECONDITION): the member already has an open case of the
+	// kind (OPEN_CASE_PER_KIND). Metadata "resource" names the open case when
+	// the caller's towns reach it. Not retryable until that case is closed,
+	// rejected, withdrawn or terminated.
+	ErrorReason_OPEN_CASE_EXISTS ErrorReason = 78
+	// 400 (FAILED_PRECONDITION): the assignee of the directory is not listed
+	// for the case's town (ASSIGNEE_TOWN). Metadata "resource" names the
+	// assignee. Not retryable unchanged: add the town to the entry, or choose
+	// another assignee.
+	ErrorReason_ASSIGNEE_NOT_IN_TOWN ErrorReason = 79
+	// 400 (FAILED_PRECONDITION): the assignee is deactivated in the directory
+	// and takes no new cases. Not retryable unchanged.
+	ErrorReason_ASSIGNEE_INACTIVE ErrorReason = 80
 	// 400 (FAILED_PRECONDITION): the household is in transfer to another
 	// town: a second transfer, a merge or a move waits until the receiving
 	// town accepts or declines. Metadata "resource" names the household.
@@ -408,6 +421,9 @@ var (
 		75: "CASE_ON_HOLD",
 		76: "CASE_NOT_ON_HOLD",
 		77: "HOLD_STATUTORY_CLOCK",
+		78: "OPEN_CASE_EXISTS",
+		79: "ASSIGNEE_NOT_IN_TOWN",
+		80: "ASSIGNEE_INACTIVE",
 		81: "TRANSFER_PENDING",
 		82: "NO_TRANSFER_PENDING",
 		83: "POSSIBLE_DUPLICATE",
@@ -500,6 +516,9 @@ var (
 		"CASE_ON_HOLD":                    75,
 		"CASE_NOT_ON_HOLD":                76,
 		"HOLD_STATUTORY_CLOCK":            77,
+		"OPEN_CASE_EXISTS":                78,
+		"ASSIGNEE_NOT_IN_TOWN":            79,
+		"ASSIGNEE_INACTIVE":               80,
 		"TRANSFER_PENDING":                81,
 		"NO_TRANSFER_PENDING":             82,
 		"POSSIBLE_DUPLICATE":              83,
@@ -546,7 +565,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xe8\x0f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xaf\x10\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -628,6 +647,9 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\fCASE_ON_HOLD\x10K\x12\x14\n" +
 	"\x10CASE_NOT_ON_HOLD\x10L\x12\x18\n" +
 	"\x14HOLD_STATUTORY_CLOCK\x10M\x12\x14\n" +
+	"\x10OPEN_CASE_EXISTS\x10N\x12\x18\n" +
+	"\x14ASSIGNEE_NOT_IN_TOWN\x10O\x12\x15\n" +
+	"\x11ASSIGNEE_INACTIVE\x10P\x12\x14\n" +
 	"\x10TRANSFER_PENDING\x10Q\x12\x17\n" +
 	"\x13NO_TRANSFER_PENDING\x10R\x12\x16\n" +
 	"\x12POSSIBLE_DUPLICATE\x10S\x12\x14\n" +

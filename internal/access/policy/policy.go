@@ -23,6 +23,7 @@ const (
 	policySvc    = "/casework.v1.PolicyService/"
 	townSvc      = "/casework.v1.TownService/"
 	campaignSvc  = "/casework.v1.CampaignService/"
+	assigneeSvc  = "/casework.v1.AssigneeService/"
 	ledgerSvc    = "/casework.v1.LedgerService/"
 	measureSvc   = "/casework.v1.MeasureService/"
 	recruitSvc   = "/casework.v1.RecruitmentService/"
@@ -123,16 +124,18 @@ var Table = map[string][]principal.Role{
 	householdSvc + "MergeHouseholds":          deciders,
 	householdSvc + "ListHouseholdHistory":     readers,
 
-	caseSvc + "CreateCase":        openers,
-	caseSvc + "BatchCreateCases":  openers,
-	caseSvc + "BatchGetCases":     readers,
-	caseSvc + "GetCase":           readers,
-	caseSvc + "ListCases":         readers,
-	caseSvc + "UpdateCase":        workers,
-	caseSvc + "SubmitCase":        workers,
-	caseSvc + "AcceptCase":        deciders,
-	caseSvc + "RejectCase":        deciders,
-	caseSvc + "AssignCase":        workers,
+	caseSvc + "CreateCase":       openers,
+	caseSvc + "BatchCreateCases": openers,
+	caseSvc + "BatchGetCases":    readers,
+	caseSvc + "GetCase":          readers,
+	caseSvc + "ListCases":        readers,
+	caseSvc + "UpdateCase":       workers,
+	caseSvc + "SubmitCase":       workers,
+	caseSvc + "AcceptCase":       deciders,
+	caseSvc + "RejectCase":       deciders,
+	caseSvc + "AssignCase":       workers,
+	// Moving a caseload is a supervisor's decision.
+	caseSvc + "BatchAssignCases":  deciders,
 	caseSvc + "StartCase":         workers,
 	caseSvc + "ResolveCase":       workers,
 	caseSvc + "CloseCase":         deciders,
@@ -216,6 +219,15 @@ var Table = map[string][]principal.Role{
 	recruitSvc + "AcceptApplication":      workers,
 	recruitSvc + "DeclineApplication":     workers,
 	recruitSvc + "GetRecruitmentFigures":  readers,
+
+	// The assignee directory: supervisors keep it for their towns (an
+	// entry's every town); whoever reads cases reads it and the workloads,
+	// each within their towns.
+	assigneeSvc + "CreateAssignee":      deciders,
+	assigneeSvc + "GetAssignee":         readers,
+	assigneeSvc + "ListAssignees":       readers,
+	assigneeSvc + "UpdateAssignee":      deciders,
+	assigneeSvc + "GetAssigneeWorkload": readers,
 
 	policySvc + "ListPolicies": everyone,
 	policySvc + "GetPolicy":    everyone,

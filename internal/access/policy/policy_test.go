@@ -108,7 +108,7 @@ func expected(role principal.Role, method string) bool {
 		return false
 	case "/casework.v1.CaseService":
 		decision := map[string]bool{"AcceptCase": true, "RejectCase": true, "CloseCase": true, "ReopenCase": true,
-			"DecideEligibility": true, "TerminateCase": true, "DecideObjection": true}[name]
+			"DecideEligibility": true, "TerminateCase": true, "DecideObjection": true, "BatchAssignCases": true}[name]
 		switch role {
 		case principal.Supervisor:
 			return true
@@ -118,6 +118,15 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		case principal.Integration, principal.Batch:
 			return isRead || name == "CreateCase" || name == "BatchCreateCases"
+		}
+		return false
+	case "/casework.v1.AssigneeService":
+		// Supervisors keep the directory; readers of cases read it.
+		switch role {
+		case principal.Supervisor:
+			return true
+		case principal.Caseworker, principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
 		}
 		return false
 	case "/casework.v1.CampaignService":
