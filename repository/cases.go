@@ -368,6 +368,7 @@ func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor
 func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*Case, error) {
 	return update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(ctx context.Context, c *Case) error {
+			before := markOf(c)
 			h, err := fn(ctx, c)
 			if err != nil {
 				return err
@@ -378,7 +379,11 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			if err := c.derive(); err != nil {
 				return err
 			}
-			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
+			now := s.clock()
+			if err := addFacts(s.conn(ctx), before, c, now); err != nil {
+				return err
+			}
+			return s.appendHistory(s.conn(ctx), c.ID, now, h)
 		})
 }
 

@@ -121,6 +121,10 @@ type Case struct {
 	UpdateTime    time.Time
 	SubmitTime    *time.Time
 	ResolveTime   *time.Time
+	// HoldStartTime and HoldEndTime are both set exactly while the case is
+	// on hold. Holds (issue 14) add them too; the lead keeps one.
+	HoldStartTime *time.Time
+	HoldEndTime   *time.Time
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as
@@ -241,7 +245,7 @@ func Models() []any {
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
 		&Contact{}, &Assistance{}, &ContactPolicy{},
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
-		&Operation{}, &operationFile{}}
+		&Operation{}, &operationFile{}, &CaseFact{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -217,6 +217,19 @@ type Operation struct{ ID string }
 func (n Operation) String() string   { return "operations/" + n.ID }
 func (Operation) Collection() string { return "operations/{operation}" }
 
+// CaseStatistics is `reports/caseStatistics`, a singleton computed per call.
+type CaseStatistics struct{}
+
+func (CaseStatistics) String() string     { return "reports/caseStatistics" }
+func (CaseStatistics) Collection() string { return "reports/caseStatistics" }
+
+// Agency is `agencies/{agency}`, a partner agency referrals go to. The
+// referrals feature (issue 14) declares it as well; the lead keeps one.
+type Agency struct{ ID string }
+
+func (n Agency) String() string   { return "agencies/" + n.ID }
+func (Agency) Collection() string { return "agencies/{agency}" }
+
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
 
@@ -268,6 +281,8 @@ func Parse(s string) (Name, error) {
 	switch s {
 	case ContactPolicy{}.String():
 		return ContactPolicy{}, nil
+	case CaseStatistics{}.String():
+		return CaseStatistics{}, nil
 	}
 	if h, ok := strings.CutSuffix(s, "/ledger"); ok {
 		if n, err := As[Household](h); err == nil {

@@ -29,6 +29,7 @@ const (
 	templateSvc  = "/casework.v1.TemplateService/"
 	sheetSvc     = "/casework.v1.SpreadsheetService/"
 	operationSvc = "/casework.v1.OperationService/"
+	reportSvc    = "/casework.v1.ReportService/"
 	// lroSvc serves the same operations to gRPC clients whose libraries
 	// poll google.longrunning.Operations.
 	lroSvc = "/google.longrunning.Operations/"
@@ -69,6 +70,11 @@ var (
 	// exporters take a ledger away as a workbook: those who keep or check
 	// it, and nightly jobs. Each sees in the file what its list shows it.
 	exporters = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch)
+	// reporters count the figures the county is judged by (seed item 十一),
+	// each over their own towns: those who do or check the work, and the
+	// nightly jobs that file the figures. Not the veterans-affairs system,
+	// which follows single cases and keeps its own statistics.
+	reporters = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch)
 	// operators follow the operations they started (an auditor reads
 	// everyone's): whoever may start one.
 	operators = exporters
@@ -209,6 +215,10 @@ var Table = map[string][]principal.Role{
 	lroSvc + "CancelOperation":               operators,
 	lroSvc + "DeleteOperation":               operators,
 	lroSvc + "WaitOperation":                 operators,
+
+	// The statistics count each caller's own towns (the store's scope).
+	reportSvc + "GetCaseStatistics":      reporters,
+	reportSvc + "DownloadCaseStatistics": reporters,
 
 	apiKeySvc + "CreateApiKey":  admins,
 	apiKeySvc + "GetApiKey":     admins,
