@@ -93,6 +93,7 @@ var scenarios = []scenario{
 	{"campaigns", testCampaigns},
 	{"ledger", testLedger},
 	{"measures", testMeasures},
+	{"statistics", testStatistics},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need
