@@ -35,8 +35,9 @@ type CaseFact struct {
 	FactTime time.Time
 	TownCode string
 	Kind     domain.Kind
-	Status   domain.Status
-	Result   domain.Result
+	// Status is the ending status entered (FactEnded only).
+	Status domain.Status
+	Result domain.Result
 	// Days is, for a resolution, domain.DaysToResolve.
 	Days          int
 	PlacementYear int
@@ -51,8 +52,8 @@ type CaseFact struct {
 // caseMark is what facts are told apart by: a case's status, whether its
 // decision clock had stopped, and when its eligibility was decided.
 type caseMark struct {
-	status  domain.Status
-	decided bool
+	status   domain.Status
+	decided  bool
 	eligible time.Time
 }
 
@@ -71,7 +72,7 @@ func markOf(c *Case) caseMark {
 // adds, at now.
 func factsOf(before caseMark, c *Case, now time.Time) []CaseFact {
 	after := markOf(c)
-	base := CaseFact{CaseID: c.ID, TownCode: c.TownCode, Kind: c.Kind, Status: c.Status}
+	base := CaseFact{CaseID: c.ID, TownCode: c.TownCode, Kind: c.Kind}
 	var out []CaseFact
 	if after.status != before.status && after.status.Ending() {
 		out = append(out, ended(base, c, now))
@@ -96,7 +97,7 @@ func factsOf(before caseMark, c *Case, now time.Time) []CaseFact {
 
 // ended is the fact of c's entering an ending status.
 func ended(f CaseFact, c *Case, now time.Time) CaseFact {
-	f.Fact, f.FactTime = FactEnded, now
+	f.Fact, f.FactTime, f.Status = FactEnded, now, c.Status
 	if c.Status != domain.StatusResolved {
 		return f
 	}

@@ -68,6 +68,7 @@ const (
 	Recruitment    Category = "Recruitment"
 	Operations     Category = "Operations"
 	Exports        Category = "Exports"
+	Statistics     Category = "Statistics"
 )
 
 // Options adjust the suite for one backend.
@@ -125,6 +126,7 @@ func suite() []group {
 		{Recruitment, recruitmentTests},
 		{Operations, operationTests},
 		{Exports, exportTests},
+		{Statistics, statisticsTests},
 	}
 }
 
