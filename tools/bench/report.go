@@ -48,6 +48,7 @@ type report struct {
 	FileImport     *fileImportResult `json:"file_import,omitempty"`
 	PeakRSSBytes   int64             `json:"server_peak_rss_bytes"`
 	Ledger         *ledgerReport     `json:"ledger,omitempty"`
+	Statistics     *statisticsReport `json:"statistics,omitempty"`
 	Explain        []string          `json:"explain,omitempty"`
 	TotalSeconds   float64           `json:"total_seconds"`
 }
@@ -112,6 +113,7 @@ func (r *report) ratios() []ratio {
 		out = append(out, ratio{fmt.Sprintf("raw SQL page %d ÷ page 1, p50 (the query itself)", r.DeepPage), v, "", true})
 	}
 	out = append(out, r.ledgerRatios()...)
+	out = append(out, r.statisticsRatios()...)
 	if r.PeakRSSBytes > 0 {
 		mb := float64(r.PeakRSSBytes) / (1 << 20)
 		out = append(out, ratio{"server peak RSS (MiB)", mb, "< 200", mb < 200})
