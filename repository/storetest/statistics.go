@@ -88,10 +88,7 @@ var statisticsTests = []test{
 		var placements []string
 		for range 4 {
 			c := e.newCase(f, placedIn(ptr(2026)))
-			e.mutate(c.ID, func(c *repository.Case) {
-				c.Eligibility.V = &domain.EligibilityDecision{Eligible: true, Rule: domain.RulePlacementOfficerNCOSpouse,
-					Decider: "users/sup", DecideTime: e.nowStored(), PlacementYear: 2026}
-			})
+			e.decideEligible(c.ID)
 			placements = append(placements, c.ID)
 		}
 		e.setStatus(&repository.Case{ID: placements[0]}, domain.StatusInProgress)
@@ -273,6 +270,16 @@ func (e *env) reopen(id string) {
 	})
 }
 
+// decideEligible records a supervisor's decision that a placement is
+// eligible for 2026, now.
+func (e *env) decideEligible(id string) {
+	e.t.Helper()
+	e.mutate(id, func(c *repository.Case) {
+		c.Eligibility.V = &domain.EligibilityDecision{Eligible: true, Rule: domain.RulePlacementOfficerNCOSpouse,
+			Decider: "users/sup", DecideTime: e.nowStored(), PlacementYear: 2026}
+	})
+}
+
 // mutate changes a case through MutateCase, the one way the service does.
 func (e *env) mutate(id string, fn func(c *repository.Case)) {
 	e.t.Helper()
@@ -320,10 +327,7 @@ func testFactsBackfill(t *testing.T, e *env) {
 	e.clock.Advance(50 * time.Hour)
 	e.resolve(school.ID, domain.ResultAchieved)
 	e.setStatus(withdrawn, domain.StatusWithdrawn)
-	e.mutate(placement.ID, func(c *repository.Case) {
-		c.Eligibility.V = &domain.EligibilityDecision{Eligible: true, Rule: domain.RulePlacementOfficerNCOSpouse,
-			Decider: "users/sup", DecideTime: e.nowStored(), PlacementYear: 2026}
-	})
+	e.decideEligible(placement.ID)
 	e.clock.Advance(24 * time.Hour)
 	e.resolve(placement.ID, domain.ResultPartiallyAchieved)
 	e.setStatus(placement, domain.StatusClosed)
