@@ -39,7 +39,9 @@ type CaseFact struct {
 	Status domain.Status
 	Result domain.Result
 	// Days is, for a resolution, domain.DaysToResolve.
-	Days          int
+	Days int
+	// PlacementYear is the year an eligible placement counts in, on its
+	// eligibility decision and on its resolution.
 	PlacementYear int
 	// SchoolStage and PriorityBasis are a school enrolment's, as its
 	// details spell them (the API's enum names).
@@ -105,6 +107,10 @@ func ended(f CaseFact, c *Case, now time.Time) CaseFact {
 		f.FactTime = *c.ResolveTime
 	}
 	f.Result = c.OutcomeResult
+	if c.Kind == domain.KindEmploymentPlacement && c.PlacementYear != nil && !markOf(c).eligible.IsZero() {
+		// The year it counts in, so the placement rate reads one index.
+		f.PlacementYear = *c.PlacementYear
+	}
 	submitted := c.CreateTime
 	if c.SubmitTime != nil {
 		submitted = *c.SubmitTime

@@ -118,19 +118,18 @@ func (s *Store) decisions(ctx context.Context, q StatisticsQuery, out *Statistic
 
 // placement counts the placements decided eligible for the period's year
 // by its end, and those of them resolved as achieved by then: a placement
-// later reopened still counts as placed in the year it was placed.
+// later reopened still counts as placed in the year it was placed. Both
+// facts carry the year, so one pass over the year's index counts both.
 func (s *Store) placement(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	eligible := inTown(ctx, s.conn(ctx).Model(&CaseFact{}), "town_code", q.Town).
-		Where("placement_year = ? AND fact = ? AND fact_time < ?", q.Period.Year(), FactEligible, q.Period.End)
-	if err := eligible.Distinct("case_id").Count(&out.Eligible).Error; err != nil {
-		return err
-	}
-	placed := s.conn(ctx).Model(&CaseFact{}).Select("1").Where(
-		"case_id = e.case_id AND fact = ? AND status = ? AND result = ? AND fact_time < ?",
-		FactEnded, domain.StatusResolved, domain.ResultAchieved, q.Period.End)
-	return inTown(ctx, s.conn(ctx).Table("case_facts AS e"), "e.town_code", q.Town).
-		Where("e.placement_year = ? AND e.fact = ? AND e.fact_time < ?", q.Period.Year(), FactEligible, q.Period.End).
-		Where("EXISTS (?)", placed).Distinct("e.case_id").Count(&out.Placed).Error
+	var row struct{ Eligible, Placed int64 }
+	err := inTown(ctx, s.conn(ctx).Model(&CaseFact{}), "town_code", q.Town).
+		Where("placement_year = ? AND fact_time < ?", q.Period.Year(), q.Period.End).
+		Select(`COUNT(DISTINCT CASE WHEN fact = ? THEN case_id END) AS eligible,
+			COUNT(DISTINCT CASE WHEN fact = ? AND status = ? AND result = ? THEN case_id END) AS placed`,
+			FactEligible, FactEnded, domain.StatusResolved, domain.ResultAchieved).
+		Scan(&row).Error
+	out.Eligible, out.Placed = row.Eligible, row.Placed
+	return err
 }
 
 // currentLoad counts the caller's overdue and held cases now.

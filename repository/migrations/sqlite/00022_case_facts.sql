@@ -24,13 +24,13 @@ CREATE TABLE case_facts (
 -- columns it groups by follow, so the range is read from the index alone.
 CREATE INDEX case_facts_period ON case_facts (fact, fact_time, town_code, kind, status, result, days);
 CREATE INDEX case_facts_case ON case_facts (case_id);
--- The placement rate's denominator is a year's eligible placements.
-CREATE INDEX case_facts_placement ON case_facts (placement_year, fact) WHERE placement_year <> 0;
+-- The placement rate: a year's eligible placements and their resolutions.
+CREATE INDEX case_facts_placement ON case_facts (placement_year, fact_time, fact, status, result, town_code, case_id) WHERE placement_year <> 0;
 
 -- Cases ended before this migration: their current ending, at the time it
 -- was given. Outcomes a reopening had already set aside, and legal-aid
 -- decisions, are not recovered (see docs/migrations.md).
-INSERT INTO case_facts (case_id, fact, fact_time, town_code, kind, status, result, days, school_stage, priority_basis)
+INSERT INTO case_facts (case_id, fact, fact_time, town_code, kind, status, result, days, school_stage, priority_basis, placement_year)
 SELECT id, 'ENDED', COALESCE(resolve_time, update_time), town_code, kind,
        CASE WHEN status = 'CLOSED' THEN 'RESOLVED' ELSE status END, outcome_result,
        CASE WHEN status IN ('RESOLVED', 'CLOSED')
@@ -38,7 +38,9 @@ SELECT id, 'ENDED', COALESCE(resolve_time, update_time), town_code, kind,
                       - julianday(date(COALESCE(submit_time, create_time), '+8 hours')) AS INTEGER)
             ELSE 0 END,
        CASE WHEN kind = 'SCHOOL_ENROLLMENT' THEN COALESCE(json_extract(details, '$.school_stage'), '') ELSE '' END,
-       CASE WHEN kind = 'SCHOOL_ENROLLMENT' THEN COALESCE(json_extract(details, '$.priority_basis'), '') ELSE '' END
+       CASE WHEN kind = 'SCHOOL_ENROLLMENT' THEN COALESCE(json_extract(details, '$.priority_basis'), '') ELSE '' END,
+       CASE WHEN kind = 'EMPLOYMENT_PLACEMENT' AND status IN ('RESOLVED', 'CLOSED') AND placement_year IS NOT NULL
+                 AND eligibility LIKE '{%' AND json_extract(eligibility, '$.eligible') = 1 THEN placement_year ELSE 0 END
 FROM cases WHERE status IN ('RESOLVED', 'CLOSED', 'REJECTED', 'WITHDRAWN', 'TERMINATED');
 INSERT INTO case_facts (case_id, fact, fact_time, town_code, kind, placement_year)
 -- The decision's time is RFC 3339 in the JSON; the column's text is the
