@@ -60,6 +60,9 @@ type Clock struct {
 	// Days is the period's length when it is counted in days under
 	// DAY_COUNTING_CIVIL_CODE; 0 for a fixed date.
 	Days int `json:"days,omitempty"`
+	// Held says a hold paused the clock (CASE_HOLD): the resume runs it
+	// again, and no other paused clock.
+	Held bool `json:"held,omitempty"`
 }
 
 // Clocks are a case's clocks, at most one of each kind.
@@ -100,7 +103,7 @@ func (cs Clocks) Stop(k ClockKind, t time.Time) Clocks {
 		c.State = ClockMissed
 	}
 	stop := t.UTC()
-	c.Stop = &stop
+	c.Stop, c.Held = &stop, false
 	return cs.Set(c)
 }
 

@@ -123,6 +123,8 @@ const (
 	RuleReopenKeepsOutcome  RuleID = "REOPEN_KEEPS_OUTCOME"
 	RuleWithdrawalReason    RuleID = "WITHDRAWAL_REASON"
 	RuleStatusChangeReprio  RuleID = "STATUS_CHANGE_REEVALUATES_PRIORITY"
+	RuleCaseHold            RuleID = "CASE_HOLD"
+	RuleHoldStatutory       RuleID = "CASE_HOLD_STATUTORY_CLOCKS"
 	// Procedure of the ledgers.
 	RuleCampaignTargetsFrozen   RuleID = "CAMPAIGN_TARGETS_FROZEN"
 	RuleCampaignGapReasons      RuleID = "CAMPAIGN_GAP_REASONS"
@@ -255,6 +257,12 @@ var Rules = []Rule{
 		"撤回须注明事由：申请人申请、未补正材料、迁出、其他（附说明）", "A withdrawal names its reason: applicant's request, materials not supplied, moved away, or other with text"},
 	{RuleStatusChangeReprio, KindProcedure, []Source{{LawPension, "第2条", "", "优抚对象的身份"}, {CountyPolicy, "", "", ""}},
 		"军人身份变化（退役、牺牲、评残、调岗）按生效日期记录，并重新评定在办案件的优先级", "A change of the servicemember's status is recorded with its effective date and re-evaluates open cases' priority"},
+	// The work points ask for timely service and set no rule for waiting;
+	// the hold and its bounds are the county's own.
+	{RuleCaseHold, KindProcedure, []Source{{CountyPolicy, "", "", "服务及时；等待期间暂停计时为本县设定"}},
+		"县级政策：案件可暂停1至180日并注明事由，暂停期间县定时限停止计算，恢复后按剩余时间继续；到期自动恢复", "County policy: a case may be put on hold for 1 to 180 days with a reason; the county's clocks stop meanwhile and run on with the time they had left; at its end the hold lifts by itself"},
+	{RuleHoldStatutory, KindProcedure, []Source{{LawLegalAid, "第43条", "", "审查期限仅在补正材料期间停止计算"}, {LawLegalAid, "第49条", "", ""}},
+		"法定期限（法律援助审查、指派、异议审查）不因县级暂停而停止；此类期限在计时中的案件不得暂停", "Statutory periods (legal aid's decision, lawyer and objection periods) do not stop for a county hold; a case with one running cannot be held"},
 	{RuleCampaignTargetsFrozen, KindProcedure, []Source{{CountyPolicy, "", "六", "“八一”、春节等重大节日，全覆盖走访慰问边海防和任务部队官兵家庭"}},
 		"县级政策：走访对象按活动规则在开启时一次确定，此后计划不可更改，补充对象逐户添加并留痕", "County policy: a campaign's targets are fixed by its rule when it opens; the plan cannot change afterwards, and later targets are added one by one, each recorded"},
 	{RuleCampaignGapReasons, KindProcedure, []Source{{CountyPolicy, "", "六", "全覆盖走访慰问"}},

@@ -86,6 +86,10 @@ const (
 	// ActionDecideEligibility records a supervisor's decision; it is
 	// bookkeeping and leaves the status alone.
 	ActionDecideEligibility Action = "decide the eligibility of"
+	// ActionHold and ActionResume stop and restart the county's clocks
+	// (CASE_HOLD); a hold leaves the status alone.
+	ActionHold   Action = "put on hold"
+	ActionResume Action = "resume"
 )
 
 // actionOrder fixes the order Allowed reports actions in, so its output is
@@ -95,6 +99,7 @@ var actionOrder = []Action{
 	ActionResolve, ActionClose, ActionReopen, ActionWithdraw,
 	ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent, ActionTerminate,
 	ActionFileObjection, ActionUpholdObjection, ActionCorrect, ActionDecideEligibility,
+	ActionHold, ActionResume,
 }
 
 // Actions lists every action, in a fixed order.
@@ -157,6 +162,8 @@ var transitions = map[Action]map[Status]Status{
 		StatusAccepted:          StatusAccepted,
 		StatusInProgress:        StatusInProgress,
 	},
+	ActionHold:   holdable,
+	ActionResume: holdable,
 }
 
 // CheckKind refuses an action the case's kind does not have: materials,

@@ -16,6 +16,7 @@ var allActions = []Action{
 	ActionResolve, ActionClose, ActionReopen, ActionWithdraw,
 	ActionRequestMaterials, ActionSupplyMaterials, ActionStartUrgent, ActionTerminate,
 	ActionFileObjection, ActionUpholdObjection, ActionCorrect, ActionDecideEligibility,
+	ActionHold, ActionResume,
 }
 
 // legal is the state machine written out again, edge by edge, from the
@@ -33,6 +34,8 @@ var legal = map[Status]map[Action]Status{
 		ActionRequestMaterials:  StatusAwaitingMaterials,
 		ActionStartUrgent:       StatusInProgress,
 		ActionDecideEligibility: StatusSubmitted,
+		ActionHold:              StatusSubmitted, // CASE_HOLD: the status stays
+		ActionResume:            StatusSubmitted,
 	},
 	StatusAwaitingMaterials: {
 		ActionSupplyMaterials:   StatusSubmitted,
@@ -46,6 +49,8 @@ var legal = map[Status]map[Action]Status{
 		ActionReject:            StatusRejected, // REJECT_AFTER_ACCEPT_REASON
 		ActionTerminate:         StatusTerminated,
 		ActionDecideEligibility: StatusAccepted,
+		ActionHold:              StatusAccepted, // CASE_HOLD: the status stays
+		ActionResume:            StatusAccepted,
 	},
 	StatusInProgress: {
 		ActionAssign:            StatusInProgress,
@@ -53,6 +58,8 @@ var legal = map[Status]map[Action]Status{
 		ActionWithdraw:          StatusWithdrawn,
 		ActionTerminate:         StatusTerminated,
 		ActionDecideEligibility: StatusInProgress,
+		ActionHold:              StatusInProgress, // CASE_HOLD: the status stays
+		ActionResume:            StatusInProgress,
 	},
 	StatusResolved: {
 		ActionClose:  StatusClosed,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,6 +94,8 @@ var scenarios = []scenario{
 	{"campaigns", testCampaigns},
 	{"ledger", testLedger},
 	{"measures", testMeasures},
+	{"metrics", testMetrics},
+	{"referrals", testReferrals},
 	{"statistics", testStatistics},
 }
 
@@ -103,8 +106,11 @@ var bareScenarios = []scenario{
 	{"operations_queued", testOperationsQueued},
 	{"operations_two_servers", testOperationsTwoServers},
 	{"operations_restart", testOperationsRestart},
+	{"holds", testHolds},
 	{"imports", testImports},
 	{"exports", testExports},
+	{"shutdown", testShutdown},
+	{"alerts", testAlerts},
 }
 
 var dialects = []struct {
@@ -323,6 +329,27 @@ func (e *env) secondStore(t *testing.T) *repository.Store {
 // unchanged). Its log goes to the env's log buffer too.
 func (e *env) serveWith(t *testing.T, store *repository.Store, mod func(*server.Config)) (string, *grpc.ClientConn) {
 	t.Helper()
+	srv, stop := e.runServer(t, store, mod)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("server.Run: %v", err)
+		}
+	})
+	if e.grpcAddr == "" {
+		e.grpcAddr = srv.GRPCAddr()
+	}
+	conn := e.dialAddr(t, srv.GRPCAddr(), e.token(t, supervisorUser, []principal.Role{principal.Supervisor}))
+	base := "http://" + srv.HTTPAddr()
+	e.waitReady(t, base, conn)
+	return base, conn
+}
+
+// runServer starts a server for store, configured as every server of the
+// env and then changed by mod, and returns it with stop, which asks it to
+// stop as SIGTERM does and returns what Run returned (or an error if it has
+// not within 20 seconds). stop may be called more than once.
+func (e *env) runServer(t *testing.T, store *repository.Store, mod func(*server.Config)) (*server.Server, func() error) {
+	t.Helper()
 	cfg := server.Config{
 		GRPCAddr:     "127.0.0.1:0",
 		HTTPAddr:     "127.0.0.1:0",
@@ -342,24 +369,19 @@ func (e *env) serveWith(t *testing.T, store *repository.Store, mod func(*server.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run: %v", err)
+	var once sync.Once
+	var result error
+	return srv, func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case result = <-done:
+			case <-time.After(20 * time.Second):
+				result = errors.New("server did not stop within 20s")
 			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("server did not stop within 20s")
-		}
-	})
-	if e.grpcAddr == "" {
-		e.grpcAddr = srv.GRPCAddr()
+		})
+		return result
 	}
-	conn := e.dialAddr(t, srv.GRPCAddr(), e.token(t, supervisorUser, []principal.Role{principal.Supervisor}))
-	base := "http://" + srv.HTTPAddr()
-	e.waitReady(t, base, conn)
-	return base, conn
 }
 
 // waitReady polls /readyz and the gRPC health service until both say so.

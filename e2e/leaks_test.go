@@ -197,11 +197,12 @@ var sealedColumns = map[string][]string{
 	"request_ids":   {"response"},
 	"organizations": {"contact_phone"},
 	"complaints":    {"complainant_phone"},
+	"referrals":     {"request_sealed", "reply_sealed"},
 }
 
 // rawTables are read whole by checkAtRest.
 var rawTables = []string{"households", "members", "cases", "case_history", "case_notes", "audit_log", "api_keys", "events", "request_ids",
-	"organizations", "measures", "measure_history", "measure_reviews", "complaints"}
+	"organizations", "measures", "measure_history", "measure_reviews", "complaints", "referrals", "alerts", "agencies"}
 
 // checkAtRest reads every raw table and fails if any cell holds a number
 // the scenario used, in plaintext, or if a sealed column holds anything but

@@ -237,7 +237,7 @@ func testStatistics(t *testing.T, e *env) {
 			t.Errorf("school places %v", places)
 		}
 		if len(st.GetReferrals()) != 0 {
-			t.Errorf("referrals %v without a referrals table", st.GetReferrals())
+			t.Errorf("referrals %v, none were sent", st.GetReferrals())
 		}
 		if c.name == "grpc" {
 			before = st

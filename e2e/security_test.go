@@ -100,7 +100,7 @@ func mayCall(r principal.Role, method string) bool {
 	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus", "BatchCreateMembers"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}
-	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "CreateNote",
+	caseWork := []string{"UpdateCase", "SubmitCase", "AssignCase", "StartCase", "ResolveCase", "WithdrawCase", "HoldCase", "ResumeCase", "CreateNote",
 		"RequestMaterials", "SupplyMaterials", "FileObjection"}
 	caseDecisions := []string{"AcceptCase", "RejectCase", "CloseCase", "ReopenCase", "DecideEligibility", "TerminateCase", "DecideObjection"}
 	in := slices.Contains[[]string]
@@ -183,6 +183,22 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Auditor, principal.Integration, principal.Batch:
 			return reads
 		}
+	case "ReferralService":
+		// The agencies' table is every role's to read, an admin's or a
+		// supervisor's to keep; referrals are read and written as notes.
+		isRead := strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		if strings.HasSuffix(name, "Agency") || name == "ListAgencies" {
+			return isRead || r == principal.Admin || r == principal.Supervisor
+		}
+		switch r {
+		case principal.Caseworker, principal.Supervisor:
+			return true
+		case principal.Auditor, principal.Integration, principal.Batch:
+			return isRead
+		}
+	case "AlertService":
+		// Alerts are for the people who answer for a deadline.
+		return r == principal.Caseworker || r == principal.Supervisor
 	case "ApiKeyService", "WebhookService":
 		return r == principal.Admin
 	case "PolicyService", "TownService":

@@ -28,6 +28,7 @@ var CaseFilter = filter.Schema{
 	"priority":  {Kind: filter.KindEnum, Prefix: "CASE_PRIORITY_", Values: []string{"FIRST", "SECOND", "NORMAL"}},
 	"household": {Kind: filter.KindResourceName, Collection: "households/"},
 	"overdue":   {Kind: filter.KindBool},
+	"held":      {Kind: filter.KindBool},
 	"placement_year": {Kind: filter.KindInt, Ops: []filter.Op{
 		filter.OpEq, filter.OpNe, filter.OpLt, filter.OpLe, filter.OpGt, filter.OpGe}},
 }
@@ -53,6 +54,13 @@ var caseColumns = map[string]column{
 			return "cases.due_time < ?", []any{now}
 		}
 		return "(cases.due_time IS NULL OR cases.due_time >= ?)", []any{now}
+	},
+	// A case is held exactly while its hold has an end time.
+	"held": func(c filter.Condition, _ time.Time) (string, []any) {
+		if c.Bool {
+			return "cases.hold_end_time IS NOT NULL", nil
+		}
+		return "cases.hold_end_time IS NULL", nil
 	},
 }
 
@@ -537,6 +545,20 @@ func (s *Store) WithdrawLapsedMaterials(ctx context.Context, now time.Time) (int
 		}
 	}
 	return withdrawn, nil
+}
+
+// Held reports whether the case is on hold.
+func (c *Case) Held() bool { return c.HoldEndTime != nil }
+
+// EndedHolds returns, oldest end first, up to limit cases of every town
+// whose hold has reached its end time at now: the id, revision and end
+// time, which the hold-end job resumes under their etag.
+func (s *Store) EndedHolds(ctx context.Context, now time.Time, limit int) ([]Case, error) {
+	var due []Case
+	err := s.conn(ctx).Select("id", "revision", "hold_end_time").
+		Where("hold_end_time IS NOT NULL AND hold_end_time <= ?", now.UTC()).
+		Order("hold_end_time, id").Limit(limit).Find(&due).Error
+	return due, err
 }
 
 // sweepBatch bounds one sweep; the next takes the rest.

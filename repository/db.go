@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		dialect = Postgres
-		db, err = gorm.Open(postgres.Open(url), cfg)
+		db, err = gorm.Open(postgres.Open(withConnectTimeout(url)), cfg)
 	case url == "" || strings.HasPrefix(url, "sqlite:"):
 		dialect = SQLite
 		path := strings.TrimPrefix(url, "sqlite:")
@@ -95,6 +96,26 @@ func Open(ctx context.Context, url, dataDir string) (*gorm.DB, Dialect, error) {
 		return nil, "", fmt.Errorf("repository: ping %s: %w", dialect, err)
 	}
 	return db, dialect, nil
+}
+
+// defaultConnectTimeout bounds each new connection's setup unless the URL
+// says otherwise: without it, a database host that drops packets holds
+// every call until its own deadline instead of failing at once.
+const defaultConnectTimeout = "5"
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that has none.
+func withConnectTimeout(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw // pgx reports the malformed URL
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return raw
+	}
+	q.Set("connect_timeout", defaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // restrictSQLiteFiles makes the database file readable by its owner only

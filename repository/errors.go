@@ -1,6 +1,16 @@
 package repository
 
-import "errors"
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
 
 var (
 	// ErrNotFound means: no live row has that name (or it belongs to another parent).
@@ -26,3 +36,30 @@ type ConflictError struct {
 
 func (e *ConflictError) Error() string { return e.What + " already exists" }
 func (e *ConflictError) Unwrap() error { return ErrAlreadyExists }
+
+// Unavailable reports whether err means the database could not be reached
+// or the connection broke, rather than that it refused the statement: the
+// caller may retry once it is back. A statement the database refused is not
+// this, and neither is a cancelled or timed-out call (the client's own
+// deadline).
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 08 is connection exceptions; 57P01 to 57P03 a server
+		// shutting down or starting up.
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, sql.ErrConnDone)
+}

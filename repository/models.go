@@ -121,10 +121,16 @@ type Case struct {
 	UpdateTime    time.Time
 	SubmitTime    *time.Time
 	ResolveTime   *time.Time
-	// HoldStartTime and HoldEndTime are both set exactly while the case is
-	// on hold. Holds (issue 14) add them too; the lead keeps one.
+	// The hold in force (CASE_HOLD): HoldStartTime and HoldEndTime are
+	// both set exactly while the case is held.
 	HoldStartTime *time.Time
 	HoldEndTime   *time.Time
+	HoldReason    string
+	HoldHolder    string
+	// HeldSeconds is the time spent on holds that ended; HoldCount how
+	// many holds there have been.
+	HeldSeconds int64
+	HoldCount   int
 }
 
 // HistoryEntry is one change to a case, written in the same transaction as
@@ -245,7 +251,8 @@ func Models() []any {
 		&Campaign{}, &campaignTown{}, &CampaignTarget{}, &CampaignVisit{},
 		&Contact{}, &Assistance{}, &ContactPolicy{},
 		&RecruitmentEvent{}, &recruitmentEventTown{}, &Invitation{}, &Application{},
-		&Operation{}, &operationFile{}, &CaseFact{}}
+		&Operation{}, &operationFile{},
+		&Agency{}, &Referral{}, &Alert{}, &CaseFact{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

@@ -81,6 +81,8 @@ var sealedValues = []sealedValue{
 	{table: "contacts", column: "follow_ups_sealed", context: sealContactFollowUps, keys: []string{"id"}},
 	{table: "assistance", column: "note_sealed", context: sealAssistanceNote, keys: []string{"id"}},
 	{table: "campaign_visits", column: "notes_sealed", context: sealVisitNotes, keys: []string{"id"}},
+	{table: "referrals", column: "request_sealed", context: sealReferralRequest, keys: []string{"id"}},
+	{table: "referrals", column: "reply_sealed", context: sealReferralReply, keys: []string{"id"}},
 }
 
 // resealValues is Reseal for one sealedValue table. A row is written back

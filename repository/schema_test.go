@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -232,6 +233,11 @@ func TestMigrateTwice(t *testing.T) {
 }
 
 func newestMigration(t *testing.T, d repository.Dialect) int64 {
+	return slices.Max(migrationVersions(t, d))
+}
+
+// migrationVersions is every migration file's version, in order.
+func migrationVersions(t *testing.T, d repository.Dialect) []int64 {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("migrations", string(d), "*.sql"))
 	if err != nil || len(files) == 0 {
@@ -249,5 +255,52 @@ func newestMigration(t *testing.T, d repository.Dialect) int64 {
 	if _, err := os.Stat(filepath.Join("migrations", string(d))); err != nil {
 		t.Fatal(err)
 	}
-	return slices.Max(versions)
+	return versions
+}
+
+// TestMigrateConcurrently starts three servers' migrations at once on an
+// empty PostgreSQL database, as three replicas starting together would:
+// the migration lock lets one apply each version and the others find
+// nothing left to do.
+func TestMigrateConcurrently(t *testing.T) {
+	u := testdb.EmptyPostgres(t)
+	ctx := context.Background()
+	const replicas = 3
+	errs := make(chan error, replicas)
+	for range replicas {
+		db, dialect, err := repository.Open(ctx, u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if sqlDB, err := db.DB(); err == nil {
+				_ = sqlDB.Close()
+			}
+		})
+		go func() { errs <- repository.Migrate(ctx, db, dialect, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	}
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent migration failed: %v", err)
+		}
+	}
+	db, dialect, err := repository.Open(ctx, u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	}()
+	var applied []int64
+	if err := db.Raw("SELECT version_id FROM goose_db_version WHERE version_id > 0 ORDER BY id").Scan(&applied).Error; err != nil {
+		t.Fatal(err)
+	}
+	if want := migrationVersions(t, dialect); !slices.Equal(applied, want) {
+		t.Fatalf("goose recorded versions %v; want each of %v once", applied, want)
+	}
+	for _, model := range repository.Models() {
+		checkModel(t, db, dialect, model)
+	}
 }

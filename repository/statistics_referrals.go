@@ -9,12 +9,8 @@ import (
 
 // referralStats counts the referrals sent in the period by agency, in the
 // towns of their cases: how many were replied to, in how many days, and
-// how many wait past their follow-up date now. Referrals are their own
-// feature's table (issue 14); a database without it has none to count.
+// how many wait past their follow-up date now.
 func (s *Store) referralStats(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	if !s.conn(ctx).Migrator().HasTable("referrals") {
-		return nil
-	}
 	day := func(t time.Time) string { return t.In(domain.ChinaTime).Format(time.DateOnly) }
 	first, last, today := day(q.Period.Start), day(q.Period.End.Add(-time.Nanosecond)), day(q.Now)
 	var rows []struct {

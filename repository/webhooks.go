@@ -301,3 +301,40 @@ func pruneDeliveries(tx *gorm.DB, webhookID string, keep int) error {
 	return tx.Where("webhook_id = ? AND (time < ? OR (time = ? AND id <= ?))", webhookID, c.Time, c.Time, c.ID).
 		Delete(&WebhookDelivery{}).Error
 }
+
+// FeedLag is how far the change feed's readers trail its head.
+type FeedLag struct {
+	Head int64
+	// Backlog sums, over webhooks, the events after each one's delivered
+	// position (an upper bound: events a webhook's filters skip count
+	// until its position passes them).
+	Backlog int64
+	// Oldest is the time of the oldest event some webhook still waits
+	// for; nil when none waits.
+	Oldest *time.Time
+}
+
+// FeedLag reads the feed's head and the webhooks' lag behind it, in two
+// small queries, for the metrics.
+func (s *Store) FeedLag(ctx context.Context) (FeedLag, error) {
+	var lag FeedLag
+	head, err := s.EventHead(ctx)
+	if err != nil {
+		return lag, err
+	}
+	lag.Head = head
+	db := s.conn(ctx)
+	if err := db.Raw(`SELECT COALESCE(SUM(? - delivered_position), 0) FROM webhooks WHERE delivered_position < ?`,
+		head, head).Scan(&lag.Backlog).Error; err != nil {
+		return lag, err
+	}
+	// The column itself, not MIN() of it, so that SQLite's driver knows
+	// it holds a time.
+	var oldest []time.Time
+	err = db.Raw(`SELECT e.time FROM events e JOIN webhooks w ON e.position = w.delivered_position + 1
+		WHERE w.delivered_position < ? ORDER BY e.position LIMIT 1`, head).Scan(&oldest).Error
+	if len(oldest) == 1 {
+		lag.Oldest = &oldest[0]
+	}
+	return lag, err
+}

@@ -16,6 +16,7 @@ import (
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/metrics"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
 )
@@ -35,14 +36,20 @@ type step struct {
 // access log see everything, errors are mapped before the log reads their
 // code, nothing is validated for a caller not yet let in, and only a valid
 // request by a known caller is recorded for retries.
-func steps(log *slog.Logger, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
+func steps(log *slog.Logger, m *metrics.Metrics, v protovalidate.Validator, timeout time.Duration, auth *authenticator,
 	lookups *lookupGuard, requests RequestStore, requestTTL time.Duration, trustForwarded bool) []step {
 	if requestTTL <= 0 {
 		requestTTL = 24 * time.Hour
 	}
+	// Only the gateway's in-process server trusts x-forwarded-for, so that
+	// tells the transport a call came by.
+	calls := callRecorder{log: log, metrics: m, transport: "grpc"}
+	if trustForwarded {
+		calls.transport = "http"
+	}
 	return []step{
 		{name: "recover", unary: recoverUnary(log), stream: recoverStream(log)},
-		{name: "access log", unary: accessLogUnary(log), stream: accessLogStream(log)},
+		{name: "access log", unary: calls.unary, stream: calls.stream},
 		{name: "deadline", unary: deadline(timeout),
 			noStream: "a stream follows the feed for hours; it ends with its credential (bindToCredential) or the server"},
 		{name: "map errors", unary: mapErrorsUnary(log), stream: mapErrorsStream(log)},
@@ -145,36 +152,43 @@ func callInfoFrom(ctx context.Context) *callInfo {
 	return ci
 }
 
-// logCall records a call's method, code, duration, principal and request
-// id: never request or response bodies, which carry personal data.
-func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, ci *callInfo, err error) {
-	code := status.Code(err)
+// callRecorder logs each call and counts it in the metrics.
+type callRecorder struct {
+	log       *slog.Logger
+	metrics   *metrics.Metrics // nil: none
+	transport string           // the metrics' label: grpc or http
+}
+
+// record logs a call's method, code, duration, principal and request id
+// (never request or response bodies, which carry personal data) and counts
+// it by method and code.
+func (c callRecorder) record(ctx context.Context, method string, start time.Time, ci *callInfo, err error) {
+	code, took := status.Code(err), time.Since(start)
 	level := slog.LevelInfo
 	if code == codes.Internal || code == codes.Unknown {
 		level = slog.LevelError
 	}
-	log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration", time.Since(start),
+	c.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration", took,
 		"principal", ci.principal, "request_id", ci.requestID)
-}
-
-func accessLogUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start, ci := time.Now(), &callInfo{}
-		resp, err := handler(context.WithValue(ctx, callInfoKey{}, ci), req)
-		logCall(ctx, log, info.FullMethod, start, ci, err)
-		return resp, err
+	if c.metrics != nil {
+		c.metrics.RPC(c.transport, method, code, took)
 	}
 }
 
-// accessLogStream logs a stream when it ends, with how long it was open.
-func accessLogStream(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start, ci := time.Now(), &callInfo{}
-		ctx := ss.Context()
-		err := handler(srv, withContext(ss, context.WithValue(ctx, callInfoKey{}, ci)))
-		logCall(ctx, log, info.FullMethod, start, ci, err)
-		return err
-	}
+func (c callRecorder) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start, ci := time.Now(), &callInfo{}
+	resp, err := handler(context.WithValue(ctx, callInfoKey{}, ci), req)
+	c.record(ctx, info.FullMethod, start, ci, err)
+	return resp, err
+}
+
+// stream records a stream when it ends, with how long it was open.
+func (c callRecorder) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start, ci := time.Now(), &callInfo{}
+	ctx := ss.Context()
+	err := handler(srv, withContext(ss, context.WithValue(ctx, callInfoKey{}, ci)))
+	c.record(ctx, info.FullMethod, start, ci, err)
+	return err
 }
 
 // deadline gives every call a deadline no later than max from now, whether

@@ -9,7 +9,7 @@ import (
 // TestOneChainForBothKindsOfCall holds every step of the chain to having a
 // streaming form, or a stated reason why streams skip it.
 func TestOneChainForBothKindsOfCall(t *testing.T) {
-	chain := steps(slog.Default(), nil, time.Second, &authenticator{}, &lookupGuard{}, nil, 0, false)
+	chain := steps(slog.Default(), nil, nil, time.Second, &authenticator{}, &lookupGuard{}, nil, 0, false)
 	names := map[string]bool{}
 	for _, s := range chain {
 		if names[s.name] {

@@ -19,11 +19,18 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"buf.build/go/protovalidate"
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -47,6 +54,8 @@ import (
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/apierr"
 	"github.com/fengdu-county/casework/internal/jobs"
+	"github.com/fengdu-county/casework/internal/metrics"
+	"github.com/fengdu-county/casework/internal/tracing"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/service"
@@ -136,8 +145,8 @@ type Config struct {
 	// JobRescueAfter is how long a job may run before the queue takes its
 	// server for dead and runs it again (0: 10 minutes). JobPoll is how
 	// often an idle server looks for jobs (0: 500ms); JobSweepEvery how
-	// often expired files are deleted and orphaned operations ended (0: a
-	// minute).
+	// often expired files are deleted and orphaned operations ended, and
+	// the holds past their end time resumed (0: a minute).
 	JobRescueAfter time.Duration
 	JobPoll        time.Duration
 	JobSweepEvery  time.Duration
@@ -152,6 +161,27 @@ type Config struct {
 	// OperationProgressEvery is how often a running operation's progress
 	// is stored (0: 300ms).
 	OperationProgressEvery time.Duration
+
+	// ShutdownDrain is how long, once asked to stop, the server keeps
+	// serving while its readiness (/readyz and gRPC health) already says
+	// it is going, so that load balancers stop sending it calls before its
+	// listeners close (0: no wait). ShutdownTimeout is how long calls in
+	// flight may then take to finish before they are cut (0: 15 seconds).
+	ShutdownDrain   time.Duration
+	ShutdownTimeout time.Duration
+	// HealthInterval is how often the database is pinged to keep gRPC
+	// health true to it (0: 2 seconds); /readyz pings on each request.
+	HealthInterval time.Duration
+	// TracerProvider receives the spans of HTTP requests and gRPC calls
+	// (nil: none are recorded). The store's statements are traced by
+	// whoever opened its database (tracing.Database).
+	TracerProvider trace.TracerProvider
+
+	// AlertWindow is how long before its due time a case is alerted as
+	// due soon (0: three days); AlertScanEvery how often the alert scan
+	// runs (0: a minute).
+	AlertWindow    time.Duration
+	AlertScanEvery time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -174,7 +204,10 @@ type Store interface {
 	service.MeasureStore
 	SuspendExpiredMeasures(ctx context.Context, now time.Time) (int, error)
 	service.OperationStore
+	FeedLag(ctx context.Context) (repository.FeedLag, error)
 	service.ExportStore
+	service.ReferralStore
+	service.AlertStore
 	service.ReportStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
@@ -200,6 +233,10 @@ type Server struct {
 	events      *service.Events
 	dispatcher  *webhook.Dispatcher
 	queue       *jobs.Queue
+	// draining is set once the server is asked to stop: readiness says
+	// no from then on, while calls are still served.
+	draining atomic.Bool
+	metrics  *metrics.Metrics
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -241,7 +278,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err := checkAnchorFile(cfg.AuditAnchorFile); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer()}
+	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer(), metrics: metrics.New()}
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
@@ -280,15 +317,29 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
 	longRunning := service.NewLongRunning(operations)
+	referrals := service.NewReferrals(store, validator, opts)
+	alerts := service.NewAlerts(store, cfg.AlertWindow, validator, opts, log)
 	sqlDB, err := store.SQLDB()
 	if err != nil {
 		return nil, err
 	}
-	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep},
-		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers}, log); err != nil {
+	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep,
+		AlertScan: alerts.Scan, EndHolds: cases.EndHolds},
+		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
+			AlertScanEvery: cfg.AlertScanEvery}, log); err != nil {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)
+	s.metrics.DB(sqlDB)
+	s.metrics.Feed(func(ctx context.Context) (metrics.Lag, error) {
+		l, err := store.FeedLag(ctx)
+		lag := metrics.Lag{FeedHead: l.Head, WebhookBacklog: l.Backlog}
+		if l.Oldest != nil {
+			lag.OldestUndelivered = cfg.Now().Sub(*l.Oldest)
+		}
+		return lag, err
+	})
+	s.queue.Observe(s.metrics.Job)
 	if s.dispatcher, err = newDispatcher(cfg, store, log); err != nil {
 		return nil, err
 	}
@@ -296,12 +347,14 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	// from the public one; they differ only in transport and in trusting
 	// x-forwarded-for.
 	newServer := func(trustForwarded bool, extra ...grpc.ServerOption) *grpc.Server {
-		o := append(serverOptions(steps(log, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
+		o := append(serverOptions(steps(log, s.metrics, validator, cfg.RequestTimeout, auth, lookups, store, cfg.RequestIDTTL, trustForwarded)),
 			grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 			// A watch of the change feed may sit idle for hours: pings keep
 			// proxies and NAT from dropping it, and clients may ping too.
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
-			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}))
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
+			grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tracerProvider()),
+				otelgrpc.WithPropagators(tracing.Propagator))))
 		g := grpc.NewServer(append(o, extra...)...)
 		pb.RegisterHouseholdServiceServer(g, households)
 		pb.RegisterCaseServiceServer(g, cases)
@@ -319,6 +372,8 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterReportServiceServer(g, reports)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
+		pb.RegisterReferralServiceServer(g, referrals)
+		pb.RegisterAlertServiceServer(g, alerts)
 		longrunningpb.RegisterOperationsServer(g, longRunning)
 		healthpb.RegisterHealthServer(g, s.health)
 		reflection.Register(g)
@@ -416,6 +471,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		// In process: there is no wire to protect.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(s.cfg.MaxRequestBytes)),
+		// The HTTP request's trace continues into the gRPC call.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(s.tracerProvider()),
+			otelgrpc.WithPropagators(tracing.Propagator))),
 		// So the error handler knows which errors are the services'.
 		grpc.WithUnaryInterceptor(markServerErrors),
 	)
@@ -448,6 +506,12 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterReferralServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterAlertServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterMeasureServiceHandler(ctx, gw, conn); err != nil {
@@ -503,6 +567,11 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	fixed("/readyz", s.ready)
+	// Prometheus' scrape. Like the probes it needs no credential: it holds
+	// counts by method and route, nothing about a person. Keep it off the
+	// public ingress all the same (docs/operations.md).
+	metricsHandler := s.metrics.Handler()
+	fixed("/metrics", metricsHandler.ServeHTTP)
 	// The OpenAPI documents: 3.1 at the usual name, and v2 for tools
 	// that read only v2.
 	for path, doc := range map[string][]byte{"/openapi.json": openapi.V3, "/openapi-v2.json": openapi.V2} {
@@ -551,6 +620,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"shutting down"}`))
+		return
+	}
 	if err := s.store.Ping(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(`{"status":"database unreachable"}`))
@@ -618,9 +692,14 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // ID number there. A request no route took logs unmatchedRoute. The query
 // string is left out too: it holds filters.
 func (s *Server) accessLog(next http.Handler) http.Handler {
+	tracer := s.tracerProvider().Tracer("github.com/fengdu-county/casework/server")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r, rt := withRoute(r)
+		// The span is named once the route is known: never by the path.
+		ctx, span := tracer.Start(tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header)),
+			"HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		r, rt := withRoute(r.WithContext(ctx))
 		// One id for the whole call: the caller's when it is sane, which
 		// the gateway then passes on to the services.
 		id := requestID(metadata.Pairs(requestIDKey, r.Header.Get("X-Request-Id")))
@@ -631,7 +710,15 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if template == "" {
 			template = unmatchedRoute
 		}
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", time.Since(start))
+		took := time.Since(start)
+		span.SetName(r.Method + " " + template)
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", template),
+			attribute.Int("http.response.status_code", rec.code))
+		if rec.code >= http.StatusInternalServerError {
+			span.SetStatus(otelcodes.Error, http.StatusText(rec.code))
+		}
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "route", template, "status", rec.code, "duration", took)
+		s.metrics.HTTP(r.Method, template, rec.code, took)
 	})
 }
 
@@ -664,6 +751,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { s.maintain(ctx); return nil })
 	g.Go(func() error { s.anchorAudit(ctx); return nil })
+	g.Go(func() error { s.watchDatabase(ctx); return nil })
 	// Every server delivers webhooks; leases in the database keep each
 	// webhook to one server at a time. It stops when ctx ends.
 	g.Go(func() error { return s.dispatcher.Run(ctx) })
@@ -674,32 +762,94 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
-	g.Go(func() error {
-		<-ctx.Done()
-		s.health.Shutdown()
-		s.events.Stop()
-		shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		// Jobs still running after 5s are cancelled: their operations stay
-		// running, for the queue to run again after its rescue window.
-		stopJobs, cancelJobs := context.WithTimeout(shutdown, 5*time.Second)
-		if err := s.queue.Stop(stopJobs); err != nil {
-			s.log.Warn("stopping the job queue", "error_type", fmt.Sprintf("%T", err))
-		}
-		cancelJobs()
-		_ = s.http.Shutdown(shutdown)
-		stopped := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); s.internal.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-shutdown.Done():
-			s.grpc.Stop()
-			s.internal.Stop()
-		}
-		_ = s.gwClient.Close()
-		return nil
-	})
+	g.Go(func() error { <-ctx.Done(); s.shutdown(); return nil })
 	return g.Wait()
+}
+
+func (s *Server) tracerProvider() trace.TracerProvider {
+	if s.cfg.TracerProvider == nil {
+		return noop.NewTracerProvider()
+	}
+	return s.cfg.TracerProvider
+}
+
+// watchDatabase keeps gRPC health true to the database: NOT_SERVING while
+// it cannot be reached, SERVING again once it can, with no restart. Calls
+// meanwhile fail at once with UNAVAILABLE (apierr), and /readyz asks the
+// database itself each time.
+func (s *Server) watchDatabase(ctx context.Context) {
+	every := cmp.Or(s.cfg.HealthInterval, 2*time.Second)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	serving := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ping, cancel := context.WithTimeout(ctx, every)
+		err := s.store.Ping(ping)
+		cancel()
+		if ctx.Err() != nil || s.draining.Load() {
+			return // shutting down: health is already NOT_SERVING for good
+		}
+		if up := err == nil; up != serving {
+			serving = up
+			if up {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+				s.log.Info("database reachable again: serving")
+			} else {
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+				s.log.Error("database unreachable: not serving until it is back", "error_type", fmt.Sprintf("%T", err))
+			}
+		}
+	}
+}
+
+// shutdown stops the server in the order that loses no call: readiness
+// turns false on both transports while the listeners still serve, for
+// ShutdownDrain, so that load balancers move away; then the listeners stop
+// accepting and calls in flight get until ShutdownTimeout to finish
+// (watch streams end at once: a follower resumes from its position); then
+// the rest are cut. Running jobs get part of that time and are otherwise
+// cancelled, which leaves their operations for another server.
+func (s *Server) shutdown() {
+	s.draining.Store(true)
+	s.health.Shutdown()
+	s.log.Info("shutting down: readiness off", "drain", s.cfg.ShutdownDrain)
+	time.Sleep(s.cfg.ShutdownDrain)
+	s.events.Stop()
+	timeout := s.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	stopJobs, cancelJobs := context.WithTimeout(deadline, timeout/3)
+	if err := s.queue.Stop(stopJobs); err != nil {
+		s.log.Warn("stopping the job queue", "error_type", fmt.Sprintf("%T", err))
+	}
+	cancelJobs()
+	httpDone := make(chan struct{})
+	go func() { _ = s.http.Shutdown(deadline); close(httpDone) }()
+	grpcDone := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(grpcDone) }()
+	for _, done := range []chan struct{}{httpDone, grpcDone} {
+		select {
+		case <-done:
+		case <-deadline.Done():
+		}
+	}
+	if deadline.Err() != nil {
+		s.log.Warn("shutting down: calls still in flight at the deadline were cut", "timeout", timeout)
+		s.grpc.Stop()
+		_ = s.http.Close()
+	}
+	// The gateway's own connection last: HTTP calls in flight use it.
+	s.internal.Stop()
+	_ = s.gwClient.Close()
+	s.log.Info("stopped")
 }
 
 // maintain prunes, every few minutes, change-feed events older than the

@@ -303,7 +303,7 @@ func (s *Cases) BatchCreateCases(ctx context.Context, req *pb.BatchCreateCasesRe
 	}
 	resp := &pb.BatchCreateCasesResponse{Cases: make([]*pb.Case, n)}
 	for i, c := range rows {
-		p, err := convert.CaseToProto(c, s.towns)
+		p, err := convert.CaseToProto(c, s.towns, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -327,7 +327,7 @@ func (s *Cases) BatchGetCases(ctx context.Context, req *pb.BatchGetCasesRequest)
 	}
 	resp := &pb.BatchGetCasesResponse{}
 	for _, c := range ordered {
-		p, err := convert.CaseToProto(c, s.towns)
+		p, err := convert.CaseToProto(c, s.towns, s.now())
 		if err != nil {
 			return nil, err
 		}

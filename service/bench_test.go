@@ -51,7 +51,7 @@ func benchRow(b *testing.B) *repository.Case {
 
 func benchCase(b *testing.B) *pb.Case {
 	b.Helper()
-	c, err := convert.CaseToProto(benchRow(b), nil)
+	c, err := convert.CaseToProto(benchRow(b), nil, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func BenchmarkCaseToProto(b *testing.B) {
 	row := benchRow(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := convert.CaseToProto(row, nil); err != nil {
+		if _, err := convert.CaseToProto(row, nil, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"time"
 
 	"buf.build/go/protovalidate"
 
@@ -28,6 +29,7 @@ type CaseStore interface {
 	CreateNote(ctx context.Context, n *repository.Note) error
 	ListNotes(ctx context.Context, caseID string, page repository.Page) ([]repository.Note, *repository.Cursor, error)
 	ListHistory(ctx context.Context, caseID string, page repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error)
+	EndedHolds(ctx context.Context, now time.Time, limit int) ([]repository.Case, error)
 }
 
 // Cases implements pb.CaseServiceServer.
@@ -128,7 +130,7 @@ func (s *Cases) CreateCase(ctx context.Context, req *pb.CreateCaseRequest) (*pb.
 	if err := s.store.CreateCase(ctx, row, hist); err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(row, s.towns)
+	return convert.CaseToProto(row, s.towns, s.now())
 }
 
 // newCase is the case a create request asks for, with its first history
@@ -181,7 +183,7 @@ func (s *Cases) GetCase(ctx context.Context, req *pb.GetCaseRequest) (*pb.Case, 
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c, s.towns)
+	return convert.CaseToProto(c, s.towns, s.now())
 }
 
 func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.ListCasesResponse, error) {
@@ -206,7 +208,7 @@ func (s *Cases) ListCases(ctx context.Context, req *pb.ListCasesRequest) (*pb.Li
 	}
 	resp := &pb.ListCasesResponse{NextPageToken: s.pages.encode(next, query)}
 	for i := range rows {
-		c, err := convert.CaseToProto(&rows[i], s.towns)
+		c, err := convert.CaseToProto(&rows[i], s.towns, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +229,7 @@ func (s *Cases) UpdateCase(ctx context.Context, req *pb.UpdateCaseRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c, s.towns)
+	return convert.CaseToProto(c, s.towns, s.now())
 }
 
 // changeCase applies the paths of patch to the stored case row under the
@@ -240,7 +242,7 @@ func (s *Cases) changeCase(ctx context.Context, row *repository.Case, patch *pb.
 		return nil, &domain.PreconditionError{Type: "CASE_NOT_OPEN", Subject: names.Case{ID: row.ID}.String(),
 			Description: "details can be changed only while a case is open; it is CASE_STATUS_" + string(row.Status)}
 	}
-	merged, err := convert.CaseToProto(row, s.towns)
+	merged, err := convert.CaseToProto(row, s.towns, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +256,7 @@ func (s *Cases) changeCase(ctx context.Context, row *repository.Case, patch *pb.
 	if err := s.validate("case", merged); err != nil {
 		return nil, err
 	}
-	stored, err := convert.CaseToProto(row, s.towns)
+	stored, err := convert.CaseToProto(row, s.towns, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func (e *caseExporter) export(ctx context.Context, req proto.Message, w io.Write
 			if err := ctx.Err(); err != nil {
 				return "", 0, err
 			}
-			c, err := convert.CaseToProto(&rows[i], e.towns)
+			c, err := convert.CaseToProto(&rows[i], e.towns, now)
 			if err != nil {
 				return "", 0, err
 			}

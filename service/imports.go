@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
@@ -290,6 +291,31 @@ func (r *importRun) checkKey(sh *sheet.Sheet, row sheet.Row) (string, bool) {
 	return n, true
 }
 
+// convertRow fills p from the row's cells and checks it as the API would
+// (protovalidate), recording each fault against its cell. ok is false when
+// the row had a fault; err only when the row could not be read at all. A
+// key cell already reported by checkKey is not reported twice.
+func (r *importRun) convertRow(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns, key string, keyOK bool, what string, p proto.Message) (ok bool, err error) {
+	cellErrs, err := sh.Convert(row, towns, p)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range cellErrs {
+		if e.Column == 0 && !keyOK && key != "" {
+			continue
+		}
+		r.fail(sh, row.Num, e.Column, "", e.Reason, e.Message)
+	}
+	if len(cellErrs) > 0 || !keyOK {
+		return false, nil
+	}
+	if err := r.s.validate(what, p); err != nil {
+		r.failErr(sh, row.Num, what, err)
+		return false, nil
+	}
+	return true, nil
+}
+
 func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns) error {
 	before := len(r.errs)
 	hh := &importHousehold{row: row.Num}
@@ -306,22 +332,8 @@ func (r *importRun) readHousehold(sh *sheet.Sheet, row sheet.Row, towns sheet.To
 		r.byKey[key] = hh
 	}
 	p := &pb.Household{}
-	cellErrs, err := sh.Convert(row, towns, p)
-	if err != nil {
+	if ok, err := r.convertRow(sh, row, towns, key, keyOK, "household", p); !ok || err != nil {
 		return err
-	}
-	for _, e := range cellErrs {
-		if e.Column == 0 && !keyOK && key != "" {
-			continue
-		}
-		r.fail(sh, row.Num, e.Column, "", e.Reason, e.Message)
-	}
-	if len(cellErrs) > 0 || !keyOK {
-		return nil
-	}
-	if err := r.s.validate("household", p); err != nil {
-		r.failErr(sh, row.Num, "household", err)
-		return nil
 	}
 	h, err := r.s.newHousehold(&pb.CreateHouseholdRequest{Household: p})
 	if err != nil {
@@ -340,22 +352,8 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 	key, keyOK := r.checkKey(sh, row)
 	m.key = key
 	p := &pb.Member{}
-	cellErrs, err := sh.Convert(row, towns, p)
-	if err != nil {
+	if ok, err := r.convertRow(sh, row, towns, key, keyOK, "member", p); !ok || err != nil {
 		return err
-	}
-	for _, e := range cellErrs {
-		if e.Column == 0 && !keyOK && key != "" {
-			continue
-		}
-		r.fail(sh, row.Num, e.Column, "", e.Reason, e.Message)
-	}
-	if len(cellErrs) > 0 || !keyOK {
-		return nil
-	}
-	if err := r.s.validate("member", p); err != nil {
-		r.failErr(sh, row.Num, "member", err)
-		return nil
 	}
 	birth, conv, err := r.s.checkMember("member", p, nil)
 	if err != nil {

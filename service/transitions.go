@@ -40,7 +40,11 @@ func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*reposi
 	c, err := s.store.MutateCase(ctx, id, etag, func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
 		from := row.Status
 		action := pick(row)
-		to, err := domain.Transition(from, action)
+		err := domain.CheckHeld(row.Held(), action)
+		to := from
+		if err == nil {
+			to, err = domain.Transition(from, action)
+		}
 		if err == nil {
 			err = domain.CheckKind(row.Kind, action)
 		}
@@ -55,6 +59,11 @@ func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*reposi
 			h.ChangedFields = append(h.ChangedFields, "status")
 		}
 		before := row.Clocks.V
+		if row.Held() && action == domain.ActionWithdraw {
+			// The family may withdraw a held case: the hold ends first, so
+			// the clocks stop as met or missed on their real due times.
+			endHold(row, h, s.now().UTC())
+		}
 		if apply != nil {
 			if err := apply(ctx, row, h); err != nil {
 				return nil, err
@@ -70,7 +79,7 @@ func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*reposi
 	if err != nil {
 		return nil, err
 	}
-	return convert.CaseToProto(c, s.towns)
+	return convert.CaseToProto(c, s.towns, s.now())
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {
@@ -113,6 +122,9 @@ func recordRules(c *repository.Case) []domain.RuleID {
 	}
 	if len(c.OutcomeHistory.V) > 0 {
 		out = append(out, domain.RuleReopenKeepsOutcome)
+	}
+	if c.HoldCount > 0 {
+		out = append(out, domain.RuleCaseHold)
 	}
 	return out
 }

@@ -115,6 +115,8 @@ var Services = []string{
 	"casework.v1.TemplateService",
 	"casework.v1.SpreadsheetService",
 	"casework.v1.OperationService",
+	"casework.v1.ReferralService",
+	"casework.v1.AlertService",
 	"casework.v1.ReportService",
 }
 
@@ -286,6 +288,18 @@ func (c *Conn) Campaigns() caseworkv1.CampaignServiceClient {
 // contact policy and a household's whole ledger.
 func (c *Conn) Ledger() caseworkv1.LedgerServiceClient {
 	return caseworkv1.NewLedgerServiceClient(c.ClientConn)
+}
+
+// Referrals are the county's partner agencies and the referrals of cases
+// to them.
+func (c *Conn) Referrals() caseworkv1.ReferralServiceClient {
+	return caseworkv1.NewReferralServiceClient(c.ClientConn)
+}
+
+// Alerts are the warnings of deadlines: cases due soon or overdue, and
+// referrals without a reply.
+func (c *Conn) Alerts() caseworkv1.AlertServiceClient {
+	return caseworkv1.NewAlertServiceClient(c.ClientConn)
 }
 
 // Recruitment is targeted recruitment for accompanying spouses: events,

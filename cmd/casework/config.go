@@ -54,6 +54,8 @@ type settings struct {
 	RequestIDTTL        time.Duration
 	JobRescueAfter      time.Duration
 	OperationFileTTL    time.Duration
+	AlertWindow         time.Duration
+	AlertScanEvery      time.Duration
 
 	TownsFile         string
 	HolidaysDir       string
@@ -63,6 +65,10 @@ type settings struct {
 	MeasureReviewDays int
 	MaintenanceEvery  time.Duration
 	DebugAddr         string
+	ShutdownDrain     time.Duration
+	ShutdownTimeout   time.Duration
+	OTLPEndpoint      string
+	TraceSampleRatio  float64
 	WebhookPoll       time.Duration
 	WebhookMaxBackoff time.Duration
 	WebhookCA         string
@@ -127,6 +133,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how long a job (an import or export) may run before the queue takes its server for dead and runs it again; a job is also cut off after this long")
 	duration(fs, &s.OperationFileTTL, "operation-file-ttl", "CASEWORK_OPERATION_FILE_TTL", 24*time.Hour,
 		"how long the file an export or import produced may be downloaded before it is deleted")
+	duration(fs, &s.AlertWindow, "alert-window", "CASEWORK_ALERT_WINDOW", 72*time.Hour,
+		"how long before its due time a case is alerted as due soon (GET /v1/alerts)")
+	duration(fs, &s.AlertScanEvery, "alert-scan-every", "CASEWORK_ALERT_SCAN_EVERY", time.Minute,
+		"how often the job queue scans for deadlines to alert (one server scans at a time)")
 	duration(fs, &s.WebhookPoll, "webhook-poll", "CASEWORK_WEBHOOK_POLL", time.Second,
 		"how often each server looks for webhook deliveries to make")
 	duration(fs, &s.WebhookMaxBackoff, "webhook-max-backoff", "CASEWORK_WEBHOOK_MAX_BACKOFF", 10*time.Minute,
@@ -154,6 +164,14 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
+	duration(fs, &s.ShutdownDrain, "shutdown-drain", "CASEWORK_SHUTDOWN_DRAIN", 5*time.Second,
+		"on SIGTERM, how long the server keeps serving with its readiness (/readyz, gRPC health) already off, so that load balancers stop sending it calls before it stops accepting them")
+	duration(fs, &s.ShutdownTimeout, "shutdown-timeout", "CASEWORK_SHUTDOWN_TIMEOUT", 25*time.Second,
+		"on SIGTERM, after the drain, how long calls in flight may take to finish before they are cut; drain plus timeout must fit in the supervisor's kill deadline (Kubernetes terminationGracePeriodSeconds, systemd TimeoutStopSec)")
+	str(fs, &s.OTLPEndpoint, "otlp-endpoint", "CASEWORK_OTLP_ENDPOINT", "",
+		"OpenTelemetry collector's OTLP/HTTP URL (http://collector:4318) to export traces to (gateway, gRPC and database spans); empty: tracing off")
+	float(fs, &s.TraceSampleRatio, "trace-sample-ratio", "CASEWORK_TRACE_SAMPLE_RATIO", 1,
+		"share of the traces started here that are exported (0 to 1); a caller's sampled traceparent is always followed")
 	str(fs, &s.GRPCAddr, "grpc-addr", "CASEWORK_GRPC_ADDR", ":9090", "gRPC listen address")
 	str(fs, &s.HTTPAddr, "http-addr", "CASEWORK_HTTP_ADDR", ":8080", "HTTP/JSON listen address")
 	boolean(fs, &s.MigrateOnStart, "migrate", "CASEWORK_MIGRATE", true,

@@ -22,6 +22,7 @@ import (
 	"github.com/fengdu-county/casework/internal/access/authn"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/internal/sealed"
+	"github.com/fengdu-county/casework/internal/tracing"
 
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
@@ -109,6 +110,21 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			tp, stopTracing, err := tracing.Setup(ctx, tracing.Config{Endpoint: s.OTLPEndpoint, SampleRatio: s.TraceSampleRatio})
+			if err != nil {
+				return err
+			}
+			// Flushed after the server has stopped, with its own time.
+			defer func() {
+				flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = stopTracing(flush)
+			}()
+			if s.OTLPEndpoint != "" {
+				if err := tracing.Database(db, tp, string(dialect)); err != nil {
+					return err
+				}
+			}
 			key, err := pageTokenKey(&s)
 			if err != nil {
 				return err
@@ -150,6 +166,8 @@ func serveCmd() *cobra.Command {
 				RequestIDTTL:          s.RequestIDTTL,
 				JobRescueAfter:        s.JobRescueAfter,
 				OperationFileTTL:      s.OperationFileTTL,
+				AlertWindow:           s.AlertWindow,
+				AlertScanEvery:        s.AlertScanEvery,
 				Webhooks:              webhooks,
 				WebhookCAFile:         s.WebhookCA,
 
@@ -159,6 +177,10 @@ func serveCmd() *cobra.Command {
 
 				AuditAnchorFile:     s.AuditAnchorFile,
 				AuditAnchorInterval: s.AuditAnchorInterval,
+
+				ShutdownDrain:   s.ShutdownDrain,
+				ShutdownTimeout: s.ShutdownTimeout,
+				TracerProvider:  tp,
 			}, store, log)
 			if err != nil {
 				return err

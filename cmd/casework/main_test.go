@@ -261,7 +261,7 @@ func startServe(t *testing.T, args ...string) string {
 	httpAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := root()
-	cmd.SetArgs(append([]string{"serve", "--grpc-addr", freeAddr(t), "--http-addr", httpAddr}, args...))
+	cmd.SetArgs(append([]string{"serve", "--grpc-addr", freeAddr(t), "--http-addr", httpAddr, "--shutdown-drain", "0"}, args...))
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 	t.Cleanup(func() {

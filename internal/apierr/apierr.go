@@ -190,6 +190,12 @@ func toStatus(err error) *status.Status {
 		return statusWith(codes.AlreadyExists, pb.ErrorReason_ALREADY_EXISTS,
 			map[string]string{"resource": conflict.Resource}, err.Error())
 	}
+	// Before the rules: a connection that timed out wraps
+	// context.DeadlineExceeded, but it is the database that is missing.
+	if repository.Unavailable(err) {
+		return Status(codes.Unavailable, pb.ErrorReason_DATABASE_UNAVAILABLE,
+			"the database cannot be reached; retry later with the same request_id")
+	}
 	for _, r := range rules {
 		if errors.Is(err, r.err) {
 			return Status(r.code, r.reason, r.msg(err))

@@ -356,7 +356,7 @@ func SetDetails(c *pb.Case, kind domain.Kind, raw string) error {
 
 // CaseToProto renders a case, naming its town from table (nil: the shipped
 // table); it fails only on details that do not parse.
-func CaseToProto(c *repository.Case, table *towns.Table) (*pb.Case, error) {
+func CaseToProto(c *repository.Case, table *towns.Table, now time.Time) (*pb.Case, error) {
 	out := &pb.Case{
 		TownName:      TownName(table, c.TownCode),
 		Name:          names.Case{ID: c.ID}.String(),
@@ -377,7 +377,11 @@ func CaseToProto(c *repository.Case, table *towns.Table) (*pb.Case, error) {
 		ResolveTime:   optTimestamp(c.ResolveTime),
 		Creator:       c.Creator,
 		SourceContact: c.SourceContact,
+		Hold:          holdToProto(c),
+		HoldCount:     int32(c.HoldCount), //nolint:gosec // a count of holds, bounded by the case's life
 	}
+	open, waiting := domain.CaseDays(caseTimes(c), now)
+	out.DaysOpen, out.DaysWaiting = int32(open), int32(waiting) //nolint:gosec // whole days, far below 2^31
 	for _, r := range c.PriorityReasons {
 		out.PriorityReasons = append(out.PriorityReasons, reasons.toProto(r))
 	}
@@ -392,6 +396,25 @@ func CaseToProto(c *repository.Case, table *towns.Table) (*pb.Case, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// holdToProto renders the hold in force, nil when the case is not held.
+func holdToProto(c *repository.Case) *pb.CaseHold {
+	if !c.Held() || c.HoldStartTime == nil {
+		return nil
+	}
+	return &pb.CaseHold{Reason: c.HoldReason, StartTime: timestamp(*c.HoldStartTime),
+		EndTime: timestamp(*c.HoldEndTime), Holder: c.HoldHolder}
+}
+
+// caseTimes are the times a case's days are counted from.
+func caseTimes(c *repository.Case) domain.CaseTimes {
+	t := domain.CaseTimes{Status: c.Status, Submit: c.SubmitTime, Resolve: c.ResolveTime, Update: c.UpdateTime,
+		Held: time.Duration(c.HeldSeconds) * time.Second}
+	if c.Held() {
+		t.HoldStart = c.HoldStartTime
+	}
+	return t
 }
 
 // OutcomeFromProto records a resolution's outcome on c.

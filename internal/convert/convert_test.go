@@ -76,7 +76,7 @@ var roundTrips = []roundTrip{
 			if err := StoreDetails(&c, kind, detail); err != nil {
 				return nil, err
 			}
-			return CaseToProto(&c, nil)
+			return CaseToProto(&c, nil, time.Time{})
 		},
 		check: func(t *testing.T, sent, got proto.Message) {
 			if kind, _ := CaseDetails(sent.(*pb.Case)); kinds.toProto(kind) != got.(*pb.Case).GetCaseType() {
@@ -90,7 +90,7 @@ var roundTrips = []roundTrip{
 		via: func(_ *testing.T, p proto.Message) (proto.Message, error) {
 			var c repository.Case
 			OutcomeFromProto(p.(*pb.CaseOutcome), &c)
-			out, err := CaseToProto(&c, nil)
+			out, err := CaseToProto(&c, nil, time.Time{})
 			return out.GetOutcome(), err
 		},
 	},
@@ -429,13 +429,13 @@ func renderings() []rendering {
 				}
 				// town_name is the name of a town the table has.
 				row.(*repository.Case).TownCode = "500230101"
+				// Ages count in whole days: times days apart, so that each
+				// of them, and the time held, moves one.
+				holdDays(row.(*repository.Case))
 			},
-			render: func(row any) (proto.Message, error) { return CaseToProto(row.(*repository.Case), nil) },
+			render: func(row any) (proto.Message, error) { return CaseToProto(row.(*repository.Case), nil, time.Time{}) },
 			storageOnly: map[string]string{
 				"PlacementYear": "a filter column the store derives from the details",
-				// Until the holds branch (issue 14), which renders them, is merged.
-				"HoldStartTime": "read only by the statistics' on-hold count until holds render it",
-				"HoldEndTime":   "read only by the statistics' on-hold count until holds render it",
 			},
 		})
 	}
@@ -500,4 +500,16 @@ func TestAPIKeyState(t *testing.T) {
 			t.Errorf("%s: state %s, want %s", tc.name, got, tc.want)
 		}
 	}
+}
+
+// holdDays gives a filled case a submission, a resolution ten days later
+// and five days on hold (three ended, two in force), so days_open and
+// days_waiting each depend on every time they are counted from.
+func holdDays(c *repository.Case) {
+	at := func(d int) *time.Time {
+		t := time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+		return &t
+	}
+	c.SubmitTime, c.ResolveTime, c.HoldStartTime, c.HoldEndTime = at(0), at(10), at(8), at(9)
+	c.HeldSeconds = 3 * 24 * 3600
 }

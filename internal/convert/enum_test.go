@@ -118,6 +118,8 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		checkEnum(t, measureKinds, domain.MeasureKinds()),
 		checkEnum(t, measureStates, domain.MeasureStates()),
 		checkEnum(t, complaintStates, domain.ComplaintStates()),
+		checkEnum(t, referralStates, domain.ReferralStates()),
+		checkEnum(t, alertKinds, domain.AlertKinds()),
 		// Served from memory rather than stored, mapped the same way.
 		checkEnum(t, ruleKinds, domain.RuleKinds()),
 		checkEnum(t, townKinds, towns.Kinds()),

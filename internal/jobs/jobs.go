@@ -34,6 +34,12 @@ type Handlers struct {
 	// Sweep does the periodic upkeep: expired files and old operations
 	// deleted, orphaned operations ended.
 	Sweep func(ctx context.Context) error
+	// AlertScan raises the alerts of deadlines (nil: no scan, for a queue
+	// that only inserts).
+	AlertScan func(ctx context.Context) error
+	// EndHolds resumes the cases whose hold has reached its end time (nil:
+	// none, for a queue that only inserts).
+	EndHolds func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -42,7 +48,9 @@ type Config struct {
 	// takes its server for dead and runs it again (default 10 minutes).
 	// A job is also cut off after this long.
 	RescueAfter time.Duration
-	// SweepEvery is how often the sweep runs (default a minute).
+	// SweepEvery is how often the sweep and the hold-end job run
+	// (default a minute): a hold ends at most this long after its end
+	// time, its clocks resumed as of the end time all the same.
 	SweepEvery time.Duration
 	// Workers is how many jobs one server runs at once (default 2). A
 	// negative number runs none: the server inserts jobs for others to
@@ -54,6 +62,8 @@ type Config struct {
 	// MaxAttempts is how many times an operation is started before it
 	// is given up (default 3).
 	MaxAttempts int
+	// AlertScanEvery is how often the alert scan runs (default a minute).
+	AlertScanEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -91,9 +101,54 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error { return w.sweep(ctx) }
 
+// endHoldsArgs is the periodic job that resumes the holds that ended.
+// Only the elected leader inserts periodic jobs and at most one waits at a
+// time, so one server runs it; each resume is conditional besides, so a
+// run overlapping a rescued one still ends each hold once.
+type endHoldsArgs struct{}
+
+func (endHoldsArgs) Kind() string { return "end_holds" }
+
+type endHoldsWorker struct {
+	river.WorkerDefaults[endHoldsArgs]
+	run func(ctx context.Context) error
+}
+
+func (w *endHoldsWorker) Work(ctx context.Context, _ *river.Job[endHoldsArgs]) error {
+	return w.run(ctx)
+}
+
+type alertScanArgs struct{}
+
+func (alertScanArgs) Kind() string { return "alert_scan" }
+
+type alertScanWorker struct {
+	river.WorkerDefaults[alertScanArgs]
+	scan func(ctx context.Context) error
+}
+
+func (w *alertScanWorker) Work(ctx context.Context, _ *river.Job[alertScanArgs]) error {
+	return w.scan(ctx)
+}
+
+// once is the insert options of a periodic job of which one at a time is
+// enough across servers: river's leader inserts it, and a second while one
+// waits or runs is pointless.
+func once() *river.InsertOpts {
+	return &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// periodic is a job run every interval (default a minute), and once as
+// the queue starts.
+func periodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(every, time.Minute)),
+		func() (river.JobArgs, *river.InsertOpts) { return args, once() }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
 // New builds the queue over db, registering every kind of job.
 func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *slog.Logger) (*Queue, error) {
-	if h.Operation == nil || h.Sweep == nil {
+	if h.Operation == nil || h.Sweep == nil || h.EndHolds == nil {
 		return nil, errors.New("jobs: every handler is required")
 	}
 	rescue := cmp.Or(cfg.RescueAfter, 10*time.Minute)
@@ -101,16 +156,19 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &operationWorker{run: h.Operation})
 	river.AddWorker(workers, &sweepWorker{sweep: h.Sweep})
-	sweep := river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.SweepEvery, time.Minute)),
-		func() (river.JobArgs, *river.InsertOpts) {
-			// One sweep at a time across servers: a second is pointless.
-			return sweepArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
-		}, &river.PeriodicJobOpts{RunOnStart: true})
+	periodicJobs := []*river.PeriodicJob{periodic(cfg.SweepEvery, sweepArgs{})}
+	if h.AlertScan != nil {
+		river.AddWorker(workers, &alertScanWorker{scan: h.AlertScan})
+		periodicJobs = append(periodicJobs, periodic(cfg.AlertScanEvery, alertScanArgs{}))
+	}
+	if h.EndHolds != nil {
+		river.AddWorker(workers, &endHoldsWorker{run: h.EndHolds})
+		periodicJobs = append(periodicJobs, periodic(cfg.SweepEvery, endHoldsArgs{}))
+	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
 		Workers:              workers,
-		PeriodicJobs:         []*river.PeriodicJob{sweep},
+		PeriodicJobs:         periodicJobs,
 		RescueStuckJobsAfter: rescue,
 		JobTimeout:           rescue,
 		FetchPollInterval:    poll,
@@ -137,6 +195,28 @@ func (q *Queue) EnqueueOperation(ctx context.Context, tx *sql.Tx, id string) (in
 		return 0, fmt.Errorf("jobs: enqueue: %w", err)
 	}
 	return res.Job.ID, nil
+}
+
+// Observe calls record with the kind, result (completed, failed,
+// cancelled) and run time of every job this server finishes, for the
+// metrics. An insert-only queue runs none, and so records none.
+func (q *Queue) Observe(record func(kind, result string, took time.Duration)) {
+	if q.insertOnly {
+		return
+	}
+	events, _ := q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+	go func() {
+		// The channel closes when the client stops.
+		for ev := range events {
+			result := map[river.EventKind]string{river.EventKindJobCompleted: "completed",
+				river.EventKindJobFailed: "failed", river.EventKindJobCancelled: "cancelled"}[ev.Kind]
+			var took time.Duration
+			if ev.JobStats != nil {
+				took = ev.JobStats.RunDuration
+			}
+			record(ev.Job.Kind, result, took)
+		}
+	}()
 }
 
 // Start starts working jobs; they run until Stop.

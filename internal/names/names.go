@@ -23,6 +23,8 @@ var (
 	// Rule ids and town codes are the county's, not issued per request.
 	policyID = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 	townCode = regexp.MustCompile(`^[0-9]{9}$`)
+	// agencyID is an agency's short code, chosen when it is added.
+	agencyID = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
 )
 
 // Name is any resource name.
@@ -211,6 +213,26 @@ func (n Complaint) Measure() Measure { return Measure{n.OrganizationID, n.Measur
 // Measure returns the review's measure.
 func (n MeasureReview) Measure() Measure { return Measure{n.OrganizationID, n.MeasureID} }
 
+// Agency is `agencies/{agency}`, a partner agency of the county.
+type Agency struct{ ID string }
+
+// Referral is `cases/{case}/referrals/{referral}`.
+type Referral struct{ CaseID, ID string }
+
+// Alert is `alerts/{alert}`, a warning of a deadline.
+type Alert struct{ ID string }
+
+func (n Agency) String() string   { return "agencies/" + n.ID }
+func (n Referral) String() string { return Case{n.CaseID}.String() + "/referrals/" + n.ID }
+func (n Alert) String() string    { return "alerts/" + n.ID }
+
+func (Agency) Collection() string   { return "agencies/{agency}" }
+func (Referral) Collection() string { return "cases/{case}/referrals/{referral}" }
+func (Alert) Collection() string    { return "alerts/{alert}" }
+
+// Case returns the referral's case.
+func (n Referral) Case() Case { return Case{n.CaseID} }
+
 // Operation is `operations/{operation}`, a long-running operation.
 type Operation struct{ ID string }
 
@@ -223,12 +245,6 @@ type CaseStatistics struct{}
 func (CaseStatistics) String() string     { return "reports/caseStatistics" }
 func (CaseStatistics) Collection() string { return "reports/caseStatistics" }
 
-// Agency is `agencies/{agency}`, a partner agency referrals go to. The
-// referrals feature (issue 14) declares it as well; the lead keeps one.
-type Agency struct{ ID string }
-
-func (n Agency) String() string   { return "agencies/" + n.ID }
-func (Agency) Collection() string { return "agencies/{agency}" }
 
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
@@ -270,6 +286,9 @@ var kinds = []kind{
 	{[]string{"recruitmentEvents", "invitations"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Invitation{ids[0], ids[1]} }},
 	{[]string{"recruitmentEvents", "applications"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Application{ids[0], ids[1]} }},
 	{[]string{"operations"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Operation{ids[0]} }},
+	{[]string{"agencies"}, []*regexp.Regexp{agencyID}, func(ids []string) Name { return Agency{ids[0]} }},
+	{[]string{"cases", "referrals"}, []*regexp.Regexp{uuidID, uuidID}, func(ids []string) Name { return Referral{ids[0], ids[1]} }},
+	{[]string{"alerts"}, []*regexp.Regexp{uuidID}, func(ids []string) Name { return Alert{ids[0]} }},
 	{[]string{"auditLogs"}, []*regexp.Regexp{seqID}, func(ids []string) Name {
 		n, _ := strconv.ParseInt(ids[0], 10, 64)
 		return AuditLog{n}

@@ -70,6 +70,14 @@ func SQLite(t testing.TB) DB {
 // CI=true, where it fails: CI must never pass by skipping them.
 func Postgres(t testing.TB) DB {
 	t.Helper()
+	return open(t, EmptyPostgres(t))
+}
+
+// EmptyPostgres creates a database of its own with no tables on the test
+// PostgreSQL server, dropped when the test ends, and returns its URL: for
+// tests of migrating and restoring. Unreachable, it skips as Postgres does.
+func EmptyPostgres(t testing.TB) string {
+	t.Helper()
 	admin := os.Getenv(PostgresURLEnv)
 	if admin == "" {
 		admin = defaultPostgresURL
@@ -100,7 +108,7 @@ func Postgres(t testing.TB) DB {
 		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
 	}
 	u.Path = "/" + name
-	return open(t, u.String())
+	return u.String()
 }
 
 func open(t testing.TB, u string) DB {

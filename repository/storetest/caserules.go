@@ -2,12 +2,14 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -85,6 +87,43 @@ var caseRuleTests = []test{
 		e.newCase(f, withStatus(domain.StatusInProgress), withDue(nil)) // in litigation, nothing owed
 		found := e.allCases(repository.CaseQuery{Filter: parse(t, "overdue = true", repository.CaseFilter)})
 		sameIDs(t, caseIDs(found), []string{late.ID}, "overdue = true")
+	}},
+	{"HoldColumnsFilterAndEndedHolds", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		now := e.nowStored()
+		end := now.Add(48 * time.Hour)
+		paused := now
+		held := e.newCase(f, withStatus(domain.StatusAccepted), func(c *repository.Case) {
+			c.HoldStartTime, c.HoldEndTime, c.HoldReason, c.HoldHolder = &now, &end, "等待医院排期", "users/cw"
+			c.HeldSeconds, c.HoldCount = 3600, 2
+			c.Clocks.V = domain.Clocks{{Kind: domain.ClockServiceTarget, State: domain.ClockPaused, Start: now,
+				Due: now.Add(72 * time.Hour), Stop: &paused, Rule: domain.RuleElderTarget, Days: 3, Held: true}}
+		})
+		free := e.newCase(f, withStatus(domain.StatusAccepted))
+		got, err := e.s.GetCase(e.ctx, held.ID)
+		must(t, err, "GetCase")
+		sameRow(t, got, held, "held case")
+		sameIDs(t, caseIDs(e.allCases(repository.CaseQuery{Filter: parse(t, "held = true", repository.CaseFilter)})),
+			[]string{held.ID}, "held = true")
+		if ids := caseIDs(e.allCases(repository.CaseQuery{Filter: parse(t, "held = false", repository.CaseFilter)})); !slices.Contains(ids, free.ID) || slices.Contains(ids, held.ID) {
+			t.Errorf("held = false lists %v, want %s and not %s", ids, free.ID, held.ID)
+		}
+		// The hold-end job's list: nothing before the end, the case (with
+		// the revision and end time it resumes under) from the end on.
+		ctx := repository.WithScope(context.Background(), principal.Scope{All: true})
+		due, err := e.s.EndedHolds(ctx, end.Add(-time.Second), 10)
+		must(t, err, "EndedHolds")
+		if len(due) != 0 {
+			t.Errorf("EndedHolds before the end: %v", caseIDs(due))
+		}
+		due, err = e.s.EndedHolds(ctx, end, 10)
+		must(t, err, "EndedHolds")
+		if len(due) != 1 || due[0].ID != held.ID || due[0].Revision != got.Revision || !due[0].HoldEndTime.Equal(end) {
+			t.Fatalf("EndedHolds at the end = %+v, want the held case at revision %d ending %s", due, got.Revision, end)
+		}
+		if due, _ = e.s.EndedHolds(ctx, end, 0); len(due) != 0 {
+			t.Errorf("EndedHolds with no room returned %d", len(due))
+		}
 	}},
 	{"LapsedMaterialsWithdrawnOnceByTwoStores", func(t *testing.T, e *env) {
 		f := e.newFamily()

@@ -29,6 +29,7 @@ func (e *env) queue() *jobs.Queue {
 	q, err := jobs.New(sqlDB, e.s.Dialect(), jobs.Handlers{
 		Operation: func(context.Context, string, bool) error { return nil },
 		Sweep:     func(context.Context) error { return nil },
+		EndHolds:  func(context.Context) error { return nil },
 	}, jobs.Config{Workers: -1}, slog.New(slog.DiscardHandler))
 	must(e.t, err, "jobs.New")
 	return q

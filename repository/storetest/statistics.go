@@ -111,34 +111,35 @@ var statisticsTests = []test{
 	}},
 	{"MigrationBackfillsEndings", testFactsBackfill},
 	{"ReferralsByAgency", func(t *testing.T, e *env) {
-		// The referrals feature's table, as far as the figure reads it.
-		e.exec(`CREATE TABLE referrals (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, agency_id TEXT NOT NULL,
-			sent_date TEXT NOT NULL, reply_date TEXT NULL, follow_up_due_date TEXT NOT NULL, delete_time TIMESTAMP NULL)`)
+		// Rows of the referrals table as the referrals feature writes them,
+		// to the seeded agencies (人社局 rsj, 法律援助中心 sfj-flyz).
 		f := e.newFamily(inTown(statisticsTowns[0]))
 		other := e.newFamily(inTown(statisticsTowns[1]))
 		c, d := e.newCase(f), e.newCase(other)
 		rows := []struct{ id, caseID, agency, sent, reply, due string }{
-			{"r1", c.ID, "hr", "2026-01-05", "2026-01-08", "2026-01-20"},
-			{"r2", c.ID, "hr", "2026-01-10", "2026-01-20", "2026-01-25"},
-			{"r3", c.ID, "hr", "2026-02-01", "", "2026-02-10"},
-			{"r4", c.ID, "justice", "2026-03-01", "", "2026-12-31"},
-			{"r5", d.ID, "hr", "2026-01-05", "", "2026-01-06"},
-			{"r6", c.ID, "hr", "2025-12-31", "2026-01-01", "2026-01-10"},
+			{"r1", c.ID, "rsj", "2026-01-05", "2026-01-08", "2026-01-20"},
+			{"r2", c.ID, "rsj", "2026-01-10", "2026-01-20", "2026-01-25"},
+			{"r3", c.ID, "rsj", "2026-02-01", "", "2026-02-10"},
+			{"r4", c.ID, "sfj-flyz", "2026-03-01", "", "2026-12-31"},
+			{"r5", d.ID, "rsj", "2026-01-05", "", "2026-01-06"},
+			{"r6", c.ID, "rsj", "2025-12-31", "2026-01-01", "2026-01-10"},
 		}
 		for _, r := range rows {
 			var reply any
 			if r.reply != "" {
 				reply = r.reply
 			}
-			e.exec("INSERT INTO referrals (id, case_id, agency_id, sent_date, reply_date, follow_up_due_date) VALUES (?, ?, ?, ?, ?, ?)",
-				r.id, r.caseID, r.agency, r.sent, reply, r.due)
+			now := e.nowStored()
+			e.exec(`INSERT INTO referrals (id, case_id, agency_id, sent_date, request_sealed, reply_date, follow_up_due_date,
+				creator, revision, create_time, update_time) VALUES (?, ?, ?, ?, '', ?, ?, 'users/test', 1, ?, ?)`,
+				r.id, r.caseID, r.agency, r.sent, reply, r.due, now, now)
 		}
 		e.clock.Set(time.Date(2026, 3, 2, 10, 0, 0, 0, domain.ChinaTime))
 		town := repository.WithScope(e.ctx, principal.Scope{Towns: []string{statisticsTowns[0]}})
 		got := e.statistics(town, domain.QuarterPeriod(2026, 1), "").Referrals
 		want := []repository.ReferralRow{
-			{AgencyID: "hr", Sent: 3, Replied: 2, Overdue: 1, ReplyDays: []domain.DaysCount{{Days: 3, Count: 1}, {Days: 10, Count: 1}}},
-			{AgencyID: "justice", Sent: 1},
+			{AgencyID: "rsj", Sent: 3, Replied: 2, Overdue: 1, ReplyDays: []domain.DaysCount{{Days: 3, Count: 1}, {Days: 10, Count: 1}}},
+			{AgencyID: "sfj-flyz", Sent: 1},
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("referrals %+v, want %+v", got, want)

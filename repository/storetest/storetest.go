@@ -68,6 +68,7 @@ const (
 	Recruitment    Category = "Recruitment"
 	Operations     Category = "Operations"
 	Exports        Category = "Exports"
+	Referrals      Category = "Referrals"
 	Statistics     Category = "Statistics"
 )
 
@@ -126,6 +127,7 @@ func suite() []group {
 		{Recruitment, recruitmentTests},
 		{Operations, operationTests},
 		{Exports, exportTests},
+		{Referrals, referralTests},
 		{Statistics, statisticsTests},
 	}
 }

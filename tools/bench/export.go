@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -52,16 +53,8 @@ func (b *bench) exportHouseholds(ctx context.Context) (exportResult, error) {
 	if err != nil {
 		return fail(fmt.Errorf("ExportHouseholds: %w", err))
 	}
-	ops := pb.NewOperationServiceClient(b.conn)
-	for !op.GetDone() {
-		select {
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-time.After(exportPoll):
-		}
-		if op, err = ops.GetOperation(b.authCtx(ctx), &pb.GetOperationRequest{Name: op.GetName()}); err != nil {
-			return fail(fmt.Errorf("GetOperation: %w", err))
-		}
+	if op, err = b.waitOperation(ctx, op); err != nil {
+		return fail(err)
 	}
 	if st := op.GetError(); st != nil {
 		return fail(fmt.Errorf("the export failed: %s", st.GetMessage()))
@@ -87,6 +80,23 @@ func (b *bench) exportHouseholds(ctx context.Context) (exportResult, error) {
 	}
 	res.ServerRSSGrowthBytes = peak - before
 	return res, nil
+}
+
+// waitOperation polls op every exportPoll until it is done.
+func (b *bench) waitOperation(ctx context.Context, op *longrunningpb.Operation) (*longrunningpb.Operation, error) {
+	ops := pb.NewOperationServiceClient(b.conn)
+	for !op.GetDone() {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(exportPoll):
+		}
+		var err error
+		if op, err = ops.GetOperation(b.authCtx(ctx), &pb.GetOperationRequest{Name: op.GetName()}); err != nil {
+			return nil, fmt.Errorf("GetOperation: %w", err)
+		}
+	}
+	return op, nil
 }
 
 func (b *bench) download(ctx context.Context, path string) (int64, error) {

@@ -95,16 +95,8 @@ func (b *bench) importFile(ctx context.Context, n int) (fileImportResult, error)
 	if err != nil {
 		return fail(fmt.Errorf("ImportHouseholds: %w", err))
 	}
-	ops := pb.NewOperationServiceClient(b.conn)
-	for !op.GetDone() {
-		select {
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-time.After(exportPoll):
-		}
-		if op, err = ops.GetOperation(b.authCtx(ctx), &pb.GetOperationRequest{Name: op.GetName()}); err != nil {
-			return fail(fmt.Errorf("GetOperation: %w", err))
-		}
+	if op, err = b.waitOperation(ctx, op); err != nil {
+		return fail(err)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	if st := op.GetError(); st != nil {

@@ -8,6 +8,7 @@ package caseworkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -2222,6 +2223,78 @@ func (x *CaseOutcome) GetSummary() string {
 	return ""
 }
 
+// A case's hold: why, since when, until when and by whom.
+type CaseHold struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why the case waits, as the holder gave it.
+	Reason    string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// When the server resumes the case by itself, if nobody does first.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Who put the case on hold.
+	Holder        string `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseHold) Reset() {
+	*x = CaseHold{}
+	mi := &file_casework_v1_case_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseHold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseHold) ProtoMessage() {}
+
+func (x *CaseHold) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseHold.ProtoReflect.Descriptor instead.
+func (*CaseHold) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CaseHold) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CaseHold) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CaseHold) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *CaseHold) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
 // A case opened for a member of a military household.
 type Case struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2248,7 +2321,8 @@ type Case struct {
 	TownCode        string           `protobuf:"bytes,12,opt,name=town_code,json=townCode,proto3" json:"town_code,omitempty"`
 	Priority        CasePriority     `protobuf:"varint,13,opt,name=priority,proto3,enum=casework.v1.CasePriority" json:"priority,omitempty"`
 	PriorityReasons []PriorityReason `protobuf:"varint,14,rep,packed,name=priority_reasons,json=priorityReasons,proto3,enum=casework.v1.PriorityReason" json:"priority_reasons,omitempty"`
-	// Computed at submit from the case type.
+	// Computed at submit from the case type; absent while no clock runs,
+	// and so while the case is on hold.
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	Outcome *CaseOutcome           `protobuf:"bytes,16,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// Reason given for the last rejection or reopening.
@@ -2277,13 +2351,25 @@ type Case struct {
 	// The contact whose follow-up opened the case
 	// (`households/{household}/contacts/{contact}`, LedgerService), if one did.
 	SourceContact string `protobuf:"bytes,33,opt,name=source_contact,json=sourceContact,proto3" json:"source_contact,omitempty"`
+	// The hold in force; absent when the case is not on hold. While held,
+	// due_time is absent and the held clocks are PAUSED.
+	Hold *CaseHold `protobuf:"bytes,34,opt,name=hold,proto3" json:"hold,omitempty"`
+	// Whole days (24-hour periods) from submit_time to resolve_time, or to
+	// now while the case is open, or to its last change once it was refused,
+	// withdrawn or terminated; 0 for a case never submitted.
+	DaysOpen int32 `protobuf:"varint,35,opt,name=days_open,json=daysOpen,proto3" json:"days_open,omitempty"`
+	// days_open without the time spent on hold: the whole days the county
+	// has had the case to work on, which is what its clocks count.
+	DaysWaiting int32 `protobuf:"varint,36,opt,name=days_waiting,json=daysWaiting,proto3" json:"days_waiting,omitempty"`
+	// How many times the case has been put on hold.
+	HoldCount     int32 `protobuf:"varint,37,opt,name=hold_count,json=holdCount,proto3" json:"hold_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_casework_v1_case_proto_msgTypes[9]
+	mi := &file_casework_v1_case_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2381,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[9]
+	mi := &file_casework_v1_case_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2394,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{9}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Case) GetName() string {
@@ -2557,6 +2643,34 @@ func (x *Case) GetSourceContact() string {
 	return ""
 }
 
+func (x *Case) GetHold() *CaseHold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+func (x *Case) GetDaysOpen() int32 {
+	if x != nil {
+		return x.DaysOpen
+	}
+	return 0
+}
+
+func (x *Case) GetDaysWaiting() int32 {
+	if x != nil {
+		return x.DaysWaiting
+	}
+	return 0
+}
+
+func (x *Case) GetHoldCount() int32 {
+	if x != nil {
+		return x.HoldCount
+	}
+	return 0
+}
+
 type isCase_Details interface {
 	isCase_Details()
 }
@@ -2598,7 +2712,7 @@ type Note struct {
 
 func (x *Note) Reset() {
 	*x = Note{}
-	mi := &file_casework_v1_case_proto_msgTypes[10]
+	mi := &file_casework_v1_case_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2724,7 @@ func (x *Note) String() string {
 func (*Note) ProtoMessage() {}
 
 func (x *Note) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[10]
+	mi := &file_casework_v1_case_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2737,7 @@ func (x *Note) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Note.ProtoReflect.Descriptor instead.
 func (*Note) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{10}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Note) GetName() string {
@@ -2673,7 +2787,7 @@ type CaseHistoryEntry struct {
 
 func (x *CaseHistoryEntry) Reset() {
 	*x = CaseHistoryEntry{}
-	mi := &file_casework_v1_case_proto_msgTypes[11]
+	mi := &file_casework_v1_case_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2685,7 +2799,7 @@ func (x *CaseHistoryEntry) String() string {
 func (*CaseHistoryEntry) ProtoMessage() {}
 
 func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[11]
+	mi := &file_casework_v1_case_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2698,7 +2812,7 @@ func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{11}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CaseHistoryEntry) GetMethod() string {
@@ -2763,7 +2877,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[12]
+	mi := &file_casework_v1_case_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +2889,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[12]
+	mi := &file_casework_v1_case_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +2902,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{12}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateCaseRequest) GetCase() *Case {
@@ -2814,7 +2928,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[13]
+	mi := &file_casework_v1_case_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +2940,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[13]
+	mi := &file_casework_v1_case_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +2953,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{13}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetCaseRequest) GetName() string {
@@ -2855,7 +2969,8 @@ type ListCasesRequest struct {
 	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset: comparisons joined by AND. Fields: status, case_type,
-	// town_code, assignee, priority, household, overdue, placement_year. E.g.
+	// town_code, assignee, priority, household, overdue, placement_year,
+	// held (on hold now). E.g.
 	// `status = SUBMITTED AND town_code = "500230101" AND overdue = true`.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// `create_time`, `create_time desc`, `due_time` or `due_time desc`.
@@ -2866,7 +2981,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[14]
+	mi := &file_casework_v1_case_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2878,7 +2993,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[14]
+	mi := &file_casework_v1_case_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2891,7 +3006,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{14}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCasesRequest) GetPageSize() int32 {
@@ -2932,7 +3047,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[15]
+	mi := &file_casework_v1_case_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2944,7 +3059,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[15]
+	mi := &file_casework_v1_case_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2957,7 +3072,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{15}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -2986,7 +3101,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[16]
+	mi := &file_casework_v1_case_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2998,7 +3113,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[16]
+	mi := &file_casework_v1_case_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3011,7 +3126,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{16}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateCaseRequest) GetCase() *Case {
@@ -3042,7 +3157,7 @@ type SubmitCaseRequest struct {
 
 func (x *SubmitCaseRequest) Reset() {
 	*x = SubmitCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[17]
+	mi := &file_casework_v1_case_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3054,7 +3169,7 @@ func (x *SubmitCaseRequest) String() string {
 func (*SubmitCaseRequest) ProtoMessage() {}
 
 func (x *SubmitCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[17]
+	mi := &file_casework_v1_case_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3067,7 +3182,7 @@ func (x *SubmitCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitCaseRequest.ProtoReflect.Descriptor instead.
 func (*SubmitCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{17}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SubmitCaseRequest) GetName() string {
@@ -3105,7 +3220,7 @@ type AcceptCaseRequest struct {
 
 func (x *AcceptCaseRequest) Reset() {
 	*x = AcceptCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[18]
+	mi := &file_casework_v1_case_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3232,7 @@ func (x *AcceptCaseRequest) String() string {
 func (*AcceptCaseRequest) ProtoMessage() {}
 
 func (x *AcceptCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[18]
+	mi := &file_casework_v1_case_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3245,7 @@ func (x *AcceptCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcceptCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{18}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AcceptCaseRequest) GetName() string {
@@ -3171,7 +3286,7 @@ type RejectCaseRequest struct {
 
 func (x *RejectCaseRequest) Reset() {
 	*x = RejectCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[19]
+	mi := &file_casework_v1_case_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3183,7 +3298,7 @@ func (x *RejectCaseRequest) String() string {
 func (*RejectCaseRequest) ProtoMessage() {}
 
 func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[19]
+	mi := &file_casework_v1_case_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3196,7 +3311,7 @@ func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseRequest.ProtoReflect.Descriptor instead.
 func (*RejectCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{19}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RejectCaseRequest) GetName() string {
@@ -3249,7 +3364,7 @@ type AssignCaseRequest struct {
 
 func (x *AssignCaseRequest) Reset() {
 	*x = AssignCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[20]
+	mi := &file_casework_v1_case_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3261,7 +3376,7 @@ func (x *AssignCaseRequest) String() string {
 func (*AssignCaseRequest) ProtoMessage() {}
 
 func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[20]
+	mi := &file_casework_v1_case_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3274,7 +3389,7 @@ func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
 func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{20}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AssignCaseRequest) GetName() string {
@@ -3319,7 +3434,7 @@ type StartCaseRequest struct {
 
 func (x *StartCaseRequest) Reset() {
 	*x = StartCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[21]
+	mi := &file_casework_v1_case_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3331,7 +3446,7 @@ func (x *StartCaseRequest) String() string {
 func (*StartCaseRequest) ProtoMessage() {}
 
 func (x *StartCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[21]
+	mi := &file_casework_v1_case_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3344,7 +3459,7 @@ func (x *StartCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCaseRequest.ProtoReflect.Descriptor instead.
 func (*StartCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{21}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StartCaseRequest) GetName() string {
@@ -3383,7 +3498,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[22]
+	mi := &file_casework_v1_case_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3510,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[22]
+	mi := &file_casework_v1_case_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3523,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{22}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResolveCaseRequest) GetName() string {
@@ -3453,7 +3568,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[23]
+	mi := &file_casework_v1_case_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3465,7 +3580,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[23]
+	mi := &file_casework_v1_case_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3478,7 +3593,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{23}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CloseCaseRequest) GetName() string {
@@ -3517,7 +3632,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[24]
+	mi := &file_casework_v1_case_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3529,7 +3644,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[24]
+	mi := &file_casework_v1_case_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3542,7 +3657,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{24}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReopenCaseRequest) GetName() string {
@@ -3573,6 +3688,161 @@ func (x *ReopenCaseRequest) GetRequestId() string {
 	return ""
 }
 
+type HoldCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Why the case waits (for example, for a hospital's appointment or the
+	// school's placement round).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How long the hold lasts, in days of 24 hours from now: 1 to 180. The
+	// case resumes by itself at the end.
+	Days int32 `protobuf:"varint,4,opt,name=days,proto3" json:"days,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HoldCaseRequest) Reset() {
+	*x = HoldCaseRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HoldCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HoldCaseRequest) ProtoMessage() {}
+
+func (x *HoldCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HoldCaseRequest.ProtoReflect.Descriptor instead.
+func (*HoldCaseRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *HoldCaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HoldCaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *HoldCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *HoldCaseRequest) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *HoldCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ResumeCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag  string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Why the hold ends early, if worth saying; kept in the history.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// AIP-155: a retry with the same id and the same request returns the
+	// first answer without doing anything again; the same id with a different
+	// request is refused with ALREADY_EXISTS. A UUID is best.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCaseRequest) Reset() {
+	*x = ResumeCaseRequest{}
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCaseRequest) ProtoMessage() {}
+
+func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_case_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
+func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ResumeCaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResumeCaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ResumeCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ResumeCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type WithdrawCaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -3590,7 +3860,7 @@ type WithdrawCaseRequest struct {
 
 func (x *WithdrawCaseRequest) Reset() {
 	*x = WithdrawCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[25]
+	mi := &file_casework_v1_case_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3602,7 +3872,7 @@ func (x *WithdrawCaseRequest) String() string {
 func (*WithdrawCaseRequest) ProtoMessage() {}
 
 func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[25]
+	mi := &file_casework_v1_case_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3615,7 +3885,7 @@ func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{25}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WithdrawCaseRequest) GetName() string {
@@ -3672,7 +3942,7 @@ type RequestMaterialsRequest struct {
 
 func (x *RequestMaterialsRequest) Reset() {
 	*x = RequestMaterialsRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[26]
+	mi := &file_casework_v1_case_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +3954,7 @@ func (x *RequestMaterialsRequest) String() string {
 func (*RequestMaterialsRequest) ProtoMessage() {}
 
 func (x *RequestMaterialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[26]
+	mi := &file_casework_v1_case_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +3967,7 @@ func (x *RequestMaterialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestMaterialsRequest.ProtoReflect.Descriptor instead.
 func (*RequestMaterialsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{26}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RequestMaterialsRequest) GetName() string {
@@ -3749,7 +4019,7 @@ type SupplyMaterialsRequest struct {
 
 func (x *SupplyMaterialsRequest) Reset() {
 	*x = SupplyMaterialsRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[27]
+	mi := &file_casework_v1_case_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +4031,7 @@ func (x *SupplyMaterialsRequest) String() string {
 func (*SupplyMaterialsRequest) ProtoMessage() {}
 
 func (x *SupplyMaterialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[27]
+	mi := &file_casework_v1_case_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +4044,7 @@ func (x *SupplyMaterialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupplyMaterialsRequest.ProtoReflect.Descriptor instead.
 func (*SupplyMaterialsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{27}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SupplyMaterialsRequest) GetName() string {
@@ -3817,7 +4087,7 @@ type DecideEligibilityRequest struct {
 
 func (x *DecideEligibilityRequest) Reset() {
 	*x = DecideEligibilityRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[28]
+	mi := &file_casework_v1_case_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +4099,7 @@ func (x *DecideEligibilityRequest) String() string {
 func (*DecideEligibilityRequest) ProtoMessage() {}
 
 func (x *DecideEligibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[28]
+	mi := &file_casework_v1_case_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +4112,7 @@ func (x *DecideEligibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideEligibilityRequest.ProtoReflect.Descriptor instead.
 func (*DecideEligibilityRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{28}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DecideEligibilityRequest) GetName() string {
@@ -3903,7 +4173,7 @@ type TerminateCaseRequest struct {
 
 func (x *TerminateCaseRequest) Reset() {
 	*x = TerminateCaseRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[29]
+	mi := &file_casework_v1_case_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3915,7 +4185,7 @@ func (x *TerminateCaseRequest) String() string {
 func (*TerminateCaseRequest) ProtoMessage() {}
 
 func (x *TerminateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[29]
+	mi := &file_casework_v1_case_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3928,7 +4198,7 @@ func (x *TerminateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateCaseRequest.ProtoReflect.Descriptor instead.
 func (*TerminateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{29}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TerminateCaseRequest) GetName() string {
@@ -3981,7 +4251,7 @@ type FileObjectionRequest struct {
 
 func (x *FileObjectionRequest) Reset() {
 	*x = FileObjectionRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[30]
+	mi := &file_casework_v1_case_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3993,7 +4263,7 @@ func (x *FileObjectionRequest) String() string {
 func (*FileObjectionRequest) ProtoMessage() {}
 
 func (x *FileObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[30]
+	mi := &file_casework_v1_case_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4006,7 +4276,7 @@ func (x *FileObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileObjectionRequest.ProtoReflect.Descriptor instead.
 func (*FileObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{30}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FileObjectionRequest) GetName() string {
@@ -4053,7 +4323,7 @@ type DecideObjectionRequest struct {
 
 func (x *DecideObjectionRequest) Reset() {
 	*x = DecideObjectionRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[31]
+	mi := &file_casework_v1_case_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4065,7 +4335,7 @@ func (x *DecideObjectionRequest) String() string {
 func (*DecideObjectionRequest) ProtoMessage() {}
 
 func (x *DecideObjectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[31]
+	mi := &file_casework_v1_case_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4078,7 +4348,7 @@ func (x *DecideObjectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideObjectionRequest.ProtoReflect.Descriptor instead.
 func (*DecideObjectionRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{31}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DecideObjectionRequest) GetName() string {
@@ -4130,7 +4400,7 @@ type CreateNoteRequest struct {
 
 func (x *CreateNoteRequest) Reset() {
 	*x = CreateNoteRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[32]
+	mi := &file_casework_v1_case_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4142,7 +4412,7 @@ func (x *CreateNoteRequest) String() string {
 func (*CreateNoteRequest) ProtoMessage() {}
 
 func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[32]
+	mi := &file_casework_v1_case_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4155,7 +4425,7 @@ func (x *CreateNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNoteRequest.ProtoReflect.Descriptor instead.
 func (*CreateNoteRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{32}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateNoteRequest) GetParent() string {
@@ -4190,7 +4460,7 @@ type ListNotesRequest struct {
 
 func (x *ListNotesRequest) Reset() {
 	*x = ListNotesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[33]
+	mi := &file_casework_v1_case_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4202,7 +4472,7 @@ func (x *ListNotesRequest) String() string {
 func (*ListNotesRequest) ProtoMessage() {}
 
 func (x *ListNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[33]
+	mi := &file_casework_v1_case_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4215,7 +4485,7 @@ func (x *ListNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotesRequest.ProtoReflect.Descriptor instead.
 func (*ListNotesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{33}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListNotesRequest) GetParent() string {
@@ -4249,7 +4519,7 @@ type ListNotesResponse struct {
 
 func (x *ListNotesResponse) Reset() {
 	*x = ListNotesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[34]
+	mi := &file_casework_v1_case_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4261,7 +4531,7 @@ func (x *ListNotesResponse) String() string {
 func (*ListNotesResponse) ProtoMessage() {}
 
 func (x *ListNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[34]
+	mi := &file_casework_v1_case_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4274,7 +4544,7 @@ func (x *ListNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotesResponse.ProtoReflect.Descriptor instead.
 func (*ListNotesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{34}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListNotesResponse) GetNotes() []*Note {
@@ -4302,7 +4572,7 @@ type ListCaseHistoryRequest struct {
 
 func (x *ListCaseHistoryRequest) Reset() {
 	*x = ListCaseHistoryRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[35]
+	mi := &file_casework_v1_case_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4314,7 +4584,7 @@ func (x *ListCaseHistoryRequest) String() string {
 func (*ListCaseHistoryRequest) ProtoMessage() {}
 
 func (x *ListCaseHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[35]
+	mi := &file_casework_v1_case_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4327,7 +4597,7 @@ func (x *ListCaseHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{35}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListCaseHistoryRequest) GetParent() string {
@@ -4361,7 +4631,7 @@ type ListCaseHistoryResponse struct {
 
 func (x *ListCaseHistoryResponse) Reset() {
 	*x = ListCaseHistoryResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[36]
+	mi := &file_casework_v1_case_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4643,7 @@ func (x *ListCaseHistoryResponse) String() string {
 func (*ListCaseHistoryResponse) ProtoMessage() {}
 
 func (x *ListCaseHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[36]
+	mi := &file_casework_v1_case_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4656,7 @@ func (x *ListCaseHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{36}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListCaseHistoryResponse) GetEntries() []*CaseHistoryEntry {
@@ -4416,7 +4686,7 @@ type BatchCreateCasesRequest struct {
 
 func (x *BatchCreateCasesRequest) Reset() {
 	*x = BatchCreateCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[37]
+	mi := &file_casework_v1_case_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4428,7 +4698,7 @@ func (x *BatchCreateCasesRequest) String() string {
 func (*BatchCreateCasesRequest) ProtoMessage() {}
 
 func (x *BatchCreateCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[37]
+	mi := &file_casework_v1_case_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4441,7 +4711,7 @@ func (x *BatchCreateCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateCasesRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{37}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BatchCreateCasesRequest) GetRequests() []*CreateCaseRequest {
@@ -4468,7 +4738,7 @@ type BatchCreateCasesResponse struct {
 
 func (x *BatchCreateCasesResponse) Reset() {
 	*x = BatchCreateCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[38]
+	mi := &file_casework_v1_case_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4480,7 +4750,7 @@ func (x *BatchCreateCasesResponse) String() string {
 func (*BatchCreateCasesResponse) ProtoMessage() {}
 
 func (x *BatchCreateCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[38]
+	mi := &file_casework_v1_case_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4493,7 +4763,7 @@ func (x *BatchCreateCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateCasesResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{38}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BatchCreateCasesResponse) GetCases() []*Case {
@@ -4512,7 +4782,7 @@ type BatchGetCasesRequest struct {
 
 func (x *BatchGetCasesRequest) Reset() {
 	*x = BatchGetCasesRequest{}
-	mi := &file_casework_v1_case_proto_msgTypes[39]
+	mi := &file_casework_v1_case_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4524,7 +4794,7 @@ func (x *BatchGetCasesRequest) String() string {
 func (*BatchGetCasesRequest) ProtoMessage() {}
 
 func (x *BatchGetCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[39]
+	mi := &file_casework_v1_case_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4537,7 +4807,7 @@ func (x *BatchGetCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCasesRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetCasesRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{39}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BatchGetCasesRequest) GetNames() []string {
@@ -4557,7 +4827,7 @@ type BatchGetCasesResponse struct {
 
 func (x *BatchGetCasesResponse) Reset() {
 	*x = BatchGetCasesResponse{}
-	mi := &file_casework_v1_case_proto_msgTypes[40]
+	mi := &file_casework_v1_case_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4569,7 +4839,7 @@ func (x *BatchGetCasesResponse) String() string {
 func (*BatchGetCasesResponse) ProtoMessage() {}
 
 func (x *BatchGetCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_case_proto_msgTypes[40]
+	mi := &file_casework_v1_case_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4582,7 +4852,7 @@ func (x *BatchGetCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCasesResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetCasesResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_case_proto_rawDescGZIP(), []int{40}
+	return file_casework_v1_case_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BatchGetCasesResponse) GetCases() []*Case {
@@ -4596,7 +4866,7 @@ var File_casework_v1_case_proto protoreflect.FileDescriptor
 
 const file_casework_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xbe\x03\n" +
+	"\x16casework/v1/case.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbe\x03\n" +
 	"\x13EmploymentPlacement\x122\n" +
 	"\x0eplacement_year\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xb4\x10(\xd0\x0fR\rplacementYear\x12\x1a\n" +
 	"\beligible\x18\x02 \x01(\bR\beligible\x12A\n" +
@@ -4669,7 +4939,13 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"decideTime\"{\n" +
 	"\vCaseOutcome\x12B\n" +
 	"\x06result\x18\x01 \x01(\x0e2\x1a.casework.v1.OutcomeResultB\x0e\xe2A\x01\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06result\x12(\n" +
-	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\x83\x10\n" +
+	"\asummary\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80 R\asummary\"\xe6\x02\n" +
+	"\bCaseHold\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder:\xb7\x01\x92A\xb3\x012\xb0\x01{\"reason\": \"等待重庆医科大学附属医院专家门诊排期\", \"startTime\": \"2026-03-02T02:00:00Z\", \"endTime\": \"2026-04-01T02:00:00Z\", \"holder\": \"caseworker-mingshan-01\"}\"\xa5\x11\n" +
 	"\x04Case\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12%\n" +
 	"\vcase_number\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\n" +
@@ -4711,7 +4987,12 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\tobjection\x18\x1f \x01(\v2\x16.casework.v1.ObjectionB\x04\xe2A\x01\x03R\tobjection\x12!\n" +
 	"\ttown_name\x18  \x01(\tB\x04\xe2A\x01\x03R\btownName\x12N\n" +
 	"\x0esource_contact\x18! \x01(\tB'\xe2A\x01\x03\xfaA \n" +
-	"\x1ecasework.fengdu.gov.cn/ContactR\rsourceContact:;\xeaA8\n" +
+	"\x1ecasework.fengdu.gov.cn/ContactR\rsourceContact\x12/\n" +
+	"\x04hold\x18\" \x01(\v2\x15.casework.v1.CaseHoldB\x04\xe2A\x01\x03R\x04hold\x12!\n" +
+	"\tdays_open\x18# \x01(\x05B\x04\xe2A\x01\x03R\bdaysOpen\x12'\n" +
+	"\fdays_waiting\x18$ \x01(\x05B\x04\xe2A\x01\x03R\vdaysWaiting\x12#\n" +
+	"\n" +
+	"hold_count\x18% \x01(\x05B\x04\xe2A\x01\x03R\tholdCount:;\xeaA8\n" +
 	"\x1bcasework.fengdu.gov.cn/Case\x12\fcases/{case}*\x05cases2\x04caseB\t\n" +
 	"\adetails\"\xef\x01\n" +
 	"\x04Note\x12\x18\n" +
@@ -4798,6 +5079,19 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
 	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12:\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xe4\x02\n" +
+	"\x0fHoldCaseRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12&\n" +
+	"\x06reason\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x10R\x06reason\x12\"\n" +
+	"\x04days\x18\x04 \x01(\x05B\x0e\xe2A\x01\x02\xbaH\a\x1a\x05\x18\xb4\x01(\x01R\x04days\x12:\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId:\x9a\x01\x92A\x96\x012\x93\x01{\"etag\": \"v3\", \"reason\": \"等待重庆医科大学附属医院专家门诊排期\", \"days\": 30, \"requestId\": \"0193e1a4-7c2b-7d3e-9f10-5a6b7c8d9e0f\"}\"\x9b\x01\n" +
+	"\x11ResumeCaseRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x04note\x12:\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xf1\x01\n" +
 	"\x13WithdrawCaseRequest\x12\x18\n" +
@@ -5052,7 +5346,7 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\x1aOUTCOME_RESULT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17OUTCOME_RESULT_ACHIEVED\x10\x01\x12%\n" +
 	"!OUTCOME_RESULT_PARTIALLY_ACHIEVED\x10\x02\x12\x1f\n" +
-	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xb2\x15\n" +
+	"\x1bOUTCOME_RESULT_NOT_ACHIEVED\x10\x032\xfa\x16\n" +
 	"\vCaseService\x12_\n" +
 	"\n" +
 	"CreateCase\x12\x1e.casework.v1.CreateCaseRequest\x1a\x11.casework.v1.Case\"\x1e\xdaA\x04case\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12\x81\x01\n" +
@@ -5074,7 +5368,10 @@ const file_casework_v1_case_proto_rawDesc = "" +
 	"\vResolveCase\x12\x1f.casework.v1.ResolveCaseRequest\x1a\x11.casework.v1.Case\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=cases/*}:resolve\x12b\n" +
 	"\tCloseCase\x12\x1d.casework.v1.CloseCaseRequest\x1a\x11.casework.v1.Case\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:close\x12e\n" +
 	"\n" +
-	"ReopenCase\x12\x1e.casework.v1.ReopenCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:reopen\x12k\n" +
+	"ReopenCase\x12\x1e.casework.v1.ReopenCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:reopen\x12_\n" +
+	"\bHoldCase\x12\x1c.casework.v1.HoldCaseRequest\x1a\x11.casework.v1.Case\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/{name=cases/*}:hold\x12e\n" +
+	"\n" +
+	"ResumeCase\x12\x1e.casework.v1.ResumeCaseRequest\x1a\x11.casework.v1.Case\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:resume\x12k\n" +
 	"\fWithdrawCase\x12 .casework.v1.WithdrawCaseRequest\x1a\x11.casework.v1.Case\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=cases/*}:withdraw\x12{\n" +
 	"\x10RequestMaterials\x12$.casework.v1.RequestMaterialsRequest\x1a\x11.casework.v1.Case\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=cases/*}:requestMaterials\x12x\n" +
 	"\x0fSupplyMaterials\x12#.casework.v1.SupplyMaterialsRequest\x1a\x11.casework.v1.Case\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*}:supplyMaterials\x12~\n" +
@@ -5100,7 +5397,7 @@ func file_casework_v1_case_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 22)
-var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_casework_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_casework_v1_case_proto_goTypes = []any{
 	(CaseType)(0),                    // 0: casework.v1.CaseType
 	(CaseStatus)(0),                  // 1: casework.v1.CaseStatus
@@ -5133,45 +5430,48 @@ var file_casework_v1_case_proto_goTypes = []any{
 	(*EligibilityDecision)(nil),      // 28: casework.v1.EligibilityDecision
 	(*Objection)(nil),                // 29: casework.v1.Objection
 	(*CaseOutcome)(nil),              // 30: casework.v1.CaseOutcome
-	(*Case)(nil),                     // 31: casework.v1.Case
-	(*Note)(nil),                     // 32: casework.v1.Note
-	(*CaseHistoryEntry)(nil),         // 33: casework.v1.CaseHistoryEntry
-	(*CreateCaseRequest)(nil),        // 34: casework.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),           // 35: casework.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),         // 36: casework.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),        // 37: casework.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),        // 38: casework.v1.UpdateCaseRequest
-	(*SubmitCaseRequest)(nil),        // 39: casework.v1.SubmitCaseRequest
-	(*AcceptCaseRequest)(nil),        // 40: casework.v1.AcceptCaseRequest
-	(*RejectCaseRequest)(nil),        // 41: casework.v1.RejectCaseRequest
-	(*AssignCaseRequest)(nil),        // 42: casework.v1.AssignCaseRequest
-	(*StartCaseRequest)(nil),         // 43: casework.v1.StartCaseRequest
-	(*ResolveCaseRequest)(nil),       // 44: casework.v1.ResolveCaseRequest
-	(*CloseCaseRequest)(nil),         // 45: casework.v1.CloseCaseRequest
-	(*ReopenCaseRequest)(nil),        // 46: casework.v1.ReopenCaseRequest
-	(*WithdrawCaseRequest)(nil),      // 47: casework.v1.WithdrawCaseRequest
-	(*RequestMaterialsRequest)(nil),  // 48: casework.v1.RequestMaterialsRequest
-	(*SupplyMaterialsRequest)(nil),   // 49: casework.v1.SupplyMaterialsRequest
-	(*DecideEligibilityRequest)(nil), // 50: casework.v1.DecideEligibilityRequest
-	(*TerminateCaseRequest)(nil),     // 51: casework.v1.TerminateCaseRequest
-	(*FileObjectionRequest)(nil),     // 52: casework.v1.FileObjectionRequest
-	(*DecideObjectionRequest)(nil),   // 53: casework.v1.DecideObjectionRequest
-	(*CreateNoteRequest)(nil),        // 54: casework.v1.CreateNoteRequest
-	(*ListNotesRequest)(nil),         // 55: casework.v1.ListNotesRequest
-	(*ListNotesResponse)(nil),        // 56: casework.v1.ListNotesResponse
-	(*ListCaseHistoryRequest)(nil),   // 57: casework.v1.ListCaseHistoryRequest
-	(*ListCaseHistoryResponse)(nil),  // 58: casework.v1.ListCaseHistoryResponse
-	(*BatchCreateCasesRequest)(nil),  // 59: casework.v1.BatchCreateCasesRequest
-	(*BatchCreateCasesResponse)(nil), // 60: casework.v1.BatchCreateCasesResponse
-	(*BatchGetCasesRequest)(nil),     // 61: casework.v1.BatchGetCasesRequest
-	(*BatchGetCasesResponse)(nil),    // 62: casework.v1.BatchGetCasesResponse
-	(*date.Date)(nil),                // 63: google.type.Date
-	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 65: google.protobuf.FieldMask
+	(*CaseHold)(nil),                 // 31: casework.v1.CaseHold
+	(*Case)(nil),                     // 32: casework.v1.Case
+	(*Note)(nil),                     // 33: casework.v1.Note
+	(*CaseHistoryEntry)(nil),         // 34: casework.v1.CaseHistoryEntry
+	(*CreateCaseRequest)(nil),        // 35: casework.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),           // 36: casework.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),         // 37: casework.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),        // 38: casework.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),        // 39: casework.v1.UpdateCaseRequest
+	(*SubmitCaseRequest)(nil),        // 40: casework.v1.SubmitCaseRequest
+	(*AcceptCaseRequest)(nil),        // 41: casework.v1.AcceptCaseRequest
+	(*RejectCaseRequest)(nil),        // 42: casework.v1.RejectCaseRequest
+	(*AssignCaseRequest)(nil),        // 43: casework.v1.AssignCaseRequest
+	(*StartCaseRequest)(nil),         // 44: casework.v1.StartCaseRequest
+	(*ResolveCaseRequest)(nil),       // 45: casework.v1.ResolveCaseRequest
+	(*CloseCaseRequest)(nil),         // 46: casework.v1.CloseCaseRequest
+	(*ReopenCaseRequest)(nil),        // 47: casework.v1.ReopenCaseRequest
+	(*HoldCaseRequest)(nil),          // 48: casework.v1.HoldCaseRequest
+	(*ResumeCaseRequest)(nil),        // 49: casework.v1.ResumeCaseRequest
+	(*WithdrawCaseRequest)(nil),      // 50: casework.v1.WithdrawCaseRequest
+	(*RequestMaterialsRequest)(nil),  // 51: casework.v1.RequestMaterialsRequest
+	(*SupplyMaterialsRequest)(nil),   // 52: casework.v1.SupplyMaterialsRequest
+	(*DecideEligibilityRequest)(nil), // 53: casework.v1.DecideEligibilityRequest
+	(*TerminateCaseRequest)(nil),     // 54: casework.v1.TerminateCaseRequest
+	(*FileObjectionRequest)(nil),     // 55: casework.v1.FileObjectionRequest
+	(*DecideObjectionRequest)(nil),   // 56: casework.v1.DecideObjectionRequest
+	(*CreateNoteRequest)(nil),        // 57: casework.v1.CreateNoteRequest
+	(*ListNotesRequest)(nil),         // 58: casework.v1.ListNotesRequest
+	(*ListNotesResponse)(nil),        // 59: casework.v1.ListNotesResponse
+	(*ListCaseHistoryRequest)(nil),   // 60: casework.v1.ListCaseHistoryRequest
+	(*ListCaseHistoryResponse)(nil),  // 61: casework.v1.ListCaseHistoryResponse
+	(*BatchCreateCasesRequest)(nil),  // 62: casework.v1.BatchCreateCasesRequest
+	(*BatchCreateCasesResponse)(nil), // 63: casework.v1.BatchCreateCasesResponse
+	(*BatchGetCasesRequest)(nil),     // 64: casework.v1.BatchGetCasesRequest
+	(*BatchGetCasesResponse)(nil),    // 65: casework.v1.BatchGetCasesResponse
+	(*date.Date)(nil),                // 66: google.type.Date
+	(*timestamppb.Timestamp)(nil),    // 67: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 68: google.protobuf.FieldMask
 }
 var file_casework_v1_case_proto_depIdxs = []int32{
 	15, // 0: casework.v1.EmploymentPlacement.channel:type_name -> casework.v1.PlacementChannel
-	63, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
+	66, // 1: casework.v1.EmploymentPlacement.placement_date:type_name -> google.type.Date
 	4,  // 2: casework.v1.EmploymentPlacement.prior_employment:type_name -> casework.v1.PriorEmployment
 	5,  // 3: casework.v1.EmploymentPlacement.route:type_name -> casework.v1.PlacementRoute
 	16, // 4: casework.v1.SchoolEnrollment.school_stage:type_name -> casework.v1.SchoolStage
@@ -5182,115 +5482,122 @@ var file_casework_v1_case_proto_depIdxs = []int32{
 	8,  // 9: casework.v1.ElderMedicalHelp.cost_source:type_name -> casework.v1.CostSource
 	19, // 10: casework.v1.LegalAid.matter_category:type_name -> casework.v1.LegalMatterCategory
 	20, // 11: casework.v1.LegalAid.stage:type_name -> casework.v1.LegalStage
-	63, // 12: casework.v1.LegalAid.limitation_deadline:type_name -> google.type.Date
-	63, // 13: casework.v1.LegalAid.materials_due_date:type_name -> google.type.Date
+	66, // 12: casework.v1.LegalAid.limitation_deadline:type_name -> google.type.Date
+	66, // 13: casework.v1.LegalAid.materials_due_date:type_name -> google.type.Date
 	12, // 14: casework.v1.CaseClock.kind:type_name -> casework.v1.ClockKind
 	13, // 15: casework.v1.CaseClock.state:type_name -> casework.v1.ClockState
-	64, // 16: casework.v1.CaseClock.start_time:type_name -> google.protobuf.Timestamp
-	64, // 17: casework.v1.CaseClock.due_time:type_name -> google.protobuf.Timestamp
-	64, // 18: casework.v1.CaseClock.stop_time:type_name -> google.protobuf.Timestamp
+	67, // 16: casework.v1.CaseClock.start_time:type_name -> google.protobuf.Timestamp
+	67, // 17: casework.v1.CaseClock.due_time:type_name -> google.protobuf.Timestamp
+	67, // 18: casework.v1.CaseClock.stop_time:type_name -> google.protobuf.Timestamp
 	30, // 19: casework.v1.OutcomeRecord.outcome:type_name -> casework.v1.CaseOutcome
-	64, // 20: casework.v1.OutcomeRecord.resolve_time:type_name -> google.protobuf.Timestamp
-	64, // 21: casework.v1.OutcomeRecord.reopen_time:type_name -> google.protobuf.Timestamp
-	64, // 22: casework.v1.EligibilityDecision.decide_time:type_name -> google.protobuf.Timestamp
-	64, // 23: casework.v1.Objection.file_time:type_name -> google.protobuf.Timestamp
+	67, // 20: casework.v1.OutcomeRecord.resolve_time:type_name -> google.protobuf.Timestamp
+	67, // 21: casework.v1.OutcomeRecord.reopen_time:type_name -> google.protobuf.Timestamp
+	67, // 22: casework.v1.EligibilityDecision.decide_time:type_name -> google.protobuf.Timestamp
+	67, // 23: casework.v1.Objection.file_time:type_name -> google.protobuf.Timestamp
 	14, // 24: casework.v1.Objection.result:type_name -> casework.v1.ObjectionResult
-	64, // 25: casework.v1.Objection.decide_time:type_name -> google.protobuf.Timestamp
+	67, // 25: casework.v1.Objection.decide_time:type_name -> google.protobuf.Timestamp
 	21, // 26: casework.v1.CaseOutcome.result:type_name -> casework.v1.OutcomeResult
-	0,  // 27: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
-	22, // 28: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
-	23, // 29: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
-	24, // 30: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
-	25, // 31: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
-	1,  // 32: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
-	2,  // 33: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
-	3,  // 34: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
-	64, // 35: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
-	30, // 36: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
-	64, // 37: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	64, // 38: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	64, // 39: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
-	64, // 40: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	26, // 41: casework.v1.Case.clocks:type_name -> casework.v1.CaseClock
-	27, // 42: casework.v1.Case.outcome_history:type_name -> casework.v1.OutcomeRecord
-	28, // 43: casework.v1.Case.eligibility:type_name -> casework.v1.EligibilityDecision
-	9,  // 44: casework.v1.Case.withdrawal_reason:type_name -> casework.v1.WithdrawalReason
-	10, // 45: casework.v1.Case.rejection_reason:type_name -> casework.v1.RejectionReason
-	11, // 46: casework.v1.Case.termination_ground:type_name -> casework.v1.TerminationGround
-	29, // 47: casework.v1.Case.objection:type_name -> casework.v1.Objection
-	64, // 48: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
-	64, // 49: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
-	1,  // 50: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
-	1,  // 51: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
-	31, // 52: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
-	31, // 53: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
-	31, // 54: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
-	65, // 55: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 56: casework.v1.RejectCaseRequest.reason_code:type_name -> casework.v1.RejectionReason
-	30, // 57: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
-	9,  // 58: casework.v1.WithdrawCaseRequest.reason_code:type_name -> casework.v1.WithdrawalReason
-	63, // 59: casework.v1.RequestMaterialsRequest.due_date:type_name -> google.type.Date
-	11, // 60: casework.v1.TerminateCaseRequest.ground:type_name -> casework.v1.TerminationGround
-	14, // 61: casework.v1.DecideObjectionRequest.result:type_name -> casework.v1.ObjectionResult
-	32, // 62: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
-	32, // 63: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
-	33, // 64: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
-	34, // 65: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
-	31, // 66: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
-	31, // 67: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
-	34, // 68: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
-	59, // 69: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
-	61, // 70: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
-	35, // 71: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
-	36, // 72: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
-	38, // 73: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
-	39, // 74: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
-	40, // 75: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
-	41, // 76: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
-	42, // 77: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
-	43, // 78: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
-	44, // 79: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
-	45, // 80: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
-	46, // 81: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
-	47, // 82: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
-	48, // 83: casework.v1.CaseService.RequestMaterials:input_type -> casework.v1.RequestMaterialsRequest
-	49, // 84: casework.v1.CaseService.SupplyMaterials:input_type -> casework.v1.SupplyMaterialsRequest
-	50, // 85: casework.v1.CaseService.DecideEligibility:input_type -> casework.v1.DecideEligibilityRequest
-	51, // 86: casework.v1.CaseService.TerminateCase:input_type -> casework.v1.TerminateCaseRequest
-	52, // 87: casework.v1.CaseService.FileObjection:input_type -> casework.v1.FileObjectionRequest
-	53, // 88: casework.v1.CaseService.DecideObjection:input_type -> casework.v1.DecideObjectionRequest
-	54, // 89: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
-	55, // 90: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
-	57, // 91: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
-	31, // 92: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
-	60, // 93: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
-	62, // 94: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
-	31, // 95: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
-	37, // 96: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
-	31, // 97: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
-	31, // 98: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
-	31, // 99: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
-	31, // 100: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
-	31, // 101: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
-	31, // 102: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
-	31, // 103: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
-	31, // 104: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
-	31, // 105: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
-	31, // 106: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
-	31, // 107: casework.v1.CaseService.RequestMaterials:output_type -> casework.v1.Case
-	31, // 108: casework.v1.CaseService.SupplyMaterials:output_type -> casework.v1.Case
-	31, // 109: casework.v1.CaseService.DecideEligibility:output_type -> casework.v1.Case
-	31, // 110: casework.v1.CaseService.TerminateCase:output_type -> casework.v1.Case
-	31, // 111: casework.v1.CaseService.FileObjection:output_type -> casework.v1.Case
-	31, // 112: casework.v1.CaseService.DecideObjection:output_type -> casework.v1.Case
-	32, // 113: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
-	56, // 114: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
-	58, // 115: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
-	92, // [92:116] is the sub-list for method output_type
-	68, // [68:92] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	67, // 27: casework.v1.CaseHold.start_time:type_name -> google.protobuf.Timestamp
+	67, // 28: casework.v1.CaseHold.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 29: casework.v1.Case.case_type:type_name -> casework.v1.CaseType
+	22, // 30: casework.v1.Case.employment_placement:type_name -> casework.v1.EmploymentPlacement
+	23, // 31: casework.v1.Case.school_enrollment:type_name -> casework.v1.SchoolEnrollment
+	24, // 32: casework.v1.Case.elder_medical_help:type_name -> casework.v1.ElderMedicalHelp
+	25, // 33: casework.v1.Case.legal_aid:type_name -> casework.v1.LegalAid
+	1,  // 34: casework.v1.Case.status:type_name -> casework.v1.CaseStatus
+	2,  // 35: casework.v1.Case.priority:type_name -> casework.v1.CasePriority
+	3,  // 36: casework.v1.Case.priority_reasons:type_name -> casework.v1.PriorityReason
+	67, // 37: casework.v1.Case.due_time:type_name -> google.protobuf.Timestamp
+	30, // 38: casework.v1.Case.outcome:type_name -> casework.v1.CaseOutcome
+	67, // 39: casework.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	67, // 40: casework.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	67, // 41: casework.v1.Case.submit_time:type_name -> google.protobuf.Timestamp
+	67, // 42: casework.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	26, // 43: casework.v1.Case.clocks:type_name -> casework.v1.CaseClock
+	27, // 44: casework.v1.Case.outcome_history:type_name -> casework.v1.OutcomeRecord
+	28, // 45: casework.v1.Case.eligibility:type_name -> casework.v1.EligibilityDecision
+	9,  // 46: casework.v1.Case.withdrawal_reason:type_name -> casework.v1.WithdrawalReason
+	10, // 47: casework.v1.Case.rejection_reason:type_name -> casework.v1.RejectionReason
+	11, // 48: casework.v1.Case.termination_ground:type_name -> casework.v1.TerminationGround
+	29, // 49: casework.v1.Case.objection:type_name -> casework.v1.Objection
+	31, // 50: casework.v1.Case.hold:type_name -> casework.v1.CaseHold
+	67, // 51: casework.v1.Note.create_time:type_name -> google.protobuf.Timestamp
+	67, // 52: casework.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 53: casework.v1.CaseHistoryEntry.from_status:type_name -> casework.v1.CaseStatus
+	1,  // 54: casework.v1.CaseHistoryEntry.to_status:type_name -> casework.v1.CaseStatus
+	32, // 55: casework.v1.CreateCaseRequest.case:type_name -> casework.v1.Case
+	32, // 56: casework.v1.ListCasesResponse.cases:type_name -> casework.v1.Case
+	32, // 57: casework.v1.UpdateCaseRequest.case:type_name -> casework.v1.Case
+	68, // 58: casework.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 59: casework.v1.RejectCaseRequest.reason_code:type_name -> casework.v1.RejectionReason
+	30, // 60: casework.v1.ResolveCaseRequest.outcome:type_name -> casework.v1.CaseOutcome
+	9,  // 61: casework.v1.WithdrawCaseRequest.reason_code:type_name -> casework.v1.WithdrawalReason
+	66, // 62: casework.v1.RequestMaterialsRequest.due_date:type_name -> google.type.Date
+	11, // 63: casework.v1.TerminateCaseRequest.ground:type_name -> casework.v1.TerminationGround
+	14, // 64: casework.v1.DecideObjectionRequest.result:type_name -> casework.v1.ObjectionResult
+	33, // 65: casework.v1.CreateNoteRequest.note:type_name -> casework.v1.Note
+	33, // 66: casework.v1.ListNotesResponse.notes:type_name -> casework.v1.Note
+	34, // 67: casework.v1.ListCaseHistoryResponse.entries:type_name -> casework.v1.CaseHistoryEntry
+	35, // 68: casework.v1.BatchCreateCasesRequest.requests:type_name -> casework.v1.CreateCaseRequest
+	32, // 69: casework.v1.BatchCreateCasesResponse.cases:type_name -> casework.v1.Case
+	32, // 70: casework.v1.BatchGetCasesResponse.cases:type_name -> casework.v1.Case
+	35, // 71: casework.v1.CaseService.CreateCase:input_type -> casework.v1.CreateCaseRequest
+	62, // 72: casework.v1.CaseService.BatchCreateCases:input_type -> casework.v1.BatchCreateCasesRequest
+	64, // 73: casework.v1.CaseService.BatchGetCases:input_type -> casework.v1.BatchGetCasesRequest
+	36, // 74: casework.v1.CaseService.GetCase:input_type -> casework.v1.GetCaseRequest
+	37, // 75: casework.v1.CaseService.ListCases:input_type -> casework.v1.ListCasesRequest
+	39, // 76: casework.v1.CaseService.UpdateCase:input_type -> casework.v1.UpdateCaseRequest
+	40, // 77: casework.v1.CaseService.SubmitCase:input_type -> casework.v1.SubmitCaseRequest
+	41, // 78: casework.v1.CaseService.AcceptCase:input_type -> casework.v1.AcceptCaseRequest
+	42, // 79: casework.v1.CaseService.RejectCase:input_type -> casework.v1.RejectCaseRequest
+	43, // 80: casework.v1.CaseService.AssignCase:input_type -> casework.v1.AssignCaseRequest
+	44, // 81: casework.v1.CaseService.StartCase:input_type -> casework.v1.StartCaseRequest
+	45, // 82: casework.v1.CaseService.ResolveCase:input_type -> casework.v1.ResolveCaseRequest
+	46, // 83: casework.v1.CaseService.CloseCase:input_type -> casework.v1.CloseCaseRequest
+	47, // 84: casework.v1.CaseService.ReopenCase:input_type -> casework.v1.ReopenCaseRequest
+	48, // 85: casework.v1.CaseService.HoldCase:input_type -> casework.v1.HoldCaseRequest
+	49, // 86: casework.v1.CaseService.ResumeCase:input_type -> casework.v1.ResumeCaseRequest
+	50, // 87: casework.v1.CaseService.WithdrawCase:input_type -> casework.v1.WithdrawCaseRequest
+	51, // 88: casework.v1.CaseService.RequestMaterials:input_type -> casework.v1.RequestMaterialsRequest
+	52, // 89: casework.v1.CaseService.SupplyMaterials:input_type -> casework.v1.SupplyMaterialsRequest
+	53, // 90: casework.v1.CaseService.DecideEligibility:input_type -> casework.v1.DecideEligibilityRequest
+	54, // 91: casework.v1.CaseService.TerminateCase:input_type -> casework.v1.TerminateCaseRequest
+	55, // 92: casework.v1.CaseService.FileObjection:input_type -> casework.v1.FileObjectionRequest
+	56, // 93: casework.v1.CaseService.DecideObjection:input_type -> casework.v1.DecideObjectionRequest
+	57, // 94: casework.v1.CaseService.CreateNote:input_type -> casework.v1.CreateNoteRequest
+	58, // 95: casework.v1.CaseService.ListNotes:input_type -> casework.v1.ListNotesRequest
+	60, // 96: casework.v1.CaseService.ListCaseHistory:input_type -> casework.v1.ListCaseHistoryRequest
+	32, // 97: casework.v1.CaseService.CreateCase:output_type -> casework.v1.Case
+	63, // 98: casework.v1.CaseService.BatchCreateCases:output_type -> casework.v1.BatchCreateCasesResponse
+	65, // 99: casework.v1.CaseService.BatchGetCases:output_type -> casework.v1.BatchGetCasesResponse
+	32, // 100: casework.v1.CaseService.GetCase:output_type -> casework.v1.Case
+	38, // 101: casework.v1.CaseService.ListCases:output_type -> casework.v1.ListCasesResponse
+	32, // 102: casework.v1.CaseService.UpdateCase:output_type -> casework.v1.Case
+	32, // 103: casework.v1.CaseService.SubmitCase:output_type -> casework.v1.Case
+	32, // 104: casework.v1.CaseService.AcceptCase:output_type -> casework.v1.Case
+	32, // 105: casework.v1.CaseService.RejectCase:output_type -> casework.v1.Case
+	32, // 106: casework.v1.CaseService.AssignCase:output_type -> casework.v1.Case
+	32, // 107: casework.v1.CaseService.StartCase:output_type -> casework.v1.Case
+	32, // 108: casework.v1.CaseService.ResolveCase:output_type -> casework.v1.Case
+	32, // 109: casework.v1.CaseService.CloseCase:output_type -> casework.v1.Case
+	32, // 110: casework.v1.CaseService.ReopenCase:output_type -> casework.v1.Case
+	32, // 111: casework.v1.CaseService.HoldCase:output_type -> casework.v1.Case
+	32, // 112: casework.v1.CaseService.ResumeCase:output_type -> casework.v1.Case
+	32, // 113: casework.v1.CaseService.WithdrawCase:output_type -> casework.v1.Case
+	32, // 114: casework.v1.CaseService.RequestMaterials:output_type -> casework.v1.Case
+	32, // 115: casework.v1.CaseService.SupplyMaterials:output_type -> casework.v1.Case
+	32, // 116: casework.v1.CaseService.DecideEligibility:output_type -> casework.v1.Case
+	32, // 117: casework.v1.CaseService.TerminateCase:output_type -> casework.v1.Case
+	32, // 118: casework.v1.CaseService.FileObjection:output_type -> casework.v1.Case
+	32, // 119: casework.v1.CaseService.DecideObjection:output_type -> casework.v1.Case
+	33, // 120: casework.v1.CaseService.CreateNote:output_type -> casework.v1.Note
+	59, // 121: casework.v1.CaseService.ListNotes:output_type -> casework.v1.ListNotesResponse
+	61, // 122: casework.v1.CaseService.ListCaseHistory:output_type -> casework.v1.ListCaseHistoryResponse
+	97, // [97:123] is the sub-list for method output_type
+	71, // [71:97] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_casework_v1_case_proto_init() }
@@ -5298,7 +5605,7 @@ func file_casework_v1_case_proto_init() {
 	if File_casework_v1_case_proto != nil {
 		return
 	}
-	file_casework_v1_case_proto_msgTypes[9].OneofWrappers = []any{
+	file_casework_v1_case_proto_msgTypes[10].OneofWrappers = []any{
 		(*Case_EmploymentPlacement)(nil),
 		(*Case_SchoolEnrollment)(nil),
 		(*Case_ElderMedicalHelp)(nil),
@@ -5310,7 +5617,7 @@ func file_casework_v1_case_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_case_proto_rawDesc), len(file_casework_v1_case_proto_rawDesc)),
 			NumEnums:      22,
-			NumMessages:   41,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

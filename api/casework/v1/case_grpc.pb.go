@@ -33,6 +33,8 @@ const (
 	CaseService_ResolveCase_FullMethodName       = "/casework.v1.CaseService/ResolveCase"
 	CaseService_CloseCase_FullMethodName         = "/casework.v1.CaseService/CloseCase"
 	CaseService_ReopenCase_FullMethodName        = "/casework.v1.CaseService/ReopenCase"
+	CaseService_HoldCase_FullMethodName          = "/casework.v1.CaseService/HoldCase"
+	CaseService_ResumeCase_FullMethodName        = "/casework.v1.CaseService/ResumeCase"
 	CaseService_WithdrawCase_FullMethodName      = "/casework.v1.CaseService/WithdrawCase"
 	CaseService_RequestMaterials_FullMethodName  = "/casework.v1.CaseService/RequestMaterials"
 	CaseService_SupplyMaterials_FullMethodName   = "/casework.v1.CaseService/SupplyMaterials"
@@ -94,6 +96,19 @@ type CaseServiceClient interface {
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// RESOLVED, CLOSED -> IN_PROGRESS; REJECTED -> SUBMITTED. With a reason.
 	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Puts a SUBMITTED, ACCEPTED or IN_PROGRESS case on hold for 1 to 180
+	// days, with a reason (CASE_HOLD). The status stays as it is; the
+	// county's clocks stop, so the case has no due_time until it resumes. A
+	// case with a statutory clock running (legal aid's decision, lawyer and
+	// objection periods) cannot be held: the Legal Aid Law's periods do not
+	// stop for the county (CASE_HOLD_STATUTORY_CLOCKS). While held, the case
+	// can be assigned, decided eligible, withdrawn or resumed, and nothing
+	// else moves it. At end_time the server resumes it by itself, once.
+	HoldCase(ctx context.Context, in *HoldCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Ends a hold before its end time, with an optional note. The stopped
+	// clocks run again with the time they had left: each is due at the
+	// resume time plus what remained of it when the hold began.
+	ResumeCase(ctx context.Context, in *ResumeCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// Any open status (DRAFT, SUBMITTED, AWAITING_MATERIALS, ACCEPTED,
 	// IN_PROGRESS) -> WITHDRAWN, with a reason code (WITHDRAWAL_REASON).
 	WithdrawCase(ctx context.Context, in *WithdrawCaseRequest, opts ...grpc.CallOption) (*Case, error)
@@ -275,6 +290,26 @@ func (c *caseServiceClient) ReopenCase(ctx context.Context, in *ReopenCaseReques
 	return out, nil
 }
 
+func (c *caseServiceClient) HoldCase(ctx context.Context, in *HoldCaseRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_HoldCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ResumeCase(ctx context.Context, in *ResumeCaseRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, CaseService_ResumeCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseServiceClient) WithdrawCase(ctx context.Context, in *WithdrawCaseRequest, opts ...grpc.CallOption) (*Case, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Case)
@@ -424,6 +459,19 @@ type CaseServiceServer interface {
 	CloseCase(context.Context, *CloseCaseRequest) (*Case, error)
 	// RESOLVED, CLOSED -> IN_PROGRESS; REJECTED -> SUBMITTED. With a reason.
 	ReopenCase(context.Context, *ReopenCaseRequest) (*Case, error)
+	// Puts a SUBMITTED, ACCEPTED or IN_PROGRESS case on hold for 1 to 180
+	// days, with a reason (CASE_HOLD). The status stays as it is; the
+	// county's clocks stop, so the case has no due_time until it resumes. A
+	// case with a statutory clock running (legal aid's decision, lawyer and
+	// objection periods) cannot be held: the Legal Aid Law's periods do not
+	// stop for the county (CASE_HOLD_STATUTORY_CLOCKS). While held, the case
+	// can be assigned, decided eligible, withdrawn or resumed, and nothing
+	// else moves it. At end_time the server resumes it by itself, once.
+	HoldCase(context.Context, *HoldCaseRequest) (*Case, error)
+	// Ends a hold before its end time, with an optional note. The stopped
+	// clocks run again with the time they had left: each is due at the
+	// resume time plus what remained of it when the hold began.
+	ResumeCase(context.Context, *ResumeCaseRequest) (*Case, error)
 	// Any open status (DRAFT, SUBMITTED, AWAITING_MATERIALS, ACCEPTED,
 	// IN_PROGRESS) -> WITHDRAWN, with a reason code (WITHDRAWAL_REASON).
 	WithdrawCase(context.Context, *WithdrawCaseRequest) (*Case, error)
@@ -506,6 +554,12 @@ func (UnimplementedCaseServiceServer) CloseCase(context.Context, *CloseCaseReque
 }
 func (UnimplementedCaseServiceServer) ReopenCase(context.Context, *ReopenCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReopenCase not implemented")
+}
+func (UnimplementedCaseServiceServer) HoldCase(context.Context, *HoldCaseRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method HoldCase not implemented")
+}
+func (UnimplementedCaseServiceServer) ResumeCase(context.Context, *ResumeCaseRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeCase not implemented")
 }
 func (UnimplementedCaseServiceServer) WithdrawCase(context.Context, *WithdrawCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawCase not implemented")
@@ -810,6 +864,42 @@ func _CaseService_ReopenCase_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_HoldCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HoldCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).HoldCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_HoldCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).HoldCase(ctx, req.(*HoldCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ResumeCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ResumeCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ResumeCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ResumeCase(ctx, req.(*ResumeCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseService_WithdrawCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(WithdrawCaseRequest)
 	if err := dec(in); err != nil {
@@ -1052,6 +1142,14 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReopenCase",
 			Handler:    _CaseService_ReopenCase_Handler,
+		},
+		{
+			MethodName: "HoldCase",
+			Handler:    _CaseService_HoldCase_Handler,
+		},
+		{
+			MethodName: "ResumeCase",
+			Handler:    _CaseService_ResumeCase_Handler,
 		},
 		{
 			MethodName: "WithdrawCase",

@@ -271,6 +271,30 @@ const (
 	// is taken by an accepted offer. Not retryable unchanged: offer another
 	// position, or add places to this one.
 	ErrorReason_POSITION_FULL ErrorReason = 74
+	// 400 (FAILED_PRECONDITION): the case is on hold, so it cannot be held
+	// again or moved on until it resumes (ResumeCase, or the hold's end).
+	// Not retryable unchanged.
+	ErrorReason_CASE_ON_HOLD ErrorReason = 75
+	// 400 (FAILED_PRECONDITION): the case is not on hold, so there is nothing
+	// to resume. Not retryable.
+	ErrorReason_CASE_NOT_ON_HOLD ErrorReason = 76
+	// 400 (FAILED_PRECONDITION): a statutory clock of the Legal Aid Law runs
+	// on the case (its decision, lawyer or objection period), which a county
+	// hold cannot stop. Not retryable while the clock runs.
+	ErrorReason_HOLD_STATUTORY_CLOCK ErrorReason = 77
+	// 400 (FAILED_PRECONDITION): the referral was withdrawn; it is kept for
+	// the record and cannot be changed. Not retryable.
+	ErrorReason_REFERRAL_WITHDRAWN ErrorReason = 87
+	// 400 (FAILED_PRECONDITION): the agency is inactive and takes no new
+	// referrals. Not retryable unchanged: choose an active agency.
+	ErrorReason_AGENCY_INACTIVE ErrorReason = 88
+	// 400 (FAILED_PRECONDITION): the referral's reply is recorded already;
+	// correct it with UpdateReferral. Not retryable.
+	ErrorReason_REFERRAL_REPLIED ErrorReason = 89
+	// 503 (UNAVAILABLE): the database could not be reached. Retryable: later,
+	// with the same request_id, so that a change that did commit before the
+	// connection broke is not made twice.
+	ErrorReason_DATABASE_UNAVAILABLE ErrorReason = 97
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +375,13 @@ var (
 		72: "RESULT_NOT_READY",
 		73: "RESULT_EXPIRED",
 		74: "POSITION_FULL",
+		75: "CASE_ON_HOLD",
+		76: "CASE_NOT_ON_HOLD",
+		77: "HOLD_STATUTORY_CLOCK",
+		87: "REFERRAL_WITHDRAWN",
+		88: "AGENCY_INACTIVE",
+		89: "REFERRAL_REPLIED",
+		97: "DATABASE_UNAVAILABLE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":        0,
@@ -428,6 +459,13 @@ var (
 		"RESULT_NOT_READY":                72,
 		"RESULT_EXPIRED":                  73,
 		"POSITION_FULL":                   74,
+		"CASE_ON_HOLD":                    75,
+		"CASE_NOT_ON_HOLD":                76,
+		"HOLD_STATUTORY_CLOCK":            77,
+		"REFERRAL_WITHDRAWN":              87,
+		"AGENCY_INACTIVE":                 88,
+		"REFERRAL_REPLIED":                89,
+		"DATABASE_UNAVAILABLE":            97,
 	}
 )
 
@@ -462,7 +500,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xfb\f\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\x9a\x0e\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -540,7 +578,14 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x0fUNREADABLE_FILE\x10G\x12\x14\n" +
 	"\x10RESULT_NOT_READY\x10H\x12\x12\n" +
 	"\x0eRESULT_EXPIRED\x10I\x12\x11\n" +
-	"\rPOSITION_FULL\x10JB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\rPOSITION_FULL\x10J\x12\x10\n" +
+	"\fCASE_ON_HOLD\x10K\x12\x14\n" +
+	"\x10CASE_NOT_ON_HOLD\x10L\x12\x18\n" +
+	"\x14HOLD_STATUTORY_CLOCK\x10M\x12\x16\n" +
+	"\x12REFERRAL_WITHDRAWN\x10W\x12\x13\n" +
+	"\x0fAGENCY_INACTIVE\x10X\x12\x14\n" +
+	"\x10REFERRAL_REPLIED\x10Y\x12\x18\n" +
+	"\x14DATABASE_UNAVAILABLE\x10aB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_errors_proto_rawDescOnce sync.Once

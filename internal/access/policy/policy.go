@@ -29,6 +29,8 @@ const (
 	templateSvc  = "/casework.v1.TemplateService/"
 	sheetSvc     = "/casework.v1.SpreadsheetService/"
 	operationSvc = "/casework.v1.OperationService/"
+	referralSvc  = "/casework.v1.ReferralService/"
+	alertSvc     = "/casework.v1.AlertService/"
 	reportSvc    = "/casework.v1.ReportService/"
 	// lroSvc serves the same operations to gRPC clients whose libraries
 	// poll google.longrunning.Operations.
@@ -78,6 +80,12 @@ var (
 	// operators follow the operations they started (an auditor reads
 	// everyone's): whoever may start one.
 	operators = exporters
+	// agencyKeepers keep the county's table of partner agencies: admins,
+	// and supervisors whose scope is the county (CountyPolicyOnly).
+	agencyKeepers = roles(principal.Supervisor, principal.Admin)
+	// alerted are the people alerts are for: a caseworker sees the alerts
+	// of the cases assigned to them, a supervisor those of their towns.
+	alerted = roles(principal.Caseworker, principal.Supervisor)
 )
 
 func roles(r ...principal.Role) []principal.Role { return r }
@@ -120,6 +128,8 @@ var Table = map[string][]principal.Role{
 	caseSvc + "CloseCase":         deciders,
 	caseSvc + "ReopenCase":        deciders,
 	caseSvc + "WithdrawCase":      workers,
+	caseSvc + "HoldCase":          workers,
+	caseSvc + "ResumeCase":        workers,
 	caseSvc + "CreateNote":        workers,
 	caseSvc + "ListNotes":         readers,
 	caseSvc + "ListCaseHistory":   readers,
@@ -252,6 +262,23 @@ var Table = map[string][]principal.Role{
 	ledgerSvc + "GetContactPolicy":    readers,
 	ledgerSvc + "UpdateContactPolicy": deciders,
 	ledgerSvc + "GetHouseholdLedger":  readers,
+
+	// Partner agencies are the county's table: read by every role (no
+	// personal data), kept by admins and county-wide supervisors.
+	// Referrals are a case's, read and written as the case is.
+	referralSvc + "CreateAgency":        agencyKeepers,
+	referralSvc + "GetAgency":           everyone,
+	referralSvc + "ListAgencies":        everyone,
+	referralSvc + "UpdateAgency":        agencyKeepers,
+	referralSvc + "CreateReferral":      workers,
+	referralSvc + "GetReferral":         readers,
+	referralSvc + "ListReferrals":       readers,
+	referralSvc + "UpdateReferral":      workers,
+	referralSvc + "RecordReferralReply": workers,
+	referralSvc + "DeleteReferral":      workers,
+	alertSvc + "ListAlerts":             alerted,
+	alertSvc + "GetAlert":               alerted,
+	alertSvc + "AcknowledgeAlert":       alerted,
 }
 
 // Public methods need no credentials: health checks and reflection, which
@@ -355,6 +382,8 @@ var ErrNeedsCountyWide = errors.New("the change feed is county-wide; a credentia
 // call them: a town's supervisor cannot change other towns' due dates.
 var CountyPolicyOnly = map[string]bool{
 	ledgerSvc + "UpdateContactPolicy": true,
+	referralSvc + "CreateAgency":      true,
+	referralSvc + "UpdateAgency":      true,
 }
 
 // ErrCountyPolicy refuses a change of a county-wide rule to a caller whose

@@ -151,6 +151,18 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		}
 		return false
+	case "/casework.v1.ReferralService":
+		// Agencies: everyone reads, admins and supervisors keep them.
+		// Referrals: read and written as cases' notes are.
+		switch {
+		case strings.HasSuffix(name, "Agency") || name == "ListAgencies":
+			return isRead || role == principal.Admin || role == principal.Supervisor
+		case role == principal.Caseworker || role == principal.Supervisor:
+			return true
+		}
+		return isRead && role != principal.Admin
+	case "/casework.v1.AlertService":
+		return role == principal.Caseworker || role == principal.Supervisor
 	case "/casework.v1.EventService":
 		if name == "WatchEvents" {
 			return role == principal.Supervisor || role == principal.Auditor || role == principal.Integration

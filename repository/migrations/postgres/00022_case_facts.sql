@@ -48,16 +48,6 @@ SELECT id, 'ELIGIBLE', (eligibility::jsonb->>'decide_time')::timestamptz, town_c
 FROM cases WHERE kind = 'EMPLOYMENT_PLACEMENT' AND placement_year IS NOT NULL
   AND CASE WHEN eligibility LIKE '{%' THEN (eligibility::jsonb->>'eligible')::boolean ELSE FALSE END;
 
--- Holds (issue 14) add these in 00017 as well; the lead keeps one. While
--- both are set the case is on hold.
-ALTER TABLE cases ADD COLUMN IF NOT EXISTS hold_start_time TIMESTAMPTZ NULL;
-ALTER TABLE cases ADD COLUMN IF NOT EXISTS hold_end_time TIMESTAMPTZ NULL;
-
--- The statistics count the held cases of the caller's towns: few rows.
-CREATE INDEX cases_on_hold ON cases (town_code) WHERE hold_end_time IS NOT NULL;
 
 -- +goose Down
-DROP INDEX cases_on_hold;
 DROP TABLE case_facts;
-ALTER TABLE cases DROP COLUMN IF EXISTS hold_start_time;
-ALTER TABLE cases DROP COLUMN IF EXISTS hold_end_time;

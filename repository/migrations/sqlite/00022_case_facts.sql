@@ -49,16 +49,6 @@ SELECT id, 'ELIGIBLE', strftime('%Y-%m-%d %H:%M:%S+00:00', json_extract(eligibil
 FROM cases WHERE kind = 'EMPLOYMENT_PLACEMENT' AND placement_year IS NOT NULL
   AND eligibility LIKE '{%' AND json_extract(eligibility, '$.eligible') = 1;
 
--- Holds (issue 14) add these in 00017 as well; the lead keeps one. While
--- both are set the case is on hold.
-ALTER TABLE cases ADD COLUMN hold_start_time DATETIME NULL;
-ALTER TABLE cases ADD COLUMN hold_end_time DATETIME NULL;
-
--- The statistics count the held cases of the caller's towns: few rows.
-CREATE INDEX cases_on_hold ON cases (town_code) WHERE hold_end_time IS NOT NULL;
 
 -- +goose Down
-DROP INDEX cases_on_hold;
 DROP TABLE case_facts;
-ALTER TABLE cases DROP COLUMN hold_start_time;
-ALTER TABLE cases DROP COLUMN hold_end_time;
