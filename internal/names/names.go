@@ -245,7 +245,6 @@ type CaseStatistics struct{}
 func (CaseStatistics) String() string     { return "reports/caseStatistics" }
 func (CaseStatistics) Collection() string { return "reports/caseStatistics" }
 
-
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
 
