@@ -50,6 +50,17 @@ func (s Status) Open() bool {
 	return false
 }
 
+// Ending reports whether entering s ends a case's work, for the
+// statistics: resolved, rejected, withdrawn or terminated. Closing follows
+// a resolution and ends nothing of its own.
+func (s Status) Ending() bool {
+	switch s {
+	case StatusResolved, StatusRejected, StatusWithdrawn, StatusTerminated:
+		return true
+	}
+	return false
+}
+
 // Action is something a caseworker or applicant does to a case.
 type Action string
 

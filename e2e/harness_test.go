@@ -103,6 +103,7 @@ var scenarios = []scenario{
 	{"household_duplicates", testPossibleDuplicates},
 	{"household_merges", testMergeHouseholds},
 	{"attachments", testAttachments},
+	{"statistics", testStatistics},
 }
 
 // bareScenarios start their own servers (startBare): the operations' need

@@ -145,6 +145,13 @@ func mayCall(r principal.Role, method string) bool {
 		case principal.Caseworker, principal.Auditor, principal.Integration, principal.Batch:
 			return strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
 		}
+	case "ReportService":
+		// The statistics, each over the caller's towns: not for the
+		// veterans-affairs system, nor for admins.
+		switch r {
+		case principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch:
+			return true
+		}
 	case "CampaignService":
 		// Supervisors plan, open and close; caseworkers record visits.
 		campaignReads := []string{"GetCampaign", "ListCampaigns", "ListCampaignTargets", "GetCampaignCoverage", "GetVisit", "ListVisits"}

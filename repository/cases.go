@@ -400,6 +400,7 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 	c, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(ctx context.Context, c *Case) error {
 			wasOpen, subject := c.Status.Open(), c.SubjectID
+			before := markOf(c)
 			h, err := fn(ctx, c)
 			if err != nil {
 				return err
@@ -421,7 +422,11 @@ func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx con
 			if err := c.derive(); err != nil {
 				return err
 			}
-			return s.appendHistory(s.conn(ctx), c.ID, s.clock(), h)
+			now := s.clock()
+			if err := addFacts(s.conn(ctx), before, c, now); err != nil {
+				return err
+			}
+			return s.appendHistory(s.conn(ctx), c.ID, now, h)
 		})
 	return c, err
 }

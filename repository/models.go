@@ -273,7 +273,8 @@ func Models() []any {
 		&Operation{}, &operationFile{},
 		&Agency{}, &Referral{}, &Alert{},
 		&HouseholdHistory{},
-		&Attachment{}, &blobPart{}}
+		&Attachment{}, &blobPart{},
+		&CaseFact{}}
 }
 
 // Etag renders a revision as the opaque etag clients see.

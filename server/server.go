@@ -221,6 +221,7 @@ type Store interface {
 	// keyring attachments are sealed with.
 	Blobs() *repository.Blobs
 	BlobCipher() blob.Cipher
+	service.ReportStore
 	// SQLDB and Dialect give the job queue the database it shares.
 	SQLDB() (*sql.DB, error)
 	Dialect() repository.Dialect
@@ -325,6 +326,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	webhooks := service.NewWebhooks(store, validator, opts, cfg.Webhooks.Allow)
 	campaigns := service.NewCampaigns(store, cfg.Towns, validator, opts)
 	assignees := service.NewAssignees(store, cfg.Towns, validator, opts)
+	reports := service.NewReports(store, cfg.Towns, validator, opts)
 	operations := service.NewOperations(store, service.NewWorks(store, households, cfg.Towns, opts), validator, opts, service.OperationOptions{
 		FileTTL: cfg.OperationFileTTL, Retention: cfg.OperationRetention, ProgressEvery: cfg.OperationProgressEvery, Log: log})
 	spreadsheets := service.NewSpreadsheets(operations)
@@ -389,6 +391,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		pb.RegisterTemplateServiceServer(g, templates)
 		pb.RegisterCampaignServiceServer(g, campaigns)
 		pb.RegisterAssigneeServiceServer(g, assignees)
+		pb.RegisterReportServiceServer(g, reports)
 		pb.RegisterSpreadsheetServiceServer(g, spreadsheets)
 		pb.RegisterOperationServiceServer(g, operations)
 		pb.RegisterReferralServiceServer(g, referrals)
@@ -565,6 +568,9 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := pb.RegisterCampaignServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	if err := pb.RegisterReportServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	if err := pb.RegisterSpreadsheetServiceHandler(ctx, gw, conn); err != nil {

@@ -119,6 +119,7 @@ var Services = []string{
 	"casework.v1.ReferralService",
 	"casework.v1.AlertService",
 	"casework.v1.AttachmentService",
+	"casework.v1.ReportService",
 }
 
 // ServiceConfig is p as the JSON service config grpc-go reads
@@ -323,6 +324,11 @@ func (c *Conn) Spreadsheets() caseworkv1.SpreadsheetServiceClient {
 // download.
 func (c *Conn) Operations() caseworkv1.OperationServiceClient {
 	return caseworkv1.NewOperationServiceClient(c.ClientConn)
+}
+
+// Reports is the statistics of the model-county evaluation.
+func (c *Conn) Reports() caseworkv1.ReportServiceClient {
+	return caseworkv1.NewReportServiceClient(c.ClientConn)
 }
 
 // Templates is the spreadsheet templates of the imports.

@@ -260,6 +260,12 @@ type Operation struct{ ID string }
 func (n Operation) String() string   { return "operations/" + n.ID }
 func (Operation) Collection() string { return "operations/{operation}" }
 
+// CaseStatistics is `reports/caseStatistics`, a singleton computed per call.
+type CaseStatistics struct{}
+
+func (CaseStatistics) String() string     { return "reports/caseStatistics" }
+func (CaseStatistics) Collection() string { return "reports/caseStatistics" }
+
 // Household returns the member's household.
 func (n Member) Household() Household { return Household{n.HouseholdID} }
 
@@ -324,6 +330,8 @@ func Parse(s string) (Name, error) {
 	switch s {
 	case ContactPolicy{}.String():
 		return ContactPolicy{}, nil
+	case CaseStatistics{}.String():
+		return CaseStatistics{}, nil
 	}
 	if a, ok := strings.CutSuffix(s, "/workload"); ok {
 		if n, err := As[Assignee](a); err == nil {

@@ -29,7 +29,30 @@ var (
 		n(pb.CasePriority_CASE_PRIORITY_SECOND, "第二优先"),
 		n(pb.CasePriority_CASE_PRIORITY_NORMAL, "一般"),
 	)
+	// The statistics workbook's (ReportService.DownloadCaseStatistics).
+	OutcomeResult = labels(pb.OutcomeResult(0).Descriptor(),
+		n(pb.OutcomeResult_OUTCOME_RESULT_ACHIEVED, "已实现"),
+		n(pb.OutcomeResult_OUTCOME_RESULT_PARTIALLY_ACHIEVED, "部分实现"),
+		n(pb.OutcomeResult_OUTCOME_RESULT_NOT_ACHIEVED, "未实现"),
+	)
+	SchoolStage = labels(pb.SchoolStage(0).Descriptor(),
+		n(pb.SchoolStage_SCHOOL_STAGE_KINDERGARTEN, "幼儿园"),
+		n(pb.SchoolStage_SCHOOL_STAGE_PRIMARY, "小学"),
+		n(pb.SchoolStage_SCHOOL_STAGE_JUNIOR_HIGH, "初中"),
+		n(pb.SchoolStage_SCHOOL_STAGE_SENIOR_HIGH, "普通高中"),
+		n(pb.SchoolStage_SCHOOL_STAGE_SECONDARY_VOCATIONAL, "中等职业学校"),
+		n(pb.SchoolStage_SCHOOL_STAGE_HIGHER_EDUCATION, "高等教育"),
+	)
+	EnrollmentPriorityBasis = labels(pb.EnrollmentPriorityBasis(0).Descriptor(),
+		n(pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_MARTYR_CHILD, "烈士子女"),
+		n(pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_BORDER_HARDSHIP_POST, "边海防艰苦岗位军人子女"),
+		n(pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_MERITORIOUS, "功臣英模子女"),
+		n(pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_ACTIVE_DUTY, "现役军人子女"),
+		n(pb.EnrollmentPriorityBasis_ENROLLMENT_PRIORITY_BASIS_DIED_ON_DUTY_CHILD, "因公牺牲军人子女"),
+	)
 )
 
 // CaseLabels lists the case ledger's label tables.
-func CaseLabels() []*Labels { return []*Labels{CaseType, CaseStatus, CasePriority} }
+func CaseLabels() []*Labels {
+	return []*Labels{CaseType, CaseStatus, CasePriority, OutcomeResult, SchoolStage, EnrollmentPriorityBasis}
+}

@@ -72,6 +72,7 @@ const (
 	Transfers      Category = "Transfers"
 	Attachments    Category = "Attachments"
 	Assignees      Category = "Assignees"
+	Statistics     Category = "Statistics"
 )
 
 // Options adjust the suite for one backend.
@@ -133,6 +134,7 @@ func suite() []group {
 		{Transfers, transferTests},
 		{Attachments, attachmentTests},
 		{Assignees, assigneeTests},
+		{Statistics, statisticsTests},
 	}
 }
 

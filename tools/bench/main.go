@@ -303,6 +303,10 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	if err := runAssign(ctx, b, rep, server, add); err != nil {
 		return rep, fmt.Errorf("assignment: %w", err)
 	}
+	raw := func(name string, clients int, fn op) result { return measure(ctx, name, clients, warm, p.duration, fn) }
+	if err := runStatistics(ctx, b, store, rec, rep, server, raw, add); err != nil {
+		return rep, fmt.Errorf("statistics: %w", err)
+	}
 
 	echoAddr, stopEcho, err := echoServer()
 	if err != nil {

@@ -49,6 +49,7 @@ type report struct {
 	FileImport     *fileImportResult `json:"file_import,omitempty"`
 	PeakRSSBytes   int64             `json:"server_peak_rss_bytes"`
 	Ledger         *ledgerReport     `json:"ledger,omitempty"`
+	Statistics     *statisticsReport `json:"statistics,omitempty"`
 	Explain        []string          `json:"explain,omitempty"`
 	TotalSeconds   float64           `json:"total_seconds"`
 }
@@ -114,6 +115,7 @@ func (r *report) ratios() []ratio {
 	}
 	out = append(out, r.ledgerRatios()...)
 	out = append(out, r.assignRatios()...)
+	out = append(out, r.statisticsRatios()...)
 	if r.PeakRSSBytes > 0 {
 		mb := float64(r.PeakRSSBytes) / (1 << 20)
 		out = append(out, ratio{"server peak RSS (MiB)", mb, "< 200", mb < 200})

@@ -50,7 +50,7 @@ const (
 	sqlOpenCase     = `SELECT "id","town_code" FROM "cases" WHERE subject_id = $1 AND kind = $2 AND status IN ($3,$4,$5,$6,$7) AND id <> $8 LIMIT $9`
 	sqlSeqInsert    = `INSERT INTO case_number_sequences (year, last_value) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING`
 	sqlSeqNext      = `UPDATE case_number_sequences SET last_value = last_value + $1 WHERE year = $2 RETURNING last_value`
-	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","source_contact","revision","create_time","update_time","submit_time","resolve_time") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31)`
+	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","source_contact","revision","create_time","update_time","submit_time","resolve_time","hold_start_time","hold_end_time","hold_reason","hold_holder","held_seconds","hold_count") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36,$37)`
 	sqlHistory      = `INSERT INTO "case_history" ("case_id","time","actor","method","from_status","to_status","changed_fields","reason") VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING "id"`
 	sqlAuditLock    = `SELECT * FROM "audit_head" WHERE "audit_head"."id" = $1 LIMIT $2 FOR UPDATE`
 	sqlAuditUpdate  = `UPDATE "audit_head" SET "hash"=$1,"seq"=$2 WHERE id = 1`
@@ -269,7 +269,7 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	if _, err := tx.Exec(ctx, sqlInsertCase, id, domain.CaseNumber("FD", year, int(seq)), hid, mid,
 		string(domain.KindEmploymentPlacement), string(details), year, string(domain.StatusDraft), "", town, int(p),
 		strings.Join(names, ","), nil, "", "", "", strings.Join(basis, ","), "", "", "", "", "", "", "",
-		"bench", "", int64(1), now, now, nil, nil); err != nil {
+		"bench", "", int64(1), now, now, nil, nil, nil, nil, "", "", int64(0), 0); err != nil {
 		return err
 	}
 	var historyID int64

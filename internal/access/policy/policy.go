@@ -33,6 +33,7 @@ const (
 	referralSvc  = "/casework.v1.ReferralService/"
 	alertSvc     = "/casework.v1.AlertService/"
 	attachSvc    = "/casework.v1.AttachmentService/"
+	reportSvc    = "/casework.v1.ReportService/"
 	// lroSvc serves the same operations to gRPC clients whose libraries
 	// poll google.longrunning.Operations.
 	lroSvc = "/google.longrunning.Operations/"
@@ -80,6 +81,11 @@ var (
 	// description masked unless they have the full view): an auditor checks
 	// that a case holds what it should without opening it.
 	attachmentReaders = roles(principal.Caseworker, principal.Supervisor, principal.Auditor)
+	// reporters count the figures the county is judged by (seed item 十一),
+	// each over their own towns: those who do or check the work, and the
+	// nightly jobs that file the figures. Not the veterans-affairs system,
+	// which follows single cases and keeps its own statistics.
+	reporters = roles(principal.Caseworker, principal.Supervisor, principal.Auditor, principal.Batch)
 	// operators follow the operations they started (an auditor reads
 	// everyone's): whoever may start one.
 	operators = exporters
@@ -255,6 +261,10 @@ var Table = map[string][]principal.Role{
 	lroSvc + "CancelOperation":               operators,
 	lroSvc + "DeleteOperation":               operators,
 	lroSvc + "WaitOperation":                 operators,
+
+	// The statistics count each caller's own towns (the store's scope).
+	reportSvc + "GetCaseStatistics":      reporters,
+	reportSvc + "DownloadCaseStatistics": reporters,
 
 	apiKeySvc + "CreateApiKey":  admins,
 	apiKeySvc + "GetApiKey":     admins,

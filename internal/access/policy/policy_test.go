@@ -77,6 +77,10 @@ func expected(role principal.Role, method string) bool {
 			return isRead
 		}
 		return role == principal.Caseworker || role == principal.Supervisor
+	case "/casework.v1.ReportService":
+		// The statistics: those who do or check the work, and nightly
+		// jobs; the veterans-affairs system follows cases, not figures.
+		return role == principal.Caseworker || role == principal.Supervisor || role == principal.Auditor || role == principal.Batch
 	case "/casework.v1.TemplateService":
 		// Those who register households: the same as CreateHousehold.
 		return role == principal.Caseworker || role == principal.Supervisor || role == principal.Batch
