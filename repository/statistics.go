@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
@@ -68,10 +69,25 @@ func (s *Store) CaseStatistics(ctx context.Context, q StatisticsQuery) (*Statist
 	steps := []func(context.Context, StatisticsQuery, *Statistics) error{
 		s.outcomeCounts, s.resolutionDays, s.schoolPlaces, s.decisions, s.placement, s.currentLoad, s.referralStats,
 	}
-	for _, step := range steps {
-		if err := step(ctx, q, out); err != nil {
-			return nil, err
+	// The statements are independent reads, each filling its own fields:
+	// on PostgreSQL they run side by side on connections of their own, so
+	// the answer takes as long as the slowest, not the sum. SQLite has one
+	// connection, and a transaction in ctx must not be shared.
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	if s.dialect == SQLite || inTx {
+		for _, step := range steps {
+			if err := step(ctx, q, out); err != nil {
+				return nil, err
+			}
 		}
+		return out, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, step := range steps {
+		g.Go(func() error { return step(gctx, q, out) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -22,7 +22,7 @@ CREATE TABLE case_facts (
 );
 -- Every figure of a period is a range of one kind of fact, grouped; the
 -- columns it groups by follow, so the range is read from the index alone.
-CREATE INDEX case_facts_period ON case_facts (fact, fact_time, town_code, kind, status, result, days);
+CREATE INDEX case_facts_period ON case_facts (fact, fact_time, town_code, kind, status, result, days, school_stage, priority_basis, met);
 CREATE INDEX case_facts_case ON case_facts (case_id);
 -- The placement rate: a year's eligible placements and their resolutions.
 CREATE INDEX case_facts_placement ON case_facts (placement_year, fact_time, fact, status, result, town_code, case_id) WHERE placement_year <> 0;
