@@ -522,65 +522,19 @@ func (s *Server) httpHandler() (http.Handler, error) {
 		runtime.WithForwardResponseOption(replayHeader),
 	)
 	ctx := context.Background()
-	if err := pb.RegisterHouseholdServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterCaseServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterAssigneeServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterLedgerServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterReferralServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterAlertServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterMeasureServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterRecruitmentServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterApiKeyServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterAuditServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterEventServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterWebhookServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterPolicyServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterTemplateServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterTownServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterCampaignServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterReportServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterSpreadsheetServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterOperationServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
-	}
-	if err := pb.RegisterAttachmentServiceHandler(ctx, gw, conn); err != nil {
-		return nil, err
+	// Every service's HTTP routes, on the one gateway.
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		pb.RegisterHouseholdServiceHandler, pb.RegisterCaseServiceHandler, pb.RegisterAssigneeServiceHandler,
+		pb.RegisterLedgerServiceHandler, pb.RegisterReferralServiceHandler, pb.RegisterAlertServiceHandler,
+		pb.RegisterMeasureServiceHandler, pb.RegisterRecruitmentServiceHandler, pb.RegisterApiKeyServiceHandler,
+		pb.RegisterAuditServiceHandler, pb.RegisterEventServiceHandler, pb.RegisterWebhookServiceHandler,
+		pb.RegisterPolicyServiceHandler, pb.RegisterTemplateServiceHandler, pb.RegisterTownServiceHandler,
+		pb.RegisterCampaignServiceHandler, pb.RegisterReportServiceHandler, pb.RegisterSpreadsheetServiceHandler,
+		pb.RegisterOperationServiceHandler, pb.RegisterAttachmentServiceHandler,
+	} {
+		if err := register(ctx, gw, conn); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.registerAttachmentRoutes(gw); err != nil {
 		return nil, err
