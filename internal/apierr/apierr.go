@@ -315,9 +315,15 @@ func withMetadata(st *status.Status, md map[string]string) *status.Status {
 	for k, v := range info.GetMetadata() {
 		all[k] = v
 	}
+	// Every detail but the ErrorInfo, which is made anew with the merged
+	// metadata: a status carries one (AIP-193). Details() decodes afresh
+	// on each call, so it is told by its type, not its pointer.
 	var details []protoadapt.MessageV1
 	for _, d := range st.Details() {
-		if m, ok := d.(protoadapt.MessageV1); ok && d != info {
+		if _, isInfo := d.(*errdetails.ErrorInfo); isInfo {
+			continue
+		}
+		if m, ok := d.(protoadapt.MessageV1); ok {
 			details = append(details, m)
 		}
 	}

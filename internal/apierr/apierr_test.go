@@ -217,6 +217,17 @@ func TestMetadataNamesTheResource(t *testing.T) {
 			t.Errorf("%v: metadata %s = %q, want %q", tc.err, tc.key, got, tc.want)
 		}
 	}
+	// About adds to the ErrorInfo, never a second one beside it (AIP-193).
+	st := status.Convert(ToStatus(About(repository.ErrNotFound, "resource", "households/h1")))
+	infos := 0
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			infos++
+		}
+	}
+	if infos != 1 || info(t, st).GetMetadata()["resource"] != "households/h1" {
+		t.Errorf("a NOT_FOUND About a resource carries %d ErrorInfos (%v)", infos, st.Details())
+	}
 	// A conflict the caller may not see names nothing.
 	if md := info(t, status.Convert(ToStatus(&repository.ConflictError{What: "x"}))).GetMetadata(); len(md) != 0 {
 		t.Errorf("metadata %v on an unnamed conflict", md)
