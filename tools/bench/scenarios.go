@@ -28,6 +28,7 @@ import (
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/audit"
 	"github.com/fengdu-county/casework/internal/sealed"
+	"github.com/fengdu-county/casework/repository"
 )
 
 // The list benchmark's filter: school-enrollment cases of the county seat
@@ -136,6 +137,19 @@ func (b *bench) subject(int, int) (*household, *member) {
 	})
 	n := int(b.fresh.Add(1)-1) % len(b.placeable)
 	return b.county.member(b.placeable[n])
+}
+
+// freeReserve withdraws the open placement cases of the reserve's spouses,
+// by SQL between measurements, so that each may be given a new one.
+func (b *bench) freeReserve(ctx context.Context) error {
+	ids := make([]string, 0, len(b.county.reserve))
+	for _, ref := range b.county.reserve {
+		_, m := b.county.member(ref)
+		ids = append(ids, m.id.String())
+	}
+	_, err := b.pool.Exec(ctx, `UPDATE cases SET status = $1 WHERE kind = $2 AND status = ANY($3) AND subject_id = ANY($4)`,
+		string(domain.StatusWithdrawn), string(domain.KindEmploymentPlacement), repository.OpenStatuses(), ids)
+	return err
 }
 
 func placementYear() int32 { return int32(time.Now().In(domain.ChinaTime).Year()) }
