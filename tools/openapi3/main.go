@@ -55,7 +55,9 @@ func run(v2Path, imagePath, out string) error {
 	if err := refine(doc, &doc2, api); err != nil {
 		return err
 	}
-	body, err := json.MarshalIndent(doc, "", "  ")
+	// One space a level: the document is read by tools, and two spaces
+	// took it past 2 MiB.
+	body, err := json.MarshalIndent(doc, "", " ")
 	if err != nil {
 		return err
 	}
