@@ -164,6 +164,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	defer func() {
 		if rep != nil {
 			rep.TotalSeconds = time.Since(start).Seconds()
+			rep.LoadEnd = loadAverage()
 		}
 		srv.stop()
 		if cfg.keep {
@@ -451,7 +452,6 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 			return rep, errors.Join(fmt.Errorf("replicas: %w", err), importErr, fileImportErr, exportErr)
 		}
 	}
-	rep.LoadEnd = loadAverage()
 	if err := errors.Join(importErr, fileImportErr, exportErr); err != nil {
 		return rep, err
 	}

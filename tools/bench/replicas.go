@@ -57,28 +57,40 @@ type replicaSet struct {
 	cases []pb.CaseServiceClient
 }
 
-// startReplicas starts n servers at once, each limited to cpus cores.
-// They do not migrate: the schema is the run's, as on a deployment where a
-// migration job runs before the replicas start.
+// startReplicas starts n servers, each limited to cpus cores. They do not
+// migrate: the schema is the run's, as on a deployment where a migration
+// job runs before the replicas start. The first starts alone: a server
+// reseals, before it serves, the rows not sealed under the active key, and
+// three servers resealing the same rows at once deadlock in PostgreSQL (one
+// then exits); the others start together once the first has done it.
 func startReplicas(ctx context.Context, srv *serverProcess, n, cpus int) (*replicaSet, error) {
 	rs := &replicaSet{procs: make([]*serverProcess, n)}
+	start := func(i int) (err error) {
+		rs.procs[i], err = startServerWith(ctx, srv.bin, srv.dataDir, srv.dbURL, serveOptions{
+			log:  fmt.Sprintf("replica-%d.log", i+1),
+			env:  []string{"GOMAXPROCS=" + strconv.Itoa(cpus)},
+			args: []string{"--migrate=false"},
+		})
+		return err
+	}
+	if err := start(0); err != nil {
+		return nil, fmt.Errorf("start replica 1: %w", err)
+	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for i := 1; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs.procs[i], errs[i] = startServerWith(ctx, srv.bin, srv.dataDir, srv.dbURL, serveOptions{
-				log:  fmt.Sprintf("replica-%d.log", i+1),
-				env:  []string{"GOMAXPROCS=" + strconv.Itoa(cpus)},
-				args: []string{"--migrate=false"},
-			})
+			if err := start(i); err != nil {
+				errs[i] = fmt.Errorf("start replica %d: %w", i+1, err)
+			}
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		rs.stop()
-		return nil, fmt.Errorf("start replicas: %w", err)
+		return nil, err
 	}
 	for _, p := range rs.procs {
 		conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -102,6 +114,9 @@ func (rs *replicaSet) stop() {
 	}
 	var wg sync.WaitGroup
 	for _, p := range rs.procs {
+		if p == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); p.stop() }()
 	}
