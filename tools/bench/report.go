@@ -44,19 +44,8 @@ type report struct {
 	DeepPage       int               `json:"deep_page"`
 	ReadClients    int               `json:"read_clients"`
 	MeasureSeconds float64           `json:"measure_seconds"`
-	// Rounds each comparison is measured in, alternating its arms.
-	Rounds  int      `json:"rounds"`
-	Results []result `json:"results"`
-	// Ratios are the figures against their targets; a comparison of two
-	// measurements is the median of its rounds' ratios, and RatioRounds
-	// holds each such ratio's rounds.
-	Ratios      []ratio       `json:"ratios"`
-	RatioRounds []ratioRounds `json:"ratio_rounds,omitempty"`
-	// Load averages of the machine (one minute) when the measurements
-	// began and when they ended.
-	LoadStart float64         `json:"load_average_start"`
-	LoadEnd   float64         `json:"load_average_end"`
-	Replicas  *replicasReport `json:"replicas,omitempty"`
+	Results        []result          `json:"results"`
+	Ratios         []ratio           `json:"ratios"`
 	Import         *importResult     `json:"batch_import,omitempty"`
 	Export         *exportResult     `json:"household_export,omitempty"`
 	FileImport     *fileImportResult `json:"file_import,omitempty"`
@@ -65,6 +54,17 @@ type report struct {
 	Statistics     *statisticsReport `json:"statistics,omitempty"`
 	Explain        []string          `json:"explain,omitempty"`
 	TotalSeconds   float64           `json:"total_seconds"`
+
+	// Rounds each comparison is measured in, alternating its arms. A
+	// comparison of two measurements in Ratios is the median of its
+	// rounds' ratios; RatioRounds holds each such ratio's rounds.
+	Rounds      int           `json:"rounds"`
+	RatioRounds []ratioRounds `json:"ratio_rounds,omitempty"`
+	// Load averages of the machine (one minute) when the measurements
+	// began and when the run ended.
+	LoadStart float64         `json:"load_average_start"`
+	LoadEnd   float64         `json:"load_average_end"`
+	Replicas  *replicasReport `json:"replicas,omitempty"`
 }
 
 // ratio is a figure compared with the issue's target for it.
