@@ -50,7 +50,7 @@ type op func(ctx context.Context, worker, i int) error
 // warmup (not recorded: connections, caches and prepared statements settle),
 // then for d, recording every latency. Percentiles are exact, by sorting.
 func measure(ctx context.Context, name string, clients int, warmup, d time.Duration, fn op) result {
-	w := window(ctx, clients, warmup, d, fn)
+	w := window(ctx, clients, warmup, d, fn, false)
 	r := w.result(name, clients)
 	r.P50ms, r.P99ms = percentile(w.lats, 0.50), percentile(w.lats, 0.99)
 	return r
@@ -74,11 +74,12 @@ func (m measured) result(name string, clients int) result {
 	return r
 }
 
-// window runs fn on clients goroutines: warmup, and until every client has
-// completed a call (the pipeline is full, so that throughput is steady
-// state from the window's first instant, even when one call takes longer
-// than the warm-up), then d recorded.
-func window(ctx context.Context, clients int, warmup, d time.Duration, fn op) measured {
+// window runs fn on clients goroutines: warmup, then d recorded. With
+// full, it also waits, before it records, until every client has completed
+// a call: the pipeline is full, so that throughput is steady state from the
+// window's first instant even when a call takes longer than the short
+// settle of a later round.
+func window(ctx context.Context, clients int, warmup, d time.Duration, fn op, full bool) measured {
 	var (
 		recording atomic.Bool
 		stop      atomic.Bool
@@ -122,12 +123,14 @@ func window(ctx context.Context, clients int, warmup, d time.Duration, fn op) me
 		}()
 	}
 	sleep(ctx, warmup)
-	// A call that never returns is cut by the caller's deadlines; the
-	// window does not wait for it longer than a minute.
-	select {
-	case <-allStarted:
-	case <-ctx.Done():
-	case <-time.After(time.Minute):
+	if full {
+		// A call that never returns is cut by the caller's deadlines; the
+		// window does not wait for it longer than a minute.
+		select {
+		case <-allStarted:
+		case <-ctx.Done():
+		case <-time.After(time.Minute):
+		}
 	}
 	idle0, cpu0 := cpuTicks()
 	recording.Store(true)
@@ -201,7 +204,7 @@ func measureRounds(ctx context.Context, plan roundPlan, arms []arm) ([]result, e
 			if round == 0 {
 				wait = plan.warmup
 			}
-			ms[i] = append(ms[i], window(ctx, a.clients, wait, plan.window, a.fn))
+			ms[i] = append(ms[i], window(ctx, a.clients, wait, plan.window, a.fn, true))
 		}
 	}
 	out := make([]result, len(arms))

@@ -94,7 +94,7 @@ func TestWindowWaitsForEveryClient(t *testing.T) {
 		}
 		return nil
 	}
-	r := measure(context.Background(), "slow first call", 4, time.Millisecond, 30*time.Millisecond, fn)
+	r := pool("slow first call", 4, []measured{window(context.Background(), 4, time.Millisecond, 30*time.Millisecond, fn, true)})
 	if r.Ops == 0 {
 		t.Fatal("no call recorded")
 	}

@@ -24,8 +24,9 @@ import (
 // machine, and one replica would already use what three should share.
 
 const (
-	nameReplicaReads1   = "reads (GetCase, ListCases), 1 replica"
-	nameReplicaReads3   = "reads (GetCase, ListCases), 3 replicas"
+	// A caseworker's reads: GetCase and ListCases (readMix).
+	nameReplicaReads1   = "reads mix, 1 replica"
+	nameReplicaReads3   = "reads mix, 3 replicas"
 	nameReplicaCreates1 = "CreateCase gRPC, 1 replica"
 	nameReplicaCreates3 = "CreateCase gRPC, 3 replicas"
 
