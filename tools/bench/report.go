@@ -329,6 +329,11 @@ func (r *report) print(w io.Writer) {
 	}
 	_ = tw.Flush()
 	for _, res := range r.Results {
+		if res.Ops == 0 {
+			// A call longer than the window: its zeros are no measurement,
+			// and a p99 of 0 would read as a target met.
+			fmt.Fprintf(w, "NO CALL of %s (%d clients) completed inside its window: its figures are empty, not zero\n", res.Name, res.Clients)
+		}
 		if res.FirstErr != "" {
 			fmt.Fprintf(w, "first error of %s (%d clients): %s\n", res.Name, res.Clients, trimError(res.FirstErr))
 		}
