@@ -49,6 +49,9 @@ type replicasReport struct {
 	// NotMeasurable says why the read-scaling target cannot be judged on
 	// this machine; empty when it can.
 	NotMeasurable string `json:"reads_not_measurable,omitempty"`
+	// FreeConnections is what PostgreSQL's max_connections left when the
+	// replicas started: each may open 20 (-1: unknown).
+	FreeConnections int `json:"free_connections_at_start"`
 }
 
 // replicaSet is the running replicas and a client of each.
@@ -198,8 +201,19 @@ func replicaScaleCPUs(cpusEach int) int { return 2 * replicaCount * cpusEach }
 // same clients spread over three, in alternating rounds.
 func runReplicas(ctx context.Context, b *bench, rep *report, page listPage, cpus, clients int,
 	compare func(...arm) error, free func(context.Context) error) error {
-	rr := &replicasReport{Replicas: replicaCount, CPUsEach: cpus, Clients: clients, MachineCPUs: runtime.NumCPU(), ReadIdle: -1}
+	rr := &replicasReport{Replicas: replicaCount, CPUsEach: cpus, Clients: clients, MachineCPUs: runtime.NumCPU(), ReadIdle: -1,
+		FreeConnections: -1}
 	rep.Replicas = rr
+	// The raw baselines' pool is idle from here on but for freeing the
+	// reserve: its connections go back to PostgreSQL, for the replicas'.
+	b.pool.Reset()
+	if err := b.pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int - (SELECT count(*) FROM pg_stat_activity)`).
+		Scan(&rr.FreeConnections); err != nil {
+		return err
+	}
+	if need := replicaCount * serverPoolSize; rr.FreeConnections < need {
+		logf("replicas: PostgreSQL has %d connections free, three replicas may open %d: calls may fail with UNAVAILABLE", rr.FreeConnections, need)
+	}
 	logf("replicas: starting %d servers, GOMAXPROCS=%d each", replicaCount, cpus)
 	rs, err := startReplicas(ctx, b.srv, replicaCount, cpus)
 	if err != nil {
@@ -278,7 +292,8 @@ func (r *report) printReplicas(w io.Writer) {
 		idle = fmt.Sprintf("%.0f%%", 100*rr.ReadIdle)
 	}
 	fmt.Fprintf(w, "replicas: %d `casework serve` on one database, GOMAXPROCS=%d each, %d clients in all (round-robin over 3); "+
-		"machine: %d cores, CPU idle during the 3-replica reads %s\n", rr.Replicas, rr.CPUsEach, rr.Clients, rr.MachineCPUs, idle)
+		"machine: %d cores, CPU idle during the 3-replica reads %s; PostgreSQL connections free at their start: %d (each may open %d)\n",
+		rr.Replicas, rr.CPUsEach, rr.Clients, rr.MachineCPUs, idle, rr.FreeConnections, serverPoolSize)
 }
 
 // reserveFreer frees the reserve's spouses (bench.freeReserve) when half of
