@@ -37,15 +37,18 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	// Sealed by the repository's own code, so the rows are what the server
 	// writes; a value sealed under another column's context would not open,
 	// and the load is checked through the API after it (verifyLoad).
-	sealHousehold := func(idNumber, phone string) repository.Household {
-		r := repository.Household{ServicememberIDNumber: idNumber, Phone: phone}
+	// The name goes in too: the duplicate-check indexes (migration 00019)
+	// are computed from it. Without them every server started on the load
+	// would first reseal every row (Store.Reseal), for minutes at scale.
+	sealHousehold := func(name, idNumber, phone string) repository.Household {
+		r := repository.Household{ServicememberName: name, ServicememberIDNumber: idNumber, Phone: phone}
 		if err := repository.SealHousehold(keys, &r); err != nil {
 			panic(err) // the keyring has an active key: sealing cannot fail but for entropy
 		}
 		return r
 	}
-	sealMember := func(idNumber, phone string) repository.Member {
-		r := repository.Member{IDNumber: idNumber, Phone: phone}
+	sealMember := func(name string, birth time.Time, idNumber, phone string) repository.Member {
+		r := repository.Member{DisplayName: name, BirthDate: birth, IDNumber: idNumber, Phone: phone}
 		if err := repository.SealMember(keys, &r); err != nil {
 			panic(err)
 		}
@@ -54,14 +57,14 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "servicemember_name",
 		"servicemember_id_number", "servicemember_id_index", "service_branch", "rank_category", "post_type", "unit",
 		"category", "town_code", "address", "phone", "hardship", "hardship_note", "revision", "create_time",
-		"update_time", "delete_time", "servicemember_status", "decorated", "next_contact_due"},
+		"update_time", "delete_time", "servicemember_status", "decorated", "next_contact_due", "name_birth_index", "name_phone_index"},
 		pgx.CopyFromSlice(len(c.households), func(i int) ([]any, error) {
 			h := &c.households[i]
-			sealed := sealHousehold(h.idNumber, h.phone)
+			sealed := sealHousehold(h.name, h.idNumber, h.phone)
 			return []any{h.id.String(), h.name, sealed.ServicememberIDNumber, sealed.ServicememberIDIndex,
 				h.branch, h.rank, h.post, h.unit, h.category, towns[h.town].code, h.address, sealed.Phone,
 				h.hardship, h.hardshipNote, int64(1), h.created, h.created, nil,
-				string(h.status), h.decorated, nextContactDue(h)}, nil
+				string(h.status), h.decorated, nextContactDue(h), sealed.NameBirthIndex, sealed.NamePhoneIndex}, nil
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("copy households: %w", err)
@@ -71,13 +74,13 @@ func loadCounty(ctx context.Context, dbURL string, keys *sealed.Keyring, c *coun
 	refs := c.everyone
 	n, err = conn.CopyFrom(ctx, pgx.Identifier{"members"}, []string{"id", "household_id", "relation", "display_name",
 		"id_number", "id_number_index", "birth_date", "phone", "accompanying", "revision", "create_time", "update_time",
-		"delete_time"},
+		"delete_time", "name_birth_index", "name_phone_index"},
 		pgx.CopyFromSlice(len(refs), func(i int) ([]any, error) {
 			h, m := c.member(refs[i])
-			sealed := sealMember(m.idNumber, m.phone)
+			sealed := sealMember(m.name, m.birth, m.idNumber, m.phone)
 			return []any{m.id.String(), h.id.String(), string(m.relation), m.name, sealed.IDNumber,
 				sealed.IDNumberIndex, m.birth, sealed.Phone, m.accompanying,
-				int64(1), m.created, m.created, nil}, nil
+				int64(1), m.created, m.created, nil, sealed.NameBirthIndex, sealed.NamePhoneIndex}, nil
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("copy members: %w", err)

@@ -68,6 +68,13 @@ type config struct {
 	profileDir  string
 	readClients int
 	seed        uint64
+	// rounds each comparison alternates its arms in (-rounds).
+	rounds int
+	// The replicas scenario: whether it runs, each replica's cores, and
+	// the clients spread over them.
+	replicas       bool
+	replicaCPUs    int
+	replicaClients int
 }
 
 // Concurrency of the write and echo measurements, and the target deep page.
@@ -92,6 +99,10 @@ func main() {
 	flag.IntVar(&cfg.readClients, "read-clients", 4, "concurrent clients of the read measurements")
 	duration := flag.Duration("duration", 0, "length of each measurement (default: the scale's)")
 	flag.Uint64Var(&cfg.seed, "seed", 20261129, "seed of the generated county")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "alternating rounds of each comparison (server, limit, server, limit …); each round records duration/rounds")
+	flag.BoolVar(&cfg.replicas, "replicas", true, "run the replicas scenario: three servers on the one database against one")
+	flag.IntVar(&cfg.replicaCPUs, "replica-cpus", 1, "cores (GOMAXPROCS) of each replica in the replicas scenario")
+	flag.IntVar(&cfg.replicaClients, "replica-clients", 24, "concurrent clients of the replicas scenario, spread over the replicas")
 	flag.Parse()
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
@@ -106,6 +117,10 @@ func main() {
 	}
 	if *duration > 0 {
 		p.duration = *duration
+	}
+	if cfg.rounds < 1 || cfg.replicaCPUs < 1 || cfg.replicaClients < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds, -replica-cpus and -replica-clients must be at least 1")
+		os.Exit(2)
 	}
 	cfg.preset = p
 
@@ -149,6 +164,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	defer func() {
 		if rep != nil {
 			rep.TotalSeconds = time.Since(start).Seconds()
+			rep.LoadEnd = loadAverage()
 		}
 		srv.stop()
 		if cfg.keep {
@@ -205,7 +221,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 
 	rep = &report{Scale: cfg.scale, Revision: rev, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Households: l.households,
 		Members: l.members, Cases: l.cases, History: l.history, Towns: len(towns), LoadSeconds: l.took.Seconds(),
-		Filter: listFilter, ReadClients: cfg.readClients, MeasureSeconds: p.duration.Seconds()}
+		Filter: listFilter, ReadClients: cfg.readClients, MeasureSeconds: p.duration.Seconds(), Rounds: cfg.rounds}
 	conn, err := pgx.Connect(ctx, db.url)
 	if err != nil {
 		return rep, err
@@ -286,16 +302,45 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 		}
 		return r
 	}
+	// compare measures the arms of a comparison in alternating rounds.
+	// With -profile, each server arm is first run once more, alone, under
+	// the profiler, so that the profiler's own cost weighs on no round.
+	plan := newRoundPlan(cfg.rounds, warm, p.duration)
+	compare := func(arms ...arm) error {
+		if cfg.profileDir != "" {
+			for _, a := range arms {
+				if !a.server {
+					continue
+				}
+				if a.before != nil {
+					if err := a.before(ctx); err != nil {
+						return err
+					}
+				}
+				_ = server(a.name, a.clients, a.fn)
+			}
+		}
+		results, err := measureRounds(ctx, plan, arms)
+		for _, r := range results {
+			add(r)
+		}
+		return err
+	}
 	if err := srv.alive(); err != nil {
 		return rep, err
 	}
+	rep.LoadStart = loadAverage()
 
 	rc := cfg.readClients
 	add(server(nameGet, rc, b.getCase))
-	add(server(nameListFirst, rc, b.listGRPC(first)))
-	add(server(nameListDeep, rc, b.listGRPC(deep)))
-	add(measure(ctx, nameRawFirst, rc, warm, p.duration, b.listRaw(first)))
-	add(measure(ctx, nameRawDeep, rc, warm, p.duration, b.listRaw(deep)))
+	if err := compare(
+		arm{name: nameListFirst, clients: rc, fn: b.listGRPC(first), server: true},
+		arm{name: nameRawFirst, clients: rc, fn: b.listRaw(first)},
+		arm{name: nameListDeep, clients: rc, fn: b.listGRPC(deep), server: true},
+		arm{name: nameRawDeep, clients: rc, fn: b.listRaw(deep)},
+	); err != nil {
+		return rep, err
+	}
 
 	if err := runLedger(ctx, b, store, rec, rep, server, add); err != nil {
 		return rep, fmt.Errorf("ledger: %w", err)
@@ -303,8 +348,7 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	if err := runAssign(ctx, b, rep, server, add); err != nil {
 		return rep, fmt.Errorf("assignment: %w", err)
 	}
-	raw := func(name string, clients int, fn op) result { return measure(ctx, name, clients, warm, p.duration, fn) }
-	if err := runStatistics(ctx, b, store, rec, rep, server, raw, add); err != nil {
+	if err := runStatistics(ctx, b, store, rec, rep, compare); err != nil {
 		return rep, fmt.Errorf("statistics: %w", err)
 	}
 
@@ -323,19 +367,17 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 	_ = echoConn.Close()
 	stopEcho()
 
+	// Each create opens a case for a reserve spouse, who may then have no
+	// second open one of the kind: the reserve is freed before a round
+	// could come round to a spouse an earlier one used.
+	free := (&reserveFreer{b: b}).free
 	for _, n := range writeClients {
-		// Each create opens a case for a reserve spouse, who may then have
-		// no second open one of the kind: the reserve is freed before each
-		// measurement, so a fast run never comes round to a spouse it used.
-		for _, m := range []func(){
-			func() { add(server(nameCreateGRPC, n, b.createGRPC)) },
-			func() { add(server(nameCreateGateway, n, b.createGateway)) },
-			func() { add(measure(ctx, nameCreateRaw, n, warm, p.duration, b.createRaw)) },
-		} {
-			if err := b.freeReserve(ctx); err != nil {
-				return rep, err
-			}
-			m()
+		if err := compare(
+			arm{name: nameCreateGRPC, clients: n, fn: b.createGRPC, server: true, before: free},
+			arm{name: nameCreateGateway, clients: n, fn: b.createGateway, server: true, before: free},
+			arm{name: nameCreateRaw, clients: n, fn: b.createRaw, before: free},
+		); err != nil {
+			return rep, err
 		}
 		if err := srv.alive(); err != nil {
 			return rep, err
@@ -400,6 +442,14 @@ func run(ctx context.Context, cfg config) (rep *report, err error) {
 				return rep, fmt.Errorf("explain: %w", err)
 			}
 			rep.Explain = append(rep.Explain, fmt.Sprintf("ListCases page %d (%d rows a page):\n%s", pg.number, pg.pageSize, text))
+		}
+	}
+	if cfg.replicas && ctx.Err() == nil {
+		// The replicas have the machine and PostgreSQL's connections to
+		// themselves: the run's server has done its part.
+		srv.stop()
+		if err := runReplicas(ctx, b, rep, first, cfg.replicaCPUs, cfg.replicaClients, compare, free); err != nil {
+			return rep, errors.Join(fmt.Errorf("replicas: %w", err), importErr, fileImportErr, exportErr)
 		}
 	}
 	if err := errors.Join(importErr, fileImportErr, exportErr); err != nil {

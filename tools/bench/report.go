@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -52,6 +54,17 @@ type report struct {
 	Statistics     *statisticsReport `json:"statistics,omitempty"`
 	Explain        []string          `json:"explain,omitempty"`
 	TotalSeconds   float64           `json:"total_seconds"`
+
+	// Rounds each comparison is measured in, alternating its arms. A
+	// comparison of two measurements in Ratios is the median of its
+	// rounds' ratios; RatioRounds holds each such ratio's rounds.
+	Rounds      int           `json:"rounds"`
+	RatioRounds []ratioRounds `json:"ratio_rounds,omitempty"`
+	// Load averages of the machine (one minute) when the measurements
+	// began and when the run ended.
+	LoadStart float64         `json:"load_average_start"`
+	LoadEnd   float64         `json:"load_average_end"`
+	Replicas  *replicasReport `json:"replicas,omitempty"`
 }
 
 // ratio is a figure compared with the issue's target for it.
@@ -60,6 +73,12 @@ type ratio struct {
 	Value  float64 `json:"value"`
 	Target string  `json:"target"`
 	Met    bool    `json:"met"`
+}
+
+// ratioRounds is a ratio's value in each round and their median.
+type ratioRounds struct {
+	Name string `json:"name"`
+	spread
 }
 
 func (r *report) find(name string, clients int) *result {
@@ -113,6 +132,7 @@ func (r *report) ratios() []ratio {
 		v := div(rawDeep.P50ms, rawFirst.P50ms)
 		out = append(out, ratio{fmt.Sprintf("raw SQL page %d ÷ page 1, p50 (the query itself)", r.DeepPage), v, "", true})
 	}
+	out = append(out, r.replicasRatios()...)
 	out = append(out, r.ledgerRatios()...)
 	out = append(out, r.assignRatios()...)
 	out = append(out, r.statisticsRatios()...)
@@ -143,16 +163,99 @@ func (r *report) ratios() []ratio {
 	return out
 }
 
+// comparison tells a ratio of two measurements, which is judged by the
+// median of its rounds, from a figure of one (a p99 in ms, MiB, seconds),
+// which is judged on all its rounds together: every comparison's name says
+// "÷".
+func comparison(name string) bool { return strings.Contains(name, "÷") }
+
+// judge computes the figures of the run. Each comparison is computed once
+// per round, from the results of that round alone (the arms of a round ran
+// one right after the other), and stands at the median of the rounds; it
+// meets its target when the middle round does (both middle rounds, for an
+// even number). Figures of one measurement keep their value over all
+// rounds. A figure whose target cannot be measured on this machine is
+// never met.
+func (r *report) judge() ([]ratio, []ratioRounds) {
+	out := r.ratios()
+	n := 0
+	for _, res := range r.Results {
+		n = max(n, len(res.Rounds))
+	}
+	byRound := make([]map[string]ratio, n)
+	for i := range n {
+		view := *r
+		view.Results = r.roundResults(i)
+		byRound[i] = map[string]ratio{}
+		for _, q := range view.ratios() {
+			byRound[i][q.Name] = q
+		}
+	}
+	var rounds []ratioRounds
+	for i, q := range out {
+		if comparison(q.Name) && n > 1 {
+			var per []ratio
+			for _, m := range byRound {
+				if v, ok := m[q.Name]; ok {
+					per = append(per, v)
+				}
+			}
+			if len(per) > 1 {
+				out[i].Value, out[i].Met = medianVerdict(per)
+				vals := make([]float64, len(per))
+				for j, v := range per {
+					vals[j] = v.Value
+				}
+				rounds = append(rounds, ratioRounds{Name: q.Name, spread: spreadOf(vals)})
+			}
+		}
+		if r.notMeasurable(q.Name) != "" {
+			out[i].Met = false
+		}
+	}
+	return out, rounds
+}
+
+// medianVerdict is the median of the rounds' values and whether the
+// middle round (both middle rounds, for an even number) met the target.
+func medianVerdict(per []ratio) (float64, bool) {
+	s := slices.Clone(per)
+	slices.SortStableFunc(s, func(a, b ratio) int { return cmp.Compare(a.Value, b.Value) })
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2].Value, s[n/2].Met
+	}
+	lo, hi := s[n/2-1], s[n/2]
+	return (lo.Value + hi.Value) / 2, lo.Met && hi.Met
+}
+
+// roundResults is the results as round i saw them: an operation measured
+// in rounds stands at its i-th, any other at its whole measurement.
+func (r *report) roundResults(i int) []result {
+	out := make([]result, len(r.Results))
+	for j, res := range r.Results {
+		out[j] = res
+		out[j].Rounds = nil
+		if i < len(res.Rounds) {
+			rs := res.Rounds[i]
+			out[j].Ops, out[j].Errors, out[j].PerSec, out[j].P50ms, out[j].P99ms = rs.Ops, rs.Errors, rs.PerSec, rs.P50ms, rs.P99ms
+		}
+	}
+	return out
+}
+
 func (r *report) print(w io.Writer) {
-	r.Ratios = r.ratios()
+	r.Ratios, r.RatioRounds = r.judge()
 	fmt.Fprintf(w, "\ncasework benchmark, scale %s, server built from %s: %d CPUs, %s, PostgreSQL %s\n",
 		r.Scale, r.Revision, r.CPUs, r.GoVersion, r.Postgres)
 	fmt.Fprintf(w, "county: %d towns, %d households, %d members, %d cases, %d history entries (COPY in %.1f s)\n",
 		r.Towns, r.Households, r.Members, r.Cases, r.History, r.LoadSeconds)
-	fmt.Fprintf(w, "list: filter %s: %d rows; %d rows a page, deep page = page %d; reads with %d clients; %.0f s a measurement\n\n",
+	fmt.Fprintf(w, "list: filter %s: %d rows; %d rows a page, deep page = page %d; reads with %d clients; %.0f s a measurement\n",
 		r.Filter, r.Listed, r.PageSize, r.DeepPage, r.ReadClients, r.MeasureSeconds)
+	fmt.Fprintf(w, "comparisons in %d alternating rounds of %.2f s each (ratios: the median of the rounds, with their min–max); "+
+		"load average %.2f at the start, %.2f at the end\n\n", r.Rounds, r.MeasureSeconds/float64(max(r.Rounds, 1)), r.LoadStart, r.LoadEnd)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tclients\tops/s\tp50 ms\tp99 ms\terrors\t")
+	fmt.Fprintln(tw, "operation\tclients\tops/s\tp50 ms\tp99 ms\terrors\tcpu idle\t")
 	for _, res := range r.Results {
 		name := res.Name
 		switch name {
@@ -161,9 +264,14 @@ func (r *report) print(w io.Writer) {
 		case nameRawDeep:
 			name = fmt.Sprintf("limit: list page %d raw SQL", r.DeepPage)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%d\t\n", padRight(name), res.Clients, res.PerSec, res.P50ms, res.P99ms, res.Errors)
+		idle := "-"
+		if res.Idle >= 0 {
+			idle = fmt.Sprintf("%.0f%%", 100*res.Idle)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%d\t%s\t\n", padRight(name), res.Clients, res.PerSec, res.P50ms, res.P99ms, res.Errors, idle)
 	}
 	_ = tw.Flush()
+	r.printReplicas(w)
 	if l := r.Ledger; l != nil {
 		fmt.Fprintf(w, "\nledger: campaign of %d targets in %d towns, %d visited; %d households overdue a contact, deep page = page %d of %d rows\n",
 			l.CampaignTargets, l.CampaignTowns, l.Visited, l.Overdue, l.OverdueDeepPage, overdueSize)
@@ -197,7 +305,11 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ratio or figure\tvalue\ttarget (issues 5 and 13, large scale)\t")
+	fmt.Fprintln(tw, "ratio or figure\tvalue\trounds min–max\ttarget (issues 5, 13, 14 and 15, large scale)\t")
+	spreads := map[string]spread{}
+	for _, rr := range r.RatioRounds {
+		spreads[rr.Name] = rr.spread
+	}
 	for _, q := range r.Ratios {
 		verdict := ""
 		if q.Target != "" {
@@ -205,15 +317,23 @@ func (r *report) print(w io.Writer) {
 			if !q.Met {
 				verdict = "MISSED"
 			}
+			if why := r.notMeasurable(q.Name); why != "" {
+				verdict = "not measurable " + why
+			}
 		}
-		value := fmt.Sprintf("%.3f", q.Value)
-		if q.Value >= 10 {
-			value = fmt.Sprintf("%.1f", q.Value)
+		rng := ""
+		if s, ok := spreads[q.Name]; ok {
+			rng = fmt.Sprintf("%s–%s", figure(s.Min), figure(s.Max))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t\n", q.Name, value, q.Target, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t\n", q.Name, figure(q.Value), rng, q.Target, verdict)
 	}
 	_ = tw.Flush()
 	for _, res := range r.Results {
+		if res.Ops == 0 {
+			// A call longer than the window: its zeros are no measurement,
+			// and a p99 of 0 would read as a target met.
+			fmt.Fprintf(w, "NO CALL of %s (%d clients) completed inside its window: its figures are empty, not zero\n", res.Name, res.Clients)
+		}
 		if res.FirstErr != "" {
 			fmt.Fprintf(w, "first error of %s (%d clients): %s\n", res.Name, res.Clients, trimError(res.FirstErr))
 		}
@@ -222,6 +342,14 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "\n%s", e)
 	}
 	fmt.Fprintf(w, "\ntotal run time %.0f s\n", r.TotalSeconds)
+}
+
+// figure prints a value with three decimals, or one from 10 up.
+func figure(v float64) string {
+	if v >= 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
 }
 
 // padRight keeps names left-aligned in a right-aligned table.
@@ -235,7 +363,7 @@ func padRight(s string) string {
 
 func (r *report) writeJSON(path string) error {
 	if r.Ratios == nil {
-		r.Ratios = r.ratios()
+		r.Ratios, r.RatioRounds = r.judge()
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {

@@ -143,6 +143,20 @@ func migrate(ctx context.Context, bin, dataDir, dbURL string) error {
 // startServer runs `casework serve` and waits until it is ready. With
 // debug, the server also serves its pprof profiles on a loopback port.
 func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*serverProcess, error) {
+	return startServerWith(ctx, bin, dataDir, dbURL, serveOptions{debug: debug, log: "server.log"})
+}
+
+// serveOptions are what differs between the servers of one run: the
+// replicas (replicas.go) share the binary, the database and the data
+// directory's keys, and differ in ports, log file and environment.
+type serveOptions struct {
+	debug bool
+	log   string   // file name in the data directory
+	env   []string // added to the benchmark's environment (GOMAXPROCS=…)
+	args  []string // added to serve's flags
+}
+
+func startServerWith(ctx context.Context, bin, dataDir, dbURL string, o serveOptions) (*serverProcess, error) {
 	grpcAddr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -152,10 +166,13 @@ func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*
 		return nil, err
 	}
 	s := &serverProcess{bin: bin, dataDir: dataDir, dbURL: dbURL, grpcAddr: grpcAddr, httpAddr: httpAddr,
-		logPath: filepath.Join(dataDir, "server.log"), exited: make(chan struct{})}
+		logPath: filepath.Join(dataDir, o.log), exited: make(chan struct{})}
+	// No drain on stop: no load balancer is watching its readiness, and
+	// the run should not wait for one.
 	args := []string{"serve", "--database-url", dbURL, "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
-		"--data-dir", dataDir, "--rate-limit", "0", "--log-level", "warn"}
-	if debug {
+		"--data-dir", dataDir, "--rate-limit", "0", "--log-level", "warn", "--shutdown-drain", "0s"}
+	args = append(args, o.args...)
+	if o.debug {
 		if s.debugAddr, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -166,6 +183,9 @@ func startServer(ctx context.Context, bin, dataDir, dbURL string, debug bool) (*
 		return nil, err
 	}
 	s.cmd = exec.Command(bin, args...)
+	if len(o.env) > 0 {
+		s.cmd.Env = append(os.Environ(), o.env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Should the benchmark itself be killed outright, the kernel ends the
 	// server too.

@@ -69,7 +69,7 @@ func (b *bench) loadFacts(ctx context.Context) (int64, error) {
 // runStatistics measures the yearly county-wide report of the last full
 // year, and the same statements run raw.
 func runStatistics(ctx context.Context, b *bench, store *repository.Store, rec *recorder, rep *report,
-	server func(string, int, op) result, raw func(string, int, op) result, add func(result)) error {
+	compare func(...arm) error) error {
 	sr := &statisticsReport{Year: time.Now().In(domain.ChinaTime).Year() - 1}
 	rep.Statistics = sr
 	logf("statistics: the case facts of the loaded cases, and the %d report", sr.Year)
@@ -120,14 +120,13 @@ func runStatistics(ctx context.Context, b *bench, store *repository.Store, rec *
 		sr.SQL = append(sr.SQL, s.SQL)
 	}
 	rc := rep.ReadClients
-	add(server(nameStatistics, rc, func(ctx context.Context, _, _ int) error {
+	return compare(arm{name: nameStatistics, clients: rc, server: true, fn: func(ctx context.Context, _, _ int) error {
 		st, err := reports.GetCaseStatistics(b.authCtx(ctx), req)
 		if err != nil {
 			return err
 		}
 		return check(st)
-	}))
-	add(raw(nameStatisticsRaw, rc, func(ctx context.Context, _, _ int) error {
+	}}, arm{name: nameStatisticsRaw, clients: rc, fn: func(ctx context.Context, _, _ int) error {
 		for _, s := range stmts {
 			rows, err := b.pool.Query(ctx, s.SQL, s.Args...)
 			if err != nil {
@@ -145,8 +144,7 @@ func runStatistics(ctx context.Context, b *bench, store *repository.Store, rec *
 			}
 		}
 		return nil
-	}))
-	return nil
+	}})
 }
 
 // statisticsRatios are the report's figures against issue 14's targets.
