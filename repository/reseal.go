@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,6 +28,11 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 	if batch <= 0 {
 		batch = 500
 	}
+	unlock, err := s.resealLock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	total := 0
 	for _, t := range sealedTables {
 		done := 0
@@ -60,6 +66,50 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 		}
 	}
 	return total, nil
+}
+
+// resealKey is the PostgreSQL advisory lock of a reseal pass (any number
+// no other lock uses; goose's migration lock is another).
+const resealKey = 4_702_318_110_455_209_731
+
+// resealLock keeps a reseal pass to one at a time: in this process, and on
+// PostgreSQL across servers. Replicas that
+// start together (a Deployment rolled after a key rotation) all reseal the
+// same stale rows; in parallel their batch transactions update them in
+// overlapping orders and PostgreSQL kills one of them as a deadlock,
+// failing that server's start. Under the lock the first does the work and
+// the others find nothing left. The lock is a session lock, held on a
+// connection of its own for the pass; SQLite has one writer anyway.
+func (s *Store) resealLock(ctx context.Context) (func(), error) {
+	s.resealing.Lock()
+	if s.dialect != Postgres {
+		return s.resealing.Unlock, nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		s.resealing.Unlock()
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		s.resealing.Unlock()
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(resealKey)); err != nil {
+		_ = conn.Close()
+		s.resealing.Unlock()
+		return nil, fmt.Errorf("reseal lock: %w", err)
+	}
+	return func() {
+		defer s.resealing.Unlock()
+		// Unlocked whether the caller's context is spent or not. A
+		// connection that could not unlock is dropped, not pooled: the
+		// session, and its lock, end with it.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(resealKey)); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}, nil
 }
 
 // sealedValue describes a table with one sealed column and no index: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,6 +21,9 @@ type Store struct {
 	cipher  Cipher
 	prefix  string
 	now     func() time.Time
+	// resealing keeps this process's reseal passes one at a time (see
+	// resealLock for the servers' side).
+	resealing *sync.Mutex
 }
 
 // Option configures a Store.
@@ -37,7 +41,7 @@ func New(db *gorm.DB, dialect Dialect, cipher Cipher, opts ...Option) *Store {
 	if cipher == nil {
 		panic("repository: a cipher is required")
 	}
-	s := &Store{db: db, dialect: dialect, cipher: cipher, prefix: "FD", now: time.Now}
+	s := &Store{db: db, dialect: dialect, cipher: cipher, prefix: "FD", now: time.Now, resealing: &sync.Mutex{}}
 	for _, o := range opts {
 		o(s)
 	}

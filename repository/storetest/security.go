@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,6 +278,37 @@ var rotationTests = []test{
 		must(t, err, "second Reseal")
 		if n != 0 || len(progress) != 0 {
 			t.Fatalf("second Reseal re-encrypted %d rows (progress %v), want 0", n, progress)
+		}
+	}},
+	{"ConcurrentReseals", func(t *testing.T, e *env) {
+		// Replicas started together after a rotation each reseal the same
+		// stale rows at once: every pass must succeed (on PostgreSQL they
+		// once deadlocked, failing a replica's start), and together they
+		// reseal each row once.
+		_, _, secrets := e.sensitiveFixtures(30)
+		rotated, err := e.keys.Rotate()
+		must(t, err, "Rotate")
+		var (
+			wg    sync.WaitGroup
+			total atomic.Int64
+			errs  = make([]error, 3)
+		)
+		for i := range errs {
+			wg.Go(func() {
+				n, err := e.s.Reseal(e.ctx, 2, nil)
+				total.Add(int64(n))
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			must(t, err, "Reseal %d", i)
+		}
+		if total.Load() != 60 {
+			t.Errorf("the passes resealed %d rows between them, want each of the 60 once", total.Load())
+		}
+		if got := e.checkAtRest(secrets, rotated); got != len(secrets) {
+			t.Fatalf("%d sealed values under the new key, want %d", got, len(secrets))
 		}
 	}},
 	{"RotationDuringReseal", func(t *testing.T, e *env) {
