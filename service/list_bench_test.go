@@ -1,13 +1,17 @@
 package service
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
+	"gorm.io/gorm"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
@@ -24,7 +28,8 @@ import (
 // The cases are closed school enrollments of one town, what tools/bench
 // lists, with clocks and rules as cases the server made carry them.
 // "page-20" starts after a cursor. The repository sub-benchmark is the same
-// query without the conversion.
+// query without the conversion, and "raw-page-1" the recorded statement
+// run directly.
 //
 //	go test ./service -run '^$' -bench ListCasesPage -benchmem -count 6
 func BenchmarkListCasesPage(b *testing.B) {
@@ -47,7 +52,7 @@ func BenchmarkListCasesPage(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			seedListBench(b, db, hid, mid, 3000)
+			seedListBench(b, db, hid, mid, listBenchCases)
 			req := &pb.ListCasesRequest{Filter: benchFilter, PageSize: 50}
 			deep := proto.CloneOf(req)
 			for range 19 {
@@ -78,6 +83,38 @@ func BenchmarkListCasesPage(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			// The same statement run directly, every column of every row
+			// read into a generic value, as tools/bench's raw baseline
+			// does: the limit the handler is measured against.
+			var stmt struct {
+				sql  string
+				args []any
+			}
+			record := func(tx *gorm.DB) {
+				stmt.sql, stmt.args = tx.Statement.SQL.String(), slices.Clone(tx.Statement.Vars)
+			}
+			cb := db.Gorm.Callback()
+			if err := errors.Join(cb.Query().Register("bench:record", record), cb.Row().Register("bench:record", record)); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cases.ListCases(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+			if err := errors.Join(cb.Query().Remove("bench:record"), cb.Row().Remove("bench:record")); err != nil {
+				b.Fatal(err)
+			}
+			sqlDB, err := db.Gorm.DB()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("raw-page-1", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if n := rawRows(b, sqlDB, stmt.sql, stmt.args); n != 51 {
+						b.Fatalf("%d rows", n)
+					}
+				}
+			})
 			b.Run("repository-page-1", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
@@ -91,6 +128,9 @@ func BenchmarkListCasesPage(b *testing.B) {
 		})
 	}
 }
+
+// listBenchCases is how many cases BenchmarkListCasesPage stores.
+const listBenchCases = 3000
 
 // seedListBench writes n cases, nine in ten of them closed school
 // enrollments of the listed town, the rest in another town.
@@ -126,4 +166,32 @@ func seedListBench(b *testing.B, db testdb.DB, household, subject string, n int)
 	if err := db.Gorm.CreateInBatches(rows, 200).Error; err != nil {
 		b.Fatal(err)
 	}
+}
+
+func rawRows(b *testing.B, db *sql.DB, query string, args []any) int {
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := make([]any, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
