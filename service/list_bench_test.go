@@ -68,6 +68,7 @@ func BenchmarkListCasesPage(b *testing.B) {
 			}{{"page-1", req}, {"page-20", deep}} {
 				b.Run(page.name, func(b *testing.B) {
 					b.ReportAllocs()
+					defer reportCPU(b)()
 					for b.Loop() {
 						resp, err := cases.ListCases(ctx, page.req)
 						if err != nil || len(resp.GetCases()) != 50 {
@@ -109,6 +110,7 @@ func BenchmarkListCasesPage(b *testing.B) {
 			}
 			b.Run("raw-page-1", func(b *testing.B) {
 				b.ReportAllocs()
+				defer reportCPU(b)()
 				for b.Loop() {
 					if n := rawRows(b, sqlDB, stmt.sql, stmt.args); n != 51 {
 						b.Fatalf("%d rows", n)
@@ -117,6 +119,7 @@ func BenchmarkListCasesPage(b *testing.B) {
 			})
 			b.Run("repository-page-1", func(b *testing.B) {
 				b.ReportAllocs()
+				defer reportCPU(b)()
 				for b.Loop() {
 					rows, _, err := store.ListCases(ctx, repository.CaseQuery{Filter: f,
 						Order: repository.Order{Column: "create_time"}, Page: repository.Page{Size: 50}})
