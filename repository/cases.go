@@ -367,8 +367,12 @@ func (s *Store) ListCases(ctx context.Context, query CaseQuery) ([]Case, *Cursor
 	nullable := order.Column == "due_time"
 	limit := query.Page.limit()
 	q = keyset(q, "cases", order, nullable, query.Page.After)
-	var rows []Case
-	if err := q.Limit(limit + 1).Find(&rows).Error; err != nil {
+	sqlRows, err := q.Select(caseSelect).Limit(limit + 1).Rows()
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := scanCases(sqlRows, limit+1)
+	if err != nil {
 		return nil, nil, err
 	}
 	rows, next := lastCursor(rows, limit, func(c Case) Cursor {

@@ -11,8 +11,11 @@
 package convert
 
 import (
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/type/date"
@@ -55,14 +58,62 @@ func (e enum[D, P]) toProto(d D) P {
 	}
 	name := string(d)
 	if e.lower {
-		name = strings.ToUpper(name)
+		// Credentials may spell a role in any case, as ToUpper did.
+		name = strings.ToLower(name)
 	}
 	var zero P
-	v := zero.Descriptor().Values().ByName(protoreflect.Name(e.prefix + name))
-	if v == nil {
-		return 0
+	return P(enumTable(zero.Descriptor(), e.prefix, e.lower)[name])
+}
+
+// enumTables holds, per enum and spelling, the number of every stored name.
+// A list renders several enums per row; looking each name up in the
+// descriptor cost an allocation (prefix + name) and a hashed search every
+// time. Tables are built once and never change after; the map of them is
+// replaced, not changed, when one is added.
+var enumTables atomic.Pointer[map[enumSpelling]map[string]int32]
+
+type enumSpelling struct {
+	enum   protoreflect.FullName
+	prefix string
+	lower  bool
+}
+
+var enumTablesMu sync.Mutex
+
+// enumTable maps every stored name of ed's values (the name without prefix,
+// in lower case if lower) to its number.
+func enumTable(ed protoreflect.EnumDescriptor, prefix string, lower bool) map[string]int32 {
+	key := enumSpelling{enum: ed.FullName(), prefix: prefix, lower: lower}
+	if all := enumTables.Load(); all != nil {
+		if t, ok := (*all)[key]; ok {
+			return t
+		}
 	}
-	return P(v.Number())
+	enumTablesMu.Lock()
+	defer enumTablesMu.Unlock()
+	next := map[enumSpelling]map[string]int32{}
+	if all := enumTables.Load(); all != nil {
+		if t, ok := (*all)[key]; ok {
+			return t
+		}
+		maps.Copy(next, *all)
+	}
+	t := map[string]int32{}
+	values := ed.Values()
+	for i := range values.Len() {
+		v := values.Get(i)
+		name, ok := strings.CutPrefix(string(v.Name()), prefix)
+		if !ok || v.Number() == 0 {
+			continue
+		}
+		if lower {
+			name = strings.ToLower(name)
+		}
+		t[name] = int32(v.Number())
+	}
+	next[key] = t
+	enumTables.Store(&next)
+	return t
 }
 
 // fromProto returns the domain value p names; "" for UNSPECIFIED.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -259,6 +260,47 @@ var allOrders = []repository.Order{
 }
 
 var paginationTests = []test{
+	// A list reads its rows column by column, not as GetCase does: a
+	// column the list forgets would read as zero only in lists.
+	{"RowsReadAsGetCaseReads", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		c := e.newCase(f, withStatus(domain.StatusResolved), placedIn(ptr(2025)))
+		at := e.nowStored()
+		later := at.Add(time.Hour)
+		c.CaseNumber, c.Assignee, c.Priority = "FD-2026-000777", "users/a", domain.PriorityFirst
+		c.PriorityReasons = repository.List[domain.Reason]{domain.ReasonBorderCoastalDefence, domain.ReasonHardshipHousehold}
+		c.DueTime, c.SubmitTime, c.ResolveTime = ptr(at.Add(72*time.Hour)), ptr(at), ptr(later)
+		c.OutcomeResult, c.OutcomeSummary, c.StatusReason = domain.ResultAchieved, "办结", "reason"
+		c.PolicyBasis = repository.List[domain.RuleID]{domain.RuleSchoolChild, domain.RuleSchoolTarget}
+		c.Clocks.V = domain.Clocks{{Kind: domain.ClockDecision, State: domain.ClockMet, Start: at, Due: later, Stop: &later,
+			Rule: domain.RuleSchoolTarget, Days: 5}}
+		c.OutcomeHistory.V = []domain.OutcomeRecord{{Result: domain.ResultAchieved, Summary: "s", ResolveTime: at,
+			ReopenTime: later, ReopenReason: "r"}}
+		c.Eligibility.V = &domain.EligibilityDecision{Eligible: true, Rule: domain.RuleSchoolChild, Decider: "users/d",
+			DecideTime: at, PlacementYear: 2025}
+		c.WithdrawalReason, c.RejectionReason, c.TerminationGround = "W", "R", "T"
+		c.Objection.V = &domain.Objection{FileTime: at, Note: "n"}
+		c.SourceContact, c.Revision, c.UpdateTime = "contact-1", 7, later
+		c.HoldStartTime, c.HoldEndTime, c.HoldReason, c.HoldHolder = ptr(at), ptr(later), "hold", "users/h"
+		c.HeldSeconds, c.HoldCount = 3600, 2
+		must(t, e.db.Save(c).Error, "save every column")
+		want, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		v := reflect.ValueOf(*want)
+		for i := range v.NumField() {
+			if v.Field(i).IsZero() {
+				t.Fatalf("fixture leaves %s zero, so the test cannot tell whether a list reads it", v.Type().Field(i).Name)
+			}
+		}
+		got, _, err := e.s.ListCases(e.ctx, repository.CaseQuery{})
+		must(t, err, "ListCases")
+		if len(got) != 1 {
+			t.Fatalf("ListCases: %d rows, want 1", len(got))
+		}
+		if !reflect.DeepEqual(got[0], *want) {
+			t.Fatalf("ListCases read\n%+v\nGetCase read\n%+v", got[0], *want)
+		}
+	}},
 	{"EveryRowOnceInOrder", func(t *testing.T, e *env) {
 		e.step = 0 // creation-time ties too
 		all := values(e.newDueMix())
