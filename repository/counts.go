@@ -224,15 +224,21 @@ var countTables = []string{"case_month_counts", "case_month_days", "placement_mo
 
 // RebuildCaseCounts sets the monthly counts to the sums of case_facts, with
 // the statements of the migration that made them. For facts written
-// outside the store (a bulk load), or to repair counts after restoring
-// case_facts alone.
+// outside the store (a bulk load), after replicas of a release before the
+// counts wrote facts beside the migration, or to repair counts after
+// restoring case_facts alone.
 func (s *Store) RebuildCaseCounts(ctx context.Context) error {
-	stmts, err := rebuildStatements(s.dialect)
+	return RebuildCaseCounts(ctx, s.conn(ctx), s.dialect)
+}
+
+// RebuildCaseCounts is Store.RebuildCaseCounts on a database handle, for
+// the migrate command.
+func RebuildCaseCounts(ctx context.Context, db *gorm.DB, dialect Dialect) error {
+	stmts, err := rebuildStatements(dialect)
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(ctx context.Context) error {
-		tx := s.conn(ctx)
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockCounts(tx); err != nil {
 			return err
 		}
