@@ -129,11 +129,24 @@ func ended(f CaseFact, c *Case, now time.Time) CaseFact {
 	return f
 }
 
-// addFacts writes the facts a change of c from before adds.
+// addFacts writes the facts a change of c from before adds, and adds them
+// to the monthly counts (counts.go) in the same transaction.
 func addFacts(tx *gorm.DB, before caseMark, c *Case, now time.Time) error {
 	facts := factsOf(before, c, now)
 	if len(facts) == 0 {
 		return nil
 	}
-	return tx.Create(&facts).Error
+	if err := lockCounts(tx); err != nil {
+		return err
+	}
+	// The placement counts compare a fact with the case's earlier ones, so
+	// they are read before the new facts join them.
+	deltas, err := countsOf(tx, facts)
+	if err != nil {
+		return err
+	}
+	if err := tx.Create(&facts).Error; err != nil {
+		return err
+	}
+	return deltas.apply(tx)
 }

@@ -1,7 +1,10 @@
 package repository
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -92,9 +95,15 @@ func (s *Store) CaseStatistics(ctx context.Context, q StatisticsQuery) (*Statist
 	return out, nil
 }
 
-// facts is the facts of kind f in q's period and towns.
-func (s *Store) facts(ctx context.Context, q StatisticsQuery, f FactKind) *gorm.DB {
-	db := s.conn(ctx).Model(&CaseFact{}).Where("fact = ? AND fact_time >= ? AND fact_time < ?", f, q.Period.Start, q.Period.End)
+// facts is the facts of kind f in period p and q's towns.
+func (s *Store) facts(ctx context.Context, q StatisticsQuery, f FactKind, p domain.Period) *gorm.DB {
+	db := s.conn(ctx).Model(&CaseFact{}).Where("fact = ? AND fact_time >= ? AND fact_time < ?", f, p.Start, p.End)
+	return inTown(ctx, db, "town_code", q.Town)
+}
+
+// monthly is the rows of a table of monthly counts in q's towns and months.
+func (s *Store) monthly(ctx context.Context, q StatisticsQuery, table string, m monthSpan) *gorm.DB {
+	db := s.conn(ctx).Table(table).Where("month >= ? AND month <= ?", m.first, m.last)
 	return inTown(ctx, db, "town_code", q.Town)
 }
 
@@ -107,36 +116,220 @@ func inTown(ctx context.Context, db *gorm.DB, column, town string) *gorm.DB {
 	return db
 }
 
+// monthSpan is the China calendar months first to last (year * 100 +
+// month), both included.
+type monthSpan struct{ first, last int }
+
+// split is the whole China months within p, read from the monthly counts,
+// and the spans before and after them, counted from the facts: none for a
+// year, quarter or month.
+func split(p domain.Period) (months *monthSpan, ends []domain.Period) {
+	monthStart := func(t time.Time) time.Time {
+		c := t.In(domain.ChinaTime)
+		return time.Date(c.Year(), c.Month(), 1, 0, 0, 0, 0, domain.ChinaTime)
+	}
+	first := monthStart(p.Start)
+	if first.Before(p.Start) {
+		first = first.AddDate(0, 1, 0)
+	}
+	end := monthStart(p.End)
+	if !first.Before(end) {
+		return nil, []domain.Period{p}
+	}
+	months = &monthSpan{monthOf(first), monthOf(end.AddDate(0, -1, 0))}
+	if p.Start.Before(first) {
+		ends = append(ends, domain.Period{Start: p.Start, End: first.UTC()})
+	}
+	if end.Before(p.End) {
+		ends = append(ends, domain.Period{Start: end.UTC(), End: p.End})
+	}
+	return months, ends
+}
+
+// sum runs read over the period's whole months and its ends: the monthly
+// counts' statement for the one, the facts' for the others.
+func (s *Store) sum(ctx context.Context, q StatisticsQuery, fromMonths func(monthSpan) error, fromFacts func(domain.Period) error) error {
+	months, ends := split(q.Period)
+	if months != nil {
+		if err := fromMonths(*months); err != nil {
+			return err
+		}
+	}
+	for _, p := range ends {
+		if err := fromFacts(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) outcomeCounts(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	return s.facts(ctx, q, FactEnded).Select("town_code, kind, status, result, COUNT(*) AS count").
-		Group("town_code, kind, status, result").Order("town_code, kind, status, result").Scan(&out.Outcomes).Error
+	counts := map[OutcomeRow]int64{}
+	add := func(db *gorm.DB) error {
+		var rows []OutcomeRow
+		if err := db.Group("town_code, kind, status, result").Scan(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			n := r.Count
+			r.Count = 0
+			counts[r] += n
+		}
+		return nil
+	}
+	err := s.sum(ctx, q, func(m monthSpan) error {
+		return add(s.monthly(ctx, q, "case_month_counts", m).Where("fact = ?", FactEnded).
+			Select("town_code, kind, status, result, CAST(SUM(n) AS BIGINT) AS count"))
+	}, func(p domain.Period) error {
+		return add(s.facts(ctx, q, FactEnded, p).Select("town_code, kind, status, result, COUNT(*) AS count"))
+	})
+	for r, n := range counts {
+		if n != 0 {
+			r.Count = n
+			out.Outcomes = append(out.Outcomes, r)
+		}
+	}
+	slices.SortFunc(out.Outcomes, func(a, b OutcomeRow) int {
+		return cmp.Or(strings.Compare(a.TownCode, b.TownCode), strings.Compare(string(a.Kind), string(b.Kind)),
+			strings.Compare(string(a.Status), string(b.Status)), strings.Compare(string(a.Result), string(b.Result)))
+	})
+	return err
 }
 
 func (s *Store) resolutionDays(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	return s.facts(ctx, q, FactEnded).Where("status = ?", domain.StatusResolved).
-		Select("days, COUNT(*) AS count").Group("days").Order("days").Scan(&out.ResolutionDays).Error
+	counts := map[int]int64{}
+	add := func(db *gorm.DB) error {
+		var rows []domain.DaysCount
+		if err := db.Group("days").Scan(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			counts[r.Days] += r.Count
+		}
+		return nil
+	}
+	err := s.sum(ctx, q, func(m monthSpan) error {
+		return add(s.monthly(ctx, q, "case_month_days", m).Select("days, CAST(SUM(n) AS BIGINT) AS count"))
+	}, func(p domain.Period) error {
+		return add(s.facts(ctx, q, FactEnded, p).Where("status = ?", domain.StatusResolved).Select("days, COUNT(*) AS count"))
+	})
+	for d, n := range counts {
+		if n != 0 {
+			out.ResolutionDays = append(out.ResolutionDays, domain.DaysCount{Days: d, Count: n})
+		}
+	}
+	slices.SortFunc(out.ResolutionDays, func(a, b domain.DaysCount) int { return cmp.Compare(a.Days, b.Days) })
+	return err
 }
 
 func (s *Store) schoolPlaces(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	return s.facts(ctx, q, FactEnded).
-		Where("kind = ? AND status = ? AND result = ?", domain.KindSchoolEnrollment, domain.StatusResolved, domain.ResultAchieved).
-		Select("school_stage, priority_basis, COUNT(*) AS count").Group("school_stage, priority_basis").
-		Order("school_stage, priority_basis").Scan(&out.SchoolPlaces).Error
+	counts := map[SchoolPlaceRow]int64{}
+	add := func(db *gorm.DB) error {
+		var rows []SchoolPlaceRow
+		err := db.Where("kind = ? AND status = ? AND result = ?", domain.KindSchoolEnrollment, domain.StatusResolved, domain.ResultAchieved).
+			Group("school_stage, priority_basis").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			n := r.Count
+			r.Count = 0
+			counts[r] += n
+		}
+		return nil
+	}
+	err := s.sum(ctx, q, func(m monthSpan) error {
+		return add(s.monthly(ctx, q, "case_month_counts", m).Where("fact = ?", FactEnded).
+			Select("school_stage, priority_basis, CAST(SUM(n) AS BIGINT) AS count"))
+	}, func(p domain.Period) error {
+		return add(s.facts(ctx, q, FactEnded, p).Select("school_stage, priority_basis, COUNT(*) AS count"))
+	})
+	for r, n := range counts {
+		if n != 0 {
+			r.Count = n
+			out.SchoolPlaces = append(out.SchoolPlaces, r)
+		}
+	}
+	slices.SortFunc(out.SchoolPlaces, func(a, b SchoolPlaceRow) int {
+		return cmp.Or(strings.Compare(a.SchoolStage, b.SchoolStage), strings.Compare(a.PriorityBasis, b.PriorityBasis))
+	})
+	return err
 }
 
 func (s *Store) decisions(ctx context.Context, q StatisticsQuery, out *Statistics) error {
-	var row struct{ Decisions, Met int64 }
-	err := s.facts(ctx, q, FactDecided).Select("COUNT(*) AS decisions, COALESCE(SUM(CASE WHEN met THEN 1 ELSE 0 END), 0) AS met").
-		Scan(&row).Error
-	out.Decisions, out.DecisionsMet = row.Decisions, row.Met
-	return err
+	add := func(db *gorm.DB) error {
+		var row struct{ Decisions, Met int64 }
+		if err := db.Scan(&row).Error; err != nil {
+			return err
+		}
+		out.Decisions += row.Decisions
+		out.DecisionsMet += row.Met
+		return nil
+	}
+	return s.sum(ctx, q, func(m monthSpan) error {
+		return add(s.monthly(ctx, q, "case_month_counts", m).Where("fact = ?", FactDecided).
+			Select("CAST(COALESCE(SUM(n), 0) AS BIGINT) AS decisions, CAST(COALESCE(SUM(CASE WHEN met THEN n ELSE 0 END), 0) AS BIGINT) AS met"))
+	}, func(p domain.Period) error {
+		return add(s.facts(ctx, q, FactDecided, p).
+			Select("COUNT(*) AS decisions, COALESCE(SUM(CASE WHEN met THEN 1 ELSE 0 END), 0) AS met"))
+	})
 }
 
 // placement counts the placements decided eligible for the period's year
 // by its end, and those of them resolved as achieved by then: a placement
-// later reopened still counts as placed in the year it was placed. Both
-// facts carry the year, so one pass over the year's index counts both.
+// later reopened still counts as placed in the year it was placed. Each
+// case counts once, in the month of its first such fact; the counts keep
+// the county's and each town's, so a caller of several towns but not the
+// whole county, whose cases may have moved between them, is counted from
+// the facts.
 func (s *Store) placement(ctx context.Context, q StatisticsQuery, out *Statistics) error {
+	scope := scopeOf(ctx)
+	end := q.Period.End.In(domain.ChinaTime)
+	monthStart := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, domain.ChinaTime)
+	var counts *gorm.DB
+	switch {
+	case q.Town == "" && scope.All:
+		counts = s.conn(ctx).Table("placement_month_counts").Where("town_code = ?", countyRow)
+	case q.Town != "" || len(scope.Towns) <= 1:
+		counts = inTown(ctx, s.conn(ctx).Table("placement_month_counts"), "town_code", q.Town)
+	default:
+		return s.placementFromFacts(ctx, q, out)
+	}
+	var row struct{ Eligible, Placed int64 }
+	err := counts.Where("placement_year = ? AND month < ?", q.Period.Year(), monthOf(monthStart)).
+		Select(`CAST(COALESCE(SUM(CASE WHEN fact = ? THEN n ELSE 0 END), 0) AS BIGINT) AS eligible,
+			CAST(COALESCE(SUM(CASE WHEN fact = ? THEN n ELSE 0 END), 0) AS BIGINT) AS placed`, placementEligible, placementPlaced).
+		Scan(&row).Error
+	if err != nil {
+		return err
+	}
+	out.Eligible, out.Placed = row.Eligible, row.Placed
+	if !monthStart.Before(q.Period.End) {
+		return nil
+	}
+	// The days of the last month up to the period's end: the cases whose
+	// first fact of the year falls in them.
+	town := "AND g.town_code = f.town_code"
+	if q.Town == "" && scope.All {
+		town = ""
+	}
+	first := func(what string) string {
+		return "CASE WHEN " + placementFacts(what, "f") + ` AND NOT EXISTS (
+			SELECT 1 FROM case_facts g WHERE g.case_id = f.case_id AND g.placement_year = f.placement_year
+			AND g.fact_time < ? ` + town + " AND " + placementFacts(what, "g") + ") THEN f.case_id END"
+	}
+	err = inTown(ctx, s.conn(ctx).Table("case_facts AS f"), "f.town_code", q.Town).
+		Where("f.placement_year = ? AND f.fact_time >= ? AND f.fact_time < ?", q.Period.Year(), monthStart.UTC(), q.Period.End).
+		Select("COUNT(DISTINCT "+first(placementEligible)+") AS eligible, COUNT(DISTINCT "+first(placementPlaced)+") AS placed",
+			monthStart.UTC(), monthStart.UTC()).
+		Scan(&row).Error
+	out.Eligible += row.Eligible
+	out.Placed += row.Placed
+	return err
+}
+
+// placementFromFacts is placement counted from the facts alone.
+func (s *Store) placementFromFacts(ctx context.Context, q StatisticsQuery, out *Statistics) error {
 	var row struct{ Eligible, Placed int64 }
 	err := inTown(ctx, s.conn(ctx).Model(&CaseFact{}), "town_code", q.Town).
 		Where("placement_year = ? AND fact_time < ?", q.Period.Year(), q.Period.End).

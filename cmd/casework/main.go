@@ -308,8 +308,8 @@ func pageTokenKey(s *settings) ([]byte, error) {
 func migrateCmd() *cobra.Command {
 	var s settings
 	cmd := &cobra.Command{
-		Use:   "migrate [up|status]",
-		Short: "Apply pending database migrations (up, the default) or show the schema version",
+		Use:   "migrate [up|status|recount]",
+		Short: "Apply pending database migrations (up, the default), show the schema version, or recount the statistics' monthly counts from the case facts",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -340,8 +340,12 @@ func migrateCmd() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "dialect %s: schema version %d, newest available %d\n", dialect, current, latest)
 				return nil
+			case "recount":
+				// After a rolling upgrade across 00027: replicas of the
+				// release before it wrote facts without counting them.
+				return repository.RebuildCaseCounts(ctx, db, dialect)
 			}
-			return fmt.Errorf("unknown migrate action %q: use up or status", action)
+			return fmt.Errorf("unknown migrate action %q: use up, status or recount", action)
 		},
 	}
 	s.bind(cmd.Flags(), false)

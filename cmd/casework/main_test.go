@@ -101,6 +101,12 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	if _, err := fmt.Sscanf(out.String(), "dialect sqlite: schema version %d, newest available %d", &current, &latest); err != nil || current != latest || current == 0 {
 		t.Fatalf("migrate status = %q", out.String())
 	}
+	// The statistics' monthly counts are recounted from the facts.
+	recount := root()
+	recount.SetArgs([]string{"migrate", "recount", "--data-dir", dir})
+	if err := recount.Execute(); err != nil {
+		t.Fatalf("migrate recount: %v", err)
+	}
 }
 
 func TestServeRefusesUnmigratedSchema(t *testing.T) {

@@ -110,6 +110,7 @@ var statisticsTests = []test{
 		}
 	}},
 	{"MigrationBackfillsEndings", testFactsBackfill},
+	{"CountsAreSumsOfFacts", testCountsAreSumsOfFacts},
 	{"ReferralsByAgency", func(t *testing.T, e *env) {
 		// Rows of the referrals table as the referrals feature writes them,
 		// to the seeded agencies (人社局 rsj, 法律援助中心 sfj-flyz).
