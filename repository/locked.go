@@ -63,7 +63,7 @@ func insertValues(tx *gorm.DB, row any, exprs map[string]string) (string, []any,
 	placeholders := make([]string, len(cols))
 	var vars []any
 	for i, col := range cols {
-		if e, ok := exprs[strings.Trim(col, `"`)]; ok {
+		if e, ok := exprs[strings.Trim(col, "`\"")]; ok {
 			placeholders[i] = e
 			continue
 		}
