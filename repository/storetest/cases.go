@@ -402,19 +402,25 @@ var concurrencyTests = []test{
 		// 64 creates at once, with batches and updates of cases among
 		// them: every kind of writer that takes the case numbers or the
 		// audit and feed heads, so a lock taken out of order deadlocks here.
-		const creates, batches, updates = 64, 4, 8
-		f := e.newFamily()
+		const creates, batchers, rounds, updates = 64, 4, 4, 8
+		const batches = batchers * rounds
+		// A family each: creates lock their household and subject, and
+		// one shared family would queue them all there, before the heads.
 		updated := make([]*repository.Case, updates)
 		for i := range updated {
-			updated[i] = e.newCase(f)
+			updated[i] = e.newCase(e.newFamily())
 		}
 		made := make([]*repository.Case, creates)
 		for i := range made {
-			made[i] = e.openCaseFor(f)
+			made[i] = e.openCaseFor(e.newFamily())
 		}
-		batch := make([][]*repository.Case, batches)
+		// Each batcher writes its batches one after the other, so that
+		// batches keep arriving while the creates queue on the heads.
+		batch := make([][][]*repository.Case, batchers)
 		for i := range batch {
-			batch[i] = []*repository.Case{e.openCaseFor(f), e.openCaseFor(f)}
+			for range rounds {
+				batch[i] = append(batch[i], []*repository.Case{e.openCaseFor(e.newFamily()), e.openCaseFor(e.newFamily())})
+			}
 		}
 		before := len(e.allEvents(repository.EventQuery{}))
 		start := make(chan struct{})
@@ -426,10 +432,12 @@ var concurrencyTests = []test{
 				errs <- e.s.CreateCase(e.ctx, c, creationEntry(c))
 			})
 		}
-		for _, cs := range batch {
+		for _, mine := range batch {
 			wg.Go(func() {
 				<-start
-				errs <- e.s.CreateCases(e.ctx, cs, []*repository.HistoryEntry{creationEntry(cs[0]), creationEntry(cs[1])})
+				for _, cs := range mine {
+					errs <- e.s.CreateCases(e.ctx, cs, []*repository.HistoryEntry{creationEntry(cs[0]), creationEntry(cs[1])})
+				}
 			})
 		}
 		for i, c := range updated {
