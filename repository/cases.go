@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -113,6 +114,11 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 				return err
 			}
 		}
+		if s.dialect == Postgres {
+			return s.insertNumberedCase(ctx, tx, c, h, year, now)
+		}
+		// SQLite lets one writer in at a time, whatever it locks: the
+		// statements go one by one.
 		seq, err := s.takeCaseNumbers(tx, year, 1)
 		if err != nil {
 			return err
@@ -124,10 +130,55 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		if err := s.appendHistory(tx, c.ID, now, h); err != nil {
 			return err
 		}
-		// Last: the audit and feed heads are locked until commit, and every
-		// writer of the county waits on them.
 		return s.recordChange(ctx, tx, c.resource(), Etag(c.Revision), []string{"created"})
 	})
+}
+
+// insertNumberedCase writes a new case, its history entry, audit entry and
+// feed event on PostgreSQL, holding the county-wide rows (the audit head,
+// the year's case numbers, the feed head) for two statements and the
+// commit: the audit head's read, then one statement that takes the number
+// and writes everything (see lockedWrite). The case row is built before
+// any of them is taken.
+func (s *Store) insertNumberedCase(ctx context.Context, tx *gorm.DB, c *Case, h *HistoryEntry, year int, now time.Time) error {
+	var w lockedWrite
+	// The number is the year's prefix and the sequence's new value with at
+	// least six digits, as domain.CaseNumber writes it.
+	w.with("case_number", "INSERT INTO case_number_sequences AS s (year, last_value) VALUES (?, 1) "+
+		"ON CONFLICT (year) DO UPDATE SET last_value = s.last_value + 1 "+
+		"RETURNING ? || lpad(last_value::text, greatest(6, length(last_value::text)), '0') AS number",
+		year, strings.TrimSuffix(domain.CaseNumber(s.prefix, year, 0), "000000"))
+	caseSQL, caseVars, err := insertValues(tx, c, map[string]string{"case_number": "(SELECT number FROM case_number)"})
+	if err != nil {
+		return err
+	}
+	w.with("new_case", caseSQL+" RETURNING id", caseVars...)
+	final := "SELECT (SELECT number FROM case_number) AS number, 0 AS history_id"
+	if h != nil {
+		h.ID, h.CaseID, h.Time = 0, c.ID, now
+		histSQL, histVars, err := insertValues(tx, h, map[string]string{"case_id": "(SELECT id FROM new_case)"})
+		if err != nil {
+			return err
+		}
+		w.with("history", histSQL+" RETURNING id", histVars...)
+		final = "SELECT (SELECT number FROM case_number) AS number, (SELECT id FROM history) AS history_id"
+	}
+	// Last: from here to commit every writer of the county waits.
+	if err := s.lockAndRecord(ctx, tx, &w, change{resource: c.resource(), etag: Etag(c.Revision), fields: []string{"created"}}); err != nil {
+		return err
+	}
+	var out struct {
+		Number    string
+		HistoryID int64
+	}
+	if err := tx.Raw(w.statement(final), w.vars...).Scan(&out).Error; err != nil {
+		return conflict(err, "a case with this number")
+	}
+	c.CaseNumber = out.Number
+	if h != nil {
+		h.ID = out.HistoryID
+	}
+	return nil
 }
 
 // errIncomplete rolls back a batch the caller had refused items of.
@@ -194,6 +245,11 @@ func (s *Store) CreateCases(ctx context.Context, cs []*Case, hists []*HistoryEnt
 		}
 		if !complete {
 			return errIncomplete
+		}
+		// The audit head before the numbers, as every write takes it first
+		// (see lockedWrite).
+		if _, err := s.lockAuditHead(tx); err != nil {
+			return err
 		}
 		last, err := s.takeCaseNumbers(tx, year, len(cs))
 		if err != nil {

@@ -85,9 +85,8 @@ func (s *Store) appendEvents(ctx context.Context, tx *gorm.DB, changes []change)
 	now, typ := s.clock(), eventType(audit.FromContext(ctx))
 	var records []EventRecord
 	for _, c := range changes {
-		if rt := resourceType(c.resource); rt != "" {
-			records = append(records, EventRecord{Time: now, Type: typ, Resource: c.resource, ResourceType: rt,
-				Etag: c.etag, ChangedFields: c.fields})
+		if r, ok := eventFor(now, typ, c); ok {
+			records = append(records, r)
 		}
 	}
 	if len(records) == 0 {
@@ -102,6 +101,17 @@ func (s *Store) appendEvents(ctx context.Context, tx *gorm.DB, changes []change)
 		records[i].Position = first + int64(i)
 	}
 	return tx.CreateInBatches(records, insertBatch).Error
+}
+
+// eventFor is the feed event of a change, without its position; false
+// for a resource that is not part of the feed.
+func eventFor(now time.Time, typ string, c change) (EventRecord, bool) {
+	rt := resourceType(c.resource)
+	if rt == "" {
+		return EventRecord{}, false
+	}
+	return EventRecord{Time: now, Type: typ, Resource: c.resource, ResourceType: rt,
+		Etag: c.etag, ChangedFields: c.fields}, true
 }
 
 // EventQuery asks for events after a position.

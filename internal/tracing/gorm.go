@@ -38,6 +38,11 @@ func Database(db *gorm.DB, tp trace.TracerProvider, system string) error {
 			func(n string, f func(*gorm.DB)) error { return cb.Raw().After("gorm:raw").Register(n, f) }},
 	} {
 		start := func(tx *gorm.DB) {
+			if tx.DryRun {
+				// Built, not sent: gorm builds subqueries this way, and the
+				// repository the statements it sends under the heads' locks.
+				return
+			}
 			ctx, span := tracer.Start(tx.Statement.Context, "db "+op.name, trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("db.system.name", system), attribute.String("db.operation.name", op.name)))
 			tx.Statement.Context = ctx

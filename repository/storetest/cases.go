@@ -398,6 +398,91 @@ var concurrencyTests = []test{
 			t.Fatalf("%d cases stored, want %d", len(all), writers+2)
 		}
 	}},
+	{"ManyCreatesOneNumberChainAndFeed", func(t *testing.T, e *env) {
+		// 64 creates at once, with batches and updates of cases among
+		// them: every kind of writer that takes the case numbers or the
+		// audit and feed heads, so a lock taken out of order deadlocks here.
+		const creates, batchers, rounds, updates = 64, 4, 4, 8
+		const batches = batchers * rounds
+		// A family each: creates lock their household and subject, and
+		// one shared family would queue them all there, before the heads.
+		updated := make([]*repository.Case, updates)
+		for i := range updated {
+			updated[i] = e.newCase(e.newFamily())
+		}
+		made := make([]*repository.Case, creates)
+		for i := range made {
+			made[i] = e.openCaseFor(e.newFamily())
+		}
+		// Each batcher writes its batches one after the other, so that
+		// batches keep arriving while the creates queue on the heads.
+		batch := make([][][]*repository.Case, batchers)
+		for i := range batch {
+			for range rounds {
+				batch[i] = append(batch[i], []*repository.Case{e.openCaseFor(e.newFamily()), e.openCaseFor(e.newFamily())})
+			}
+		}
+		before := len(e.allEvents(repository.EventQuery{}))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, creates+batches+updates)
+		for _, c := range made {
+			wg.Go(func() {
+				<-start
+				errs <- e.s.CreateCase(e.ctx, c, creationEntry(c))
+			})
+		}
+		for _, mine := range batch {
+			wg.Go(func() {
+				<-start
+				for _, cs := range mine {
+					errs <- e.s.CreateCases(e.ctx, cs, []*repository.HistoryEntry{creationEntry(cs[0]), creationEntry(cs[1])})
+				}
+			})
+		}
+		for i, c := range updated {
+			wg.Go(func() {
+				<-start
+				_, err := e.s.MutateCase(e.ctx, c.ID, repository.Etag(1), func(_ context.Context, c *repository.Case) (*repository.HistoryEntry, error) {
+					c.Assignee = fmt.Sprintf("users/u%d", i)
+					return &repository.HistoryEntry{Actor: c.Assignee, Method: "AssignCase"}, nil
+				})
+				errs <- err
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			must(t, err, "a concurrent write")
+		}
+		total := updates + creates + 2*batches
+		seen := map[string]bool{}
+		for _, c := range e.allCases(repository.CaseQuery{}) {
+			seen[c.CaseNumber] = true
+		}
+		for n := 1; n <= total; n++ {
+			if num := fmt.Sprintf("FD-2026-%06d", n); !seen[num] {
+				t.Errorf("no case has number %s", num)
+			}
+		}
+		if len(seen) != total {
+			t.Fatalf("%d distinct case numbers for %d cases", len(seen), total)
+		}
+		for _, c := range made {
+			h := e.history(c.ID)
+			if len(h) != 1 || h[0].ID == 0 || h[0].Method != "CreateCase" {
+				t.Fatalf("history of a concurrent create: %+v", h)
+			}
+		}
+		// Every create, batch item and update: one audit entry and one
+		// event each, after the fixtures' own.
+		events := e.allEvents(repository.EventQuery{})
+		positions(t, events, before+creates+2*batches+updates)
+		if n := e.verified(); n != int64(len(e.auditLog())) || n < int64(creates+2*batches+updates) {
+			t.Fatalf("VerifyAudit checked %d entries of %d", n, len(e.auditLog()))
+		}
+	}},
 	{"OneWinnerPerEtag", func(t *testing.T, e *env) {
 		c := e.newCase(e.newFamily())
 		start := make(chan struct{})

@@ -120,8 +120,8 @@ func recordCreate(ctx context.Context, store *repository.Store, rec *recorder, h
 }
 
 // createStatements are the statements createRaw sends, in its order.
-var createStatements = []string{sqlGetHousehold, sqlGetMember, sqlLockHouse, sqlLockMember, sqlOpenCase, sqlSeqInsert, sqlSeqNext,
-	sqlInsertCase, sqlHistory, sqlAuditLock, sqlAuditUpdate, sqlAuditInsert, sqlEventNext, sqlEventInsert}
+var createStatements = []string{sqlGetHousehold, sqlGetMember, sqlLockHouse, sqlLockMember, sqlOpenCase,
+	sqlAuditLock, sqlCreateLocked}
 
 // checkCreateBaseline compares the server's statements with the raw
 // baseline's. A difference means the baseline no longer measures what the

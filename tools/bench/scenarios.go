@@ -49,15 +49,24 @@ const (
 	sqlLockHouse    = `SELECT "id","town_code" FROM "households" WHERE id = $1 AND delete_time IS NULL LIMIT $2 FOR UPDATE`
 	sqlLockMember   = `SELECT "id" FROM "members" WHERE id = $1 AND household_id = $2 AND delete_time IS NULL LIMIT $3 FOR UPDATE`
 	sqlOpenCase     = `SELECT "id","town_code" FROM "cases" WHERE subject_id = $1 AND kind = $2 AND status IN ($3,$4,$5,$6,$7) AND id <> $8 LIMIT $9`
-	sqlSeqInsert    = `INSERT INTO case_number_sequences (year, last_value) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING`
-	sqlSeqNext      = `UPDATE case_number_sequences SET last_value = last_value + $1 WHERE year = $2 RETURNING last_value`
-	sqlInsertCase   = `INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","source_contact","revision","create_time","update_time","submit_time","resolve_time","hold_start_time","hold_end_time","hold_reason","hold_holder","held_seconds","hold_count") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36,$37)`
-	sqlHistory      = `INSERT INTO "case_history" ("case_id","time","actor","method","from_status","to_status","changed_fields","reason") VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING "id"`
 	sqlAuditLock    = `SELECT * FROM "audit_head" WHERE "audit_head"."id" = $1 LIMIT $2 FOR UPDATE`
-	sqlAuditUpdate  = `UPDATE "audit_head" SET "hash"=$1,"seq"=$2 WHERE id = 1`
-	sqlAuditInsert  = `INSERT INTO "audit_log" ("seq","time","principal","roles","credential","method","resource","action","request_id","client_addr","outcome","fields","prev_hash","key_id","hash") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`
-	sqlEventNext    = `UPDATE event_head SET position = position + $1 WHERE id = 1 RETURNING id, position, pruned_through`
-	sqlEventInsert  = `INSERT INTO "events" ("position","time","type","resource","resource_type","etag","changed_fields") VALUES ($1,$2,$3,$4,$5,$6,$7)`
+	// sqlCreateLocked is everything after the audit head's lock, in one
+	// statement: the case number, the case, its history entry, the audit
+	// entry and the feed event, and both heads moved.
+	sqlCreateLocked = `WITH case_number AS (INSERT INTO case_number_sequences AS s (year, last_value) VALUES ($1, 1) ` +
+		`ON CONFLICT (year) DO UPDATE SET last_value = s.last_value + 1 ` +
+		`RETURNING $2 || lpad(last_value::text, greatest(6, length(last_value::text)), '0') AS number), ` +
+		`new_case AS (INSERT INTO "cases" ("id","case_number","household_id","subject_id","kind","details","placement_year","status","assignee","town_code","priority","priority_reasons","due_time","outcome_result","outcome_summary","status_reason","policy_basis","clocks","outcome_history","eligibility","withdrawal_reason","rejection_reason","termination_ground","objection","creator","source_contact","revision","create_time","update_time","submit_time","resolve_time","hold_start_time","hold_end_time","hold_reason","hold_holder","held_seconds","hold_count") ` +
+		`VALUES ($3,(SELECT number FROM case_number),$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36,$37,$38) RETURNING id), ` +
+		`history AS (INSERT INTO "case_history" ("case_id","time","actor","method","from_status","to_status","changed_fields","reason") ` +
+		`VALUES ((SELECT id FROM new_case),$39,$40,$41,$42,$43,$44,$45) RETURNING id), ` +
+		`audit_link AS (UPDATE audit_head SET seq = $46, hash = $47 WHERE id = 1), ` +
+		`audit_entry AS (INSERT INTO "audit_log" ("seq","time","principal","roles","credential","method","resource","action","request_id","client_addr","outcome","fields","prev_hash","key_id","hash") ` +
+		`VALUES ($48,$49,$50,$51,$52,$53,$54,$55,$56,$57,$58,$59,$60,$61,$62)), ` +
+		`feed_head AS (UPDATE event_head SET position = position + 1 WHERE id = 1 RETURNING position), ` +
+		`feed_event AS (INSERT INTO "events" ("position","time","type","resource","resource_type","etag","changed_fields") ` +
+		`VALUES ((SELECT position FROM feed_head),$63,$64,$65,$66,$67,$68)) ` +
+		`SELECT (SELECT number FROM case_number) AS number, (SELECT id FROM history) AS history_id`
 )
 
 // bench holds the clients of one run.
@@ -202,8 +211,9 @@ func (b *bench) createGateway(ctx context.Context, worker, i int) error {
 
 // createRaw writes what CreateCase writes, statement for statement, as the
 // server issues them: the two reads before the transaction, then the
-// locks, the case number, the case and its history entry, and last the
-// audit entry and the change-feed event, in one transaction.
+// household's and member's locks and the open-case check, and last the
+// audit head's lock and the one statement that takes the case number and
+// writes the case, its history entry, the audit entry and the feed event.
 func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	h, m := b.subject(worker, i)
 	hid, mid := h.id.String(), m.id.String()
@@ -273,23 +283,8 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	if err := open.Err(); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, sqlSeqInsert, year); err != nil {
-		return err
-	}
-	var seq int64
-	if err := tx.QueryRow(ctx, sqlSeqNext, 1, year).Scan(&seq); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, sqlInsertCase, id, domain.CaseNumber("FD", year, int(seq)), hid, mid,
-		string(domain.KindEmploymentPlacement), string(details), year, string(domain.StatusDraft), "", town, int(p),
-		strings.Join(names, ","), nil, "", "", "", strings.Join(basis, ","), "", "", "", "", "", "", "",
-		"bench", "", int64(1), now, now, nil, nil, nil, nil, "", "", int64(0), 0); err != nil {
-		return err
-	}
-	var historyID int64
-	if err := tx.QueryRow(ctx, sqlHistory, id, now, "bench", "CreateCase", "", string(domain.StatusDraft), "", "").Scan(&historyID); err != nil {
-		return err
-	}
+	// Last, as the server does: the audit head, which every writer of the
+	// county waits on from here to COMMIT, then one statement.
 	var (
 		headID   int
 		auditSeq int64
@@ -304,19 +299,19 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	if err := e.Seal(auditSeq, prevHash, b.keys); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, sqlAuditUpdate, e.Hash, e.Seq); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, sqlAuditInsert, e.Seq, e.Time, e.Principal, e.Roles, e.Credential, e.Method, e.Resource,
-		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.KeyID, e.Hash); err != nil {
-		return err
-	}
-	var position, pruned int64
-	if err := tx.QueryRow(ctx, sqlEventNext, 1).Scan(&headID, &position, &pruned); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, sqlEventInsert, position, time.Now().UTC().Truncate(time.Microsecond), "CreateCase",
-		"cases/"+id, "cases", "v1", "created"); err != nil {
+	var (
+		number    string
+		historyID int64
+	)
+	if err := tx.QueryRow(ctx, sqlCreateLocked, year, fmt.Sprintf("FD-%04d-", year),
+		id, hid, mid, string(domain.KindEmploymentPlacement), string(details), year, string(domain.StatusDraft), "", town, int(p),
+		strings.Join(names, ","), nil, "", "", "", strings.Join(basis, ","), "", "", "", "", "", "", "",
+		"bench", "", int64(1), now, now, nil, nil, nil, nil, "", "", int64(0), 0,
+		now, "bench", "CreateCase", "", string(domain.StatusDraft), "", "",
+		e.Seq, e.Hash,
+		e.Seq, e.Time, e.Principal, e.Roles, e.Credential, e.Method, e.Resource,
+		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.KeyID, e.Hash,
+		time.Now().UTC().Truncate(time.Microsecond), "CreateCase", "cases/"+id, "cases", "v1", "created").Scan(&number, &historyID); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
