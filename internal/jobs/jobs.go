@@ -40,6 +40,9 @@ type Handlers struct {
 	// EndHolds resumes the cases whose hold has reached its end time (nil:
 	// none, for a queue that only inserts).
 	EndHolds func(ctx context.Context) error
+	// Retention applies the retention schedule: erases the personal data
+	// of households deleted longer ago than it keeps them (nil: none).
+	Retention func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -64,6 +67,10 @@ type Config struct {
 	MaxAttempts int
 	// AlertScanEvery is how often the alert scan runs (default a minute).
 	AlertScanEvery time.Duration
+	// RetentionEvery is how often the retention job runs (default a day);
+	// negative: never, for a deployment that runs `casework retention run`
+	// from its own scheduler instead.
+	RetentionEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -115,6 +122,13 @@ type alertScanArgs struct{}
 
 func (alertScanArgs) Kind() string { return "alert_scan" }
 
+// retentionArgs is the periodic job that applies the retention schedule.
+// Like the others, one server runs it at a time; each erasure passes by
+// households another run erased first, so an overlap erases each once.
+type retentionArgs struct{}
+
+func (retentionArgs) Kind() string { return "retention" }
+
 // once is the insert options of a periodic job of which one at a time is
 // enough across servers: river's leader inserts it, and a second while one
 // waits or runs is pointless.
@@ -148,6 +162,10 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	if h.EndHolds != nil {
 		river.AddWorker(workers, &task[endHoldsArgs]{run: h.EndHolds})
 		periodicJobs = append(periodicJobs, periodic(cfg.SweepEvery, endHoldsArgs{}))
+	}
+	if h.Retention != nil && cfg.RetentionEvery >= 0 {
+		river.AddWorker(workers, &task[retentionArgs]{run: h.Retention})
+		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.RetentionEvery, 24*time.Hour), retentionArgs{}))
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},
