@@ -224,4 +224,3 @@ func scrubStrings(m protoreflect.Message) {
 		return true
 	})
 }
-

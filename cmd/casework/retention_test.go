@@ -66,7 +66,7 @@ func TestRetentionRun(t *testing.T) {
 			matter := "工伤赔偿纠纷 " + uuid.NewString()
 			c := &repository.Case{ID: uuid.NewString(), HouseholdID: h.ID, SubjectID: m.ID, Kind: domain.KindLegalAid,
 				Details: `{"matter_category":"LEGAL_MATTER_CATEGORY_LABOUR","matter_description":"` + matter + `","counterparty":"某建筑公司"}`,
-				Status: domain.StatusClosed, TownCode: h.TownCode, Priority: domain.PriorityNormal, Creator: "users/test"}
+				Status:  domain.StatusClosed, TownCode: h.TownCode, Priority: domain.PriorityNormal, Creator: "users/test"}
 			must(t, store.CreateCase(ctx, c, &repository.HistoryEntry{Actor: "users/test", Method: "CreateCase", ToStatus: c.Status}))
 			note := "家属称其患有抑郁症 " + uuid.NewString()
 			must(t, store.CreateNote(ctx, &repository.Note{ID: uuid.NewString(), CaseID: c.ID, Body: note, Author: "users/test"}))

@@ -99,7 +99,7 @@ func (e *env) deletedFamily() (family, *repository.Case, map[string]string) {
 		"member ID number": m.IDNumber, "member name": m.DisplayName, "member phone": m.Phone,
 		"first member name": f.m.DisplayName, "first member ID number": f.m.IDNumber,
 		"case details": secret, "outcome": c.OutcomeSummary, "note": note, "attachment bytes": blobBytes,
-		"ID number index": e.keys.Index(f.h.ServicememberIDNumber, "id_number"),
+		"ID number index":        e.keys.Index(f.h.ServicememberIDNumber, "id_number"),
 		"member ID number index": e.keys.Index(m.IDNumber, "id_number"),
 	}
 	// What is stored sealed is sought as stored, too.
