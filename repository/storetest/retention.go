@@ -30,44 +30,52 @@ func LeftIn(t testing.TB, db *gorm.DB, needles map[string]string) []string {
 	}
 	var found []string
 	for _, table := range tables {
-		rows, err := db.Raw(`SELECT * FROM "` + table + `"`).Rows()
-		if err != nil {
+		found = append(found, leftInTable(t, db, table, needles)...)
+	}
+	return found
+}
+
+// leftInTable is LeftIn for one table.
+func leftInTable(t testing.TB, db *gorm.DB, table string, needles map[string]string) []string {
+	t.Helper()
+	var found []string
+	rows, err := db.Raw(`SELECT * FROM "` + table + `"`).Rows()
+	if err != nil {
+		t.Fatalf("reading %s: %v", table, err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatalf("reading %s: %v", table, err)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatalf("reading %s: %v", table, err)
 		}
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatalf("reading %s: %v", table, err)
-		}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
+		for i, v := range vals {
+			var text []byte
+			switch v := v.(type) {
+			case nil:
+				continue
+			case []byte:
+				text = v
+			default:
+				text = []byte(fmt.Sprint(v))
 			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("reading %s: %v", table, err)
-			}
-			for i, v := range vals {
-				var text []byte
-				switch v := v.(type) {
-				case nil:
-					continue
-				case []byte:
-					text = v
-				default:
-					text = []byte(fmt.Sprint(v))
+			for what, needle := range needles {
+				if needle != "" && bytes.Contains(text, []byte(needle)) {
+					found = append(found, fmt.Sprintf("%s in %s.%s", what, table, cols[i]))
 				}
-				for what, needle := range needles {
-					if needle != "" && bytes.Contains(text, []byte(needle)) {
-						found = append(found, fmt.Sprintf("%s in %s.%s", what, table, cols[i]))
-					}
-				}
 			}
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("reading %s: %v", table, err)
-		}
-		_ = rows.Close()
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("reading %s: %v", table, err)
 	}
 	return found
 }
