@@ -100,6 +100,10 @@ type Member struct {
 	CreateTime     time.Time
 	UpdateTime     time.Time
 	DeleteTime     *time.Time
+	// EraseTime is when the retention schedule erased the personal data
+	// of the member, deleted long enough before (EraseMembers), or of its
+	// household (EraseHouseholds).
+	EraseTime *time.Time
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;

@@ -126,26 +126,115 @@ func (s *Store) EraseHouseholds(ctx context.Context, ids []string, scrub Details
 			return err
 		}
 		for _, m := range ms {
-			upd := blank(erasedMemberColumns)
-			upd["birth_date"] = time.Date(m.BirthDate.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-			upd["update_time"], upd["revision"] = now, m.Revision+1
-			if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(upd).Error; err != nil {
+			if m.EraseTime != nil {
+				continue // erased on its own before
+			}
+			c, err := eraseMember(tx, m, now)
+			if err != nil {
 				return err
 			}
-			changes = append(changes, change{resource: m.resource(), etag: Etag(m.Revision + 1),
-				fields: append([]string{"birth_date"}, erasedMemberColumns...)})
+			changes = append(changes, c)
+			out.Members++
 		}
-		out.Members = len(ms)
 
-		n, err := s.eraseCases(tx, hids, scrub, now, &changes)
+		cases := func() *gorm.DB { return tx.Model(&Case{}).Where("household_id IN ?", hids) }
+		n, err := s.eraseCases(cases(), scrub, now, &changes)
 		if err != nil {
 			return err
 		}
 		out.Cases = n
-		if err := s.eraseCaseChildren(tx, hids, &out); err != nil {
+		if err := s.eraseCaseChildren(tx, cases().Select("id"), &out); err != nil {
 			return err
 		}
 		if err := s.eraseLedger(tx, hids, &out); err != nil {
+			return err
+		}
+		if drop != nil && len(out.AttachmentIDs) > 0 {
+			if err := drop(ctx, out.AttachmentIDs); err != nil {
+				return err
+			}
+		}
+		return s.recordChanges(ctx, tx, changes)
+	})
+	if err != nil {
+		return Erasure{}, err
+	}
+	return out, nil
+}
+
+// eraseMember blanks one member's identity, keeps the year of its birth,
+// and returns the change to record.
+func eraseMember(tx *gorm.DB, m Member, now time.Time) (change, error) {
+	upd := blank(erasedMemberColumns)
+	upd["birth_date"] = time.Date(m.BirthDate.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	upd["erase_time"], upd["update_time"], upd["revision"] = now, now, m.Revision+1
+	if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(upd).Error; err != nil {
+		return change{}, err
+	}
+	return change{resource: m.resource(), etag: Etag(m.Revision + 1),
+		fields: append([]string{"birth_date", "erase_time"}, erasedMemberColumns...)}, nil
+}
+
+// ErasableMembers lists up to limit members deleted before cutoff, from
+// households that are not deleted themselves (those are erased whole), not
+// yet erased, those deleted first first.
+func (s *Store) ErasableMembers(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.erasableMembers(ctx, cutoff).Order("members.delete_time, members.id").Limit(limit).Pluck("members.id", &ids).Error
+	return ids, err
+}
+
+// CountErasableMembers is how many members ErasableMembers would list
+// without a limit.
+func (s *Store) CountErasableMembers(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.erasableMembers(ctx, cutoff).Count(&n).Error
+	return n, err
+}
+
+func (s *Store) erasableMembers(ctx context.Context, cutoff time.Time) *gorm.DB {
+	return s.conn(ctx).Model(&Member{}).
+		Where("members.delete_time IS NOT NULL AND members.erase_time IS NULL AND members.delete_time < ?", cutoff.UTC()).
+		Where("NOT EXISTS (SELECT 1 FROM households h WHERE h.id = members.household_id AND h.delete_time IS NOT NULL)")
+}
+
+// EraseMembers is EraseHouseholds for members deleted on their own from a
+// household that lives on: the member's identity and the cases of which
+// it is the subject (their details, outcomes, notes, referrals and
+// attachments) are erased; the household's ledger, which is the
+// household's, stays.
+func (s *Store) EraseMembers(ctx context.Context, ids []string, scrub DetailsScrubber,
+	drop func(ctx context.Context, attachmentIDs []string) error) (Erasure, error) {
+	var out Erasure
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		tx := s.conn(ctx)
+		now := s.clock()
+		var ms []Member
+		if err := s.forUpdate(tx.Where("id IN ? AND delete_time IS NOT NULL AND erase_time IS NULL", ids)).
+			Order("id").Find(&ms).Error; err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			return nil
+		}
+		mids := make([]string, len(ms))
+		var changes []change
+		for i, m := range ms {
+			mids[i] = m.ID
+			c, err := eraseMember(tx, m, now)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, c)
+		}
+		out.Members = len(ms)
+		cases := func() *gorm.DB { return tx.Model(&Case{}).Where("subject_id IN ?", mids) }
+		n, err := s.eraseCases(cases(), scrub, now, &changes)
+		if err != nil {
+			return err
+		}
+		out.Cases = n
+		if err := s.eraseCaseChildren(tx, cases().Select("id"), &out); err != nil {
 			return err
 		}
 		if drop != nil && len(out.AttachmentIDs) > 0 {
@@ -169,14 +258,15 @@ func blank(cols []string) map[string]any {
 	return m
 }
 
-// eraseCases scrubs the cases of the households hids: details through
-// scrub, outcome summaries (the current one and those set aside), reasons,
-// the objection's and the eligibility decision's notes.
-func (s *Store) eraseCases(tx *gorm.DB, hids []string, scrub DetailsScrubber, now time.Time, changes *[]change) (int, error) {
+// eraseCases scrubs the cases q selects: details through scrub, outcome
+// summaries (the current one and those set aside), reasons, the
+// objection's and the eligibility decision's notes.
+func (s *Store) eraseCases(q *gorm.DB, scrub DetailsScrubber, now time.Time, changes *[]change) (int, error) {
 	var cs []Case
-	if err := tx.Where("household_id IN ?", hids).Order("id").Find(&cs).Error; err != nil {
+	if err := q.Order("id").Find(&cs).Error; err != nil {
 		return 0, err
 	}
+	tx := q.Session(&gorm.Session{NewDB: true})
 	for i := range cs {
 		c := &cs[i]
 		details, err := scrub(c.Kind, c.Details)
@@ -205,13 +295,13 @@ func (s *Store) eraseCases(tx *gorm.DB, hids []string, scrub DetailsScrubber, no
 	return len(cs), nil
 }
 
-// eraseCaseChildren erases what hangs off the households' cases: notes'
+// eraseCaseChildren erases what hangs off the cases (a subquery of their
+// ids): notes'
 // bodies, history reasons, referrals' sealed request and reply and the
 // agency's reference, attachments' sealed names and descriptions and
 // their hashes (which would confirm a guessed file). The attachments' ids
 // go back to the caller, whose store holds their bytes.
-func (s *Store) eraseCaseChildren(tx *gorm.DB, hids []string, out *Erasure) error {
-	cases := tx.Model(&Case{}).Select("id").Where("household_id IN ?", hids)
+func (s *Store) eraseCaseChildren(tx *gorm.DB, cases *gorm.DB, out *Erasure) error {
 	res := tx.Model(&Note{}).Where("case_id IN (?)", cases).Update("body", "")
 	if res.Error != nil {
 		return res.Error

@@ -26,6 +26,10 @@ type RetentionStore interface {
 	CountErasableHouseholds(ctx context.Context, cutoff time.Time) (int64, error)
 	EraseHouseholds(ctx context.Context, ids []string, scrub repository.DetailsScrubber,
 		drop func(ctx context.Context, attachmentIDs []string) error) (repository.Erasure, error)
+	ErasableMembers(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
+	CountErasableMembers(ctx context.Context, cutoff time.Time) (int64, error)
+	EraseMembers(ctx context.Context, ids []string, scrub repository.DetailsScrubber,
+		drop func(ctx context.Context, attachmentIDs []string) error) (repository.Erasure, error)
 	AppendAudit(ctx context.Context, e *audit.Entry) error
 }
 
@@ -75,8 +79,10 @@ type RetentionReport struct {
 	Off bool
 	// Cutoff: households deleted before it are erased.
 	Cutoff time.Time
-	// Due is how many households were due for erasure when the run began.
-	Due int64
+	// Due is how many households were due for erasure when the run began,
+	// DueMembers how many members deleted on their own from households
+	// that live on.
+	Due, DueMembers int64
 	// Erased counts what was erased (zero on a dry run).
 	Erased repository.Erasure
 }
@@ -109,32 +115,18 @@ func (r *Retention) Run(ctx context.Context, dryRun bool) (RetentionReport, erro
 		return rep, err
 	}
 	rep.Due = due
-	if dryRun || due == 0 {
+	if rep.DueMembers, err = r.store.CountErasableMembers(ctx, cutoff); err != nil {
+		return rep, err
+	}
+	if dryRun || due+rep.DueMembers == 0 {
 		return rep, nil
 	}
-	var runErr error
-	for {
-		ids, err := r.store.ErasableHouseholds(ctx, cutoff, r.opts.Batch)
-		if err != nil {
-			runErr = err
-			break
-		}
-		if len(ids) == 0 {
-			break
-		}
-		n, err := r.store.EraseHouseholds(ctx, ids, ScrubDetails, r.dropBlobs)
-		if err != nil {
-			runErr = err
-			break
-		}
-		n.AttachmentIDs = nil
-		rep.Erased.Add(n)
-		if n.Households == 0 {
-			// Erased by an overlapping run between the list and the erasure.
-			break
-		}
+	// Households first: their members are erased with them.
+	runErr := r.batches(ctx, &rep, cutoff, r.store.ErasableHouseholds, r.store.EraseHouseholds)
+	if runErr == nil {
+		runErr = r.batches(ctx, &rep, cutoff, r.store.ErasableMembers, r.store.EraseMembers)
 	}
-	if rep.Erased.Households > 0 {
+	if rep.Erased.Households+rep.Erased.Members > 0 {
 		e := audit.FromContext(ctx).Entry(audit.ActionRetention, "retention/"+string(domain.RetentionDeletedHouseholds),
 			audit.OutcomeOK, rep.Fields())
 		if err := r.store.AppendAudit(ctx, e); err != nil {
@@ -142,6 +134,30 @@ func (r *Retention) Run(ctx context.Context, dryRun bool) (RetentionReport, erro
 		}
 	}
 	return rep, runErr
+}
+
+// batches erases what list finds, a batch per transaction, until nothing
+// is left.
+func (r *Retention) batches(ctx context.Context, rep *RetentionReport, cutoff time.Time,
+	list func(ctx context.Context, cutoff time.Time, limit int) ([]string, error),
+	erase func(ctx context.Context, ids []string, scrub repository.DetailsScrubber,
+		drop func(ctx context.Context, attachmentIDs []string) error) (repository.Erasure, error)) error {
+	for {
+		ids, err := list(ctx, cutoff, r.opts.Batch)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		n, err := erase(ctx, ids, ScrubDetails, r.dropBlobs)
+		if err != nil {
+			return err
+		}
+		n.AttachmentIDs = nil
+		rep.Erased.Add(n)
+		if n.Households+n.Members == 0 {
+			// Erased by an overlapping run between the list and the erasure.
+			return nil
+		}
+	}
 }
 
 // dropBlobs deletes erased attachments' bytes from the store outside the
@@ -161,8 +177,8 @@ func (r *Retention) dropBlobs(ctx context.Context, ids []string) error {
 // Job is the queue's daily retention job: one run, its report in the log.
 func (r *Retention) Job(ctx context.Context) error {
 	rep, err := r.Run(ctx, false)
-	if rep.Erased.Households > 0 || err != nil {
-		args := []any{"cutoff", rep.Cutoff, "due", rep.Due}
+	if rep.Erased.Households+rep.Erased.Members > 0 || err != nil {
+		args := []any{"cutoff", rep.Cutoff, "due", rep.Due, "due_members", rep.DueMembers}
 		for _, f := range rep.Fields() {
 			k, v, _ := strings.Cut(f, "=")
 			args = append(args, k, v)

@@ -92,12 +92,12 @@ func printRetention(w io.Writer, schedule domain.RetentionSchedule, rep service.
 	case rep.Off:
 		fmt.Fprintf(w, "%s: kept for ever (--retention-deleted-household-days 0); nothing to do\n", k)
 	case rep.DryRun:
-		fmt.Fprintf(w, "%s: %d deleted before %s due for erasure (dry run: nothing changed)\n",
-			k, rep.Due, rep.Cutoff.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "%s: %d households and %d members deleted before %s due for erasure (dry run: nothing changed)\n",
+			k, rep.Due, rep.DueMembers, rep.Cutoff.UTC().Format(time.RFC3339))
 	default:
 		e := rep.Erased
-		fmt.Fprintf(w, "%s: %d deleted before %s were due; erased %d households, %d members, %d cases, %d notes, "+
-			"%d attachments, %d ledger rows, %d referrals\n", k, rep.Due, rep.Cutoff.UTC().Format(time.RFC3339),
+		fmt.Fprintf(w, "%s: %d households and %d members deleted before %s were due; erased %d households, %d members, %d cases, %d notes, "+
+			"%d attachments, %d ledger rows, %d referrals\n", k, rep.Due, rep.DueMembers, rep.Cutoff.UTC().Format(time.RFC3339),
 			e.Households, e.Members, e.Cases, e.Notes, e.Attachments, e.LedgerRows, e.Referrals)
 	}
 	for _, r := range schedule {

@@ -94,7 +94,7 @@ func TestRetentionRun(t *testing.T) {
 			needles["sealed file name"] = sealedName
 
 			out := run(t, with("retention", "run", "--dry-run")...)
-			if !strings.Contains(out, "deleted_households: 1 deleted before") || !strings.Contains(out, "dry run: nothing changed") {
+			if !strings.Contains(out, "deleted_households: 1 households and 0 members deleted before") || !strings.Contains(out, "dry run: nothing changed") {
 				t.Fatalf("dry run printed %q", out)
 			}
 			if left := storetest.LeftIn(t, db, map[string]string{"name": h.ServicememberName, "sealed ID number": raw.ServicememberIDNumber}); len(left) != 2 {
@@ -140,7 +140,7 @@ func TestRetentionRun(t *testing.T) {
 			}
 
 			out = run(t, with("retention", "run")...)
-			if !strings.Contains(out, "0 deleted before") || !strings.Contains(out, "erased 0 households") {
+			if !strings.Contains(out, "0 households and 0 members deleted before") || !strings.Contains(out, "erased 0 households") {
 				t.Errorf("second run printed %q", out)
 			}
 			if n := retentionEntries(t, store); n != 1 {

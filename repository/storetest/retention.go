@@ -245,4 +245,66 @@ var retentionTests = []test{
 			t.Errorf("the household is no longer erasable after a failed erasure: %v", ids)
 		}
 	}},
+	{"ErasesMembersDeletedOnTheirOwn", func(t *testing.T, e *env) {
+		f := e.newFamily(e.withPhone)
+		m := e.newMember(f.h, e.memberPhone, func(m *repository.Member) { m.DisplayName = "孙丽 member-" + uuid.NewString() })
+		secret := "抑郁症 details-" + uuid.NewString()
+		c := e.newCase(family{h: f.h, m: m}, withStatus(domain.StatusClosed), func(c *repository.Case) {
+			c.Details = `{"need_description":"` + secret + `"}`
+		})
+		var sealedID string
+		must(t, e.db.Table("members").Select("id_number").Where("id = ?", m.ID).Row().Scan(&sealedID), "raw member")
+		must(t, e.s.DeleteMember(e.ctx, f.h.ID, m.ID, ""), "DeleteMember")
+		deleted := e.nowStored()
+		// A member of a deleted household is erased with it, not alone.
+		gone := e.newFamily()
+		_, err := e.s.DeleteHousehold(e.ctx, gone.h.ID, "")
+		must(t, err, "DeleteHousehold")
+		e.clock.Advance(time.Hour)
+
+		cutoff := e.nowStored()
+		ids, err := e.s.ErasableMembers(e.ctx, cutoff, 10)
+		must(t, err, "ErasableMembers")
+		if n, err := e.s.CountErasableMembers(e.ctx, cutoff); err != nil || n != 1 || len(ids) != 1 || ids[0] != m.ID {
+			t.Fatalf("erasable members %v, count %d (%v); want only %s", ids, n, err, m.ID)
+		}
+		if ids, _ := e.s.ErasableMembers(e.ctx, deleted, 10); len(ids) != 0 {
+			t.Fatalf("a member deleted at the cutoff is erasable: %v", ids)
+		}
+		got, err := e.s.EraseMembers(e.ctx, ids, scrubToEmpty, nil)
+		must(t, err, "EraseMembers")
+		if got.Members != 1 || got.Cases != 1 || got.Households != 0 {
+			t.Errorf("erasure counted %+v", got)
+		}
+		needles := map[string]string{"name": m.DisplayName, "ID number": m.IDNumber, "sealed ID number": sealedID,
+			"index": e.keys.Index(m.IDNumber, "id_number"), "details": secret}
+		if left := LeftIn(t, e.db, needles); len(left) > 0 {
+			t.Errorf("erased values left behind:\n%s", strings.Join(left, "\n"))
+		}
+		// The household and its other member live on, whole.
+		h, err := e.s.GetHousehold(e.ctx, f.h.ID, false)
+		must(t, err, "GetHousehold")
+		other, err := e.s.GetMember(e.ctx, f.h.ID, f.m.ID)
+		must(t, err, "GetMember")
+		if h.Phone != f.h.Phone || h.ServicememberName != f.h.ServicememberName || other.IDNumber != f.m.IDNumber {
+			t.Errorf("the living household was touched: %+v %+v", h, other)
+		}
+		stored, err := e.s.GetCase(e.ctx, c.ID)
+		must(t, err, "GetCase")
+		if stored.Details != "{}" || stored.Kind != c.Kind {
+			t.Errorf("the member's case %+v", stored)
+		}
+		e.verified()
+		if ids, _ := e.s.ErasableMembers(e.ctx, cutoff, 10); len(ids) != 0 {
+			t.Errorf("erasable after erasure: %v", ids)
+		}
+		// Erasing the household later skips the member erased before.
+		_, err = e.s.DeleteHousehold(e.ctx, f.h.ID, "")
+		must(t, err, "DeleteHousehold")
+		whole, err := e.s.EraseHouseholds(e.ctx, []string{f.h.ID}, scrubToEmpty, nil)
+		must(t, err, "EraseHouseholds")
+		if whole.Households != 1 || whole.Members != 1 {
+			t.Errorf("household erasure after a member's counted %+v", whole)
+		}
+	}},
 }

@@ -8,7 +8,12 @@ ALTER TABLE households ADD COLUMN erase_time DATETIME NULL;
 -- The retention run's one query: deleted households not yet erased, oldest
 -- deletion first.
 CREATE INDEX households_erasable ON households (delete_time) WHERE delete_time IS NOT NULL AND erase_time IS NULL;
+-- A member deleted from a live household is erased the same way, on its own.
+ALTER TABLE members ADD COLUMN erase_time DATETIME NULL;
+CREATE INDEX members_erasable ON members (delete_time) WHERE delete_time IS NOT NULL AND erase_time IS NULL;
 
 -- +goose Down
+DROP INDEX members_erasable;
+ALTER TABLE members DROP COLUMN erase_time;
 DROP INDEX households_erasable;
 ALTER TABLE households DROP COLUMN erase_time;
