@@ -13,7 +13,8 @@ type RetentionKind string
 // hard, an end to all processing but storage) once it has passed.
 const (
 	// RetentionDeletedHouseholds: a household deleted from the register,
-	// with its members, cases, notes, ledgers and attachments.
+	// with its members, cases, notes, ledgers and attachments; and a member
+	// deleted from a household that lives on, with its cases.
 	RetentionDeletedHouseholds RetentionKind = "deleted_households"
 	// RetentionFeedEvents: the change feed's events (resource names and
 	// field names, no values).
@@ -58,7 +59,7 @@ const Day = 24 * time.Hour
 // county sets it (--retention-deleted-household-days) after checking them.
 func DefaultRetention() RetentionSchedule {
 	return RetentionSchedule{
-		{Kind: RetentionDeletedHouseholds, Period: 5 * 365 * Day, Starts: "the household's deletion",
+		{Kind: RetentionDeletedHouseholds, Period: 5 * 365 * Day, Starts: "the deletion of the household, or of a member from a household that lives on",
 			Action: "personal data erased; the rows stay as anonymous shells (ids, town, kind, status, dates)",
 			Basis: "county policy (default five years): long enough to answer a complaint, an appeal or an inspection about " +
 				"work done for the family and to undo a mistaken deletion; the statistics and the audit trail need only the shells (PIPL Arts 19, 47)",

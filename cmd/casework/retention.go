@@ -21,7 +21,8 @@ func retentionCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Erase the personal data of households deleted longer ago than the schedule keeps them, and report what was done",
 		Long: "Erases, batch by batch, the personal data of households deleted longer ago than --retention-deleted-household-days, " +
-			"with their members', cases', notes', ledgers' and attachments', keeping the rows as anonymous shells, and writes one " +
+			"with their members', cases', notes', ledgers' and attachments', and of members deleted on their own with their cases, " +
+			"keeping the rows as anonymous shells, and writes one " +
 			"audit entry with the counts. A second run finds nothing to do. --dry-run counts what is due and changes nothing.",
 		Example: "  casework retention run --dry-run --database-url postgres://…\n  casework retention run --database-url postgres://…",
 		Args:    cobra.NoArgs,
