@@ -118,6 +118,7 @@ var bareScenarios = []scenario{
 	{"exports", testExports},
 	{"shutdown", testShutdown},
 	{"alerts", testAlerts},
+	{"retention", testRetention},
 }
 
 var dialects = []struct {

@@ -363,6 +363,11 @@ func (s *Store) UndeleteHousehold(ctx context.Context, id, etag string) (*Househ
 		if err := h.TransferState().Writable(); err != nil {
 			return err
 		}
+		// An erased shell has nobody's data left to bring back.
+		if h.EraseTime != nil {
+			return errPrecondition("HOUSEHOLD_ERASED", names.Household{ID: id}.String(),
+				"the household's personal data was erased under the retention schedule; register it anew")
+		}
 		h.DeleteTime, index = nil, h.ServicememberIDIndex
 		return nil
 	})

@@ -69,6 +69,10 @@ type Household struct {
 	// date and with the household's phone, for the fuzzy duplicate check.
 	NameBirthIndex string
 	NamePhoneIndex string
+	// EraseTime is when the retention schedule erased the personal data
+	// of the household, deleted long enough before, and of its members and
+	// cases: the row is an anonymous shell from then on (EraseDeleted).
+	EraseTime *time.Time
 }
 
 // Member is a row of members.
@@ -96,6 +100,10 @@ type Member struct {
 	CreateTime     time.Time
 	UpdateTime     time.Time
 	DeleteTime     *time.Time
+	// EraseTime is when the retention schedule erased the personal data
+	// of the member, deleted long enough before (EraseMembers), or of its
+	// household (EraseHouseholds).
+	EraseTime *time.Time
 }
 
 // Case is a row of cases. Details holds the type-specific fields as JSON;

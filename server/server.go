@@ -189,6 +189,13 @@ type Config struct {
 	// MB).
 	AttachmentBlobs    service.BlobStore
 	AttachmentMaxBytes int64
+
+	// Retention is the retention schedule (nil: the defaults), applied by
+	// the job queue every RetentionEvery (0: a day; negative: never) in
+	// transactions of RetentionBatch households (0: 100).
+	Retention      domain.RetentionSchedule
+	RetentionEvery time.Duration
+	RetentionBatch int
 }
 
 // Store is the storage a server runs on.
@@ -217,6 +224,7 @@ type Store interface {
 	service.ReferralStore
 	service.AlertStore
 	service.AttachmentStore
+	service.RetentionStore
 	// Blobs is the attachment store in the database, and BlobCipher the
 	// keyring attachments are sealed with.
 	Blobs() *repository.Blobs
@@ -344,10 +352,12 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	retention := service.NewRetention(store, service.RetentionOptions{Schedule: cfg.Retention, Batch: cfg.RetentionBatch,
+		Blobs: cfg.AttachmentBlobs, Now: cfg.Now, Log: log})
 	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep,
-		AlertScan: alerts.Scan, EndHolds: cases.EndHolds, Maintain: s.maintain},
+		AlertScan: alerts.Scan, EndHolds: cases.EndHolds, Maintain: s.maintain, Retention: retention.Job},
 		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
-			AlertScanEvery: cfg.AlertScanEvery, MaintainEvery: cfg.MaintenanceInterval}, log); err != nil {
+			AlertScanEvery: cfg.AlertScanEvery, MaintainEvery: cfg.MaintenanceInterval, RetentionEvery: cfg.RetentionEvery}, log); err != nil {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)

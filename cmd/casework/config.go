@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/blob"
 	"github.com/fengdu-county/casework/internal/webhook"
 	"github.com/fengdu-county/casework/internal/webhook/egress"
@@ -88,6 +89,10 @@ type settings struct {
 	S3Region           string
 	S3Prefix           string
 	S3Insecure         bool
+
+	RetentionHouseholdDays int
+	RetentionEvery         time.Duration
+	RetentionBatch         int
 }
 
 // bindLedger binds the settings that shape what a ledger shows: serve's,
@@ -194,6 +199,27 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	duration(fs, &s.RequestTimeout, "request-timeout", "CASEWORK_REQUEST_TIMEOUT", 30*time.Second, "longest time any request may run")
 	integer(fs, &s.MaxRequestBytes, "max-request-bytes", "CASEWORK_MAX_REQUEST_BYTES", 4<<20, "largest request body or gRPC message accepted")
 	s.bindAttachments(fs)
+	s.bindRetention(fs)
+	duration(fs, &s.RetentionEvery, "retention-every", "CASEWORK_RETENTION_EVERY", 24*time.Hour,
+		"how often the job queue applies the retention schedule (one server at a time); 0 never, for a deployment that runs `casework retention run` from its own scheduler")
+}
+
+// bindRetention binds the retention schedule's periods: serve's, and
+// `casework retention run`'s, which must agree.
+func (s *settings) bindRetention(fs *pflag.FlagSet) {
+	integer(fs, &s.RetentionHouseholdDays, "retention-deleted-household-days", "CASEWORK_RETENTION_DELETED_HOUSEHOLD_DAYS",
+		int(domain.DefaultRetention().Period(domain.RetentionDeletedHouseholds)/domain.Day),
+		"county policy: days a deleted household is kept whole; after them its personal data, its members' and its cases' are erased and the rows kept as anonymous shells (docs/operations.md, Retention). 0 keeps them for ever")
+	integer(fs, &s.RetentionBatch, "retention-batch", "CASEWORK_RETENTION_BATCH", 100,
+		"households erased per transaction by the retention schedule")
+}
+
+// retention is the retention schedule the settings give.
+func (s *settings) retention() (domain.RetentionSchedule, error) {
+	if s.RetentionHouseholdDays < 0 {
+		return nil, errors.New("--retention-deleted-household-days cannot be negative")
+	}
+	return domain.DefaultRetention().With(domain.RetentionDeletedHouseholds, time.Duration(s.RetentionHouseholdDays)*domain.Day)
 }
 
 // bindAttachments binds where attachments' bytes are kept. The S3

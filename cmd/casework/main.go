@@ -41,7 +41,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd(), importCmd(), exportCmd())
+	cmd.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), apiKeyCmd(), keysCmd(), auditCmd(), importCmd(), exportCmd(), retentionCmd())
 	return cmd
 }
 
@@ -147,6 +147,14 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			schedule, err := s.retention()
+			if err != nil {
+				return err
+			}
+			retentionEvery := s.RetentionEvery
+			if retentionEvery == 0 {
+				retentionEvery = -1 // the flag's 0 is "never", the server's "the default"
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:              s.GRPCAddr,
 				HTTPAddr:              s.HTTPAddr,
@@ -187,6 +195,9 @@ func serveCmd() *cobra.Command {
 				TracerProvider:     tp,
 				AttachmentBlobs:    attachmentBlobs,
 				AttachmentMaxBytes: int64(s.AttachmentMaxBytes),
+				Retention:          schedule,
+				RetentionEvery:     retentionEvery,
+				RetentionBatch:     s.RetentionBatch,
 			}, store, log)
 			if err != nil {
 				return err

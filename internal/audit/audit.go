@@ -85,6 +85,9 @@ const (
 	// ActionDownload: a long-running operation's file was downloaded (an
 	// export holds the ledger it was asked for).
 	ActionDownload = "download"
+	// ActionRetention: a run of the retention schedule erased personal
+	// data; Fields holds its counts, never an id or a value.
+	ActionRetention = "retention"
 )
 
 // Keys are the audit keys: the keyring implements them (sealed.Keyring and

@@ -44,6 +44,9 @@ type Handlers struct {
 	// events and request ids pruned, lapsed legal-aid applications
 	// withdrawn, measures whose agreement expired suspended (nil: none).
 	Maintain func(ctx context.Context) error
+	// Retention applies the retention schedule: erases the personal data
+	// of households deleted longer ago than it keeps them (nil: none).
+	Retention func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -71,6 +74,10 @@ type Config struct {
 	// MaintainEvery is how often the maintain job runs (default five
 	// minutes).
 	MaintainEvery time.Duration
+	// RetentionEvery is how often the retention job runs (default a day);
+	// negative: never, for a deployment that runs `casework retention run`
+	// from its own scheduler instead.
+	RetentionEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -129,6 +136,13 @@ type maintainArgs struct{}
 
 func (maintainArgs) Kind() string { return "maintain" }
 
+// retentionArgs is the periodic job that applies the retention schedule.
+// Like the others, one server runs it at a time; each erasure passes by
+// households another run erased first, so an overlap erases each once.
+type retentionArgs struct{}
+
+func (retentionArgs) Kind() string { return "retention" }
+
 // once is the insert options of a periodic job of which one at a time is
 // enough across servers: river's leader inserts it, and a second while one
 // waits or runs is pointless.
@@ -166,6 +180,10 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	if h.Maintain != nil {
 		river.AddWorker(workers, &task[maintainArgs]{run: h.Maintain})
 		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.MaintainEvery, 5*time.Minute), maintainArgs{}))
+	}
+	if h.Retention != nil && cfg.RetentionEvery >= 0 {
+		river.AddWorker(workers, &task[retentionArgs]{run: h.Retention})
+		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.RetentionEvery, 24*time.Hour), retentionArgs{}))
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},

@@ -73,6 +73,7 @@ const (
 	Attachments    Category = "Attachments"
 	Assignees      Category = "Assignees"
 	Statistics     Category = "Statistics"
+	Retention      Category = "Retention"
 )
 
 // Options adjust the suite for one backend.
@@ -135,6 +136,7 @@ func suite() []group {
 		{Attachments, attachmentTests},
 		{Assignees, assigneeTests},
 		{Statistics, statisticsTests},
+		{Retention, retentionTests},
 	}
 }
 

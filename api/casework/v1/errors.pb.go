@@ -334,6 +334,11 @@ const (
 	// 400: the attachment's bytes are of a type the county does not keep
 	// (PDF, JPEG and PNG are kept). Nothing was stored.
 	ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED ErrorReason = 92
+	// 400 (FAILED_PRECONDITION): the household was deleted long enough ago
+	// that the retention schedule erased its personal data (PIPL Art 47); the
+	// row is an anonymous shell kept for statistics and the audit trail and
+	// cannot be brought back. Not retryable: register the household anew.
+	ErrorReason_HOUSEHOLD_ERASED ErrorReason = 94
 	// 503 (UNAVAILABLE): the database could not be reached. Retryable: later,
 	// with the same request_id, so that a change that did commit before the
 	// connection broke is not made twice.
@@ -435,6 +440,7 @@ var (
 		90: "ATTACHMENT_TOO_LARGE",
 		91: "ATTACHMENT_TYPE_MISMATCH",
 		92: "ATTACHMENT_TYPE_NOT_ALLOWED",
+		94: "HOUSEHOLD_ERASED",
 		97: "DATABASE_UNAVAILABLE",
 	}
 	ErrorReason_value = map[string]int32{
@@ -530,6 +536,7 @@ var (
 		"ATTACHMENT_TOO_LARGE":            90,
 		"ATTACHMENT_TYPE_MISMATCH":        91,
 		"ATTACHMENT_TYPE_NOT_ALLOWED":     92,
+		"HOUSEHOLD_ERASED":                94,
 		"DATABASE_UNAVAILABLE":            97,
 	}
 )
@@ -565,7 +572,7 @@ var File_casework_v1_errors_proto protoreflect.FileDescriptor
 
 const file_casework_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xaf\x10\n" +
+	"\x18casework/v1/errors.proto\x12\vcasework.v1*\xc5\x10\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MISSING_CREDENTIALS\x10\x01\x12\x13\n" +
@@ -660,7 +667,8 @@ const file_casework_v1_errors_proto_rawDesc = "" +
 	"\x10REFERRAL_REPLIED\x10Y\x12\x18\n" +
 	"\x14ATTACHMENT_TOO_LARGE\x10Z\x12\x1c\n" +
 	"\x18ATTACHMENT_TYPE_MISMATCH\x10[\x12\x1f\n" +
-	"\x1bATTACHMENT_TYPE_NOT_ALLOWED\x10\\\x12\x18\n" +
+	"\x1bATTACHMENT_TYPE_NOT_ALLOWED\x10\\\x12\x14\n" +
+	"\x10HOUSEHOLD_ERASED\x10^\x12\x18\n" +
 	"\x14DATABASE_UNAVAILABLE\x10aB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
