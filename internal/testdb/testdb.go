@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -140,3 +143,47 @@ func randomSuffix() string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RedisURLEnv names the Redis the tests of the shared rate limit use; each
+// test keeps to keys of its own prefix there, so tests share it safely.
+const RedisURLEnv = "CASEWORK_TEST_REDIS_URL"
+
+const defaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// Redis returns the test Redis's URL once it answers a PING. Unreachable,
+// it skips, and fails under CI=true, as PostgreSQL does.
+func Redis(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(RedisURLEnv)
+	if u == "" {
+		u = defaultRedisURL
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatalf("parse %s: %v", RedisURLEnv, err)
+	}
+	conn, err := net.DialTimeout("tcp", parsed.Host, 2*time.Second)
+	if err == nil {
+		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+		_, err = conn.Write([]byte("PING\r\n"))
+		buf := make([]byte, 16)
+		var n int
+		if err == nil {
+			n, err = conn.Read(buf)
+		}
+		_ = conn.Close()
+		if err == nil && !strings.HasPrefix(string(buf[:n]), "+PONG") {
+			err = fmt.Errorf("PING answered %q", buf[:n])
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis unreachable at %s under CI: %v", RedisURLEnv, err)
+		}
+		t.Skipf("Redis unreachable (%v); set %s or start it", err, RedisURLEnv)
+	}
+	return u
+}
+
+// Suffix is a random name part, for keys or names a test must not share.
+func Suffix() string { return randomSuffix() }
