@@ -89,6 +89,13 @@ type Config struct {
 	// RateBurst's value. Each principal still has a bucket of its own.
 	BatchRateLimit float64
 	BatchRateBurst int
+	// LimitStore is where the rate limit, the lookup budget and the
+	// streaks of missed lookups are kept: LimitStoreMemory (this process
+	// alone), LimitStorePostgres (the database, shared by every replica),
+	// LimitStoreRedis (RedisURL, shared) or LimitStoreAuto ("" too): Redis
+	// when RedisURL is set, else the database on PostgreSQL, else memory.
+	LimitStore string
+	RedisURL   string
 
 	// EventRetention is how long change-feed events are kept (0: forever).
 	EventRetention time.Duration
@@ -250,6 +257,8 @@ type Server struct {
 	// no from then on, while calls are still served.
 	draining atomic.Bool
 	metrics  *metrics.Metrics
+	// limits keeps the rate limit's and the lookup budget's buckets.
+	limits *limits
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -292,14 +301,22 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer(), metrics: metrics.New()}
+	dial, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.limits, err = newLimits(dial, cfg.LimitStore, cfg.RedisURL, store, log)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
 		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
 		store:  store,
-		limits: roleLimits{
-			people: newLimiters(cfg.RateLimit, cfg.RateBurst),
-			batch:  newLimiters(cmp.Or(cfg.BatchRateLimit, cfg.RateLimit), cmp.Or(cfg.BatchRateBurst, cfg.RateBurst)),
+		limits: s.limits,
+		rate: roleLimits{
+			name:   "rate",
+			people: newLimit(cfg.RateLimit, cfg.RateBurst),
+			batch:  newLimit(cmp.Or(cfg.BatchRateLimit, cfg.RateLimit), cmp.Or(cfg.BatchRateBurst, cfg.RateBurst)),
 		},
 		streams: newStreamSlots(cfg.StreamsPerPrincipal),
 		recheck: cfg.StreamRecheck,
@@ -310,7 +327,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if lookupsPerMinute == 0 {
 		lookupsPerMinute = 30
 	}
-	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), log, store.AppendAudit)
+	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), s.limits, log, store.AppendAudit)
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
 		Deadlines: cfg.Deadlines, MeasureReviewPeriod: cfg.MeasureReviewPeriod}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
@@ -844,6 +861,7 @@ func (s *Server) shutdown() {
 	// The gateway's own connection last: HTTP calls in flight use it.
 	s.internal.Stop()
 	_ = s.gwClient.Close()
+	s.limits.close()
 	s.log.Info("stopped")
 }
 
@@ -885,6 +903,11 @@ func (s *Server) maintain(ctx context.Context) {
 			s.log.Error("pruning request ids", "error_type", fmt.Sprintf("%T", err))
 		} else if n > 0 {
 			s.log.Info("pruned request ids", "count", n)
+		}
+		if n, err := s.limits.sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("sweeping idle rate limit buckets", "error_type", fmt.Sprintf("%T", err))
+		} else if n > 0 {
+			s.log.Debug("swept idle rate limit buckets", "count", n)
 		}
 		select {
 		case <-ctx.Done():
