@@ -21,16 +21,16 @@ type store interface {
 
 // stores opens each implementation: the conformance cases below run on all
 // of them, against a real PostgreSQL, SQLite and Redis.
-func stores(t *testing.T) map[string]func(t *testing.T) store {
-	return map[string]func(t *testing.T) store{
-		"memory": func(*testing.T) store { return ratelimit.NewMemory() },
-		"postgres": func(t *testing.T) store {
+func stores() map[string]func(t testing.TB) store {
+	return map[string]func(t testing.TB) store{
+		"memory": func(testing.TB) store { return ratelimit.NewMemory() },
+		"postgres": func(t testing.TB) store {
 			return sqlStore(t, testdb.Postgres(t))
 		},
-		"sqlite": func(t *testing.T) store {
+		"sqlite": func(t testing.TB) store {
 			return sqlStore(t, testdb.SQLite(t))
 		},
-		"redis": func(t *testing.T) store {
+		"redis": func(t testing.TB) store {
 			c, err := ratelimit.DialRedis(context.Background(), testdb.Redis(t))
 			if err != nil {
 				t.Fatal(err)
@@ -41,7 +41,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) store {
 	}
 }
 
-func sqlStore(t *testing.T, db testdb.DB) store {
+func sqlStore(t testing.TB, db testdb.DB) store {
 	t.Helper()
 	sqlDB, err := db.Gorm.DB()
 	if err != nil {
@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 		"streak":           testStreak,
 		"streak_goes_idle": testStreakIdle,
 	}
-	for name, open := range stores(t) {
+	for name, open := range stores() {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
 			for c, run := range cases {
@@ -75,6 +75,9 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// benchStore opens the store name for a benchmark.
+func benchStore(b *testing.B, name string) store { return stores()[name](b) }
 
 // key is a bucket of the test's own.
 func key(t *testing.T) string { return t.Name() }
