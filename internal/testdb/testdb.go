@@ -10,15 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/sealed"
@@ -158,24 +157,16 @@ func Redis(t testing.TB) string {
 	if u == "" {
 		u = defaultRedisURL
 	}
-	parsed, err := url.Parse(u)
+	opts, err := redis.ParseURL(u)
 	if err != nil {
 		t.Fatalf("parse %s: %v", RedisURLEnv, err)
 	}
-	conn, err := net.DialTimeout("tcp", parsed.Host, 2*time.Second)
-	if err == nil {
-		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-		_, err = conn.Write([]byte("PING\r\n"))
-		buf := make([]byte, 16)
-		var n int
-		if err == nil {
-			n, err = conn.Read(buf)
-		}
-		_ = conn.Close()
-		if err == nil && !strings.HasPrefix(string(buf[:n]), "+PONG") {
-			err = fmt.Errorf("PING answered %q", buf[:n])
-		}
-	}
+	opts.DialTimeout = 2 * time.Second
+	c := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	err = c.Ping(ctx).Err()
+	cancel()
+	_ = c.Close()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Redis unreachable at %s under CI: %v", RedisURLEnv, err)
