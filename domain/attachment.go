@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"errors"
 	"mime"
 	"path"
 	"strings"
@@ -35,12 +34,21 @@ const AttachmentSniffBytes = 3072
 
 // Errors of an attachment's bytes. Nothing is stored when one is returned.
 var (
-	ErrAttachmentTooLarge = errors.New("the attachment is larger than the server accepts")
+	ErrAttachmentTooLarge error = attachmentError("the attachment is larger than the server accepts")
 	// ErrAttachmentTypeMismatch: the bytes are not what the upload declared.
-	ErrAttachmentTypeMismatch = errors.New("the attachment's bytes are not of the content type it declares")
+	ErrAttachmentTypeMismatch error = attachmentError("the attachment's bytes are not of the content type it declares")
 	// ErrAttachmentTypeNotAllowed: neither declared nor found is a kept type.
-	ErrAttachmentTypeNotAllowed = errors.New("attachments are kept as PDF, JPEG or PNG only")
+	ErrAttachmentTypeNotAllowed error = attachmentError("attachments are kept as PDF, JPEG or PNG only")
 )
+
+// attachmentError is a refusal of a file under ATTACHMENT_FILES, which the
+// answer names.
+type attachmentError string
+
+func (e attachmentError) Error() string { return string(e) }
+
+// Rule is the rule of the table that refuses the file.
+func (attachmentError) Rule() RuleID { return RuleAttachmentFiles }
 
 // DetectContentType names the media type of a file from its first bytes
 // (AttachmentSniffBytes of them, or all of a shorter file), without

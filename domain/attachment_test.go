@@ -52,8 +52,14 @@ func TestCheckAttachmentType(t *testing.T) {
 		{"application/octet-stream", "pdf", ErrAttachmentTypeNotAllowed},
 	} {
 		detected := DetectContentType(files[c.file])
-		if err := CheckAttachmentType(c.declared, detected); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+		err := CheckAttachmentType(c.declared, detected)
+		if !errors.Is(err, c.want) || (c.want == nil && err != nil) {
 			t.Errorf("declared %s, bytes of %s (detected %s): %v, want %v", c.declared, c.file, detected, err, c.want)
+		}
+		// Every refusal of a file is under ATTACHMENT_FILES, which the answer names.
+		var ruled interface{ Rule() RuleID }
+		if err != nil && (!errors.As(err, &ruled) || ruled.Rule() != RuleAttachmentFiles) {
+			t.Errorf("declared %s, bytes of %s: %v names no rule %s", c.declared, c.file, err, RuleAttachmentFiles)
 		}
 	}
 }

@@ -108,6 +108,9 @@ type PossibleDuplicateError struct {
 	Candidates []DuplicateCandidate
 }
 
+// Rule is the rule of the table that asks for the confirmation.
+func (e *PossibleDuplicateError) Rule() RuleID { return RuleDuplicateIntake }
+
 func (e *PossibleDuplicateError) Error() string {
 	return fmt.Sprintf("%d live records have the same name and birth date or phone; check them, then send confirm_possible_duplicate to register anyway", len(e.Candidates))
 }

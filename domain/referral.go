@@ -94,6 +94,14 @@ func AlertKinds() []AlertKind {
 	return []AlertKind{AlertCaseDueSoon, AlertCaseOverdue, AlertReferralOverdue}
 }
 
+// Rule is the rule of the table that raises an alert of kind k.
+func (k AlertKind) Rule() RuleID {
+	if k == AlertReferralOverdue {
+		return RuleReferralFollowUp
+	}
+	return RuleCaseAlertWindow
+}
+
 // CaseAlert is the alert a case due at due calls for at now, given the
 // window before a deadline in which it is "due soon"; false when none
 // does yet. A case passes through both: due soon once it enters the

@@ -59,4 +59,13 @@ func TestCaseAlert(t *testing.T) {
 	if d, _ := FollowUpDeadline("2026-03-09"); !d.Equal(time.Date(2026, 3, 9, 16, 0, 0, 0, time.UTC)) {
 		t.Errorf("follow-up deadline of 2026-03-09: %s, want 2026-03-10 00:00 China", d)
 	}
+	// The case alerts are raised under CASE_ALERT_WINDOW, a referral's under
+	// REFERRAL_FOLLOW_UP.
+	for kind, rule := range map[AlertKind]RuleID{
+		AlertCaseDueSoon: RuleCaseAlertWindow, AlertCaseOverdue: RuleCaseAlertWindow, AlertReferralOverdue: RuleReferralFollowUp,
+	} {
+		if kind.Rule() != rule {
+			t.Errorf("%s is raised under %s, want %s", kind, kind.Rule(), rule)
+		}
+	}
 }

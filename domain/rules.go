@@ -35,6 +35,7 @@ const (
 	LawPension    = "军人抚恤优待条例"          // the Military Pension and Preferential Treatment Regulations (2024, State Council order 788)
 	LawLegalAid   = "中华人民共和国法律援助法"      // the Legal Aid Law (2021)
 	LawCivilCode  = "中华人民共和国民法典"        // the Civil Code
+	LawPIPL       = "中华人民共和国个人信息保护法"    // the Personal Information Protection Law (2021)
 	StdIDNumber   = "GB 11643-1999 公民身份号码"
 	StdIDNumber89 = "GB 11643-1989 社会保障号码"
 	StdRegions    = "GB/T 2260 中华人民共和国行政区划代码"
@@ -136,6 +137,12 @@ const (
 	// Procedure of assignment and intake.
 	RuleOneOpenCasePerKind RuleID = "OPEN_CASE_PER_KIND"
 	RuleAssigneeTown       RuleID = "ASSIGNEE_TOWN"
+	// Procedure of moving and merging households.
+	RuleHouseholdTransfer RuleID = "HOUSEHOLD_TRANSFER"
+	RuleHouseholdMerge    RuleID = "HOUSEHOLD_MERGE"
+	// Deadlines of alerts and referrals.
+	RuleCaseAlertWindow  RuleID = "CASE_ALERT_WINDOW"
+	RuleReferralFollowUp RuleID = "REFERRAL_FOLLOW_UP"
 
 	// Documents.
 	RuleIDNumberCheckDigit RuleID = "ID_NUMBER_GB11643"
@@ -144,6 +151,8 @@ const (
 	RuleIDNumberSex        RuleID = "ID_NUMBER_SEX_MATCHES_RELATION"
 	RuleCertificate        RuleID = "PREFERENTIAL_CERTIFICATE"
 	RuleTownCode           RuleID = "TOWN_CODE"
+	RuleDuplicateIntake    RuleID = "DUPLICATE_INTAKE_CHECK"
+	RuleAttachmentFiles    RuleID = "ATTACHMENT_FILES"
 )
 
 // Rules is the table, in the order docs/rules.md lists it.
@@ -241,6 +250,10 @@ var Rules = []Rule{
 		"县级政策：入学优待的服务时限（默认30日，且不晚于学年开始前的8月31日）", "County policy: the service target for school enrolment (30 days by default, and no later than 31 August before the school year)"},
 	{RulePlacementPlanEnd, KindDeadline, []Source{{CountyPolicy, "", "五", "当年安置计划"}},
 		"县级政策：就业安置期限为当年安置计划的截止日期", "County policy: a placement is due by the end of its year's placement plan"},
+	{RuleCaseAlertWindow, KindDeadline, []Source{{CountyPolicy, "", "", "服务及时；预警提前量要点未作规定，3日为本县设定"}},
+		"县级政策：到期前3日内（可配置）及已逾期的案件向经办人和主管预警，每个案件每个期限各预警一次，阅后确认并记入案件历史", "County policy: cases due within 3 days (configurable) and cases overdue are flagged to their assignee and supervisors, once per case and deadline; the reader acknowledges, and the case's history records it"},
+	{RuleReferralFollowUp, KindDeadline, []Source{{CountyPolicy, "", "", "各职能部门协同办理；回复期限由转介时约定，要点未作规定"}},
+		"县级政策：转介协办单位须记录约定的跟进日期；过该日仍未回复的转介列入预警", "County policy: a referral to a partner agency records the follow-up date agreed when it is sent; one with no reply after that day is flagged"},
 	// The work points ask for regular contact (常态化联系) but set no interval,
 	// and no statute sets one: the intervals are the county's own setting.
 	{RuleContactBorderMission, KindDeadline, []Source{{CountyPolicy, "", "六", "通过建立台账、开展常态化联系和困难帮扶；联系间隔要点未作规定，季度为本县台账的设定"}},
@@ -284,6 +297,14 @@ var Rules = []Rule{
 		"县级政策：同一成员同类案件只能有一件在办，重复受理的指向在办案件", "County policy: a member has at most one open case of a kind; a second is refused with a pointer to the open one"},
 	{RuleAssigneeTown, KindProcedure, []Source{{CountyPolicy, "", "", "属地管理，乡镇（街道）经办"}},
 		"县级政策：名录中的经办人只能承办其所在乡镇（街道）的案件，停用后不再分派", "County policy: a caseworker of the directory takes cases only in the towns listed for them, and none once deactivated"},
+	// No statute says how a family that moves between the county's towns is
+	// handed over, or how a duplicate registration is undone: both are the
+	// county's procedure, resting on its towns' responsibility for their
+	// families and on figures that count each family once.
+	{RuleHouseholdTransfer, KindProcedure, []Source{{CountyPolicy, "", "", "属地管理，乡镇（街道）经办；迁移交接程序要点未作规定，为本县设定"}},
+		"县级政策：家庭迁往本县其他乡镇（街道）的，由迁入地经办人或主管接收或退回；接收前两地均显示“移交中”，不得另行变更；接收后家庭及其在办案件一并迁入并留痕", "County policy: a family moving to another of the county's towns is accepted or declined by the receiving town's caseworker or a supervisor; until then both towns see it in transfer and it cannot otherwise change; on acceptance the family and its open cases move, each with history"},
+	{RuleHouseholdMerge, KindProcedure, []Source{{CountyPolicy, "", "十一", "创建评估数据准确；合并程序要点未作规定，为本县设定"}},
+		"县级政策：重复登记的家庭由主管合并（限同一乡镇，跨乡镇的先移交），保留双方全部成员、案件、记录和历史；被合并的家庭只读并指向保留的家庭", "County policy: a supervisor merges a duplicate registration into the surviving household (same town only: transfer first), keeping every member, case, record and history of both; the merged-away household is read-only and points to the survivor"},
 
 	{RuleIDNumberCheckDigit, KindDocument, []Source{{StdIDNumber, "", "", "18位，末位为ISO 7064 MOD 11-2校验码"}},
 		"身份证号码18位，校验码须正确，出生日期须真实", "An ID number has 18 characters, a correct check character and a real birth date"},
@@ -297,6 +318,10 @@ var Rules = []Rule{
 		"优待证号码作为敏感信息加密保存", "The preferential-treatment certificate number is kept sealed"},
 	{RuleTownCode, KindDocument, []Source{{CountyPolicy, "", "", "县辖乡镇（街道）"}, {StdRegions, "", "", ""}},
 		"乡镇（街道）代码须为本县在册代码", "A town code must be one of the county's towns and sub-districts"},
+	{RuleDuplicateIntake, KindDocument, []Source{{CountyPolicy, "", "十一", "创建评估数据准确；疑似重复的判定要点未作规定，为本县设定"}},
+		"县级政策：身份证号码相同的不予重复登记；姓名与出生日期或姓名与电话相同的在册记录作为疑似重复列出（仅列本人权限内可见的），确认后方可登记", "County policy: an ID number registered already is refused; live records with the same name and birth date, or name and phone, are listed as possible duplicates (those the caller may see) and registering needs a confirmation"},
+	{RuleAttachmentFiles, KindDocument, []Source{{LawPIPL, "第28条", "", "敏感个人信息采取严格保护措施"}, {CountyPolicy, "", "", "类型与大小为本县设定"}},
+		"案件附件限PDF、JPEG、PNG，默认不超过20MB（可配置），类型按文件内容判定；加密保存，记录SHA-256，每次下载留痕", "Case attachments are PDF, JPEG or PNG, 20 MB at most by default (configurable), their type judged from the bytes; kept sealed with their SHA-256, every download audited"},
 }
 
 // rulesByID indexes Rules.

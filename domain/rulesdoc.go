@@ -21,7 +21,8 @@ they are not quotations.
 
 Laws cited: ` + LawStatus + ` (the Law on the Status and Rights of Servicemembers, 2021);
 ` + LawPension + ` (the Military Pension and Preferential Treatment Regulations, 2024);
-` + LawLegalAid + ` (the Legal Aid Law, 2021); ` + LawCivilCode + ` (the Civil Code).
+` + LawLegalAid + ` (the Legal Aid Law, 2021); ` + LawCivilCode + ` (the Civil Code);
+` + LawPIPL + ` (the Personal Information Protection Law, 2021).
 `)
 	for _, k := range []struct {
 		kind  RuleKind

@@ -19,11 +19,11 @@ type TransferState struct {
 // (a delete, an undelete, a second transfer, a merge).
 func (h TransferState) Writable() error {
 	if h.MergedInto != "" {
-		return &PreconditionError{Type: "HOUSEHOLD_MERGED", Subject: h.MergedInto,
+		return &PreconditionError{Type: "HOUSEHOLD_MERGED", Subject: h.MergedInto, Rule: RuleHouseholdMerge,
 			Description: "the household was merged into another and is read-only"}
 	}
 	if h.PendingTo != "" {
-		return &PreconditionError{Type: "TRANSFER_PENDING", Subject: h.Name,
+		return &PreconditionError{Type: "TRANSFER_PENDING", Subject: h.Name, Rule: RuleHouseholdTransfer,
 			Description: "the household is in transfer to another town; wait for the receiving town to accept or decline"}
 	}
 	return nil
@@ -46,7 +46,7 @@ func CheckTransfer(field string, h TransferState, to string) error {
 // accepted or declined: there must be one.
 func CheckTransferDecision(h TransferState) error {
 	if h.PendingTo == "" {
-		return &PreconditionError{Type: "NO_TRANSFER_PENDING", Subject: h.Name,
+		return &PreconditionError{Type: "NO_TRANSFER_PENDING", Subject: h.Name, Rule: RuleHouseholdTransfer,
 			Description: "the household has no pending transfer"}
 	}
 	return nil
@@ -75,7 +75,7 @@ func CheckMerge(survivor, duplicate TransferState) error {
 		}
 	}
 	if survivor.Town != duplicate.Town {
-		return &PreconditionError{Type: "MERGE_ACROSS_TOWNS", Subject: duplicate.Name,
+		return &PreconditionError{Type: "MERGE_ACROSS_TOWNS", Subject: duplicate.Name, Rule: RuleHouseholdMerge,
 			Description: "the households are in different towns; transfer the duplicate to the survivor's town first"}
 	}
 	return nil

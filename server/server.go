@@ -139,10 +139,10 @@ type Config struct {
 	// MeasureReviewPeriod is how often each preferential measure must be
 	// reviewed (0: a year).
 	MeasureReviewPeriod time.Duration
-	// MaintenanceInterval is how often each server prunes old events and
-	// request ids, withdraws the legal-aid applications whose materials
-	// lapsed and suspends the measures whose agreement expired (0: 5
-	// minutes).
+	// MaintenanceInterval is how often the job queue's maintain job
+	// prunes old events and request ids, withdraws the legal-aid
+	// applications whose materials lapsed and suspends the measures whose
+	// agreement expired (0: 5 minutes); one server runs each round.
 	MaintenanceInterval time.Duration
 
 	// AuditAnchorInterval is how often the audit chain's head is anchored:
@@ -362,9 +362,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep,
-		AlertScan: alerts.Scan, EndHolds: cases.EndHolds},
+		AlertScan: alerts.Scan, EndHolds: cases.EndHolds, Maintain: s.maintain},
 		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
-			AlertScanEvery: cfg.AlertScanEvery}, log); err != nil {
+			AlertScanEvery: cfg.AlertScanEvery, MaintainEvery: cfg.MaintenanceInterval}, log); err != nil {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)
@@ -761,7 +761,6 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	g.Go(func() error { s.maintain(ctx); return nil })
 	g.Go(func() error { s.anchorAudit(ctx); return nil })
 	g.Go(func() error { s.watchDatabase(ctx); return nil })
 	// Every server delivers webhooks; leases in the database keep each
@@ -865,56 +864,43 @@ func (s *Server) shutdown() {
 	s.log.Info("stopped")
 }
 
-// maintain prunes, every few minutes, change-feed events older than the
-// retention and request ids past their time, and withdraws the legal-aid
-// applications whose missing materials did not come by their last day
+// maintain prunes change-feed events older than the retention and
+// request ids past their time, withdraws the legal-aid applications whose
+// missing materials did not come by their last day
 // (LEGAL_AID_MATERIALS_WITHDRAWN), and suspends the preferential measures
 // whose organization's agreement expired (reads already answer them as
-// SUSPENDED; this stores it, with history and a feed event). Every server
-// does it; the deletes are idempotent and each withdrawal or suspension a
-// conditional update, so several servers doing it at once is harmless: a
-// case is withdrawn, a measure suspended, once.
-func (s *Server) maintain(ctx context.Context) {
-	every := s.cfg.MaintenanceInterval
-	if every <= 0 {
-		every = 5 * time.Minute
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		if n, err := s.store.WithdrawLapsedMaterials(ctx, s.cfg.Now()); err != nil && ctx.Err() == nil {
-			s.log.Error("withdrawing applications whose materials lapsed", "error_type", fmt.Sprintf("%T", err))
-		} else if n > 0 {
-			s.log.Info("withdrew applications whose materials lapsed", "count", n)
-		}
-		if n, err := s.store.SuspendExpiredMeasures(ctx, s.cfg.Now()); err != nil && ctx.Err() == nil {
-			s.log.Error("suspending measures whose agreement expired", "error_type", fmt.Sprintf("%T", err))
-		} else if n > 0 {
-			s.log.Info("suspended measures whose agreement expired", "count", n)
-		}
-		if s.cfg.EventRetention > 0 {
-			if n, err := s.store.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.EventRetention)); err != nil && ctx.Err() == nil {
-				s.log.Error("pruning events", "error_type", fmt.Sprintf("%T", err))
-			} else if n > 0 {
-				s.log.Info("pruned events", "count", n)
-			}
-		}
-		if n, err := s.store.PruneRequests(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("pruning request ids", "error_type", fmt.Sprintf("%T", err))
-		} else if n > 0 {
-			s.log.Info("pruned request ids", "count", n)
-		}
-		if n, err := s.limits.sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.Error("sweeping idle rate limit buckets", "error_type", fmt.Sprintf("%T", err))
-		} else if n > 0 {
-			s.log.Debug("swept idle rate limit buckets", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+// SUSPENDED; this stores it, with history and a feed event). It is the
+// job queue's periodic "maintain" job, run by one server at a time every
+// MaintenanceInterval; each step is idempotent besides, so a run that
+// overlaps a rescued one withdraws a case, or suspends a measure, once.
+// A failed step does not keep the others from running; the job fails
+// (and the metrics count it) when any did.
+func (s *Server) maintain(ctx context.Context) error {
+	var errs []error
+	step := func(what string, n int64, err error) {
+		switch {
+		case err != nil:
+			s.log.Error(what, "error_type", fmt.Sprintf("%T", err))
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		case n > 0:
+			s.log.Info(what, "count", n)
 		}
 	}
+	withdrawn, err := s.store.WithdrawLapsedMaterials(ctx, s.cfg.Now())
+	step("withdrawing applications whose materials lapsed", int64(withdrawn), err)
+	suspended, err := s.store.SuspendExpiredMeasures(ctx, s.cfg.Now())
+	step("suspending measures whose agreement expired", int64(suspended), err)
+	if s.cfg.EventRetention > 0 {
+		pruned, err := s.store.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.EventRetention))
+		step("pruning events", int64(pruned), err)
+	}
+	expired, err := s.store.PruneRequests(ctx)
+	step("pruning request ids", expired, err)
+	// The shared rate limit's full buckets and idle streaks (a shared
+	// store's rows; the memory store sweeps itself).
+	swept, err := s.limits.sweep(ctx, time.Now())
+	step("sweeping idle rate limit buckets", swept, err)
+	return errors.Join(errs...)
 }
 
 // newDispatcher builds the webhook dispatcher, on the server's clock,

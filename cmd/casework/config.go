@@ -179,7 +179,7 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	str(fs, &s.PlacementPlanEnd, "placement-plan-end", "CASEWORK_PLACEMENT_PLAN_END", "12-31",
 		"county policy: MM-DD the year's employment placement plan ends; a placement is due by then (PLACEMENT_PLAN_END)")
 	duration(fs, &s.MaintenanceEvery, "maintenance-interval", "CASEWORK_MAINTENANCE_INTERVAL", 5*time.Minute,
-		"how often each server prunes old events and request ids and withdraws legal-aid applications whose materials lapsed")
+		"how often the maintain job (one server at a time) prunes old events and request ids, withdraws legal-aid applications whose materials lapsed and suspends measures whose agreement expired")
 	str(fs, &s.DebugAddr, "debug-addr", "CASEWORK_DEBUG_ADDR", "",
 		"address serving Go's pprof profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off. Keep it private")
 	duration(fs, &s.ShutdownDrain, "shutdown-drain", "CASEWORK_SHUTDOWN_DRAIN", 5*time.Second,

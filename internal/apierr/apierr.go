@@ -205,7 +205,12 @@ func toStatus(err error) *status.Status {
 	}
 	for _, r := range rules {
 		if errors.Is(err, r.err) {
-			return Status(r.code, r.reason, r.msg(err))
+			st := Status(r.code, r.reason, r.msg(err))
+			// A refusal under a rule of the table names it, as ruleStatus does.
+			if ruled, ok := r.err.(interface{ Rule() domain.RuleID }); ok {
+				st = withMetadata(st, map[string]string{"rule": string(ruled.Rule())})
+			}
+			return st
 		}
 	}
 	return Status(codes.Internal, pb.ErrorReason_INTERNAL, "internal error")
@@ -234,7 +239,7 @@ func duplicateStatus(d *domain.PossibleDuplicateError) *status.Status {
 			Type: pb.ErrorReason_POSSIBLE_DUPLICATE.String(), Subject: c.Resource, Description: c.Description(),
 		})
 	}
-	return Status(codes.FailedPrecondition, pb.ErrorReason_POSSIBLE_DUPLICATE, d.Error(), pf)
+	return ruleStatus(pb.ErrorReason_POSSIBLE_DUPLICATE, d.Rule(), "", d.Error(), pf)
 }
 
 // preconditionReason is the reason of a domain precondition's type: the

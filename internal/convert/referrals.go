@@ -103,6 +103,7 @@ func AlertToProto(a *repository.Alert) *pb.Alert {
 		AcknowledgedBy:  a.AcknowledgedBy,
 		AcknowledgeTime: optTimestamp(a.AcknowledgeTime),
 		Etag:            repository.Etag(a.Revision),
+		Policy:          string(a.Kind.Rule()),
 	}
 	if a.ReferralID != "" {
 		out.Referral = names.Referral{CaseID: a.CaseID, ID: a.ReferralID}.String()

@@ -40,6 +40,10 @@ type Handlers struct {
 	// EndHolds resumes the cases whose hold has reached its end time (nil:
 	// none, for a queue that only inserts).
 	EndHolds func(ctx context.Context) error
+	// Maintain does the store's periodic upkeep of casework: expired
+	// events and request ids pruned, lapsed legal-aid applications
+	// withdrawn, measures whose agreement expired suspended (nil: none).
+	Maintain func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -64,6 +68,9 @@ type Config struct {
 	MaxAttempts int
 	// AlertScanEvery is how often the alert scan runs (default a minute).
 	AlertScanEvery time.Duration
+	// MaintainEvery is how often the maintain job runs (default five
+	// minutes).
+	MaintainEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -115,6 +122,13 @@ type alertScanArgs struct{}
 
 func (alertScanArgs) Kind() string { return "alert_scan" }
 
+// maintainArgs is the periodic upkeep of Handlers.Maintain. Its steps are
+// idempotent deletes and conditional updates, so a run overlapping a
+// rescued one still withdraws a case, or suspends a measure, once.
+type maintainArgs struct{}
+
+func (maintainArgs) Kind() string { return "maintain" }
+
 // once is the insert options of a periodic job of which one at a time is
 // enough across servers: river's leader inserts it, and a second while one
 // waits or runs is pointless.
@@ -148,6 +162,10 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	if h.EndHolds != nil {
 		river.AddWorker(workers, &task[endHoldsArgs]{run: h.EndHolds})
 		periodicJobs = append(periodicJobs, periodic(cfg.SweepEvery, endHoldsArgs{}))
+	}
+	if h.Maintain != nil {
+		river.AddWorker(workers, &task[maintainArgs]{run: h.Maintain})
+		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.MaintainEvery, 5*time.Minute), maintainArgs{}))
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},

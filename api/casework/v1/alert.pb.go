@@ -105,8 +105,12 @@ type Alert struct {
 	AcknowledgedBy  string                 `protobuf:"bytes,9,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
 	Etag            string                 `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The rule of the table (PolicyService) that raised it:
+	// CASE_ALERT_WINDOW for a case's deadline, REFERRAL_FOLLOW_UP for a
+	// referral's.
+	Policy        string `protobuf:"bytes,12,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Alert) Reset() {
@@ -212,6 +216,13 @@ func (x *Alert) GetAcknowledgeTime() *timestamppb.Timestamp {
 func (x *Alert) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *Alert) GetPolicy() string {
+	if x != nil {
+		return x.Policy
 	}
 	return ""
 }
@@ -443,7 +454,7 @@ var File_casework_v1_alert_proto protoreflect.FileDescriptor
 
 const file_casework_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x17casework/v1/alert.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x9c\a\n" +
+	"\x17casework/v1/alert.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd9\a\n" +
 	"\x05Alert\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.casework.v1.AlertKindB\x04\xe2A\x01\x03R\x04kind\x128\n" +
@@ -459,7 +470,8 @@ const file_casework_v1_alert_proto_rawDesc = "" +
 	"\x0facknowledged_by\x18\t \x01(\tB\x04\xe2A\x01\x03R\x0eacknowledgedBy\x12K\n" +
 	"\x10acknowledge_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\x0facknowledgeTime\x12\x18\n" +
-	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x03R\x04etag:\xed\x02\x92A\xa9\x022\xa6\x02{\"name\": \"alerts/01a2f0c6-2c3d-7e4f-9a0b-1c2d3e4f5a6b\", \"kind\": \"ALERT_KIND_CASE_DUE_SOON\", \"case\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"dueTime\": \"2026-03-09T16:00:00Z\", \"assignee\": \"caseworker-mingshan-01\", \"townCode\": \"500230101\", \"raiseTime\": \"2026-03-06T16:00:05Z\", \"etag\": \"v1\"}\xeaA=\n" +
+	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x03R\x04etag\x12\x1c\n" +
+	"\x06policy\x18\f \x01(\tB\x04\xe2A\x01\x03R\x06policy:\x8c\x03\x92A\xc8\x022\xc5\x02{\"name\": \"alerts/01a2f0c6-2c3d-7e4f-9a0b-1c2d3e4f5a6b\", \"kind\": \"ALERT_KIND_CASE_DUE_SOON\", \"case\": \"cases/01a2f0c4-6d1e-7b3a-9c55-3e8f1a2b4c6d\", \"dueTime\": \"2026-03-09T16:00:00Z\", \"assignee\": \"caseworker-mingshan-01\", \"townCode\": \"500230101\", \"raiseTime\": \"2026-03-06T16:00:05Z\", \"etag\": \"v1\", \"policy\": \"CASE_ALERT_WINDOW\"}\xeaA=\n" +
 	"\x1ccasework.fengdu.gov.cn/Alert\x12\x0ealerts/{alert}*\x06alerts2\x05alert\"}\n" +
 	"\x11ListAlertsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
