@@ -71,19 +71,15 @@ type replica struct {
 	grpcAddr, httpBase string
 }
 
-// casework builds the server binary once per test run.
-var casework = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "casework-bin-")
-	if err != nil {
-		return "", err
-	}
+// buildCasework builds the server binary into dir.
+func buildCasework(dir string) (string, error) {
 	bin := filepath.Join(dir, "casework")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/fengdu-county/casework/cmd/casework").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %w: %s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // startReplicas starts n processes of the binary serving the env's
 // database with its keyring and token key, each with a connection pool and
@@ -92,7 +88,7 @@ var casework = sync.OnceValues(func() (string, error) {
 // reads them.
 func startReplicas(t *testing.T, e *env, n int) []replica {
 	t.Helper()
-	bin, err := casework()
+	bin, err := buildCasework(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

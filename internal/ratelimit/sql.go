@@ -122,8 +122,8 @@ func (s *SQL) Reset(ctx context.Context, key string) error {
 }
 
 // Sweep deletes full buckets and idle streaks, which answer as missing rows
-// would; the server's periodic maintenance job runs it, so the tables hold only recent
-// callers. Deleting a row another replica is taking from is harmless: the
+// would; the server's periodic maintenance job runs it, so the tables hold
+// only recent callers. Deleting a row another replica is taking from is harmless: the
 // take then inserts a full bucket, which is what the row had become.
 func (s *SQL) Sweep(ctx context.Context, now time.Time) (int64, error) {
 	t := now.UnixNano()
