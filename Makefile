@@ -33,7 +33,7 @@ golint:
 # The race detector on the packages where goroutines meet: the server, the
 # webhook dispatcher, token caches, the handlers and the store.
 race:
-	$(GO) test -race -count=1 -timeout 30m ./server/... ./internal/webhook/... ./internal/access/authn/... ./service/... ./repository/...
+	$(GO) test -race -count=1 -timeout 30m ./server/... ./internal/webhook/... ./internal/access/authn/... ./service/... ./repository/... ./internal/ratelimit/...
 
 # The contract as one self-contained descriptor set (every import included:
 # buf/validate, google/api, google/type, google/protobuf, openapiv2 options),

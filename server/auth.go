@@ -51,7 +51,8 @@ const requestIDKey = "x-request-id"
 type authenticator struct {
 	tokens  authn.TokenChecker
 	store   AuthStore
-	limits  roleLimits
+	limits  *limits
+	rate    roleLimits
 	streams *streamSlots
 	recheck time.Duration    // how often an open stream's API key is read again
 	now     func() time.Time // for API key expiry, on the same clock as the services
@@ -104,7 +105,8 @@ func (a *authenticator) admit(ctx context.Context, method string, req any, trust
 
 	// The limit comes before the policy check: a refused call costs an audit
 	// write, so a caller hammering a method it may not use must be slowed too.
-	if d := a.limits.of(p).delay(p.ID, time.Now()); d > 0 {
+	key, limit := a.rate.of(p)
+	if d := a.limits.take(ctx, key, limit, 1, time.Now()); d > 0 {
 		return nil, rateLimited(d)
 	}
 	if !policy.Allowed(p, method) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -38,41 +37,40 @@ const (
 	// firstPenalty is the wait after the streak reaches the threshold; it
 	// doubles with every further miss, up to maxPenalty.
 	firstPenalty = time.Minute
-	maxPenalty   = time.Hour
+	// maxPenalty is no longer than ratelimit.StreakIdle, for which a
+	// streak is kept after its last miss.
+	maxPenalty = time.Hour
 )
 
-// lookupGuard enforces the lookup budget and the slowdown. Like the general
-// rate limit it is per server: behind a load balancer of n servers a caller
-// gets up to n budgets, which still makes a search through candidates
-// take hours, and every miss is in the audit log whichever server saw it.
+// lookupGuard enforces the lookup budget and the slowdown. Both are kept
+// where the rate limit is (--rate-limit-store): with PostgreSQL or Redis
+// every replica takes from one budget and counts one streak of misses, so
+// a caller gains nothing by spreading a search over the replicas behind a
+// load balancer; in memory (the embedded SQLite's one server) they are the
+// process's. Every miss is in the audit log whichever server saw it.
 type lookupGuard struct {
 	budget roleLimits
+	limits *limits
 	log    *slog.Logger
 	audit  func(ctx context.Context, e *audit.Entry) error
-
-	mu      sync.Mutex
-	streaks map[string]*missStreak
-}
-
-type missStreak struct {
-	misses int
-	until  time.Time // refused until then
-	last   time.Time
 }
 
 // newLookupGuard allows perMinute lookups per principal, batchPerMinute
 // to a principal of the batch role alone (<= 0: no budget of their own
-// beyond the general limit).
-func newLookupGuard(perMinute, batchPerMinute int, log *slog.Logger, appendAudit func(context.Context, *audit.Entry) error) *lookupGuard {
-	g := &lookupGuard{log: log, audit: appendAudit, streaks: map[string]*missStreak{}}
+// beyond the general limit), taken from and counted in l.
+func newLookupGuard(perMinute, batchPerMinute int, l *limits, log *slog.Logger, appendAudit func(context.Context, *audit.Entry) error) *lookupGuard {
+	g := &lookupGuard{budget: roleLimits{name: "lookup"}, limits: l, log: log, audit: appendAudit}
 	if perMinute > 0 {
-		g.budget.people = newLimiters(float64(perMinute)/60, perMinute)
+		g.budget.people = newLimit(float64(perMinute)/60, perMinute)
 	}
 	if batchPerMinute > 0 {
-		g.budget.batch = newLimiters(float64(batchPerMinute)/60, batchPerMinute)
+		g.budget.batch = newLimit(float64(batchPerMinute)/60, batchPerMinute)
 	}
 	return g
 }
+
+// streakKey is the key of p's streak of misses.
+func streakKey(id string) string { return "lookup-misses:" + id }
 
 // errLookupBatchTooLarge: the batch holds more numbers than the caller's
 // budget allows in a minute, so no wait would let it through.
@@ -99,14 +97,15 @@ func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		p := principal.FromContext(ctx)
 		n := lookupCount(info.FullMethod, req)
-		if n == 0 || p == nil {
+		if n == 0 || p == nil || g.limits == nil {
 			return handler(ctx, req)
 		}
 		now := time.Now()
-		if d := g.wait(p.ID, now); d > 0 {
+		if d := g.limits.blocked(ctx, streakKey(p.ID), now); d > 0 {
 			return nil, rateLimited(d)
 		}
-		switch d := g.budget.of(p).delayN(p.ID, now, n); {
+		key, budget := g.budget.of(p)
+		switch d := g.limits.take(ctx, key, budget, n, now); {
 		case d < 0:
 			return nil, errLookupBatchTooLarge
 		case d > 0:
@@ -117,7 +116,7 @@ func (g *lookupGuard) unary() grpc.UnaryServerInterceptor {
 		case err == nil && info.FullMethod == batchLookupMethod:
 			g.batchOutcome(ctx, p.ID, resp)
 		case err == nil:
-			g.hit(p.ID)
+			g.limits.reset(ctx, streakKey(p.ID))
 		case errors.Is(err, repository.ErrNotFound):
 			g.miss(ctx, p.ID, time.Now())
 		}
@@ -147,37 +146,8 @@ func (g *lookupGuard) batchOutcome(ctx context.Context, id string, resp any) {
 	g.miss(ctx, id, time.Now())
 }
 
-// wait is how long p must still wait after a streak of misses.
-func (g *lookupGuard) wait(id string, now time.Time) time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if s := g.streaks[id]; s != nil && now.Before(s.until) {
-		return s.until.Sub(now)
-	}
-	return 0
-}
-
-func (g *lookupGuard) hit(id string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.streaks, id)
-}
-
 func (g *lookupGuard) miss(ctx context.Context, id string, now time.Time) {
-	g.mu.Lock()
-	g.sweep(now)
-	s := g.streaks[id]
-	if s == nil {
-		s = &missStreak{}
-		g.streaks[id] = s
-	}
-	s.misses++
-	s.last = now
-	misses := s.misses
-	if misses >= missesBeforeSlowdown {
-		s.until = now.Add(penalty(misses))
-	}
-	g.mu.Unlock()
+	misses := g.limits.miss(ctx, streakKey(id), now, penalty)
 	if misses != missesBeforeSlowdown {
 		return
 	}
@@ -190,24 +160,15 @@ func (g *lookupGuard) miss(ctx context.Context, id string, now time.Time) {
 	}
 }
 
-// penalty is the wait after the n-th miss in a row.
+// penalty is the wait after the n-th miss in a row: none before the
+// threshold.
 func penalty(n int) time.Duration {
+	if n < missesBeforeSlowdown {
+		return 0
+	}
 	d := firstPenalty
 	for i := missesBeforeSlowdown; i < n && d < maxPenalty; i++ {
 		d *= 2
 	}
 	return min(d, maxPenalty)
-}
-
-// sweep forgets streaks that have long ended, so the map holds only recent
-// callers. Called with g.mu held.
-func (g *lookupGuard) sweep(now time.Time) {
-	if len(g.streaks) < 1024 {
-		return
-	}
-	for id, s := range g.streaks {
-		if now.Sub(s.last) > maxPenalty && now.After(s.until) {
-			delete(g.streaks, id)
-		}
-	}
 }

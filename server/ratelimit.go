@@ -1,32 +1,206 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"math"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/ratelimit"
+	"github.com/fengdu-county/casework/repository"
 )
+
+// limitStore keeps the buckets of the rate limit and the lookup budget, and
+// the streaks of missed lookups: in this process, or in PostgreSQL or Redis
+// where every replica takes from the same bucket (internal/ratelimit).
+type limitStore interface {
+	Take(ctx context.Context, key string, l ratelimit.Limit, n int, now time.Time) (time.Duration, error)
+	Blocked(ctx context.Context, key string, now time.Time) (time.Duration, error)
+	Miss(ctx context.Context, key string, now time.Time, penalty func(int) time.Duration) (int, error)
+	Reset(ctx context.Context, key string) error
+}
+
+// The stores --rate-limit-store names.
+const (
+	LimitStoreAuto     = "auto"
+	LimitStoreMemory   = "memory"
+	LimitStorePostgres = "postgres"
+	LimitStoreRedis    = "redis"
+)
+
+// limitStoreTimeout bounds each visit to a shared store: the rate limit is
+// on every call's path, and a store that hangs must not hang the API.
+const limitStoreTimeout = 250 * time.Millisecond
+
+// limits is where the server takes its tokens. When the shared store fails
+// (unreachable, timed out) the call is judged by this process's own buckets
+// instead: the limits are then per replica, as they were before they were
+// shared, but neither gone (fail-open would let a caller flood the API
+// while Redis is down) nor refusing everyone (fail-closed would make a
+// Redis outage an outage of the whole API, and a database outage already
+// answers UNAVAILABLE from the calls that need the database).
+type limits struct {
+	shared limitStore // nil: memory only
+	local  *ratelimit.Memory
+	log    *slog.Logger
+	// closer releases the shared store's connection (Redis) on shutdown.
+	closer io.Closer
+	// lastWarn spaces the warnings of a failing store a minute apart.
+	lastWarn atomic.Int64
+}
+
+// newLimits opens the store kind names (LimitStore*; "" is auto: the
+// database on PostgreSQL, or Redis when redisURL is set, else memory).
+func newLimits(ctx context.Context, kind, redisURL string, store Store, log *slog.Logger) (*limits, error) {
+	l := &limits{local: ratelimit.NewMemory(), log: log}
+	if kind == "" || kind == LimitStoreAuto {
+		switch {
+		case redisURL != "":
+			kind = LimitStoreRedis
+		case store.Dialect() == repository.Postgres:
+			kind = LimitStorePostgres
+		default:
+			kind = LimitStoreMemory
+		}
+	}
+	switch kind {
+	case LimitStoreMemory:
+	case LimitStorePostgres:
+		if store.Dialect() != repository.Postgres {
+			return nil, errors.New("server: --rate-limit-store=postgres needs a PostgreSQL database (the embedded SQLite has one server, whose limits are in its memory)")
+		}
+		db, err := store.SQLDB()
+		if err != nil {
+			return nil, err
+		}
+		l.shared = ratelimit.NewSQL(db, store.Dialect())
+	case LimitStoreRedis:
+		if redisURL == "" {
+			return nil, errors.New("server: --rate-limit-store=redis needs --redis-url")
+		}
+		c, err := ratelimit.DialRedis(ctx, redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("server: rate limit store: %w", err)
+		}
+		l.shared, l.closer = ratelimit.NewRedis(c, "casework:limits:"), c
+	default:
+		return nil, fmt.Errorf("server: unknown rate limit store %q (auto, memory, postgres or redis)", kind)
+	}
+	log.Info("rate limits", "store", kind)
+	return l, nil
+}
+
+// take takes n tokens from key's bucket under lim; see ratelimit.
+// A nil *limits admits everything.
+func (l *limits) take(ctx context.Context, key string, lim ratelimit.Limit, n int, now time.Time) time.Duration {
+	if l == nil {
+		return 0
+	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		d, err := l.shared.Take(ctx, key, lim, n, now)
+		cancel()
+		if err == nil {
+			return d
+		}
+		l.failed(ctx, err)
+	}
+	d, _ := l.local.Take(ctx, key, lim, n, now)
+	return d
+}
+
+func (l *limits) blocked(ctx context.Context, key string, now time.Time) time.Duration {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		d, err := l.shared.Blocked(ctx, key, now)
+		cancel()
+		if err == nil {
+			return d
+		}
+		l.failed(ctx, err)
+	}
+	d, _ := l.local.Blocked(ctx, key, now)
+	return d
+}
+
+func (l *limits) miss(ctx context.Context, key string, now time.Time, penalty func(int) time.Duration) int {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		n, err := l.shared.Miss(ctx, key, now, penalty)
+		cancel()
+		if err == nil {
+			return n
+		}
+		l.failed(ctx, err)
+	}
+	n, _ := l.local.Miss(ctx, key, now, penalty)
+	return n
+}
+
+func (l *limits) reset(ctx context.Context, key string) {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		err := l.shared.Reset(ctx, key)
+		cancel()
+		if err != nil {
+			l.failed(ctx, err)
+		}
+	}
+	_ = l.local.Reset(ctx, key)
+}
+
+// failed warns, at most once a minute, that the shared store failed and
+// this server limits on its own.
+func (l *limits) failed(ctx context.Context, err error) {
+	now := time.Now().UnixNano()
+	last := l.lastWarn.Load()
+	if now-last < int64(time.Minute) || !l.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.WarnContext(ctx, "rate limit store failed: limiting per server until it answers", "error", err.Error())
+}
+
+// sweep deletes the shared store's idle rows, where it has rows to delete.
+func (l *limits) sweep(ctx context.Context, now time.Time) (int64, error) {
+	if s, ok := l.shared.(interface {
+		Sweep(context.Context, time.Time) (int64, error)
+	}); ok {
+		return s.Sweep(ctx, now)
+	}
+	return 0, nil
+}
+
+func (l *limits) close() {
+	if l.closer != nil {
+		_ = l.closer.Close()
+	}
+}
 
 // roleLimits keeps the batch role's buckets apart from people's: a nightly
 // import makes thousands of calls in minutes where a person makes a few a
 // second, so each gets limits of its own (--batch-rate-limit beside
 // --rate-limit) instead of one setting too tight for the job or too loose
-// for people.
+// for people. Each principal has a bucket of its own, so one busy or
+// runaway caller cannot starve the others; name keeps the buckets of the
+// rate limit and the lookup budget apart.
 type roleLimits struct {
-	people, batch *limiters
+	name          string
+	people, batch ratelimit.Limit
 }
 
-// of is the limiters that p's calls count against: the batch role's for a
-// principal that holds it alone, people's for everyone else (a credential
-// that mixes roles is limited like the person it also is).
-func (r roleLimits) of(p *principal.Principal) *limiters {
+// of is the bucket that p's calls count against and its limit: the batch
+// role's for a principal that holds it alone, people's for everyone else (a
+// credential that mixes roles is limited like the person it also is).
+func (r roleLimits) of(p *principal.Principal) (string, ratelimit.Limit) {
 	if batchOnly(p) {
-		return r.batch
+		return r.name + ":batch:" + p.ID, r.batch
 	}
-	return r.people
+	return r.name + ":" + p.ID, r.people
 }
 
 func batchOnly(p *principal.Principal) bool {
@@ -41,77 +215,15 @@ func batchOnly(p *principal.Principal) bool {
 	return true
 }
 
-// limiters keeps one token bucket per principal, so one busy or runaway
-// caller cannot starve the others. A nil *limiters admits everything.
-type limiters struct {
-	limit rate.Limit
-	burst int
-
-	mu        sync.Mutex
-	byID      map[string]*rate.Limiter
-	lastSweep time.Time
-}
-
-// sweepEvery spaces out the scans for idle buckets, so their cost is spread
-// over many calls.
-const sweepEvery = time.Minute
-
-// newLimiters returns limiters allowing perSecond calls per principal with
-// bursts of burst; perSecond <= 0 disables limiting. A burst below one would
-// refuse every call, so it defaults to one second's worth.
-func newLimiters(perSecond float64, burst int) *limiters {
+// newLimit allows perSecond calls with bursts of burst; perSecond <= 0
+// disables limiting. A burst below one would refuse every call, so it
+// defaults to one second's worth.
+func newLimit(perSecond float64, burst int) ratelimit.Limit {
 	if perSecond <= 0 {
-		return nil
+		return ratelimit.Limit{}
 	}
 	if burst < 1 {
 		burst = max(1, int(math.Ceil(perSecond)))
 	}
-	return &limiters{limit: rate.Limit(perSecond), burst: burst, byID: map[string]*rate.Limiter{}}
-}
-
-// delay takes a token from id's bucket and returns 0, or, when the bucket is
-// empty, takes nothing and returns how long until a token will be there.
-func (l *limiters) delay(id string, now time.Time) time.Duration {
-	return l.delayN(id, now, 1)
-}
-
-// delayN takes n tokens at once (a batch of lookups) or none; n larger than
-// the burst can never be taken, and is answered with a negative delay.
-func (l *limiters) delayN(id string, now time.Time, n int) time.Duration {
-	if l == nil {
-		return 0
-	}
-	if n > l.burst {
-		return -1
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sweep(now)
-	lim, ok := l.byID[id]
-	if !ok {
-		lim = rate.NewLimiter(l.limit, l.burst)
-		l.byID[id] = lim
-	}
-	r := lim.ReserveN(now, n)
-	d := r.DelayFrom(now)
-	if d > 0 {
-		// A refused call must not use up the token it was told to wait for.
-		r.CancelAt(now)
-	}
-	return d
-}
-
-// sweep forgets the buckets that have refilled: a fresh bucket would be the
-// same, so forgetting them changes no answer and keeps the map as small as
-// the set of recently active principals.
-func (l *limiters) sweep(now time.Time) {
-	if now.Sub(l.lastSweep) < sweepEvery {
-		return
-	}
-	l.lastSweep = now
-	for id, lim := range l.byID {
-		if lim.TokensAt(now) >= float64(l.burst) {
-			delete(l.byID, id)
-		}
-	}
+	return ratelimit.Limit{Rate: perSecond, Burst: burst}
 }

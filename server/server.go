@@ -89,6 +89,13 @@ type Config struct {
 	// RateBurst's value. Each principal still has a bucket of its own.
 	BatchRateLimit float64
 	BatchRateBurst int
+	// LimitStore is where the rate limit, the lookup budget and the
+	// streaks of missed lookups are kept: LimitStoreMemory (this process
+	// alone), LimitStorePostgres (the database, shared by every replica),
+	// LimitStoreRedis (RedisURL, shared) or LimitStoreAuto ("" too): Redis
+	// when RedisURL is set, else the database on PostgreSQL, else memory.
+	LimitStore string
+	RedisURL   string
 
 	// EventRetention is how long change-feed events are kept (0: forever).
 	EventRetention time.Duration
@@ -258,6 +265,8 @@ type Server struct {
 	// no from then on, while calls are still served.
 	draining atomic.Bool
 	metrics  *metrics.Metrics
+	// limits keeps the rate limit's and the lookup budget's buckets.
+	limits *limits
 }
 
 // internalBufferBytes is the in-process connection's buffer each way.
@@ -300,14 +309,22 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, health: health.NewServer(), metrics: metrics.New()}
+	dial, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.limits, err = newLimits(dial, cfg.LimitStore, cfg.RedisURL, store, log)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
 		tokens: authn.NewTokenCache(cfg.Tokens, 10_000, time.Minute, nil),
 		store:  store,
-		limits: roleLimits{
-			people: newLimiters(cfg.RateLimit, cfg.RateBurst),
-			batch:  newLimiters(cmp.Or(cfg.BatchRateLimit, cfg.RateLimit), cmp.Or(cfg.BatchRateBurst, cfg.RateBurst)),
+		limits: s.limits,
+		rate: roleLimits{
+			name:   "rate",
+			people: newLimit(cfg.RateLimit, cfg.RateBurst),
+			batch:  newLimit(cmp.Or(cfg.BatchRateLimit, cfg.RateLimit), cmp.Or(cfg.BatchRateBurst, cfg.RateBurst)),
 		},
 		streams: newStreamSlots(cfg.StreamsPerPrincipal),
 		recheck: cfg.StreamRecheck,
@@ -318,7 +335,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if lookupsPerMinute == 0 {
 		lookupsPerMinute = 30
 	}
-	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), log, store.AppendAudit)
+	lookups := newLookupGuard(lookupsPerMinute, cmp.Or(cfg.BatchLookupsPerMinute, lookupsPerMinute), s.limits, log, store.AppendAudit)
 	opts := service.Options{PageTokenKey: cfg.PageTokenKey, Now: cfg.Now, Actor: actor, APIKeyPeopleRoles: cfg.APIKeyPeopleRoles,
 		Deadlines: cfg.Deadlines, MeasureReviewPeriod: cfg.MeasureReviewPeriod}
 	households := service.NewHouseholds(store, cfg.Towns, validator, opts)
@@ -853,6 +870,7 @@ func (s *Server) shutdown() {
 	// The gateway's own connection last: HTTP calls in flight use it.
 	s.internal.Stop()
 	_ = s.gwClient.Close()
+	s.limits.close()
 	s.log.Info("stopped")
 }
 
@@ -888,6 +906,10 @@ func (s *Server) maintain(ctx context.Context) error {
 	}
 	expired, err := s.store.PruneRequests(ctx)
 	step("pruning request ids", expired, err)
+	// The shared rate limit's full buckets and idle streaks (a shared
+	// store's rows; the memory store sweeps itself).
+	swept, err := s.limits.sweep(ctx, time.Now())
+	step("sweeping idle rate limit buckets", swept, err)
 	return errors.Join(errs...)
 }
 

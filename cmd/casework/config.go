@@ -51,6 +51,8 @@ type settings struct {
 	RateBurst           int
 	BatchRateLimit      float64
 	BatchRateBurst      int
+	RateLimitStore      string
+	RedisURL            string
 	LookupLimit         int
 	BatchLookupLimit    int
 	StreamsPerPrincipal int
@@ -136,6 +138,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	float(fs, &s.BatchRateLimit, "batch-rate-limit", "CASEWORK_BATCH_RATE_LIMIT", 0,
 		"requests per second allowed to each principal of the batch role alone (nightly imports); 0: as --rate-limit")
 	integer(fs, &s.BatchRateBurst, "batch-rate-burst", "CASEWORK_BATCH_RATE_BURST", 0, "burst allowed above --batch-rate-limit; 0: as --rate-burst")
+	str(fs, &s.RateLimitStore, "rate-limit-store", "CASEWORK_RATE_LIMIT_STORE", "auto",
+		"where the rate limits, the lookup budget and the lookup slowdown are kept: memory (each server its own), postgres (the database, one budget shared by every replica), redis (--redis-url, shared) or auto (redis when --redis-url is set, else postgres on PostgreSQL, else memory)")
+	str(fs, &s.RedisURL, "redis-url", "CASEWORK_REDIS_URL", "",
+		"redis://[user:password@]host:port/db (rediss:// for TLS) of a Redis that keeps the shared rate limits; empty: none")
 	integer(fs, &s.LookupLimit, "lookup-limit", "CASEWORK_LOOKUP_LIMIT", 30,
 		"household lookups by ID number allowed to each principal per minute, each number of a batch lookup counting as one (0: no budget beyond --rate-limit); a caller whose lookups keep missing is slowed down further")
 	integer(fs, &s.BatchLookupLimit, "batch-lookup-limit", "CASEWORK_BATCH_LOOKUP_LIMIT", 0,

@@ -213,6 +213,9 @@ func TestDeployKubernetes(t *testing.T) {
 	if store := env["CASEWORK_ATTACHMENT_STORE"]; store == "" || store == "local" {
 		t.Errorf("CASEWORK_ATTACHMENT_STORE=%q: with several replicas attachments must be in a shared store", store)
 	}
+	if store := env["CASEWORK_RATE_LIMIT_STORE"]; store == "memory" {
+		t.Errorf("CASEWORK_RATE_LIMIT_STORE=%q: with several replicas each would give a caller a rate limit and lookup budget of its own", store)
+	}
 	if env["CASEWORK_MIGRATE"] != "false" {
 		t.Errorf("replicas must not migrate (CASEWORK_MIGRATE=%q); the Job does", env["CASEWORK_MIGRATE"])
 	}

@@ -169,6 +169,8 @@ func serveCmd() *cobra.Command {
 				RateBurst:             s.RateBurst,
 				BatchRateLimit:        s.BatchRateLimit,
 				BatchRateBurst:        s.BatchRateBurst,
+				LimitStore:            s.RateLimitStore,
+				RedisURL:              s.RedisURL,
 				LookupsPerMinute:      lookupsPerMinute(s.LookupLimit),
 				BatchLookupsPerMinute: s.BatchLookupLimit,
 				StreamsPerPrincipal:   s.StreamsPerPrincipal,

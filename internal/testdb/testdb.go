@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/internal/sealed"
@@ -140,3 +142,39 @@ func randomSuffix() string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RedisURLEnv names the Redis the tests of the shared rate limit use; each
+// test keeps to keys of its own prefix there, so tests share it safely.
+const RedisURLEnv = "CASEWORK_TEST_REDIS_URL"
+
+const defaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// Redis returns the test Redis's URL once it answers a PING. Unreachable,
+// it skips, and fails under CI=true, as PostgreSQL does.
+func Redis(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(RedisURLEnv)
+	if u == "" {
+		u = defaultRedisURL
+	}
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("parse %s: %v", RedisURLEnv, err)
+	}
+	opts.DialTimeout = 2 * time.Second
+	c := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	err = c.Ping(ctx).Err()
+	cancel()
+	_ = c.Close()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis unreachable at %s under CI: %v", RedisURLEnv, err)
+		}
+		t.Skipf("Redis unreachable (%v); set %s or start it", err, RedisURLEnv)
+	}
+	return u
+}
+
+// Suffix is a random name part, for keys or names a test must not share.
+func Suffix() string { return randomSuffix() }
