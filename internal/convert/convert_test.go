@@ -307,6 +307,7 @@ func renderings() []rendering {
 				"ServicememberIDIndex": "the keyed blind index lookups and the uniqueness rule use; never shown",
 				"NameBirthIndex":       "a keyed blind index of the fuzzy duplicate check; never shown",
 				"NamePhoneIndex":       "a keyed blind index of the fuzzy duplicate check; never shown",
+				"EraseTime":            "an erased household reads as a deleted one whose people's fields are empty; when the retention schedule erased it is in the audit log",
 			},
 		},
 		{
@@ -323,6 +324,7 @@ func renderings() []rendering {
 				"NameBirthIndex": "a keyed blind index of the fuzzy duplicate check; never shown",
 				"NamePhoneIndex": "a keyed blind index of the fuzzy duplicate check; never shown",
 				"DeleteTime":     "a deleted member is never read back, and the API's member has no delete_time",
+				"EraseTime":      "only deleted members are erased, and they are never read back",
 			},
 		},
 		{
