@@ -170,11 +170,7 @@ func (s *Store) outcomeCounts(ctx context.Context, q StatisticsQuery, out *Stati
 		if err := db.Group("town_code, kind, status, result").Scan(&rows).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
-			n := r.Count
-			r.Count = 0
-			counts[r] += n
-		}
+		tally(counts, rows, func(r *OutcomeRow) *int64 { return &r.Count })
 		return nil
 	}
 	err := s.sum(ctx, q, func(m monthSpan) error {
@@ -183,12 +179,7 @@ func (s *Store) outcomeCounts(ctx context.Context, q StatisticsQuery, out *Stati
 	}, func(p domain.Period) error {
 		return add(s.facts(ctx, q, FactEnded, p).Select("town_code, kind, status, result, COUNT(*) AS count"))
 	})
-	for r, n := range counts {
-		if n != 0 {
-			r.Count = n
-			out.Outcomes = append(out.Outcomes, r)
-		}
-	}
+	out.Outcomes = untally(counts, func(r *OutcomeRow) *int64 { return &r.Count })
 	slices.SortFunc(out.Outcomes, func(a, b OutcomeRow) int {
 		return cmp.Or(strings.Compare(a.TownCode, b.TownCode), strings.Compare(string(a.Kind), string(b.Kind)),
 			strings.Compare(string(a.Status), string(b.Status)), strings.Compare(string(a.Result), string(b.Result)))
@@ -231,11 +222,7 @@ func (s *Store) schoolPlaces(ctx context.Context, q StatisticsQuery, out *Statis
 		if err != nil {
 			return err
 		}
-		for _, r := range rows {
-			n := r.Count
-			r.Count = 0
-			counts[r] += n
-		}
+		tally(counts, rows, func(r *SchoolPlaceRow) *int64 { return &r.Count })
 		return nil
 	}
 	err := s.sum(ctx, q, func(m monthSpan) error {
@@ -244,12 +231,7 @@ func (s *Store) schoolPlaces(ctx context.Context, q StatisticsQuery, out *Statis
 	}, func(p domain.Period) error {
 		return add(s.facts(ctx, q, FactEnded, p).Select("school_stage, priority_basis, COUNT(*) AS count"))
 	})
-	for r, n := range counts {
-		if n != 0 {
-			r.Count = n
-			out.SchoolPlaces = append(out.SchoolPlaces, r)
-		}
-	}
+	out.SchoolPlaces = untally(counts, func(r *SchoolPlaceRow) *int64 { return &r.Count })
 	slices.SortFunc(out.SchoolPlaces, func(a, b SchoolPlaceRow) int {
 		return cmp.Or(strings.Compare(a.SchoolStage, b.SchoolStage), strings.Compare(a.PriorityBasis, b.PriorityBasis))
 	})
@@ -354,4 +336,28 @@ func (s *Store) currentLoad(ctx context.Context, q StatisticsQuery, out *Statist
 // onHold is the caller's cases on hold (holds set both times while held).
 func (s *Store) onHold(ctx context.Context, q StatisticsQuery) *gorm.DB {
 	return inTown(ctx, s.conn(ctx).Model(&Case{}), "town_code", q.Town).Where("hold_end_time IS NOT NULL")
+}
+
+// tally adds rows, counted in the field count points to, into counts,
+// keyed by the row without its count: the same group read from the
+// monthly counts and from the facts at a period's ends adds up.
+func tally[R comparable](counts map[R]int64, rows []R, count func(*R) *int64) {
+	for _, r := range rows {
+		n := *count(&r)
+		*count(&r) = 0
+		counts[r] += n
+	}
+}
+
+// untally is the rows of counts, each with its count, leaving out groups
+// that add up to nothing.
+func untally[R comparable](counts map[R]int64, count func(*R) *int64) []R {
+	var out []R
+	for r, n := range counts {
+		if n != 0 {
+			*count(&r) = n
+			out = append(out, r)
+		}
+	}
+	return out
 }

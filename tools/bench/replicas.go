@@ -169,8 +169,8 @@ func (b *bench) readMix(client func(worker, i int) pb.CaseServiceClient, page li
 	}
 }
 
-// createVia opens an employment-placement case as createGRPC does, through
-// the replica client picks.
+// createVia opens an employment-placement case for the next spouse of the
+// reserve, through the server (or replica) client picks.
 func (b *bench) createVia(client func(worker, i int) pb.CaseServiceClient) op {
 	return func(ctx context.Context, worker, i int) error {
 		h, m := b.subject(worker, i)

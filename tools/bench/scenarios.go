@@ -164,21 +164,7 @@ func (b *bench) freeReserve(ctx context.Context) error {
 func placementYear() int32 { return int32(time.Now().In(domain.ChinaTime).Year()) }
 
 func (b *bench) createGRPC(ctx context.Context, worker, i int) error {
-	h, m := b.subject(worker, i)
-	c, err := b.cases.CreateCase(b.authCtx(ctx), &pb.CreateCaseRequest{Case: &pb.Case{
-		Household: "households/" + h.id.String(),
-		Subject:   "households/" + h.id.String() + "/members/" + m.id.String(),
-		Details: &pb.Case_EmploymentPlacement{EmploymentPlacement: &pb.EmploymentPlacement{
-			PlacementYear: placementYear(), Eligible: true, Channel: pb.PlacementChannel_PLACEMENT_CHANNEL_STATE_ENTERPRISE,
-		}},
-	}})
-	if err != nil {
-		return err
-	}
-	if c.GetStatus() != pb.CaseStatus_CASE_STATUS_DRAFT || c.GetCaseNumber() == "" {
-		return fmt.Errorf("CreateCase answered %v %q", c.GetStatus(), c.GetCaseNumber())
-	}
-	return nil
+	return b.createVia(func(int, int) pb.CaseServiceClient { return b.cases })(ctx, worker, i)
 }
 
 func (b *bench) post(ctx context.Context, path string, body []byte) error {
