@@ -65,7 +65,13 @@ func upload(ctx context.Context, conn *grpc.ClientConn, meta *pb.AttachmentUploa
 		}
 		file = file[n:]
 	}
-	return stream.CloseAndRecv()
+	a, err := stream.CloseAndRecv()
+	// A client stream passes no unary interceptor: the rule watch is shown
+	// its refusals (ATTACHMENT_FILES) here.
+	if st, ok := status.FromError(err); ok && err != nil {
+		rulesSeen.fromStatus("grpc", st)
+	}
+	return a, err
 }
 
 func download(ctx context.Context, conn *grpc.ClientConn, name string) ([]byte, string, error) {
