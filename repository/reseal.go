@@ -70,7 +70,7 @@ func (s *Store) Reseal(ctx context.Context, batch int, progress func(ResealProgr
 
 // resealKey is the PostgreSQL advisory lock of a reseal pass (any number
 // no other lock uses; goose's migration lock is another).
-const resealKey = 4_702_318_110_455_209_731
+const resealKey int64 = 4_702_318_110_455_209_731
 
 // resealLock keeps a reseal pass to one at a time: in this process, and on
 // PostgreSQL across servers. Replicas that
@@ -85,27 +85,34 @@ func (s *Store) resealLock(ctx context.Context) (func(), error) {
 	if s.dialect != Postgres {
 		return s.resealing.Unlock, nil
 	}
-	sqlDB, err := s.db.DB()
+	unlock, err := advisoryLock(ctx, s.db, resealKey)
 	if err != nil {
 		s.resealing.Unlock()
+		return nil, fmt.Errorf("reseal lock: %w", err)
+	}
+	return func() { unlock(); s.resealing.Unlock() }, nil
+}
+
+// advisoryLock takes PostgreSQL's session advisory lock key on a
+// connection of its own, and returns what releases it. A connection that
+// could not unlock is dropped, not pooled: the session, and its lock, end
+// with it.
+func advisoryLock(ctx context.Context, db *gorm.DB, key int64) (func(), error) {
+	sqlDB, err := db.DB()
+	if err != nil {
 		return nil, err
 	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
-		s.resealing.Unlock()
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(resealKey)); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		_ = conn.Close()
-		s.resealing.Unlock()
-		return nil, fmt.Errorf("reseal lock: %w", err)
+		return nil, err
 	}
 	return func() {
-		defer s.resealing.Unlock()
-		// Unlocked whether the caller's context is spent or not. A
-		// connection that could not unlock is dropped, not pooled: the
-		// session, and its lock, end with it.
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(resealKey)); err != nil {
+		// Unlocked whether the caller's context is spent or not.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key); err != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		_ = conn.Close()
