@@ -51,9 +51,7 @@ func (e *Erasure) Add(o Erasure) {
 // survivor, the shell left behind keeps only what the merge did not move.
 func (s *Store) ErasableHouseholds(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	var ids []string
-	err := s.conn(ctx).Model(&Household{}).
-		Where("delete_time IS NOT NULL AND erase_time IS NULL AND delete_time < ?", cutoff.UTC()).
-		Order("delete_time, id").Limit(limit).Pluck("id", &ids).Error
+	err := s.erasableHouseholds(ctx, cutoff).Order("delete_time, id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }
 
@@ -61,9 +59,13 @@ func (s *Store) ErasableHouseholds(ctx context.Context, cutoff time.Time, limit 
 // list without a limit: what a dry run reports.
 func (s *Store) CountErasableHouseholds(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
-	err := s.conn(ctx).Model(&Household{}).
-		Where("delete_time IS NOT NULL AND erase_time IS NULL AND delete_time < ?", cutoff.UTC()).Count(&n).Error
+	err := s.erasableHouseholds(ctx, cutoff).Count(&n).Error
 	return n, err
+}
+
+func (s *Store) erasableHouseholds(ctx context.Context, cutoff time.Time) *gorm.DB {
+	return s.conn(ctx).Model(&Household{}).
+		Where("delete_time IS NOT NULL AND erase_time IS NULL AND delete_time < ?", cutoff.UTC())
 }
 
 // Columns holding a person's identity or free text, set to "" on erasure.
@@ -137,24 +139,11 @@ func (s *Store) EraseHouseholds(ctx context.Context, ids []string, scrub Details
 			out.Members++
 		}
 
-		cases := func() *gorm.DB { return tx.Model(&Case{}).Where("household_id IN ?", hids) }
-		n, err := s.eraseCases(cases(), scrub, now, &changes)
-		if err != nil {
-			return err
-		}
-		out.Cases = n
-		if err := s.eraseCaseChildren(tx, cases().Select("id"), &out); err != nil {
-			return err
-		}
 		if err := s.eraseLedger(tx, hids, &out); err != nil {
 			return err
 		}
-		if drop != nil && len(out.AttachmentIDs) > 0 {
-			if err := drop(ctx, out.AttachmentIDs); err != nil {
-				return err
-			}
-		}
-		return s.recordChanges(ctx, tx, changes)
+		return s.eraseCasesOf(ctx, tx, func() *gorm.DB { return tx.Model(&Case{}).Where("household_id IN ?", hids) },
+			scrub, drop, now, &out, changes)
 	})
 	if err != nil {
 		return Erasure{}, err
@@ -228,26 +217,34 @@ func (s *Store) EraseMembers(ctx context.Context, ids []string, scrub DetailsScr
 			changes = append(changes, c)
 		}
 		out.Members = len(ms)
-		cases := func() *gorm.DB { return tx.Model(&Case{}).Where("subject_id IN ?", mids) }
-		n, err := s.eraseCases(cases(), scrub, now, &changes)
-		if err != nil {
-			return err
-		}
-		out.Cases = n
-		if err := s.eraseCaseChildren(tx, cases().Select("id"), &out); err != nil {
-			return err
-		}
-		if drop != nil && len(out.AttachmentIDs) > 0 {
-			if err := drop(ctx, out.AttachmentIDs); err != nil {
-				return err
-			}
-		}
-		return s.recordChanges(ctx, tx, changes)
+		return s.eraseCasesOf(ctx, tx, func() *gorm.DB { return tx.Model(&Case{}).Where("subject_id IN ?", mids) },
+			scrub, drop, now, &out, changes)
 	})
 	if err != nil {
 		return Erasure{}, err
 	}
 	return out, nil
+}
+
+// eraseCasesOf ends an erasure, for households and members alike: the
+// cases cases selects and what hangs off them erased, the attachments'
+// bytes dropped from their store, and every change recorded.
+func (s *Store) eraseCasesOf(ctx context.Context, tx *gorm.DB, cases func() *gorm.DB, scrub DetailsScrubber,
+	drop func(ctx context.Context, attachmentIDs []string) error, now time.Time, out *Erasure, changes []change) error {
+	n, err := s.eraseCases(cases(), scrub, now, &changes)
+	if err != nil {
+		return err
+	}
+	out.Cases = n
+	if err := s.eraseCaseChildren(tx, cases().Select("id"), out); err != nil {
+		return err
+	}
+	if drop != nil && len(out.AttachmentIDs) > 0 {
+		if err := drop(ctx, out.AttachmentIDs); err != nil {
+			return err
+		}
+	}
+	return s.recordChanges(ctx, tx, changes)
 }
 
 func blank(cols []string) map[string]any {

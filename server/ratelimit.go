@@ -101,45 +101,37 @@ func (l *limits) take(ctx context.Context, key string, lim ratelimit.Limit, n in
 	if l == nil {
 		return 0
 	}
-	if l.shared != nil {
-		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
-		d, err := l.shared.Take(ctx, key, lim, n, now)
-		cancel()
-		if err == nil {
-			return d
-		}
-		l.failed(ctx, err)
-	}
-	d, _ := l.local.Take(ctx, key, lim, n, now)
-	return d
+	return sharedOrLocal(ctx, l, func(ctx context.Context, st limitStore) (time.Duration, error) {
+		return st.Take(ctx, key, lim, n, now)
+	})
 }
 
 func (l *limits) blocked(ctx context.Context, key string, now time.Time) time.Duration {
-	if l.shared != nil {
-		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
-		d, err := l.shared.Blocked(ctx, key, now)
-		cancel()
-		if err == nil {
-			return d
-		}
-		l.failed(ctx, err)
-	}
-	d, _ := l.local.Blocked(ctx, key, now)
-	return d
+	return sharedOrLocal(ctx, l, func(ctx context.Context, st limitStore) (time.Duration, error) {
+		return st.Blocked(ctx, key, now)
+	})
 }
 
 func (l *limits) miss(ctx context.Context, key string, now time.Time, penalty func(int) time.Duration) int {
+	return sharedOrLocal(ctx, l, func(ctx context.Context, st limitStore) (int, error) {
+		return st.Miss(ctx, key, now, penalty)
+	})
+}
+
+// sharedOrLocal asks the shared store, given limitStoreTimeout to answer,
+// and this process's buckets when there is none or it failed.
+func sharedOrLocal[T any](ctx context.Context, l *limits, op func(context.Context, limitStore) (T, error)) T {
 	if l.shared != nil {
-		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
-		n, err := l.shared.Miss(ctx, key, now, penalty)
+		sctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		v, err := op(sctx, l.shared)
 		cancel()
 		if err == nil {
-			return n
+			return v
 		}
 		l.failed(ctx, err)
 	}
-	n, _ := l.local.Miss(ctx, key, now, penalty)
-	return n
+	v, _ := op(ctx, l.local)
+	return v
 }
 
 func (l *limits) reset(ctx context.Context, key string) {
