@@ -459,36 +459,55 @@ func (s *Store) CountCases(ctx context.Context, f filter.Filter) (int64, error) 
 func (s *Store) MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*Case, error) {
 	c, err := update(ctx, s, func(tx *gorm.DB) *gorm.DB { return inScope(ctx, tx.Where("id = ?", id), "town_code") }, etag,
 		func(ctx context.Context, c *Case) error {
-			wasOpen, subject := c.Status.Open(), c.SubjectID
-			before := markOf(c)
-			h, err := fn(ctx, c)
+			now := s.clock()
+			h, facts, err := s.editCase(ctx, c, now, nil, fn)
 			if err != nil {
 				return err
 			}
-			if err := allows(ctx, c.TownCode); err != nil {
-				return err
-			}
-			// A case that opens again (a reopening) or changes its subject
-			// must not become a second open case of its kind; the
-			// member's lock makes it take turns with CreateCase.
-			if c.Status.Open() && (!wasOpen || c.SubjectID != subject) {
-				if err := s.lockMember(ctx, c.SubjectID); err != nil {
-					return err
-				}
-				if err := s.oneOpenCase(ctx, s.conn(ctx), c.SubjectID, c.Kind, c.ID); err != nil {
-					return err
-				}
-			}
-			if err := c.derive(); err != nil {
-				return err
-			}
-			now := s.clock()
-			if err := addFacts(s.conn(ctx), before, c, now); err != nil {
+			if err := addFacts(s.conn(ctx), facts); err != nil {
 				return err
 			}
 			return s.appendHistory(s.conn(ctx), c.ID, now, h)
 		})
 	return c, err
+}
+
+// editCase is one case's change, for MutateCase and MutateCases alike: fn's
+// change, then the rules every change of a case meets, then the columns
+// derived from the rest. It returns fn's history entry and the facts the
+// change adds, at now, for the caller to write. opened, in a batch, holds
+// the open cases its earlier items opened (nil for one case).
+func (s *Store) editCase(ctx context.Context, c *Case, now time.Time, opened openCases,
+	fn func(ctx context.Context, c *Case) (*HistoryEntry, error)) (*HistoryEntry, []CaseFact, error) {
+	wasOpen, subject := c.Status.Open(), c.SubjectID
+	before := markOf(c)
+	h, err := fn(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := allows(ctx, c.TownCode); err != nil {
+		return nil, nil, err
+	}
+	// A case that opens again (a reopening) or changes its subject
+	// must not become a second open case of its kind; the member's lock
+	// makes it take turns with CreateCase.
+	if c.Status.Open() && (!wasOpen || c.SubjectID != subject) {
+		if err := s.lockMember(ctx, c.SubjectID); err != nil {
+			return nil, nil, err
+		}
+		if err := s.oneOpenCase(ctx, s.conn(ctx), c.SubjectID, c.Kind, c.ID); err != nil {
+			return nil, nil, err
+		}
+		if opened != nil {
+			if err := opened.add(ctx, c); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if err := c.derive(); err != nil {
+		return nil, nil, err
+	}
+	return h, factsOf(before, c, now), nil
 }
 
 // CreateNote adds a note to a case and records it in the history.

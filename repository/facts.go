@@ -129,10 +129,9 @@ func ended(f CaseFact, c *Case, now time.Time) CaseFact {
 	return f
 }
 
-// addFacts writes the facts a change of c from before adds, and adds them
-// to the monthly counts (counts.go) in the same transaction.
-func addFacts(tx *gorm.DB, before caseMark, c *Case, now time.Time) error {
-	facts := factsOf(before, c, now)
+// addFacts writes facts, of one change or of a batch's, and adds them to
+// the monthly counts (counts.go) in the same transaction.
+func addFacts(tx *gorm.DB, facts []CaseFact) error {
 	if len(facts) == 0 {
 		return nil
 	}

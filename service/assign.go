@@ -8,6 +8,7 @@ import (
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/domain"
 	"github.com/fengdu-county/casework/internal/apierr"
+	"github.com/fengdu-county/casework/internal/convert"
 	"github.com/fengdu-county/casework/internal/filter"
 	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
@@ -50,7 +51,7 @@ func (s *Cases) assignee(ctx context.Context, field, text string, directoryOnly 
 // assignTo is the one assignment AssignCase and BatchAssignCases make: the
 // directory's town rule for the case's town (ASSIGNEE_TOWN), then the
 // assignee, which meets a legal-aid case's assignment clock.
-func (s *Cases) assignTo(who assigneeRef) func(context.Context, *repository.Case, *repository.HistoryEntry) error {
+func (s *Cases) assignTo(who assigneeRef) applyFunc {
 	return func(_ context.Context, c *repository.Case, e *repository.HistoryEntry) error {
 		if who.rule != nil {
 			if err := domain.CheckAssignee(*who.rule, c.TownCode); err != nil {
@@ -64,41 +65,66 @@ func (s *Cases) assignTo(who assigneeRef) func(context.Context, *repository.Case
 	}
 }
 
-// BatchAssignCases assigns every case as AssignCase would, in one
-// transaction: each item is a savepoint, so every refused item is named
-// (`requests[i]`) and then the whole batch rolls back.
+// BatchAssignCases assigns every case as AssignCase would, all or none,
+// set-wise: the store reads and locks the cases with one statement, each is
+// decided by the one step AssignCase takes, and the changes are written
+// together. Every refused item is named (`requests[i]`) and then the
+// whole batch is refused.
 func (s *Cases) BatchAssignCases(ctx context.Context, req *pb.BatchAssignCasesRequest) (*pb.BatchAssignCasesResponse, error) {
 	who, err := s.assignee(ctx, "assignee", req.GetAssignee(), true)
 	if err != nil {
 		return nil, err
 	}
 	items := req.GetRequests()
-	resp := &pb.BatchAssignCasesResponse{Cases: make([]*pb.Case, len(items))}
+	edits := make([]repository.CaseEdit, len(items))
+	var refused domain.BatchError
 	seen := make(map[string]int, len(items))
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		var refused domain.BatchError
-		for i, r := range items {
-			if j, dup := seen[r.GetName()]; dup {
-				refused.Add(i, domain.Invalid("name", "names the same case as requests[%d]", j))
-				continue
-			}
-			seen[r.GetName()] = i
-			c, err := s.move(ctx, r.GetName(), r.GetEtag(), domain.ActionAssign, "BatchAssignCases", "", s.assignTo(who))
-			if err != nil {
-				if apierr.Fault(err) {
-					return err // the database or the deadline, not the item
-				}
-				refused.Add(i, err)
-				continue
-			}
-			resp.Cases[i] = c
+	for i, r := range items {
+		if j, dup := seen[r.GetName()]; dup {
+			refused.Add(i, domain.Invalid("name", "names the same case as requests[%d]", j))
+			continue
 		}
-		return refused.OrNil()
+		seen[r.GetName()] = i
+		id, err := caseID("name", r.GetName())
+		if err != nil {
+			refused.Add(i, err)
+			continue
+		}
+		edits[i] = repository.CaseEdit{ID: id, Etag: r.GetEtag()}
+	}
+	actor, assign := s.actor(ctx), s.assignTo(who)
+	rows, err := s.store.MutateCases(ctx, edits, func(ctx context.Context, _ int, row *repository.Case) (*repository.HistoryEntry, error) {
+		return s.step(ctx, row, domain.ActionAssign, actor, "BatchAssignCases", "", assign)
 	})
-	if err != nil {
+	if fault := faultOf(err); fault != nil {
+		return nil, fault // the database or the deadline, not an item
+	}
+	if err := mergeRefused(&refused, err); err != nil {
 		return nil, err
 	}
+	resp := &pb.BatchAssignCasesResponse{Cases: make([]*pb.Case, len(items))}
+	for i, c := range rows {
+		if resp.Cases[i], err = convert.CaseToProto(c, s.towns, s.now()); err != nil {
+			return nil, err
+		}
+	}
 	return resp, nil
+}
+
+// faultOf is the first item error of a refused batch that is no item's
+// fault (the database, the deadline), else err itself when it refuses no
+// items.
+func faultOf(err error) error {
+	var batch *domain.BatchError
+	if !errors.As(err, &batch) {
+		return err
+	}
+	for _, it := range batch.Items {
+		if apierr.Fault(it.Err) {
+			return it.Err
+		}
+	}
+	return nil
 }
 
 // byAssignee reports whether a case filter names one assignee: such a

@@ -27,6 +27,7 @@ type CaseStore interface {
 	CreateCases(ctx context.Context, cs []*repository.Case, hists []*repository.HistoryEntry) error
 	ListCases(ctx context.Context, q repository.CaseQuery) ([]repository.Case, *repository.Cursor, error)
 	MutateCase(ctx context.Context, id, etag string, fn func(ctx context.Context, c *repository.Case) (*repository.HistoryEntry, error)) (*repository.Case, error)
+	MutateCases(ctx context.Context, edits []repository.CaseEdit, fn func(ctx context.Context, i int, c *repository.Case) (*repository.HistoryEntry, error)) ([]*repository.Case, error)
 	CreateNote(ctx context.Context, n *repository.Note) error
 	ListNotes(ctx context.Context, caseID string, page repository.Page) ([]repository.Note, *repository.Cursor, error)
 	ListHistory(ctx context.Context, caseID string, page repository.Page) ([]repository.HistoryEntry, *repository.Cursor, error)

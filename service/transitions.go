@@ -25,61 +25,73 @@ import (
 // due time and the policy basis follow, all in one transaction with its
 // history.
 func (s *Cases) move(ctx context.Context, name, etag string, action domain.Action, method, reason string,
-	apply func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
+	apply applyFunc) (*pb.Case, error) {
 	return s.moveBy(ctx, name, etag, func(*repository.Case) domain.Action { return action }, method, reason, apply)
 }
 
 // moveBy is move with the action chosen from the stored case.
 func (s *Cases) moveBy(ctx context.Context, name, etag string, pick func(*repository.Case) domain.Action, method, reason string,
-	apply func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error) (*pb.Case, error) {
+	apply applyFunc) (*pb.Case, error) {
 	id, err := caseID("name", name)
 	if err != nil {
 		return nil, err
 	}
 	actor := s.actor(ctx)
 	c, err := s.store.MutateCase(ctx, id, etag, func(ctx context.Context, row *repository.Case) (*repository.HistoryEntry, error) {
-		from := row.Status
-		action := pick(row)
-		err := domain.CheckHeld(row.Held(), action)
-		to := from
-		if err == nil {
-			to, err = domain.Transition(from, action)
-		}
-		if err == nil {
-			err = domain.CheckKind(row.Kind, action)
-		}
-		if err != nil {
-			if p, ok := domain.AsPrecondition(err); ok && p.Subject == "" {
-				p.Subject = names.Case{ID: id}.String()
-			}
-			return nil, err
-		}
-		h := &repository.HistoryEntry{Actor: actor, Method: method, FromStatus: from, ToStatus: to, Reason: reason}
-		if from != to {
-			h.ChangedFields = append(h.ChangedFields, "status")
-		}
-		before := row.Clocks.V
-		if row.Held() && action == domain.ActionWithdraw {
-			// The family may withdraw a held case: the hold ends first, so
-			// the clocks stop as met or missed on their real due times.
-			endHold(row, h, s.now().UTC())
-		}
-		if apply != nil {
-			if err := apply(ctx, row, h); err != nil {
-				return nil, err
-			}
-		}
-		row.Status = to
-		s.rebasis(row, nil)
-		if !slices.Equal(before, row.Clocks.V) {
-			addChanged(h, "clocks", "due_time")
-		}
-		return h, nil
+		return s.step(ctx, row, pick(row), actor, method, reason, apply)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return convert.CaseToProto(c, s.towns, s.now())
+}
+
+// applyFunc is an action's own change to a case, beside its history entry.
+type applyFunc func(ctx context.Context, c *repository.Case, h *repository.HistoryEntry) error
+
+// step is one case's state change, whether one call moves it (moveBy) or
+// a batch moves it with others (BatchAssignCases): whether the action is
+// allowed on hold, from the stored status and for the case's kind, then
+// apply's change, the status, the clocks' due time and the policy basis.
+// It returns the history entry.
+func (s *Cases) step(ctx context.Context, row *repository.Case, action domain.Action, actor, method, reason string,
+	apply applyFunc) (*repository.HistoryEntry, error) {
+	from := row.Status
+	err := domain.CheckHeld(row.Held(), action)
+	to := from
+	if err == nil {
+		to, err = domain.Transition(from, action)
+	}
+	if err == nil {
+		err = domain.CheckKind(row.Kind, action)
+	}
+	if err != nil {
+		if p, ok := domain.AsPrecondition(err); ok && p.Subject == "" {
+			p.Subject = names.Case{ID: row.ID}.String()
+		}
+		return nil, err
+	}
+	h := &repository.HistoryEntry{Actor: actor, Method: method, FromStatus: from, ToStatus: to, Reason: reason}
+	if from != to {
+		h.ChangedFields = append(h.ChangedFields, "status")
+	}
+	before := row.Clocks.V
+	if row.Held() && action == domain.ActionWithdraw {
+		// The family may withdraw a held case: the hold ends first, so
+		// the clocks stop as met or missed on their real due times.
+		endHold(row, h, s.now().UTC())
+	}
+	if apply != nil {
+		if err := apply(ctx, row, h); err != nil {
+			return nil, err
+		}
+	}
+	row.Status = to
+	s.rebasis(row, nil)
+	if !slices.Equal(before, row.Clocks.V) {
+		addChanged(h, "clocks", "due_time")
+	}
+	return h, nil
 }
 
 func addChanged(h *repository.HistoryEntry, fields ...string) {
