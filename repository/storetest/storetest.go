@@ -122,7 +122,7 @@ func suite() []group {
 		{APIKeys, apiKeyTests},
 		{Events, eventTests},
 		{RequestIDs, requestTests},
-		{Batches, batchTests},
+		{Batches, append(slices.Clone(batchTests), caseBatchTests...)},
 		{Webhooks, webhookTests},
 		{StatusChanges, statusChangeTests},
 		{Campaigns, campaignTests},
