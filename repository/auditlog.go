@@ -18,11 +18,7 @@ import (
 // never forks. Moving the head once per call, not per entry, keeps a batch
 // from piling up versions of that one row.
 func (s *Store) appendAudit(tx *gorm.DB, entries ...*audit.Entry) error {
-	head, err := s.lockAuditHead(tx)
-	if err != nil {
-		return err
-	}
-	records, head, err := s.sealAudit(head, entries)
+	records, head, err := s.lockAndSeal(tx, entries)
 	if err != nil {
 		return err
 	}
@@ -38,6 +34,15 @@ func (s *Store) lockAuditHead(tx *gorm.DB) (auditHead, error) {
 	var head auditHead
 	err := s.forUpdate(tx).Take(&head, 1).Error
 	return head, err
+}
+
+// lockAndSeal takes the audit head and links entries, in order, after it.
+func (s *Store) lockAndSeal(tx *gorm.DB, entries []*audit.Entry) ([]AuditRecord, auditHead, error) {
+	head, err := s.lockAuditHead(tx)
+	if err != nil {
+		return nil, head, err
+	}
+	return s.sealAudit(head, entries)
 }
 
 // sealAudit links entries, in order, after head, and returns their rows

@@ -221,11 +221,7 @@ func (s *Store) recordChangesLocked(ctx context.Context, tx *gorm.DB, changes []
 		}
 		eventVars = append(eventVars, vars...)
 	}
-	head, err := s.lockAuditHead(tx)
-	if err != nil {
-		return err
-	}
-	records, head, err := s.sealAudit(head, entries)
+	records, head, err := s.lockAndSeal(tx, entries)
 	if err != nil {
 		return err
 	}
