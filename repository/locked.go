@@ -21,9 +21,11 @@ import (
 // happen at most 1 / (time the heads are held) per second, however many
 // clients wait. On PostgreSQL a write first does all the work that needs
 // none of them, then takes the audit head (the one value Go has to read,
-// to link the next audit entry to it), and sends everything that moves a
-// head in one statement of data-modifying CTEs, then commits: two round
-// trips under the locks, whatever the write.
+// to link the next audit entry to it: its MAC is keyed by a key the
+// database must not see), and sends everything that moves a head in one
+// statement of data-modifying CTEs, then commits: two round trips under
+// the locks, whatever the write. A create (lockedTransaction) sends that
+// statement and COMMIT in one pipeline, so it holds them for one.
 //
 // Lock order: the audit head always comes first. The other head rows are
 // only ever taken while it is held (PruneEvents takes the feed head alone
