@@ -91,7 +91,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 		return err
 	}
 	year := now.In(domain.ChinaTime).Year()
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.lockedTransaction(ctx, func(tx *gorm.DB, commit *pipelinedCommit) error {
 		// The household and subject must be live. Locking them keeps a
 		// concurrent DeleteHousehold or DeleteMember, which refuse while
 		// open cases exist, from missing this one.
@@ -115,7 +115,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 			}
 		}
 		if s.dialect == Postgres {
-			return s.insertNumberedCase(ctx, tx, c, h, year, now)
+			return s.insertNumberedCase(ctx, tx, commit, c, h, year, now)
 		}
 		// SQLite lets one writer in at a time, whatever it locks: the
 		// statements go one by one.
@@ -136,11 +136,11 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, h *HistoryEntry) error 
 
 // insertNumberedCase writes a new case, its history entry, audit entry and
 // feed event on PostgreSQL, holding the county-wide rows (the audit head,
-// the year's case numbers, the feed head) for two statements and the
-// commit: the audit head's read, then one statement that takes the number
-// and writes everything (see lockedWrite). The case row is built before
-// any of them is taken.
-func (s *Store) insertNumberedCase(ctx context.Context, tx *gorm.DB, c *Case, h *HistoryEntry, year int, now time.Time) error {
+// the year's case numbers, the feed head) from the audit head's read to
+// the commit: the read, then one statement that takes the number and
+// writes everything, sent with COMMIT when commit is not nil (see
+// lockedWrite). The case row is built before any of them is taken.
+func (s *Store) insertNumberedCase(ctx context.Context, tx *gorm.DB, commit *pipelinedCommit, c *Case, h *HistoryEntry, year int, now time.Time) error {
 	var w lockedWrite
 	// The number is the year's prefix and the sequence's new value with at
 	// least six digits, as domain.CaseNumber writes it.
@@ -167,16 +167,16 @@ func (s *Store) insertNumberedCase(ctx context.Context, tx *gorm.DB, c *Case, h 
 	if err := s.lockAndRecord(ctx, tx, &w, change{resource: c.resource(), etag: Etag(c.Revision), fields: []string{"created"}}); err != nil {
 		return err
 	}
-	var out struct {
-		Number    string
-		HistoryID int64
-	}
-	if err := tx.Raw(w.statement(final), w.vars...).Scan(&out).Error; err != nil {
+	var (
+		number    string
+		historyID int64
+	)
+	if err := w.send(tx, commit, final, &number, &historyID); err != nil {
 		return conflict(err, "a case with this number")
 	}
-	c.CaseNumber = out.Number
+	c.CaseNumber = number
 	if h != nil {
-		h.ID = out.HistoryID
+		h.ID = historyID
 	}
 	return nil
 }

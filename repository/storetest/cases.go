@@ -362,6 +362,48 @@ var caseTests = []test{
 const writers = 20
 
 var concurrencyTests = []test{
+	// On PostgreSQL a create's last statement and its COMMIT go in one
+	// pipeline on a connection whose transaction the store began by hand:
+	// a statement that fails there must roll everything back, answer the
+	// duplicate as a conflict, and give the connection back clean.
+	{"CreateFailingUnderTheHeadsLeavesNothing", func(t *testing.T, e *env) {
+		f := e.newFamily()
+		first := e.newCase(f)
+		casesAudited := func() (n int64) {
+			must(t, e.db.Model(&repository.AuditRecord{}).Where("resource LIKE 'cases/%'").Count(&n).Error, "count case audit entries")
+			return n
+		}
+		audited := casesAudited()
+		// The sequence handed out the first number again: the case
+		// insert in the locked statement breaks case_number's uniqueness.
+		must(t, e.db.Exec("UPDATE case_number_sequences SET last_value = last_value - 1").Error, "rewind the case numbers")
+		// More than the pool's connections, so a connection left in a
+		// transaction would be handed out again.
+		for range 25 {
+			c := e.openCaseFor(f)
+			err := e.s.CreateCase(e.ctx, c, creationEntry(c))
+			var conflict *repository.ConflictError
+			if !errors.As(err, &conflict) {
+				t.Fatalf("create with a taken number: %v, want a ConflictError", err)
+			}
+		}
+		if n := casesAudited(); n != audited {
+			t.Fatalf("failed creates left %d audit entries", n-audited)
+		}
+		must(t, e.db.Exec("UPDATE case_number_sequences SET last_value = last_value + 1").Error, "restore the case numbers")
+		next := e.newCase(f)
+		if next.CaseNumber == first.CaseNumber {
+			t.Fatalf("the next create took number %s again", next.CaseNumber)
+		}
+		var cases int64
+		must(t, e.db.Model(&repository.Case{}).Count(&cases).Error, "count cases")
+		if cases != 2 {
+			t.Fatalf("%d cases stored, want 2", cases)
+		}
+		if _, err := e.s.VerifyAudit(e.ctx); err != nil {
+			t.Fatalf("VerifyAudit: %v", err)
+		}
+	}},
 	{"CaseNumbersUnderConcurrentCreates", func(t *testing.T, e *env) {
 		f := e.newFamily()
 		e.newCase(f) // number 1 exists before the burst

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -199,7 +200,8 @@ func (b *bench) createGateway(ctx context.Context, worker, i int) error {
 // server issues them: the two reads before the transaction, then the
 // household's and member's locks and the open-case check, and last the
 // audit head's lock and the one statement that takes the case number and
-// writes the case, its history entry, the audit entry and the feed event.
+// writes the case, its history entry, the audit entry and the feed event,
+// sent with COMMIT in one pipeline.
 func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	h, m := b.subject(worker, i)
 	hid, mid := h.id.String(), m.id.String()
@@ -247,11 +249,21 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 
-	tx, err := b.pool.Begin(ctx)
+	// The transaction is begun by hand on one connection, as the server's
+	// is, so that its last statement and COMMIT go in one pipeline.
+	tx, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	defer tx.Release()
+	if _, err := tx.Exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	defer func() {
+		if tx.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = tx.Exec(context.Background(), "ROLLBACK")
+		}
+	}()
 	var lockedID, lockedTown string
 	if err := tx.QueryRow(ctx, sqlLockHouse, hid, 1).Scan(&lockedID, &lockedTown); err != nil {
 		return err
@@ -288,8 +300,9 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 	var (
 		number    string
 		historyID int64
+		commit    pgx.Batch
 	)
-	if err := tx.QueryRow(ctx, sqlCreateLocked, year, fmt.Sprintf("FD-%04d-", year),
+	commit.Queue(sqlCreateLocked, year, fmt.Sprintf("FD-%04d-", year),
 		id, hid, mid, string(domain.KindEmploymentPlacement), string(details), year, string(domain.StatusDraft), "", town, int(p),
 		strings.Join(names, ","), nil, "", "", "", strings.Join(basis, ","), "", "", "", "", "", "", "",
 		"bench", "", int64(1), now, now, nil, nil, nil, nil, "", "", int64(0), 0,
@@ -297,10 +310,15 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 		e.Seq, e.Hash,
 		e.Seq, e.Time, e.Principal, e.Roles, e.Credential, e.Method, e.Resource,
 		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.KeyID, e.Hash,
-		time.Now().UTC().Truncate(time.Microsecond), "CreateCase", "cases/"+id, "cases", "v1", "created").Scan(&number, &historyID); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+		time.Now().UTC().Truncate(time.Microsecond), "CreateCase", "cases/"+id, "cases", "v1", "created").
+		QueryRow(func(row pgx.Row) error { return row.Scan(&number, &historyID) })
+	commit.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("create rolled back (%s)", tag)
+		}
+		return nil
+	})
+	return tx.SendBatch(ctx, &commit).Close()
 }
 
 func (b *bench) getCase(ctx context.Context, worker, i int) error {
