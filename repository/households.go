@@ -83,10 +83,10 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 		return err
 	}
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
+		if err := s.newContactDues(tx, h); err != nil {
 			return err
 		}
-		if err := s.setContactDue(tx, h); err != nil {
+		if err := tx.Omit("MemberCount").Create(h).Error; err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, h.resource(), Etag(h.Revision), []string{"created"})
@@ -197,11 +197,11 @@ func (s *Store) CreateHouseholds(ctx context.Context, hs []*Household) error {
 	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		// A servicemember registered by someone else since the check above
 		// still meets the unique index: the batch fails as a whole.
+		if err := s.newContactDues(tx, hs...); err != nil {
+			return err
+		}
 		if err := tx.Omit("MemberCount").CreateInBatches(hs, insertBatch).Error; err != nil {
 			return conflict(err, duplicateHousehold)
-		}
-		if err := s.setContactDues(tx, hs); err != nil {
-			return err
 		}
 		return s.recordChanges(ctx, tx, changes)
 	})

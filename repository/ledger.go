@@ -447,6 +447,27 @@ func openFirst(open []string) string {
 	return "CASE WHEN status IN ('" + strings.Join(open, "', '") + "') THEN 0 ELSE 1 END"
 }
 
+// newContactDues sets the next_contact_due of households about to be
+// created, which have no contact yet, from the contact policy read once in
+// tx: the rows go in with it. Written after the insert instead, it cost an
+// UPDATE a household, each a new version of the row in every index of the
+// table (next_contact_due is indexed itself), which doubled a batch's
+// writes.
+func (s *Store) newContactDues(tx *gorm.DB, hs ...*Household) error {
+	var p ContactPolicy
+	if err := tx.Take(&p, 1).Error; err != nil {
+		return err
+	}
+	rules := p.Rules()
+	for _, h := range hs {
+		h.NextContactDue = nil
+		if d := rules.NextContactDue(h.PostType, h.Hardship, "", h.CreateTime); d != "" {
+			h.NextContactDue = &d
+		}
+	}
+	return nil
+}
+
 // setContactDue computes h's next_contact_due after a write of h in tx and
 // sets it on h, as a later read would show it.
 func (s *Store) setContactDue(tx *gorm.DB, h *Household) error {

@@ -1,14 +1,19 @@
 package repository
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/fengdu-county/casework/internal/access/principal"
+	"github.com/fengdu-county/casework/internal/blob"
 )
 
 // OperationState is where a long-running operation is, as stored.
@@ -88,11 +93,36 @@ func (o *Operation) Principal() *principal.Principal {
 		Credential: o.CreatorCredential, KeyID: o.CreatorKeyID}
 }
 
-// operationFile holds an operation's file, apart from the operation so
-// that reading and listing operations never reads files.
+// operationFile marks that an operation has a file, apart from the
+// operation so that reading and listing operations never reads files. The
+// bytes are in the database's blob parts (attachment_blob_parts) under
+// operationBlobKey, sealed record by record as attachments are, so that
+// neither storing nor reading a file holds it whole; Content is empty then.
+// A file stored before that is in Content itself, sealed, base64 inside.
 type operationFile struct {
 	OperationID string `gorm:"primaryKey"`
-	Content     string // sealed, base64 inside
+	Content     string
+}
+
+// operationBlobPrefix starts the blob key of every operation's file.
+const operationBlobPrefix = "operation-"
+
+// operationBlobKey is where operation id's file is kept among the blob
+// parts; no attachment's key (its id, a UUID) starts so.
+func operationBlobKey(id string) string { return operationBlobPrefix + id }
+
+// operationBlobs is the sealed parts store operations' files are kept in.
+func (s *Store) operationBlobs() *blob.Sealing { return blob.NewSealing(s.Blobs(), s.cipher) }
+
+// deleteOperationFiles deletes the files of the operations ids (a
+// subquery) selects: their parts, then their rows.
+func deleteOperationFiles(tx *gorm.DB, ids any) error {
+	keys := tx.Session(&gorm.Session{NewDB: true}).Model(&operationFile{}).
+		Select("'"+operationBlobPrefix+"' || operation_id").Where("operation_id IN (?)", ids)
+	if err := tx.Where("blob_key IN (?)", keys).Delete(&blobPart{}).Error; err != nil {
+		return err
+	}
+	return tx.Where("operation_id IN (?)", ids).Delete(&operationFile{}).Error
 }
 
 func (operationFile) TableName() string { return "operation_files" }
@@ -113,8 +143,10 @@ type OperationEnd struct {
 	Response []byte
 	Error    []byte
 	Progress Progress
-	// File, when not nil, is stored sealed until ExpireTime.
-	File        []byte
+	// File, when not nil, is read to its end and stored sealed until
+	// ExpireTime; FileSize is its length.
+	File        io.Reader
+	FileSize    int64
 	FileName    string
 	ContentType string
 	FileSha256  string
@@ -253,9 +285,17 @@ func (s *Store) ReportOperation(ctx context.Context, id string, p Progress) (can
 // dropped, all at once. An operation that has already ended (cancelled
 // while its last rows were written, or finished by another run) is left as
 // it is: ErrOperationDone.
+//
+// The file is stored first, part by part outside the transaction (Blobs'
+// Put), and dropped again when the operation cannot be finished.
 func (s *Store) FinishOperation(ctx context.Context, id string, end OperationEnd) error {
 	now := s.clock()
-	return s.InTx(ctx, func(ctx context.Context) error {
+	if end.File != nil {
+		if err := s.operationBlobs().Put(ctx, operationBlobKey(id), end.File); err != nil {
+			return err
+		}
+	}
+	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		set := map[string]any{
 			"state": end.State, "response": orEmpty(end.Response), "error": orEmpty(end.Error), "request": "",
@@ -264,14 +304,10 @@ func (s *Store) FinishOperation(ctx context.Context, id string, end OperationEnd
 			"update_time": now, "end_time": now,
 		}
 		if end.File != nil {
-			sealedFile, err := s.cipher.Seal(base64.StdEncoding.EncodeToString(end.File), sealOperationFile)
-			if err != nil {
+			if err := tx.Create(&operationFile{OperationID: id}).Error; err != nil {
 				return err
 			}
-			if err := tx.Create(&operationFile{OperationID: id, Content: sealedFile}).Error; err != nil {
-				return err
-			}
-			set["file_name"], set["content_type"], set["file_size"], set["file_sha256"] = end.FileName, end.ContentType, int64(len(end.File)), end.FileSha256
+			set["file_name"], set["content_type"], set["file_size"], set["file_sha256"] = end.FileName, end.ContentType, end.FileSize, end.FileSha256
 			set["expire_time"] = end.ExpireTime.UTC().Truncate(timeUnit)
 		}
 		res := tx.Model(&Operation{}).Where("id = ? AND "+notDone, id).Updates(set)
@@ -283,6 +319,11 @@ func (s *Store) FinishOperation(ctx context.Context, id string, end OperationEnd
 		}
 		return nil
 	})
+	if err != nil && end.File != nil {
+		// Its own context: the call's may be what ended the work.
+		_ = s.Blobs().Delete(context.WithoutCancel(ctx), operationBlobKey(id))
+	}
+	return err
 }
 
 // CancelOperation asks for an operation's cancellation. A pending one
@@ -308,18 +349,26 @@ func (s *Store) CancelOperation(ctx context.Context, id string, cancelled []byte
 	return s.GetOperation(ctx, id)
 }
 
-// OperationFile returns the file an operation produced, or ErrNotFound
-// when it has none (or no longer has one).
-func (s *Store) OperationFile(ctx context.Context, id string) ([]byte, error) {
+// OperationFile opens the file an operation produced, to be read a part at
+// a time, or is ErrNotFound when it has none (or no longer has one).
+func (s *Store) OperationFile(ctx context.Context, id string) (io.ReadCloser, error) {
 	var f operationFile
 	if err := s.conn(ctx).Where("operation_id = ?", id).Take(&f).Error; err != nil {
 		return nil, notFound(err)
 	}
-	plain, err := s.cipher.Open(f.Content, sealOperationFile)
-	if err != nil {
-		return nil, err
+	if f.Content != "" {
+		plain, err := s.cipher.Open(f.Content, sealOperationFile)
+		if err != nil {
+			return nil, err
+		}
+		data, err := base64.StdEncoding.DecodeString(plain)
+		return io.NopCloser(bytes.NewReader(data)), err
 	}
-	return base64.StdEncoding.DecodeString(plain)
+	rc, err := s.operationBlobs().Get(ctx, operationBlobKey(id))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return rc, err
 }
 
 // ExpireOperationFiles deletes the files whose expire_time has passed and
@@ -331,7 +380,7 @@ func (s *Store) ExpireOperationFiles(ctx context.Context, now time.Time) (int64,
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		expired := tx.Model(&Operation{}).Select("id").Where("expire_time <= ? AND file_expired = ?", now, false)
-		if err := tx.Where("operation_id IN (?)", expired).Delete(&operationFile{}).Error; err != nil {
+		if err := deleteOperationFiles(tx, expired); err != nil {
 			return err
 		}
 		res := tx.Model(&Operation{}).Where("expire_time <= ? AND file_expired = ?", now, false).Update("file_expired", true)
@@ -349,7 +398,7 @@ func (s *Store) PruneOperations(ctx context.Context, before time.Time) (int64, e
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := s.conn(ctx)
 		old := tx.Model(&Operation{}).Select("id").Where("end_time < ?", before)
-		if err := tx.Where("operation_id IN (?)", old).Delete(&operationFile{}).Error; err != nil {
+		if err := deleteOperationFiles(tx, old); err != nil {
 			return err
 		}
 		res := tx.Where("end_time < ?", before).Delete(&Operation{})
@@ -407,7 +456,7 @@ func (s *Store) DeleteOperation(ctx context.Context, id string) error {
 		if !o.State.Done() {
 			return ErrOperationRunning
 		}
-		if err := tx.Where("operation_id = ?", id).Delete(&operationFile{}).Error; err != nil {
+		if err := deleteOperationFiles(tx, []string{id}); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", id).Delete(&Operation{}).Error

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -50,7 +51,7 @@ type OperationStore interface {
 	ReportOperation(ctx context.Context, id string, p repository.Progress) (bool, error)
 	FinishOperation(ctx context.Context, id string, end repository.OperationEnd) error
 	CancelOperation(ctx context.Context, id string, cancelled []byte) (*repository.Operation, error)
-	OperationFile(ctx context.Context, id string) ([]byte, error)
+	OperationFile(ctx context.Context, id string) (io.ReadCloser, error)
 	ExpireOperationFiles(ctx context.Context, now time.Time) (int64, error)
 	PruneOperations(ctx context.Context, before time.Time) (int64, error)
 	FailOrphanedOperations(ctx context.Context, failed []byte) (int64, error)
@@ -377,13 +378,21 @@ func (s *Operations) DownloadOperationResult(ctx context.Context, req *pb.Downlo
 	case !op.State.Done() || op.FileName == "":
 		return nil, errNotReady
 	}
-	data, err := s.store.OperationFile(ctx, op.ID)
+	file, err := s.store.OperationFile(ctx, op.ID)
 	if errors.Is(err, repository.ErrNotFound) {
 		return nil, errExpired
 	}
 	if err != nil {
 		return nil, err
 	}
+	// The answer is one message, so the file is read whole; into a buffer
+	// of its size, which io.ReadAll would grow to twice that.
+	buf := bytes.NewBuffer(make([]byte, 0, op.FileSize+bytes.MinRead))
+	_, err = buf.ReadFrom(file)
+	if err = errors.Join(err, file.Close()); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
 	resource := names.Operation{ID: op.ID}.String()
 	if err := s.store.AppendAudit(ctx, audit.FromContext(ctx).Entry(audit.ActionDownload, resource, audit.OutcomeOK, nil)); err != nil {
 		return nil, err
@@ -436,10 +445,19 @@ func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error
 	wctx, cancel := context.WithCancelCause(wctx)
 	defer cancel(nil)
 
+	// What the work writes goes to a temporary file, and from there to
+	// the store part by part, so that memory stays flat however large the
+	// file grows.
+	tmp, err := os.CreateTemp(s.opts.TempDir, "casework-operation-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
+
 	prog := newProgressFlusher(s, id, cancel)
 	stop := prog.run(ctx, s.opts.ProgressEvery)
 	defer stop()
-	end, workErr := s.work(wctx, id, kind, spec, op.Request, prog.report)
+	end, workErr := s.work(wctx, id, kind, spec, op.Request, tmp, prog.report)
 	stop()
 	if errors.Is(context.Cause(wctx), errCancelRequested) {
 		end = repository.OperationEnd{State: repository.OperationCancelled, Error: cancelledStatus()}
@@ -460,7 +478,7 @@ func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error
 		}
 		failed := repository.OperationEnd{State: repository.OperationFailed, Error: b, Progress: prog.last()}
 		// A work may fail with a file to offer (an import's report).
-		failed.File, failed.FileName, failed.FileSha256 = end.File, end.FileName, end.FileSha256
+		failed.File, failed.FileSize, failed.FileName, failed.FileSha256 = end.File, end.FileSize, end.FileName, end.FileSha256
 		failed.ContentType, failed.ExpireTime = end.ContentType, end.ExpireTime
 		end = failed
 	}
@@ -470,18 +488,13 @@ func (s *Operations) run(ctx context.Context, id string, lastAttempt bool) error
 	return nil
 }
 
-// work runs one kind's work, the file it writes going to a temporary file
-// first so that memory stays flat however large it grows.
-func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetadata_Kind, spec kindSpec, body []byte, report Reporter) (repository.OperationEnd, error) {
+// work runs one kind's work, the file it writes going to tmp, which the
+// end it returns reads from.
+func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetadata_Kind, spec kindSpec, body []byte, tmp *os.File, report Reporter) (repository.OperationEnd, error) {
 	req := spec.request()
 	if err := proto.Unmarshal(body, req); err != nil {
 		return repository.OperationEnd{}, err
 	}
-	tmp, err := os.CreateTemp(s.opts.TempDir, "casework-operation-*")
-	if err != nil {
-		return repository.OperationEnd{}, err
-	}
-	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 	end := repository.OperationEnd{State: repository.OperationSucceeded}
 	var fileName string
 	var exported *pb.ExportResponse // an export's response, once its file is known
@@ -520,7 +533,8 @@ func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetad
 	}
 	if exported != nil {
 		exported.File = fileOf(&repository.Operation{ID: id, FileName: end.FileName, ContentType: end.ContentType,
-			FileSize: int64(len(end.File)), FileSha256: end.FileSha256, ExpireTime: &end.ExpireTime})
+			FileSize: end.FileSize, FileSha256: end.FileSha256, ExpireTime: &end.ExpireTime})
+		var err error
 		if end.Response, err = proto.Marshal(exported); err != nil {
 			return end, err
 		}
@@ -528,17 +542,22 @@ func (s *Operations) work(ctx context.Context, id string, kind pb.OperationMetad
 	return end, nil
 }
 
-// attachFile makes what the work wrote to tmp the operation's file.
+// attachFile makes what the work wrote to tmp the operation's file, read
+// twice from the disk (its hash now, its bytes when it is stored) rather
+// than held in memory.
 func (s *Operations) attachFile(end *repository.OperationEnd, tmp *os.File, fileName string) error {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	data, err := io.ReadAll(tmp)
+	h := sha256.New()
+	size, err := io.Copy(h, tmp)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(data)
-	end.File, end.FileName, end.FileSha256 = data, fileName, hex.EncodeToString(sum[:])
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	end.File, end.FileSize, end.FileName, end.FileSha256 = tmp, size, fileName, hex.EncodeToString(h.Sum(nil))
 	end.ContentType = xlsxType
 	if strings.HasSuffix(strings.ToLower(fileName), ".csv") {
 		end.ContentType = "text/csv; charset=utf-8"

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -109,7 +111,7 @@ var operationTests = []test{
 		file := []byte("PK workbook " + secretRequest)
 		expire := e.clock.Now().Add(time.Hour)
 		must(t, e.s.FinishOperation(e.ctx, o.ID, repository.OperationEnd{State: repository.OperationSucceeded, Response: []byte{1, 2},
-			Progress: repository.Progress{Read: 10, Written: 10}, File: file, FileName: "案件台账.xlsx", ContentType: "x", FileSha256: "abc", ExpireTime: expire}), "FinishOperation")
+			Progress: repository.Progress{Read: 10, Written: 10}, File: bytes.NewReader(file), FileSize: int64(len(file)), FileName: "案件台账.xlsx", ContentType: "x", FileSha256: "abc", ExpireTime: expire}), "FinishOperation")
 		got, _ = e.s.GetOperation(e.ctx, o.ID)
 		if got.State != repository.OperationSucceeded || got.EndTime == nil || got.FileSize != int64(len(file)) || got.FileName != "案件台账.xlsx" ||
 			got.RowsWritten != 10 || string(got.Response) != "\x01\x02" || !got.ExpireTime.Equal(stored(expire)) {
@@ -117,11 +119,20 @@ var operationTests = []test{
 		}
 		var raw struct{ Request, Content string }
 		must(t, e.db.Raw("SELECT o.request, f.content FROM operations o JOIN operation_files f ON f.operation_id = o.id WHERE o.id = ?", o.ID).Scan(&raw).Error, "raw")
-		if raw.Request != "" || strings.Contains(raw.Content, "110101199003071234") || strings.Contains(raw.Content, "workbook") {
-			t.Fatalf("at rest: request %q, file %q", raw.Request, raw.Content)
+		var parts [][]byte
+		must(t, e.db.Raw("SELECT data FROM attachment_blob_parts WHERE blob_key = ?", "operation-"+o.ID).Scan(&parts).Error, "parts")
+		if raw.Request != "" || len(parts) == 0 {
+			t.Fatalf("at rest: request %q, %d parts", raw.Request, len(parts))
 		}
-		back, err := e.s.OperationFile(e.ctx, o.ID)
+		for _, p := range append(parts, []byte(raw.Content)) {
+			if bytes.Contains(p, []byte("110101199003071234")) || bytes.Contains(p, []byte("workbook")) {
+				t.Fatalf("at rest: file %q", p)
+			}
+		}
+		rc, err := e.s.OperationFile(e.ctx, o.ID)
 		must(t, err, "OperationFile")
+		back, err := io.ReadAll(rc)
+		must(t, errors.Join(err, rc.Close()), "reading the file")
 		if string(back) != string(file) {
 			t.Fatalf("file read back %q", back)
 		}
@@ -214,7 +225,7 @@ var operationTests = []test{
 	{"FilesExpireAndOperationsArePruned", func(t *testing.T, e *env) {
 		o := e.newOperation(e.queue(), "alice", "export_cases")
 		_, _ = e.s.StartOperation(e.ctx, o.ID)
-		must(t, e.s.FinishOperation(e.ctx, o.ID, repository.OperationEnd{State: repository.OperationSucceeded, File: []byte("f"),
+		must(t, e.s.FinishOperation(e.ctx, o.ID, repository.OperationEnd{State: repository.OperationSucceeded, File: strings.NewReader("f"), FileSize: 1,
 			FileName: "f.xlsx", ExpireTime: e.clock.Now().Add(time.Hour)}), "finish")
 		if n, err := e.s.ExpireOperationFiles(e.ctx, e.clock.Now()); err != nil || n != 0 {
 			t.Fatalf("expired before its time: %d, %v", n, err)
@@ -224,6 +235,11 @@ var operationTests = []test{
 		}
 		_, err := e.s.OperationFile(e.ctx, o.ID)
 		wantErr(t, err, repository.ErrNotFound, "an expired file")
+		var parts int64
+		must(t, e.db.Raw("SELECT COUNT(*) FROM attachment_blob_parts WHERE blob_key = ?", "operation-"+o.ID).Scan(&parts).Error, "parts")
+		if parts != 0 {
+			t.Errorf("an expired file keeps %d parts", parts)
+		}
 		if got, _ := e.s.GetOperation(e.ctx, o.ID); !got.FileExpired || got.FileName != "f.xlsx" {
 			t.Errorf("after expiry: %+v", got)
 		}
