@@ -56,6 +56,18 @@ func refused(t *testing.T, err error, code codes.Code, reason pb.ErrorReason) *s
 	return st
 }
 
+// wantSecondTransfer checks a household's history: a transfer asked and
+// ended by first, then another asked and accepted.
+func wantSecondTransfer(t *testing.T, c *client, name string, first pb.HouseholdHistoryAction) {
+	t.Helper()
+	want := []pb.HouseholdHistoryAction{pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED, first,
+		pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
+		pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED}
+	if got := historyActions(t, c, name); !slices.Equal(got, want) {
+		t.Errorf("household history %v, want %v", got, want)
+	}
+}
+
 // historyActions lists a household's history as actions.
 func historyActions(t *testing.T, c *client, name string) []pb.HouseholdHistoryAction {
 	t.Helper()
@@ -172,13 +184,7 @@ func testHouseholdTransfers(t *testing.T, e *env) {
 		if got := must(sup.GetCase(closed.GetName())).ok(t); got.GetTownCode() != townA {
 			t.Errorf("the closed case went to %s; it stays with the town that decided it", got.GetTownCode())
 		}
-		wantActions := []pb.HouseholdHistoryAction{pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED}
-		if got := historyActions(t, cwB, name); !slices.Equal(got, wantActions) {
-			t.Errorf("household history %v, want %v", got, wantActions)
-		}
+		wantSecondTransfer(t, cwB, name, pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED)
 		entries := must(cwB.ListHouseholdHistory(name)).ok(t).GetEntries()
 		if d := entries[1]; d.GetReason() != "地址核实不符" || d.GetActor() != "e2e-caseworker-b" {
 			t.Errorf("the decline's entry: %v", d)
@@ -478,13 +484,7 @@ func testCancelTransfer(t *testing.T, e *env) {
 		if accepted := must(cwB.AcceptHouseholdTransfer(name)).ok(t); accepted.GetTownCode() != townB || accepted.GetTransfer() != nil {
 			t.Fatalf("accepted after a cancellation: town %s transfer %v", accepted.GetTownCode(), accepted.GetTransfer())
 		}
-		want := []pb.HouseholdHistoryAction{pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED}
-		if got := historyActions(t, cwB, name); !slices.Equal(got, want) {
-			t.Errorf("household history %v, want %v", got, want)
-		}
+		wantSecondTransfer(t, cwB, name, pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED)
 		entry := must(cwB.ListHouseholdHistory(name)).ok(t).GetEntries()[1]
 		if entry.GetReason() != "选错了乡镇" || entry.GetActor() != "e2e-caseworker-a" || entry.GetMethod() != "CancelHouseholdTransfer" ||
 			entry.GetFromTownCode() != townA || entry.GetToTownCode() != townB {
