@@ -43,7 +43,7 @@ func CheckTransfer(field string, h TransferState, to string) error {
 }
 
 // CheckTransferDecision says whether a pending transfer of h can be
-// accepted or declined: there must be one.
+// accepted, declined or cancelled: there must be one.
 func CheckTransferDecision(h TransferState) error {
 	if h.PendingTo == "" {
 		return &PreconditionError{Type: "NO_TRANSFER_PENDING", Subject: h.Name, Rule: RuleHouseholdTransfer,
@@ -89,11 +89,12 @@ const (
 	TransferRequested HouseholdAction = "TRANSFER_REQUESTED"
 	TransferAccepted  HouseholdAction = "TRANSFER_ACCEPTED"
 	TransferDeclined  HouseholdAction = "TRANSFER_DECLINED"
+	TransferCancelled HouseholdAction = "TRANSFER_CANCELLED"
 	MergedFrom        HouseholdAction = "MERGED_FROM"
 	MergedInto        HouseholdAction = "MERGED_INTO"
 )
 
 // HouseholdActions lists every HouseholdAction, for the API's mapping.
 func HouseholdActions() []HouseholdAction {
-	return []HouseholdAction{TransferRequested, TransferAccepted, TransferDeclined, MergedFrom, MergedInto}
+	return []HouseholdAction{TransferRequested, TransferAccepted, TransferDeclined, MergedFrom, MergedInto, TransferCancelled}
 }

@@ -98,7 +98,7 @@ func mayCall(r principal.Role, method string) bool {
 	svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/casework.v1.")
 	householdReads := []string{"GetHousehold", "ListHouseholds", "GetMember", "ListMembers", "BatchGetHouseholds", "ListStatusChanges",
 		"ListHouseholdHistory"}
-	householdTransfers := []string{"TransferHousehold", "AcceptHouseholdTransfer", "DeclineHouseholdTransfer"}
+	householdTransfers := []string{"TransferHousehold", "AcceptHouseholdTransfer", "DeclineHouseholdTransfer", "CancelHouseholdTransfer"}
 	householdWrites := []string{"CreateHousehold", "UpdateHousehold", "CreateMember", "UpdateMember", "BatchCreateHouseholds", "ChangeServicememberStatus", "BatchCreateMembers"}
 	householdRemovals := []string{"DeleteHousehold", "UndeleteHousehold", "DeleteMember"}
 	caseReads := []string{"GetCase", "ListCases", "ListNotes", "ListCaseHistory", "BatchGetCases"}

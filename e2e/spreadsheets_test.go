@@ -100,6 +100,14 @@ func (e *env) importFamilies(n int) (importBook, []string) {
 	return b, numbers
 }
 
+// rename gives the book's servicemembers other names (prefix and number),
+// so that its households are no possible duplicates of another book's.
+func (b importBook) rename(prefix string) {
+	for i, h := range b.households {
+		h["servicemember.name"] = fmt.Sprintf("%s%d", prefix, i)
+	}
+}
+
 // householdEtags lists every household the supervisor sees, name to etag.
 func householdEtags(t *testing.T, c pb.HouseholdServiceClient) map[string]string {
 	t.Helper()
@@ -376,6 +384,7 @@ func testImports(t *testing.T, e *env) {
 	// import_valid_rows on a file of two new households and the bad rows:
 	// the two are written, the bad ones not.
 	more, moreNumbers := e.importFamilies(2)
+	more.rename("新军人") // not the good file's 军人0 and 军人1 again: possible duplicates
 	numbers = append(numbers, moreNumbers...)
 	more.households = append(more.households, badID, badLabel, badTown)
 	count := len(householdEtags(t, hs))
@@ -395,6 +404,7 @@ func testImports(t *testing.T, e *env) {
 	// A caseworker of 虎威镇: a row of 社坛镇 is not theirs.
 	cw := e.token(t, "e2e-import-caseworker", []principal.Role{principal.Caseworker}, "500230101")
 	theirs, theirNumbers := e.importFamilies(2)
+	theirs.rename("外军人")
 	numbers = append(numbers, theirNumbers...)
 	theirs.households[1]["townCode"] = "社坛镇"
 	theirs.members = theirs.members[:1]
@@ -621,5 +631,63 @@ func testExports(t *testing.T, e *env) {
 	cov := exportRows(t, cwConn, must(cwSheets.ExportCampaign(ctxFor(t), &pb.ExportCampaignRequest{Name: cp.GetName()})).ok(t))["覆盖情况"]
 	if fmt.Sprint(cov[1:]) != fmt.Sprint([][]string{{"虎威镇", "2", "1", "1", "50.00%", "0"}, {"合计", "2", "1", "1", "50.00%", "0"}}) {
 		t.Errorf("town A's coverage %v", cov)
+	}
+}
+
+// testImportDuplicates: rows of 户 that would register a servicemember who
+// may duplicate a live household or an earlier row are refused with
+// POSSIBLE_DUPLICATE, naming where, never a name or number; the same file
+// with confirm_possible_duplicates is imported.
+func testImportDuplicates(t *testing.T, e *env) {
+	e.httpBase, e.conn = e.serveWith(t, e.db.Store(repository.WithClock(e.clock.Now)), fastJobs)
+	sheets, ops := pb.NewSpreadsheetServiceClient(e.conn), pb.NewOperationServiceClient(e.conn)
+	hs := pb.NewHouseholdServiceClient(e.conn)
+	code, _, tmpl, err := e.doHTTP(t, nil, e.httpBase+"/v1/templates/households.xlsx", http.MethodGet, nil, 0, nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET the template: %d %v", code, err)
+	}
+	book, numbers := e.importFamilies(3)
+	// Row 0 is registered already under another number (same name and
+	// birth date); row 2 repeats row 1's name and phone.
+	live := e.idNumber(day(1980, 1, 1))
+	numbers = append(numbers, live)
+	registered := must(hs.CreateHousehold(ctxFor(t), &pb.CreateHouseholdRequest{ConfirmPossibleDuplicate: true, Household: e.newHousehold(func(h *pb.Household) {
+		h.Servicemember.Name, h.Servicemember.IdNumber, h.TownCode = book.households[0]["servicemember.name"], live, "500230101"
+	})})).ok(t)
+	book.households[2]["servicemember.name"] = book.households[1]["servicemember.name"]
+	file := book.fill(t, tmpl)
+	before := len(householdEtags(t, hs))
+
+	op := must(sheets.ImportHouseholds(ctxFor(t), &pb.ImportHouseholdsRequest{Content: file})).ok(t)
+	resp, st := importResult(t, waitDone(t, ops, op.GetName()))
+	if st == nil || resp == nil {
+		t.Fatalf("a file of possible duplicates ended %v, %v", st, resp)
+	}
+	wantReason(t, st, pb.ErrorReason_IMPORT_ROWS_REFUSED)
+	first := int32(sheet.FirstDataRow)
+	var rows []int32
+	for _, x := range resp.GetErrors() {
+		if x.GetReason() == pb.ErrorReason_POSSIBLE_DUPLICATE && x.GetSheet() == sheet.HouseholdSheet {
+			rows = append(rows, x.GetRow())
+		}
+	}
+	if !slices.Equal(rows, []int32{first, first + 2}) || resp.GetRowsRefused() != 4 { // and their member rows
+		t.Fatalf("refused rows %v (%d refused), want 户 rows %d and %d: %v", rows, resp.GetRowsRefused(), first, first+2, resp.GetErrors())
+	}
+	if msg := resp.GetErrors()[0].GetMessage(); !strings.Contains(msg, registered.GetName()) || strings.Contains(msg, book.households[0]["servicemember.name"]) {
+		t.Errorf("row %d's message %q: want the live household named, not the servicemember", first, msg)
+	}
+	if msg := resp.GetErrors()[1].GetMessage(); !strings.Contains(msg, fmt.Sprintf("户表第%d行", first+1)) {
+		t.Errorf("row %d's message %q: want the earlier row named", first+2, msg)
+	}
+	noNumbersIn(t, st, resp, numbers)
+	if n := len(householdEtags(t, hs)); n != before {
+		t.Fatalf("a refused file wrote %d households", n-before)
+	}
+
+	op = must(sheets.ImportHouseholds(ctxFor(t), &pb.ImportHouseholdsRequest{Content: file, ConfirmPossibleDuplicates: true})).ok(t)
+	resp, st = importResult(t, waitDone(t, ops, op.GetName()))
+	if st != nil || resp.GetHouseholdsCreated() != 3 || resp.GetMembersCreated() != 3 || resp.GetRowsRefused() != 0 {
+		t.Fatalf("the confirmed file: %v %v", resp, st)
 	}
 }

@@ -56,6 +56,18 @@ func refused(t *testing.T, err error, code codes.Code, reason pb.ErrorReason) *s
 	return st
 }
 
+// wantSecondTransfer checks a household's history: a transfer asked and
+// ended by first, then another asked and accepted.
+func wantSecondTransfer(t *testing.T, c *client, name string, first pb.HouseholdHistoryAction) {
+	t.Helper()
+	want := []pb.HouseholdHistoryAction{pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED, first,
+		pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
+		pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED}
+	if got := historyActions(t, c, name); !slices.Equal(got, want) {
+		t.Errorf("household history %v, want %v", got, want)
+	}
+}
+
 // historyActions lists a household's history as actions.
 func historyActions(t *testing.T, c *client, name string) []pb.HouseholdHistoryAction {
 	t.Helper()
@@ -172,13 +184,7 @@ func testHouseholdTransfers(t *testing.T, e *env) {
 		if got := must(sup.GetCase(closed.GetName())).ok(t); got.GetTownCode() != townA {
 			t.Errorf("the closed case went to %s; it stays with the town that decided it", got.GetTownCode())
 		}
-		wantActions := []pb.HouseholdHistoryAction{pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED,
-			pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED}
-		if got := historyActions(t, cwB, name); !slices.Equal(got, wantActions) {
-			t.Errorf("household history %v, want %v", got, wantActions)
-		}
+		wantSecondTransfer(t, cwB, name, pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED)
 		entries := must(cwB.ListHouseholdHistory(name)).ok(t).GetEntries()
 		if d := entries[1]; d.GetReason() != "地址核实不符" || d.GetActor() != "e2e-caseworker-b" {
 			t.Errorf("the decline's entry: %v", d)
@@ -414,4 +420,159 @@ func testMergeHouseholds(t *testing.T, e *env) {
 			t.Errorf("a refused merge moved members: %d left", n)
 		}
 	})
+}
+
+func (c *client) CancelHouseholdTransfer(req *pb.CancelHouseholdTransferRequest) (*pb.Household, error) {
+	out := &pb.Household{}
+	return out, c.call("HouseholdService/CancelHouseholdTransfer", post(req.GetName()+":cancelTransfer", req), req, out)
+}
+
+// testCancelTransfer: the sending town withdraws a transfer it asked by
+// mistake (the receiving town may not), both towns read the household as
+// before, and a transfer asked again is accepted as usual.
+func testCancelTransfer(t *testing.T, e *env) {
+	sup := e.grpcClient(t)
+	e.eachClient(t, func(t *testing.T, c *client) {
+		cwA := c.as(e.token(t, "e2e-caseworker-a", []principal.Role{principal.Caseworker}, townA))
+		cwB := c.as(e.token(t, "e2e-caseworker-b", []principal.Role{principal.Caseworker}, townB))
+		cwA.t, cwB.t = t, t
+		f := e.family(t, sup)
+		name := f.household.GetName()
+
+		_, err := cwA.CancelHouseholdTransfer(&pb.CancelHouseholdTransferRequest{Name: name, Reason: "误操作"})
+		refused(t, err, codes.FailedPrecondition, pb.ErrorReason_NO_TRANSFER_PENDING)
+		asked := must(cwA.TransferHousehold(&pb.TransferHouseholdRequest{Name: name, ToTownCode: townB, Reason: "迁居"})).ok(t)
+
+		// The receiving town sees the transfer but may not withdraw it.
+		_, err = cwB.CancelHouseholdTransfer(&pb.CancelHouseholdTransferRequest{Name: name, Reason: "不是我们的"})
+		refused(t, err, codes.PermissionDenied, pb.ErrorReason_OUT_OF_SCOPE)
+		_, err = cwA.CancelHouseholdTransfer(&pb.CancelHouseholdTransferRequest{Name: name, Reason: "误操作", Etag: f.household.GetEtag()})
+		wantStatus(t, err, codes.Aborted)
+
+		head := must(sup.ListEvents(0)).ok(t).GetHeadPosition()
+		req := &pb.CancelHouseholdTransferRequest{Name: name, Reason: "选错了乡镇", Etag: asked.GetEtag(), RequestId: "cancel-1-" + c.name}
+		cancelled := must(cwA.CancelHouseholdTransfer(req)).ok(t)
+		if cancelled.GetTransfer() != nil || cancelled.GetTownCode() != townA || cancelled.GetEtag() == asked.GetEtag() {
+			t.Fatalf("cancelled: transfer %v, town %s, etag %s", cancelled.GetTransfer(), cancelled.GetTownCode(), cancelled.GetEtag())
+		}
+		// AIP-155: the retry answers the cancellation, not NO_TRANSFER_PENDING.
+		if again := must(cwA.CancelHouseholdTransfer(req)).ok(t); again.GetEtag() != cancelled.GetEtag() {
+			t.Errorf("a retried cancellation answered etag %s, the first %s", again.GetEtag(), cancelled.GetEtag())
+		}
+		must(cwB.GetHousehold(name)).fails(t, codes.NotFound)
+		if incoming := householdNames(must(cwB.ListHouseholds(&pb.ListHouseholdsRequest{Filter: "in_transfer = true"})).ok(t)); slices.Contains(incoming, name) {
+			t.Errorf("town B still lists the cancelled transfer: %v", incoming)
+		}
+		if got := must(cwA.GetHousehold(name)).ok(t); got.GetTransfer() != nil {
+			t.Errorf("town A reads the household with its transfer %v", got.GetTransfer())
+		}
+		var evs []string
+		for _, ev := range must(sup.ListEvents(head)).ok(t).GetEvents() {
+			if ev.GetType() == "CancelHouseholdTransfer" {
+				evs = append(evs, ev.GetResource())
+			}
+		}
+		if !slices.Equal(evs, []string{name}) {
+			t.Errorf("events of the cancellation %v, want the household once", evs)
+		}
+		if n := len(auditEntries(t, e, `resource = "`+name+`" AND method = "/casework.v1.HouseholdService/CancelHouseholdTransfer" AND action = "change"`)); n != 1 {
+			t.Errorf("%d audit entries of the cancellation, want 1", n)
+		}
+
+		// Asked again, it is accepted as any transfer is.
+		must(cwA.TransferHousehold(&pb.TransferHouseholdRequest{Name: name, ToTownCode: townB, Reason: "迁居社坛镇"})).ok(t)
+		if accepted := must(cwB.AcceptHouseholdTransfer(name)).ok(t); accepted.GetTownCode() != townB || accepted.GetTransfer() != nil {
+			t.Fatalf("accepted after a cancellation: town %s transfer %v", accepted.GetTownCode(), accepted.GetTransfer())
+		}
+		wantSecondTransfer(t, cwB, name, pb.HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED)
+		entry := must(cwB.ListHouseholdHistory(name)).ok(t).GetEntries()[1]
+		if entry.GetReason() != "选错了乡镇" || entry.GetActor() != "e2e-caseworker-a" || entry.GetMethod() != "CancelHouseholdTransfer" ||
+			entry.GetFromTownCode() != townA || entry.GetToTownCode() != townB {
+			t.Errorf("the cancellation's entry: %v", entry)
+		}
+	})
+}
+
+// testBatchDuplicates: a batch item whose servicemember may duplicate a
+// live household, or an earlier item of the batch, is refused as
+// CreateHousehold refuses it, at requests[i], until the item confirms;
+// all or nothing, and alone with partial success.
+func testBatchDuplicates(t *testing.T, e *env) {
+	sup := e.grpcClient(t)
+	e.eachClient(t, func(t *testing.T, c *client) {
+		given := "孙" + c.name
+		first := must(sup.CreateHousehold(e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = given }))).ok(t)
+		fresh := e.newHousehold()
+		dup := e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = given + " " })
+
+		before := e.countHouseholds(t)
+		_, err := c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: items(fresh, dup)})
+		st := refused(t, err, codes.FailedPrecondition, pb.ErrorReason_BATCH_ITEMS_REFUSED)
+		wantViolation(t, st, "requests[1]")
+		wantItemReason(t, st, "requests[1]", pb.ErrorReason_POSSIBLE_DUPLICATE)
+		if cands := candidates(t, st); len(cands) != 1 || cands[0].GetSubject() != first.GetName() ||
+			!strings.HasPrefix(cands[0].GetDescription(), "requests[1]: ") || !strings.Contains(cands[0].GetDescription(), "name and birth date") {
+			t.Errorf("the batch's candidates %v, want %s for requests[1]", cands, first.GetName())
+		}
+		if e.countHouseholds(t) != before {
+			t.Fatalf("a refused batch created households")
+		}
+
+		// Partial success: the item is refused alone, with the candidates a
+		// single create gives.
+		partial := must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: items(fresh, dup), AllowPartialSuccess: true})).ok(t)
+		wantOutcomes(t, partial, created, refusedIt)
+		item := status.FromProto(partial.GetResults()[1].GetError())
+		if item.Code() != codes.FailedPrecondition || reasonOf(item.Err()) != pb.ErrorReason_POSSIBLE_DUPLICATE.String() {
+			t.Fatalf("the duplicate item's error: %v", item.Proto())
+		}
+		if got := candidateNames(candidates(t, item)); !slices.Equal(got, []string{first.GetName()}) {
+			t.Errorf("the item's candidates %v, want %s", got, first.GetName())
+		}
+
+		// Confirmed, the item is registered.
+		confirmed := items(dup)
+		confirmed[0].ConfirmPossibleDuplicate = true
+		if resp := must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: confirmed})).ok(t); len(resp.GetHouseholds()) != 1 {
+			t.Fatalf("a confirmed item: %v", resp.GetHouseholds())
+		}
+		if e.countHouseholds(t) != before+2 {
+			t.Errorf("%d households written, want 2", e.countHouseholds(t)-before)
+		}
+
+		// Two items of one batch that match each other: the later one is
+		// refused, naming the earlier, until it confirms.
+		twin := "李" + c.name
+		a := e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = twin })
+		b := e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = twin })
+		_, err = c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: items(a, b)})
+		st = refused(t, err, codes.FailedPrecondition, pb.ErrorReason_BATCH_ITEMS_REFUSED)
+		wantItemReason(t, st, "requests[1]", pb.ErrorReason_POSSIBLE_DUPLICATE)
+		if got := candidateNames(candidates(t, st)); !slices.Equal(got, []string{"requests[0]"}) {
+			t.Errorf("the twins' candidates %v, want requests[0]", got)
+		}
+		if n := len(fieldViolations(st)); n != 1 {
+			t.Errorf("%d items refused, want the later twin only", n)
+		}
+		twins := items(a, b)
+		twins[1].ConfirmPossibleDuplicate = true
+		if resp := must(c.BatchCreate(&pb.BatchCreateHouseholdsRequest{Requests: twins})).ok(t); len(resp.GetHouseholds()) != 2 {
+			t.Fatalf("confirmed twins: %v", resp.GetHouseholds())
+		}
+	})
+}
+
+// wantItemReason checks that a refused batch names field with reason.
+func wantItemReason(t *testing.T, st *status.Status, field string, reason pb.ErrorReason) {
+	t.Helper()
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field && v.GetReason() == reason.String() {
+					return
+				}
+			}
+		}
+	}
+	t.Errorf("no %s violation at %s: %v", reason, field, st.Details())
 }

@@ -2,6 +2,8 @@ package repository
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,9 +54,9 @@ func (h *Household) TransferState() domain.TransferState {
 }
 
 // actingTown is the town whose caller may make a transfer's step: the
-// sending town asks, the receiving town decides.
+// sending town asks and cancels, the receiving town decides.
 func actingTown(before *Household, action domain.HouseholdAction) string {
-	if action == domain.TransferRequested {
+	if action == domain.TransferRequested || action == domain.TransferCancelled {
 		return before.TownCode
 	}
 	return before.TransferToTown
@@ -148,8 +150,8 @@ func (s *Store) ListHouseholdHistory(ctx context.Context, householdID string, pa
 	return rows, next, nil
 }
 
-// candidateLimit caps the candidates of a possible duplicate.
-const candidateLimit = 20
+// CandidateLimit caps the candidates of a possible duplicate.
+const CandidateLimit = 20
 
 // PossibleDuplicates finds the live households and members, within the
 // caller's reach, whose name and birth date, or name and phone, match k:
@@ -163,58 +165,159 @@ const candidateLimit = 20
 // uniqueness rule, which refuses it (ALREADY_EXISTS, or
 // CONFLICT_OUTSIDE_SCOPE without naming it), rather than warned about.
 func (s *Store) PossibleDuplicates(ctx context.Context, k domain.MatchKeys, idNumber string, servicemember bool) ([]domain.DuplicateCandidate, error) {
-	birth, phone := matchIndexes(s.cipher, k)
-	if birth == "" && phone == "" {
-		return nil, nil
+	found, err := s.PossibleDuplicatesOf(ctx, []DuplicateQuery{{Keys: k, IDNumber: idNumber, Servicemember: servicemember}})
+	if err != nil {
+		return nil, err
 	}
-	id := s.cipher.Index(idNumber, indexIDNumber)
-	if servicemember && id != "" {
-		var n int64
-		if err := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index = ? AND delete_time IS NULL", id).
-			Count(&n).Error; err != nil || n > 0 {
+	return found[0], nil
+}
+
+// DuplicateQuery is one new person the duplicate check asks about: their
+// keys, their ID number ("" for none), and whether they are a new
+// household's servicemember.
+type DuplicateQuery struct {
+	Keys          domain.MatchKeys
+	IDNumber      string
+	Servicemember bool
+}
+
+// PossibleDuplicatesOf is PossibleDuplicates for many people at once, two
+// statements for each 500 of them (and one more when some servicemember
+// has candidates): the candidates of each, parallel to people.
+func (s *Store) PossibleDuplicatesOf(ctx context.Context, people []DuplicateQuery) ([][]domain.DuplicateCandidate, error) {
+	out := make([][]domain.DuplicateCandidate, 0, len(people))
+	for chunk := range slices.Chunk(people, 500) {
+		found, err := s.possibleDuplicatesOf(ctx, chunk)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, found...)
 	}
-	match := func(q *gorm.DB, table, idColumn string) *gorm.DB {
-		if id != "" {
-			q = q.Where(table+"."+idColumn+" <> ?", id)
+	return out, nil
+}
+
+func (s *Store) possibleDuplicatesOf(ctx context.Context, people []DuplicateQuery) ([][]domain.DuplicateCandidate, error) {
+	type keyed struct{ birth, phone, id string }
+	ks := make([]keyed, len(people))
+	births, phones := map[string]bool{}, map[string]bool{}
+	for i, p := range people {
+		b, ph := matchIndexes(s.cipher, p.Keys)
+		ks[i] = keyed{birth: b, phone: ph, id: s.cipher.Index(p.IDNumber, indexIDNumber)}
+		if b != "" {
+			births[b] = true
 		}
-		if phone == "" {
-			return q.Where(table+".name_birth_index = ?", birth)
+		if ph != "" {
+			phones[ph] = true
 		}
-		return q.Where("("+table+".name_birth_index = ? OR "+table+".name_phone_index = ?)", birth, phone)
+	}
+	out := make([][]domain.DuplicateCandidate, len(people))
+	if len(births)+len(phones) == 0 {
+		return out, nil
+	}
+	hs, ms, err := s.matchingPeople(ctx, slices.Collect(maps.Keys(births)), slices.Collect(maps.Keys(phones)))
+	if err != nil {
+		return nil, err
+	}
+	var asked []string // servicemembers with candidates: are they registered?
+	for i, k := range ks {
+		birth, phone := k.birth, k.phone
+		if birth == "" && phone == "" {
+			continue
+		}
+		matches := func(nameBirth, namePhone, id string) (bool, bool) {
+			if k.id != "" && id == k.id {
+				return false, false
+			}
+			return nameBirth == birth, phone != "" && namePhone == phone
+		}
+		var found []domain.DuplicateCandidate
+		for _, h := range hs {
+			b, p := matches(h.NameBirthIndex, h.NamePhoneIndex, h.ServicememberIDIndex)
+			if !b && !p {
+				continue
+			}
+			found = append(found, domain.DuplicateCandidate{Resource: h.resource(), Name: h.ServicememberName,
+				BirthYear: h.ServicememberBirthYear(), Birth: b, Phone: p})
+		}
+		for _, m := range ms {
+			if b, p := matches(m.NameBirthIndex, m.NamePhoneIndex, m.IDNumberIndex); b || p {
+				found = append(found, domain.DuplicateCandidate{Resource: m.resource(), Name: m.DisplayName,
+					BirthYear: m.BirthDate.Year(), Birth: b, Phone: p})
+			}
+		}
+		out[i] = found[:min(len(found), CandidateLimit)]
+		if len(found) > 0 && people[i].Servicemember && k.id != "" {
+			asked = append(asked, k.id)
+		}
+	}
+	registered, err := s.registeredServicemembers(ctx, asked)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range ks {
+		if people[i].Servicemember && registered[k.id] {
+			out[i] = nil
+		}
+	}
+	return out, nil
+}
+
+// matchingPeople reads the live households and members within the
+// caller's reach whose name-and-birth index is one of births or whose
+// name-and-phone index is one of phones, each table oldest first.
+func (s *Store) matchingPeople(ctx context.Context, births, phones []string) ([]Household, []Member, error) {
+	match := func(q *gorm.DB, table string) *gorm.DB {
+		switch {
+		case len(phones) == 0:
+			return q.Where(table+".name_birth_index IN ?", births)
+		case len(births) == 0:
+			return q.Where(table+".name_phone_index IN ?", phones)
+		}
+		return q.Where("("+table+".name_birth_index IN ? OR "+table+".name_phone_index IN ?)", births, phones)
 	}
 	var hs []Household
-	if err := match(s.households(ctx).Where("households.delete_time IS NULL"), "households", "servicemember_id_index").
-		Order("households.create_time, households.id").Limit(candidateLimit).Find(&hs).Error; err != nil {
-		return nil, err
+	if err := match(s.households(ctx).Where("households.delete_time IS NULL"), "households").
+		Order("households.create_time, households.id").Find(&hs).Error; err != nil {
+		return nil, nil, err
 	}
 	if err := s.openRows(hs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ms []Member
 	q := s.conn(ctx).Model(&Member{}).Where("members.delete_time IS NULL").
 		Where("EXISTS (?)", liveHousehold(ctx, s.conn(ctx).Session(&gorm.Session{NewDB: true}), "members.household_id"))
-	if err := match(q, "members", "id_number_index").Order("members.create_time, members.id").Limit(candidateLimit).Find(&ms).Error; err != nil {
-		return nil, err
+	if err := match(q, "members").Order("members.create_time, members.id").Find(&ms).Error; err != nil {
+		return nil, nil, err
 	}
-	out := make([]domain.DuplicateCandidate, 0, len(hs)+len(ms))
-	for _, h := range hs {
-		c := domain.DuplicateCandidate{Resource: h.resource(), Name: h.ServicememberName,
-			Birth: h.NameBirthIndex == birth, Phone: phone != "" && h.NamePhoneIndex == phone}
-		if b := domain.BirthDateOfID(h.ServicememberIDNumber); b != "" {
-			c.BirthYear = int(atoiPrefix(b))
+	return hs, ms, nil
+}
+
+// registeredServicemembers says which of the ID-number indexes a live
+// household's servicemember holds, in any town: deliberately county-wide,
+// to leave such a person to the uniqueness rule (see PossibleDuplicates),
+// and never answered to the caller as such.
+func (s *Store) registeredServicemembers(ctx context.Context, indexes []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for chunk := range slices.Chunk(indexes, 500) {
+		var taken []string
+		if err := s.conn(ctx).Model(&Household{}).Where("servicemember_id_index IN ? AND delete_time IS NULL", chunk).
+			Pluck("servicemember_id_index", &taken).Error; err != nil {
+			return nil, err
 		}
-		out = append(out, c)
-	}
-	for _, m := range ms {
-		out = append(out, domain.DuplicateCandidate{Resource: m.resource(), Name: m.DisplayName, BirthYear: m.BirthDate.Year(),
-			Birth: m.NameBirthIndex == birth, Phone: phone != "" && m.NamePhoneIndex == phone})
-	}
-	if len(out) > candidateLimit {
-		out = out[:candidateLimit]
+		for _, t := range taken {
+			out[t] = true
+		}
 	}
 	return out, nil
+}
+
+// ServicememberBirthYear is the year of birth the servicemember's ID
+// number holds, 0 when it holds none.
+func (h *Household) ServicememberBirthYear() int {
+	if d := domain.BirthDateOfID(h.ServicememberIDNumber); d != "" {
+		return int(atoiPrefix(d))
+	}
+	return 0
 }
 
 // atoiPrefix reads the year of a YYYY-MM-DD date.

@@ -76,10 +76,12 @@ func noItemRequestID(r interface{ GetRequestId() string }) error {
 	return nil
 }
 
-// BatchCreateHouseholds checks every item as CreateHousehold does, then
-// writes them all with one bulk insert: nightly imports bring thousands.
-// A re-run of a changed file (existing_mode SKIP or UPDATE) or a caller
-// that allows partial success takes the way that handles each item alone.
+// BatchCreateHouseholds checks every item as CreateHousehold does (the
+// possible duplicates of all items in a few queries, an earlier item of
+// the batch counting as a live record), then writes them all with one bulk
+// insert: nightly imports bring thousands. A re-run of a changed file
+// (existing_mode SKIP or UPDATE) or a caller that allows partial success
+// takes the way that handles each item alone.
 func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCreateHouseholdsRequest) (*pb.BatchCreateHouseholdsResponse, error) {
 	mode := req.GetExistingMode()
 	if mode == pb.BatchCreateHouseholdsRequest_EXISTING_MODE_UNSPECIFIED {
@@ -108,6 +110,18 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 		}
 		rows[i] = h
 	}
+	dups, err := s.checkDuplicatesOf(ctx, rows, func(i int) bool { return req.GetRequests()[i].GetConfirmPossibleDuplicate() },
+		func(j int) string { return fmt.Sprintf("requests[%d]", j) })
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range dups {
+		if err != nil {
+			refused.Add(i, err)
+			rows[i] = nil
+		}
+	}
+	slices.SortStableFunc(refused.Items, func(a, b domain.ItemError) int { return a.Index - b.Index })
 	if mode != pb.BatchCreateHouseholdsRequest_EXISTING_MODE_FAIL || req.GetAllowPartialSuccess() {
 		return s.rerunBatch(ctx, rows, &refused, mode, req.GetAllowPartialSuccess())
 	}

@@ -220,7 +220,8 @@ func TestBatchMergesRefusals(t *testing.T) {
 	dup := h.householdBody("500230101")
 	dup.Servicemember.IdNumber = idnumber.Make("500230", time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC), 1)
 	_, err = h.households.BatchCreateHouseholds(h.ctx, &pb.BatchCreateHouseholdsRequest{Requests: []*pb.CreateHouseholdRequest{
-		{Household: h.householdBody("500230101")}, {Household: bad}, {Household: dup},
+		// The first is the existing servicemember's namesake: confirmed.
+		{Household: h.householdBody("500230101"), ConfirmPossibleDuplicate: true}, {Household: bad}, {Household: dup},
 	}})
 	var batch *domain.BatchError
 	if !errors.As(err, &batch) {

@@ -91,7 +91,7 @@ func (im *HouseholdImport) Run(ctx context.Context, req *pb.ImportHouseholdsRequ
 	}
 	defer func() { _ = f.Close() }()
 	r := &importRun{s: im.s, progress: progress, byKey: map[string]*importHousehold{},
-		resp: &pb.ImportHouseholdsResponse{ValidateOnly: req.GetValidateOnly()}}
+		confirmed: req.GetConfirmPossibleDuplicates(), resp: &pb.ImportHouseholdsResponse{ValidateOnly: req.GetValidateOnly()}}
 	if err := r.read(ctx, f); err != nil {
 		return nil, "", err
 	}
@@ -149,6 +149,9 @@ type importRun struct {
 	members    []*importMember
 	byKey      map[string]*importHousehold
 	sheets     map[string]*sheet.Sheet
+	// confirmed imports rows that may duplicate a live record or an
+	// earlier row (confirm_possible_duplicates).
+	confirmed bool
 }
 
 // fail records a bad cell (col -1: the whole row) and marks its row.
@@ -368,11 +371,16 @@ func (r *importRun) readMember(sh *sheet.Sheet, row sheet.Row, towns sheet.Towns
 	if hh := r.byKey[key]; hh != nil {
 		m.of = hh
 		if hh.bad {
-			r.fail(sh, row.Num, 0, "", pb.ErrorReason_UNKNOWN_HOUSEHOLD,
-				fmt.Sprintf("所属家庭在户表第%d行有误，该成员随之不导入", hh.row))
+			r.failWithHousehold(sh, m)
 		}
 	}
 	return nil
+}
+
+// failWithHousehold refuses a member row whose household row is refused.
+func (r *importRun) failWithHousehold(sh *sheet.Sheet, m *importMember) {
+	r.fail(sh, m.row, 0, "", pb.ErrorReason_UNKNOWN_HOUSEHOLD,
+		fmt.Sprintf("所属家庭在户表第%d行有误，该成员随之不导入", m.of.row))
 }
 
 // resolve does the checks that need storage, in a few queries for the
@@ -409,6 +417,9 @@ func (r *importRun) resolve(ctx context.Context) error {
 			h.stored = stored[h.key]
 		}
 	}
+	if err := r.refuseDuplicates(ctx); err != nil {
+		return err
+	}
 	sh := r.sheets[sheet.MemberSheet]
 	idCol := -1
 	if sh != nil {
@@ -417,6 +428,11 @@ func (r *importRun) resolve(ctx context.Context) error {
 	seen := map[string]int{}
 	for _, m := range r.members {
 		if m.msg == nil || m.bad {
+			continue
+		}
+		if m.of != nil && m.of.bad {
+			r.failWithHousehold(sh, m)
+			m.bad = true
 			continue
 		}
 		if first, dup := seen[m.dupOf]; dup {
@@ -443,6 +459,53 @@ func (r *importRun) resolve(ctx context.Context) error {
 		if m.of != nil && !m.bad && m.msg != nil {
 			m.of.members = append(m.of.members, m)
 		}
+	}
+	return nil
+}
+
+// refuseDuplicates refuses, unless the request confirms, the rows of 户
+// that would register a new household whose servicemember may duplicate a
+// live record the caller may see or an earlier such row, as
+// BatchCreateHouseholds refuses its items (checkDuplicatesOf). A row that
+// updates a stored household registers no one new.
+func (r *importRun) refuseDuplicates(ctx context.Context) error {
+	if r.confirmed {
+		return nil
+	}
+	var news []*importHousehold
+	var rows []*repository.Household
+	for _, h := range r.households {
+		if !h.bad && h.h != nil && h.stored == nil {
+			news, rows = append(news, h), append(rows, h.h)
+		}
+	}
+	dups, err := r.s.checkDuplicatesOf(ctx, rows, func(int) bool { return false },
+		func(j int) string { return fmt.Sprintf("户表第%d行", news[j].row) })
+	if err != nil {
+		return err
+	}
+	sh := r.sheets[sheet.HouseholdSheet]
+	for i, err := range dups {
+		var d *domain.PossibleDuplicateError
+		if !errors.As(err, &d) {
+			continue
+		}
+		// Where and what matched, never a name: the report holds no cell.
+		var names []string
+		for _, c := range d.Candidates {
+			var same []string
+			if c.Birth {
+				same = append(same, "姓名与出生日期")
+			}
+			if c.Phone {
+				same = append(same, "姓名与电话")
+			}
+			names = append(names, c.Resource+"（"+strings.Join(same, "、")+"相同）")
+		}
+		r.fail(sh, news[i].row, -1, "", pb.ErrorReason_POSSIBLE_DUPLICATE,
+			"疑似重复登记，军人与下列记录可能是同一人："+strings.Join(names, "；")+
+				"。核实确非同一人后，以 confirmPossibleDuplicates 确认再导入")
+		news[i].bad = true
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -21,6 +23,7 @@ type TransferStore interface {
 		check func(survivor, duplicate *repository.Household) error) (*repository.Household, error)
 	ListHouseholdHistory(ctx context.Context, householdID string, page repository.Page) ([]repository.HouseholdHistory, *repository.Cursor, error)
 	PossibleDuplicates(ctx context.Context, k domain.MatchKeys, idNumber string, servicemember bool) ([]domain.DuplicateCandidate, error)
+	PossibleDuplicatesOf(ctx context.Context, people []repository.DuplicateQuery) ([][]domain.DuplicateCandidate, error)
 }
 
 // LocationKey is the response header metadata naming where a merged
@@ -47,8 +50,18 @@ func (s *Households) TransferHousehold(ctx context.Context, req *pb.TransferHous
 	}))
 }
 
+// CancelHouseholdTransfer is the sending town's withdrawal of a transfer
+// it asked by mistake: cleared as a decline clears it, and held by the
+// store to the sending town (actingTown).
+func (s *Households) CancelHouseholdTransfer(ctx context.Context, req *pb.CancelHouseholdTransferRequest) (*pb.Household, error) {
+	return s.endTransfer(ctx, req.GetName(), req.GetEtag(), func(h *repository.Household) *repository.HouseholdHistory {
+		return &repository.HouseholdHistory{Action: domain.TransferCancelled, Method: "CancelHouseholdTransfer",
+			FromTownCode: h.TownCode, ToTownCode: h.TransferToTown, Reason: req.GetReason()}
+	})
+}
+
 func (s *Households) AcceptHouseholdTransfer(ctx context.Context, req *pb.AcceptHouseholdTransferRequest) (*pb.Household, error) {
-	return s.decideTransfer(ctx, req.GetName(), req.GetEtag(), func(h *repository.Household) *repository.HouseholdHistory {
+	return s.endTransfer(ctx, req.GetName(), req.GetEtag(), func(h *repository.Household) *repository.HouseholdHistory {
 		from := h.TownCode
 		h.TownCode = h.TransferToTown
 		return &repository.HouseholdHistory{Action: domain.TransferAccepted, Method: "AcceptHouseholdTransfer",
@@ -57,16 +70,16 @@ func (s *Households) AcceptHouseholdTransfer(ctx context.Context, req *pb.Accept
 }
 
 func (s *Households) DeclineHouseholdTransfer(ctx context.Context, req *pb.DeclineHouseholdTransferRequest) (*pb.Household, error) {
-	return s.decideTransfer(ctx, req.GetName(), req.GetEtag(), func(h *repository.Household) *repository.HouseholdHistory {
+	return s.endTransfer(ctx, req.GetName(), req.GetEtag(), func(h *repository.Household) *repository.HouseholdHistory {
 		return &repository.HouseholdHistory{Action: domain.TransferDeclined, Method: "DeclineHouseholdTransfer",
 			FromTownCode: h.TownCode, ToTownCode: h.TransferToTown, Reason: req.GetReason()}
 	})
 }
 
-// decideTransfer is the receiving town's answer to a pending transfer:
-// decide sets what the decision changes and returns its history entry;
-// either way the transfer is no longer pending.
-func (s *Households) decideTransfer(ctx context.Context, name, etag string, decide func(h *repository.Household) *repository.HouseholdHistory) (*pb.Household, error) {
+// endTransfer ends a pending transfer: the receiving town's answer, or
+// the sending town's withdrawal. decide sets what the end changes and
+// returns its history entry; either way the transfer is no longer pending.
+func (s *Households) endTransfer(ctx context.Context, name, etag string, decide func(h *repository.Household) *repository.HouseholdHistory) (*pb.Household, error) {
 	id, err := householdID("name", name)
 	if err != nil {
 		return nil, err
@@ -148,4 +161,90 @@ func (s *Households) checkDuplicates(ctx context.Context, confirmed bool, k doma
 		return err
 	}
 	return &domain.PossibleDuplicateError{Candidates: found}
+}
+
+// checkDuplicatesOf is checkDuplicates for the new households of a batch
+// or a file, in a few queries for all of them: parallel to rows (nil for
+// an item refused already, which is neither checked nor matched), the
+// refusal of each item that did not confirm and whose servicemember
+// matches live records the caller may see, or an earlier item that passed
+// the check (named by item(j), as the batch or the file names it: it is
+// not written yet); nil for the others. Two items with one ID number are
+// the uniqueness rule's business, as a stored record with it is.
+func (s *Households) checkDuplicatesOf(ctx context.Context, rows []*repository.Household, confirmed func(i int) bool,
+	item func(j int) string) ([]error, error) {
+	var asked []int
+	var people []repository.DuplicateQuery
+	for i, h := range rows {
+		if h != nil && !confirmed(i) {
+			asked = append(asked, i)
+			people = append(people, repository.DuplicateQuery{Keys: h.MatchKeys(), IDNumber: h.ServicememberIDNumber, Servicemember: true})
+		}
+	}
+	out := make([]error, len(rows))
+	if len(asked) == 0 {
+		return out, nil
+	}
+	found, err := s.store.PossibleDuplicatesOf(ctx, people)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[int][]domain.DuplicateCandidate, len(asked))
+	for n, i := range asked {
+		live[i] = found[n]
+	}
+	// The batch's own items, in order: an item that passes is, for the
+	// items after it, as good as registered.
+	passed := map[string][]int{} // a key, "b" or "p" before it, to the items that passed with it
+	for i, h := range rows {
+		if h == nil {
+			continue
+		}
+		k := h.MatchKeys()
+		cs := live[i]
+		if !confirmed(i) {
+			cs = append(cs, earlierItems(rows, i, k, passed, item)...)
+		}
+		if len(cs) > 0 {
+			out[i] = &domain.PossibleDuplicateError{Candidates: cs[:min(len(cs), repository.CandidateLimit)]}
+			continue
+		}
+		if k.NameBirth != "" {
+			passed["b"+k.NameBirth] = append(passed["b"+k.NameBirth], i)
+		}
+		if k.NamePhone != "" {
+			passed["p"+k.NamePhone] = append(passed["p"+k.NamePhone], i)
+		}
+	}
+	return out, nil
+}
+
+// earlierItems are the candidates, among the earlier items that passed,
+// of item i with keys k, in the items' order.
+func earlierItems(rows []*repository.Household, i int, k domain.MatchKeys, passed map[string][]int, item func(j int) string) []domain.DuplicateCandidate {
+	byItem := map[int]*domain.DuplicateCandidate{}
+	mark := func(key string, birth bool) {
+		for _, j := range passed[key] {
+			if rows[j].ServicememberIDNumber == rows[i].ServicememberIDNumber {
+				continue
+			}
+			c := byItem[j]
+			if c == nil {
+				c = &domain.DuplicateCandidate{Resource: item(j), Name: rows[j].ServicememberName, BirthYear: rows[j].ServicememberBirthYear()}
+				byItem[j] = c
+			}
+			c.Birth, c.Phone = c.Birth || birth, c.Phone || !birth
+		}
+	}
+	if k.NameBirth != "" {
+		mark("b"+k.NameBirth, true)
+	}
+	if k.NamePhone != "" {
+		mark("p"+k.NamePhone, false)
+	}
+	out := make([]domain.DuplicateCandidate, 0, len(byItem))
+	for _, j := range slices.Sorted(maps.Keys(byItem)) {
+		out = append(out, *byItem[j])
+	}
+	return out
 }

@@ -386,10 +386,14 @@ func Violations(pv *protovalidate.ValidationError, prefix string) []domain.Viola
 
 // batchStatus describes a refused batch: every refused item appears in the
 // BadRequest detail under `requests[i]`, with its own field path where it
-// has one. The code is the items' common code, or INVALID_ARGUMENT when
-// they differ.
+// has one. The items' PreconditionFailure violations (a possible
+// duplicate's candidates) follow in one PreconditionFailure, each
+// description led by its item's `requests[i]`, so that the batch names
+// what a single call would. The code is the items' common code, or
+// INVALID_ARGUMENT when they differ.
 func batchStatus(e *domain.BatchError) *status.Status {
 	br := &errdetails.BadRequest{}
+	pf := &errdetails.PreconditionFailure{}
 	common := codes.OK
 	for _, it := range e.Items {
 		st := toStatus(it.Err)
@@ -403,6 +407,12 @@ func batchStatus(e *domain.BatchError) *status.Status {
 		prefix := fmt.Sprintf("requests[%d]", it.Index)
 		listed := false
 		for _, d := range st.Details() {
+			if p, ok := d.(*errdetails.PreconditionFailure); ok {
+				for _, v := range p.GetViolations() {
+					pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+						Type: v.GetType(), Subject: v.GetSubject(), Description: prefix + ": " + v.GetDescription()})
+				}
+			}
 			if b, ok := d.(*errdetails.BadRequest); ok {
 				for _, v := range b.GetFieldViolations() {
 					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
@@ -425,8 +435,12 @@ func batchStatus(e *domain.BatchError) *status.Status {
 	first := br.FieldViolations[0]
 	msg := fmt.Sprintf("%d of the batch's items were refused, nothing was created; first: %s: %s",
 		len(e.Items), first.GetField(), first.GetDescription())
+	details := []protoadapt.MessageV1{br}
+	if len(pf.Violations) > 0 {
+		details = append(details, pf)
+	}
 	return statusWith(common, pb.ErrorReason_BATCH_ITEMS_REFUSED,
-		map[string]string{"refused": fmt.Sprint(len(e.Items))}, msg, br)
+		map[string]string{"refused": fmt.Sprint(len(e.Items))}, msg, details...)
 }
 
 // ItemStatus is the status of one refused item of a batch that allows

@@ -217,6 +217,45 @@ var transferTests = []test{
 			t.Errorf("a deleted household matched: %v", got)
 		}
 	}},
+	{"PossibleDuplicatesOfManyAtOnce", func(t *testing.T, e *env) {
+		a := e.newHousehold(func(h *repository.Household) { h.ServicememberName = "Bulk 甲" })
+		b := e.newHousehold(func(h *repository.Household) { h.ServicememberName = "Bulk 乙" })
+		keys := func(h *repository.Household, name string) domain.MatchKeys {
+			return domain.PersonKeys(name, domain.BirthDateOfID(h.ServicememberIDNumber), "")
+		}
+		// More than a chunk of people, each answered in its place: b's
+		// match, a stranger, a's match, and a's own servicemember (the
+		// uniqueness rule's, no candidates).
+		people := make([]repository.DuplicateQuery, 600)
+		for i := range people {
+			people[i] = repository.DuplicateQuery{Keys: domain.PersonKeys(fmt.Sprintf("Bulk stranger %d", i), "2001-02-03", "")}
+		}
+		people[3].Keys = keys(b, "bulk乙")
+		people[550] = repository.DuplicateQuery{Keys: keys(a, "Bulk甲"), Servicemember: true, IDNumber: e.idNumber()}
+		people[599] = repository.DuplicateQuery{Keys: a.MatchKeys(), IDNumber: a.ServicememberIDNumber, Servicemember: true}
+		found, err := e.s.PossibleDuplicatesOf(e.ctx, people)
+		must(t, err, "PossibleDuplicatesOf")
+		if len(found) != len(people) {
+			t.Fatalf("%d answers for %d people", len(found), len(people))
+		}
+		for i, cs := range found {
+			want := ""
+			switch i {
+			case 3:
+				want = "households/" + b.ID
+			case 550:
+				want = "households/" + a.ID
+			}
+			if got := ""; len(cs) > 0 {
+				got = cs[0].Resource
+				if len(cs) != 1 || got != want || !cs[0].Birth {
+					t.Errorf("person %d: %+v, want %s by birth", i, cs, want)
+				}
+			} else if want != "" {
+				t.Errorf("person %d: no candidates, want %s", i, want)
+			}
+		}
+	}},
 	{"ResealFillsDuplicateIndexes", func(t *testing.T, e *env) {
 		h := e.newHousehold(e.withPhone)
 		m := e.newMember(h, e.memberPhone)

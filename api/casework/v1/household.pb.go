@@ -599,6 +599,8 @@ const (
 	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_MERGED_FROM HouseholdHistoryAction = 4
 	// This household was merged into other_household; moved says what went.
 	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_MERGED_INTO HouseholdHistoryAction = 5
+	// The sending town withdrew its transfer to to_town_code; nothing moved.
+	HouseholdHistoryAction_HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED HouseholdHistoryAction = 6
 )
 
 // Enum value maps for HouseholdHistoryAction.
@@ -610,6 +612,7 @@ var (
 		3: "HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED",
 		4: "HOUSEHOLD_HISTORY_ACTION_MERGED_FROM",
 		5: "HOUSEHOLD_HISTORY_ACTION_MERGED_INTO",
+		6: "HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED",
 	}
 	HouseholdHistoryAction_value = map[string]int32{
 		"HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED":        0,
@@ -618,6 +621,7 @@ var (
 		"HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED":  3,
 		"HOUSEHOLD_HISTORY_ACTION_MERGED_FROM":        4,
 		"HOUSEHOLD_HISTORY_ACTION_MERGED_INTO":        5,
+		"HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED": 6,
 	}
 )
 
@@ -1719,8 +1723,10 @@ type CreateHouseholdRequest struct {
 	// Registers the household although its servicemember's name and birth
 	// date, or name and the household's phone, match a live household or
 	// member: without it such a create is refused with POSSIBLE_DUPLICATE,
-	// listing the candidates the caller may see. Batches and imports do not
-	// run this check (see the design notes), so it is ignored there.
+	// listing the candidates the caller may see. In BatchCreateHouseholds
+	// each item is checked alike, against live records and the batch's
+	// earlier items, unless the item confirms; a refused item is named as
+	// requests[i].
 	ConfirmPossibleDuplicate bool `protobuf:"varint,3,opt,name=confirm_possible_duplicate,json=confirmPossibleDuplicate,proto3" json:"confirm_possible_duplicate,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
@@ -3521,6 +3527,77 @@ func (x *DeclineHouseholdTransferRequest) GetRequestId() string {
 	return ""
 }
 
+type CancelHouseholdTransferRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why the sending town withdraws the transfer.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The household's current etag, if given, must match.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// AIP-155.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelHouseholdTransferRequest) Reset() {
+	*x = CancelHouseholdTransferRequest{}
+	mi := &file_casework_v1_household_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelHouseholdTransferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelHouseholdTransferRequest) ProtoMessage() {}
+
+func (x *CancelHouseholdTransferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_household_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelHouseholdTransferRequest.ProtoReflect.Descriptor instead.
+func (*CancelHouseholdTransferRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CancelHouseholdTransferRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CancelHouseholdTransferRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelHouseholdTransferRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *CancelHouseholdTransferRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type MergeHouseholdsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The surviving household.
@@ -3539,7 +3616,7 @@ type MergeHouseholdsRequest struct {
 
 func (x *MergeHouseholdsRequest) Reset() {
 	*x = MergeHouseholdsRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[37]
+	mi := &file_casework_v1_household_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3551,7 +3628,7 @@ func (x *MergeHouseholdsRequest) String() string {
 func (*MergeHouseholdsRequest) ProtoMessage() {}
 
 func (x *MergeHouseholdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[37]
+	mi := &file_casework_v1_household_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3564,7 +3641,7 @@ func (x *MergeHouseholdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeHouseholdsRequest.ProtoReflect.Descriptor instead.
 func (*MergeHouseholdsRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{37}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MergeHouseholdsRequest) GetName() string {
@@ -3614,7 +3691,7 @@ type ListHouseholdHistoryRequest struct {
 
 func (x *ListHouseholdHistoryRequest) Reset() {
 	*x = ListHouseholdHistoryRequest{}
-	mi := &file_casework_v1_household_proto_msgTypes[38]
+	mi := &file_casework_v1_household_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3626,7 +3703,7 @@ func (x *ListHouseholdHistoryRequest) String() string {
 func (*ListHouseholdHistoryRequest) ProtoMessage() {}
 
 func (x *ListHouseholdHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[38]
+	mi := &file_casework_v1_household_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3639,7 +3716,7 @@ func (x *ListHouseholdHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ListHouseholdHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{38}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListHouseholdHistoryRequest) GetParent() string {
@@ -3673,7 +3750,7 @@ type ListHouseholdHistoryResponse struct {
 
 func (x *ListHouseholdHistoryResponse) Reset() {
 	*x = ListHouseholdHistoryResponse{}
-	mi := &file_casework_v1_household_proto_msgTypes[39]
+	mi := &file_casework_v1_household_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3685,7 +3762,7 @@ func (x *ListHouseholdHistoryResponse) String() string {
 func (*ListHouseholdHistoryResponse) ProtoMessage() {}
 
 func (x *ListHouseholdHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_casework_v1_household_proto_msgTypes[39]
+	mi := &file_casework_v1_household_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3698,7 +3775,7 @@ func (x *ListHouseholdHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHouseholdHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ListHouseholdHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_casework_v1_household_proto_rawDescGZIP(), []int{39}
+	return file_casework_v1_household_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListHouseholdHistoryResponse) GetEntries() []*HouseholdHistoryEntry {
@@ -3999,6 +4076,13 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\x06reason\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12:\n" +
 	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xd7\x01\n" +
+	"\x1eCancelHouseholdTransferRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
+	" casework.fengdu.gov.cn/HouseholdR\x04name\x12&\n" +
+	"\x06reason\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\x06reason\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12:\n" +
+	"\n" +
 	"request_id\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"\xc7\x03\n" +
 	"\x16MergeHouseholdsRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe2A\x01\x02\xfaA\"\n" +
@@ -4087,14 +4171,15 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x0fRELATION_MOTHER\x10\x04\x12\x12\n" +
 	"\x0eRELATION_OTHER\x10\x05\x12\x12\n" +
 	"\x0eRELATION_CARER\x10\x06\x12\x1e\n" +
-	"\x1aRELATION_DEPENDENT_SIBLING\x10\a*\xa7\x02\n" +
+	"\x1aRELATION_DEPENDENT_SIBLING\x10\a*\xd8\x02\n" +
 	"\x16HouseholdHistoryAction\x12(\n" +
 	"$HOUSEHOLD_HISTORY_ACTION_UNSPECIFIED\x10\x00\x12/\n" +
 	"+HOUSEHOLD_HISTORY_ACTION_TRANSFER_REQUESTED\x10\x01\x12.\n" +
 	"*HOUSEHOLD_HISTORY_ACTION_TRANSFER_ACCEPTED\x10\x02\x12.\n" +
 	"*HOUSEHOLD_HISTORY_ACTION_TRANSFER_DECLINED\x10\x03\x12(\n" +
 	"$HOUSEHOLD_HISTORY_ACTION_MERGED_FROM\x10\x04\x12(\n" +
-	"$HOUSEHOLD_HISTORY_ACTION_MERGED_INTO\x10\x052\x9e\x19\n" +
+	"$HOUSEHOLD_HISTORY_ACTION_MERGED_INTO\x10\x05\x12/\n" +
+	"+HOUSEHOLD_HISTORY_ACTION_TRANSFER_CANCELLED\x10\x062\xb2\x1a\n" +
 	"\x10HouseholdService\x12}\n" +
 	"\x0fCreateHousehold\x12#.casework.v1.CreateHouseholdRequest\x1a\x16.casework.v1.Household\"-\xdaA\thousehold\x82\xd3\xe4\x93\x02\x1b:\thousehold\"\x0e/v1/households\x12p\n" +
 	"\fGetHousehold\x12 .casework.v1.GetHouseholdRequest\x1a\x16.casework.v1.Household\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=households/*}\x12t\n" +
@@ -4116,7 +4201,8 @@ const file_casework_v1_household_proto_rawDesc = "" +
 	"\x11ListStatusChanges\x12%.casework.v1.ListStatusChangesRequest\x1a&.casework.v1.ListStatusChangesResponse\"8\xdaA\x06parent\x82\xd3\xe4\x93\x02)\x12'/v1/{parent=households/*}/statusChanges\x12\x7f\n" +
 	"\x11TransferHousehold\x12%.casework.v1.TransferHouseholdRequest\x1a\x16.casework.v1.Household\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=households/*}:transfer\x12\x91\x01\n" +
 	"\x17AcceptHouseholdTransfer\x12+.casework.v1.AcceptHouseholdTransferRequest\x1a\x16.casework.v1.Household\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=households/*}:acceptTransfer\x12\x94\x01\n" +
-	"\x18DeclineHouseholdTransfer\x12,.casework.v1.DeclineHouseholdTransferRequest\x1a\x16.casework.v1.Household\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=households/*}:declineTransfer\x12x\n" +
+	"\x18DeclineHouseholdTransfer\x12,.casework.v1.DeclineHouseholdTransferRequest\x1a\x16.casework.v1.Household\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=households/*}:declineTransfer\x12\x91\x01\n" +
+	"\x17CancelHouseholdTransfer\x12+.casework.v1.CancelHouseholdTransferRequest\x1a\x16.casework.v1.Household\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=households/*}:cancelTransfer\x12x\n" +
 	"\x0fMergeHouseholds\x12#.casework.v1.MergeHouseholdsRequest\x1a\x16.casework.v1.Household\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=households/*}:merge\x12\x9f\x01\n" +
 	"\x14ListHouseholdHistory\x12(.casework.v1.ListHouseholdHistoryRequest\x1a).casework.v1.ListHouseholdHistoryResponse\"2\xdaA\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=households/*}/historyB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
@@ -4133,7 +4219,7 @@ func file_casework_v1_household_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_household_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_casework_v1_household_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_casework_v1_household_proto_goTypes = []any{
 	(View)(0),                   // 0: casework.v1.View
 	(HouseholdCategory)(0),      // 1: casework.v1.HouseholdCategory
@@ -4183,56 +4269,57 @@ var file_casework_v1_household_proto_goTypes = []any{
 	(*TransferHouseholdRequest)(nil),               // 45: casework.v1.TransferHouseholdRequest
 	(*AcceptHouseholdTransferRequest)(nil),         // 46: casework.v1.AcceptHouseholdTransferRequest
 	(*DeclineHouseholdTransferRequest)(nil),        // 47: casework.v1.DeclineHouseholdTransferRequest
-	(*MergeHouseholdsRequest)(nil),                 // 48: casework.v1.MergeHouseholdsRequest
-	(*ListHouseholdHistoryRequest)(nil),            // 49: casework.v1.ListHouseholdHistoryRequest
-	(*ListHouseholdHistoryResponse)(nil),           // 50: casework.v1.ListHouseholdHistoryResponse
-	(*date.Date)(nil),                              // 51: google.type.Date
-	(*timestamppb.Timestamp)(nil),                  // 52: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),                  // 53: google.protobuf.FieldMask
-	(*status.Status)(nil),                          // 54: google.rpc.Status
-	(*emptypb.Empty)(nil),                          // 55: google.protobuf.Empty
+	(*CancelHouseholdTransferRequest)(nil),         // 48: casework.v1.CancelHouseholdTransferRequest
+	(*MergeHouseholdsRequest)(nil),                 // 49: casework.v1.MergeHouseholdsRequest
+	(*ListHouseholdHistoryRequest)(nil),            // 50: casework.v1.ListHouseholdHistoryRequest
+	(*ListHouseholdHistoryResponse)(nil),           // 51: casework.v1.ListHouseholdHistoryResponse
+	(*date.Date)(nil),                              // 52: google.type.Date
+	(*timestamppb.Timestamp)(nil),                  // 53: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                  // 54: google.protobuf.FieldMask
+	(*status.Status)(nil),                          // 55: google.rpc.Status
+	(*emptypb.Empty)(nil),                          // 56: google.protobuf.Empty
 }
 var file_casework_v1_household_proto_depIdxs = []int32{
 	5,  // 0: casework.v1.Servicemember.service_branch:type_name -> casework.v1.ServiceBranch
 	6,  // 1: casework.v1.Servicemember.rank_category:type_name -> casework.v1.RankCategory
 	2,  // 2: casework.v1.Servicemember.post_type:type_name -> casework.v1.PostType
 	3,  // 3: casework.v1.Servicemember.status:type_name -> casework.v1.ServicememberStatus
-	51, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
+	52, // 4: casework.v1.AccompanimentApproval.approve_date:type_name -> google.type.Date
 	11, // 5: casework.v1.Household.servicemember:type_name -> casework.v1.Servicemember
 	1,  // 6: casework.v1.Household.category:type_name -> casework.v1.HouseholdCategory
-	52, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
-	52, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
-	52, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
+	53, // 7: casework.v1.Household.create_time:type_name -> google.protobuf.Timestamp
+	53, // 8: casework.v1.Household.update_time:type_name -> google.protobuf.Timestamp
+	53, // 9: casework.v1.Household.delete_time:type_name -> google.protobuf.Timestamp
 	12, // 10: casework.v1.Household.accompaniment_approval:type_name -> casework.v1.AccompanimentApproval
-	51, // 11: casework.v1.Household.next_contact_due:type_name -> google.type.Date
+	52, // 11: casework.v1.Household.next_contact_due:type_name -> google.type.Date
 	14, // 12: casework.v1.Household.transfer:type_name -> casework.v1.HouseholdTransfer
-	52, // 13: casework.v1.HouseholdTransfer.request_time:type_name -> google.protobuf.Timestamp
+	53, // 13: casework.v1.HouseholdTransfer.request_time:type_name -> google.protobuf.Timestamp
 	8,  // 14: casework.v1.HouseholdHistoryEntry.action:type_name -> casework.v1.HouseholdHistoryAction
-	52, // 15: casework.v1.HouseholdHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	53, // 15: casework.v1.HouseholdHistoryEntry.time:type_name -> google.protobuf.Timestamp
 	4,  // 16: casework.v1.ServicememberStatusChange.kind:type_name -> casework.v1.StatusChangeKind
-	51, // 17: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
+	52, // 17: casework.v1.ServicememberStatusChange.effective_date:type_name -> google.type.Date
 	3,  // 18: casework.v1.ServicememberStatusChange.from_status:type_name -> casework.v1.ServicememberStatus
 	3,  // 19: casework.v1.ServicememberStatusChange.to_status:type_name -> casework.v1.ServicememberStatus
 	2,  // 20: casework.v1.ServicememberStatusChange.from_post_type:type_name -> casework.v1.PostType
 	2,  // 21: casework.v1.ServicememberStatusChange.to_post_type:type_name -> casework.v1.PostType
-	52, // 22: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
+	53, // 22: casework.v1.ServicememberStatusChange.record_time:type_name -> google.protobuf.Timestamp
 	7,  // 23: casework.v1.Member.relation:type_name -> casework.v1.Relation
-	51, // 24: casework.v1.Member.birth_date:type_name -> google.type.Date
-	52, // 25: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	52, // 26: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	52, // 24: casework.v1.Member.birth_date:type_name -> google.type.Date
+	53, // 25: casework.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	53, // 26: casework.v1.Member.update_time:type_name -> google.protobuf.Timestamp
 	13, // 27: casework.v1.CreateHouseholdRequest.household:type_name -> casework.v1.Household
 	0,  // 28: casework.v1.GetHouseholdRequest.view:type_name -> casework.v1.View
 	13, // 29: casework.v1.ListHouseholdsResponse.households:type_name -> casework.v1.Household
 	13, // 30: casework.v1.UpdateHouseholdRequest.household:type_name -> casework.v1.Household
-	53, // 31: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
+	54, // 31: casework.v1.UpdateHouseholdRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 32: casework.v1.LookupHouseholdRequest.view:type_name -> casework.v1.View
 	17, // 33: casework.v1.CreateMemberRequest.member:type_name -> casework.v1.Member
 	0,  // 34: casework.v1.GetMemberRequest.view:type_name -> casework.v1.View
 	17, // 35: casework.v1.ListMembersResponse.members:type_name -> casework.v1.Member
 	17, // 36: casework.v1.UpdateMemberRequest.member:type_name -> casework.v1.Member
-	53, // 37: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	54, // 37: casework.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 38: casework.v1.ChangeServicememberStatusRequest.kind:type_name -> casework.v1.StatusChangeKind
-	51, // 39: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
+	52, // 39: casework.v1.ChangeServicememberStatusRequest.effective_date:type_name -> google.type.Date
 	3,  // 40: casework.v1.ChangeServicememberStatusRequest.status:type_name -> casework.v1.ServicememberStatus
 	2,  // 41: casework.v1.ChangeServicememberStatusRequest.post_type:type_name -> casework.v1.PostType
 	16, // 42: casework.v1.ListStatusChangesResponse.status_changes:type_name -> casework.v1.ServicememberStatusChange
@@ -4241,7 +4328,7 @@ var file_casework_v1_household_proto_depIdxs = []int32{
 	13, // 45: casework.v1.BatchCreateHouseholdsResponse.households:type_name -> casework.v1.Household
 	37, // 46: casework.v1.BatchCreateHouseholdsResponse.results:type_name -> casework.v1.BatchCreateHouseholdResult
 	10, // 47: casework.v1.BatchCreateHouseholdResult.outcome:type_name -> casework.v1.BatchCreateHouseholdResult.Outcome
-	54, // 48: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
+	55, // 48: casework.v1.BatchCreateHouseholdResult.error:type_name -> google.rpc.Status
 	13, // 49: casework.v1.BatchGetHouseholdsResponse.households:type_name -> casework.v1.Household
 	42, // 50: casework.v1.BatchLookupHouseholdsResponse.results:type_name -> casework.v1.HouseholdLookupResult
 	13, // 51: casework.v1.HouseholdLookupResult.household:type_name -> casework.v1.Household
@@ -4269,33 +4356,35 @@ var file_casework_v1_household_proto_depIdxs = []int32{
 	45, // 73: casework.v1.HouseholdService.TransferHousehold:input_type -> casework.v1.TransferHouseholdRequest
 	46, // 74: casework.v1.HouseholdService.AcceptHouseholdTransfer:input_type -> casework.v1.AcceptHouseholdTransferRequest
 	47, // 75: casework.v1.HouseholdService.DeclineHouseholdTransfer:input_type -> casework.v1.DeclineHouseholdTransferRequest
-	48, // 76: casework.v1.HouseholdService.MergeHouseholds:input_type -> casework.v1.MergeHouseholdsRequest
-	49, // 77: casework.v1.HouseholdService.ListHouseholdHistory:input_type -> casework.v1.ListHouseholdHistoryRequest
-	13, // 78: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
-	13, // 79: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
-	21, // 80: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
-	13, // 81: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
-	13, // 82: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
-	13, // 83: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
-	13, // 84: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
-	36, // 85: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
-	39, // 86: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
-	41, // 87: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
-	44, // 88: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
-	17, // 89: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
-	17, // 90: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
-	29, // 91: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
-	17, // 92: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
-	55, // 93: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
-	13, // 94: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
-	34, // 95: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
-	13, // 96: casework.v1.HouseholdService.TransferHousehold:output_type -> casework.v1.Household
-	13, // 97: casework.v1.HouseholdService.AcceptHouseholdTransfer:output_type -> casework.v1.Household
-	13, // 98: casework.v1.HouseholdService.DeclineHouseholdTransfer:output_type -> casework.v1.Household
-	13, // 99: casework.v1.HouseholdService.MergeHouseholds:output_type -> casework.v1.Household
-	50, // 100: casework.v1.HouseholdService.ListHouseholdHistory:output_type -> casework.v1.ListHouseholdHistoryResponse
-	78, // [78:101] is the sub-list for method output_type
-	55, // [55:78] is the sub-list for method input_type
+	48, // 76: casework.v1.HouseholdService.CancelHouseholdTransfer:input_type -> casework.v1.CancelHouseholdTransferRequest
+	49, // 77: casework.v1.HouseholdService.MergeHouseholds:input_type -> casework.v1.MergeHouseholdsRequest
+	50, // 78: casework.v1.HouseholdService.ListHouseholdHistory:input_type -> casework.v1.ListHouseholdHistoryRequest
+	13, // 79: casework.v1.HouseholdService.CreateHousehold:output_type -> casework.v1.Household
+	13, // 80: casework.v1.HouseholdService.GetHousehold:output_type -> casework.v1.Household
+	21, // 81: casework.v1.HouseholdService.ListHouseholds:output_type -> casework.v1.ListHouseholdsResponse
+	13, // 82: casework.v1.HouseholdService.UpdateHousehold:output_type -> casework.v1.Household
+	13, // 83: casework.v1.HouseholdService.DeleteHousehold:output_type -> casework.v1.Household
+	13, // 84: casework.v1.HouseholdService.UndeleteHousehold:output_type -> casework.v1.Household
+	13, // 85: casework.v1.HouseholdService.LookupHousehold:output_type -> casework.v1.Household
+	36, // 86: casework.v1.HouseholdService.BatchCreateHouseholds:output_type -> casework.v1.BatchCreateHouseholdsResponse
+	39, // 87: casework.v1.HouseholdService.BatchGetHouseholds:output_type -> casework.v1.BatchGetHouseholdsResponse
+	41, // 88: casework.v1.HouseholdService.BatchLookupHouseholds:output_type -> casework.v1.BatchLookupHouseholdsResponse
+	44, // 89: casework.v1.HouseholdService.BatchCreateMembers:output_type -> casework.v1.BatchCreateMembersResponse
+	17, // 90: casework.v1.HouseholdService.CreateMember:output_type -> casework.v1.Member
+	17, // 91: casework.v1.HouseholdService.GetMember:output_type -> casework.v1.Member
+	29, // 92: casework.v1.HouseholdService.ListMembers:output_type -> casework.v1.ListMembersResponse
+	17, // 93: casework.v1.HouseholdService.UpdateMember:output_type -> casework.v1.Member
+	56, // 94: casework.v1.HouseholdService.DeleteMember:output_type -> google.protobuf.Empty
+	13, // 95: casework.v1.HouseholdService.ChangeServicememberStatus:output_type -> casework.v1.Household
+	34, // 96: casework.v1.HouseholdService.ListStatusChanges:output_type -> casework.v1.ListStatusChangesResponse
+	13, // 97: casework.v1.HouseholdService.TransferHousehold:output_type -> casework.v1.Household
+	13, // 98: casework.v1.HouseholdService.AcceptHouseholdTransfer:output_type -> casework.v1.Household
+	13, // 99: casework.v1.HouseholdService.DeclineHouseholdTransfer:output_type -> casework.v1.Household
+	13, // 100: casework.v1.HouseholdService.CancelHouseholdTransfer:output_type -> casework.v1.Household
+	13, // 101: casework.v1.HouseholdService.MergeHouseholds:output_type -> casework.v1.Household
+	51, // 102: casework.v1.HouseholdService.ListHouseholdHistory:output_type -> casework.v1.ListHouseholdHistoryResponse
+	79, // [79:103] is the sub-list for method output_type
+	55, // [55:79] is the sub-list for method input_type
 	55, // [55:55] is the sub-list for extension type_name
 	55, // [55:55] is the sub-list for extension extendee
 	0,  // [0:55] is the sub-list for field type_name
@@ -4312,7 +4401,7 @@ func file_casework_v1_household_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_household_proto_rawDesc), len(file_casework_v1_household_proto_rawDesc)),
 			NumEnums:      11,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

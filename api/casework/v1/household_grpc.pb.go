@@ -41,6 +41,7 @@ const (
 	HouseholdService_TransferHousehold_FullMethodName         = "/casework.v1.HouseholdService/TransferHousehold"
 	HouseholdService_AcceptHouseholdTransfer_FullMethodName   = "/casework.v1.HouseholdService/AcceptHouseholdTransfer"
 	HouseholdService_DeclineHouseholdTransfer_FullMethodName  = "/casework.v1.HouseholdService/DeclineHouseholdTransfer"
+	HouseholdService_CancelHouseholdTransfer_FullMethodName   = "/casework.v1.HouseholdService/CancelHouseholdTransfer"
 	HouseholdService_MergeHouseholds_FullMethodName           = "/casework.v1.HouseholdService/MergeHouseholds"
 	HouseholdService_ListHouseholdHistory_FullMethodName      = "/casework.v1.HouseholdService/ListHouseholdHistory"
 )
@@ -124,6 +125,13 @@ type HouseholdServiceClient interface {
 	// Declines a pending transfer, as the receiving town: the transfer is
 	// cleared, its history says declined and why, and nothing moves.
 	DeclineHouseholdTransfer(ctx context.Context, in *DeclineHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error)
+	// Withdraws a pending transfer, as the sending town (its caseworker, or a
+	// supervisor who reaches it; the receiving town's caseworker is refused
+	// with OUT_OF_SCOPE): the transfer asked by mistake is cleared, its
+	// history says cancelled and why, nothing moves, and both towns read the
+	// household as before the transfer. A household with no pending transfer
+	// is refused (NO_TRANSFER_PENDING).
+	CancelHouseholdTransfer(ctx context.Context, in *CancelHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error)
 	// Merges a duplicate household into this one (the survivor), for
 	// supervisors. In one transaction every member, case, status change,
 	// contact, assistance record, campaign target and visit, and history
@@ -134,8 +142,8 @@ type HouseholdServiceClient interface {
 	// survivor. Both must be live, in the same town, not in transfer and not
 	// merged.
 	MergeHouseholds(ctx context.Context, in *MergeHouseholdsRequest, opts ...grpc.CallOption) (*Household, error)
-	// The household's own history, oldest first: transfers asked, accepted
-	// and declined, and merges (what moved in and where the household went).
+	// The household's own history, oldest first: transfers asked, accepted,
+	// declined and cancelled, and merges (what moved in and where the household went).
 	ListHouseholdHistory(ctx context.Context, in *ListHouseholdHistoryRequest, opts ...grpc.CallOption) (*ListHouseholdHistoryResponse, error)
 }
 
@@ -357,6 +365,16 @@ func (c *householdServiceClient) DeclineHouseholdTransfer(ctx context.Context, i
 	return out, nil
 }
 
+func (c *householdServiceClient) CancelHouseholdTransfer(ctx context.Context, in *CancelHouseholdTransferRequest, opts ...grpc.CallOption) (*Household, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Household)
+	err := c.cc.Invoke(ctx, HouseholdService_CancelHouseholdTransfer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *householdServiceClient) MergeHouseholds(ctx context.Context, in *MergeHouseholdsRequest, opts ...grpc.CallOption) (*Household, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Household)
@@ -456,6 +474,13 @@ type HouseholdServiceServer interface {
 	// Declines a pending transfer, as the receiving town: the transfer is
 	// cleared, its history says declined and why, and nothing moves.
 	DeclineHouseholdTransfer(context.Context, *DeclineHouseholdTransferRequest) (*Household, error)
+	// Withdraws a pending transfer, as the sending town (its caseworker, or a
+	// supervisor who reaches it; the receiving town's caseworker is refused
+	// with OUT_OF_SCOPE): the transfer asked by mistake is cleared, its
+	// history says cancelled and why, nothing moves, and both towns read the
+	// household as before the transfer. A household with no pending transfer
+	// is refused (NO_TRANSFER_PENDING).
+	CancelHouseholdTransfer(context.Context, *CancelHouseholdTransferRequest) (*Household, error)
 	// Merges a duplicate household into this one (the survivor), for
 	// supervisors. In one transaction every member, case, status change,
 	// contact, assistance record, campaign target and visit, and history
@@ -466,8 +491,8 @@ type HouseholdServiceServer interface {
 	// survivor. Both must be live, in the same town, not in transfer and not
 	// merged.
 	MergeHouseholds(context.Context, *MergeHouseholdsRequest) (*Household, error)
-	// The household's own history, oldest first: transfers asked, accepted
-	// and declined, and merges (what moved in and where the household went).
+	// The household's own history, oldest first: transfers asked, accepted,
+	// declined and cancelled, and merges (what moved in and where the household went).
 	ListHouseholdHistory(context.Context, *ListHouseholdHistoryRequest) (*ListHouseholdHistoryResponse, error)
 	mustEmbedUnimplementedHouseholdServiceServer()
 }
@@ -541,6 +566,9 @@ func (UnimplementedHouseholdServiceServer) AcceptHouseholdTransfer(context.Conte
 }
 func (UnimplementedHouseholdServiceServer) DeclineHouseholdTransfer(context.Context, *DeclineHouseholdTransferRequest) (*Household, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeclineHouseholdTransfer not implemented")
+}
+func (UnimplementedHouseholdServiceServer) CancelHouseholdTransfer(context.Context, *CancelHouseholdTransferRequest) (*Household, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelHouseholdTransfer not implemented")
 }
 func (UnimplementedHouseholdServiceServer) MergeHouseholds(context.Context, *MergeHouseholdsRequest) (*Household, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeHouseholds not implemented")
@@ -947,6 +975,24 @@ func _HouseholdService_DeclineHouseholdTransfer_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HouseholdService_CancelHouseholdTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelHouseholdTransferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseholdServiceServer).CancelHouseholdTransfer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HouseholdService_CancelHouseholdTransfer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseholdServiceServer).CancelHouseholdTransfer(ctx, req.(*CancelHouseholdTransferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HouseholdService_MergeHouseholds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MergeHouseholdsRequest)
 	if err := dec(in); err != nil {
@@ -1073,6 +1119,10 @@ var HouseholdService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeclineHouseholdTransfer",
 			Handler:    _HouseholdService_DeclineHouseholdTransfer_Handler,
+		},
+		{
+			MethodName: "CancelHouseholdTransfer",
+			Handler:    _HouseholdService_CancelHouseholdTransfer_Handler,
 		},
 		{
 			MethodName: "MergeHouseholds",

@@ -92,9 +92,18 @@ type ImportHouseholdsRequest struct {
 	ImportValidRows bool `protobuf:"varint,5,opt,name=import_valid_rows,json=importValidRows,proto3" json:"import_valid_rows,omitempty"`
 	// AIP-155: a retry with the same id and the same request returns the
 	// first operation instead of starting another.
-	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Imports rows whose person may duplicate a live record or an earlier
+	// row of the file. Without it, a row of 户 that would register a new
+	// household whose servicemember's name and birth date, or name and
+	// phone, match a live household or member the caller may see, or an
+	// earlier row of 户, is refused with POSSIBLE_DUPLICATE (its message
+	// names the matching records or row), as CreateHousehold refuses it
+	// without confirm_possible_duplicate. Rows that update a stored
+	// household, and member rows, are not checked.
+	ConfirmPossibleDuplicates bool `protobuf:"varint,7,opt,name=confirm_possible_duplicates,json=confirmPossibleDuplicates,proto3" json:"confirm_possible_duplicates,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *ImportHouseholdsRequest) Reset() {
@@ -167,6 +176,13 @@ func (x *ImportHouseholdsRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *ImportHouseholdsRequest) GetConfirmPossibleDuplicates() bool {
+	if x != nil {
+		return x.ConfirmPossibleDuplicates
+	}
+	return false
 }
 
 // The response of an ImportHouseholds operation (also a detail of its
@@ -698,7 +714,7 @@ var File_casework_v1_spreadsheet_proto protoreflect.FileDescriptor
 
 const file_casework_v1_spreadsheet_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcasework/v1/spreadsheet.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x18casework/v1/errors.proto\x1a\x1bcasework/v1/household.proto\x1a\x1bcasework/v1/operation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\"\x8a\x03\n" +
+	"\x1dcasework/v1/spreadsheet.proto\x12\vcasework.v1\x1a\x1bbuf/validate/validate.proto\x1a\x18casework/v1/errors.proto\x1a\x1bcasework/v1/household.proto\x1a\x1bcasework/v1/operation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\"\xca\x03\n" +
 	"\x17ImportHouseholdsRequest\x12*\n" +
 	"\acontent\x18\x01 \x01(\fB\x10\xe2A\x01\x02\xbaH\tz\a\x10\x01\x18\x80\x80\x80\bR\acontent\x12M\n" +
 	"\x06format\x18\x02 \x01(\x0e2+.casework.v1.ImportHouseholdsRequest.FormatB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06format\x12$\n" +
@@ -706,7 +722,8 @@ const file_casework_v1_spreadsheet_proto_rawDesc = "" +
 	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12*\n" +
 	"\x11import_valid_rows\x18\x05 \x01(\bR\x0fimportValidRows\x12:\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"A\n" +
+	"request_id\x18\x06 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\x12>\n" +
+	"\x1bconfirm_possible_duplicates\x18\a \x01(\bR\x19confirmPossibleDuplicates\"A\n" +
 	"\x06Format\x12\x16\n" +
 	"\x12FORMAT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFORMAT_XLSX\x10\x01\x12\x0e\n" +

@@ -121,10 +121,12 @@ var Table = map[string][]principal.Role{
 	// about the household that the register's keepers record.
 	householdSvc + "ChangeServicememberStatus": registrars,
 	householdSvc + "ListStatusChanges":         readers,
-	// Transfers between towns are people's work: the sending town asks,
-	// the receiving town decides (the store holds each step to the town it
-	// acts for). A merge rewrites two families' records: supervisors only.
+	// Transfers between towns are people's work: the sending town asks
+	// and may withdraw, the receiving town decides (the store holds each
+	// step to the town it acts for). A merge rewrites two families'
+	// records: supervisors only.
 	householdSvc + "TransferHousehold":        workers,
+	householdSvc + "CancelHouseholdTransfer":  workers,
 	householdSvc + "AcceptHouseholdTransfer":  workers,
 	householdSvc + "DeclineHouseholdTransfer": workers,
 	householdSvc + "MergeHouseholds":          deciders,
