@@ -95,6 +95,9 @@ type settings struct {
 	RetentionHouseholdDays int
 	RetentionEvery         time.Duration
 	RetentionBatch         int
+
+	OrphanSweepEvery time.Duration
+	OrphanGrace      time.Duration
 }
 
 // bindLedger binds the settings that shape what a ledger shows: serve's,
@@ -208,6 +211,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	s.bindRetention(fs)
 	duration(fs, &s.RetentionEvery, "retention-every", "CASEWORK_RETENTION_EVERY", 24*time.Hour,
 		"how often the job queue applies the retention schedule (one server at a time); 0 never, for a deployment that runs `casework retention run` from its own scheduler")
+	duration(fs, &s.OrphanSweepEvery, "attachment-sweep-every", "CASEWORK_ATTACHMENT_SWEEP_EVERY", 6*time.Hour,
+		"how often the job queue deletes attachment blobs no attachment names (one server at a time); 0 never")
+	duration(fs, &s.OrphanGrace, "attachment-orphan-grace", "CASEWORK_ATTACHMENT_ORPHAN_GRACE", service.DefaultBlobSweepGrace,
+		"how old a blob no attachment names must be before the sweep deletes it; longer than any upload takes")
 }
 
 // bindRetention binds the retention schedule's periods: serve's, and
