@@ -321,6 +321,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.limits.countFailure = s.metrics.LimitStoreFailed
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.

@@ -74,6 +74,13 @@ func New() *Metrics {
 		Help: "Visits to the shared rate limit store that failed, by store (postgres, redis) and reason (timeout, error); " +
 			"a failed take or check is judged by this server's own buckets instead.",
 	}, []string{"store", "reason"})
+	// Every series exists from the start, at zero: an alert on its rate
+	// then sees the first failure, and the dashboard a flat line, not none.
+	for _, store := range []string{"postgres", "redis"} {
+		for _, reason := range []string{"timeout", "error"} {
+			m.limitStore.WithLabelValues(store, reason)
+		}
+	}
 	m.reg.MustRegister(m.rpcs, m.rpcSeconds, m.http, m.httpSeconds, m.jobs, m.jobSeconds, m.blobsSwept, m.limitStore,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
