@@ -93,6 +93,7 @@ type settings struct {
 	S3Insecure         bool
 
 	RetentionHouseholdDays int
+	RetentionComplaintDays int
 	RetentionEvery         time.Duration
 	RetentionBatch         int
 
@@ -223,16 +224,23 @@ func (s *settings) bindRetention(fs *pflag.FlagSet) {
 	integer(fs, &s.RetentionHouseholdDays, "retention-deleted-household-days", "CASEWORK_RETENTION_DELETED_HOUSEHOLD_DAYS",
 		int(domain.DefaultRetention().Period(domain.RetentionDeletedHouseholds)/domain.Day),
 		"county policy: days a deleted household is kept whole; after them its personal data, its members' and its cases' are erased and the rows kept as anonymous shells (docs/operations.md, Retention). 0 keeps them for ever")
+	integer(fs, &s.RetentionComplaintDays, "retention-closed-complaint-days", "CASEWORK_RETENTION_CLOSED_COMPLAINT_DAYS",
+		int(domain.DefaultRetention().Period(domain.RetentionClosedComplaints)/domain.Day),
+		"county policy: days a complaint about a measure is kept whole once upheld or dismissed; after them the complainant's name, phone and account and the resolution are erased (docs/operations.md, Retention). 0 keeps them for ever")
 	integer(fs, &s.RetentionBatch, "retention-batch", "CASEWORK_RETENTION_BATCH", 100,
 		"households erased per transaction by the retention schedule")
 }
 
 // retention is the retention schedule the settings give.
 func (s *settings) retention() (domain.RetentionSchedule, error) {
-	if s.RetentionHouseholdDays < 0 {
-		return nil, errors.New("--retention-deleted-household-days cannot be negative")
+	if s.RetentionHouseholdDays < 0 || s.RetentionComplaintDays < 0 {
+		return nil, errors.New("--retention-deleted-household-days and --retention-closed-complaint-days cannot be negative")
 	}
-	return domain.DefaultRetention().With(domain.RetentionDeletedHouseholds, time.Duration(s.RetentionHouseholdDays)*domain.Day)
+	schedule, err := domain.DefaultRetention().With(domain.RetentionDeletedHouseholds, time.Duration(s.RetentionHouseholdDays)*domain.Day)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.With(domain.RetentionClosedComplaints, time.Duration(s.RetentionComplaintDays)*domain.Day)
 }
 
 // bindAttachments binds where attachments' bytes are kept. The S3
