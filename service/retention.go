@@ -114,7 +114,8 @@ func (r RetentionReport) Fields() []string {
 // Run applies the schedule once. A dry run counts what is due and changes
 // nothing, not even the audit log; a real run erases batch after batch,
 // each in its own transaction, until nothing is due, and then writes one
-// audit entry with the counts (none when there was nothing to do, so a
+// audit entry with the counts for each kind (deleted households, closed
+// complaints) it erased any of (none when there was nothing to do, so a
 // daily job on a quiet county does not grow the chain). A run that fails
 // part way keeps the batches it committed; the next run does the rest.
 func (r *Retention) Run(ctx context.Context, dryRun bool) (RetentionReport, error) {
