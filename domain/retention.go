@@ -25,6 +25,11 @@ const (
 	// RetentionOperationFiles: the files exports and imports produced
 	// (ledgers, with ID numbers when asked for in full).
 	RetentionOperationFiles RetentionKind = "operation_files"
+	// RetentionClosedComplaints: a complaint from the public about a
+	// measure, once upheld or dismissed: the complainant's name and phone,
+	// their account and the resolution. Complaints belong to no household,
+	// so deleted_households never reaches them.
+	RetentionClosedComplaints RetentionKind = "closed_complaints"
 )
 
 // RetentionRule is one line of the schedule: how long a kind of record is
@@ -73,6 +78,11 @@ func DefaultRetention() RetentionSchedule {
 		{Kind: RetentionOperationFiles, Period: Day, Starts: "the export or import's end",
 			Action: "deleted", Basis: "enough to download the file; the ledger itself stays in the database (--operation-file-ttl)",
 			AppliedBy: "the job queue's sweep"},
+		{Kind: RetentionClosedComplaints, Period: 3 * 365 * Day, Starts: "the complaint's closing (upheld or dismissed)",
+			Action: "the complainant's name and phone, the account of what happened and the resolution erased; the row stays (measure, state, whether it suspended the measure, dates)",
+			Basis: "county policy (default three years): long enough to answer a repeated complaint or an inspection of how it was handled; " +
+				"counts of complaints by measure and outcome need only the shell (PIPL Arts 19, 47)",
+			AppliedBy: "the retention job (--retention-every) and `casework retention run`"},
 	}
 }
 

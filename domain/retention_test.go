@@ -20,7 +20,7 @@ func TestRetentionSchedule(t *testing.T) {
 			t.Errorf("%s: incomplete rule %+v", r.Kind, r)
 		}
 	}
-	for _, k := range []RetentionKind{RetentionDeletedHouseholds, RetentionFeedEvents, RetentionRequestIDs, RetentionOperationFiles} {
+	for _, k := range []RetentionKind{RetentionDeletedHouseholds, RetentionFeedEvents, RetentionRequestIDs, RetentionOperationFiles, RetentionClosedComplaints} {
 		if !seen[k] {
 			t.Errorf("no rule for %s", k)
 		}

@@ -155,6 +155,18 @@ func (s *Store) DeleteAttachment(ctx context.Context, caseID, id, etag, actor st
 	return &a, a.open(s.cipher)
 }
 
+// AttachmentIDsAmong returns which of ids are attachments' ids, deleted,
+// erased or not, whatever the scope: the orphan sweep keeps the blobs
+// they name.
+func (s *Store) AttachmentIDsAmong(ctx context.Context, ids []string) ([]string, error) {
+	var found []string
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	err := s.conn(ctx).Model(&Attachment{}).Where("id IN ?", ids).Pluck("id", &found).Error
+	return found, err
+}
+
 // --- the database attachment store -----------------------------------------
 
 // blobPart is one part of a blob the database keeps.
@@ -162,6 +174,9 @@ type blobPart struct {
 	BlobKey string `gorm:"primaryKey"`
 	Part    int    `gorm:"primaryKey;autoIncrement:false"`
 	Data    []byte
+	// PutTime is when the part was written; the first part's is the
+	// blob's time as List answers it.
+	PutTime time.Time
 }
 
 // TableName names blobPart's table for gorm.
@@ -175,14 +190,17 @@ const blobPartBytes = 1 << 20
 // of one server that wants no second system to back up. Its calls run
 // outside the caller's transaction: the bytes are stored before the row
 // that describes them.
-type Blobs struct{ db *gorm.DB }
+type Blobs struct {
+	db    *gorm.DB
+	clock func() time.Time
+}
 
 // BlobCipher is the keyring attachments' bytes are sealed with: the one
 // the store seals its columns with.
 func (s *Store) BlobCipher() blob.Cipher { return s.cipher }
 
 // Blobs returns the store's attachment store.
-func (s *Store) Blobs() *Blobs { return &Blobs{db: s.db} }
+func (s *Store) Blobs() *Blobs { return &Blobs{db: s.db, clock: s.clock} }
 
 // Put stores r's bytes under key in parts. The parts are written one
 // statement each under a staging key while the bytes arrive, so no
@@ -197,7 +215,7 @@ func (b *Blobs) Put(ctx context.Context, key string, r io.Reader) error {
 	// '~' is in no key CheckKey passes, so a staging key never names a blob.
 	staging := "~" + key + "~" + uuid.NewString()
 	db := b.db.WithContext(ctx)
-	err := writeParts(db, staging, r)
+	err := writeParts(db, staging, r, b.clock())
 	if err == nil {
 		err = db.Transaction(func(tx *gorm.DB) error {
 			if err := tx.Where("blob_key = ?", key).Delete(&blobPart{}).Error; err != nil {
@@ -213,7 +231,7 @@ func (b *Blobs) Put(ctx context.Context, key string, r io.Reader) error {
 	return err
 }
 
-func writeParts(db *gorm.DB, key string, r io.Reader) error {
+func writeParts(db *gorm.DB, key string, r io.Reader, now time.Time) error {
 	buf := make([]byte, blobPartBytes)
 	for part := 0; ; part++ {
 		n, err := io.ReadFull(r, buf)
@@ -223,7 +241,7 @@ func writeParts(db *gorm.DB, key string, r io.Reader) error {
 		}
 		// An empty blob still has its one (empty) part, so it exists.
 		if n > 0 || part == 0 {
-			if err := db.Create(&blobPart{BlobKey: key, Part: part, Data: buf[:n]}).Error; err != nil {
+			if err := db.Create(&blobPart{BlobKey: key, Part: part, Data: buf[:n], PutTime: now}).Error; err != nil {
 				return err
 			}
 		}
@@ -251,6 +269,23 @@ func (b *Blobs) Delete(ctx context.Context, key string) error {
 		return blob.ErrNotFound
 	}
 	return nil
+}
+
+// List lists the stored blobs by key, each at its first part's time. A
+// put still in flight, under its staging key, is not listed: it is no blob
+// yet.
+func (b *Blobs) List(ctx context.Context, after string, limit int) ([]blob.Info, error) {
+	var parts []blobPart
+	if err := b.db.WithContext(ctx).Select("blob_key", "put_time").
+		Where("part = 0 AND blob_key > ? AND blob_key NOT LIKE ?", after, "~%").
+		Order("blob_key").Limit(limit).Find(&parts).Error; err != nil {
+		return nil, err
+	}
+	out := make([]blob.Info, len(parts))
+	for i, p := range parts {
+		out[i] = blob.Info{Key: p.BlobKey, Stored: p.PutTime}
+	}
+	return out, nil
 }
 
 func (b *Blobs) exists(ctx context.Context, key string) error {

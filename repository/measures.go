@@ -110,6 +110,9 @@ type Complaint struct {
 	Revision           int64
 	CreateTime         time.Time
 	UpdateTime         time.Time
+	// EraseTime is when the retention schedule erased the complainant's
+	// data (nil: not erased).
+	EraseTime *time.Time
 }
 
 const (

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,11 @@ type limits struct {
 	closer io.Closer
 	// lastWarn spaces the warnings of a failing store a minute apart.
 	lastWarn atomic.Int64
+	// kind names the shared store (LimitStorePostgres or LimitStoreRedis)
+	// and countFailure, when set, counts each of its failures by kind and
+	// reason: the metrics' counter.
+	kind         string
+	countFailure func(store, reason string)
 }
 
 // newLimits opens the store kind names (LimitStore*; "" is auto: the
@@ -68,6 +74,7 @@ func newLimits(ctx context.Context, kind, redisURL string, store Store, log *slo
 			kind = LimitStoreMemory
 		}
 	}
+	l.kind = kind
 	switch kind {
 	case LimitStoreMemory:
 	case LimitStorePostgres:
@@ -136,8 +143,8 @@ func sharedOrLocal[T any](ctx context.Context, l *limits, op func(context.Contex
 
 func (l *limits) reset(ctx context.Context, key string) {
 	if l.shared != nil {
-		ctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
-		err := l.shared.Reset(ctx, key)
+		sctx, cancel := context.WithTimeout(ctx, limitStoreTimeout)
+		err := l.shared.Reset(sctx, key)
 		cancel()
 		if err != nil {
 			l.failed(ctx, err)
@@ -146,15 +153,30 @@ func (l *limits) reset(ctx context.Context, key string) {
 	_ = l.local.Reset(ctx, key)
 }
 
-// failed warns, at most once a minute, that the shared store failed and
-// this server limits on its own.
+// failed counts a failure of the shared store and warns, at most once a
+// minute, that this server limits on its own. A call whose caller went
+// away is not the store's failure and is not counted.
 func (l *limits) failed(ctx context.Context, err error) {
+	if l.countFailure != nil && ctx.Err() == nil {
+		l.countFailure(l.kind, failureReason(err))
+	}
 	now := time.Now().UnixNano()
 	last := l.lastWarn.Load()
 	if now-last < int64(time.Minute) || !l.lastWarn.CompareAndSwap(last, now) {
 		return
 	}
 	l.log.WarnContext(ctx, "rate limit store failed: limiting per server until it answers", "error", err.Error())
+}
+
+// failureReason is what the failures counter says of err: a timeout
+// (limitStoreTimeout passed, or the connection timed out) or any other
+// error. Never the error's text, which may name a key.
+func failureReason(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return "error"
 }
 
 // sweep deletes the shared store's idle rows, where it has rows to delete.

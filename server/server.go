@@ -203,6 +203,11 @@ type Config struct {
 	Retention      domain.RetentionSchedule
 	RetentionEvery time.Duration
 	RetentionBatch int
+	// OrphanSweepEvery is how often the job queue deletes the attachment
+	// store's blobs that no attachment names (0: six hours; negative:
+	// never), once they are older than OrphanGrace (0: a day).
+	OrphanSweepEvery time.Duration
+	OrphanGrace      time.Duration
 }
 
 // Store is the storage a server runs on.
@@ -232,6 +237,7 @@ type Store interface {
 	service.AlertStore
 	service.AttachmentStore
 	service.RetentionStore
+	service.BlobSweepStore
 	// Blobs is the attachment store in the database, and BlobCipher the
 	// keyring attachments are sealed with.
 	Blobs() *repository.Blobs
@@ -315,6 +321,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.limits.countFailure = s.metrics.LimitStoreFailed
 	auth := &authenticator{
 		// A client sends the same token with every call until it expires;
 		// its signature is checked once a minute, not every call.
@@ -359,8 +366,9 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 		cfg.AttachmentMaxBytes = service.DefaultAttachmentMaxBytes
 	}
 	s.cfg.AttachmentMaxBytes = cfg.AttachmentMaxBytes
+	blobs := cmp.Or[service.BlobStore](cfg.AttachmentBlobs, store.Blobs())
 	attachments := service.NewAttachments(store, validator, opts, service.AttachmentOptions{
-		Blobs:    blob.NewSealing(cmp.Or[service.BlobStore](cfg.AttachmentBlobs, store.Blobs()), store.BlobCipher()),
+		Blobs:    blob.NewSealing(blobs, store.BlobCipher()),
 		MaxBytes: cfg.AttachmentMaxBytes, RequestIDTTL: cfg.RequestIDTTL, Log: log})
 	longRunning := service.NewLongRunning(operations)
 	referrals := service.NewReferrals(store, validator, opts)
@@ -371,10 +379,13 @@ func New(cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	}
 	retention := service.NewRetention(store, service.RetentionOptions{Schedule: cfg.Retention, Batch: cfg.RetentionBatch,
 		Blobs: cfg.AttachmentBlobs, Now: cfg.Now, Log: log})
+	orphans := service.NewBlobSweep(store, service.BlobSweepOptions{Blobs: blobs, Grace: cfg.OrphanGrace,
+		Swept: s.metrics.OrphansDeleted, Now: cfg.Now, Log: log})
 	if s.queue, err = jobs.New(sqlDB, store.Dialect(), jobs.Handlers{Operation: operations.Run, Sweep: operations.Sweep,
-		AlertScan: alerts.Scan, EndHolds: cases.EndHolds, Maintain: s.maintain, Retention: retention.Job},
+		AlertScan: alerts.Scan, EndHolds: cases.EndHolds, Maintain: s.maintain, Retention: retention.Job, BlobSweep: orphans.Job},
 		jobs.Config{RescueAfter: cfg.JobRescueAfter, Poll: cfg.JobPoll, SweepEvery: cfg.JobSweepEvery, Workers: cfg.JobWorkers,
-			AlertScanEvery: cfg.AlertScanEvery, MaintainEvery: cfg.MaintenanceInterval, RetentionEvery: cfg.RetentionEvery}, log); err != nil {
+			AlertScanEvery: cfg.AlertScanEvery, MaintainEvery: cfg.MaintenanceInterval, RetentionEvery: cfg.RetentionEvery,
+			BlobSweepEvery: cfg.OrphanSweepEvery}, log); err != nil {
 		return nil, err
 	}
 	operations.SetQueue(s.queue)

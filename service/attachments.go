@@ -38,6 +38,7 @@ type BlobStore interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
+	List(ctx context.Context, after string, limit int) ([]blob.Info, error)
 }
 
 // AttachmentStore is the storage AttachmentService needs.

@@ -30,6 +30,9 @@ type RetentionStore interface {
 	CountErasableMembers(ctx context.Context, cutoff time.Time) (int64, error)
 	EraseMembers(ctx context.Context, ids []string, scrub repository.DetailsScrubber,
 		drop func(ctx context.Context, attachmentIDs []string) error) (repository.Erasure, error)
+	ErasableComplaints(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
+	CountErasableComplaints(ctx context.Context, cutoff time.Time) (int64, error)
+	EraseComplaints(ctx context.Context, ids []string) (int, error)
 	AppendAudit(ctx context.Context, e *audit.Entry) error
 }
 
@@ -85,6 +88,19 @@ type RetentionReport struct {
 	Due, DueMembers int64
 	// Erased counts what was erased (zero on a dry run).
 	Erased repository.Erasure
+	// Complaints is the run's report on closed complaints.
+	Complaints ComplaintRetention
+}
+
+// ComplaintRetention is what a run did, or would do, to closed complaints.
+type ComplaintRetention struct {
+	// Off is true when the schedule keeps closed complaints for ever.
+	Off bool
+	// Cutoff: complaints closed before it are erased.
+	Cutoff time.Time
+	// Due were due when the run began; Erased were erased.
+	Due    int64
+	Erased int
 }
 
 // Fields are the report as the audit entry and the log carry it.
@@ -98,42 +114,90 @@ func (r RetentionReport) Fields() []string {
 // Run applies the schedule once. A dry run counts what is due and changes
 // nothing, not even the audit log; a real run erases batch after batch,
 // each in its own transaction, until nothing is due, and then writes one
-// audit entry with the counts (none when there was nothing to do, so a
+// audit entry with the counts for each kind (deleted households, closed
+// complaints) it erased any of (none when there was nothing to do, so a
 // daily job on a quiet county does not grow the chain). A run that fails
 // part way keeps the batches it committed; the next run does the rest.
 func (r *Retention) Run(ctx context.Context, dryRun bool) (RetentionReport, error) {
 	ctx = repository.WithScope(ctx, principal.Scope{All: true})
 	rep := RetentionReport{DryRun: dryRun}
+	err := r.households(ctx, &rep)
+	return rep, errors.Join(err, r.complaints(ctx, &rep))
+}
+
+// complaints erases the closed complaints the schedule no longer keeps,
+// batch by batch, with one audit entry for a run that erased any.
+func (r *Retention) complaints(ctx context.Context, rep *RetentionReport) error {
+	c := &rep.Complaints
+	cutoff, ok := r.opts.Schedule.Cutoff(domain.RetentionClosedComplaints, r.opts.Now())
+	if !ok {
+		c.Off = true
+		return nil
+	}
+	c.Cutoff = cutoff
+	due, err := r.store.CountErasableComplaints(ctx, cutoff)
+	c.Due = due
+	if err != nil || rep.DryRun || due == 0 {
+		return err
+	}
+	var runErr error
+	for {
+		ids, err := r.store.ErasableComplaints(ctx, cutoff, r.opts.Batch)
+		if err != nil || len(ids) == 0 {
+			runErr = err
+			break
+		}
+		n, err := r.store.EraseComplaints(ctx, ids)
+		c.Erased += n
+		if err != nil || n == 0 {
+			runErr = err
+			break
+		}
+	}
+	if c.Erased > 0 {
+		e := audit.FromContext(ctx).Entry(audit.ActionRetention, "retention/"+string(domain.RetentionClosedComplaints),
+			audit.OutcomeOK, []string{"complaints=" + strconv.Itoa(c.Erased)})
+		if err := r.store.AppendAudit(ctx, e); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	return runErr
+}
+
+// households erases the deleted households and members the schedule no
+// longer keeps.
+func (r *Retention) households(ctx context.Context, rep *RetentionReport) error {
+	dryRun := rep.DryRun
 	cutoff, ok := r.opts.Schedule.Cutoff(domain.RetentionDeletedHouseholds, r.opts.Now())
 	if !ok {
 		rep.Off = true
-		return rep, nil
+		return nil
 	}
 	rep.Cutoff = cutoff
 	due, err := r.store.CountErasableHouseholds(ctx, cutoff)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	rep.Due = due
 	if rep.DueMembers, err = r.store.CountErasableMembers(ctx, cutoff); err != nil {
-		return rep, err
+		return err
 	}
 	if dryRun || due+rep.DueMembers == 0 {
-		return rep, nil
+		return nil
 	}
 	// Households first: their members are erased with them.
-	runErr := r.batches(ctx, &rep, cutoff, r.store.ErasableHouseholds, r.store.EraseHouseholds)
+	runErr := r.batches(ctx, rep, cutoff, r.store.ErasableHouseholds, r.store.EraseHouseholds)
 	if runErr == nil {
-		runErr = r.batches(ctx, &rep, cutoff, r.store.ErasableMembers, r.store.EraseMembers)
+		runErr = r.batches(ctx, rep, cutoff, r.store.ErasableMembers, r.store.EraseMembers)
 	}
 	if rep.Erased.Households+rep.Erased.Members > 0 {
 		e := audit.FromContext(ctx).Entry(audit.ActionRetention, "retention/"+string(domain.RetentionDeletedHouseholds),
 			audit.OutcomeOK, rep.Fields())
 		if err := r.store.AppendAudit(ctx, e); err != nil {
-			return rep, errors.Join(runErr, err)
+			return errors.Join(runErr, err)
 		}
 	}
-	return rep, runErr
+	return runErr
 }
 
 // batches erases what list finds, a batch per transaction, until nothing
@@ -177,8 +241,9 @@ func (r *Retention) dropBlobs(ctx context.Context, ids []string) error {
 // Job is the queue's daily retention job: one run, its report in the log.
 func (r *Retention) Job(ctx context.Context) error {
 	rep, err := r.Run(ctx, false)
-	if rep.Erased.Households+rep.Erased.Members > 0 || err != nil {
-		args := []any{"cutoff", rep.Cutoff, "due", rep.Due, "due_members", rep.DueMembers}
+	if rep.Erased.Households+rep.Erased.Members+rep.Complaints.Erased > 0 || err != nil {
+		args := []any{"cutoff", rep.Cutoff, "due", rep.Due, "due_members", rep.DueMembers,
+			"due_complaints", rep.Complaints.Due, "complaints", rep.Complaints.Erased}
 		for _, f := range rep.Fields() {
 			k, v, _ := strings.Cut(f, "=")
 			args = append(args, k, v)

@@ -93,8 +93,12 @@ type settings struct {
 	S3Insecure         bool
 
 	RetentionHouseholdDays int
+	RetentionComplaintDays int
 	RetentionEvery         time.Duration
 	RetentionBatch         int
+
+	OrphanSweepEvery time.Duration
+	OrphanGrace      time.Duration
 }
 
 // bindLedger binds the settings that shape what a ledger shows: serve's,
@@ -208,6 +212,10 @@ func (s *settings) bind(fs *pflag.FlagSet, serve bool) {
 	s.bindRetention(fs)
 	duration(fs, &s.RetentionEvery, "retention-every", "CASEWORK_RETENTION_EVERY", 24*time.Hour,
 		"how often the job queue applies the retention schedule (one server at a time); 0 never, for a deployment that runs `casework retention run` from its own scheduler")
+	duration(fs, &s.OrphanSweepEvery, "attachment-sweep-every", "CASEWORK_ATTACHMENT_SWEEP_EVERY", 6*time.Hour,
+		"how often the job queue deletes attachment blobs no attachment names (one server at a time); 0 never")
+	duration(fs, &s.OrphanGrace, "attachment-orphan-grace", "CASEWORK_ATTACHMENT_ORPHAN_GRACE", service.DefaultBlobSweepGrace,
+		"how old a blob no attachment names must be before the sweep deletes it; longer than any upload takes")
 }
 
 // bindRetention binds the retention schedule's periods: serve's, and
@@ -216,16 +224,23 @@ func (s *settings) bindRetention(fs *pflag.FlagSet) {
 	integer(fs, &s.RetentionHouseholdDays, "retention-deleted-household-days", "CASEWORK_RETENTION_DELETED_HOUSEHOLD_DAYS",
 		int(domain.DefaultRetention().Period(domain.RetentionDeletedHouseholds)/domain.Day),
 		"county policy: days a deleted household is kept whole; after them its personal data, its members' and its cases' are erased and the rows kept as anonymous shells (docs/operations.md, Retention). 0 keeps them for ever")
+	integer(fs, &s.RetentionComplaintDays, "retention-closed-complaint-days", "CASEWORK_RETENTION_CLOSED_COMPLAINT_DAYS",
+		int(domain.DefaultRetention().Period(domain.RetentionClosedComplaints)/domain.Day),
+		"county policy: days a complaint about a measure is kept whole once upheld or dismissed; after them the complainant's name, phone and account and the resolution are erased (docs/operations.md, Retention). 0 keeps them for ever")
 	integer(fs, &s.RetentionBatch, "retention-batch", "CASEWORK_RETENTION_BATCH", 100,
 		"households erased per transaction by the retention schedule")
 }
 
 // retention is the retention schedule the settings give.
 func (s *settings) retention() (domain.RetentionSchedule, error) {
-	if s.RetentionHouseholdDays < 0 {
-		return nil, errors.New("--retention-deleted-household-days cannot be negative")
+	if s.RetentionHouseholdDays < 0 || s.RetentionComplaintDays < 0 {
+		return nil, errors.New("--retention-deleted-household-days and --retention-closed-complaint-days cannot be negative")
 	}
-	return domain.DefaultRetention().With(domain.RetentionDeletedHouseholds, time.Duration(s.RetentionHouseholdDays)*domain.Day)
+	schedule, err := domain.DefaultRetention().With(domain.RetentionDeletedHouseholds, time.Duration(s.RetentionHouseholdDays)*domain.Day)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.With(domain.RetentionClosedComplaints, time.Duration(s.RetentionComplaintDays)*domain.Day)
 }
 
 // bindAttachments binds where attachments' bytes are kept. The S3

@@ -155,6 +155,10 @@ func serveCmd() *cobra.Command {
 			if retentionEvery == 0 {
 				retentionEvery = -1 // the flag's 0 is "never", the server's "the default"
 			}
+			sweepEvery := s.OrphanSweepEvery
+			if sweepEvery == 0 {
+				sweepEvery = -1
+			}
 			srv, err := server.New(server.Config{
 				GRPCAddr:              s.GRPCAddr,
 				HTTPAddr:              s.HTTPAddr,
@@ -200,6 +204,8 @@ func serveCmd() *cobra.Command {
 				Retention:          schedule,
 				RetentionEvery:     retentionEvery,
 				RetentionBatch:     s.RetentionBatch,
+				OrphanSweepEvery:   sweepEvery,
+				OrphanGrace:        s.OrphanGrace,
 			}, store, log)
 			if err != nil {
 				return err

@@ -101,8 +101,19 @@ func printRetention(w io.Writer, schedule domain.RetentionSchedule, rep service.
 			"%d attachments, %d ledger rows, %d referrals\n", k, rep.Due, rep.DueMembers, rep.Cutoff.UTC().Format(time.RFC3339),
 			e.Households, e.Members, e.Cases, e.Notes, e.Attachments, e.LedgerRows, e.Referrals)
 	}
+	c, ck := rep.Complaints, domain.RetentionClosedComplaints
+	switch {
+	case c.Off:
+		fmt.Fprintf(w, "%s: kept for ever (--retention-closed-complaint-days 0); nothing to do\n", ck)
+	case rep.DryRun:
+		fmt.Fprintf(w, "%s: %d complaints closed before %s due for erasure (dry run: nothing changed)\n",
+			ck, c.Due, c.Cutoff.UTC().Format(time.RFC3339))
+	default:
+		fmt.Fprintf(w, "%s: %d complaints closed before %s were due; erased %d complaints\n",
+			ck, c.Due, c.Cutoff.UTC().Format(time.RFC3339), c.Erased)
+	}
 	for _, r := range schedule {
-		if r.Kind != k {
+		if r.Kind != k && r.Kind != ck {
 			fmt.Fprintf(w, "%s: %s, applied by %s\n", r.Kind, period(r.Period), r.AppliedBy)
 		}
 	}

@@ -60,7 +60,7 @@ type Entry struct {
 	Credential string
 	Method     string // e.g. "/casework.v1.CaseService/SubmitCase"
 	Resource   string // e.g. "cases/…"
-	Action     string // "change", "full-view", "denied", "lookup", "flagged" or "download"
+	Action     string // one of the Action constants below
 	RequestID  string
 	ClientAddr string
 	Outcome    string
@@ -88,6 +88,9 @@ const (
 	// ActionRetention: a run of the retention schedule erased personal
 	// data; Fields holds its counts, never an id or a value.
 	ActionRetention = "retention"
+	// ActionSweep: the orphan sweep deleted attachments' bytes that no
+	// attachment named; Fields holds its counts, never a key.
+	ActionSweep = "sweep"
 )
 
 // Keys are the audit keys: the keyring implements them (sealed.Keyring and

@@ -9,6 +9,7 @@ package blob
 import (
 	"errors"
 	"regexp"
+	"time"
 )
 
 // ErrNotFound answers a Get or Delete of a key the store does not hold.
@@ -28,4 +29,13 @@ func CheckKey(key string) error {
 		return errBadKey
 	}
 	return nil
+}
+
+// Info is one blob as a store lists it.
+type Info struct {
+	Key string
+	// Stored is when the blob was written: the orphan sweep leaves a blob
+	// younger than its grace period alone, since its row may be about to
+	// commit.
+	Stored time.Time
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 )
 
 // Dir keeps each blob as a file of a directory, written to a temporary
@@ -78,6 +79,39 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// List lists the directory's blobs by name, their times the files'
+// modification times. Each page reads the directory's names afresh (they
+// come sorted), which is a few milliseconds for a county's files; the
+// temporary files of puts in flight are not blobs and are not listed.
+func (d *Dir) List(ctx context.Context, after string, limit int) ([]Info, error) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return nil, err
+	}
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].Name() > after })
+	var out []Info
+	for _, e := range entries[i:] {
+		if len(out) == limit {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !e.Type().IsRegular() || CheckKey(e.Name()) != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted since the directory was read
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Info{Key: e.Name(), Stored: fi.ModTime()})
+	}
+	return out, nil
 }
 
 // ctxReader stops a copy once ctx ends: a client that went away does not

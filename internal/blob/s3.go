@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -108,6 +109,33 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 		return s3Error(err)
 	}
 	return s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
+}
+
+// List lists the objects under the prefix, by key, their times the
+// objects' last modification.
+func (s *S3) List(ctx context.Context, after string, limit int) ([]Info, error) {
+	// Cancelling stops minio's listing goroutine once the page is full.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts := minio.ListObjectsOptions{Prefix: s.prefix, Recursive: true, MaxKeys: limit}
+	if after != "" {
+		opts.StartAfter = s.prefix + after
+	}
+	var out []Info
+	for o := range s.client.ListObjects(ctx, s.bucket, opts) {
+		if o.Err != nil {
+			return nil, s3Error(o.Err)
+		}
+		key := strings.TrimPrefix(o.Key, s.prefix)
+		if CheckKey(key) != nil {
+			continue // not one of ours: a deeper path under the prefix
+		}
+		out = append(out, Info{Key: key, Stored: o.LastModified})
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func s3Error(err error) error {

@@ -15,6 +15,10 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
+	// List answers up to limit of the store's blobs whose keys sort after
+	// after ("" for the first page), in the store's order of keys: the
+	// orphan sweep pages through a store with it.
+	List(ctx context.Context, after string, limit int) ([]Info, error)
 }
 
 // Cipher seals and opens with the server's keyring (internal/sealed), the
@@ -73,6 +77,11 @@ func (s *Sealing) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 
 // Delete removes the blob under key.
 func (s *Sealing) Delete(ctx context.Context, key string) error { return s.store.Delete(ctx, key) }
+
+// List lists the store's blobs: keys and times are not sealed.
+func (s *Sealing) List(ctx context.Context, after string, limit int) ([]Info, error) {
+	return s.store.List(ctx, after, limit)
+}
 
 // sealReader reads plaintext from src and answers sealed records.
 type sealReader struct {

@@ -47,6 +47,9 @@ type Handlers struct {
 	// Retention applies the retention schedule: erases the personal data
 	// of households deleted longer ago than it keeps them (nil: none).
 	Retention func(ctx context.Context) error
+	// BlobSweep deletes the attachment store's blobs that no attachment
+	// names, once past their grace period (nil: none).
+	BlobSweep func(ctx context.Context) error
 }
 
 // Config tunes the queue; zero values take the defaults.
@@ -78,6 +81,9 @@ type Config struct {
 	// negative: never, for a deployment that runs `casework retention run`
 	// from its own scheduler instead.
 	RetentionEvery time.Duration
+	// BlobSweepEvery is how often the orphan sweep runs (default six
+	// hours); negative: never.
+	BlobSweepEvery time.Duration
 }
 
 // Queue is a river client: it inserts jobs and, once started, works them.
@@ -143,6 +149,13 @@ type retentionArgs struct{}
 
 func (retentionArgs) Kind() string { return "retention" }
 
+// blobSweepArgs is the periodic job that deletes orphan blobs. A blob is
+// deleted only once it is past its grace period with no row, and a second
+// delete of it answers not found, which the sweep takes as done.
+type blobSweepArgs struct{}
+
+func (blobSweepArgs) Kind() string { return "blob_sweep" }
+
 // once is the insert options of a periodic job of which one at a time is
 // enough across servers: river's leader inserts it, and a second while one
 // waits or runs is pointless.
@@ -184,6 +197,10 @@ func New(db *sql.DB, dialect repository.Dialect, h Handlers, cfg Config, log *sl
 	if h.Retention != nil && cfg.RetentionEvery >= 0 {
 		river.AddWorker(workers, &task[retentionArgs]{run: h.Retention})
 		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.RetentionEvery, 24*time.Hour), retentionArgs{}))
+	}
+	if h.BlobSweep != nil && cfg.BlobSweepEvery >= 0 {
+		river.AddWorker(workers, &task[blobSweepArgs]{run: h.BlobSweep})
+		periodicJobs = append(periodicJobs, periodic(cmp.Or(cfg.BlobSweepEvery, 6*time.Hour), blobSweepArgs{}))
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 2)}},

@@ -34,6 +34,8 @@ type Metrics struct {
 	httpSeconds *prometheus.HistogramVec
 	jobs        *prometheus.CounterVec
 	jobSeconds  *prometheus.HistogramVec
+	blobsSwept  prometheus.Counter
+	limitStore  *prometheus.CounterVec
 }
 
 // New makes the instruments, with the Go runtime's and the process's.
@@ -63,7 +65,23 @@ func New() *Metrics {
 		Namespace: Namespace, Name: "job_duration_seconds", Buckets: latencyBuckets,
 		Help: "Time a background job ran, by kind.",
 	}, []string{"kind"})
-	m.reg.MustRegister(m.rpcs, m.rpcSeconds, m.http, m.httpSeconds, m.jobs, m.jobSeconds,
+	m.blobsSwept = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "attachment_orphans_deleted_total",
+		Help: "Attachment blobs the orphan sweep deleted because no attachment named them past the grace period.",
+	})
+	m.limitStore = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "rate_limit_store_failures_total",
+		Help: "Visits to the shared rate limit store that failed, by store (postgres, redis) and reason (timeout, error); " +
+			"a failed take or check is judged by this server's own buckets instead.",
+	}, []string{"store", "reason"})
+	// Every series exists from the start, at zero: an alert on its rate
+	// then sees the first failure, and the dashboard a flat line, not none.
+	for _, store := range []string{"postgres", "redis"} {
+		for _, reason := range []string{"timeout", "error"} {
+			m.limitStore.WithLabelValues(store, reason)
+		}
+	}
+	m.reg.MustRegister(m.rpcs, m.rpcSeconds, m.http, m.httpSeconds, m.jobs, m.jobSeconds, m.blobsSwept, m.limitStore,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -89,6 +107,16 @@ func (m *Metrics) HTTP(method, route string, status int, d time.Duration) {
 func (m *Metrics) Job(kind, result string, d time.Duration) {
 	m.jobs.WithLabelValues(kind, result).Inc()
 	m.jobSeconds.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// OrphansDeleted counts the blobs one run of the orphan sweep deleted.
+func (m *Metrics) OrphansDeleted(n int) { m.blobsSwept.Add(float64(n)) }
+
+// LimitStoreFailed counts one failed visit to the shared rate limit store.
+// store is the store's kind and reason one of a fixed few, never an error's
+// text (which could carry a key, and so a principal).
+func (m *Metrics) LimitStoreFailed(store, reason string) {
+	m.limitStore.WithLabelValues(store, reason).Inc()
 }
 
 // DB exports the connection pool's use (open, in use, idle, waits).

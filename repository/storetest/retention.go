@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fengdu-county/casework/domain"
+	"github.com/fengdu-county/casework/internal/names"
 	"github.com/fengdu-county/casework/repository"
 )
 
@@ -218,6 +219,78 @@ var retentionTests = []test{
 		}
 		_, err = e.s.UndeleteHousehold(e.ctx, f.h.ID, "")
 		wantPrecondition(t, err, "HOUSEHOLD_ERASED", "UndeleteHousehold of an erased shell")
+	}},
+	{"ErasesClosedComplaints", func(t *testing.T, e *env) {
+		o := e.newOrganization(creditCodes[0], day(2040, 1, 1))
+		m := e.newMeasure(o)
+		_, err := e.moveMeasure(e.ctx, m, domain.MeasureApprove)
+		must(t, err, "approve")
+		complain := func() *repository.Complaint {
+			c := &repository.Complaint{ID: uuid.NewString(), OrganizationID: o.ID, MeasureID: m.ID,
+				ComplainantName: "投诉人" + uuid.NewString()[:8], ComplainantPhone: e.phone(), Description: "拒绝优惠 " + uuid.NewString()}
+			e.clock.Advance(e.step)
+			must(t, e.s.CreateComplaint(e.ctx, c), "CreateComplaint")
+			return c
+		}
+		closeAs := func(c *repository.Complaint, state domain.ComplaintState) {
+			e.clock.Advance(e.step)
+			_, err := e.s.MutateComplaint(e.ctx, names.Complaint{OrganizationID: o.ID, MeasureID: m.ID, ID: c.ID}, "",
+				func(_ context.Context, row *repository.Complaint) error {
+					row.State, row.Resolution = state, "处理结果 "+uuid.NewString()
+					c.Resolution = row.Resolution
+					return nil
+				})
+			must(t, err, "close the complaint")
+		}
+		old, open, recent := complain(), complain(), complain()
+		closeAs(old, domain.ComplaintUpheld)
+		e.clock.Advance(4 * 365 * domain.Day)
+		closeAs(recent, domain.ComplaintDismissed)
+		cutoff := e.clock.Now().Add(-3 * 365 * domain.Day)
+
+		ids, err := e.s.ErasableComplaints(e.ctx, cutoff, 10)
+		must(t, err, "ErasableComplaints")
+		if n, _ := e.s.CountErasableComplaints(e.ctx, cutoff); len(ids) != 1 || ids[0] != old.ID || n != 1 {
+			t.Fatalf("erasable %v (count %d), want the one closed four years ago", ids, n)
+		}
+		var raw struct{ ComplainantPhone, DescriptionSealed, ResolutionSealed string }
+		must(t, e.db.Table("complaints").Select("complainant_phone, description_sealed, resolution_sealed").
+			Where("id = ?", old.ID).Take(&raw).Error, "raw")
+		needles := map[string]string{"name": old.ComplainantName, "phone": old.ComplainantPhone, "description": old.Description,
+			"resolution": old.Resolution, "sealed phone": raw.ComplainantPhone, "sealed description": raw.DescriptionSealed,
+			"sealed resolution": raw.ResolutionSealed}
+		head := e.eventHead()
+		// As for households, the caller picks what is due; the store passes
+		// by what is not closed.
+		n, err := e.s.EraseComplaints(e.ctx, []string{old.ID, open.ID})
+		must(t, err, "EraseComplaints")
+		if n != 1 {
+			t.Fatalf("erased %d complaints, want 1: an open complaint is never erased", n)
+		}
+		if left := LeftIn(t, e.db, needles); len(left) > 0 {
+			t.Errorf("erased values left behind:\n%s", strings.Join(left, "\n"))
+		}
+		shell, err := e.s.GetComplaint(e.ctx, names.Complaint{OrganizationID: o.ID, MeasureID: m.ID, ID: old.ID})
+		must(t, err, "GetComplaint")
+		if shell.EraseTime == nil || shell.State != domain.ComplaintUpheld || shell.ComplainantName != "" || shell.Description != "" {
+			t.Errorf("the shell: %+v", shell)
+		}
+		for _, c := range []*repository.Complaint{open, recent} {
+			got, err := e.s.GetComplaint(e.ctx, names.Complaint{OrganizationID: o.ID, MeasureID: m.ID, ID: c.ID})
+			must(t, err, "GetComplaint")
+			if got.EraseTime != nil || got.ComplainantName != c.ComplainantName || got.Description != c.Description {
+				t.Errorf("a complaint not due was erased: %+v", got)
+			}
+		}
+		if e.eventHead() != head+1 {
+			t.Errorf("feed events: head %d → %d, want one for the erased complaint", head, e.eventHead())
+		}
+		if _, err := e.s.VerifyAudit(e.ctx); err != nil {
+			t.Errorf("audit chain after the erasure: %v", err)
+		}
+		if n, err := e.s.EraseComplaints(e.ctx, []string{old.ID}); err != nil || n != 0 {
+			t.Errorf("a second erasure: %d, %v", n, err)
+		}
 	}},
 	{"LiveHouseholdsAreNeverErased", func(t *testing.T, e *env) {
 		f := e.newFamily(e.withPhone)

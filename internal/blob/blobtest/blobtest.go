@@ -64,6 +64,61 @@ func Run(t *testing.T, store blob.Store) {
 			t.Fatalf("Get after a failed Put: %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("list", func(t *testing.T) {
+		want := []string{"list-a", "list-b", "list-c", "list-d", "list-e"}
+		for _, key := range want {
+			put(t, store, key, []byte(key))
+		}
+		put(t, store, "list-gone", []byte("x"))
+		if err := store.Delete(ctx, "list-gone"); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		after := ""
+		for pages := 0; ; pages++ {
+			if pages > 100 {
+				t.Fatal("List does not end")
+			}
+			page, err := store.List(ctx, after, 2)
+			if err != nil {
+				t.Fatalf("List after %q: %v", after, err)
+			}
+			if len(page) > 2 {
+				t.Fatalf("List of at most 2 answered %d", len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, b := range page {
+				seen[b.Key]++
+				if b.Stored.IsZero() {
+					t.Errorf("%s: no time stored", b.Key)
+				}
+			}
+			after = page[len(page)-1].Key
+		}
+		for _, key := range want {
+			if seen[key] != 1 {
+				t.Errorf("%s listed %d times, want once", key, seen[key])
+			}
+		}
+		for key, n := range seen {
+			if n > 1 {
+				t.Errorf("%s listed %d times", key, n)
+			}
+			if blob.CheckKey(key) != nil {
+				t.Errorf("listed %q, which is no key", key)
+			}
+		}
+		if seen["list-gone"] != 0 || seen["half"] != 0 {
+			t.Error("List names a deleted blob or a failed Put's")
+		}
+		for _, key := range want {
+			if err := store.Delete(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	t.Run("keys that reach outside", func(t *testing.T) {
 		for _, key := range []string{"", "../x", "a/b", ".hidden", `a\b`} {
 			if err := store.Put(ctx, key, bytes.NewReader([]byte("x"))); err == nil {
