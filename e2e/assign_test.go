@@ -43,7 +43,7 @@ func (e *env) submittedCases(t *testing.T, f family, n int) []*pb.Case {
 	g := e.grpcClient(t)
 	members := &pb.BatchCreateMembersRequest{Parent: f.household.GetName()}
 	for range n {
-		members.Requests = append(members.Requests, &pb.CreateMemberRequest{Member: e.newMember(pb.Relation_RELATION_CHILD, "张小华", childBirth)})
+		members.Requests = append(members.Requests, &pb.CreateMemberRequest{Member: e.newMember(pb.Relation_RELATION_CHILD, "张小华", childBirth), ConfirmPossibleDuplicate: true})
 	}
 	made := must(pb.NewHouseholdServiceClient(e.conn).BatchCreateMembers(ctxFor(t), members)).ok(t)
 	cases := &pb.BatchCreateCasesRequest{}

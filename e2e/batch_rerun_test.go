@@ -40,11 +40,18 @@ func (c *client) BatchLookupHouseholds(numbers ...string) (*pb.BatchLookupHouseh
 	return out, c.call("HouseholdService/BatchLookupHouseholds", post("households:batchLookup", req), req, out)
 }
 
+// BatchCreateMembers adds ms, each confirming a possible duplicate (see
+// CreateMember).
 func (c *client) BatchCreateMembers(parent string, ms ...*pb.Member) (*pb.BatchCreateMembersResponse, error) {
 	req := &pb.BatchCreateMembersRequest{Parent: parent}
 	for _, m := range ms {
-		req.Requests = append(req.Requests, &pb.CreateMemberRequest{Member: m})
+		req.Requests = append(req.Requests, &pb.CreateMemberRequest{Member: m, ConfirmPossibleDuplicate: true})
 	}
+	return c.batchCreateMembers(req)
+}
+
+func (c *client) batchCreateMembers(req *pb.BatchCreateMembersRequest) (*pb.BatchCreateMembersResponse, error) {
+	parent := req.GetParent()
 	out := &pb.BatchCreateMembersResponse{}
 	return out, c.call("HouseholdService/BatchCreateMembers", post(parent+"/members:batchCreate", req), req, out)
 }

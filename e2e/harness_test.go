@@ -102,6 +102,7 @@ var scenarios = []scenario{
 	{"household_transfers", testHouseholdTransfers},
 	{"household_duplicates", testPossibleDuplicates},
 	{"household_batch_duplicates", testBatchDuplicates},
+	{"member_batch_duplicates", testMemberBatchDuplicates},
 	{"household_transfer_cancel", testCancelTransfer},
 	{"household_merges", testMergeHouseholds},
 	{"attachments", testAttachments},

@@ -562,6 +562,54 @@ func testBatchDuplicates(t *testing.T, e *env) {
 	})
 }
 
+// testMemberBatchDuplicates: a batch of members is checked as CreateMember
+// checks one, against the stored people and the batch's earlier items.
+func testMemberBatchDuplicates(t *testing.T, e *env) {
+	e.eachClient(t, func(t *testing.T, c *client) {
+		given := "周" + c.name
+		stored := must(c.CreateHousehold(e.newHousehold(func(h *pb.Household) { h.Servicemember.Name = given }))).ok(t)
+		h := must(c.CreateHousehold(e.newHousehold())).ok(t)
+		fresh := e.newMember(pb.Relation_RELATION_CHILD, "吴"+c.name, childBirth)
+		namesake := e.newMember(pb.Relation_RELATION_FATHER, given, servicememberBirth)
+		unconfirmed := func(ms ...*pb.Member) *pb.BatchCreateMembersRequest {
+			req := &pb.BatchCreateMembersRequest{Parent: h.GetName()}
+			for _, m := range ms {
+				req.Requests = append(req.Requests, &pb.CreateMemberRequest{Member: m})
+			}
+			return req
+		}
+
+		head := e.eventHead(t)
+		_, err := c.batchCreateMembers(unconfirmed(fresh, namesake))
+		st := refused(t, err, codes.FailedPrecondition, pb.ErrorReason_BATCH_ITEMS_REFUSED)
+		wantItemReason(t, st, "requests[1]", pb.ErrorReason_POSSIBLE_DUPLICATE)
+		if got := candidateNames(candidates(t, st)); !slices.Equal(got, []string{stored.GetName()}) {
+			t.Errorf("the members' candidates %v, want %s", got, stored.GetName())
+		}
+		if n := len(fieldViolations(st)); n != 1 {
+			t.Errorf("%d items refused, want the namesake only", n)
+		}
+		if e.eventHead(t) != head || len(must(c.ListMembers(h.GetName())).ok(t).GetMembers()) != 0 {
+			t.Fatal("a refused batch of members wrote something")
+		}
+
+		// Twins of one batch: the later is refused, naming the earlier.
+		twin := e.newMember(pb.Relation_RELATION_CHILD, "吴"+c.name, childBirth)
+		_, err = c.batchCreateMembers(unconfirmed(fresh, twin))
+		st = refused(t, err, codes.FailedPrecondition, pb.ErrorReason_BATCH_ITEMS_REFUSED)
+		if got := candidateNames(candidates(t, st)); !slices.Equal(got, []string{"requests[0]"}) {
+			t.Errorf("the twins' candidates %v, want requests[0]", got)
+		}
+
+		// Confirmed, every item is registered.
+		req := unconfirmed(fresh, namesake, twin)
+		req.Requests[1].ConfirmPossibleDuplicate, req.Requests[2].ConfirmPossibleDuplicate = true, true
+		if resp := must(c.batchCreateMembers(req)).ok(t); len(resp.GetMembers()) != 3 {
+			t.Fatalf("a confirmed batch of members: %v", resp.GetMembers())
+		}
+	})
+}
+
 // wantItemReason checks that a refused batch names field with reason.
 func wantItemReason(t *testing.T, st *status.Status, field string, reason pb.ErrorReason) {
 	t.Helper()

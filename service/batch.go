@@ -110,7 +110,7 @@ func (s *Households) BatchCreateHouseholds(ctx context.Context, req *pb.BatchCre
 		}
 		rows[i] = h
 	}
-	dups, err := s.checkDuplicatesOf(ctx, rows, func(i int) bool { return req.GetRequests()[i].GetConfirmPossibleDuplicate() },
+	dups, err := s.checkDuplicatesOf(ctx, mapNil(rows, householdPerson), func(i int) bool { return req.GetRequests()[i].GetConfirmPossibleDuplicate() },
 		func(j int) string { return fmt.Sprintf("requests[%d]", j) })
 	if err != nil {
 		return nil, err
@@ -451,6 +451,20 @@ func (s *Households) BatchCreateMembers(ctx context.Context, req *pb.BatchCreate
 	if err != nil {
 		return nil, err
 	}
+	// Each new member is checked for possible duplicates as CreateMember
+	// checks one, unless its item confirms.
+	dups, err := s.checkDuplicatesOf(ctx, mapNil(rows, memberPerson), func(i int) bool { return req.GetRequests()[i].GetConfirmPossibleDuplicate() },
+		func(j int) string { return fmt.Sprintf("requests[%d]", j) })
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range dups {
+		if err != nil {
+			refused.Add(i, err)
+			rows[i] = nil
+		}
+	}
+	slices.SortStableFunc(refused.Items, func(a, b domain.ItemError) int { return a.Index - b.Index })
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		for i, m := range rows {
 			if m == nil {
@@ -473,4 +487,15 @@ func (s *Households) BatchCreateMembers(ctx context.Context, req *pb.BatchCreate
 		resp.Members[i] = maskMember(convert.MemberToProto(m, sm))
 	}
 	return resp, nil
+}
+
+// mapNil maps each element of xs with f, keeping nils nil.
+func mapNil[T, U any](xs []*T, f func(*T) *U) []*U {
+	out := make([]*U, len(xs))
+	for i, x := range xs {
+		if x != nil {
+			out[i] = f(x)
+		}
+	}
+	return out
 }

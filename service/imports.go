@@ -479,7 +479,7 @@ func (r *importRun) refuseDuplicates(ctx context.Context) error {
 			news, rows = append(news, h), append(rows, h.h)
 		}
 	}
-	dups, err := r.s.checkDuplicatesOf(ctx, rows, func(int) bool { return false },
+	dups, err := r.s.checkDuplicatesOf(ctx, mapNil(rows, householdPerson), func(int) bool { return false },
 		func(j int) string { return fmt.Sprintf("户表第%d行", news[j].row) })
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -163,22 +164,51 @@ func (s *Households) checkDuplicates(ctx context.Context, confirmed bool, k doma
 	return &domain.PossibleDuplicateError{Candidates: found}
 }
 
-// checkDuplicatesOf is checkDuplicates for the new households of a batch
+// newPerson is someone a batch or a file would register: a household's
+// servicemember or a member, with what a candidate list shows of them.
+type newPerson struct {
+	repository.DuplicateQuery
+	name      string
+	birthYear int
+}
+
+func householdPerson(h *repository.Household) *newPerson {
+	return &newPerson{
+		DuplicateQuery: repository.DuplicateQuery{Keys: h.MatchKeys(), IDNumber: h.ServicememberIDNumber, Servicemember: true},
+		name:           h.ServicememberName, birthYear: h.ServicememberBirthYear(),
+	}
+}
+
+func memberPerson(m *repository.Member) *newPerson {
+	return &newPerson{
+		DuplicateQuery: repository.DuplicateQuery{Keys: m.MatchKeys(), IDNumber: m.IDNumber},
+		name:           m.DisplayName, birthYear: birthYear(m.BirthDate),
+	}
+}
+
+func birthYear(t time.Time) int {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Year()
+}
+
+// checkDuplicatesOf is checkDuplicates for the new people of a batch
 // or a file, in a few queries for all of them: parallel to rows (nil for
 // an item refused already, which is neither checked nor matched), the
-// refusal of each item that did not confirm and whose servicemember
+// refusal of each item that did not confirm and whose person
 // matches live records the caller may see, or an earlier item that passed
 // the check (named by item(j), as the batch or the file names it: it is
 // not written yet); nil for the others. Two items with one ID number are
 // the uniqueness rule's business, as a stored record with it is.
-func (s *Households) checkDuplicatesOf(ctx context.Context, rows []*repository.Household, confirmed func(i int) bool,
+func (s *Households) checkDuplicatesOf(ctx context.Context, rows []*newPerson, confirmed func(i int) bool,
 	item func(j int) string) ([]error, error) {
 	var asked []int
 	var people []repository.DuplicateQuery
 	for i, h := range rows {
 		if h != nil && !confirmed(i) {
 			asked = append(asked, i)
-			people = append(people, repository.DuplicateQuery{Keys: h.MatchKeys(), IDNumber: h.ServicememberIDNumber, Servicemember: true})
+			people = append(people, h.DuplicateQuery)
 		}
 	}
 	out := make([]error, len(rows))
@@ -200,7 +230,7 @@ func (s *Households) checkDuplicatesOf(ctx context.Context, rows []*repository.H
 		if h == nil {
 			continue
 		}
-		k := h.MatchKeys()
+		k := h.Keys
 		cs := live[i]
 		if !confirmed(i) {
 			cs = append(cs, earlierItems(rows, i, k, passed, item)...)
@@ -221,16 +251,16 @@ func (s *Households) checkDuplicatesOf(ctx context.Context, rows []*repository.H
 
 // earlierItems are the candidates, among the earlier items that passed,
 // of item i with keys k, in the items' order.
-func earlierItems(rows []*repository.Household, i int, k domain.MatchKeys, passed map[string][]int, item func(j int) string) []domain.DuplicateCandidate {
+func earlierItems(rows []*newPerson, i int, k domain.MatchKeys, passed map[string][]int, item func(j int) string) []domain.DuplicateCandidate {
 	byItem := map[int]*domain.DuplicateCandidate{}
 	mark := func(key string, birth bool) {
 		for _, j := range passed[key] {
-			if rows[j].ServicememberIDNumber == rows[i].ServicememberIDNumber {
+			if rows[j].IDNumber == rows[i].IDNumber {
 				continue
 			}
 			c := byItem[j]
 			if c == nil {
-				c = &domain.DuplicateCandidate{Resource: item(j), Name: rows[j].ServicememberName, BirthYear: rows[j].ServicememberBirthYear()}
+				c = &domain.DuplicateCandidate{Resource: item(j), Name: rows[j].name, BirthYear: rows[j].birthYear}
 				byItem[j] = c
 			}
 			c.Birth, c.Phone = c.Birth || birth, c.Phone || !birth
