@@ -266,14 +266,19 @@ func (s *Store) possibleDuplicatesOf(ctx context.Context, people []DuplicateQuer
 // caller's reach whose name-and-birth index is one of births or whose
 // name-and-phone index is one of phones, each table oldest first.
 func (s *Store) matchingPeople(ctx context.Context, births, phones []string) ([]Household, []Member, error) {
+	// The name-and-phone indexes leave out the rows with no phone; the
+	// planner cannot see that a long IN list excludes '' (it proves that
+	// for lists of at most 100), so the condition says it, or the OR would
+	// read the whole table.
 	match := func(q *gorm.DB, table string) *gorm.DB {
+		byPhone := "(" + table + ".name_phone_index IN ? AND " + table + ".name_phone_index <> '')"
 		switch {
 		case len(phones) == 0:
 			return q.Where(table+".name_birth_index IN ?", births)
 		case len(births) == 0:
-			return q.Where(table+".name_phone_index IN ?", phones)
+			return q.Where(byPhone, phones)
 		}
-		return q.Where("("+table+".name_birth_index IN ? OR "+table+".name_phone_index IN ?)", births, phones)
+		return q.Where("("+table+".name_birth_index IN ? OR "+byPhone+")", births, phones)
 	}
 	var hs []Household
 	if err := match(s.households(ctx).Where("households.delete_time IS NULL"), "households").
