@@ -273,11 +273,13 @@ func (b *Blobs) Delete(ctx context.Context, key string) error {
 
 // List lists the stored blobs by key, each at its first part's time. A
 // put still in flight, under its staging key, is not listed: it is no blob
-// yet.
+// yet. Nor are operations' files, kept among the same parts under their
+// own prefix: they are no attachment's, their operation's expiry deletes
+// them, and the orphan sweep must not take them for orphans.
 func (b *Blobs) List(ctx context.Context, after string, limit int) ([]blob.Info, error) {
 	var parts []blobPart
 	if err := b.db.WithContext(ctx).Select("blob_key", "put_time").
-		Where("part = 0 AND blob_key > ? AND blob_key NOT LIKE ?", after, "~%").
+		Where("part = 0 AND blob_key > ? AND blob_key NOT LIKE ? AND blob_key NOT LIKE ?", after, "~%", operationBlobPrefix+"%").
 		Order("blob_key").Limit(limit).Find(&parts).Error; err != nil {
 		return nil, err
 	}

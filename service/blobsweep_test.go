@@ -48,14 +48,16 @@ func TestBlobSweep(t *testing.T) {
 							mustDo(t, os.Chtimes(filepath.Join(path, key), at, at))
 						}
 					}
-					sweepCase(t, store, blobs, age)
+					sweepCase(t, store, blobs, age, kind == "database")
 				})
 			}
 		})
 	}
 }
 
-func sweepCase(t *testing.T, store *repository.Store, blobs BlobStore, age func(string, time.Duration)) {
+// sweepCase sweeps blobs; withOperations also keeps an old operation's
+// file among the database's parts, which the sweep must leave alone.
+func sweepCase(t *testing.T, store *repository.Store, blobs BlobStore, age func(string, time.Duration), withOperations bool) {
 	ctx := repository.WithScope(context.Background(), principal.Scope{All: true})
 	h := &repository.Household{ID: uuid.NewString(), ServicememberName: "王刚",
 		ServicememberIDNumber: idnumber.Make("500230", time.Date(1988, 6, 3, 0, 0, 0, 0, time.UTC), 7),
@@ -88,6 +90,11 @@ func sweepCase(t *testing.T, store *repository.Store, blobs BlobStore, age func(
 		age(key, 25*time.Hour)
 	}
 	age(youngOrphan, time.Hour)
+	operationFile := "operation-" + uuid.NewString()
+	if withOperations {
+		mustDo(t, blobs.Put(ctx, operationFile, strings.NewReader("an export's workbook")))
+		age(operationFile, 25*time.Hour)
+	}
 
 	swept := 0
 	sweep := NewBlobSweep(store, BlobSweepOptions{Blobs: blobs, Grace: 24 * time.Hour, Page: 2,
@@ -107,6 +114,14 @@ func sweepCase(t *testing.T, store *repository.Store, blobs BlobStore, age func(
 			continue
 		}
 		_ = rc.Close()
+	}
+	if withOperations {
+		rc, err := blobs.Get(ctx, operationFile)
+		if err != nil {
+			t.Errorf("the sweep deleted an operation's file: %v", err)
+		} else {
+			_ = rc.Close()
+		}
 	}
 	if n := sweepEntries(t, store); n != 1 {
 		t.Errorf("%d sweep audit entries, want 1", n)
