@@ -410,8 +410,9 @@ func renderings() []rendering {
 		},
 		{
 			name: "Complaint", row: func() any { return &repository.Complaint{} },
-			render:      func(row any) (proto.Message, error) { return ComplaintToProto(row.(*repository.Complaint)), nil },
-			storageOnly: map[string]string{"RetiredDescription": retired, "RetiredResolution": retired},
+			render: func(row any) (proto.Message, error) { return ComplaintToProto(row.(*repository.Complaint)), nil },
+			storageOnly: map[string]string{"RetiredDescription": retired, "RetiredResolution": retired,
+				"EraseTime": "an erased complaint reads with its complainant, description and resolution empty; when the retention schedule erased it is in the audit log"},
 		},
 		{
 			name: "ApiKey", row: func() any { return &repository.APIKey{} },
