@@ -98,35 +98,7 @@ func (s *Store) recordChanges(ctx context.Context, tx *gorm.DB, changes []change
 // already hold CTEs that take other county-wide rows: they run in the same
 // statement, under the audit head. PostgreSQL only.
 func (s *Store) lockAndRecord(ctx context.Context, tx *gorm.DB, w *lockedWrite, ch change) error {
-	entry := auditEntryFor(ctx, ch.resource, ch.fields)
-	event, hasEvent := eventFor(s.clock(), eventType(audit.FromContext(ctx)), ch)
-	// Built before the lock: gorm's work on the rows is not held against
-	// the other writers.
-	var (
-		eventSQL  string
-		eventVars []any
-		err       error
-	)
-	if hasEvent {
-		if eventSQL, eventVars, err = insertValues(tx, &event, map[string]string{"position": "(SELECT position FROM feed_head)"}); err != nil {
-			return err
-		}
-	}
-	head, err := s.lockAuditHead(tx)
-	if err != nil {
-		return err
-	}
-	records, head, err := s.sealAudit(head, []*audit.Entry{entry})
-	if err != nil {
-		return err
-	}
-	w.with("audit_link", "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", head.Seq, head.Hash)
-	w.with("audit_entry", auditInsert, records[0].values()...)
-	if hasEvent {
-		w.with("feed_head", "UPDATE event_head SET position = position + 1 WHERE id = 1 RETURNING position")
-		w.with("feed_event", eventSQL, eventVars...)
-	}
-	return nil
+	return s.lockAndRecordAll(ctx, tx, w, []change{ch})
 }
 
 // recordChange is recordChanges for one resource.

@@ -186,12 +186,22 @@ func (s *Store) writeCaseBatch(ctx context.Context, tx *gorm.DB, w *caseWrites) 
 	return s.recordChanges(ctx, tx, w.changes)
 }
 
-// recordChangesLocked is recordChanges for many changes on PostgreSQL, as
-// lockAndRecord is for one: every audit entry and feed event is built
-// before the audit head is taken, then one statement links the entries,
-// moves both heads and inserts every row, so the county-wide rows are held
-// for two round trips and the commit, however many changes there are.
+// recordChangesLocked is recordChanges for many changes on PostgreSQL:
+// one statement links every audit entry, moves both heads and inserts
+// every row, so the county-wide rows are held for two round trips and the
+// commit, however many changes there are.
 func (s *Store) recordChangesLocked(ctx context.Context, tx *gorm.DB, changes []change) error {
+	var w lockedWrite
+	if err := s.lockAndRecordAll(ctx, tx, &w, changes); err != nil {
+		return err
+	}
+	return tx.Exec(w.statement("SELECT 1"), w.vars...).Error
+}
+
+// lockAndRecordAll is lockAndRecord for many changes: every audit entry
+// and feed event is built before the audit head is taken, then their CTEs
+// are added to w.
+func (s *Store) lockAndRecordAll(ctx context.Context, tx *gorm.DB, w *lockedWrite, changes []change) error {
 	now, typ := s.clock(), eventType(audit.FromContext(ctx))
 	entries := make([]*audit.Entry, len(changes))
 	var events []EventRecord
@@ -202,15 +212,18 @@ func (s *Store) recordChangesLocked(ctx context.Context, tx *gorm.DB, changes []
 		}
 	}
 	// The feed head moves by len(events); the k-th event takes the k-th of
-	// the positions up to its new value. Built before the lock, as in
-	// lockAndRecord.
+	// the positions up to its new value. Built before the lock: gorm's
+	// work on the rows is not held against the other writers.
 	var (
 		eventSQL  string
 		eventVars []any
 	)
 	for k := range events {
-		sql, vars, err := insertValues(tx, &events[k], map[string]string{
-			"position": "(SELECT position FROM feed_head) - " + itoa(int64(len(events)-1-k))})
+		position := "(SELECT position FROM feed_head)"
+		if back := len(events) - 1 - k; back > 0 {
+			position += " - " + itoa(int64(back))
+		}
+		sql, vars, err := insertValues(tx, &events[k], map[string]string{"position": position})
 		if err != nil {
 			return err
 		}
@@ -225,7 +238,6 @@ func (s *Store) recordChangesLocked(ctx context.Context, tx *gorm.DB, changes []
 	if err != nil {
 		return err
 	}
-	var w lockedWrite
 	w.with("audit_link", "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", head.Seq, head.Hash)
 	var auditVars []any
 	for i := range records {
@@ -236,7 +248,7 @@ func (s *Store) recordChangesLocked(ctx context.Context, tx *gorm.DB, changes []
 		w.with("feed_head", "UPDATE event_head SET position = position + ? WHERE id = 1 RETURNING position", len(events))
 		w.with("feed_event", eventSQL, eventVars...)
 	}
-	return tx.Exec(w.statement("SELECT 1"), w.vars...).Error
+	return nil
 }
 
 // auditRow is one more row of auditInsert's VALUES.
