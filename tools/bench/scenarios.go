@@ -64,9 +64,9 @@ const (
 		`audit_link AS (UPDATE audit_head SET seq = $46, hash = $47 WHERE id = 1), ` +
 		`audit_entry AS (INSERT INTO "audit_log" ("seq","time","principal","roles","credential","method","resource","action","request_id","client_addr","outcome","fields","prev_hash","key_id","hash") ` +
 		`VALUES ($48,$49,$50,$51,$52,$53,$54,$55,$56,$57,$58,$59,$60,$61,$62)), ` +
-		`feed_head AS (UPDATE event_head SET position = position + 1 WHERE id = 1 RETURNING position), ` +
+		`feed_head AS (UPDATE event_head SET position = position + $63 WHERE id = 1 RETURNING position), ` +
 		`feed_event AS (INSERT INTO "events" ("position","time","type","resource","resource_type","etag","changed_fields") ` +
-		`VALUES ((SELECT position FROM feed_head),$63,$64,$65,$66,$67,$68)) ` +
+		`VALUES ((SELECT position FROM feed_head),$64,$65,$66,$67,$68,$69)) ` +
 		`SELECT (SELECT number FROM case_number) AS number, (SELECT id FROM history) AS history_id`
 )
 
@@ -310,7 +310,7 @@ func (b *bench) createRaw(ctx context.Context, worker, i int) error {
 		e.Seq, e.Hash,
 		e.Seq, e.Time, e.Principal, e.Roles, e.Credential, e.Method, e.Resource,
 		e.Action, e.RequestID, e.ClientAddr, e.Outcome, e.Fields, e.PrevHash, e.KeyID, e.Hash,
-		time.Now().UTC().Truncate(time.Microsecond), "CreateCase", "cases/"+id, "cases", "v1", "created").
+		1, time.Now().UTC().Truncate(time.Microsecond), "CreateCase", "cases/"+id, "cases", "v1", "created").
 		QueryRow(func(row pgx.Row) error { return row.Scan(&number, &historyID) })
 	commit.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
 		if tag.String() != "COMMIT" {
