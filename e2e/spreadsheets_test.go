@@ -634,10 +634,11 @@ func testExports(t *testing.T, e *env) {
 	}
 }
 
-// testImportDuplicates: rows of 户 that would register a servicemember who
-// may duplicate a live household or an earlier row are refused with
-// POSSIBLE_DUPLICATE, naming where, never a name or number; the same file
-// with confirm_possible_duplicates is imported.
+// testImportDuplicates: rows of 户 that would register a servicemember, and
+// rows of 成员 that would add a member, who may duplicate a live record or
+// an earlier row are refused with POSSIBLE_DUPLICATE, naming where, never a
+// name or number; the same file with confirm_possible_duplicates is
+// imported.
 func testImportDuplicates(t *testing.T, e *env) {
 	e.httpBase, e.conn = e.serveWith(t, e.db.Store(repository.WithClock(e.clock.Now)), fastJobs)
 	sheets, ops := pb.NewSpreadsheetServiceClient(e.conn), pb.NewOperationServiceClient(e.conn)
@@ -655,6 +656,21 @@ func testImportDuplicates(t *testing.T, e *env) {
 		h.Servicemember.Name, h.Servicemember.IdNumber, h.TownCode = book.households[0]["servicemember.name"], live, "500230101"
 	})})).ok(t)
 	book.households[2]["servicemember.name"] = book.households[1]["servicemember.name"]
+	// Row 1's spouse is recorded already, under another number, in the
+	// live household; a row of 成员 naming that household's spouse by her
+	// number updates her and is no duplicate of anyone.
+	spouseBirth := day(1983, 2, 2)
+	spouse := e.newMember(pb.Relation_RELATION_SPOUSE, book.members[1]["displayName"], spouseBirth)
+	liveSpouse := must(hs.CreateMember(ctxFor(t), &pb.CreateMemberRequest{Parent: registered.GetName(), ConfirmPossibleDuplicate: true,
+		Member: spouse})).ok(t)
+	if book.members[1]["birthDate"] != spouseBirth.Format(time.DateOnly) {
+		t.Fatalf("the fixture's spouse of row 1 was born %s", book.members[1]["birthDate"])
+	}
+	book.members = append(book.members, map[string]string{
+		"servicemember.idNumber": live, "relation": "配偶", "displayName": book.members[1]["displayName"],
+		"idNumber": spouse.GetIdNumber(), "birthDate": spouseBirth.Format(time.DateOnly), "accompanying": "是",
+	})
+	numbers = append(numbers, spouse.GetIdNumber())
 	file := book.fill(t, tmpl)
 	before := len(householdEtags(t, hs))
 
@@ -671,8 +687,20 @@ func testImportDuplicates(t *testing.T, e *env) {
 			rows = append(rows, x.GetRow())
 		}
 	}
-	if !slices.Equal(rows, []int32{first, first + 2}) || resp.GetRowsRefused() != 4 { // and their member rows
+	if !slices.Equal(rows, []int32{first, first + 2}) || resp.GetRowsRefused() != 5 { // their member rows, and row 1's spouse
 		t.Fatalf("refused rows %v (%d refused), want 户 rows %d and %d: %v", rows, resp.GetRowsRefused(), first, first+2, resp.GetErrors())
+	}
+	var memberRows []int32
+	for _, x := range resp.GetErrors() {
+		if x.GetReason() == pb.ErrorReason_POSSIBLE_DUPLICATE && x.GetSheet() == sheet.MemberSheet {
+			memberRows = append(memberRows, x.GetRow())
+			if msg := x.GetMessage(); !strings.Contains(msg, liveSpouse.GetName()) || strings.Contains(msg, book.members[1]["displayName"]) {
+				t.Errorf("成员 row %d's message %q: want the live member named, not the spouse", x.GetRow(), msg)
+			}
+		}
+	}
+	if !slices.Equal(memberRows, []int32{first + 1}) {
+		t.Errorf("成员 rows refused as possible duplicates %v, want %d only (the row of a stored member updates her)", memberRows, first+1)
 	}
 	if msg := resp.GetErrors()[0].GetMessage(); !strings.Contains(msg, registered.GetName()) || strings.Contains(msg, book.households[0]["servicemember.name"]) {
 		t.Errorf("row %d's message %q: want the live household named, not the servicemember", first, msg)
@@ -687,7 +715,7 @@ func testImportDuplicates(t *testing.T, e *env) {
 
 	op = must(sheets.ImportHouseholds(ctxFor(t), &pb.ImportHouseholdsRequest{Content: file, ConfirmPossibleDuplicates: true})).ok(t)
 	resp, st = importResult(t, waitDone(t, ops, op.GetName()))
-	if st != nil || resp.GetHouseholdsCreated() != 3 || resp.GetMembersCreated() != 3 || resp.GetRowsRefused() != 0 {
+	if st != nil || resp.GetHouseholdsCreated() != 3 || resp.GetMembersCreated() != 3 || resp.GetMembersUnchanged() != 1 || resp.GetRowsRefused() != 0 {
 		t.Fatalf("the confirmed file: %v %v", resp, st)
 	}
 }

@@ -152,6 +152,9 @@ type importRun struct {
 	// confirmed imports rows that may duplicate a live record or an
 	// earlier row (confirm_possible_duplicates).
 	confirmed bool
+	// registered is the household rows that register a new household and
+	// passed the duplicate check, in the file's order.
+	registered []*importHousehold
 }
 
 // fail records a bad cell (col -1: the whole row) and marks its row.
@@ -455,6 +458,9 @@ func (r *importRun) resolve(ctx context.Context) error {
 			}
 		}
 	}
+	if err := r.refuseMemberDuplicates(ctx); err != nil {
+		return err
+	}
 	for _, m := range r.members {
 		if m.of != nil && !m.bad && m.msg != nil {
 			m.of.members = append(m.of.members, m)
@@ -467,7 +473,8 @@ func (r *importRun) resolve(ctx context.Context) error {
 // that would register a new household whose servicemember may duplicate a
 // live record the caller may see or an earlier such row, as
 // BatchCreateHouseholds refuses its items (checkDuplicatesOf). A row that
-// updates a stored household registers no one new.
+// updates a stored household registers no one new, as UpdateHousehold
+// does not.
 func (r *importRun) refuseDuplicates(ctx context.Context) error {
 	if r.confirmed {
 		return nil
@@ -486,26 +493,123 @@ func (r *importRun) refuseDuplicates(ctx context.Context) error {
 	}
 	sh := r.sheets[sheet.HouseholdSheet]
 	for i, err := range dups {
-		var d *domain.PossibleDuplicateError
-		if !errors.As(err, &d) {
+		if msg, ok := duplicateMessage("军人", err); ok {
+			r.fail(sh, news[i].row, -1, "", pb.ErrorReason_POSSIBLE_DUPLICATE, msg)
+			news[i].bad = true
 			continue
 		}
-		// Where and what matched, never a name: the report holds no cell.
-		var names []string
-		for _, c := range d.Candidates {
-			var same []string
-			if c.Birth {
-				same = append(same, "姓名与出生日期")
-			}
-			if c.Phone {
-				same = append(same, "姓名与电话")
-			}
-			names = append(names, c.Resource+"（"+strings.Join(same, "、")+"相同）")
+		r.registered = append(r.registered, news[i])
+	}
+	return nil
+}
+
+// refuseMemberDuplicates refuses, unless the request confirms, the rows of
+// 成员 that would add a member to their household (one it does not hold
+// yet, matched as writeMembers matches) whose person may duplicate a live
+// record the caller may see, a new servicemember of the file, or an
+// earlier such row, as BatchCreateMembers refuses its items.
+func (r *importRun) refuseMemberDuplicates(ctx context.Context) error {
+	if r.confirmed {
+		return nil
+	}
+	var ids []string
+	for _, m := range r.members {
+		if h := m.storedHousehold(); h != nil && !m.bad && m.msg != nil {
+			ids = append(ids, h.ID)
 		}
-		r.fail(sh, news[i].row, -1, "", pb.ErrorReason_POSSIBLE_DUPLICATE,
-			"疑似重复登记，军人与下列记录可能是同一人："+strings.Join(names, "；")+
-				"。核实确非同一人后，以 confirmPossibleDuplicates 确认再导入")
-		news[i].bad = true
+	}
+	held := map[string][]repository.Member{}
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		ms, err := r.s.store.MembersOf(ctx, slices.Compact(ids))
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			held[m.HouseholdID] = append(held[m.HouseholdID], m)
+		}
+	}
+	// The file's new servicemembers come first, as passed already: a
+	// member row is checked against them as against earlier members.
+	rows := make([]*newPerson, 0, len(r.registered))
+	names := make([]string, 0, len(r.registered))
+	for _, h := range r.registered {
+		rows, names = append(rows, householdPerson(h.h)), append(names, fmt.Sprintf("户表第%d行", h.row))
+	}
+	passed := len(rows)
+	var news []*importMember
+	for _, m := range r.members {
+		if m.bad || m.msg == nil {
+			continue
+		}
+		if h := m.storedHousehold(); h != nil && matchMember(held[h.ID], m) != nil {
+			continue // updates a member its household holds
+		}
+		row := &repository.Member{}
+		convert.MemberFromProto(m.msg, m.birth, row)
+		news = append(news, m)
+		rows, names = append(rows, memberPerson(row)), append(names, fmt.Sprintf("成员表第%d行", m.row))
+	}
+	if len(news) == 0 {
+		return nil
+	}
+	dups, err := r.s.checkDuplicatesOf(ctx, rows, func(i int) bool { return i < passed },
+		func(j int) string { return names[j] })
+	if err != nil {
+		return err
+	}
+	sh := r.sheets[sheet.MemberSheet]
+	for i, err := range dups[passed:] {
+		if msg, ok := duplicateMessage("该成员", err); ok {
+			r.fail(sh, news[i].row, -1, "", pb.ErrorReason_POSSIBLE_DUPLICATE, msg)
+			news[i].bad = true
+		}
+	}
+	return nil
+}
+
+// duplicateMessage is a row's refusal as a possible duplicate of who,
+// when err is one: where and what matched, never a name, for the report
+// holds no cell.
+func duplicateMessage(who string, err error) (string, bool) {
+	var d *domain.PossibleDuplicateError
+	if !errors.As(err, &d) {
+		return "", false
+	}
+	var names []string
+	for _, c := range d.Candidates {
+		var same []string
+		if c.Birth {
+			same = append(same, "姓名与出生日期")
+		}
+		if c.Phone {
+			same = append(same, "姓名与电话")
+		}
+		names = append(names, c.Resource+"（"+strings.Join(same, "、")+"相同）")
+	}
+	return "疑似重复登记，" + who + "与下列记录可能是同一人：" + strings.Join(names, "；") +
+		"。核实确非同一人后，以 confirmPossibleDuplicates 确认再导入", true
+}
+
+// storedHousehold is the stored household a member row writes to: the
+// one its household row updates or the one it joins; nil for a household
+// the file registers.
+func (m *importMember) storedHousehold() *repository.Household {
+	if m.of != nil {
+		return m.of.stored
+	}
+	return m.into
+}
+
+// matchMember is the member of existing a row updates: the one with its
+// ID number or, for a member without one, its name and birth date.
+func matchMember(existing []repository.Member, m *importMember) *repository.Member {
+	for i := range existing {
+		e := &existing[i]
+		if m.msg.GetIdNumber() != "" && e.IDNumber == m.msg.GetIdNumber() ||
+			m.msg.GetIdNumber() == "" && e.IDNumber == "" && e.DisplayName == m.msg.GetDisplayName() && e.BirthDate.Equal(m.birth) {
+			return e
+		}
 	}
 	return nil
 }
@@ -759,19 +863,9 @@ func (r *importRun) writeMembers(ctx context.Context, g *importGroup, st *chunkS
 		// member rows are then refused by CreateMembers as not found.
 		existing = st.members[hid]
 	}
-	match := func(m *importMember) *repository.Member {
-		for i := range existing {
-			e := &existing[i]
-			if m.msg.GetIdNumber() != "" && e.IDNumber == m.msg.GetIdNumber() ||
-				m.msg.GetIdNumber() == "" && e.IDNumber == "" && e.DisplayName == m.msg.GetDisplayName() && e.BirthDate.Equal(m.birth) {
-				return e
-			}
-		}
-		return nil
-	}
 	paths := slices.Sorted(maps.Keys(memberUpdatable))
 	for _, m := range g.members {
-		stored := match(m)
+		stored := matchMember(existing, m)
 		if stored == nil {
 			row := &repository.Member{ID: newID(), HouseholdID: hid, IDNumberConverted: m.conv}
 			convert.MemberFromProto(m.msg, m.birth, row)

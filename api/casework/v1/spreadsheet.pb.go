@@ -95,12 +95,14 @@ type ImportHouseholdsRequest struct {
 	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Imports rows whose person may duplicate a live record or an earlier
 	// row of the file. Without it, a row of 户 that would register a new
-	// household whose servicemember's name and birth date, or name and
-	// phone, match a live household or member the caller may see, or an
-	// earlier row of 户, is refused with POSSIBLE_DUPLICATE (its message
-	// names the matching records or row), as CreateHousehold refuses it
-	// without confirm_possible_duplicate. Rows that update a stored
-	// household, and member rows, are not checked.
+	// household, or a row of 成员 that would add a member its household does
+	// not hold yet, whose person's name and birth date, or name and phone,
+	// match a live household or member the caller may see, or an earlier
+	// such row of either sheet, is refused with POSSIBLE_DUPLICATE (its
+	// message names the matching records or row), as CreateHousehold and
+	// CreateMember refuse it without confirm_possible_duplicate. Rows that
+	// update a stored household or member register no one and are not
+	// checked, as updates are not.
 	ConfirmPossibleDuplicates bool `protobuf:"varint,7,opt,name=confirm_possible_duplicates,json=confirmPossibleDuplicates,proto3" json:"confirm_possible_duplicates,omitempty"`
 	unknownFields             protoimpl.UnknownFields
 	sizeCache                 protoimpl.SizeCache
