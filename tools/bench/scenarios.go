@@ -93,7 +93,7 @@ type bench struct {
 
 // serverPoolSize is the server's connection pool on PostgreSQL
 // (repository.Open): the raw baselines get the same.
-const serverPoolSize = 20
+const serverPoolSize = repository.PostgresPoolSize
 
 func newBench(ctx context.Context, srv *serverProcess, c *county, l *loaded, token string, keys *sealed.Keyring) (*bench, error) {
 	conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
