@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,12 +17,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/fengdu-county/casework/api/casework/v1"
 	"github.com/fengdu-county/casework/internal/access/principal"
 	"github.com/fengdu-county/casework/repository"
 	"github.com/fengdu-county/casework/server"
+	"github.com/fengdu-county/casework/service"
 )
 
 // fastJobs makes a server's job queue look for work often, so scenarios
@@ -131,6 +136,28 @@ func testOperations(t *testing.T, e *env) {
 		t.Errorf("download: %d bytes of %s, the file says %d", len(body.GetData()), body.GetContentType(), resp.GetFile().GetSizeBytes())
 	}
 	checkCaseWorkbook(t, body.GetData(), 3)
+	// The same file streamed, as a client reads one past gRPC's 4 MiB.
+	stream := must(ops.StreamOperationResult(ctxFor(t), &pb.StreamOperationResultRequest{Name: op.GetName()})).ok(t)
+	var streamed []byte
+	for {
+		piece, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("StreamOperationResult: %v", err)
+		}
+		if piece.GetContentType() != body.GetContentType() {
+			t.Errorf("a piece of %q, the download %q", piece.GetContentType(), body.GetContentType())
+		}
+		streamed = append(streamed, piece.GetData()...)
+	}
+	if streamHeader, err := stream.Header(); err != nil || fmt.Sprint(streamHeader.Get(service.ContentDispositionKey)) != fmt.Sprint(header.Get(service.ContentDispositionKey)) {
+		t.Errorf("the stream's header %v (%v), the download's %v", streamHeader, err, header)
+	}
+	if !bytes.Equal(streamed, body.GetData()) {
+		t.Errorf("streamed %d bytes, downloaded %d, not the same", len(streamed), len(body.GetData()))
+	}
 
 	// HTTP: the same round trip as JSON, the file with its name.
 	code, out := e.jsonHTTP(t, http.MethodPost, "/v1/cases:export", `{"orderBy": "create_time desc"}`)
@@ -179,6 +206,9 @@ func testOperations(t *testing.T, e *env) {
 	otherOps := pb.NewOperationServiceClient(other)
 	must(otherOps.GetOperation(ctxFor(t), &pb.GetOperationRequest{Name: op.GetName()})).fails(t, codes.NotFound)
 	must(otherOps.DownloadOperationResult(ctxFor(t), &pb.DownloadOperationResultRequest{Name: op.GetName()})).fails(t, codes.NotFound)
+	if _, err := must(otherOps.StreamOperationResult(ctxFor(t), &pb.StreamOperationResultRequest{Name: op.GetName()})).ok(t).Recv(); status.Code(err) != codes.NotFound {
+		t.Errorf("another caller's stream: %v, want NotFound", err)
+	}
 	must(otherOps.CancelOperation(ctxFor(t), &pb.CancelOperationRequest{Name: op.GetName()})).fails(t, codes.NotFound)
 	if n := len(must(otherOps.ListOperations(ctxFor(t), &pb.ListOperationsRequest{})).ok(t).GetOperations()); n != 0 {
 		t.Errorf("another caller lists %d operations", n)
@@ -187,6 +217,11 @@ func testOperations(t *testing.T, e *env) {
 		e.httpBase+"/v1/"+op.GetName(), http.MethodGet, nil, 0, nil)
 	if code != http.StatusNotFound {
 		t.Errorf("another caller's GET: %d, want 404", code)
+	}
+	code, _, data, _ = e.doHTTP(t, e.httpAs(e.token(t, "e2e-other-caseworker", []principal.Role{principal.Caseworker}, "500230101")),
+		e.httpBase+"/v1/"+op.GetName()+":download", http.MethodGet, nil, 0, nil)
+	if code != http.StatusNotFound || !json.Valid(data) {
+		t.Errorf("another caller's download: %d %s, want 404 as JSON", code, data)
 	}
 	auditor := pb.NewOperationServiceClient(e.dial(t, e.token(t, "e2e-auditor", []principal.Role{principal.Auditor})))
 	must(auditor.GetOperation(ctxFor(t), &pb.GetOperationRequest{Name: op.GetName()})).ok(t)
@@ -210,8 +245,8 @@ func testOperations(t *testing.T, e *env) {
 	if err := e.db.Gorm.Table("audit_log").Where("action = ? AND resource = ?", "download", op.GetName()).Count(&downloads).Error; err != nil {
 		t.Fatal(err)
 	}
-	if downloads != 1 {
-		t.Errorf("%d audit entries for the gRPC download, want 1", downloads)
+	if downloads != 2 {
+		t.Errorf("%d audit entries for the gRPC download and stream, want 2", downloads)
 	}
 }
 

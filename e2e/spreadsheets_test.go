@@ -100,11 +100,15 @@ func (e *env) importFamilies(n int) (importBook, []string) {
 	return b, numbers
 }
 
-// rename gives the book's servicemembers other names (prefix and number),
-// so that its households are no possible duplicates of another book's.
+// rename gives the book's servicemembers and members other names (prefix
+// and number), so that its people are no possible duplicates of another
+// book's.
 func (b importBook) rename(prefix string) {
 	for i, h := range b.households {
 		h["servicemember.name"] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	for i, m := range b.members {
+		m["displayName"] = fmt.Sprintf("%s家属%d", prefix, i)
 	}
 }
 

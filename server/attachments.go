@@ -19,6 +19,7 @@ import (
 	"regexp"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -36,6 +37,10 @@ const (
 	downloadPattern = "/v1/{name=cases/*/attachments/*}:download"
 	uploadMethod    = "/casework.v1.AttachmentService/UploadAttachment"
 	downloadMethod  = "/casework.v1.AttachmentService/DownloadAttachment"
+	// An operation's file is answered over HTTP through the streaming
+	// method rather than the unary one the contract binds to the path.
+	resultPattern = "/v1/{name=operations/*}:download"
+	resultMethod  = "/casework.v1.OperationService/StreamOperationResult"
 	// MetadataHeader carries a raw-body upload's AttachmentUpload as JSON:
 	// a header, not the URL, since a file name may name a person.
 	MetadataHeader = "X-Attachment-Metadata"
@@ -56,13 +61,24 @@ var uploadPath = regexp.MustCompile(`^/v1/cases/[^/]+/attachments$`)
 var errUploadForm = domain.Invalid("metadata",
 	"send multipart/form-data with a part \"metadata\" (the AttachmentUpload as JSON) and then a part \"file\", or the file as the body with the metadata as JSON in the "+MetadataHeader+" header")
 
-// registerAttachmentRoutes puts the two handlers on the gateway's mux,
-// over the routes generated from the contract.
-func (s *Server) registerAttachmentRoutes(gw *runtime.ServeMux) error {
+// registerFileRoutes puts the handlers of files on the gateway's mux,
+// over the routes generated from the contract: an attachment's upload, and
+// the downloads of attachments and operations' files, streamed.
+func (s *Server) registerFileRoutes(gw *runtime.ServeMux) error {
 	if err := gw.HandlePath(http.MethodPost, uploadPattern, s.uploadHTTP(gw)); err != nil {
 		return err
 	}
-	return gw.HandlePath(http.MethodGet, downloadPattern, s.downloadHTTP(gw))
+	err := gw.HandlePath(http.MethodGet, downloadPattern, s.downloadHTTP(gw, downloadMethod, downloadPattern,
+		func(ctx context.Context, name string) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+			return pb.NewAttachmentServiceClient(s.gwClient).DownloadAttachment(ctx, &pb.DownloadAttachmentRequest{Name: name})
+		}))
+	if err != nil {
+		return err
+	}
+	return gw.HandlePath(http.MethodGet, resultPattern, s.downloadHTTP(gw, resultMethod, resultPattern,
+		func(ctx context.Context, name string) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+			return pb.NewOperationServiceClient(s.gwClient).StreamOperationResult(ctx, &pb.StreamOperationResultRequest{Name: name})
+		}))
 }
 
 func (s *Server) uploadHTTP(gw *runtime.ServeMux) runtime.HandlerFunc {
@@ -195,16 +211,19 @@ func declareType(meta *pb.AttachmentUpload, contentType string) {
 	}
 }
 
-func (s *Server) downloadHTTP(gw *runtime.ServeMux) runtime.HandlerFunc {
+// downloadHTTP answers a file as the stream open starts it sends it,
+// piece by piece: the status line and headers once its first piece is
+// there, so that an error before it is answered as any call's.
+func (s *Server) downloadHTTP(gw *runtime.ServeMux, method, pattern string,
+	open func(ctx context.Context, name string) (grpc.ServerStreamingClient[httpbody.HttpBody], error)) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		_, out := runtime.MarshalerForRequest(gw, r)
-		ctx, err := runtime.AnnotateContext(r.Context(), gw, r, downloadMethod, runtime.WithHTTPPathPattern(downloadPattern))
+		ctx, err := runtime.AnnotateContext(r.Context(), gw, r, method, runtime.WithHTTPPathPattern(pattern))
 		if err != nil {
 			answerError(ctx, gw, out, w, r, err)
 			return
 		}
-		stream, err := pb.NewAttachmentServiceClient(s.gwClient).DownloadAttachment(ctx,
-			&pb.DownloadAttachmentRequest{Name: params["name"]})
+		stream, err := open(ctx, params["name"])
 		if err != nil {
 			answerError(ctx, gw, out, w, r, err)
 			return

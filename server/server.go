@@ -574,7 +574,7 @@ func (s *Server) httpHandler() (http.Handler, error) {
 			return nil, err
 		}
 	}
-	if err := s.registerAttachmentRoutes(gw); err != nil {
+	if err := s.registerFileRoutes(gw); err != nil {
 		return nil, err
 	}
 

@@ -368,20 +368,7 @@ const ContentDispositionKey = "content-disposition"
 
 // DownloadOperationResult answers the operation's file, audited.
 func (s *Operations) DownloadOperationResult(ctx context.Context, req *pb.DownloadOperationResultRequest) (*httpbody.HttpBody, error) {
-	op, err := s.visible(ctx, req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case op.FileExpired:
-		return nil, errExpired
-	case !op.State.Done() || op.FileName == "":
-		return nil, errNotReady
-	}
-	file, err := s.store.OperationFile(ctx, op.ID)
-	if errors.Is(err, repository.ErrNotFound) {
-		return nil, errExpired
-	}
+	op, file, err := s.openResult(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -392,15 +379,71 @@ func (s *Operations) DownloadOperationResult(ctx context.Context, req *pb.Downlo
 	if err = errors.Join(err, file.Close()); err != nil {
 		return nil, err
 	}
-	data := buf.Bytes()
+	_ = grpc.SetHeader(ctx, resultHeader(op))
+	return &httpbody.HttpBody{ContentType: op.ContentType, Data: buf.Bytes()}, nil
+}
+
+// StreamOperationResult answers the operation's file in pieces, audited.
+func (s *Operations) StreamOperationResult(req *pb.StreamOperationResultRequest, stream grpc.ServerStreamingServer[httpbody.HttpBody]) error {
+	op, file, err := s.openResult(stream.Context(), req.GetName())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = file.Close() }()
+	if err := stream.SendHeader(resultHeader(op)); err != nil {
+		return err
+	}
+	buf := make([]byte, downloadChunk)
+	for sent := false; ; sent = true {
+		n, err := io.ReadFull(file, buf)
+		end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !end {
+			return err
+		}
+		// An empty file still answers one message, which carries the type.
+		if n > 0 || !sent {
+			if err := stream.Send(&httpbody.HttpBody{ContentType: op.ContentType, Data: buf[:n]}); err != nil {
+				return err
+			}
+		}
+		if end {
+			return nil
+		}
+	}
+}
+
+// openResult opens the file of the operation name, as its caller may
+// download it, and audits the download.
+func (s *Operations) openResult(ctx context.Context, name string) (*repository.Operation, io.ReadCloser, error) {
+	op, err := s.visible(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case op.FileExpired:
+		return nil, nil, errExpired
+	case !op.State.Done() || op.FileName == "":
+		return nil, nil, errNotReady
+	}
+	file, err := s.store.OperationFile(ctx, op.ID)
+	if errors.Is(err, repository.ErrNotFound) {
+		return nil, nil, errExpired
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	resource := names.Operation{ID: op.ID}.String()
 	if err := s.store.AppendAudit(ctx, audit.FromContext(ctx).Entry(audit.ActionDownload, resource, audit.OutcomeOK, nil)); err != nil {
-		return nil, err
+		_ = file.Close()
+		return nil, nil, err
 	}
-	// RFC 6266/5987: the name is Chinese, so it goes percent-encoded.
-	_ = grpc.SetHeader(ctx, metadata.Pairs(ContentDispositionKey,
-		"attachment; filename*=UTF-8''"+url.PathEscape(op.FileName)))
-	return &httpbody.HttpBody{ContentType: op.ContentType, Data: data}, nil
+	return op, file, nil
+}
+
+// resultHeader names an operation's file for the download's response.
+// RFC 6266/5987: the name is Chinese, so it goes percent-encoded.
+func resultHeader(op *repository.Operation) metadata.MD {
+	return metadata.Pairs(ContentDispositionKey, "attachment; filename*=UTF-8''"+url.PathEscape(op.FileName))
 }
 
 // --- the runner ---------------------------------------------------------

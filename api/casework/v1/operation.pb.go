@@ -644,6 +644,52 @@ func (x *DownloadOperationResultRequest) GetName() string {
 	return ""
 }
 
+// The request of StreamOperationResult.
+type StreamOperationResultRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// operations/{operation}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamOperationResultRequest) Reset() {
+	*x = StreamOperationResultRequest{}
+	mi := &file_casework_v1_operation_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamOperationResultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamOperationResultRequest) ProtoMessage() {}
+
+func (x *StreamOperationResultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_casework_v1_operation_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamOperationResultRequest.ProtoReflect.Descriptor instead.
+func (*StreamOperationResultRequest) Descriptor() ([]byte, []int) {
+	return file_casework_v1_operation_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StreamOperationResultRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_casework_v1_operation_proto protoreflect.FileDescriptor
 
 const file_casework_v1_operation_proto_rawDesc = "" +
@@ -705,12 +751,15 @@ const file_casework_v1_operation_proto_rawDesc = "" +
 	"\x16CancelOperationRequest\x12\"\n" +
 	"\x04name\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"D\n" +
 	"\x1eDownloadOperationResultRequest\x12\"\n" +
-	"\x04name\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name2\x94\x04\n" +
+	"\x04name\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"B\n" +
+	"\x1cStreamOperationResultRequest\x12\"\n" +
+	"\x04name\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name2\xf9\x04\n" +
 	"\x10OperationService\x12w\n" +
 	"\fGetOperation\x12 .casework.v1.GetOperationRequest\x1a\x1d.google.longrunning.Operation\"&\xdaA\x04name\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=operations/*}\x12t\n" +
 	"\x0eListOperations\x12\".casework.v1.ListOperationsRequest\x1a#.casework.v1.ListOperationsResponse\"\x19\xdaA\x00\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/operations\x12\x80\x01\n" +
 	"\x0fCancelOperation\x12#.casework.v1.CancelOperationRequest\x1a\x16.google.protobuf.Empty\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=operations/*}:cancel\x12\x8d\x01\n" +
-	"\x17DownloadOperationResult\x12+.casework.v1.DownloadOperationResultRequest\x1a\x14.google.api.HttpBody\"/\xdaA\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=operations/*}:downloadB>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
+	"\x17DownloadOperationResult\x12+.casework.v1.DownloadOperationResultRequest\x1a\x14.google.api.HttpBody\"/\xdaA\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=operations/*}:download\x12c\n" +
+	"\x15StreamOperationResult\x12).casework.v1.StreamOperationResultRequest\x1a\x14.google.api.HttpBody\"\a\xdaA\x04name0\x01B>Z<github.com/fengdu-county/casework/api/casework/v1;caseworkv1b\x06proto3"
 
 var (
 	file_casework_v1_operation_proto_rawDescOnce sync.Once
@@ -725,7 +774,7 @@ func file_casework_v1_operation_proto_rawDescGZIP() []byte {
 }
 
 var file_casework_v1_operation_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_casework_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_casework_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_casework_v1_operation_proto_goTypes = []any{
 	(OperationMetadata_Kind)(0),            // 0: casework.v1.OperationMetadata.Kind
 	(OperationMetadata_State)(0),           // 1: casework.v1.OperationMetadata.State
@@ -736,30 +785,33 @@ var file_casework_v1_operation_proto_goTypes = []any{
 	(*ListOperationsResponse)(nil),         // 6: casework.v1.ListOperationsResponse
 	(*CancelOperationRequest)(nil),         // 7: casework.v1.CancelOperationRequest
 	(*DownloadOperationResultRequest)(nil), // 8: casework.v1.DownloadOperationResultRequest
-	(*timestamppb.Timestamp)(nil),          // 9: google.protobuf.Timestamp
-	(*longrunningpb.Operation)(nil),        // 10: google.longrunning.Operation
-	(*emptypb.Empty)(nil),                  // 11: google.protobuf.Empty
-	(*httpbody.HttpBody)(nil),              // 12: google.api.HttpBody
+	(*StreamOperationResultRequest)(nil),   // 9: casework.v1.StreamOperationResultRequest
+	(*timestamppb.Timestamp)(nil),          // 10: google.protobuf.Timestamp
+	(*longrunningpb.Operation)(nil),        // 11: google.longrunning.Operation
+	(*emptypb.Empty)(nil),                  // 12: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),              // 13: google.api.HttpBody
 }
 var file_casework_v1_operation_proto_depIdxs = []int32{
 	0,  // 0: casework.v1.OperationMetadata.kind:type_name -> casework.v1.OperationMetadata.Kind
 	1,  // 1: casework.v1.OperationMetadata.state:type_name -> casework.v1.OperationMetadata.State
-	9,  // 2: casework.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 3: casework.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: casework.v1.OperationMetadata.end_time:type_name -> google.protobuf.Timestamp
+	10, // 2: casework.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
+	10, // 3: casework.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
+	10, // 4: casework.v1.OperationMetadata.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 5: casework.v1.OperationMetadata.file:type_name -> casework.v1.OperationFile
-	9,  // 6: casework.v1.OperationFile.expire_time:type_name -> google.protobuf.Timestamp
-	10, // 7: casework.v1.ListOperationsResponse.operations:type_name -> google.longrunning.Operation
+	10, // 6: casework.v1.OperationFile.expire_time:type_name -> google.protobuf.Timestamp
+	11, // 7: casework.v1.ListOperationsResponse.operations:type_name -> google.longrunning.Operation
 	4,  // 8: casework.v1.OperationService.GetOperation:input_type -> casework.v1.GetOperationRequest
 	5,  // 9: casework.v1.OperationService.ListOperations:input_type -> casework.v1.ListOperationsRequest
 	7,  // 10: casework.v1.OperationService.CancelOperation:input_type -> casework.v1.CancelOperationRequest
 	8,  // 11: casework.v1.OperationService.DownloadOperationResult:input_type -> casework.v1.DownloadOperationResultRequest
-	10, // 12: casework.v1.OperationService.GetOperation:output_type -> google.longrunning.Operation
-	6,  // 13: casework.v1.OperationService.ListOperations:output_type -> casework.v1.ListOperationsResponse
-	11, // 14: casework.v1.OperationService.CancelOperation:output_type -> google.protobuf.Empty
-	12, // 15: casework.v1.OperationService.DownloadOperationResult:output_type -> google.api.HttpBody
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
+	9,  // 12: casework.v1.OperationService.StreamOperationResult:input_type -> casework.v1.StreamOperationResultRequest
+	11, // 13: casework.v1.OperationService.GetOperation:output_type -> google.longrunning.Operation
+	6,  // 14: casework.v1.OperationService.ListOperations:output_type -> casework.v1.ListOperationsResponse
+	12, // 15: casework.v1.OperationService.CancelOperation:output_type -> google.protobuf.Empty
+	13, // 16: casework.v1.OperationService.DownloadOperationResult:output_type -> google.api.HttpBody
+	13, // 17: casework.v1.OperationService.StreamOperationResult:output_type -> google.api.HttpBody
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -776,7 +828,7 @@ func file_casework_v1_operation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_casework_v1_operation_proto_rawDesc), len(file_casework_v1_operation_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	OperationService_ListOperations_FullMethodName          = "/casework.v1.OperationService/ListOperations"
 	OperationService_CancelOperation_FullMethodName         = "/casework.v1.OperationService/CancelOperation"
 	OperationService_DownloadOperationResult_FullMethodName = "/casework.v1.OperationService/DownloadOperationResult"
+	OperationService_StreamOperationResult_FullMethodName   = "/casework.v1.OperationService/StreamOperationResult"
 )
 
 // OperationServiceClient is the client API for OperationService service.
@@ -59,6 +60,15 @@ type OperationServiceClient interface {
 	// the operation is done, FAILED_PRECONDITION. Over HTTP the body is the
 	// file itself, with its content type and a Content-Disposition filename.
 	DownloadOperationResult(ctx context.Context, in *DownloadOperationResultRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// DownloadOperationResult's file as a stream of pieces of at most 256 KiB,
+	// for files too large for one message: a county's household export runs
+	// to tens of MiB, past the 4 MiB a gRPC client receives in one message
+	// unless told otherwise. The first message carries the content type,
+	// the response headers the file name (content-disposition); the rights,
+	// errors and audit entry are DownloadOperationResult's. Over HTTP,
+	// `GET /v1/{name=operations/*}:download` is answered through this
+	// method, so the server never holds a file whole.
+	StreamOperationResult(ctx context.Context, in *StreamOperationResultRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
 }
 
 type operationServiceClient struct {
@@ -109,6 +119,25 @@ func (c *operationServiceClient) DownloadOperationResult(ctx context.Context, in
 	return out, nil
 }
 
+func (c *operationServiceClient) StreamOperationResult(ctx context.Context, in *StreamOperationResultRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &OperationService_ServiceDesc.Streams[0], OperationService_StreamOperationResult_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamOperationResultRequest, httpbody.HttpBody]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OperationService_StreamOperationResultClient = grpc.ServerStreamingClient[httpbody.HttpBody]
+
 // OperationServiceServer is the server API for OperationService service.
 // All implementations must embed UnimplementedOperationServiceServer
 // for forward compatibility.
@@ -140,6 +169,15 @@ type OperationServiceServer interface {
 	// the operation is done, FAILED_PRECONDITION. Over HTTP the body is the
 	// file itself, with its content type and a Content-Disposition filename.
 	DownloadOperationResult(context.Context, *DownloadOperationResultRequest) (*httpbody.HttpBody, error)
+	// DownloadOperationResult's file as a stream of pieces of at most 256 KiB,
+	// for files too large for one message: a county's household export runs
+	// to tens of MiB, past the 4 MiB a gRPC client receives in one message
+	// unless told otherwise. The first message carries the content type,
+	// the response headers the file name (content-disposition); the rights,
+	// errors and audit entry are DownloadOperationResult's. Over HTTP,
+	// `GET /v1/{name=operations/*}:download` is answered through this
+	// method, so the server never holds a file whole.
+	StreamOperationResult(*StreamOperationResultRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
 	mustEmbedUnimplementedOperationServiceServer()
 }
 
@@ -161,6 +199,9 @@ func (UnimplementedOperationServiceServer) CancelOperation(context.Context, *Can
 }
 func (UnimplementedOperationServiceServer) DownloadOperationResult(context.Context, *DownloadOperationResultRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method DownloadOperationResult not implemented")
+}
+func (UnimplementedOperationServiceServer) StreamOperationResult(*StreamOperationResultRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
+	return status.Error(codes.Unimplemented, "method StreamOperationResult not implemented")
 }
 func (UnimplementedOperationServiceServer) mustEmbedUnimplementedOperationServiceServer() {}
 func (UnimplementedOperationServiceServer) testEmbeddedByValue()                          {}
@@ -255,6 +296,17 @@ func _OperationService_DownloadOperationResult_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OperationService_StreamOperationResult_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamOperationResultRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(OperationServiceServer).StreamOperationResult(m, &grpc.GenericServerStream[StreamOperationResultRequest, httpbody.HttpBody]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OperationService_StreamOperationResultServer = grpc.ServerStreamingServer[httpbody.HttpBody]
+
 // OperationService_ServiceDesc is the grpc.ServiceDesc for OperationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -279,6 +331,12 @@ var OperationService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _OperationService_DownloadOperationResult_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamOperationResult",
+			Handler:       _OperationService_StreamOperationResult_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "casework/v1/operation.proto",
 }

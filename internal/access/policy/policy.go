@@ -258,6 +258,7 @@ var Table = map[string][]principal.Role{
 	operationSvc + "ListOperations":          operators,
 	operationSvc + "CancelOperation":         operators,
 	operationSvc + "DownloadOperationResult": operators,
+	operationSvc + "StreamOperationResult":   operators,
 	lroSvc + "GetOperation":                  operators,
 	lroSvc + "ListOperations":                operators,
 	lroSvc + "CancelOperation":               operators,
