@@ -443,24 +443,35 @@ func (s *Attachments) DownloadAttachment(req *pb.DownloadAttachmentRequest, stre
 
 func sendFile(stream grpc.ServerStreamingServer[httpbody.HttpBody], r io.Reader, a *repository.Attachment) error {
 	h := sha256.New()
+	return sendPieces(stream, io.TeeReader(r, h), a.ContentType, func() error {
+		if hex.EncodeToString(h.Sum(nil)) != a.Sha256 {
+			return errAttachmentCorrupt
+		}
+		return nil
+	})
+}
+
+// sendPieces sends what r holds in pieces of downloadChunk, each with
+// contentType. complete, when set, is asked once r is read and before its
+// last piece goes, so a file it refuses never arrives whole.
+func sendPieces(stream grpc.ServerStreamingServer[httpbody.HttpBody], r io.Reader, contentType string, complete func() error) error {
 	buf := make([]byte, downloadChunk)
-	sent := false
-	for {
+	for sent := false; ; sent = true {
 		n, err := io.ReadFull(r, buf)
 		end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !end {
 			return err
 		}
-		h.Write(buf[:n])
-		if end && hex.EncodeToString(h.Sum(nil)) != a.Sha256 {
-			return errAttachmentCorrupt
+		if end && complete != nil {
+			if err := complete(); err != nil {
+				return err
+			}
 		}
 		// An empty file still answers one message, which carries the type.
 		if n > 0 || !sent {
-			if err := stream.Send(&httpbody.HttpBody{ContentType: a.ContentType, Data: buf[:n]}); err != nil {
+			if err := stream.Send(&httpbody.HttpBody{ContentType: contentType, Data: buf[:n]}); err != nil {
 				return err
 			}
-			sent = true
 		}
 		if end {
 			return nil

@@ -393,23 +393,7 @@ func (s *Operations) StreamOperationResult(req *pb.StreamOperationResultRequest,
 	if err := stream.SendHeader(resultHeader(op)); err != nil {
 		return err
 	}
-	buf := make([]byte, downloadChunk)
-	for sent := false; ; sent = true {
-		n, err := io.ReadFull(file, buf)
-		end := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !end {
-			return err
-		}
-		// An empty file still answers one message, which carries the type.
-		if n > 0 || !sent {
-			if err := stream.Send(&httpbody.HttpBody{ContentType: op.ContentType, Data: buf[:n]}); err != nil {
-				return err
-			}
-		}
-		if end {
-			return nil
-		}
-	}
+	return sendPieces(stream, file, op.ContentType, nil)
 }
 
 // openResult opens the file of the operation name, as its caller may
